@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh clone: installs the dev tools the tests start themselves (Azurite from npm;
+# the Bicep CLI comes from NuGet at restore), then builds and tests everything but functions/ (Gardien.slnf).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+npm ci --no-audit --no-fund --loglevel=error
+
+log=$(mktemp)
+status=0
+dotnet test Gardien.slnf -c Release --nologo 2>&1 | tee "$log" || status=$?
+
+# One closing line for the whole run, summed over the test assemblies.
+awk '/^(Passed|Failed)!/ {
+        for (i = 1; i <= NF; i++) {
+            if ($i == "Failed:")  f += $(i+1)
+            if ($i == "Passed:")  p += $(i+1)
+            if ($i == "Skipped:") s += $(i+1)
+        }
+     }
+     END { printf "%d passed, %d failed, %d skipped\n", p, f, s }' "$log" | tr -d ','
+rm -f "$log"
+exit $status
