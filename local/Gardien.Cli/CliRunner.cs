@@ -1,0 +1,45 @@
+using System.CommandLine;
+
+namespace Gardien.Cli;
+
+/// <summary>Runs the command tree so that no exception ever reaches the user as a stack trace.</summary>
+internal static class CliRunner
+{
+    public const int Ok = 0;
+    public const int Invalid = 1;
+    public const int UsageOrIoError = 2;
+
+    public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
+    {
+        var config = new InvocationConfiguration
+        {
+            Output = stdout ?? Console.Out,
+            Error = stderr ?? Console.Error,
+            EnableDefaultExceptionHandler = false,
+        };
+
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var error in parse.Errors)
+            {
+                await config.Error.WriteLineAsync($"error: {error.Message}");
+            }
+
+            await config.Error.WriteLineAsync("Run 'gardien --help' for usage.");
+            return UsageOrIoError;
+        }
+
+        try
+        {
+            return await parse.InvokeAsync(config);
+        }
+#pragma warning disable CA1031 // The CLI's contract is that nothing escapes as a crash: report and exit 2.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            await config.Error.WriteLineAsync($"error: {ex.Message}");
+            return UsageOrIoError;
+        }
+    }
+}
