@@ -1,9 +1,295 @@
 using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Gardien.Workflows.Governance;
+using Gardien.Workflows.Madmp;
+using Spectre.Console;
 
 namespace Gardien.Cli;
 
-// Placeholder until its owner writes the command; replaced, not kept.
+/// <summary>
+/// <c>gardien plan FILE|- [--policy FILE] [--today YYYY-MM-DD] [--json]</c>: reads a maDMP (lenient), evaluates its
+/// governance plan under a policy (the built-in sample policy when --policy is omitted) and prints it.
+/// Exit 0 plan printed (findings do not change it), 1 the DMP is invalid, 2 usage, I/O or policy error.
+/// </summary>
 internal static class PlanCommand
 {
-    public static Command Create() => new("plan", "Not implemented yet.");
+    public static Command Create()
+    {
+        var file = new Argument<string>("file") { Description = "The maDMP JSON file, or - to read standard input." };
+        var policyOption = new Option<string?>("--policy") { Description = "Institution policy JSON file (default: the built-in sample policy, same as policy.sample.json).", HelpName = "FILE" };
+        var todayOption = new Option<string?>("--today") { Description = "Evaluate as of this date (default: today, UTC).", HelpName = "YYYY-MM-DD" };
+        var jsonOption = new Option<bool>("--json") { Description = "Print the plan as JSON instead of tables." };
+
+        var command = new Command("plan", "Compute the governance plan of a maDMP: classification, approvals, storage, access, retention, findings.")
+        {
+            file,
+            policyOption,
+            todayOption,
+            jsonOption,
+        };
+
+        command.SetAction((parse, cancellationToken) => RunAsync(
+            parse.GetValue(file)!,
+            parse.GetValue(policyOption),
+            parse.GetValue(todayOption),
+            parse.GetValue(jsonOption),
+            parse.InvocationConfiguration.Output,
+            parse.InvocationConfiguration.Error,
+            cancellationToken));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(string file, string? policyPath, string? todayText, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    {
+        DateOnly today;
+        if (todayText is null)
+        {
+            today = DateOnly.FromDateTime(DateTime.UtcNow);
+        }
+        else if (!DateOnly.TryParseExact(todayText, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out today))
+        {
+            await error.WriteLineAsync($"error: --today '{todayText}' is not a date; use YYYY-MM-DD, e.g. 2026-01-31.");
+            return CliRunner.UsageOrIoError;
+        }
+
+        GovernancePolicy policy;
+        if (policyPath is null)
+        {
+            policy = GovernancePolicy.Default;
+        }
+        else
+        {
+            var loaded = PolicyLoader.LoadFile(policyPath);
+            if (loaded.Policy is null)
+            {
+                await error.WriteLineAsync($"error: policy '{policyPath}' is invalid ({loaded.Errors.Count} error(s)):");
+                foreach (var issue in loaded.Errors)
+                {
+                    await error.WriteLineAsync("  " + Describe(issue));
+                }
+
+                return CliRunner.UsageOrIoError;
+            }
+
+            policy = loaded.Policy;
+        }
+
+        MadmpReadResult read;
+        try
+        {
+            if (file == "-")
+            {
+                await using var stdin = Console.OpenStandardInput();
+                read = await MadmpReader.Default.ReadAsync(stdin, cancellationToken: cancellationToken);
+            }
+            else
+            {
+                if (!File.Exists(file))
+                {
+                    await error.WriteLineAsync($"error: file '{file}' does not exist.");
+                    return CliRunner.UsageOrIoError;
+                }
+
+                await using var stream = File.OpenRead(file);
+                read = await MadmpReader.Default.ReadAsync(stream, cancellationToken: cancellationToken);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"error: cannot read '{file}': {ex.Message}");
+            return CliRunner.UsageOrIoError;
+        }
+
+        if (!read.IsValid || read.Document is null)
+        {
+            if (json)
+            {
+                await output.WriteLineAsync(JsonSerializer.Serialize(
+                    new
+                    {
+                        valid = false,
+                        version = read.Version?.ToVersionString(),
+                        errors = read.Errors.Select(Issue),
+                        warnings = read.Warnings.Select(Issue),
+                    },
+                    GovernanceJson.Options));
+            }
+            else
+            {
+                await error.WriteLineAsync($"error: '{file}' is not a valid maDMP ({read.Errors.Count} error(s)); no plan computed:");
+                foreach (var issue in read.Errors)
+                {
+                    await error.WriteLineAsync("  " + Describe(issue));
+                }
+            }
+
+            return CliRunner.Invalid;
+        }
+
+        var plan = GovernanceEvaluator.Evaluate(read.Document.Dmp, policy, today);
+        if (json)
+        {
+            await output.WriteLineAsync(GovernanceJson.Serialize(plan));
+        }
+        else
+        {
+            Render(plan, read, policyPath, output);
+        }
+
+        return CliRunner.Ok;
+    }
+
+    private static object Issue(ValidationIssue issue) => new
+    {
+        path = issue.Path,
+        message = issue.Message,
+        keyword = issue.Keyword,
+        line = issue.Line,
+        column = issue.Column,
+    };
+
+    private static string Describe(ValidationIssue issue)
+    {
+        var where = issue.Path.Length == 0 ? "(document)" : issue.Path;
+        var position = issue.Line is { } line ? $" (line {line}, column {issue.Column})" : string.Empty;
+        return $"{where}{position}: {issue.Message} [{issue.Keyword}]";
+    }
+
+    private static void Render(GovernancePlan plan, MadmpReadResult read, string? policyPath, TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 200;
+
+        var pi = plan.PrincipalInvestigator;
+        var header = new Grid().AddColumn().AddColumn();
+        AddPair(header, "DMP", $"{plan.Title}");
+        AddPair(header, "Identifier", $"{plan.DmpId.Value} ({plan.DmpId.Type})");
+        AddPair(header, "Version read", read.Version?.ToVersionString() ?? "?");
+        AddPair(header, "Modified", plan.Modified?.ToString("yyyy-MM-dd'T'HH:mm:ssK", CultureInfo.InvariantCulture) ?? "-");
+        AddPair(header, "PI (contact)", $"{pi.Name} <{pi.Email}>{(pi.Orcid is null ? string.Empty : " orcid " + pi.Orcid)}");
+        AddPair(header, "Project end", Date(plan.ProjectEnd));
+        AddPair(header, "Access ends", Date(plan.AccessEndsOn));
+        AddPair(header, "Policy", $"{plan.PolicyInstitution} (v{plan.PolicyVersion}){(policyPath is null ? ", built-in sample policy" : ", " + policyPath)}");
+        AddPair(header, "Evaluated on", Date(plan.EvaluatedOn));
+        console.Write(header);
+        console.WriteLine();
+
+        var approvals = new Table().Title("Required approvals").AddColumn("Approver").AddColumn("Reasons");
+        foreach (var requirement in plan.RequiredApprovals)
+        {
+            approvals.AddRow(Cell(Role(requirement.Role)), Cell(string.Join(Environment.NewLine, requirement.Reasons)));
+        }
+
+        console.Write(approvals);
+
+        var datasets = new Table().Title("Datasets")
+            .AddColumn("Dataset").AddColumn("Class").AddColumn("Approvals").AddColumn("Container")
+            .AddColumn("Tier").AddColumn("Encryption").AddColumn("Immutable").AddColumn("Quota")
+            .AddColumn("Regions").AddColumn("Keep until").AddColumn("Disposal").AddColumn("Embargo");
+        foreach (var dataset in plan.Datasets)
+        {
+            var c = dataset.Classification;
+            datasets.AddRow(
+                Cell($"{dataset.Title}{Environment.NewLine}{dataset.Key}"),
+                Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{(c.PersonalData ? ", personal" : string.Empty)}{(c.SensitiveData ? ", sensitive" : string.Empty)})"),
+                Cell(string.Join(", ", dataset.RequiredApprovals.Select(r => Role(r.Role)))),
+                Cell(dataset.Storage.ContainerName),
+                Cell(Lower(dataset.Storage.Tier)),
+                Cell(dataset.Storage.EncryptionScope ?? "-"),
+                Cell(dataset.Storage.ImmutabilityDays is { } days ? days.ToString(CultureInfo.InvariantCulture) + " days" : "-"),
+                Cell(Bytes(dataset.Storage.QuotaBytes)),
+                Cell(dataset.Storage.HostRegions.Count == 0 ? "-" : string.Join(", ", dataset.Storage.HostRegions)),
+                Cell($"{Date(dataset.Retention.KeepUntil)}{Environment.NewLine}({Source(dataset.Retention.Source)})"),
+                Cell(Lower(dataset.Retention.Disposal)),
+                Cell(Date(dataset.Retention.EmbargoUntil)));
+        }
+
+        console.Write(datasets);
+
+        // Grants are the same on every dataset (a DMP does not assign people to datasets); show them once.
+        var access = new Table().Title("Access (every dataset's container)").AddColumn("Person").AddColumn("Identity").AddColumn("Role").AddColumn("Because").AddColumn("Until");
+        foreach (var grant in plan.Datasets.FirstOrDefault()?.Access ?? [])
+        {
+            access.AddRow(
+                Cell(grant.Principal.Name),
+                Cell(grant.Principal.Orcid is { } orcid ? $"orcid {orcid}" + (grant.Principal.Email is { } mail ? $"{Environment.NewLine}{mail}" : string.Empty) : grant.Principal.Email ?? "-"),
+                Cell(Lower(grant.Role)),
+                Cell(string.Join("; ", grant.Because)),
+                Cell(Date(grant.Until)));
+        }
+
+        console.Write(access);
+
+        var findings = plan.AllFindings().ToList();
+        if (findings.Count > 0)
+        {
+            var table = new Table().Title("Findings").AddColumn("Severity").AddColumn("Code").AddColumn("Where").AddColumn("What to do");
+            foreach (var finding in findings.OrderByDescending(f => f.Severity))
+            {
+                table.AddRow(Cell(finding.Severity.ToString().ToUpperInvariant()), Cell(finding.Code), Cell(finding.Path), Cell(finding.Message));
+            }
+
+            console.Write(table);
+        }
+        else
+        {
+            console.WriteLine("No findings.");
+        }
+
+        if (read.Warnings.Count > 0)
+        {
+            console.WriteLine($"Read with {read.Warnings.Count} warning(s) (run 'gardien validate' to see them).");
+        }
+    }
+
+    private static void AddPair(Grid grid, string name, string value) => grid.AddRow(Cell(name + ":"), Cell(value));
+
+    // Plain Text, never markup: DMP content may contain [brackets].
+    private static Text Cell(string text) => new(text);
+
+    private static string Date(DateOnly? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-";
+
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    private static string Role(ApprovalRole role) => role switch
+    {
+        ApprovalRole.PrincipalInvestigator => "PI",
+        ApprovalRole.DataSteward => "Data steward",
+        _ => "DPO",
+    };
+
+    private static string Source(RetentionSource source) => source switch
+    {
+        RetentionSource.AvailableUntil => "available_until",
+        RetentionSource.PreservationUntil => "preservation end",
+        RetentionSource.ProjectEndPlusPolicy => "project end + policy",
+        _ => "evaluation date + policy",
+    };
+
+    private static string Bytes(long? bytes)
+    {
+        if (bytes is not { } value)
+        {
+            return "-";
+        }
+
+        string[] units = ["B", "KB", "MB", "GB", "TB", "PB"];
+        double size = value;
+        var unit = 0;
+        while (size >= 1000 && unit < units.Length - 1)
+        {
+            size /= 1000;
+            unit++;
+        }
+
+        return size.ToString(unit == 0 ? "0" : "0.#", CultureInfo.InvariantCulture) + " " + units[unit];
+    }
 }

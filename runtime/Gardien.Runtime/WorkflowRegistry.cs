@@ -1,0 +1,131 @@
+using System.Reflection;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Gardien.Runtime;
+
+/// <summary>
+/// The workflows and activities an engine can run. Names default to the class name (callers use <c>nameof</c>);
+/// <see cref="WorkflowAttribute"/> / <see cref="ActivityAttribute"/> override them. Several versions of one workflow
+/// name may be registered: new instances start on the highest version, running instances keep theirs.
+/// Instances are created per use from the engine's <see cref="IServiceProvider"/> (constructor injection).
+/// </summary>
+public sealed class WorkflowRegistry
+{
+    private readonly Dictionary<string, SortedDictionary<string, Func<IServiceProvider, IWorkflow>>> _workflows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Func<IServiceProvider, IActivity>> _activities = new(StringComparer.Ordinal);
+
+    public IEnumerable<string> WorkflowNames => _workflows.Keys;
+
+    public IEnumerable<string> ActivityNames => _activities.Keys;
+
+    public WorkflowRegistry AddWorkflow<TWorkflow>()
+        where TWorkflow : class, IWorkflow
+    {
+        var attribute = typeof(TWorkflow).GetCustomAttribute<WorkflowAttribute>();
+        return AddWorkflow<TWorkflow>(attribute?.Name ?? typeof(TWorkflow).Name, attribute?.Version ?? WorkflowAttribute.DefaultVersion);
+    }
+
+    public WorkflowRegistry AddWorkflow<TWorkflow>(string name, string version = WorkflowAttribute.DefaultVersion)
+        where TWorkflow : class, IWorkflow =>
+        AddWorkflow(name, version, services => ActivatorUtilities.GetServiceOrCreateInstance<TWorkflow>(services));
+
+    public WorkflowRegistry AddWorkflow(string name, string version, Func<IServiceProvider, IWorkflow> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentException.ThrowIfNullOrWhiteSpace(version);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (!_workflows.TryGetValue(name, out var versions))
+        {
+            versions = new SortedDictionary<string, Func<IServiceProvider, IWorkflow>>(VersionComparer.Instance);
+            _workflows[name] = versions;
+        }
+
+        if (!versions.TryAdd(version, factory))
+        {
+            throw new ArgumentException($"Workflow '{name}' version '{version}' is already registered; give the new one another version.", nameof(version));
+        }
+
+        return this;
+    }
+
+    /// <summary>Registers a workflow written as a function (tests, small hosts).</summary>
+    public WorkflowRegistry AddWorkflow<TInput, TOutput>(string name, Func<WorkflowContext, TInput, Task<TOutput>> run, string version = WorkflowAttribute.DefaultVersion)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var workflow = new FuncWorkflow<TInput, TOutput>(run);
+        return AddWorkflow(name, version, _ => workflow);
+    }
+
+    public WorkflowRegistry AddActivity<TActivity>()
+        where TActivity : class, IActivity =>
+        AddActivity<TActivity>(typeof(TActivity).GetCustomAttribute<ActivityAttribute>()?.Name ?? typeof(TActivity).Name);
+
+    public WorkflowRegistry AddActivity<TActivity>(string name)
+        where TActivity : class, IActivity =>
+        AddActivity(name, services => ActivatorUtilities.GetServiceOrCreateInstance<TActivity>(services));
+
+    public WorkflowRegistry AddActivity(string name, Func<IServiceProvider, IActivity> factory)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(factory);
+        if (!_activities.TryAdd(name, factory))
+        {
+            throw new ArgumentException($"Activity '{name}' is already registered.", nameof(name));
+        }
+
+        return this;
+    }
+
+    /// <summary>Registers an activity written as a function (tests, small hosts).</summary>
+    public WorkflowRegistry AddActivity<TInput, TOutput>(string name, Func<ActivityContext, TInput, Task<TOutput>> run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var activity = new FuncActivity<TInput, TOutput>(run);
+        return AddActivity(name, _ => activity);
+    }
+
+    /// <summary>Highest registered version of <paramref name="name"/>, or null.</summary>
+    public string? LatestVersion(string name) =>
+        _workflows.TryGetValue(name, out var versions) && versions.Count > 0 ? versions.Keys.Last() : null;
+
+    public bool IsWorkflowRegistered(string name, string? version = null) =>
+        _workflows.TryGetValue(name, out var versions) && (version is null || versions.ContainsKey(version));
+
+    internal IWorkflow? CreateWorkflow(string name, string version, IServiceProvider services) =>
+        _workflows.TryGetValue(name, out var versions) && versions.TryGetValue(version, out var factory) ? factory(services) : null;
+
+    internal IActivity? CreateActivity(string name, IServiceProvider services) =>
+        _activities.TryGetValue(name, out var factory) ? factory(services) : null;
+
+    internal string DescribeWorkflowVersions(string name) =>
+        _workflows.TryGetValue(name, out var versions) ? string.Join(", ", versions.Keys) : "none";
+
+    private sealed class FuncWorkflow<TInput, TOutput>(Func<WorkflowContext, TInput, Task<TOutput>> run) : Workflow<TInput, TOutput>
+    {
+        public override Task<TOutput> RunAsync(WorkflowContext context, TInput input) => run(context, input);
+    }
+
+    private sealed class FuncActivity<TInput, TOutput>(Func<ActivityContext, TInput, Task<TOutput>> run) : Activity<TInput, TOutput>
+    {
+        public override Task<TOutput> RunAsync(ActivityContext context, TInput input) => run(context, input);
+    }
+
+    /// <summary>Numeric-aware ordering so that "10" is newer than "9" and "1.10" newer than "1.9".</summary>
+    private sealed class VersionComparer : IComparer<string>
+    {
+        public static VersionComparer Instance { get; } = new();
+
+        public int Compare(string? x, string? y)
+        {
+            if (System.Version.TryParse(Normalize(x), out var vx) && System.Version.TryParse(Normalize(y), out var vy))
+            {
+                var byVersion = vx.CompareTo(vy);
+                return byVersion != 0 ? byVersion : string.CompareOrdinal(x, y);
+            }
+
+            return string.CompareOrdinal(x, y);
+        }
+
+        private static string? Normalize(string? v) => v is not null && !v.Contains('.', StringComparison.Ordinal) ? v + ".0" : v;
+    }
+}

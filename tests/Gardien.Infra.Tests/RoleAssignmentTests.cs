@@ -1,0 +1,105 @@
+using System.Text.RegularExpressions;
+using Gardien.Infra.Tests.Support;
+
+namespace Gardien.Infra.Tests;
+
+/// <summary>Least privilege: exactly the issue's role set, each on the single resource that needs it.</summary>
+[Collection(InfraCollection.Name)]
+public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
+{
+    private const string BlobDataOwner = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b";
+    private const string QueueDataContributor = "974c5e8b-45b9-4653-ba55-5f855dd0fb88";
+    private const string TableDataContributor = "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3";
+    private const string StorageAccountContributor = "17d1049b-9a84-46fb-8f53-869881c3d3ab";
+    private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
+    private const string EventGridDataSender = "d5a91429-5739-47e2-a06b-3470a27159e7";
+    private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+
+    private IReadOnlyList<ArmResource> Assignments => infra.Main.OfType("Microsoft.Authorization/roleAssignments").ToList();
+
+    private static string RoleOf(ArmResource assignment)
+    {
+        var definition = assignment.Raw("properties", "roleDefinitionId")!.GetValue<string>();
+        Assert.StartsWith("[subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ", definition, StringComparison.Ordinal);
+        var variable = RoleVariable().Match(definition);
+        if (variable.Success)
+        {
+            definition = assignment.Scope.Template["variables"]![variable.Groups[1].Value]![variable.Groups[2].Value]!.GetValue<string>();
+        }
+
+        var match = RoleGuid().Match(definition);
+        Assert.True(match.Success, $"{assignment} does not reference a built-in role ID");
+        return match.Groups[1].Value;
+    }
+
+    private static string ScopeOf(ArmResource assignment) => assignment.Raw("scope")?.GetValue<string>() ?? "<resource group>";
+
+    [Fact]
+    public void Assignments_AreExactlyTheLeastPrivilegeSet_EachScopedToOneResource()
+    {
+        var actual = Assignments.Select(a => $"{RoleOf(a)} @ {ScopeOf(a)}").Order(StringComparer.Ordinal).ToList();
+
+        string[] expected =
+        [
+            $"{BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{QueueDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{KeyVaultSecretsUser} @ [resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]",
+            $"{EventGridDataSender} @ [resourceId('Microsoft.EventGrid/topics', parameters('dmpTopicName'))]",
+            $"{MonitoringMetricsPublisher} @ [resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
+        ];
+        Assert.Equal(expected.Order(StringComparer.Ordinal), actual);
+    }
+
+    [Fact]
+    public void StorageAccountContributor_IsConditionalOnTheManagementFlag()
+    {
+        var contributor = Assert.Single(Assignments, a => RoleOf(a) == StorageAccountContributor);
+
+        Assert.Equal("[parameters('enableResearchDataManagement')]", contributor.Condition);
+        Assert.All(Assignments.Where(a => RoleOf(a) != StorageAccountContributor), a => Assert.Null(a.Condition));
+        Assert.False(ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enableResearchDataManagement')]"), contributor.Scope)!.GetValue<bool>());
+    }
+
+    [Fact]
+    public void BlobDataOwner_OnResearchData_IsNeverGrantedOnTheResourceGroup()
+    {
+        Assert.All(Assignments, a => Assert.NotNull(a.Raw("scope")));
+    }
+
+    [Fact]
+    public void Assignments_HaveDeterministicGuidNames_AndServicePrincipalType()
+    {
+        Assert.All(Assignments, a =>
+        {
+            Assert.StartsWith("[guid(", a.Name, StringComparison.Ordinal);
+            Assert.Equal("ServicePrincipal", a.Value("properties", "principalType")!.GetValue<string>());
+            Assert.Equal("[parameters('principalId')]", a.Raw("properties", "principalId")!.GetValue<string>());
+        });
+    }
+
+    [Fact]
+    public void Templates_NeverGrantOwnerContributorOrUserAccessAdministrator()
+    {
+        string[] broad = ["8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"];
+        var everything = infra.Main.Root.Template.ToJsonString() + infra.Subscriptions.Root.Template.ToJsonString();
+
+        Assert.All(broad, role => Assert.DoesNotContain(role, everything, StringComparison.OrdinalIgnoreCase));
+    }
+
+    [Fact]
+    public void ProdParameters_EnableResearchDataManagement_DevDoesNot()
+    {
+        Assert.True(infra.ProdParameters["enableResearchDataManagement"]!.GetValue<bool>());
+        Assert.False(infra.DevParameters["enableResearchDataManagement"]!.GetValue<bool>());
+    }
+
+    [GeneratedRegex(@"variables\('(\w+)'\)\.(\w+)")]
+    private static partial Regex RoleVariable();
+
+    [GeneratedRegex(@"([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")]
+    private static partial Regex RoleGuid();
+}

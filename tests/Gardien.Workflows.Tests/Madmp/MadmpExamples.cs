@@ -1,0 +1,24 @@
+using Gardien.Testing;
+using Gardien.Workflows.Madmp;
+
+namespace Gardien.Workflows.Tests.Madmp;
+
+/// <summary>The reference examples in ../shared/madmp, read by the tests (never by the app).</summary>
+internal static class MadmpExamples
+{
+    public static string ExamplesDir => Path.Combine(RepoPaths.SharedMadmp, "examples");
+
+    public static string PathOf(string relative) => Path.Combine(RepoPaths.SharedMadmp, relative);
+
+    public static byte[] Bytes(string relativeToExamples) => File.ReadAllBytes(Path.Combine(ExamplesDir, relativeToExamples));
+
+    public static string Text(string relativeToExamples) => File.ReadAllText(Path.Combine(ExamplesDir, relativeToExamples));
+
+    public static MadmpReadResult Read(string relativeToExamples, MadmpReadOptions? options = null) =>
+        MadmpReader.Default.Read(Bytes(relativeToExamples), options);
+
+    public static readonly MadmpReadOptions Strict = new() { Mode = ValidationMode.Strict };
+
+    public static string Describe(MadmpReadResult result) =>
+        string.Join(Environment.NewLine, result.Errors.Concat(result.Warnings).Select(i => $"{i.Severity} {i.Path} [{i.Keyword}] {i.Message}"));
+}

@@ -1,0 +1,570 @@
+using System.Globalization;
+using Gardien.Workflows.Madmp;
+
+namespace Gardien.Workflows.Governance;
+
+/// <summary>
+/// Turns a DMP into the governance it needs under a policy. Pure and deterministic: no clock (the caller passes
+/// <c>today</c>), no I/O, output order follows the document order. Rules are documented in docs/policy.md.
+/// </summary>
+public static class GovernanceEvaluator
+{
+    private const string PiReason = "the PI approves every governance plan for their data";
+
+    public static GovernancePlan Evaluate(Dmp dmp, GovernancePolicy policy, DateOnly today)
+    {
+        ArgumentNullException.ThrowIfNull(dmp);
+        ArgumentNullException.ThrowIfNull(policy);
+
+        var findings = new List<Finding>();
+        var projectEnd = ProjectEnd(dmp, findings);
+        var accessEndsOn = projectEnd is { } end ? policy.Access.GraceAfterProjectEnd.AddTo(end) : (DateOnly?)null;
+        var ethical = dmp.EthicalIssuesExist != YesNoUnknown.No;
+        if (dmp.EthicalIssuesExist == YesNoUnknown.Unknown)
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "EthicalIssuesUnknown", "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.", "/dmp/ethical_issues_exist"));
+        }
+
+        var pi = PrincipalFromContact(dmp.Contact);
+        var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
+
+        var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
+        var seenIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var dmpIdValue = dmp.DmpId.Value;
+        for (var i = 0; i < dmp.Datasets.Count; i++)
+        {
+            var dataset = dmp.Datasets[i];
+            var path = "/dmp/dataset/" + i.ToString(CultureInfo.InvariantCulture);
+            var idValue = dataset.DatasetId.Value;
+            var occurrence = seenIds.TryGetValue(idValue, out var count) ? count + 1 : 1;
+            seenIds[idValue] = occurrence;
+            var key = occurrence == 1 ? idValue : idValue + "#" + occurrence.ToString(CultureInfo.InvariantCulture);
+            var datasetFindings = new List<Finding>();
+            if (occurrence > 1)
+            {
+                datasetFindings.Add(new Finding(FindingSeverity.Warning, "DuplicateDatasetId", $"dataset_id '{idValue}' is already used by an earlier dataset; this one is tracked as '{key}' by its position. Give every dataset its own identifier.", path + "/dataset_id"));
+            }
+
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, ethical, policy, today, projectEnd, grants, datasetFindings));
+        }
+
+        return new GovernancePlan
+        {
+            DmpId = dmp.DmpId,
+            Title = dmp.Title,
+            Modified = dmp.Modified,
+            EvaluatedOn = today,
+            PolicyInstitution = policy.Institution,
+            PolicyVersion = policy.PolicyVersion,
+            PrincipalInvestigator = pi,
+            ProjectEnd = projectEnd,
+            AccessEndsOn = accessEndsOn,
+            RequiredApprovals = UnionApprovals(datasets),
+            Datasets = datasets,
+            Findings = findings,
+        };
+    }
+
+    /// <summary>
+    /// The classification table: sensitive → Restricted; else personal or closed → Confidential; else shared → Internal;
+    /// else (open) → Public. Callers pass unknown answers as true.
+    /// </summary>
+    public static DataClassification Classify(DataAccess effectiveAccess, bool personal, bool sensitive) =>
+        sensitive ? DataClassification.Restricted
+        : personal || effectiveAccess == DataAccess.Closed ? DataClassification.Confidential
+        : effectiveAccess == DataAccess.Shared ? DataClassification.Internal
+        : DataClassification.Public;
+
+    /// <summary>The most restrictive access across distributions; a dataset without distributions is closed.</summary>
+    public static DataAccess EffectiveAccess(IReadOnlyList<Distribution> distributions)
+    {
+        if (distributions.Count == 0)
+        {
+            return DataAccess.Closed;
+        }
+
+        var access = DataAccess.Open;
+        foreach (var distribution in distributions)
+        {
+            if (distribution.DataAccess > access)
+            {
+                access = distribution.DataAccess;
+            }
+        }
+
+        return access;
+    }
+
+    /// <summary>The approvals rule table for one dataset (PI always, steward by access, DPO by personal/sensitive/ethics).</summary>
+    public static IReadOnlyList<ApprovalRequirement> RequiredApprovals(ClassificationResult facts, ApprovalPolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(facts);
+        ArgumentNullException.ThrowIfNull(policy);
+        var approvals = new List<ApprovalRequirement>(3)
+        {
+            new(ApprovalRole.PrincipalInvestigator, [PiReason]),
+        };
+
+        if (policy.DataStewardFor.Contains(facts.EffectiveAccess))
+        {
+            approvals.Add(new(ApprovalRole.DataSteward, [$"data access is {Lower(facts.EffectiveAccess)}"]));
+        }
+
+        var dpoReasons = new List<string>(3);
+        if (policy.DpoForPersonalData && facts.PersonalData)
+        {
+            dpoReasons.Add("personal data (yes or unknown)");
+        }
+
+        if (policy.DpoForSensitiveData && facts.SensitiveData)
+        {
+            dpoReasons.Add("sensitive data (yes or unknown)");
+        }
+
+        if (policy.DpoForEthicalIssues && facts.EthicalIssues)
+        {
+            dpoReasons.Add("ethical issues exist (yes or unknown)");
+        }
+
+        if (dpoReasons.Count > 0)
+        {
+            approvals.Add(new(ApprovalRole.DataProtectionOfficer, dpoReasons));
+        }
+
+        return approvals;
+    }
+
+    private static DatasetPlan EvaluateDataset(
+        string dmpId,
+        Dataset dataset,
+        string key,
+        string path,
+        bool ethical,
+        GovernancePolicy policy,
+        DateOnly today,
+        DateOnly? projectEnd,
+        IReadOnlyList<AccessGrant> grants,
+        List<Finding> findings)
+    {
+        var access = EffectiveAccess(dataset.Distributions);
+        var personal = dataset.PersonalData != YesNoUnknown.No;
+        var sensitive = dataset.SensitiveData != YesNoUnknown.No;
+        var classification = Classify(access, personal, sensitive);
+        var facts = new ClassificationResult(classification, access, personal, sensitive, ethical);
+
+        if (dataset.Distributions.Count == 0)
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "NoDistribution", "The dataset has no distribution: its access is treated as closed.", path + "/distribution"));
+        }
+
+        if (dataset.PersonalData == YesNoUnknown.Unknown)
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "PersonalDataUnknown", "personal_data is unknown: treated as \"yes\". Answer yes or no to lift the DPO approval if it does not apply.", path + "/personal_data"));
+        }
+
+        if (dataset.SensitiveData == YesNoUnknown.Unknown)
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "SensitiveDataUnknown", "sensitive_data is unknown: treated as \"yes\" (Restricted). Answer yes or no.", path + "/sensitive_data"));
+        }
+
+        var allowedRegions = policy.Regions.For(classification);
+        var hostRegions = new List<string>();
+        long? quota = null;
+        DateOnly? availableUntil = null;
+        DateOnly? embargo = null;
+        for (var j = 0; j < dataset.Distributions.Count; j++)
+        {
+            var distribution = dataset.Distributions[j];
+            var distributionPath = path + "/distribution/" + j.ToString(CultureInfo.InvariantCulture);
+            if (distribution.ByteSize is { } size && size >= 0)
+            {
+                quota = (quota ?? 0) + size;
+            }
+
+            if (distribution.AvailableUntil is { } until && (availableUntil is null || until > availableUntil))
+            {
+                availableUntil = until;
+            }
+
+            foreach (var license in distribution.Licenses)
+            {
+                if (license.StartDate is { } start && start > today && (embargo is null || start > embargo))
+                {
+                    embargo = start;
+                }
+            }
+
+            if (distribution.DataAccess == DataAccess.Open && (personal || sensitive))
+            {
+                findings.Add(new Finding(FindingSeverity.Error, "PersonalDataInOpenDistribution", $"Distribution '{distribution.Title}' is open but the dataset holds personal or sensitive data (yes or unknown). Anonymise the data and answer \"no\", or make the distribution shared or closed.", distributionPath + "/data_access"));
+            }
+
+            CheckHost(distribution.Host, distributionPath + "/host", sensitive, classification, allowedRegions, hostRegions, findings);
+        }
+
+        var storage = new StoragePlan
+        {
+            ContainerName = ContainerNaming.ContainerName(policy.Storage.ContainerPrefix, dmpId, key),
+            Tier = policy.Storage.Tier.For(classification),
+            EncryptionScope = policy.Storage.Encryption.AppliesTo.Contains(classification) ? policy.Storage.Encryption.Scope : null,
+            ImmutabilityDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
+                ? policy.Storage.RawDataImmutability.Days
+                : null,
+            QuotaBytes = quota,
+            AllowedRegions = allowedRegions,
+            HostRegions = hostRegions,
+        };
+
+        if (quota is null && dataset.Distributions.Count > 0)
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "QuotaUnknown", "No distribution states byte_size: the container gets no quota. Give an estimated byte_size.", path + "/distribution"));
+        }
+
+        var retention = Retention(dataset, classification, availableUntil, embargo, policy, today, projectEnd, path, findings);
+        return new DatasetPlan
+        {
+            Key = key,
+            DatasetId = dataset.DatasetId,
+            Title = dataset.Title,
+            Path = path,
+            Classification = facts,
+            RequiredApprovals = RequiredApprovals(facts, policy.Approvals),
+            Storage = storage,
+            Access = grants,
+            Retention = retention,
+            Findings = findings,
+        };
+    }
+
+    private static void CheckHost(Host? host, string hostPath, bool sensitive, DataClassification classification, IReadOnlyList<string> allowedRegions, List<string> hostRegions, List<Finding> findings)
+    {
+        if (host is null)
+        {
+            if (classification >= DataClassification.Confidential)
+            {
+                findings.Add(new Finding(FindingSeverity.Warning, "HostUnknown", "The distribution names no host: the region and certification of protected data cannot be checked. Describe the host.", hostPath));
+            }
+
+            return;
+        }
+
+        if (sensitive && string.IsNullOrWhiteSpace(host.CertifiedWith))
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "SensitiveDataWithoutCertifiedHost", $"Host '{host.Title}' stores sensitive data but states no certified_with (one of the standard's terms, e.g. coretrustseal, iso16363). Use a certified host or record its certification.", hostPath + "/certified_with"));
+        }
+
+        if (string.IsNullOrWhiteSpace(host.GeoLocation))
+        {
+            if (classification >= DataClassification.Confidential)
+            {
+                findings.Add(new Finding(FindingSeverity.Warning, "HostRegionUnknown", $"Host '{host.Title}' has no geo_location: the policy's allowed regions for {Lower(classification)} data cannot be checked. Give the ISO 3166-1 country code.", hostPath + "/geo_location"));
+            }
+
+            return;
+        }
+
+        var region = host.GeoLocation.Trim().ToUpperInvariant();
+        if (!hostRegions.Contains(region))
+        {
+            hostRegions.Add(region);
+        }
+
+        if (allowedRegions.Count > 0 && !allowedRegions.Contains(region, StringComparer.OrdinalIgnoreCase))
+        {
+            findings.Add(new Finding(FindingSeverity.Error, "HostOutsideAllowedRegions", $"Host '{host.Title}' is in {region}, outside the regions allowed for {Lower(classification)} data ({string.Join(", ", allowedRegions)}). Choose a host in an allowed country.", hostPath + "/geo_location"));
+        }
+    }
+
+    private static RetentionPlan Retention(Dataset dataset, DataClassification classification, DateOnly? availableUntil, DateOnly? embargo, GovernancePolicy policy, DateOnly today, DateOnly? projectEnd, string path, List<Finding> findings)
+    {
+        var period = policy.Retention.DefaultPeriod.For(classification);
+        DateOnly keepUntil;
+        RetentionSource source;
+        if (availableUntil is { } until)
+        {
+            (keepUntil, source) = (until, RetentionSource.AvailableUntil);
+        }
+        else if (dataset.PreservationUntil is { } preservation)
+        {
+            (keepUntil, source) = (preservation, RetentionSource.PreservationUntil);
+        }
+        else if (projectEnd is { } end)
+        {
+            (keepUntil, source) = (period.AddTo(end), RetentionSource.ProjectEndPlusPolicy);
+        }
+        else
+        {
+            (keepUntil, source) = (period.AddTo(today), RetentionSource.EvaluationDatePlusPolicy);
+            findings.Add(new Finding(FindingSeverity.Warning, "RetentionFromEvaluationDate", $"Neither available_until nor a project end date is known: keep-until is the evaluation date + {period} and changes if re-evaluated later. Give available_until or the project's end date.", path + "/distribution"));
+        }
+
+        if (keepUntil < today)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "KeepUntilInPast", $"Keep-until {keepUntil:yyyy-MM-dd} has passed: the dataset is due for disposal ({Lower(policy.Retention.Disposal.For(classification))}). Extend available_until if the data must be kept.", path));
+        }
+        else if (source == RetentionSource.AvailableUntil && projectEnd is { } end && keepUntil < end)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "KeepUntilBeforeProjectEnd", $"available_until {keepUntil:yyyy-MM-dd} is before the project ends ({end:yyyy-MM-dd}).", path + "/distribution"));
+        }
+
+        if (embargo is { } embargoUntil && embargoUntil > keepUntil)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "EmbargoAfterKeepUntil", $"The licence starts {embargoUntil:yyyy-MM-dd}, after keep-until {keepUntil:yyyy-MM-dd}: the data would be disposed of before it can be published.", path + "/distribution"));
+        }
+
+        var notices = policy.Retention.NoticeDays
+            .Where(days => days > 0)
+            .Distinct()
+            .OrderByDescending(days => days)
+            .Select(days => keepUntil.AddDays(-days))
+            .ToList();
+
+        return new RetentionPlan
+        {
+            KeepUntil = keepUntil,
+            Source = source,
+            EmbargoUntil = embargo,
+            Disposal = policy.Retention.Disposal.For(classification),
+            NoticeDates = notices,
+        };
+    }
+
+    private static DateOnly? ProjectEnd(Dmp dmp, List<Finding> findings)
+    {
+        DateOnly? end = null;
+        foreach (var project in dmp.Projects)
+        {
+            if (project.End is { } e && (end is null || e > end))
+            {
+                end = e;
+            }
+        }
+
+        if (end is null)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "NoProjectEndDate", "No project states an end date: access does not end automatically and default retention cannot be computed from it. Add project.end.", "/dmp/project"));
+        }
+
+        return end;
+    }
+
+    private static Principal PrincipalFromContact(Contact contact)
+    {
+        var orcid = contact.ContactId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
+        return MakePrincipal(contact.Name, contact.Mbox, orcid)!;
+    }
+
+    private static Principal? MakePrincipal(string name, string? email, string? orcid)
+    {
+        var mail = string.IsNullOrWhiteSpace(email) ? null : email.Trim();
+        var key = orcid is not null ? "orcid:" + orcid : mail is not null ? "mailto:" + mail.ToLowerInvariant() : null;
+        return key is null ? null : new Principal { Name = name, Email = mail, Orcid = orcid, Key = key };
+    }
+
+    private static IReadOnlyList<AccessGrant> Grants(Dmp dmp, GovernancePolicy policy, Principal pi, DateOnly? until, List<Finding> findings)
+    {
+        // Keyed by principal; the first key seen fixes the order, the highest role wins.
+        var order = new List<string>();
+        var byKey = new Dictionary<string, (Principal Principal, AccessRole Role, List<string> Because)>(StringComparer.Ordinal);
+        var keyByEmail = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+
+        void Add(Principal principal, AccessRole role, string because)
+        {
+            var key = principal.Key;
+            if (principal.Email is { } mail && keyByEmail.TryGetValue(mail, out var known))
+            {
+                key = known;
+            }
+
+            if (byKey.TryGetValue(key, out var existing))
+            {
+                if (!existing.Because.Contains(because))
+                {
+                    existing.Because.Add(because);
+                }
+
+                var merged = existing.Principal with
+                {
+                    Email = existing.Principal.Email ?? principal.Email,
+                    Orcid = existing.Principal.Orcid ?? principal.Orcid,
+                };
+                byKey[key] = (merged, role > existing.Role ? role : existing.Role, existing.Because);
+            }
+            else
+            {
+                order.Add(key);
+                byKey[key] = (principal, role, [because]);
+            }
+
+            if (principal.Email is { } email)
+            {
+                keyByEmail.TryAdd(email, key);
+            }
+        }
+
+        Add(pi, AccessRole.Owner, "contact");
+        var mappings = RoleLookup(policy.Roles);
+        for (var i = 0; i < dmp.Contributors.Count; i++)
+        {
+            var contributor = dmp.Contributors[i];
+            var path = "/dmp/contributor/" + i.ToString(CultureInfo.InvariantCulture);
+            var orcid = contributor.ContributorId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
+            var principal = MakePrincipal(contributor.Name, contributor.Mbox, orcid);
+            if (principal is null)
+            {
+                findings.Add(new Finding(FindingSeverity.Warning, "ContributorWithoutIdentity", $"Contributor '{contributor.Name}' has neither mbox nor an ORCID contributor_id: no access can be granted. Add an e-mail or ORCID.", path));
+                continue;
+            }
+
+            AccessRole? best = null;
+            var because = new List<string>();
+            foreach (var role in contributor.Roles)
+            {
+                if (mappings.TryGetValue(NormaliseRole(role), out var mapped))
+                {
+                    because.Add(role);
+                    if (best is null || mapped > best)
+                    {
+                        best = mapped;
+                    }
+                }
+            }
+
+            if (best is null)
+            {
+                if (policy.Roles.DefaultAccess is { } fallback)
+                {
+                    best = fallback;
+                    because.Add(contributor.Roles.Count == 0 ? "no role (policy default)" : "unmapped role (policy default)");
+                }
+                else
+                {
+                    findings.Add(new Finding(FindingSeverity.Info, "UnmappedContributorRole", $"No role of contributor '{contributor.Name}' ({string.Join(", ", contributor.Roles)}) is mapped by the policy and it has no default: no access is granted.", path + "/role"));
+                    continue;
+                }
+            }
+
+            Add(principal, best.Value, string.Join(", ", because));
+        }
+
+        var grants = new List<AccessGrant>(order.Count);
+        foreach (var key in order)
+        {
+            var (principal, role, reasons) = byKey[key];
+            grants.Add(new AccessGrant { Principal = principal, Role = role, Because = reasons, Until = until });
+        }
+
+        return grants;
+    }
+
+    private static Dictionary<string, AccessRole> RoleLookup(RolePolicy roles)
+    {
+        var lookup = new Dictionary<string, AccessRole>(StringComparer.Ordinal);
+        foreach (var mapping in roles.Mappings)
+        {
+            foreach (var role in mapping.Roles)
+            {
+                var key = NormaliseRole(role);
+                if (!lookup.TryGetValue(key, out var existing) || mapping.Access > existing)
+                {
+                    lookup[key] = mapping.Access;
+                }
+            }
+        }
+
+        return lookup;
+    }
+
+    /// <summary>Role terms compare case-insensitively, ignoring surrounding spaces and a trailing slash (CRediT URIs come both ways).</summary>
+    internal static string NormaliseRole(string role) => role.Trim().TrimEnd('/').ToLowerInvariant();
+
+    private static bool IsOrcid(Identifier id) =>
+        string.Equals(id.Type, "orcid", StringComparison.OrdinalIgnoreCase) || id.Value.Contains("orcid.org/", StringComparison.OrdinalIgnoreCase);
+
+    private static string NormaliseOrcid(string value)
+    {
+        var trimmed = value.Trim().TrimEnd('/');
+        var slash = trimmed.LastIndexOf('/');
+        return (slash >= 0 ? trimmed[(slash + 1)..] : trimmed).ToUpperInvariant();
+    }
+
+    private static bool IsRaw(Dataset dataset, IReadOnlyList<string> rawTypes)
+    {
+        foreach (var term in rawTypes)
+        {
+            if (dataset.Type is { } type && type.Contains(term, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+
+            if (dataset.Keywords.Any(k => string.Equals(k.Trim(), term, StringComparison.OrdinalIgnoreCase)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>One requirement per role; each distinct reason once, followed by the datasets it comes from (the first few).</summary>
+    internal static List<ApprovalRequirement> UnionApprovals(IReadOnlyList<DatasetPlan> datasets)
+    {
+        const int KeysShown = 5;
+        var result = new List<ApprovalRequirement>(3);
+        foreach (var role in (ApprovalRole[])[ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer])
+        {
+            var reasonOrder = new List<string>();
+            var keysByReason = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            var countByReason = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var dataset in datasets)
+            {
+                foreach (var requirement in dataset.RequiredApprovals)
+                {
+                    if (requirement.Role != role)
+                    {
+                        continue;
+                    }
+
+                    foreach (var reason in requirement.Reasons)
+                    {
+                        if (!keysByReason.TryGetValue(reason, out var keys))
+                        {
+                            reasonOrder.Add(reason);
+                            keysByReason[reason] = keys = [];
+                            countByReason[reason] = 0;
+                        }
+
+                        countByReason[reason]++;
+                        if (keys.Count < KeysShown)
+                        {
+                            keys.Add(dataset.Key);
+                        }
+                    }
+                }
+            }
+
+            var reasons = new List<string>(reasonOrder.Count);
+            foreach (var reason in reasonOrder)
+            {
+                var more = countByReason[reason] - keysByReason[reason].Count;
+                var suffix = more > 0 ? $" and {more} more" : string.Empty;
+                reasons.Add($"{reason} ({string.Join(", ", keysByReason[reason])}{suffix})");
+            }
+
+            if (role == ApprovalRole.PrincipalInvestigator && reasons.Count == 0)
+            {
+                reasons.Add(PiReason);
+            }
+
+            if (reasons.Count > 0)
+            {
+                result.Add(new ApprovalRequirement(role, reasons));
+            }
+        }
+
+        return result;
+    }
+
+    private static string Lower<T>(T value)
+        where T : struct, Enum => value.ToString().ToLowerInvariant();
+}

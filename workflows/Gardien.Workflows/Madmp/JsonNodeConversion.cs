@@ -1,0 +1,87 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Newtonsoft.Json.Linq;
+
+namespace Gardien.Workflows.Madmp;
+
+/// <summary>
+/// Builds the Newtonsoft tree NJsonSchema validates straight from the System.Text.Json tree, so the document is
+/// parsed once (with System.Text.Json's limits and line/column errors) and never re-serialised.
+/// </summary>
+internal static class JsonNodeConversion
+{
+    public static JToken ToJToken(JsonNode? node) => node switch
+    {
+        null => JValue.CreateNull(),
+        JsonObject obj => ToJObject(obj),
+        JsonArray array => ToJArray(array),
+        JsonValue value => ToJValue(value),
+        _ => JValue.CreateNull(),
+    };
+
+    private static JObject ToJObject(JsonObject obj)
+    {
+        var result = new JObject();
+        foreach (var (key, value) in obj)
+        {
+            result.Add(new JProperty(key, ToJToken(value)));
+        }
+
+        return result;
+    }
+
+    private static JArray ToJArray(JsonArray array)
+    {
+        var result = new JArray();
+        foreach (var item in array)
+        {
+            result.Add(ToJToken(item));
+        }
+
+        return result;
+    }
+
+    private static JValue ToJValue(JsonValue value)
+    {
+        switch (value.GetValueKind())
+        {
+            case JsonValueKind.String:
+                return new JValue(value.GetValue<string>());
+            case JsonValueKind.True:
+                return new JValue(true);
+            case JsonValueKind.False:
+                return new JValue(false);
+            case JsonValueKind.Number:
+                if (value.TryGetValue<long>(out var l))
+                {
+                    return new JValue(l);
+                }
+
+                if (value.TryGetValue<JsonElement>(out var element))
+                {
+                    if (element.TryGetInt64(out var l2))
+                    {
+                        return new JValue(l2);
+                    }
+
+                    if (element.TryGetDecimal(out var m) && decimal.Truncate(m) != m)
+                    {
+                        return new JValue(element.GetDouble());
+                    }
+
+                    // Integers beyond Int64 stay integers for the "integer" keyword.
+                    var raw = element.GetRawText();
+                    if (System.Numerics.BigInteger.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var big))
+                    {
+                        return new JValue(big);
+                    }
+
+                    return new JValue(element.GetDouble());
+                }
+
+                return new JValue(value.GetValue<double>());
+            default:
+                return JValue.CreateNull();
+        }
+    }
+}

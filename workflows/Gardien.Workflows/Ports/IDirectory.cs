@@ -1,0 +1,67 @@
+namespace Gardien.Workflows.Ports;
+
+/// <summary>
+/// Users, groups, membership and data-plane role assignments. Mutating calls are idempotent and return whether
+/// they changed anything. Role assignments the backing store cannot enforce (the local JSON directory) are
+/// recorded and reported as <see cref="NotEnforcedFeature"/> with <see cref="GovernanceFeatures.RoleAssignment"/>.
+/// </summary>
+public interface IDirectory
+{
+    /// <summary>
+    /// Finds a user by e-mail (case-insensitive, contains '@') or ORCID (bare <c>0000-0002-1825-0097</c> or
+    /// <c>https://orcid.org/…</c>). Null when nobody matches.
+    /// </summary>
+    Task<DirectoryUser?> FindUserAsync(string emailOrOrcid, CancellationToken cancellationToken = default);
+
+    /// <summary>The user with this directory id, or null.</summary>
+    Task<DirectoryUser?> GetUserAsync(string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates the group if no group has this name; returns it either way. Idempotent by name.</summary>
+    Task<DirectoryGroup> EnsureGroupAsync(string groupName, string description, CancellationToken cancellationToken = default);
+
+    /// <summary>The group with this name, or null.</summary>
+    Task<DirectoryGroup?> FindGroupAsync(string groupName, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds the user to the group. Returns false when already a member. Throws <see cref="PortNotFoundException"/> for an unknown group or user.</summary>
+    Task<bool> AddMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the user from the group. Returns false when not a member. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
+    Task<bool> RemoveMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<DirectoryUser>> ListMembersAsync(string groupId, CancellationToken cancellationToken = default);
+
+    /// <summary>Assigns a data-plane role on a container to a user or group. Idempotent per (principal, scope, role).</summary>
+    Task<RoleAssignmentResult> AssignRoleAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes that assignment. Idempotent: removing a missing assignment returns <c>Changed = false</c>.</summary>
+    Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default);
+
+    /// <summary>Assignments recorded on the scope (a container name).</summary>
+    Task<IReadOnlyList<RoleAssignment>> ListRoleAssignmentsAsync(string scope, CancellationToken cancellationToken = default);
+}
+
+/// <param name="Id">Stable directory id (object id in Entra ID).</param>
+public sealed record DirectoryUser(string Id, string DisplayName, string? Email, string? Orcid);
+
+public sealed record DirectoryGroup(string Id, string Name, string? Description);
+
+public enum PrincipalKind
+{
+    User,
+    Group,
+}
+
+public sealed record PrincipalRef(string Id, PrincipalKind Kind);
+
+/// <summary>Access levels, mapped by Azure adapters to Storage Blob Data Reader / Contributor / Owner.</summary>
+public enum AccessLevel
+{
+    Reader,
+    Contributor,
+    Owner,
+}
+
+public sealed record RoleAssignment(string AssignmentId, PrincipalRef Principal, string Scope, AccessLevel Role);
+
+/// <param name="AssignmentId">Deterministic id of the assignment (same inputs, same id).</param>
+public sealed record RoleAssignmentResult(string AssignmentId, bool Changed, IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);

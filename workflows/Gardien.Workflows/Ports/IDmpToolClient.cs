@@ -1,0 +1,30 @@
+namespace Gardien.Workflows.Ports;
+
+/// <summary>The DMP tool a plan comes from (DMP OPIDoR, DMPTool, a folder locally): fetch a DMP, write provisioning facts back.</summary>
+public interface IDmpToolClient
+{
+    /// <summary>The DMP as the tool serves it (raw maDMP JSON), or null when the tool does not know it.</summary>
+    Task<FetchedDmp?> FetchDmpAsync(string dmpId, CancellationToken cancellationToken = default);
+
+    /// <summary>DMPs modified after the instant (all when null), as in the Common maDMP API <c>GET /dmps?modified_after=</c>.</summary>
+    Task<IReadOnlyList<DmpSummary>> ListDmpsAsync(DateTimeOffset? modifiedAfter, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Writes the provisioning facts of one dataset back to the DMP (<c>distribution.host</c>). Idempotent merge keyed
+    /// by <see cref="DmpWriteBack.DatasetId"/>: writing the same facts again changes nothing (<c>Changed = false</c>).
+    /// </summary>
+    Task<OperationResult> WriteBackAsync(string dmpId, DmpWriteBack writeBack, CancellationToken cancellationToken = default);
+}
+
+/// <param name="Json">The maDMP document exactly as served (the reader validates it).</param>
+/// <param name="Modified">The DMP's <c>modified</c> as the tool reports it, when known without parsing.</param>
+/// <param name="Version">Tool-side version tag (ETag, file hash), when any.</param>
+public sealed record FetchedDmp(string DmpId, string Json, DateTimeOffset? Modified, string? Version);
+
+public sealed record DmpSummary(string DmpId, DateTimeOffset? Modified);
+
+/// <param name="HostUrl">Written to <c>host.url</c>.</param>
+/// <param name="StorageType">Written to <c>host.storage_type</c>.</param>
+/// <param name="BackupFrequency">Written to <c>host.backup_frequency</c>.</param>
+/// <param name="ProvisionedLocation">Human-readable location (account/container).</param>
+public sealed record DmpWriteBack(string DatasetId, Uri HostUrl, string StorageType, string BackupFrequency, string ProvisionedLocation);

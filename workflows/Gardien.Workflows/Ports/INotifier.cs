@@ -1,0 +1,42 @@
+namespace Gardien.Workflows.Ports;
+
+/// <summary>
+/// Sends notifications (e-mail, Teams, the local inbox). Idempotent by <see cref="Notification.DeduplicationKey"/>:
+/// sending twice with the same key delivers once and returns <c>Duplicate = true</c> the second time, so an activity retry
+/// never spams an approver. Derive the key from the instance id and the step ("{instanceId}:reminder:2").
+/// </summary>
+public interface INotifier
+{
+    Task<NotificationReceipt> SendAsync(Notification notification, CancellationToken cancellationToken = default);
+}
+
+public enum NotificationKind
+{
+    ApprovalRequest,
+    Reminder,
+    Escalation,
+    Summary,
+    Rejection,
+    RetentionNotice,
+    AccessReview,
+    Alert,
+}
+
+/// <param name="To">Recipients: e-mail addresses (directory ids are accepted by adapters that can resolve them).</param>
+/// <param name="Body">Plain text or Markdown.</param>
+/// <param name="CorrelationId">The workflow instance id, for tracing.</param>
+/// <param name="DeduplicationKey">Stable per logical message; at most 200 characters.</param>
+public sealed record Notification(
+    NotificationKind Kind,
+    IReadOnlyList<string> To,
+    string Subject,
+    string Body,
+    IReadOnlyList<NotificationLink> Links,
+    string CorrelationId,
+    string DeduplicationKey);
+
+/// <summary>A link in a message, e.g. the signed approve / reject links.</summary>
+public sealed record NotificationLink(string Label, Uri Url);
+
+/// <param name="MessageId">Id of the delivered message (the same on a duplicate send).</param>
+public sealed record NotificationReceipt(string MessageId, bool Duplicate);

@@ -1,0 +1,71 @@
+namespace Gardien.Workflows.Ports;
+
+/// <summary>
+/// A failure reported by a port adapter. Adapters throw instead of returning error codes so that the workflow
+/// engine's retry policies act; <see cref="IsTransient"/> tells a retry policy whether trying again can help.
+/// Exceptions other than <see cref="PortException"/> escaping an adapter (network, timeouts) are to be treated as transient.
+/// </summary>
+public class PortException : Exception
+{
+    public PortException()
+    {
+    }
+
+    public PortException(string message)
+        : base(message)
+    {
+    }
+
+    public PortException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public PortException(string message, bool isTransient, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        IsTransient = isTransient;
+    }
+
+    /// <summary>True when the same call may succeed later (throttling, outage, a lost race); false for bad input or a refused operation.</summary>
+    public bool IsTransient { get; }
+}
+
+/// <summary>
+/// Another writer changed the record since it was read (ETag mismatch), or a create-only write found the record
+/// already there. Transient by nature: re-read, re-decide, write again.
+/// </summary>
+public sealed class ConcurrencyConflictException : PortException
+{
+    public ConcurrencyConflictException()
+    {
+    }
+
+    public ConcurrencyConflictException(string message)
+        : base(message, isTransient: true)
+    {
+    }
+
+    public ConcurrencyConflictException(string message, Exception innerException)
+        : base(message, isTransient: true, innerException)
+    {
+    }
+}
+
+/// <summary>A named thing the call needs (container, group, secret, DMP) does not exist. Not transient.</summary>
+public sealed class PortNotFoundException : PortException
+{
+    public PortNotFoundException()
+    {
+    }
+
+    public PortNotFoundException(string message)
+        : base(message, isTransient: false)
+    {
+    }
+
+    public PortNotFoundException(string message, Exception innerException)
+        : base(message, isTransient: false, innerException)
+    {
+    }
+}
