@@ -266,7 +266,7 @@ var appSettings = {
   Gardien__TaskHub: taskHubName
   Gardien__PolicyPath: policyPath
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
-  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD;ClientId=${identity.outputs.clientId}'
   AZURE_CLIENT_ID: identity.outputs.clientId
 }
 

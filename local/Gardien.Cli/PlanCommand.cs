@@ -198,7 +198,7 @@ internal static class PlanCommand
             var c = dataset.Classification;
             datasets.AddRow(
                 Cell($"{dataset.Title}{Environment.NewLine}{dataset.Key}"),
-                Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{(c.PersonalData ? ", personal" : string.Empty)}{(c.SensitiveData ? ", sensitive" : string.Empty)})"),
+                Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{Answer(", personal", c.PersonalDataAnswer)}{Answer(", sensitive", c.SensitiveDataAnswer)})"),
                 Cell(string.Join(", ", dataset.RequiredApprovals.Select(r => Role(r.Role)))),
                 Cell(dataset.Storage.ContainerName),
                 Cell(Lower(dataset.Storage.Tier)),
@@ -248,6 +248,13 @@ internal static class PlanCommand
             console.WriteLine($"Read with {read.Warnings.Count} warning(s) (run 'gardien validate' to see them).");
         }
     }
+
+    private static string Answer(string label, YesNoUnknown answer) => answer switch
+    {
+        YesNoUnknown.Yes => label,
+        YesNoUnknown.Unknown => label + "?",
+        _ => string.Empty,
+    };
 
     private static void AddPair(Grid grid, string name, string value) => grid.AddRow(Cell(name + ":"), Cell(value));
 

@@ -148,6 +148,9 @@ public sealed record WorkflowMetadata
 
     public DateTimeOffset? CompletedAt { get; init; }
 
+    /// <summary>Requested start time of a delayed start.</summary>
+    public DateTimeOffset? ScheduledStartAt { get; init; }
+
     public string? ParentInstanceId { get; init; }
 
     public string? SerializedInput { get; init; }

@@ -76,7 +76,10 @@ public abstract class WorkflowContext
         var timer = CreateTimer(CurrentUtcDateTime.Add(timeout), cancel.Token);
         var received = WaitForExternalEvent<T>(eventName, cancel.Token);
         var winner = await Task.WhenAny(received, timer);
-        await cancel.CancelAsync();
+        // Synchronous on purpose: the losing wait must be cancelled on the workflow thread, before the code continues.
+#pragma warning disable CA1849
+        cancel.Cancel();
+#pragma warning restore CA1849
         if (winner == received)
         {
             return await received;

@@ -51,6 +51,16 @@ public sealed record AzureStorageStoreOptions
     /// <summary>Messages fetched per queue receive call (Azure Storage caps it at 32).</summary>
     public int MessageBatchSize { get; init; } = 32;
 
+    /// <summary>Activity messages fetched per receive call and kept (leased) until a worker takes them.</summary>
+    public int ActivityBatchSize { get; init; } = 16;
+
+    /// <summary>
+    /// Persist each activity's outcome (one table write) before reporting it, and check it before running a
+    /// delivered activity (one point read), so that an activity whose completion was persisted is never run again,
+    /// even when its message is redelivered after a crash or scheduled twice by a re-run step.
+    /// </summary>
+    public bool DeduplicateActivityExecutions { get; init; } = true;
+
     /// <summary>Extra HTTP pipeline policies (e.g. <see cref="StorageRequestCounter"/>) added to every client, per call.</summary>
     public IReadOnlyList<Azure.Core.Pipeline.HttpPipelinePolicy> AdditionalPolicies { get; init; } = [];
 
@@ -91,6 +101,7 @@ public sealed record AzureStorageStoreOptions
             $"must be between 1 KB and 48 KB so that a message with its envelope stays under the 64 KB queue limit (got {LargePayloadThresholdBytes})");
         Require(MinPollingInterval > TimeSpan.Zero && MinPollingInterval <= MaxPollingInterval, nameof(MinPollingInterval),
             $"must be positive and not above MaxPollingInterval (got {MinPollingInterval} and {MaxPollingInterval})");
+        Require(ActivityBatchSize is >= 1 and <= 32, nameof(ActivityBatchSize), $"must be between 1 and 32 (got {ActivityBatchSize})");
         Require(MessageBatchSize is >= 1 and <= 32, nameof(MessageBatchSize), $"must be between 1 and 32 (got {MessageBatchSize})");
     }
 

@@ -387,3 +387,33 @@ public class GovernanceEvaluatorTests
         Assert.Equal(ApprovalRole.PrincipalInvestigator, Assert.Single(plan.RequiredApprovals).Role);
     }
 }
+
+public class GovernanceEvaluatorEdgeTests
+{
+    [Fact]
+    public void Evaluate_ContactWithoutAnyIdentity_IsAnErrorFindingAndNoGrant()
+    {
+        var dmp = Dmp(Dataset(distributions: Distribution())) with { Contact = new Gardien.Workflows.Madmp.Contact { Name = "Nobody", Mbox = " " } };
+        var plan = Evaluate(dmp);
+        Assert.Contains(plan.Findings, f => f.Code == "ContactWithoutIdentity" && f.Severity == FindingSeverity.Error);
+        Assert.Empty(plan.Datasets.Single().Access);
+        Assert.True(plan.HasErrors);
+    }
+
+    [Fact]
+    public void Evaluate_NonLatinAndEmptyIds_StillNameValidContainers()
+    {
+        var plan = Evaluate(Dmp(Dataset("脳画像データ", distributions: Distribution()), Dataset("", distributions: Distribution()), Dataset("Ωμέγα/βήτα", distributions: Distribution())));
+        Assert.All(plan.Datasets, d => Assert.True(ContainerNaming.IsValidContainerName(d.Storage.ContainerName), d.Storage.ContainerName));
+        Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
+    }
+
+    [Fact]
+    public void Evaluate_TenThousandDatasets_AllContainersDistinct()
+    {
+        var datasets = Enumerable.Range(0, 10_000).Select(i => Dataset("ds-" + i, distributions: Distribution())).ToArray();
+        var plan = Evaluate(Dmp(datasets));
+        Assert.Equal(10_000, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct(StringComparer.Ordinal).Count());
+        Assert.True(plan.RequiredApprovals.Single(a => a.Role == ApprovalRole.DataSteward).Reasons.Single().EndsWith("and 9995 more)", StringComparison.Ordinal));
+    }
+}

@@ -19,13 +19,12 @@ public static class GovernanceEvaluator
         var findings = new List<Finding>();
         var projectEnd = ProjectEnd(dmp, findings);
         var accessEndsOn = projectEnd is { } end ? policy.Access.GraceAfterProjectEnd.AddTo(end) : (DateOnly?)null;
-        var ethical = dmp.EthicalIssuesExist != YesNoUnknown.No;
         if (dmp.EthicalIssuesExist == YesNoUnknown.Unknown)
         {
             findings.Add(new Finding(FindingSeverity.Info, "EthicalIssuesUnknown", "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.", "/dmp/ethical_issues_exist"));
         }
 
-        var pi = PrincipalFromContact(dmp.Contact);
+        var pi = PrincipalFromContact(dmp.Contact, findings);
         var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
 
         var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
@@ -45,7 +44,7 @@ public static class GovernanceEvaluator
                 datasetFindings.Add(new Finding(FindingSeverity.Warning, "DuplicateDatasetId", $"dataset_id '{idValue}' is already used by an earlier dataset; this one is tracked as '{key}' by its position. Give every dataset its own identifier.", path + "/dataset_id"));
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, ethical, policy, today, projectEnd, grants, datasetFindings));
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings));
         }
 
         return new GovernancePlan
@@ -113,17 +112,17 @@ public static class GovernanceEvaluator
         var dpoReasons = new List<string>(3);
         if (policy.DpoForPersonalData && facts.PersonalData)
         {
-            dpoReasons.Add("personal data (yes or unknown)");
+            dpoReasons.Add(Answer("personal_data", facts.PersonalDataAnswer));
         }
 
         if (policy.DpoForSensitiveData && facts.SensitiveData)
         {
-            dpoReasons.Add("sensitive data (yes or unknown)");
+            dpoReasons.Add(Answer("sensitive_data", facts.SensitiveDataAnswer));
         }
 
         if (policy.DpoForEthicalIssues && facts.EthicalIssues)
         {
-            dpoReasons.Add("ethical issues exist (yes or unknown)");
+            dpoReasons.Add(Answer("ethical_issues_exist", facts.EthicalIssuesAnswer));
         }
 
         if (dpoReasons.Count > 0)
@@ -134,12 +133,15 @@ public static class GovernanceEvaluator
         return approvals;
     }
 
+    private static string Answer(string field, YesNoUnknown answer) =>
+        answer == YesNoUnknown.Unknown ? field + " is unknown (counts as yes)" : field + " is yes";
+
     private static DatasetPlan EvaluateDataset(
         string dmpId,
         Dataset dataset,
         string key,
         string path,
-        bool ethical,
+        YesNoUnknown ethical,
         GovernancePolicy policy,
         DateOnly today,
         DateOnly? projectEnd,
@@ -150,7 +152,12 @@ public static class GovernanceEvaluator
         var personal = dataset.PersonalData != YesNoUnknown.No;
         var sensitive = dataset.SensitiveData != YesNoUnknown.No;
         var classification = Classify(access, personal, sensitive);
-        var facts = new ClassificationResult(classification, access, personal, sensitive, ethical);
+        var facts = new ClassificationResult(classification, access, personal, sensitive, ethical != YesNoUnknown.No)
+        {
+            PersonalDataAnswer = dataset.PersonalData,
+            SensitiveDataAnswer = dataset.SensitiveData,
+            EthicalIssuesAnswer = ethical,
+        };
 
         if (dataset.Distributions.Count == 0)
         {
@@ -348,10 +355,18 @@ public static class GovernanceEvaluator
         return end;
     }
 
-    private static Principal PrincipalFromContact(Contact contact)
+    private static Principal PrincipalFromContact(Contact contact, List<Finding> findings)
     {
         var orcid = contact.ContactId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
-        return MakePrincipal(contact.Name, contact.Mbox, orcid)!;
+        var principal = MakePrincipal(contact.Name, contact.Mbox, orcid);
+        if (principal is not null)
+        {
+            return principal;
+        }
+
+        // A lenient read should never yield this, but a plan must still be produced: nobody can sign in as "unidentified:".
+        findings.Add(new Finding(FindingSeverity.Error, "ContactWithoutIdentity", "The contact has neither mbox nor an ORCID contact_id: the PI cannot be granted access or asked to approve. Add the contact's e-mail.", "/dmp/contact"));
+        return new Principal { Name = contact.Name, Key = "unidentified:" + contact.Name };
     }
 
     private static Principal? MakePrincipal(string name, string? email, string? orcid)
@@ -402,7 +417,10 @@ public static class GovernanceEvaluator
             }
         }
 
-        Add(pi, AccessRole.Owner, "contact");
+        if (pi.Email is not null || pi.Orcid is not null)
+        {
+            Add(pi, AccessRole.Owner, "contact");
+        }
         var mappings = RoleLookup(policy.Roles);
         for (var i = 0; i < dmp.Contributors.Count; i++)
         {

@@ -119,13 +119,23 @@ public sealed record DatasetPlan
     public IReadOnlyList<Finding> Findings { get; init; } = [];
 }
 
-/// <summary>The class and the facts it was derived from (unknown answers already counted as "yes").</summary>
+/// <summary>
+/// The class and the facts it was derived from: the booleans count "unknown" as "yes" (what governance acts on),
+/// the *Answer properties keep what the DMP said, for audit and messages.
+/// </summary>
 public sealed record ClassificationResult(
     DataClassification Classification,
     DataAccess EffectiveAccess,
     bool PersonalData,
     bool SensitiveData,
-    bool EthicalIssues);
+    bool EthicalIssues)
+{
+    public YesNoUnknown PersonalDataAnswer { get; init; } = PersonalData ? YesNoUnknown.Yes : YesNoUnknown.No;
+
+    public YesNoUnknown SensitiveDataAnswer { get; init; } = SensitiveData ? YesNoUnknown.Yes : YesNoUnknown.No;
+
+    public YesNoUnknown EthicalIssuesAnswer { get; init; } = EthicalIssues ? YesNoUnknown.Yes : YesNoUnknown.No;
+}
 
 public sealed record StoragePlan
 {

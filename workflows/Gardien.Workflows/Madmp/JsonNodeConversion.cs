@@ -69,13 +69,8 @@ internal static class JsonNodeConversion
                         return new JValue(element.GetDouble());
                     }
 
-                    // Integers beyond Int64 stay integers for the "integer" keyword.
-                    var raw = element.GetRawText();
-                    if (System.Numerics.BigInteger.TryParse(raw, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var big))
-                    {
-                        return new JValue(big);
-                    }
-
+                    // Integers beyond Int64 become doubles: NJsonSchema cannot validate BigInteger values (it throws), and no
+                    // maDMP quantity (byte_size, cost) is legitimately that large, so "not a whole number" is an acceptable verdict.
                     return new JValue(element.GetDouble());
                 }
 

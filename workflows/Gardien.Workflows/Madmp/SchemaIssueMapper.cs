@@ -129,7 +129,7 @@ internal static class SchemaIssueMapper
     {
         var pointer = JsonPointer.Of(error.Token);
         var property = error.Property ?? "";
-        if (error.Kind == ValidationErrorKind.PropertyRequired && error.Token is JObject)
+        if (error.Kind == ValidationErrorKind.PropertyRequired)
         {
             var parent = pointer;
             pointer = JsonPointer.Append(parent, property);
@@ -292,7 +292,7 @@ internal static class SchemaIssueMapper
 
         parts.Reverse();
         var text = string.Join(" of ", parts);
-        if (!text.StartsWith("the ", StringComparison.Ordinal) && !char.IsDigit(text[^1]))
+        if (!text.StartsWith("the ", StringComparison.Ordinal) && !char.IsDigit(parts[0][^1]))
         {
             text = "the " + text;
         }

@@ -1,0 +1,929 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Azure;
+using Azure.Data.Tables;
+using Azure.Storage.Queues;
+using Azure.Storage.Queues.Models;
+using Gardien.Runtime.Storage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Gardien.Runtime.AzureStorage;
+
+/// <summary>
+/// <see cref="IWorkflowStore"/> on Azure Storage, laid out like the Durable Task Azure Storage provider:
+/// <list type="bullet">
+/// <item><c>{hub}History</c>: one partition per instance holding the history rows and a sentinel row with the
+/// authoritative instance state; every step commits its rows and the sentinel in one entity-group transaction
+/// conditional on the sentinel's ETag.</item>
+/// <item><c>{hub}Instances</c>: a query copy of each sentinel (RowKey ""), written right after the commit, plus
+/// activity result rows used to never re-run an activity whose completion was persisted.</item>
+/// <item><c>{hub}-control-NN</c>: orchestration messages, partitioned by instance id hash; the visibility timeout is the lease.</item>
+/// <item><c>{hub}-workitems</c>: activity messages. <c>{hub}-largemessages</c>: payloads over the inline threshold.</item>
+/// </list>
+/// See docs/engine-azure-storage.md for the consistency design.
+/// </summary>
+public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreChangeNotifier, IAsyncDisposable
+{
+    // Azure queues hide a message for at most 7 days; longer delays re-hide on early delivery ("bounce").
+    private static readonly TimeSpan MaxQueueVisibility = TimeSpan.FromDays(7) - TimeSpan.FromMinutes(1);
+
+    // With a fake clock the queue cannot know when "now" jumps, so delayed messages are re-checked this often.
+    private static readonly TimeSpan FakeClockRecheck = TimeSpan.FromMilliseconds(200);
+
+    // A buffered message whose lease ends sooner than this is dropped (the queue redelivers it) rather than handed out.
+    private static readonly TimeSpan MinUsableLease = TimeSpan.FromSeconds(2);
+
+    private readonly AzureStorageStoreOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly LargePayloadStore _payloads;
+    private readonly QueuePoller _controlPoller;
+    private readonly QueuePoller _activityPoller;
+    private readonly object _gate = new();
+
+    // Messages received from control queues, waiting for their instance to be locked (by instance id).
+    private readonly Dictionary<string, List<ReceivedQueueMessage>> _buffered = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _lockedInstances = new(StringComparer.Ordinal);
+    private readonly ConcurrentQueue<ReceivedQueueMessage> _bufferedActivities = new();
+    private readonly RecentIds _settledMessageIds = new(4096);
+    private TaskCompletionSource _commitSignal = NewSignal();
+
+    public AzureStorageWorkflowStore(AzureStorageStoreOptions options, TimeProvider? timeProvider = null, ILogger<AzureStorageWorkflowStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        Clients = AzureStorageClients.Create(options);
+        _time = timeProvider ?? TimeProvider.System;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+        _payloads = new LargePayloadStore(Clients.LargeMessages, options.LargePayloadThresholdBytes);
+        _controlPoller = new QueuePoller(Clients.ControlQueues, options);
+        _activityPoller = new QueuePoller([Clients.WorkItems], options);
+    }
+
+    /// <summary>The clients of the task hub (tests and tools inspect the tables and queues through them).</summary>
+    public AzureStorageClients Clients { get; }
+
+    public AzureStorageNames Names => Clients.Names;
+
+    /// <summary>Unlimited: delays beyond the queue's 7-day cap are re-hidden by the store itself when delivered early.</summary>
+    public TimeSpan? MaxMessageDelay => null;
+
+    private bool UsesSystemClock => ReferenceEquals(_time, TimeProvider.System);
+
+    public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default) => Clients.CreateIfNotExistsAsync(cancellationToken);
+
+    /// <summary>Deletes every table, queue and container of the hub.</summary>
+    public Task DeleteTaskHubAsync(CancellationToken cancellationToken = default) => Clients.DeleteIfExistsAsync(cancellationToken);
+
+    public async Task<bool> CreateInstanceAsync(WorkflowInstanceState instance, WorkflowMessage executionStarted, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instance);
+        ArgumentNullException.ThrowIfNull(executionStarted);
+
+        // Message first: a crash before the row leaves a stray message (discarded), never a row without its start.
+        // Until the row exists, the locker holds such a message back instead of handing out an instance without a row.
+        await SendWorkflowMessageAsync(executionStarted, wake: false, cancellationToken).ConfigureAwait(false);
+        var created = await TryCreateRowsAsync(instance, cancellationToken).ConfigureAwait(false);
+        _controlPoller.Wake();
+        return created;
+    }
+
+    public Task SendMessageAsync(WorkflowMessage message, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
+    }
+
+    public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + receiveTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var taken = TakeReadyInstance();
+            if (taken is not null)
+            {
+                var item = await TryBuildWorkItemAsync(taken.Value.InstanceId, taken.Value.Messages, lockDuration, cancellationToken).ConfigureAwait(false);
+                Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} lock {taken.Value.InstanceId} msgs={taken.Value.Messages.Count} [{string.Join(",", taken.Value.Messages.Select(m => m.Message.Event.EventType))}] item={item is not null}");
+                if (item is not null)
+                {
+                    return item;
+                }
+
+                continue;
+            }
+
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            var received = await _controlPoller.ReceiveAsync(_options.MessageBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+            Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} received {received.Count}");
+            await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public async Task RenewWorkflowWorkItemAsync(WorkflowWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        var state = StateOf(workItem);
+        await Task.WhenAll(state.Messages.Select(m => RenewLeaseAsync(m, lockDuration, cancellationToken))).ConfigureAwait(false);
+        workItem.LockedUntil = _time.GetUtcNow() + lockDuration;
+    }
+
+    public async Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(result);
+        var state = StateOf(workItem);
+        try
+        {
+            // 1. Outbound messages first (see STORE-CONTRACT.md, "send before commit").
+            var sends = new List<Task>();
+            sends.AddRange(result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken)));
+            sends.AddRange(result.WorkflowMessages.Select(m => SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
+            await Task.WhenAll(sends).ConfigureAwait(false);
+            if (result.NewInstances.Count > 0)
+            {
+                await Task.WhenAll(result.NewInstances.Select(i => TryCreateRowsAsync(i, cancellationToken))).ConfigureAwait(false);
+            }
+
+            if (result.ActivityMessages.Count > 0)
+            {
+                _activityPoller.Wake();
+            }
+
+            // 2. History and instance state, atomically and conditionally.
+            if (result.State is not null)
+            {
+                await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
+            }
+
+            Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} committed {workItem.InstanceId} +{result.NewHistory.Count} act={result.ActivityMessages.Count} wf={result.WorkflowMessages.Count}");
+            // 3. Consume exactly the work item's messages.
+            await Task.WhenAll(state.Messages.Select(m => DeleteMessageAsync(m, cancellationToken))).ConfigureAwait(false);
+        }
+        finally
+        {
+            Release(workItem.InstanceId);
+        }
+
+        if (result.WorkflowMessages.Count > 0)
+        {
+            _controlPoller.Wake();
+        }
+
+        Interlocked.Exchange(ref _commitSignal, NewSignal()).TrySetResult();
+    }
+
+    public async Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        if (workItem.StoreState is not WorkItemState state)
+        {
+            return;
+        }
+
+        try
+        {
+            await Task.WhenAll(state.Messages.Select(m => AbandonMessageAsync(m, reason, retryDelay, cancellationToken))).ConfigureAwait(false);
+        }
+        finally
+        {
+            Release(workItem.InstanceId);
+        }
+    }
+
+    public async Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTimeOffset.UtcNow + receiveTimeout;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            while (_bufferedActivities.TryDequeue(out var received))
+            {
+                if (received.LeaseExpiresAt - DateTimeOffset.UtcNow < MinUsableLease)
+                {
+                    continue;
+                }
+
+                if (_options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
+                {
+                    continue;
+                }
+
+                Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} activity {received.Message.Event.EventId}");
+                return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+                {
+                    LastError = received.Envelope.LastError,
+                    StoreState = received,
+                };
+            }
+
+            var remaining = deadline - DateTimeOffset.UtcNow;
+            if (remaining <= TimeSpan.Zero)
+            {
+                return null;
+            }
+
+            var batch = await _activityPoller.ReceiveAsync(_options.ActivityBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+            foreach (var message in await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false))
+            {
+                _bufferedActivities.Enqueue(message);
+            }
+        }
+    }
+
+    public async Task RenewActivityWorkItemAsync(ActivityWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        await RenewLeaseAsync(ActivityStateOf(workItem), lockDuration, cancellationToken).ConfigureAwait(false);
+        workItem.LockedUntil = _time.GetUtcNow() + lockDuration;
+    }
+
+    public async Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        ArgumentNullException.ThrowIfNull(response);
+        var received = ActivityStateOf(workItem);
+        if (_options.DeduplicateActivityExecutions)
+        {
+            // Persist the outcome before anything else: from here on a redelivery replays it instead of re-running the activity.
+            await PersistActivityResultAsync(received.Message, response, cancellationToken).ConfigureAwait(false);
+        }
+
+        await SendWorkflowMessageAsync(response, wake: true, cancellationToken).ConfigureAwait(false);
+        if (!await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false))
+        {
+            throw new WorkItemLockLostException(
+                $"The lease on activity '{workItem.Message.Event.Name}' of instance '{workItem.Message.InstanceId}' was lost (it expired and the message was redelivered).");
+        }
+    }
+
+    public async Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(workItem);
+        if (workItem.StoreState is ReceivedQueueMessage received)
+        {
+            await AbandonMessageAsync(received, reason, retryDelay, cancellationToken).ConfigureAwait(false);
+            _activityPoller.Wake();
+        }
+    }
+
+    public async Task<WorkflowInstanceState?> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        var row = await Clients.History.GetEntityIfExistsAsync<TableEntity>(TableKeys.Encode(instanceId), TableKeys.SentinelRowKey, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        return row.HasValue && row.Value is { } sentinel ? await InstanceRows.ReadAsync(sentinel, _payloads, cancellationToken).ConfigureAwait(false) : null;
+    }
+
+    public async Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        var partition = await HistoryTableReader.ReadAsync(Clients.History, TableKeys.Encode(instanceId), cancellationToken).ConfigureAwait(false);
+        return partition is null ? [] : await ReadEventsAsync(partition, cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowInstanceFilter filter, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(filter);
+        ArgumentOutOfRangeException.ThrowIfLessThan(filter.PageSize, 1);
+
+        // Ordered by (encoded) instance id; the continuation token is the last id returned, as in the in-memory store.
+        var clauses = new List<string> { TableClient.CreateQueryFilter($"RowKey eq {InstanceRows.InstanceRowKey}") };
+        if (filter.ContinuationToken is { } after)
+        {
+            clauses.Add(TableClient.CreateQueryFilter($"PartitionKey gt {TableKeys.Encode(after)}"));
+        }
+
+        if (filter.InstanceIdPrefix is { Length: > 0 } prefix)
+        {
+            var encoded = TableKeys.Encode(prefix);
+            clauses.Add(TableClient.CreateQueryFilter($"PartitionKey ge {encoded} and PartitionKey lt {encoded + char.MaxValue}"));
+        }
+
+        if (filter.Statuses is { Count: > 0 } statuses)
+        {
+            clauses.Add("(" + string.Join(" or ", statuses.Select(s => TableClient.CreateQueryFilter($"Status eq {s.ToString()}"))) + ")");
+        }
+
+        if (filter.CreatedFrom is { } from)
+        {
+            clauses.Add(TableClient.CreateQueryFilter($"CreatedAt ge {from.ToUniversalTime()}"));
+        }
+
+        if (filter.CreatedTo is { } to)
+        {
+            clauses.Add(TableClient.CreateQueryFilter($"CreatedAt lt {to.ToUniversalTime()}"));
+        }
+
+        var query = string.Join(" and ", clauses);
+        var page = new List<WorkflowInstanceState>(filter.PageSize);
+        var hasMore = false;
+        await foreach (var row in Clients.Instances.QueryAsync<TableEntity>(query, maxPerPage: Math.Min(1000, filter.PageSize + 1), cancellationToken: cancellationToken)
+                           .ConfigureAwait(false))
+        {
+            if (page.Count == filter.PageSize)
+            {
+                hasMore = true;
+                break;
+            }
+
+            page.Add(await InstanceRows.ReadAsync(row, _payloads, cancellationToken).ConfigureAwait(false));
+        }
+
+        return new WorkflowInstancePage(page, hasMore ? page[^1].InstanceId : null);
+    }
+
+    public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        var key = TableKeys.Encode(instanceId);
+        var sentinel = await Clients.History.GetEntityIfExistsAsync<TableEntity>(key, TableKeys.SentinelRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!sentinel.HasValue || sentinel.Value is null
+            || !Enum.TryParse<WorkflowStatus>(sentinel.Value.GetString("Status"), out var status) || !status.IsTerminal())
+        {
+            return false;
+        }
+
+        try
+        {
+            // Conditional: an instance that changed since the read (it cannot leave a terminal status, but be strict) is not purged.
+            await Clients.History.DeleteEntityAsync(key, TableKeys.SentinelRowKey, sentinel.Value.ETag, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 412)
+        {
+            return false;
+        }
+
+        await DeletePartitionAsync(Clients.History, key, cancellationToken).ConfigureAwait(false);
+        await DeletePartitionAsync(Clients.Instances, key, cancellationToken).ConfigureAwait(false);
+        await _payloads.DeleteForInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
+
+        // Pending messages are left to the queue: the engine discards messages to instances that do not exist.
+        return true;
+    }
+
+    public async Task<WorkflowQueueDepth> GetQueueDepthAsync(CancellationToken cancellationToken = default)
+    {
+        var control = await Task.WhenAll(Clients.ControlQueues.Select(q => q.GetPropertiesAsync(cancellationToken))).ConfigureAwait(false);
+        var activities = await Clients.WorkItems.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
+        return new WorkflowQueueDepth(control.Sum(p => (long)p.Value.ApproximateMessagesCount), activities.Value.ApproximateMessagesCount);
+    }
+
+    /// <summary>
+    /// Completes at the next commit made through this store object, or after the maximum polling interval so that
+    /// waiters also see commits made by other processes (they re-read the instance either way).
+    /// </summary>
+    public Task WaitForNextCommitAsync(CancellationToken cancellationToken)
+    {
+        var signal = Volatile.Read(ref _commitSignal).Task;
+        return Task.WhenAny(signal, Task.Delay(_options.MaxPollingInterval, cancellationToken))
+            .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // Buffered messages keep their leases until they expire; the queue redelivers them to whoever polls next.
+        lock (_gate)
+        {
+            _buffered.Clear();
+        }
+
+        _bufferedActivities.Clear();
+        return ValueTask.CompletedTask;
+    }
+
+    // ---- Workflow work items -------------------------------------------------------------------------------------
+
+    private (string InstanceId, List<ReceivedQueueMessage> Messages)? TakeReadyInstance()
+    {
+        lock (_gate)
+        {
+            var now = DateTimeOffset.UtcNow;
+            string? best = null;
+            long bestSentAt = long.MaxValue;
+            List<string>? empty = null;
+            foreach (var (instanceId, messages) in _buffered)
+            {
+                messages.RemoveAll(m => m.LeaseExpiresAt - now < MinUsableLease);
+                if (messages.Count == 0)
+                {
+                    (empty ??= []).Add(instanceId);
+                    continue;
+                }
+
+                if (_lockedInstances.Contains(instanceId))
+                {
+                    continue;
+                }
+
+                var oldest = messages.Min(m => m.Envelope.SentAt);
+                if (oldest < bestSentAt)
+                {
+                    best = instanceId;
+                    bestSentAt = oldest;
+                }
+            }
+
+            foreach (var id in empty ?? [])
+            {
+                _buffered.Remove(id);
+            }
+
+            if (best is null)
+            {
+                return null;
+            }
+
+            var taken = _buffered[best];
+            _buffered.Remove(best);
+            _lockedInstances.Add(best);
+            taken.Sort((a, b) => a.Envelope.SentAt.CompareTo(b.Envelope.SentAt));
+            return (best, taken);
+        }
+    }
+
+    private async Task<WorkflowWorkItem?> TryBuildWorkItemAsync(string instanceId, List<ReceivedQueueMessage> messages, TimeSpan lockDuration, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var partition = await HistoryTableReader.ReadAsync(Clients.History, TableKeys.Encode(instanceId), cancellationToken).ConfigureAwait(false);
+            if (partition is null && messages.Any(m => m.Message.Event.EventType == HistoryEventType.ExecutionStarted && m.EffectiveDequeueCount < _options.MaxDequeueCount))
+            {
+                // The creator sends the start message before inserting the row: give it a moment rather than
+                // letting the engine discard a start whose row is about to appear.
+                await Task.WhenAll(messages.Select(m => AbandonMessageAsync(m, null, TimeSpan.FromMilliseconds(500), cancellationToken))).ConfigureAwait(false);
+                Release(instanceId);
+                return null;
+            }
+
+            WorkflowInstanceState? instance = null;
+            IReadOnlyList<HistoryEvent> history = [];
+            if (partition is not null)
+            {
+                instance = await InstanceRows.ReadAsync(partition.Sentinel, _payloads, cancellationToken).ConfigureAwait(false);
+                history = await ReadEventsAsync(partition, cancellationToken).ConfigureAwait(false);
+            }
+
+            var envelopes = messages
+                .Select(m => new WorkflowMessageEnvelope(m.Message, m.EffectiveDequeueCount) { LastError = m.Envelope.LastError })
+                .ToList();
+            return new WorkflowWorkItem(instanceId, instance, history, envelopes, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+            {
+                StoreState = new WorkItemState(messages, partition, instance),
+            };
+        }
+        catch
+        {
+            // The messages keep their leases and come back when those expire.
+            Release(instanceId);
+            throw;
+        }
+    }
+
+    private async Task CommitAsync(WorkflowWorkItem workItem, WorkItemState state, WorkflowStepResult result, CancellationToken cancellationToken)
+    {
+        var key = TableKeys.Encode(workItem.InstanceId);
+        var generation = state.Partition?.Generation ?? 0;
+        var count = state.Partition?.HistoryCount ?? 0;
+        var toDelete = new List<TableEntity>(state.Partition?.StaleRows ?? []);
+        if (result.ReplaceHistory && state.Partition is not null)
+        {
+            toDelete.AddRange(state.Partition.Rows);
+            generation++;
+            count = 0;
+        }
+
+        var rows = new List<TableEntity>(result.NewHistory.Count);
+        foreach (var historyEvent in result.NewHistory)
+        {
+            var row = new TableEntity(key, TableKeys.HistoryRowKey(generation, count++)) { ["EventType"] = historyEvent.EventType.ToString() };
+            await _payloads.WriteAsync(row, "Event", workItem.InstanceId, QueueEnvelopeSerializer.SerializeEvent(historyEvent), cancellationToken).ConfigureAwait(false);
+            rows.Add(row);
+        }
+
+        var sentinel = new TableEntity(key, TableKeys.SentinelRowKey)
+        {
+            [SentinelColumns.Generation] = generation,
+            [SentinelColumns.HistoryCount] = count,
+        };
+        var previous = state.Instance is not null && state.Partition is not null ? (state.Instance, state.Partition.Sentinel) : ((WorkflowInstanceState, TableEntity)?)null;
+        await InstanceRows.WriteAsync(sentinel, result.State!, _payloads, previous, cancellationToken).ConfigureAwait(false);
+
+        try
+        {
+            await HistoryTableWriter.CommitAsync(Clients.History, workItem.InstanceId, state.Partition?.ETag, sentinel, rows, toDelete, cancellationToken)
+                .ConfigureAwait(false);
+        }
+        catch (HistoryTableWriter.ConcurrencyConflictException ex)
+        {
+            throw new WorkItemLockLostException(ex.Message, ex);
+        }
+
+        try
+        {
+            await Clients.Instances.UpsertEntityAsync(InstanceRows.QueryCopy(sentinel), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex)
+        {
+            // The History sentinel is authoritative and already committed; the query copy catches up at the next step.
+            _logger.LogWarning(ex, "Could not update the query row of workflow instance {InstanceId}", workItem.InstanceId);
+        }
+    }
+
+    private async Task<IReadOnlyList<HistoryEvent>> ReadEventsAsync(HistoryPartition partition, CancellationToken cancellationToken)
+    {
+        var events = new List<HistoryEvent>(partition.Rows.Count);
+        foreach (var row in partition.Rows)
+        {
+            var json = await _payloads.ReadAsync(row, "Event", cancellationToken).ConfigureAwait(false)
+                ?? throw new InvalidOperationException($"History row {row.PartitionKey}/{row.RowKey} holds no event.");
+            events.Add(QueueEnvelopeSerializer.DeserializeEvent(json));
+        }
+
+        return events;
+    }
+
+    private void Release(string instanceId)
+    {
+        bool more;
+        lock (_gate)
+        {
+            _lockedInstances.Remove(instanceId);
+            more = _buffered.ContainsKey(instanceId);
+        }
+
+        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} release {instanceId} more={more}");
+
+        if (more)
+        {
+            _controlPoller.Wake();
+        }
+    }
+
+    private async Task<bool> TryCreateRowsAsync(WorkflowInstanceState instance, CancellationToken cancellationToken)
+    {
+        var sentinel = new TableEntity(TableKeys.Encode(instance.InstanceId), TableKeys.SentinelRowKey)
+        {
+            [SentinelColumns.Generation] = 0,
+            [SentinelColumns.HistoryCount] = 0L,
+        };
+        await InstanceRows.WriteAsync(sentinel, instance, _payloads, null, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await Clients.History.AddEntityAsync(sentinel, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 409)
+        {
+            return false;
+        }
+
+        await Clients.Instances.UpsertEntityAsync(InstanceRows.QueryCopy(sentinel), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    // ---- Queues ----------------------------------------------------------------------------------------------------
+
+    private async Task SendWorkflowMessageAsync(WorkflowMessage message, bool wake, CancellationToken cancellationToken)
+    {
+        await SendAsync(Clients.ControlQueueFor(message.InstanceId), message, cancellationToken).ConfigureAwait(false);
+        if (wake)
+        {
+            _controlPoller.Wake();
+        }
+    }
+
+    private async Task SendAsync(QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken)
+    {
+        var envelope = new QueueEnvelope
+        {
+            MessageId = message.MessageId,
+            InstanceId = message.InstanceId,
+            ExecutionId = message.ExecutionId,
+            VisibleAt = message.VisibleAt,
+            SentAt = SendClock.Next(),
+            Event = message.Event,
+        };
+        var text = QueueEnvelopeSerializer.Serialize(envelope);
+        if (_payloads.IsLarge(text))
+        {
+            var blob = await _payloads.UploadAsync(message.InstanceId, QueueEnvelopeSerializer.SerializeEvent(message.Event), cancellationToken).ConfigureAwait(false);
+            envelope = envelope with { Event = null, EventBlobName = blob };
+            text = QueueEnvelopeSerializer.Serialize(envelope);
+        }
+
+        await queue.SendMessageAsync(text, InitialDelay(message.VisibleAt), TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
+    }
+
+    private TimeSpan InitialDelay(DateTimeOffset? visibleAt)
+    {
+        if (visibleAt is not { } at)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var delay = at - _time.GetUtcNow();
+        if (delay <= TimeSpan.Zero)
+        {
+            return TimeSpan.Zero;
+        }
+
+        var cap = UsesSystemClock ? MaxQueueVisibility : FakeClockRecheck;
+        return delay < cap ? delay : cap;
+    }
+
+    private async Task IngestControlMessagesAsync(IReadOnlyList<(QueueClient Queue, QueueMessage Message)> batch, TimeSpan lockDuration, CancellationToken cancellationToken)
+    {
+        var decoded = await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false);
+        lock (_gate)
+        {
+            foreach (var message in decoded)
+            {
+                if (!_buffered.TryGetValue(message.Message.InstanceId, out var list))
+                {
+                    list = [];
+                    _buffered[message.Message.InstanceId] = list;
+                }
+
+                // The same message can come back while buffered (its lease expired): keep the newest pop receipt only.
+                list.RemoveAll(m => m.QueueMessageId == message.QueueMessageId);
+                list.Add(message);
+            }
+        }
+    }
+
+    /// <summary>Decodes a received batch, re-hiding messages that are not due yet and deleting ones already settled here.</summary>
+    private async Task<List<ReceivedQueueMessage>> DecodeAsync(IReadOnlyList<(QueueClient Queue, QueueMessage Message)> batch, TimeSpan lockDuration, CancellationToken cancellationToken)
+    {
+        var leaseEnd = DateTimeOffset.UtcNow + lockDuration;
+        var result = new List<ReceivedQueueMessage>(batch.Count);
+        var followUps = new List<Task>();
+        foreach (var (queue, message) in batch)
+        {
+            QueueEnvelope envelope;
+            WorkflowMessage decoded;
+            try
+            {
+                envelope = QueueEnvelopeSerializer.Deserialize(message.MessageText);
+                var historyEvent = envelope.Event ?? QueueEnvelopeSerializer.DeserializeEvent(
+                    await _payloads.DownloadAsync(envelope.EventBlobName ?? throw new FormatException("The message has neither an event nor a blob reference."), cancellationToken)
+                        .ConfigureAwait(false));
+                decoded = new WorkflowMessage(envelope.InstanceId, historyEvent)
+                {
+                    MessageId = envelope.MessageId,
+                    ExecutionId = envelope.ExecutionId,
+                    VisibleAt = envelope.VisibleAt,
+                };
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or NotSupportedException)
+            {
+                // Not ours, corrupt, or its payload blob was purged: no engine can ever process it.
+                _logger.LogError(ex, "Discarding unreadable message {MessageId} from queue {Queue}", message.MessageId, queue.Name);
+                followUps.Add(DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken));
+                continue;
+            }
+
+            if (_settledMessageIds.Contains(message.MessageId))
+            {
+                // Consumed here already; this copy is a redelivery whose delete raced with its lease expiry.
+                followUps.Add(DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken));
+                continue;
+            }
+
+            var received = new ReceivedQueueMessage(queue, message, envelope, decoded, leaseEnd);
+            if (envelope.VisibleAt is { } visibleAt && visibleAt > _time.GetUtcNow())
+            {
+                followUps.Add(BounceAsync(received, cancellationToken));
+                continue;
+            }
+
+            result.Add(received);
+        }
+
+        await Task.WhenAll(followUps).ConfigureAwait(false);
+        return result;
+    }
+
+    /// <summary>Hides a message that was delivered before its time again, without counting the delivery as an attempt.</summary>
+    private async Task BounceAsync(ReceivedQueueMessage message, CancellationToken cancellationToken)
+    {
+        var envelope = message.Envelope with { Bounces = message.Envelope.Bounces + 1 };
+        try
+        {
+            await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, QueueEnvelopeSerializer.Serialize(envelope),
+                InitialDelay(envelope.VisibleAt), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 400)
+        {
+            // Lease lost: it is visible again and will be bounced by whoever receives it.
+        }
+    }
+
+    private async Task RenewLeaseAsync(ReceivedQueueMessage message, TimeSpan lockDuration, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var receipt = await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, visibilityTimeout: lockDuration, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
+            message.PopReceipt = receipt.Value.PopReceipt;
+            message.LeaseExpiresAt = DateTimeOffset.UtcNow + lockDuration;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 400)
+        {
+            throw new WorkItemLockLostException($"The lease on message {message.Message.MessageId} of instance '{message.Message.InstanceId}' was lost.", ex);
+        }
+    }
+
+    private async Task AbandonMessageAsync(ReceivedQueueMessage message, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (reason is null)
+            {
+                await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, visibilityTimeout: retryDelay, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            else
+            {
+                var envelope = message.Envelope with { LastError = QueueEnvelopeSerializer.TrimError(reason) };
+                await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, QueueEnvelopeSerializer.Serialize(envelope), retryDelay, cancellationToken)
+                    .ConfigureAwait(false);
+            }
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 400)
+        {
+            // Lease already lost: the message is visible again anyway.
+        }
+    }
+
+    /// <returns>False when the lease was lost (the message was redelivered, or already deleted).</returns>
+    private async Task<bool> DeleteMessageAsync(ReceivedQueueMessage message, CancellationToken cancellationToken)
+    {
+        _settledMessageIds.Add(message.QueueMessageId);
+        try
+        {
+            await message.Queue.DeleteMessageAsync(message.QueueMessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RequestFailedException ex) when (ex.Status is 404 or 400)
+        {
+            return false;
+        }
+    }
+
+    private static async Task DeleteQuietlyAsync(QueueClient queue, string messageId, string popReceipt, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await queue.DeleteMessageAsync(messageId, popReceipt, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException)
+        {
+            // Someone else has it or it is gone: nothing to do.
+        }
+    }
+
+    // ---- Activity results --------------------------------------------------------------------------------------
+
+    private static string ResultRowKey(WorkflowMessage activity) =>
+        "result-" + TableKeys.Encode(activity.ExecutionId ?? string.Empty) + "-" + activity.Event.EventId.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+
+    private async Task PersistActivityResultAsync(WorkflowMessage activity, WorkflowMessage response, CancellationToken cancellationToken)
+    {
+        var row = new TableEntity(TableKeys.Encode(activity.InstanceId), ResultRowKey(activity))
+        {
+            ["ResponseMessageId"] = response.MessageId,
+            ["ResponseExecutionId"] = response.ExecutionId,
+        };
+        await _payloads.WriteAsync(row, "Response", activity.InstanceId, QueueEnvelopeSerializer.SerializeEvent(response.Event), cancellationToken).ConfigureAwait(false);
+        await Clients.Instances.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// When this activity's outcome was persisted already (a redelivery after a crash, or a duplicate schedule from a
+    /// re-run step), sends the same response again (same message id: the engine discards the duplicate) and consumes
+    /// the message without running the activity.
+    /// </summary>
+    private async Task<bool> TryReplayPersistedResultAsync(ReceivedQueueMessage received, CancellationToken cancellationToken)
+    {
+        var row = await Clients.Instances.GetEntityIfExistsAsync<TableEntity>(TableKeys.Encode(received.Message.InstanceId), ResultRowKey(received.Message),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        if (!row.HasValue || row.Value is null)
+        {
+            return false;
+        }
+
+        var json = await _payloads.ReadAsync(row.Value, "Response", cancellationToken).ConfigureAwait(false);
+        if (json is null)
+        {
+            return false;
+        }
+
+        var response = new WorkflowMessage(received.Message.InstanceId, QueueEnvelopeSerializer.DeserializeEvent(json))
+        {
+            MessageId = row.Value.GetString("ResponseMessageId") ?? Guid.NewGuid().ToString("N"),
+            ExecutionId = row.Value.GetString("ResponseExecutionId"),
+        };
+        _logger.LogInformation(
+            "Activity {Activity} #{TaskId} of instance {InstanceId} already completed; replaying its persisted result instead of running it again",
+            received.Message.Event.Name, received.Message.Event.EventId, received.Message.InstanceId);
+        await SendWorkflowMessageAsync(response, wake: true, cancellationToken).ConfigureAwait(false);
+        await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    // ---- Helpers --------------------------------------------------------------------------------------------------
+
+    private static async Task DeletePartitionAsync(TableClient table, string partitionKey, CancellationToken cancellationToken)
+    {
+        var rows = new List<TableEntity>();
+        await foreach (var row in table.QueryAsync<TableEntity>(TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}"), select: ["PartitionKey", "RowKey"],
+                           cancellationToken: cancellationToken).ConfigureAwait(false))
+        {
+            rows.Add(row);
+        }
+
+        foreach (var chunk in rows.Chunk(HistoryTableWriter.MaxOperationsPerBatch))
+        {
+            try
+            {
+                await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken)
+                    .ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException)
+            {
+                // A row vanished concurrently; delete the rest one by one.
+                foreach (var row in chunk)
+                {
+                    await table.DeleteEntityAsync(row.PartitionKey, row.RowKey, ETag.All, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private static WorkItemState StateOf(WorkflowWorkItem workItem) =>
+        workItem.StoreState as WorkItemState ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
+
+    private static ReceivedQueueMessage ActivityStateOf(ActivityWorkItem workItem) =>
+        workItem.StoreState as ReceivedQueueMessage ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
+
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>What a locked workflow work item needs at completion: the leases it holds and what it read.</summary>
+    private sealed record WorkItemState(List<ReceivedQueueMessage> Messages, HistoryPartition? Partition, WorkflowInstanceState? Instance);
+
+    /// <summary>A bounded set of recently seen ids (FIFO eviction).</summary>
+    private sealed class RecentIds(int capacity)
+    {
+        private readonly HashSet<string> _set = new(StringComparer.Ordinal);
+        private readonly Queue<string> _order = new();
+        private readonly object _sync = new();
+
+        public void Add(string id)
+        {
+            lock (_sync)
+            {
+                if (_set.Add(id))
+                {
+                    _order.Enqueue(id);
+                    if (_order.Count > capacity)
+                    {
+                        _set.Remove(_order.Dequeue());
+                    }
+                }
+            }
+        }
+
+        public bool Contains(string id)
+        {
+            lock (_sync)
+            {
+                return _set.Contains(id);
+            }
+        }
+    }
+
+    /// <summary>Strictly increasing send stamps within a process (UTC ticks, bumped on ties).</summary>
+    private static class SendClock
+    {
+        private static long _last;
+
+        public static long Next()
+        {
+            while (true)
+            {
+                var last = Interlocked.Read(ref _last);
+                var next = Math.Max(last + 1, DateTime.UtcNow.Ticks);
+                if (Interlocked.CompareExchange(ref _last, next, last) == last)
+                {
+                    return next;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace Gardien.Runtime;
+
+/// <summary>Tuning and collaborators of a <see cref="WorkflowEngine"/>.</summary>
+public sealed record WorkflowEngineOptions
+{
+    /// <summary>Drives durable timers, leases and history timestamps; a fake one makes a 90-day wait instant in tests.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    public IWorkflowSerializer Serializer { get; init; } = JsonWorkflowSerializer.Default;
+
+    /// <summary>Workflow steps processed at once (different instances; one instance is always processed serially).</summary>
+    public int MaxConcurrentWorkflowSteps { get; init; } = Math.Max(2, Environment.ProcessorCount);
+
+    /// <summary>Activities running at once in this engine.</summary>
+    public int MaxConcurrentActivities { get; init; } = Math.Max(4, Environment.ProcessorCount * 4);
+
+    /// <summary>A message dequeued more often than this without completing is poison: its instance (or activity call) fails with the reason.</summary>
+    public int MaxDequeueCount { get; init; } = 5;
+
+    /// <summary>Lease on a locked workflow step or activity; activities renew it at half-time while they run.</summary>
+    public TimeSpan LockDuration { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long one store receive call may wait for work before the loop checks for shutdown.</summary>
+    public TimeSpan ReceiveTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Delay before an abandoned work item is retried, by its dequeue count.</summary>
+    public Func<int, TimeSpan> AbandonDelay { get; init; } = DefaultAbandonDelay;
+
+    /// <summary>Backoff after a store call failed in a dispatcher loop.</summary>
+    public TimeSpan StoreErrorBackoff { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>How often the queue-depth gauge is refreshed from the store.</summary>
+    public TimeSpan QueueDepthRefreshInterval { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Services activities (and workflows) are created from; a new scope per activity when it is an <c>IServiceScopeFactory</c> provider.</summary>
+    public IServiceProvider? Services { get; init; }
+
+    private static TimeSpan DefaultAbandonDelay(int dequeueCount) => TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Max(0, dequeueCount - 1))));
+}

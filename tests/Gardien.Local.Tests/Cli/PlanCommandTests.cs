@@ -1,0 +1,175 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Gardien.Cli;
+using Gardien.Testing;
+using Gardien.Workflows.Governance;
+
+namespace Gardien.Local.Tests.Cli;
+
+public sealed class PlanCommandTests : IDisposable
+{
+    private readonly string _temp = System.IO.Directory.CreateTempSubdirectory("gardien-plan-tests-").FullName;
+
+    private static string Sample => Path.Combine(RepoPaths.Root, "samples", "dmp-health-study.json");
+
+    private static string Policy => Path.Combine(RepoPaths.Root, "policy.sample.json");
+
+    public void Dispose() => System.IO.Directory.Delete(_temp, recursive: true);
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var root = new RootCommand("test") { PlanCommand.Create() };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CliRunner.RunAsync(root, ["plan", .. args], stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_temp, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public async Task Plan_Sample_PrintsTablesAndExitsZero()
+    {
+        var (exit, output, error) = await RunAsync(Sample, "--policy", Policy, "--today", "2026-01-15");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        Assert.Equal(string.Empty, error);
+        Assert.Contains("Required approvals", output, StringComparison.Ordinal);
+        Assert.Contains("Restricted", output, StringComparison.Ordinal);
+        Assert.Contains("cmkhealth", output, StringComparison.Ordinal);
+        Assert.Contains("3650 days", output, StringComparison.Ordinal);
+        Assert.Contains("SensitiveDataWithoutCertifiedHost", output, StringComparison.Ordinal);
+        Assert.Contains("Claire Dubois", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b[", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_Json_IsTheSerialisedPlan()
+    {
+        var (exit, output, _) = await RunAsync(Sample, "--policy", Policy, "--today", "2026-01-15", "--json");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        var plan = GovernanceJson.DeserializePlan(output)!;
+        Assert.Equal(4, plan.Datasets.Count);
+        Assert.Equal(new DateOnly(2026, 1, 15), plan.EvaluatedOn);
+        Assert.All(plan.Datasets, d => Assert.True(ContainerNaming.IsValidContainerName(d.Storage.ContainerName)));
+        var node = JsonNode.Parse(output)!;
+        Assert.Equal("restricted", (string?)node["datasets"]![0]!["classification"]!["classification"]);
+        Assert.Equal("data_protection_officer", (string?)node["required_approvals"]![2]!["role"]);
+    }
+
+    [Fact]
+    public async Task Plan_WithoutPolicy_UsesTheBuiltInSample()
+    {
+        var withPolicy = await RunAsync(Sample, "--policy", Policy, "--today", "2026-01-15", "--json");
+        var builtIn = await RunAsync(Sample, "--today", "2026-01-15", "--json");
+        Assert.Equal(CliRunner.Ok, builtIn.Exit);
+        Assert.Equal(withPolicy.Out, builtIn.Out);
+    }
+
+    [Fact]
+    public async Task Plan_InvalidDmp_ExitsOneWithTheValidationErrors()
+    {
+        var dmp = JsonNode.Parse(File.ReadAllText(Sample))!;
+        dmp["dmp"]!.AsObject().Remove("contact");
+        var path = Write("invalid.json", dmp.ToJsonString());
+
+        var (exit, output, error) = await RunAsync(path, "--today", "2026-01-15");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        Assert.Equal(string.Empty, output);
+        Assert.Contains("/dmp/contact", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_InvalidDmpWithJson_PrintsTheErrorsAsJson()
+    {
+        var path = Write("broken.json", "{ \"dmp\": ");
+
+        var (exit, output, _) = await RunAsync(path, "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        var node = JsonNode.Parse(output)!;
+        Assert.False((bool)node["valid"]!);
+        Assert.NotEmpty(node["errors"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Plan_MissingFile_ExitsTwo()
+    {
+        var (exit, _, error) = await RunAsync(Path.Combine(_temp, "nope.json"));
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("does not exist", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_InvalidPolicy_ExitsTwoWithThePolicyErrors()
+    {
+        var policy = JsonNode.Parse(File.ReadAllText(Policy))!;
+        policy["storage"]!["container_prefix"] = "Not_Valid";
+        policy["approvals"]!.AsObject().Remove("data_protection_officer");
+        var path = Write("policy.json", policy.ToJsonString());
+
+        var (exit, output, error) = await RunAsync(Sample, "--policy", path);
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Equal(string.Empty, output);
+        Assert.Contains("/storage/container_prefix", error, StringComparison.Ordinal);
+        Assert.Contains("/approvals/data_protection_officer", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_MalformedPolicy_ReportsLineAndColumn()
+    {
+        var path = Write("policy.json", "{\n  \"institution\": \"x\",\n}");
+        var (exit, _, error) = await RunAsync(Sample, "--policy", path);
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("line 3", error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("15/01/2026")]
+    [InlineData("2026-13-01")]
+    [InlineData("tomorrow")]
+    public async Task Plan_BadToday_ExitsTwo(string today)
+    {
+        var (exit, _, error) = await RunAsync(Sample, "--today", today);
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("YYYY-MM-DD", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_NoFileArgument_ExitsTwo()
+    {
+        var (exit, _, _) = await RunAsync();
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+    }
+
+    [Fact]
+    public async Task Plan_TitleWithMarkupCharacters_IsPrintedVerbatim()
+    {
+        var dmp = JsonNode.Parse(File.ReadAllText(Sample))!;
+        dmp["dmp"]!["title"] = "Étude [red]IRM[/] 脳 [";
+        var path = Write("markup.json", dmp.ToJsonString());
+
+        var (exit, output, _) = await RunAsync(path, "--today", "2026-01-15");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        Assert.Contains("Étude [red]IRM[/] 脳 [", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_SameInputTwice_PrintsTheSameJson()
+    {
+        var first = await RunAsync(Sample, "--today", "2026-01-15", "--json");
+        var second = await RunAsync(Sample, "--today", "2026-01-15", "--json");
+        Assert.Equal(first.Out, second.Out);
+        Assert.NotNull(JsonSerializer.Deserialize<GovernancePlan>(first.Out, GovernanceJson.Options));
+    }
+}

@@ -1,0 +1,63 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Activities.Access;
+using Gardien.Workflows.Activities.Approvals;
+using Gardien.Workflows.Activities.Common;
+using Gardien.Workflows.Activities.Intake;
+using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gardien.Workflows;
+
+/// <summary>Registers every Gardien workflow and activity with an engine, and what the activities need with DI.</summary>
+public static class GardienWorkflowRegistration
+{
+    /// <summary>All Gardien workflows and activities (names: the class names, as workflow code calls them with nameof).</summary>
+    public static WorkflowRegistry AddGardienWorkflows(this WorkflowRegistry registry)
+    {
+        ArgumentNullException.ThrowIfNull(registry);
+
+        // Intake, approvals, updates.
+        registry
+            .AddWorkflow<IntakeDmpWorkflow>()
+            .AddWorkflow<ApprovalWorkflow>()
+            .AddWorkflow<UpdateDmpWorkflow>()
+            .AddActivity<EvaluateDmpActivity>()
+            .AddActivity<RecordDmpActivity>()
+            .AddActivity<SetDmpStateActivity>()
+            .AddActivity<ClaimDmpVersionActivity>()
+            .AddActivity<WriteBackDmpActivity>()
+            .AddActivity<ResolveApproverActivity>()
+            .AddActivity<IssueApprovalLinkActivity>()
+            .AddActivity<VerifyApprovalDecisionActivity>()
+            .AddActivity<RecordApprovalActivity>()
+            .AddActivity<ProvisionContainerActivity>()
+            .AddActivity<RemoveContainerIfEmptyActivity>()
+            .AddActivity<UpdateDatasetRetentionActivity>()
+            .AddActivity<GrantAccessActivity>()
+            .AddActivity<RevokeAccessActivity>()
+            .AddActivity<SendNotificationActivity>()
+            .AddActivity<WriteAuditActivity>();
+
+        // Access reviews, retention, blob events (append below).
+        return registry;
+    }
+
+    /// <summary>
+    /// What the activities and the host-side services need besides the ports (which the adapters register):
+    /// <see cref="GardienWorkflowOptions"/> (kept when already registered) and the host services
+    /// <see cref="DmpSubmissionService"/>, <see cref="DmpEventRouter"/>, <see cref="ApprovalDecisionService"/> (they need an <see cref="IWorkflowClient"/>).
+    /// Activities themselves are created by the engine from the service provider (constructor injection).
+    /// </summary>
+    public static IServiceCollection AddGardienWorkflowActivities(this IServiceCollection services, GardienWorkflowOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.TryAddSingleton(options ?? new GardienWorkflowOptions());
+        services.TryAddTransient<DmpSubmissionService>();
+        services.TryAddTransient<DmpEventRouter>();
+        services.TryAddTransient(sp => new ApprovalDecisionService(
+            sp.GetRequiredService<IWorkflowClient>(), sp.GetRequiredService<Approvals.ApprovalTokenService>(), sp.GetService<TimeProvider>()));
+        return services;
+    }
+}
