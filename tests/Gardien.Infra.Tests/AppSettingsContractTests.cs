@@ -72,6 +72,14 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
     }
 
     [Fact]
+    public void Bicep_Telemetry_AuthenticatesWithTheIdentity()
+    {
+        var value = SiteSettings()["APPLICATIONINSIGHTS_AUTHENTICATION_STRING"]!.GetValue<string>();
+
+        Assert.Contains("Authorization=AAD;ClientId=", value, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void LocalSample_HasExactlyTheLocalContractSettings()
     {
         var local = LocalValues().Select(pair => pair.Key).Order(StringComparer.Ordinal);

@@ -225,14 +225,9 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         var expression = string.Join(" AND ", conditions.Select(c => $"\"{c.Key}\" {OperatorText(c.Operator)} '{c.Value}'"));
         await foreach (var item in service.FindBlobsByTagsAsync(expression, cancellationToken).ConfigureAwait(false))
         {
-            var tags = item.Tags is null ? new Dictionary<string, string>() : new Dictionary<string, string>(item.Tags, StringComparer.Ordinal);
-            // Some stores return only the matched tags: fetch the full set so callers see dmp / dataset ids.
-            if (!conditions.All(c => tags.ContainsKey(c.Key)) || tags.Count < conditions.Count)
-            {
-                var full = await service.GetBlobContainerClient(item.BlobContainerName).GetBlobClient(item.BlobName).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-                tags = new Dictionary<string, string>(full.Value.Tags, StringComparer.Ordinal);
-            }
-
+            // The service returns only the tags named in the expression: fetch the full set so callers see dmp / dataset ids.
+            var full = await service.GetBlobContainerClient(item.BlobContainerName).GetBlobClient(item.BlobName).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var tags = new Dictionary<string, string>(full.Value.Tags, StringComparer.Ordinal);
             yield return new TaggedBlob(item.BlobContainerName, item.BlobName, tags);
         }
     }

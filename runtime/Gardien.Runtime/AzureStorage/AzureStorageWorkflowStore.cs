@@ -105,7 +105,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             if (taken is not null)
             {
                 var item = await TryBuildWorkItemAsync(taken.Value.InstanceId, taken.Value.Messages, lockDuration, cancellationToken).ConfigureAwait(false);
-                Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} lock {taken.Value.InstanceId} msgs={taken.Value.Messages.Count} [{string.Join(",", taken.Value.Messages.Select(m => m.Message.Event.EventType))}] item={item is not null}");
                 if (item is not null)
                 {
                     return item;
@@ -121,7 +120,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             }
 
             var received = await _controlPoller.ReceiveAsync(_options.MessageBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
-            Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} received {received.Count}");
             await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -162,7 +160,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
             }
 
-            Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} committed {workItem.InstanceId} +{result.NewHistory.Count} act={result.ActivityMessages.Count} wf={result.WorkflowMessages.Count}");
             // 3. Consume exactly the work item's messages.
             await Task.WhenAll(state.Messages.Select(m => DeleteMessageAsync(m, cancellationToken))).ConfigureAwait(false);
         }
@@ -215,7 +212,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     continue;
                 }
 
-                Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} activity {received.Message.Event.EventId}");
                 return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
                 {
                     LastError = received.Envelope.LastError,
@@ -386,16 +382,33 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>
+    /// Hands back messages received but not yet given to a worker (visible again at once, best effort) so that
+    /// another process does not wait for their leases to expire. Locked work items are left to their owners.
+    /// </summary>
+    public async ValueTask DisposeAsync()
     {
-        // Buffered messages keep their leases until they expire; the queue redelivers them to whoever polls next.
+        List<ReceivedQueueMessage> pending;
         lock (_gate)
         {
+            pending = _buffered.Where(b => !_lockedInstances.Contains(b.Key)).SelectMany(b => b.Value).ToList();
             _buffered.Clear();
         }
 
-        _bufferedActivities.Clear();
-        return ValueTask.CompletedTask;
+        while (_bufferedActivities.TryDequeue(out var activity))
+        {
+            pending.Add(activity);
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        try
+        {
+            await Task.WhenAll(pending.Select(m => AbandonMessageAsync(m, null, TimeSpan.Zero, timeout.Token))).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or RequestFailedException)
+        {
+            // Their leases expire on their own.
+        }
     }
 
     // ---- Workflow work items -------------------------------------------------------------------------------------
@@ -557,8 +570,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             _lockedInstances.Remove(instanceId);
             more = _buffered.ContainsKey(instanceId);
         }
-
-        Console.Error.WriteLine($"{DateTime.UtcNow:HH:mm:ss.fff} release {instanceId} more={more}");
 
         if (more)
         {

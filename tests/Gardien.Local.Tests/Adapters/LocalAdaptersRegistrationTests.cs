@@ -51,14 +51,16 @@ public sealed class LocalAdaptersRegistrationTests(AzuriteFixture fixture) : IDi
         Assert.True((await tokens.RedeemAsync(token, "approve")).IsValid);
     }
 
-    [Fact]
-    public void AddGardienLocalAdapters_InvalidOptions_FailValidationWithTheSetting()
+    [Theory]
+    [InlineData("Local:TablePrefix", "bad-prefix!", "TablePrefix")]
+    [InlineData("Local:AuditContainer", "Audit_Trail", "AuditContainer")]
+    [InlineData("Local:BlobServiceUri", "http://127.0.0.1:1/x", "TableServiceUri")]
+    public void AddGardienLocalAdapters_InvalidOptions_FailValidationNamingTheSetting(string key, string value, string named)
     {
-        using var provider = Build(("Local:TablePrefix", "bad-prefix!"), ("Local:BlobServiceUri", "http://127.0.0.1:1/x"));
+        using var provider = Build((key, value));
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<LocalAdaptersOptions>>().Value);
 
-        Assert.Contains(ex.Failures, f => f.Contains("TablePrefix", StringComparison.Ordinal));
-        Assert.Contains(ex.Failures, f => f.Contains("TableServiceUri", StringComparison.Ordinal));
+        Assert.Contains(ex.Failures, f => f.Contains(named, StringComparison.Ordinal));
     }
 }

@@ -27,6 +27,7 @@ public static class GovernanceEvaluator
         var pi = PrincipalFromContact(dmp.Contact, findings);
         var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
 
+        var shared = new SharedParts(policy);
         var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
         var seenIds = new Dictionary<string, int>(StringComparer.Ordinal);
         var dmpIdValue = dmp.DmpId.Value;
@@ -44,7 +45,7 @@ public static class GovernanceEvaluator
                 datasetFindings.Add(new Finding(FindingSeverity.Warning, "DuplicateDatasetId", $"dataset_id '{idValue}' is already used by an earlier dataset; this one is tracked as '{key}' by its position. Give every dataset its own identifier.", path + "/dataset_id"));
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings));
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
         }
 
         return new GovernancePlan
@@ -146,7 +147,8 @@ public static class GovernanceEvaluator
         DateOnly today,
         DateOnly? projectEnd,
         IReadOnlyList<AccessGrant> grants,
-        List<Finding> findings)
+        List<Finding> findings,
+        SharedParts shared)
     {
         var access = EffectiveAccess(dataset.Distributions);
         var personal = dataset.PersonalData != YesNoUnknown.No;
@@ -227,7 +229,7 @@ public static class GovernanceEvaluator
             findings.Add(new Finding(FindingSeverity.Info, "QuotaUnknown", "No distribution states byte_size: the container gets no quota. Give an estimated byte_size.", path + "/distribution"));
         }
 
-        var retention = Retention(dataset, classification, availableUntil, embargo, policy, today, projectEnd, path, findings);
+        var retention = Retention(dataset, classification, availableUntil, embargo, policy, today, projectEnd, path, findings, shared.NoticeDays);
         return new DatasetPlan
         {
             Key = key,
@@ -235,7 +237,7 @@ public static class GovernanceEvaluator
             Title = dataset.Title,
             Path = path,
             Classification = facts,
-            RequiredApprovals = RequiredApprovals(facts, policy.Approvals),
+            RequiredApprovals = shared.Approvals(facts),
             Storage = storage,
             Access = grants,
             Retention = retention,
@@ -282,7 +284,7 @@ public static class GovernanceEvaluator
         }
     }
 
-    private static RetentionPlan Retention(Dataset dataset, DataClassification classification, DateOnly? availableUntil, DateOnly? embargo, GovernancePolicy policy, DateOnly today, DateOnly? projectEnd, string path, List<Finding> findings)
+    private static RetentionPlan Retention(Dataset dataset, DataClassification classification, DateOnly? availableUntil, DateOnly? embargo, GovernancePolicy policy, DateOnly today, DateOnly? projectEnd, string path, List<Finding> findings, int[] noticeDays)
     {
         var period = policy.Retention.DefaultPeriod.For(classification);
         DateOnly keepUntil;
@@ -319,12 +321,11 @@ public static class GovernanceEvaluator
             findings.Add(new Finding(FindingSeverity.Warning, "EmbargoAfterKeepUntil", $"The licence starts {embargoUntil:yyyy-MM-dd}, after keep-until {keepUntil:yyyy-MM-dd}: the data would be disposed of before it can be published.", path + "/distribution"));
         }
 
-        var notices = policy.Retention.NoticeDays
-            .Where(days => days > 0)
-            .Distinct()
-            .OrderByDescending(days => days)
-            .Select(days => keepUntil.AddDays(-days))
-            .ToList();
+        var notices = new DateOnly[noticeDays.Length];
+        for (var i = 0; i < noticeDays.Length; i++)
+        {
+            notices[i] = keepUntil.AddDays(-noticeDays[i]);
+        }
 
         return new RetentionPlan
         {
@@ -585,4 +586,24 @@ public static class GovernanceEvaluator
 
     private static string Lower<T>(T value)
         where T : struct, Enum => value.ToString().ToLowerInvariant();
+
+    /// <summary>Per-evaluation values every dataset shares: immutable, so datasets with the same facts share one instance.</summary>
+    private sealed class SharedParts(GovernancePolicy policy)
+    {
+        private readonly Dictionary<(DataAccess, YesNoUnknown, YesNoUnknown, YesNoUnknown), IReadOnlyList<ApprovalRequirement>> _approvals = [];
+
+        /// <summary>Notice windows in days, distinct, largest first (so notice dates come earliest first).</summary>
+        public int[] NoticeDays { get; } = [.. policy.Retention.NoticeDays.Where(days => days > 0).Distinct().OrderByDescending(days => days)];
+
+        public IReadOnlyList<ApprovalRequirement> Approvals(ClassificationResult facts)
+        {
+            var key = (facts.EffectiveAccess, facts.PersonalDataAnswer, facts.SensitiveDataAnswer, facts.EthicalIssuesAnswer);
+            if (!_approvals.TryGetValue(key, out var approvals))
+            {
+                _approvals[key] = approvals = RequiredApprovals(facts, policy.Approvals);
+            }
+
+            return approvals;
+        }
+    }
 }

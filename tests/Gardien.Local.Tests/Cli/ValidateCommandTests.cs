@@ -1,0 +1,156 @@
+using System.CommandLine;
+using System.Text.Json;
+using Gardien.Cli;
+using Gardien.Testing;
+
+namespace Gardien.Local.Tests.Cli;
+
+public sealed class ValidateCommandTests : IDisposable
+{
+    private readonly string _temp = System.IO.Directory.CreateTempSubdirectory("gardien-validate-tests-").FullName;
+
+    private static string Example(string relative) => Path.Combine(RepoPaths.SharedMadmp, "examples", relative);
+
+    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    {
+        var root = new RootCommand("test") { ValidateCommand.Create() };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CliRunner.RunAsync(root, ["validate", .. args], stdout, stderr);
+        return (exit, stdout.ToString(), stderr.ToString());
+    }
+
+    public void Dispose() => System.IO.Directory.Delete(_temp, recursive: true);
+
+    [Fact]
+    public async Task ValidFile_ExitsZeroWithSummary()
+    {
+        var (exit, output, _) = await RunAsync(Example("rda-1.2/ex9-dmp-long.json"));
+
+        Assert.Equal(CliRunner.Ok, exit);
+        Assert.Contains("valid (maDMP 1.2, lenient)", output, StringComparison.Ordinal);
+        Assert.Contains("0 error(s)", output, StringComparison.Ordinal);
+        Assert.Contains("3 dataset(s)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidFile_ExitsOneAndListsPathMessageKeyword()
+    {
+        var (exit, output, _) = await RunAsync(Example("rda-1.1/ex9-dmp-long.json"), "--strict", "--schema-version", "1.2");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        Assert.Contains("INVALID (maDMP 1.2, strict)", output, StringComparison.Ordinal);
+        Assert.Contains("/dmp/project/0/project_id", output, StringComparison.Ordinal);
+        Assert.Contains("[type]", output, StringComparison.Ordinal);
+        Assert.Contains("1 error(s)", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_PrintsCamelCaseContract()
+    {
+        var file = Path.Combine(_temp, "no-mbox.json");
+        var text = await File.ReadAllTextAsync(Example("rda-1.2/ex8-dmp-minimal-content.json"));
+        var node = System.Text.Json.Nodes.JsonNode.Parse(text)!;
+        node["dmp"]!["contact"]!.AsObject().Remove("mbox");
+        await File.WriteAllTextAsync(file, node.ToJsonString());
+
+        var (exit, output, _) = await RunAsync(file, "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        using var json = JsonDocument.Parse(output);
+        var root = json.RootElement;
+        Assert.False(root.GetProperty("valid").GetBoolean());
+        Assert.Equal("1.2", root.GetProperty("version").GetString());
+        var error = Assert.Single(root.GetProperty("errors").EnumerateArray());
+        Assert.Equal("/dmp/contact/mbox", error.GetProperty("path").GetString());
+        Assert.Equal("required", error.GetProperty("keyword").GetString());
+        Assert.Equal(
+            "The contact's e-mail address (mbox) is missing. Add \"mbox\": \"name@institute.org\" to /dmp/contact.",
+            error.GetProperty("message").GetString());
+        Assert.Equal(JsonValueKind.Array, root.GetProperty("warnings").ValueKind);
+    }
+
+    [Fact]
+    public async Task Json_MalformedFile_IncludesLineAndColumn()
+    {
+        var file = Path.Combine(_temp, "broken.json");
+        await File.WriteAllTextAsync(file, "{\n  \"dmp\": {\n    \"title\": \"x\"\n    \"language\": \"eng\"\n  }\n}");
+
+        var (exit, output, _) = await RunAsync(file, "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        using var json = JsonDocument.Parse(output);
+        var error = Assert.Single(json.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.Equal("json", error.GetProperty("keyword").GetString());
+        Assert.Equal(4, error.GetProperty("line").GetInt32());
+        Assert.True(error.GetProperty("column").GetInt32() > 0);
+        Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("version").ValueKind);
+    }
+
+    [Fact]
+    public async Task Json_ValidFile_OmitsLineAndReportsWarnings()
+    {
+        var (exit, output, _) = await RunAsync(Example("rda-1.2/ex9-dmp-long.json"), "--schema-version", "1.1", "--json");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        using var json = JsonDocument.Parse(output);
+        Assert.True(json.RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal("1.1", json.RootElement.GetProperty("version").GetString());
+        var warning = Assert.Single(json.RootElement.GetProperty("warnings").EnumerateArray());
+        Assert.Equal("/$schema", warning.GetProperty("path").GetString());
+        Assert.False(warning.TryGetProperty("line", out _));
+    }
+
+    [Fact]
+    public async Task Strict_RejectsWhatLenientAccepts()
+    {
+        var lenient = await RunAsync(Example("rda-1.2/ex9-dmp-long.json"), "--schema-version", "1.1");
+        var strict = await RunAsync(Example("rda-1.2/ex9-dmp-long.json"), "--schema-version", "1.1", "--strict");
+
+        Assert.Equal(CliRunner.Ok, lenient.Exit);
+        Assert.Equal(CliRunner.Invalid, strict.Exit);
+        Assert.Contains("[additionalProperties]", strict.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task MissingFile_ExitsTwoWithClearMessage()
+    {
+        var (exit, output, error) = await RunAsync(Path.Combine(_temp, "absent.json"));
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("file not found", error, StringComparison.Ordinal);
+        Assert.Contains("absent.json", error, StringComparison.Ordinal);
+        Assert.Empty(output);
+    }
+
+    [Theory]
+    [InlineData("--schema-version", "2.0")]
+    [InlineData("--unknown")]
+    public async Task BadUsage_ExitsTwo(params string[] extra)
+    {
+        var (exit, _, error) = await RunAsync([Example("rda-1.2/ex9-dmp-long.json"), .. extra]);
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("error:", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task NoFileArgument_ExitsTwo()
+    {
+        var (exit, _, _) = await RunAsync();
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+    }
+
+    [Fact]
+    public async Task EmptyFile_ExitsOneNotTwo()
+    {
+        var file = Path.Combine(_temp, "empty.json");
+        await File.WriteAllTextAsync(file, "");
+
+        var (exit, output, _) = await RunAsync(file);
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        Assert.Contains("empty", output, StringComparison.Ordinal);
+    }
+}

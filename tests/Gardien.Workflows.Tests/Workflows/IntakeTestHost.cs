@@ -1,0 +1,339 @@
+using System.Collections.Concurrent;
+using Gardien.Runtime;
+using Gardien.Runtime.Storage;
+using Gardien.Workflows.Activities.Common;
+using Gardien.Workflows.Approvals;
+using Gardien.Workflows.Ports;
+using Gardien.Workflows.Workflows;
+using Microsoft.Extensions.Time.Testing;
+using Moq;
+
+namespace Gardien.Workflows.Tests.Workflows;
+
+/// <summary>
+/// The Gardien workflows on the embedded engine (in-memory store, fake clock) with the real activities wired to Moq
+/// STRICT mocks of every port. The mocks' setups keep state in the dictionaries below (so workflows can read what
+/// they wrote); any call nobody set up fails the activity, which the tests see as a failed or compensated workflow.
+/// </summary>
+internal sealed class IntakeTestHost : IAsyncDisposable
+{
+    public static readonly DateTimeOffset Epoch = new(2026, 2, 2, 8, 0, 0, TimeSpan.Zero);
+
+    /// <summary>Hang guard only: no test asserts on elapsed time.</summary>
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+
+    private readonly Dictionary<Type, object> _services = [];
+
+    private IntakeTestHost(GardienWorkflowOptions options)
+    {
+        Options = options;
+        SetupDefaults();
+        _services[typeof(IStorageProvisioner)] = Storage.Object;
+        _services[typeof(IGovernanceRegistry)] = Registry.Object;
+        _services[typeof(IDirectory)] = Directory.Object;
+        _services[typeof(INotifier)] = Notifier.Object;
+        _services[typeof(ISecretStore)] = Secrets.Object;
+        _services[typeof(IDmpToolClient)] = DmpTool.Object;
+        _services[typeof(IAuditLog)] = Audit.Object;
+        _services[typeof(TimeProvider)] = Time;
+        _services[typeof(ApprovalTokenService)] = new ApprovalTokenService(Secrets.Object, Registry.Object, new ApprovalTokenSettings(), Time);
+        _services[typeof(GardienWorkflowOptions)] = options;
+        var registry = new WorkflowRegistry().AddGardienWorkflows();
+        Engine = new WorkflowEngine(new InMemoryWorkflowStore(Time), registry, new WorkflowEngineOptions
+        {
+            TimeProvider = Time,
+            Services = new MapServiceProvider(_services),
+            AbandonDelay = _ => TimeSpan.Zero,
+            StoreErrorBackoff = TimeSpan.FromMilliseconds(1),
+            ReceiveTimeout = TimeSpan.FromSeconds(5),
+            LockDuration = TimeSpan.FromDays(40),
+            MaxConcurrentWorkflowSteps = 2,
+            MaxConcurrentActivities = 8,
+        });
+    }
+
+    public FakeTimeProvider Time { get; } = new(Epoch);
+
+    public GardienWorkflowOptions Options { get; }
+
+    public WorkflowEngine Engine { get; }
+
+    public WorkflowEngineClient Client => Engine.Client;
+
+    public Mock<IStorageProvisioner> Storage { get; } = new(MockBehavior.Strict);
+
+    public Mock<IGovernanceRegistry> Registry { get; } = new(MockBehavior.Strict);
+
+    public Mock<IDirectory> Directory { get; } = new(MockBehavior.Strict);
+
+    public Mock<INotifier> Notifier { get; } = new(MockBehavior.Strict);
+
+    public Mock<ISecretStore> Secrets { get; } = new(MockBehavior.Strict);
+
+    public Mock<IDmpToolClient> DmpTool { get; } = new(MockBehavior.Strict);
+
+    public Mock<IAuditLog> Audit { get; } = new(MockBehavior.Strict);
+
+    // State behind the mocks.
+    public ConcurrentDictionary<string, DmpRecord> Dmps { get; } = new();
+
+    public ConcurrentDictionary<(string, string), DatasetRecord> Datasets { get; } = new();
+
+    public ConcurrentDictionary<(string, string, string), GrantRecord> Grants { get; } = new();
+
+    public ConcurrentDictionary<(string, string), ApprovalRecord> Approvals { get; } = new();
+
+    public ConcurrentDictionary<string, string> UsedTokens { get; } = new();
+
+    public ConcurrentQueue<AuditEntry> AuditEntries { get; } = new();
+
+    public ConcurrentQueue<Notification> Sent { get; } = new();
+
+    public ConcurrentDictionary<string, string?> Containers { get; } = new();
+
+    public ConcurrentQueue<(string DmpId, DmpWriteBack WriteBack)> WriteBacks { get; } = new();
+
+    public ConcurrentDictionary<string, DirectoryUser> Users { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public ConcurrentDictionary<string, DirectoryGroup> Groups { get; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public ConcurrentDictionary<(string GroupId, string UserId), bool> Memberships { get; } = new();
+
+    public ConcurrentDictionary<(string PrincipalId, string Scope, AccessLevel Role), bool> RoleAssignments { get; } = new();
+
+    public ApprovalTokenService Tokens => (ApprovalTokenService)_services[typeof(ApprovalTokenService)];
+
+    public ApprovalDecisionService Decisions => new(Client, Tokens, Time);
+
+    public DmpSubmissionService Submissions => new(Client);
+
+    public DmpEventRouter Router => new(Client, Registry.Object);
+
+    public static async Task<IntakeTestHost> StartAsync(Action<IntakeTestHost>? configure = null, GardienWorkflowOptions? options = null)
+    {
+        var host = new IntakeTestHost(options ?? new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("https://gardien.test/") });
+        host.AddUser("u-pi", "Claire Dubois", "claire.dubois@neuro.example", "0000-0002-1825-0097");
+        host.AddUser("u-dm", "Mehdi Benali", "mehdi.benali@neuro.example", null);
+        configure?.Invoke(host);
+        await host.Engine.StartAsync();
+        return host;
+    }
+
+    public void AddUser(string id, string name, string email, string? orcid) => Users[id] = new DirectoryUser(id, name, email, orcid);
+
+    public IReadOnlyList<Notification> SentTo(string email, NotificationKind? kind = null) =>
+        [.. Sent.Where(n => n.To.Contains(email, StringComparer.OrdinalIgnoreCase) && (kind is null || n.Kind == kind))];
+
+    public IReadOnlyList<GrantRecord> ActiveGrants(string dmpId) => [.. Grants.Values.Where(g => g.DmpId == dmpId && g.State == GrantState.Active)];
+
+    public IReadOnlyList<string> AuditActions => [.. AuditEntries.Select(e => e.Action)];
+
+    /// <summary>Waits for the approval request (or escalation) sent to <paramref name="approver"/> and submits the decision through its link's token.</summary>
+    public async Task<ApprovalSubmissionResult> DecideAsync(string approver, string decision, string? comment = null, NotificationKind kind = NotificationKind.ApprovalRequest)
+    {
+        var message = await WaitForMessageAsync(approver, kind);
+        var result = await Decisions.SubmitAsync(TokenOf(message, decision), decision, comment, "user:" + approver);
+        Assert.True(result.Accepted, result.Message);
+        return result;
+    }
+
+    public async Task<Notification> WaitForMessageAsync(string to, NotificationKind kind, int count = 1)
+    {
+        await WaitUntilAsync(() => Task.FromResult(SentTo(to, kind).Count >= count), $"{count} × {kind} to {to}");
+        return SentTo(to, kind)[count - 1];
+    }
+
+    /// <summary>The token of the message's approve (or reject) link: <c>{base}/approvals/{token}?decision=...</c>.</summary>
+    public static string TokenOf(Notification message, string decision = "approve")
+    {
+        var link = message.Links.First(l => l.Url.Query.Contains("decision=" + decision, StringComparison.Ordinal)).Url;
+        return Uri.UnescapeDataString(link.AbsolutePath[(link.AbsolutePath.LastIndexOf('/') + 1)..]);
+    }
+
+    public async Task<WorkflowMetadata> CompletionAsync(string instanceId)
+    {
+        using var guard = new CancellationTokenSource(HangGuard);
+        return await Client.WaitForCompletionAsync(instanceId, cancellationToken: guard.Token);
+    }
+
+    /// <summary>Moves the fake clock forward in steps until the instance completes (retry backoffs, timers).</summary>
+    public async Task<WorkflowMetadata> AdvanceUntilCompletedAsync(string instanceId, TimeSpan step)
+    {
+        var deadline = DateTime.UtcNow + HangGuard;
+        while (true)
+        {
+            var instance = await Client.GetInstanceAsync(instanceId);
+            if (instance is { IsCompleted: true })
+            {
+                return instance;
+            }
+
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"Gave up waiting for {instanceId} to complete (status {instance?.Status}, custom status {instance?.SerializedCustomStatus}).");
+            }
+
+            Time.Advance(step);
+            await Task.Delay(20);
+        }
+    }
+
+    public async Task<T?> WaitForCustomStatusAsync<T>(string instanceId, Func<T, bool> condition)
+    {
+        T? status = default;
+        await WaitUntilAsync(
+            async () =>
+            {
+                var instance = await Client.GetInstanceAsync(instanceId);
+                status = instance?.SerializedCustomStatus is null ? default : instance.ReadCustomStatusAs<T>();
+                return status is not null && condition(status);
+            },
+            $"custom status of {instanceId}");
+        return status;
+    }
+
+    /// <summary>Waits until the instance has created at least <paramref name="count"/> timers (it is then idle, waiting).</summary>
+    public Task WaitForTimersAsync(string instanceId, int count) =>
+        WaitUntilAsync(
+            async () => (await Engine.Store.GetHistoryAsync(instanceId)).Count(e => e.EventType == HistoryEventType.TimerCreated) >= count,
+            $"{count} timers in {instanceId}");
+
+    public static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + HangGuard;
+        while (!await condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException("Gave up waiting for: " + what);
+            }
+
+            await Task.Delay(10);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Engine.DisposeAsync();
+    }
+
+    private static string NewETag() => Guid.NewGuid().ToString("N");
+
+    private static T CheckETag<T>(T? stored, string? etag, string what)
+        where T : class
+    {
+        if (etag is not null && (stored is null || !string.Equals(etag, (string?)stored.GetType().GetProperty("ETag")!.GetValue(stored), StringComparison.Ordinal)))
+        {
+            throw new ConcurrencyConflictException($"{what} changed since it was read.");
+        }
+
+        return stored!;
+    }
+
+    private void SetupDefaults()
+    {
+        var any = It.IsAny<CancellationToken>();
+        Secrets.Setup(s => s.GetSecretAsync("approval-signing-key-k1", any)).ReturnsAsync(Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()));
+
+        // Registry: dictionaries with ETag checks (a conditional write on a changed record throws, as the port says).
+        Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), any)).ReturnsAsync((string id, CancellationToken _) => Dmps.GetValueOrDefault(id));
+        Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), any)).ReturnsAsync((DmpRecord record, CancellationToken _) =>
+        {
+            lock (Dmps)
+            {
+                CheckETag(Dmps.GetValueOrDefault(record.DmpId), record.ETag, "DMP " + record.DmpId);
+                return Dmps[record.DmpId] = record with { ETag = NewETag() };
+            }
+        });
+        Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string ds, CancellationToken _) => Datasets.GetValueOrDefault((dmp, ds)));
+        Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), any)).ReturnsAsync((DatasetRecord record, CancellationToken _) =>
+        {
+            lock (Datasets)
+            {
+                CheckETag(Datasets.GetValueOrDefault((record.DmpId, record.DatasetId)), record.ETag, "dataset " + record.DatasetId);
+                return Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() };
+            }
+        });
+        Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string ds, string p, CancellationToken _) => Grants.GetValueOrDefault((dmp, ds, p)));
+        Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), any)).ReturnsAsync((GrantRecord record, CancellationToken _) =>
+        {
+            lock (Grants)
+            {
+                CheckETag(Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId)), record.ETag, "grant");
+                return Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = record with { ETag = NewETag() };
+            }
+        });
+        Registry.Setup(r => r.GetApprovalAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string id, CancellationToken _) => Approvals.GetValueOrDefault((dmp, id)));
+        Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), any)).ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
+            Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
+        Registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), any))
+            .ReturnsAsync((string tokenId, string use, DateTimeOffset _, DateTimeOffset _, CancellationToken _) =>
+                UsedTokens.TryAdd(tokenId, use) ? TokenConsumption.Consumed
+                : UsedTokens[tokenId] == use ? TokenConsumption.AlreadyConsumedBySameUse
+                : TokenConsumption.AlreadyUsed);
+
+        Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), any)).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
+        {
+            lock (AuditEntries)
+            {
+                var duplicate = entry.IdempotencyKey is { } key && AuditEntries.Any(e => e.IdempotencyKey == key);
+                if (!duplicate)
+                {
+                    AuditEntries.Enqueue(entry);
+                }
+
+                return new AuditReceipt(AuditEntries.Count, new string('a', 64), "audit/0.jsonl", duplicate);
+            }
+        });
+        Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), any)).ReturnsAsync((Notification n, CancellationToken _) =>
+        {
+            lock (Sent)
+            {
+                var duplicate = Sent.Any(s => s.DeduplicationKey == n.DeduplicationKey);
+                if (!duplicate)
+                {
+                    Sent.Enqueue(n);
+                }
+
+                return new NotificationReceipt("msg-" + n.DeduplicationKey.GetHashCode(StringComparison.Ordinal), duplicate);
+            }
+        });
+
+        Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), any)).ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
+        {
+            var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
+            IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
+            return new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced);
+        });
+        Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), any)).ReturnsAsync((string name, string? owner, CancellationToken _) =>
+            !Containers.TryGetValue(name, out var recorded) ? ContainerDeletionOutcome.NotFound
+            : owner is not null && recorded != owner ? ContainerDeletionOutcome.NotOwned
+            : Containers.TryRemove(name, out var _) ? ContainerDeletionOutcome.Deleted : ContainerDeletionOutcome.NotFound);
+
+        Directory.Setup(d => d.FindUserAsync(It.IsAny<string>(), any)).ReturnsAsync((string key, CancellationToken _) =>
+            Users.Values.FirstOrDefault(u => string.Equals(u.Email, key, StringComparison.OrdinalIgnoreCase) || (u.Orcid is not null && key.EndsWith(u.Orcid, StringComparison.Ordinal))));
+        Directory.Setup(d => d.GetUserAsync(It.IsAny<string>(), any)).ReturnsAsync((string id, CancellationToken _) => Users.GetValueOrDefault(id));
+        Directory.Setup(d => d.EnsureGroupAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string name, string description, CancellationToken _) =>
+            Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description)));
+        Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), any)).ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
+        Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryAdd((g, u), true));
+        Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryRemove((g, u), out var _));
+        Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), any)).ReturnsAsync((string g, CancellationToken _) =>
+            (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
+        Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), any)).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
+            new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
+        Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), any)).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
+            new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryRemove((p.Id, scope, role), out var _), []));
+
+        DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), any)).ReturnsAsync((string dmpId, DmpWriteBack writeBack, CancellationToken _) =>
+        {
+            WriteBacks.Enqueue((dmpId, writeBack));
+            return OperationResult.Done;
+        });
+    }
+
+    private sealed class MapServiceProvider(Dictionary<Type, object> services) : IServiceProvider
+    {
+        public object? GetService(Type serviceType) => services.GetValueOrDefault(serviceType);
+    }
+}

@@ -1,0 +1,109 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.Activities.Retention;
+using Gardien.Workflows.Ports;
+using Gardien.Workflows.Workflows;
+using Moq;
+
+namespace Gardien.Workflows.Tests.Workflows;
+
+public sealed class RetentionSweepWorkflowTests
+{
+    private const string Dmp = "https://doi.org/10.1234/health-study";
+
+    private static async Task<RetentionSweepReport> SweepAsync(RetentionTestHost host, DateOnly date, bool dryRun = false, string? instanceId = null)
+    {
+        var id = await host.Client.ScheduleNewAsync(
+            nameof(RetentionSweepWorkflow),
+            new RetentionSweepInput(date, dryRun, RetentionTestHost.Settings),
+            instanceId ?? (dryRun ? RetentionSweepWorkflow.DryRunInstanceIdFor(date, "t") : RetentionSweepWorkflow.InstanceIdFor(date)));
+        var done = await host.RunToCompletionAsync(id);
+        Assert.True(done.Status == WorkflowStatus.Completed, done.FailureDetails?.ToString());
+        return done.ReadOutputAs<RetentionSweepReport>()!;
+    }
+
+    [Fact]
+    public async Task Sweep_StartsOneCasePerDatasetInTheNoticeHorizon()
+    {
+        var fakes = new RetentionTestFakes();
+        fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
+        fakes.AddDataset(Dmp, "due-at-horizon", RetentionTestHost.Today.AddDays(90));
+        fakes.AddDataset(Dmp, "far-away", RetentionTestHost.Today.AddDays(400));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+
+        var report = await SweepAsync(host, RetentionTestHost.Today);
+
+        Assert.Equal(["due-soon", "due-at-horizon"], report.Items.Select(i => i.DatasetId));
+        Assert.All(report.Items, i => Assert.Equal(SweepAction.CaseStarted, i.Action));
+        Assert.Equal(30, report.Items[0].Window);
+        Assert.Equal(90, report.Items[1].Window);
+        foreach (var item in report.Items)
+        {
+            var instance = await host.Client.GetInstanceAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, item.DatasetId, item.KeepUntil), getInputsAndOutputs: true);
+            Assert.NotNull(instance);
+            Assert.Equal(item.KeepUntil, instance.ReadInputAs<RetentionCaseInput>()!.KeepUntil);
+        }
+
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.sweep_completed");
+    }
+
+    [Fact]
+    public async Task Sweep_RepeatedNextDay_StartsNoDuplicateCase_AndSameDayStartJoinsTheFirstSweep()
+    {
+        var fakes = new RetentionTestFakes();
+        fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+
+        var first = await SweepAsync(host, RetentionTestHost.Today);
+        var sameDayId = await host.Client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(RetentionTestHost.Today), RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
+        var second = await SweepAsync(host, RetentionTestHost.Today.AddDays(1));
+
+        Assert.Equal(RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today), sameDayId);
+        Assert.Equal(SweepAction.CaseStarted, Assert.Single(first.Items).Action);
+        Assert.Equal(SweepAction.CaseAlreadyOpen, Assert.Single(second.Items).Action);
+        var cases = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "retention-case-" });
+        Assert.Single(cases.Instances);
+    }
+
+    [Fact]
+    public async Task Sweep_DryRun_ListsWhatWouldHappenAndChangesNothing()
+    {
+        // Read-only strict mocks: any write to the registry, storage, inbox or audit fails the test.
+        var fakes = new RetentionTestFakes(allowWrites: false);
+        var dataset = fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+
+        var report = await SweepAsync(host, RetentionTestHost.Today, dryRun: true);
+
+        var item = Assert.Single(report.Items);
+        Assert.Equal(SweepAction.WouldStartCase, item.Action);
+        Assert.True(report.DryRun);
+        Assert.Null(await host.Client.GetInstanceAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "due-soon", dataset.KeepUntil!.Value)));
+        fakes.Notifier.VerifyNoOtherCalls();
+        fakes.Audit.VerifyNoOtherCalls();
+        fakes.Storage.Verify(s => s.FindBlobsByTagsAsync(It.IsAny<IReadOnlyList<TagCondition>>(), It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Fact]
+    public async Task Sweep_TagDisagreeingWithRegistry_IsReportedAndTheRegistryWins()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "tagged", RetentionTestHost.Today.AddDays(400));
+        var stale = new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(RetentionTestHost.Today.AddDays(10)) };
+        fakes.Blobs[dataset.Container] = [.. fakes.Blobs[dataset.Container].Select(b => b with { Tags = stale })];
+        fakes.Blobs["orphan-container"] = [new StoredBlob("x.csv", "\"1\"", 5, stale, StorageTier.Hot, null)];
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+
+        var report = await SweepAsync(host, RetentionTestHost.Today);
+
+        Assert.Empty(report.Items);
+        var disagree = Assert.Single(report.Discrepancies, d => d.Kind == RetentionDiscrepancyKind.TagDisagrees);
+        Assert.Equal(dataset.Container, disagree.Container);
+        Assert.Equal(3, disagree.BlobCount);
+        Assert.Equal(GovernanceMetadata.Date(dataset.KeepUntil!.Value), disagree.RegistryKeepUntil);
+        Assert.Single(report.Discrepancies, d => d.Kind == RetentionDiscrepancyKind.UnknownContainer && d.Container == "orphan-container");
+        var alert = Assert.Single(fakes.NotificationsSnapshot());
+        Assert.Equal(NotificationKind.Alert, alert.Kind);
+        Assert.Contains(RetentionTestFakes.StewardEmail, alert.To);
+    }
+}
