@@ -59,6 +59,7 @@ public static class GovernanceEvaluator
             PrincipalInvestigator = pi,
             ProjectEnd = projectEnd,
             AccessEndsOn = accessEndsOn,
+            AllowedRegions = policy.Regions,
             RequiredApprovals = UnionApprovals(datasets),
             Datasets = datasets,
             Findings = findings,
@@ -220,7 +221,6 @@ public static class GovernanceEvaluator
                 ? policy.Storage.RawDataImmutability.Days
                 : null,
             QuotaBytes = quota,
-            AllowedRegions = allowedRegions,
             HostRegions = hostRegions,
         };
 
@@ -422,7 +422,7 @@ public static class GovernanceEvaluator
         {
             Add(pi, AccessRole.Owner, "contact");
         }
-        var mappings = RoleLookup(policy.Roles);
+        var mappings = RoleLookups.GetValue(policy.Roles, RoleLookup);
         for (var i = 0; i < dmp.Contributors.Count; i++)
         {
             var contributor = dmp.Contributors[i];
@@ -475,6 +475,9 @@ public static class GovernanceEvaluator
 
         return grants;
     }
+
+    // Policies are immutable records: the lookup built from one is valid for its lifetime.
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RolePolicy, Dictionary<string, AccessRole>> RoleLookups = new();
 
     private static Dictionary<string, AccessRole> RoleLookup(RolePolicy roles)
     {

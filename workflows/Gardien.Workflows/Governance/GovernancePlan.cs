@@ -59,6 +59,9 @@ public sealed record GovernancePlan
     /// <summary>When every grant ends: project end + the policy's grace; null when the project end is unknown.</summary>
     public DateOnly? AccessEndsOn { get; init; }
 
+    /// <summary>The policy's allowed host countries per classification (once per plan, not per dataset: plans of 10,000 datasets travel through workflows).</summary>
+    public required RegionPolicy AllowedRegions { get; init; }
+
     /// <summary>The union over datasets, one entry per role, with every reason.</summary>
     public IReadOnlyList<ApprovalRequirement> RequiredApprovals { get; init; } = [];
 
@@ -151,9 +154,6 @@ public sealed record StoragePlan
 
     /// <summary>Sum of the distributions' byte_size; null when none states it.</summary>
     public long? QuotaBytes { get; init; }
-
-    /// <summary>Countries the data may be hosted in for this classification.</summary>
-    public IReadOnlyList<string> AllowedRegions { get; init; } = [];
 
     /// <summary>Each distribution's host country as declared (distinct, in order), for audit.</summary>
     public IReadOnlyList<string> HostRegions { get; init; } = [];

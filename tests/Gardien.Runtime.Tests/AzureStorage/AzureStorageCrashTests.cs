@@ -1,0 +1,86 @@
+using System.Collections.Concurrent;
+using Gardien.Runtime.AzureStorage;
+using Gardien.Testing;
+
+namespace Gardien.Runtime.Tests.AzureStorage;
+
+/// <summary>
+/// An engine disposed mid-flight at many points, then a fresh engine and store object (a new process, as far as
+/// the store can tell) on the same task hub: every instance completes with the right output, and no activity whose
+/// completion was persisted in history before the crash runs again.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
+{
+    private const int Instances = 3;
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(9)]
+    [InlineData(15)]
+    [InlineData(22)]
+    public async Task EngineDisposedAfterNActivities_FreshEngineCompletesAll_WithoutRerunningPersistedActivities(int crashAfter)
+    {
+        var options = AzureStoreTestHubs.Options(fixture);
+        var executions = new ConcurrentDictionary<(string Instance, int Task), int>();
+        var executed = 0;
+        var crashPoint = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Register(WorkflowRegistry registry) => registry
+            .AddActivity<int, int>("Step", (ctx, x) =>
+            {
+                executions.AddOrUpdate((ctx.InstanceId, ctx.TaskId), 1, (_, n) => n + 1);
+                if (Interlocked.Increment(ref executed) == crashAfter)
+                {
+                    crashPoint.TrySetResult();
+                }
+
+                return Task.FromResult(x + 1);
+            })
+            .AddWorkflow<int, int>("Mixed", async (ctx, x) =>
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    x = await ctx.CallActivityAsync<int>("Step", x);
+                }
+
+                var fan = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ctx.CallActivityAsync<int>("Step", i)));
+                return x + fan.Sum();
+            });
+        static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
+
+        var firstStore = new AzureStorageWorkflowStore(options);
+        var first = await EngineHarness.StartAsync(firstStore, TimeProvider.System, Register, Short);
+        var ids = Enumerable.Range(0, Instances).Select(i => $"crash-{crashAfter}-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await first.Client.ScheduleNewAsync("Mixed", 100, id);
+        }
+
+        await crashPoint.Task.WaitAsync(EngineHarness.HangGuard);
+        await first.DisposeAsync();
+        await firstStore.DisposeAsync();
+
+        var secondStore = new AzureStorageWorkflowStore(options);
+        var persisted = new HashSet<(string, int)>();
+        foreach (var id in ids)
+        {
+            foreach (var completed in (await secondStore.GetHistoryAsync(id)).Where(e => e.EventType == HistoryEventType.TaskCompleted))
+            {
+                persisted.Add((id, completed.TaskScheduledId));
+            }
+        }
+
+        var countsAtCrash = executions.ToDictionary(e => e.Key, e => e.Value);
+        await using var second = await EngineHarness.StartAsync(secondStore, TimeProvider.System, Register, Short);
+        foreach (var id in ids)
+        {
+            var result = await second.CompletionAsync(id);
+            Assert.Equal(WorkflowStatus.Completed, result.Status);
+            Assert.Equal(103 + 10, result.ReadOutputAs<int>());
+        }
+
+        Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
+        Assert.Equal(Instances * 7, executions.Count);
+    }
+}
