@@ -51,7 +51,8 @@ public abstract class WorkflowContext
 
     /// <summary>
     /// Starts a sub-workflow and waits for its output; throws <see cref="WorkflowTaskFailedException"/> when it fails.
-    /// <paramref name="instanceId"/> defaults to a deterministic id derived from this instance.
+    /// <paramref name="instanceId"/> defaults to a deterministic id derived from this instance. With a retry policy each
+    /// attempt is a new child instance (explicit ids get an <c>-attempt{n}</c> suffix from the second attempt).
     /// </summary>
     public abstract Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null);
 

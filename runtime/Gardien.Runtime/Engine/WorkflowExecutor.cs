@@ -168,10 +168,21 @@ internal sealed class WorkflowExecutor : WorkflowContext
     public override Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
-        var childId = instanceId ?? $"{_instanceId}:{NewGuid():N}";
-        return retryPolicy is null
-            ? ScheduleSubWorkflowAsync<TResult>(name, input, childId)
-            : WithRetryAsync(() => ScheduleSubWorkflowAsync<TResult>(name, input, childId), retryPolicy);
+        if (retryPolicy is null)
+        {
+            return ScheduleSubWorkflowAsync<TResult>(name, input, instanceId ?? $"{_instanceId}:{NewGuid():N}");
+        }
+
+        // Each attempt is a new child instance (an ended instance id is never restarted): attempts after the first get a suffix.
+        var attempt = 0;
+        return WithRetryAsync(
+            () =>
+            {
+                attempt++;
+                var childId = instanceId is null ? $"{_instanceId}:{NewGuid():N}" : attempt == 1 ? instanceId : $"{instanceId}-attempt{attempt}";
+                return ScheduleSubWorkflowAsync<TResult>(name, input, childId);
+            },
+            retryPolicy);
     }
 
     public override Task CreateTimer(DateTime fireAtUtc, CancellationToken cancellationToken)

@@ -533,6 +533,24 @@ public abstract class WorkflowStoreConformanceTests
     }
 
     [Fact]
+    public async Task Port_SubWorkflowWithRetryPolicy_RetriesAsNewChildInstances()
+    {
+        var runs = 0;
+        await using var harness = await StartEngineAsync(r => r
+            .AddActivity<string, string>("Flaky", (_, s) => Interlocked.Increment(ref runs) < 2 ? throw new IOException("transient") : Task.FromResult(s))
+            .AddWorkflow<string, string>("Child", (ctx, s) => ctx.CallActivityAsync<string>("Flaky", s))
+            .AddWorkflow<string, string>("Parent", (ctx, s) =>
+                ctx.CallSubWorkflowAsync<string>("Child", s, ctx.InstanceId + "-child", new RetryPolicy(3, TimeSpan.FromMilliseconds(10)))));
+
+        var id = await harness.Client.ScheduleNewAsync("Parent", "ok", NewId());
+        var done = await harness.CompletionAsync(id);
+
+        Assert.Equal("ok", done.ReadOutputAs<string>());
+        Assert.Equal(WorkflowStatus.Failed, (await harness.Client.GetInstanceAsync(id + "-child"))!.Status);
+        Assert.Equal(WorkflowStatus.Completed, (await harness.Client.GetInstanceAsync(id + "-child-attempt2"))!.Status);
+    }
+
+    [Fact]
     public async Task Port_CreateTimer_CompletesAfterItFires()
     {
         await using var harness = await StartEngineAsync(r => r.AddWorkflow<string, string>("Sleeper", async (ctx, _) =>

@@ -98,8 +98,7 @@ public class ContainerNamingTests
         Assert.StartsWith("gdn-", name, StringComparison.Ordinal);
         var slug = name[4..^(ContainerNaming.HashLength + 1)];
         Assert.EndsWith("sessions-raw-mri", slug, StringComparison.Ordinal);
-        Assert.True("collections-neuroimaging-cohort-2024-subjects-sessions-raw-mri".EndsWith(slug, StringComparison.Ordinal), slug);
-        Assert.True("collections-neuroimaging-cohort-2024-subjects-sessions-raw-mri".EndsWith("-" + slug, StringComparison.Ordinal), slug);
+        Assert.EndsWith("-" + slug, "collections-neuroimaging-cohort-2024-subjects-sessions-raw-mri", StringComparison.Ordinal);
     }
 
     [Fact]

@@ -276,7 +276,9 @@ public sealed class RetentionTestHost : IAsyncDisposable
     private async Task<string> DescribeAsync(string instanceId)
     {
         var state = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
-        return $"status {state?.Status}, custom status {state?.SerializedCustomStatus}, failure {state?.FailureDetails}";
+        var history = await Store.GetHistoryAsync(instanceId);
+        return $"status {state?.Status}, custom status {state?.SerializedCustomStatus}, failure {state?.FailureDetails}, now {Time.GetUtcNow():O}, history: "
+            + string.Join("; ", history.TakeLast(12).Select(e => $"{e} fire={e.FireAt:O}"));
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)

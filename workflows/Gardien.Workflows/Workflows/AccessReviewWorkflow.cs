@@ -145,7 +145,7 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
                 var winner = await Task.WhenAny(decision, timer);
                 if (winner == decision)
                 {
-                    await timerCancel.CancelAsync();
+                    timerCancel.Cancel();
                     var evt = await decision;
                     decision = null;
                     received++;
@@ -171,7 +171,7 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
                 }
             }
 
-            await waits.CancelAsync();
+            waits.Cancel();
         }
 
         var now = Utc(context.CurrentUtcDateTime);

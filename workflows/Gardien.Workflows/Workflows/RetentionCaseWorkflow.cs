@@ -250,7 +250,7 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
             var timer = context.CreateTimer(fireAt, cancel.Token);
             var response = context.WaitForExternalEvent<ApprovalDecisionEvent>(ApprovalWorkflow.DecisionEventName, cancel.Token);
             var winner = await Task.WhenAny(timer, response);
-            await cancel.CancelAsync();
+            cancel.Cancel();
             return winner == response ? await response : null;
         }
 
