@@ -58,7 +58,7 @@ public sealed class AzuriteInstance : IAsyncDisposable
         };
         foreach (var arg in new[]
                  {
-                     azurite, "--silent", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
+                     azurite, "--silent", "--disableTelemetry", "--inMemoryPersistence", "--skipApiVersionCheck", "--loose",
                      "--blobHost", "127.0.0.1", "--blobPort", blob.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--queueHost", "127.0.0.1", "--queuePort", queue.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "--tableHost", "127.0.0.1", "--tablePort", table.ToString(System.Globalization.CultureInfo.InvariantCulture),

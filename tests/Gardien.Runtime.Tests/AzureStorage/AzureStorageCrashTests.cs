@@ -19,7 +19,7 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
     [InlineData(4)]
     [InlineData(9)]
     [InlineData(15)]
-    [InlineData(22)]
+    [InlineData(19)]
     public async Task EngineDisposedAfterNActivities_FreshEngineCompletesAll_WithoutRerunningPersistedActivities(int crashAfter)
     {
         var options = AzureStoreTestHubs.Options(fixture);

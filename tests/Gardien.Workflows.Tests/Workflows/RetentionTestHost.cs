@@ -278,7 +278,9 @@ public sealed class RetentionTestHost : IAsyncDisposable
         var state = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
         var history = await Store.GetHistoryAsync(instanceId);
         return $"status {state?.Status}, custom status {state?.SerializedCustomStatus}, failure {state?.FailureDetails}, now {Time.GetUtcNow():O}, history: "
-            + string.Join("; ", history.TakeLast(12).Select(e => $"{e} fire={e.FireAt:O}"));
+            + string.Join("; ", history.TakeLast(12).Select(e => $"{e} fire={e.FireAt:O}"))
+            + string.Concat(await Task.WhenAll(history.Where(e => e.EventType == HistoryEventType.SubOrchestrationInstanceCreated && !history.Any(c => c.TaskScheduledId == e.EventId))
+                .Select(async e => $" || child {e.InstanceId}: " + await DescribeAsync(e.InstanceId!))));
     }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, string what)
