@@ -190,14 +190,14 @@ internal static class PlanCommand
         console.Write(approvals);
 
         var datasets = new Table().Title("Datasets")
-            .AddColumn("Dataset").AddColumn("Class").AddColumn("Approvals").AddColumn("Container")
+            .AddColumn("Dataset").AddColumn("Class").AddColumn("Approvals").AddColumn(new TableColumn("Container").NoWrap())
             .AddColumn("Tier").AddColumn("Encryption").AddColumn("Immutable").AddColumn("Quota")
             .AddColumn("Regions").AddColumn("Keep until").AddColumn("Disposal").AddColumn("Embargo");
         foreach (var dataset in plan.Datasets)
         {
             var c = dataset.Classification;
             datasets.AddRow(
-                Cell($"{dataset.Title}{Environment.NewLine}{dataset.Key}"),
+                Cell(dataset.Title),
                 Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{Answer(", personal", c.PersonalDataAnswer)}{Answer(", sensitive", c.SensitiveDataAnswer)})"),
                 Cell(string.Join(", ", dataset.RequiredApprovals.Select(r => Role(r.Role)))),
                 Cell(dataset.Storage.ContainerName),

@@ -167,7 +167,7 @@ public sealed class WorkflowEngineClient : WorkflowClient
         while (true)
         {
             // Subscribe before reading so that a commit in between is not missed.
-            var changed = notifier?.WaitForNextCommitAsync(cancellationToken);
+            var changed = notifier?.WaitForInstanceChangeAsync(instanceId, cancellationToken);
             var state = await _store.GetInstanceAsync(instanceId, cancellationToken).ConfigureAwait(false);
             if (state is not null && reached(state.Status))
             {

@@ -49,6 +49,17 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly RecentIds _settledMessageIds = new(4096);
     private TaskCompletionSource _commitSignal = NewSignal();
 
+    // One receive in flight per queue set: the other lockers wait for what it brings (or for a released instance).
+    private readonly SemaphoreSlim _controlReceive = new(1, 1);
+    private readonly SemaphoreSlim _activityReceive = new(1, 1);
+    private TaskCompletionSource _bufferChanged = NewSignal();
+    private TaskCompletionSource _activityBufferChanged = NewSignal();
+
+    // The committed state of instances this store committed last: a step can skip reading the partition. A stale
+    // entry (another process committed since) only costs a 412 at commit, after which it is dropped.
+    private readonly Dictionary<string, CachedInstance> _cache = new(StringComparer.Ordinal);
+    private const int MaxCachedInstances = 2000;
+
     public AzureStorageWorkflowStore(AzureStorageStoreOptions options, TimeProvider? timeProvider = null, ILogger<AzureStorageWorkflowStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
@@ -85,7 +96,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         // Until the row exists, the locker holds such a message back instead of handing out an instance without a row.
         await SendWorkflowMessageAsync(executionStarted, wake: false, cancellationToken).ConfigureAwait(false);
         var created = await TryCreateRowsAsync(instance, cancellationToken).ConfigureAwait(false);
-        _controlPoller.Wake();
+        _controlPoller.Wake(Clients.ControlQueueFor(instance.InstanceId));
         return created;
     }
 
@@ -101,7 +112,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var taken = TakeReadyInstance();
+            var (taken, changed) = TakeReadyInstance();
             if (taken is not null)
             {
                 var item = await TryBuildWorkItemAsync(taken.Value.InstanceId, taken.Value.Messages, lockDuration, cancellationToken).ConfigureAwait(false);
@@ -119,8 +130,22 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 return null;
             }
 
-            var received = await _controlPoller.ReceiveAsync(_options.MessageBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
-            await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
+            if (!await _controlReceive.WaitAsync(0, cancellationToken).ConfigureAwait(false))
+            {
+                await Task.WhenAny(changed, Task.Delay(remaining, cancellationToken)).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                var received = await _controlPoller.ReceiveAsync(_options.MessageBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+                await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _controlReceive.Release();
+                SignalBufferChanged();
+            }
         }
     }
 
@@ -151,26 +176,29 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
             if (result.ActivityMessages.Count > 0)
             {
-                _activityPoller.Wake();
+                _activityPoller.Wake(Clients.WorkItems);
             }
 
             // 2. History and instance state, atomically and conditionally.
+            var after = new List<Task>();
             if (result.State is not null)
             {
-                await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
+                var committed = await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
+                after.Add(UpdateQueryRowAsync(workItem.InstanceId, committed, cancellationToken));
             }
 
-            // 3. Consume exactly the work item's messages.
-            await Task.WhenAll(state.Messages.Select(m => DeleteMessageAsync(m, cancellationToken))).ConfigureAwait(false);
+            // 3. Consume exactly the work item's messages (alongside the query-row copy).
+            after.AddRange(state.Messages.Select(m => DeleteMessageAsync(m, cancellationToken)));
+            await Task.WhenAll(after).ConfigureAwait(false);
         }
         finally
         {
             Release(workItem.InstanceId);
         }
 
-        if (result.WorkflowMessages.Count > 0)
+        foreach (var queue in result.WorkflowMessages.Select(m => Clients.ControlQueueFor(m.InstanceId)).Distinct())
         {
-            _controlPoller.Wake();
+            _controlPoller.Wake(queue);
         }
 
         Interlocked.Exchange(ref _commitSignal, NewSignal()).TrySetResult();
@@ -184,6 +212,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             return;
         }
 
+        Forget(workItem.InstanceId);
         try
         {
             await Task.WhenAll(state.Messages.Select(m => AbandonMessageAsync(m, reason, retryDelay, cancellationToken))).ConfigureAwait(false);
@@ -200,6 +229,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var changed = Volatile.Read(ref _activityBufferChanged).Task;
             while (_bufferedActivities.TryDequeue(out var received))
             {
                 if (received.LeaseExpiresAt - DateTimeOffset.UtcNow < MinUsableLease)
@@ -225,10 +255,24 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 return null;
             }
 
-            var batch = await _activityPoller.ReceiveAsync(_options.ActivityBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
-            foreach (var message in await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false))
+            if (!await _activityReceive.WaitAsync(0, cancellationToken).ConfigureAwait(false))
             {
-                _bufferedActivities.Enqueue(message);
+                await Task.WhenAny(changed, Task.Delay(remaining, cancellationToken)).ConfigureAwait(false);
+                continue;
+            }
+
+            try
+            {
+                var batch = await _activityPoller.ReceiveAsync(_options.ActivityBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+                foreach (var message in await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false))
+                {
+                    _bufferedActivities.Enqueue(message);
+                }
+            }
+            finally
+            {
+                _activityReceive.Release();
+                Interlocked.Exchange(ref _activityBufferChanged, NewSignal()).TrySetResult();
             }
         }
     }
@@ -338,6 +382,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     public async Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instanceId);
+        Forget(instanceId);
         var key = TableKeys.Encode(instanceId);
         var sentinel = await Clients.History.GetEntityIfExistsAsync<TableEntity>(key, TableKeys.SentinelRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (!sentinel.HasValue || sentinel.Value is null
@@ -413,10 +458,11 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     // ---- Workflow work items -------------------------------------------------------------------------------------
 
-    private (string InstanceId, List<ReceivedQueueMessage> Messages)? TakeReadyInstance()
+    private ((string InstanceId, List<ReceivedQueueMessage> Messages)? Taken, Task Changed) TakeReadyInstance()
     {
         lock (_gate)
         {
+            var changed = _bufferChanged.Task;
             var now = DateTimeOffset.UtcNow;
             string? best = null;
             long bestSentAt = long.MaxValue;
@@ -450,14 +496,14 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
             if (best is null)
             {
-                return null;
+                return (null, changed);
             }
 
             var taken = _buffered[best];
             _buffered.Remove(best);
             _lockedInstances.Add(best);
             taken.Sort((a, b) => a.Envelope.SentAt.CompareTo(b.Envelope.SentAt));
-            return (best, taken);
+            return ((best, taken), changed);
         }
     }
 
@@ -465,6 +511,23 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     {
         try
         {
+            CachedInstance? cached;
+            lock (_gate)
+            {
+                _cache.TryGetValue(instanceId, out cached);
+            }
+
+            if (cached is not null)
+            {
+                var envelopesFromCache = messages
+                    .Select(m => new WorkflowMessageEnvelope(m.Message, m.EffectiveDequeueCount) { LastError = m.Envelope.LastError })
+                    .ToList();
+                return new WorkflowWorkItem(instanceId, cached.Instance, cached.History, envelopesFromCache, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+                {
+                    StoreState = new WorkItemState(messages, cached.Partition, cached.Instance),
+                };
+            }
+
             var partition = await HistoryTableReader.ReadAsync(Clients.History, TableKeys.Encode(instanceId), cancellationToken).ConfigureAwait(false);
             if (partition is null && messages.Any(m => m.Message.Event.EventType == HistoryEventType.ExecutionStarted && m.EffectiveDequeueCount < _options.MaxDequeueCount))
             {
@@ -499,7 +562,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
-    private async Task CommitAsync(WorkflowWorkItem workItem, WorkItemState state, WorkflowStepResult result, CancellationToken cancellationToken)
+    /// <returns>The committed sentinel row (with its new ETag).</returns>
+    private async Task<TableEntity> CommitAsync(WorkflowWorkItem workItem, WorkItemState state, WorkflowStepResult result, CancellationToken cancellationToken)
     {
         var key = TableKeys.Encode(workItem.InstanceId);
         var generation = state.Partition?.Generation ?? 0;
@@ -528,16 +592,36 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var previous = state.Instance is not null && state.Partition is not null ? (state.Instance, state.Partition.Sentinel) : ((WorkflowInstanceState, TableEntity)?)null;
         await InstanceRows.WriteAsync(sentinel, result.State!, _payloads, previous, cancellationToken).ConfigureAwait(false);
 
+        ETag newETag;
         try
         {
-            await HistoryTableWriter.CommitAsync(Clients.History, workItem.InstanceId, state.Partition?.ETag, sentinel, rows, toDelete, cancellationToken)
+            newETag = await HistoryTableWriter.CommitAsync(Clients.History, workItem.InstanceId, state.Partition?.ETag, sentinel, rows, toDelete, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (HistoryTableWriter.ConcurrencyConflictException ex)
         {
+            Forget(workItem.InstanceId);
             throw new WorkItemLockLostException(ex.Message, ex);
         }
 
+        sentinel.ETag = newETag;
+        var keptRows = result.ReplaceHistory || state.Partition is null ? rows : [.. state.Partition.Rows, .. rows];
+        IReadOnlyList<HistoryEvent> history = result.ReplaceHistory ? [.. result.NewHistory] : [.. workItem.History, .. result.NewHistory];
+        lock (_gate)
+        {
+            if (_cache.Count >= MaxCachedInstances)
+            {
+                _cache.Clear();
+            }
+
+            _cache[workItem.InstanceId] = new CachedInstance(new HistoryPartition(sentinel, keptRows, []), result.State!, history);
+        }
+
+        return sentinel;
+    }
+
+    private async Task UpdateQueryRowAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
+    {
         try
         {
             await Clients.Instances.UpsertEntityAsync(InstanceRows.QueryCopy(sentinel), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
@@ -545,7 +629,15 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         catch (RequestFailedException ex)
         {
             // The History sentinel is authoritative and already committed; the query copy catches up at the next step.
-            _logger.LogWarning(ex, "Could not update the query row of workflow instance {InstanceId}", workItem.InstanceId);
+            _logger.LogWarning(ex, "Could not update the query row of workflow instance {InstanceId}", instanceId);
+        }
+    }
+
+    private void Forget(string instanceId)
+    {
+        lock (_gate)
+        {
+            _cache.Remove(instanceId);
         }
     }
 
@@ -573,8 +665,20 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         if (more)
         {
-            _controlPoller.Wake();
+            SignalBufferChanged();
         }
+    }
+
+    private void SignalBufferChanged()
+    {
+        TaskCompletionSource changed;
+        lock (_gate)
+        {
+            changed = _bufferChanged;
+            _bufferChanged = NewSignal();
+        }
+
+        changed.TrySetResult();
     }
 
     private async Task<bool> TryCreateRowsAsync(WorkflowInstanceState instance, CancellationToken cancellationToken)
@@ -602,10 +706,11 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     private async Task SendWorkflowMessageAsync(WorkflowMessage message, bool wake, CancellationToken cancellationToken)
     {
-        await SendAsync(Clients.ControlQueueFor(message.InstanceId), message, cancellationToken).ConfigureAwait(false);
+        var queue = Clients.ControlQueueFor(message.InstanceId);
+        await SendAsync(queue, message, cancellationToken).ConfigureAwait(false);
         if (wake)
         {
-            _controlPoller.Wake();
+            _controlPoller.Wake(queue);
         }
     }
 
@@ -887,6 +992,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     /// <summary>What a locked workflow work item needs at completion: the leases it holds and what it read.</summary>
     private sealed record WorkItemState(List<ReceivedQueueMessage> Messages, HistoryPartition? Partition, WorkflowInstanceState? Instance);
+
+    private sealed record CachedInstance(HistoryPartition Partition, WorkflowInstanceState Instance, IReadOnlyList<HistoryEvent> History);
 
     /// <summary>A bounded set of recently seen ids (FIFO eviction).</summary>
     private sealed class RecentIds(int capacity)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 
@@ -5,17 +6,24 @@ namespace Gardien.Runtime.AzureStorage;
 
 /// <summary>
 /// Receives from a set of queues with an exponential backoff while they are idle. A process that enqueues a
-/// message calls <see cref="Wake"/> so that its own consumers do not sleep through the backoff.
+/// message calls <see cref="Wake"/> with the queue it used, so that its own consumers poll that queue at once
+/// instead of sleeping through the backoff or sweeping every partition.
 /// </summary>
 internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorageStoreOptions options)
 {
     private readonly object _sync = new();
+    private readonly ConcurrentDictionary<string, QueueClient> _hints = new(StringComparer.Ordinal);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeSpan _delay = options.MinPollingInterval;
     private int _next;
 
-    public void Wake()
+    public void Wake(QueueClient? queue = null)
     {
+        if (queue is not null)
+        {
+            _hints[queue.Name] = queue;
+        }
+
         TaskCompletionSource wake;
         lock (_sync)
         {
@@ -28,8 +36,8 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
     }
 
     /// <summary>
-    /// Returns the next non-empty batch, visiting the queues round-robin so that no partition starves, or an
-    /// empty list once <paramref name="maxWait"/> has passed without messages.
+    /// Returns the next non-empty batch, visiting hinted queues first and otherwise all queues round-robin so that
+    /// no partition starves, or an empty list once <paramref name="maxWait"/> has passed without messages.
     /// </summary>
     public async Task<IReadOnlyList<(QueueClient Queue, QueueMessage Message)>> ReceiveAsync(
         int maxMessages, TimeSpan visibilityTimeout, TimeSpan maxWait, CancellationToken cancellationToken)
@@ -43,9 +51,12 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
                 wake = _wake.Task;
             }
 
-            for (var i = 0; i < queues.Count; i++)
+            var hinted = TakeHints();
+            var order = hinted.Count > 0
+                ? hinted
+                : Enumerable.Range(0, queues.Count).Select(_ => queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)]).ToList();
+            foreach (var queue in order)
             {
-                var queue = queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)];
                 var received = await queue.ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, cancellationToken).ConfigureAwait(false);
                 if (received.Value.Length > 0)
                 {
@@ -54,8 +65,19 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
                         _delay = options.MinPollingInterval;
                     }
 
+                    if (received.Value.Length == Math.Clamp(maxMessages, 1, 32))
+                    {
+                        // A full batch: there may be more right behind it.
+                        _hints[queue.Name] = queue;
+                    }
+
                     return received.Value.Select(m => (queue, m)).ToArray();
                 }
+            }
+
+            if (hinted.Count > 0)
+            {
+                continue;
             }
 
             var remaining = deadline - DateTime.UtcNow;
@@ -74,5 +96,19 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
             await Task.WhenAny(wake, Task.Delay(delay, cancellationToken)).ConfigureAwait(false);
             cancellationToken.ThrowIfCancellationRequested();
         }
+    }
+
+    private List<QueueClient> TakeHints()
+    {
+        var taken = new List<QueueClient>();
+        foreach (var name in _hints.Keys)
+        {
+            if (_hints.TryRemove(name, out var queue))
+            {
+                taken.Add(queue);
+            }
+        }
+
+        return taken;
     }
 }

@@ -16,10 +16,15 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     private readonly TimeProvider _time;
     private readonly Dictionary<string, InstanceRecord> _instances = new(StringComparer.Ordinal);
     private readonly HashSet<InstanceRecord> _withMessages = [];
+
+    // Instances with messages, in arrival order (fairness); locked instances leave it until released.
+    private readonly LinkedList<InstanceRecord> _ready = new();
+    private readonly HashSet<InstanceRecord> _locked = [];
     private readonly List<ActivityEntry> _activities = [];
     private TaskCompletionSource _workflowSignal = NewSignal();
     private TaskCompletionSource _activitySignal = NewSignal();
     private TaskCompletionSource _commitSignal = NewSignal();
+    private readonly Dictionary<string, TaskCompletionSource> _instanceSignals = new(StringComparer.Ordinal);
     private long _sequence;
 
     public InMemoryWorkflowStore(TimeProvider? timeProvider = null)
@@ -52,6 +57,7 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
             record.State = instance;
             record.Version++;
             Enqueue(record, executionStarted);
+            SignalInstance(instance.InstanceId);
         }
 
         SignalWorkflows();
@@ -141,6 +147,11 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
             var consumed = workItem.Messages.Select(m => m.Message.MessageId).ToHashSet(StringComparer.Ordinal);
             record.Messages.RemoveAll(m => consumed.Contains(m.Message.MessageId));
             Release(record);
+            SignalInstance(workItem.InstanceId);
+            foreach (var created in result.NewInstances)
+            {
+                SignalInstance(created.InstanceId);
+            }
         }
 
         SignalWorkflows();
@@ -289,6 +300,14 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
 
             _instances.Remove(instanceId);
             _withMessages.Remove(record);
+            _locked.Remove(record);
+            if (record.ReadyNode is not null)
+            {
+                _ready.Remove(record.ReadyNode);
+                record.ReadyNode = null;
+            }
+
+            SignalInstance(instanceId);
             return Task.FromResult(true);
         }
     }
@@ -312,30 +331,66 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
         return signal.WaitAsync(cancellationToken);
     }
 
+    public Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        Task signal;
+        lock (_gate)
+        {
+            if (!_instanceSignals.TryGetValue(instanceId, out var waiter))
+            {
+                waiter = NewSignal();
+                _instanceSignals[instanceId] = waiter;
+            }
+
+            signal = waiter.Task;
+        }
+
+        return signal.WaitAsync(cancellationToken);
+    }
+
     private (WorkflowWorkItem? Item, DateTimeOffset? NextVisible) TryLockWorkflow(TimeSpan lockDuration)
     {
         var now = _time.GetUtcNow();
-        InstanceRecord? best = null;
-        long bestSequence = long.MaxValue;
         DateTimeOffset? nextVisible = null;
-        foreach (var record in _withMessages)
+        InstanceRecord? best = null;
+
+        // Leases of crashed workers expire: their instances are not in the ready queue unless new messages came.
+        foreach (var locked in _locked)
         {
-            var locked = record.LockToken is not null && record.LockedUntil > now;
+            if (locked.LockedUntil > now)
+            {
+                nextVisible = Min(nextVisible, locked.LockedUntil);
+            }
+            else if (locked.Messages.Exists(m => m.VisibleAt <= now))
+            {
+                best = locked;
+                break;
+            }
+        }
+
+        for (var node = _ready.First; node is not null && best is null; node = node.Next)
+        {
+            var record = node.Value;
+            if (record.LockToken is not null && record.LockedUntil > now)
+            {
+                nextVisible = Min(nextVisible, record.LockedUntil);
+                continue;
+            }
+
+            DateTimeOffset? earliest = null;
             foreach (var message in record.Messages)
             {
-                if (message.VisibleAt > now)
-                {
-                    nextVisible = nextVisible is null || message.VisibleAt < nextVisible ? message.VisibleAt : nextVisible;
-                }
-                else if (locked)
-                {
-                    nextVisible = nextVisible is null || record.LockedUntil < nextVisible ? record.LockedUntil : nextVisible;
-                }
-                else if (message.Sequence < bestSequence)
-                {
-                    best = record;
-                    bestSequence = message.Sequence;
-                }
+                earliest = Min(earliest, message.VisibleAt);
+            }
+
+            if (earliest <= now)
+            {
+                best = record;
+            }
+            else if (earliest is not null)
+            {
+                nextVisible = Min(nextVisible, earliest.Value);
             }
         }
 
@@ -344,6 +399,13 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
             return (null, nextVisible);
         }
 
+        if (best.ReadyNode is not null)
+        {
+            _ready.Remove(best.ReadyNode);
+            best.ReadyNode = null;
+        }
+
+        _locked.Add(best);
         var token = Guid.NewGuid().ToString("N");
         best.LockToken = token;
         best.LockedUntil = now + lockDuration;
@@ -419,7 +481,10 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
                 await Task.WhenAny(signalled, delay).ConfigureAwait(false);
             }
 
-            await stopWaiting.CancelAsync().ConfigureAwait(false);
+            // Synchronous: only disposes the delay's timer, nothing to schedule.
+#pragma warning disable CA1849
+            stopWaiting.Cancel();
+#pragma warning restore CA1849
         }
     }
 
@@ -438,7 +503,10 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     {
         record.Messages.Add(new StoredMessage(message, Next(), VisibleAt(message)));
         _withMessages.Add(record);
+        record.ReadyNode ??= _ready.AddLast(record);
     }
+
+    private static DateTimeOffset? Min(DateTimeOffset? current, DateTimeOffset candidate) => current is null || candidate < current ? candidate : current;
 
     private DateTimeOffset VisibleAt(WorkflowMessage message) => message.VisibleAt ?? _time.GetUtcNow();
 
@@ -448,8 +516,19 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     {
         record.LockToken = null;
         record.LockedUntil = default;
-        if (record.Messages.Count == 0)
+        _locked.Remove(record);
+        if (record.Messages.Count > 0)
         {
+            record.ReadyNode ??= _ready.AddLast(record);
+        }
+        else
+        {
+            if (record.ReadyNode is not null)
+            {
+                _ready.Remove(record.ReadyNode);
+                record.ReadyNode = null;
+            }
+
             _withMessages.Remove(record);
             if (record.State is null)
             {
@@ -470,6 +549,15 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
 
     private static WorkItemLockLostException LostActivity(ActivityWorkItem workItem) =>
         new($"The lease on activity '{workItem.Message.Event.Name}' of instance '{workItem.Message.InstanceId}' was lost (it expired and the message was redelivered).");
+
+    // Called under the gate.
+    private void SignalInstance(string instanceId)
+    {
+        if (_instanceSignals.Remove(instanceId, out var waiter))
+        {
+            waiter.TrySetResult();
+        }
+    }
 
     private void Count() => Interlocked.Increment(ref _operations);
 
@@ -496,6 +584,8 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
         public DateTimeOffset LockedUntil { get; set; }
 
         public long Version { get; set; }
+
+        public LinkedListNode<InstanceRecord>? ReadyNode { get; set; }
     }
 
     private sealed class StoredMessage(WorkflowMessage message, long sequence, DateTimeOffset visibleAt)

@@ -149,4 +149,7 @@ public interface IWorkflowStoreChangeNotifier
 {
     /// <summary>Completes at the next commit of any instance (or immediately if cancelled).</summary>
     Task WaitForNextCommitAsync(CancellationToken cancellationToken);
+
+    /// <summary>Completes at the next commit that may have changed <paramref name="instanceId"/>; stores may wake more often.</summary>
+    Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken) => WaitForNextCommitAsync(cancellationToken);
 }

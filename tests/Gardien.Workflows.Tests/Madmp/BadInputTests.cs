@@ -243,8 +243,9 @@ public sealed class BadInputTests
         var result = MadmpReader.Default.Read(root.ToJsonString(), new MadmpReadOptions { Mode = ValidationMode.Strict });
 
         Assert.False(result.IsValid);
-        Assert.True(result.Errors.Count == 1 && result.Errors[0].Message.Contains("12.5", StringComparison.Ordinal), MadmpExamples.Describe(result));
+        Assert.Equal(2, result.Errors.Count);
         Assert.Contains(result.Errors, e => e.Path == "/dmp/title" && e.Keyword == "type" && e.Message.Contains("12.5", StringComparison.Ordinal));
+        Assert.Contains(result.Errors, e => e.Path == "/dmp/dataset/0/distribution/0/byte_size" && e.Keyword == "type");
     }
 
     private sealed class FailingStream : Stream

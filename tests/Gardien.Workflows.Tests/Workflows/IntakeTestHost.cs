@@ -232,12 +232,11 @@ internal sealed class IntakeTestHost : IAsyncDisposable
 
     private void SetupDefaults()
     {
-        var any = It.IsAny<CancellationToken>();
-        Secrets.Setup(s => s.GetSecretAsync("approval-signing-key-k1", any)).ReturnsAsync(Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()));
+        Secrets.Setup(s => s.GetSecretAsync("approval-signing-key-k1", It.IsAny<CancellationToken>())).ReturnsAsync(Convert.ToBase64String(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray()));
 
         // Registry: dictionaries with ETag checks (a conditional write on a changed record throws, as the port says).
-        Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), any)).ReturnsAsync((string id, CancellationToken _) => Dmps.GetValueOrDefault(id));
-        Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), any)).ReturnsAsync((DmpRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string id, CancellationToken _) => Dmps.GetValueOrDefault(id));
+        Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DmpRecord record, CancellationToken _) =>
         {
             lock (Dmps)
             {
@@ -245,8 +244,8 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                 return Dmps[record.DmpId] = record with { ETag = NewETag() };
             }
         });
-        Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string ds, CancellationToken _) => Datasets.GetValueOrDefault((dmp, ds)));
-        Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), any)).ReturnsAsync((DatasetRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, CancellationToken _) => Datasets.GetValueOrDefault((dmp, ds)));
+        Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DatasetRecord record, CancellationToken _) =>
         {
             lock (Datasets)
             {
@@ -254,8 +253,8 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                 return Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() };
             }
         });
-        Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string ds, string p, CancellationToken _) => Grants.GetValueOrDefault((dmp, ds, p)));
-        Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), any)).ReturnsAsync((GrantRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, string p, CancellationToken _) => Grants.GetValueOrDefault((dmp, ds, p)));
+        Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((GrantRecord record, CancellationToken _) =>
         {
             lock (Grants)
             {
@@ -263,16 +262,16 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                 return Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = record with { ETag = NewETag() };
             }
         });
-        Registry.Setup(r => r.GetApprovalAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string dmp, string id, CancellationToken _) => Approvals.GetValueOrDefault((dmp, id)));
-        Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), any)).ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.GetApprovalAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string id, CancellationToken _) => Approvals.GetValueOrDefault((dmp, id)));
+        Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
             Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
-        Registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), any))
+        Registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string tokenId, string use, DateTimeOffset _, DateTimeOffset _, CancellationToken _) =>
                 UsedTokens.TryAdd(tokenId, use) ? TokenConsumption.Consumed
                 : UsedTokens[tokenId] == use ? TokenConsumption.AlreadyConsumedBySameUse
                 : TokenConsumption.AlreadyUsed);
 
-        Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), any)).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
+        Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
         {
             lock (AuditEntries)
             {
@@ -285,7 +284,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                 return new AuditReceipt(AuditEntries.Count, new string('a', 64), "audit/0.jsonl", duplicate);
             }
         });
-        Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), any)).ReturnsAsync((Notification n, CancellationToken _) =>
+        Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>())).ReturnsAsync((Notification n, CancellationToken _) =>
         {
             lock (Sent)
             {
@@ -299,33 +298,33 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             }
         });
 
-        Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), any)).ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
+        Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>())).ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
         {
             var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
             IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
             return new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced);
         });
-        Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), any)).ReturnsAsync((string name, string? owner, CancellationToken _) =>
+        Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string? owner, CancellationToken _) =>
             !Containers.TryGetValue(name, out var recorded) ? ContainerDeletionOutcome.NotFound
             : owner is not null && recorded != owner ? ContainerDeletionOutcome.NotOwned
             : Containers.TryRemove(name, out var _) ? ContainerDeletionOutcome.Deleted : ContainerDeletionOutcome.NotFound);
 
-        Directory.Setup(d => d.FindUserAsync(It.IsAny<string>(), any)).ReturnsAsync((string key, CancellationToken _) =>
+        Directory.Setup(d => d.FindUserAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string key, CancellationToken _) =>
             Users.Values.FirstOrDefault(u => string.Equals(u.Email, key, StringComparison.OrdinalIgnoreCase) || (u.Orcid is not null && key.EndsWith(u.Orcid, StringComparison.Ordinal))));
-        Directory.Setup(d => d.GetUserAsync(It.IsAny<string>(), any)).ReturnsAsync((string id, CancellationToken _) => Users.GetValueOrDefault(id));
-        Directory.Setup(d => d.EnsureGroupAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string name, string description, CancellationToken _) =>
+        Directory.Setup(d => d.GetUserAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string id, CancellationToken _) => Users.GetValueOrDefault(id));
+        Directory.Setup(d => d.EnsureGroupAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string description, CancellationToken _) =>
             Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description)));
-        Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), any)).ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
-        Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryAdd((g, u), true));
-        Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), any)).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryRemove((g, u), out var _));
-        Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), any)).ReturnsAsync((string g, CancellationToken _) =>
+        Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
+        Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryAdd((g, u), true));
+        Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryRemove((g, u), out var _));
+        Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, CancellationToken _) =>
             (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
-        Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), any)).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
+        Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
-        Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), any)).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
+        Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryRemove((p.Id, scope, role), out var _), []));
 
-        DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), any)).ReturnsAsync((string dmpId, DmpWriteBack writeBack, CancellationToken _) =>
+        DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmpId, DmpWriteBack writeBack, CancellationToken _) =>
         {
             WriteBacks.Enqueue((dmpId, writeBack));
             return OperationResult.Done;

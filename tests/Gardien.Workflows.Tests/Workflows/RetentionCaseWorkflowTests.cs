@@ -89,4 +89,137 @@ public sealed class RetentionCaseWorkflowTests
         Assert.Equal(RetentionCaseOutcome.Disposed, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         Assert.False(fakes.Blobs.ContainsKey(dataset.Container));
     }
+
+    [Fact]
+    public async Task RetentionCase_ExtensionApprovedByTheSteward_RecordsTheNewKeepUntilInRegistryAndTags()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "cohort", RetentionTestHost.Today.AddDays(60));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var notice = await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.RetentionNotice);
+        await host.DecideAsync(notice, "reject", "Follow-up study funded: please keep until 2033-12-31.", linkIndex: 1);
+        var request = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        Assert.Contains("2033-12-31", request.Body, StringComparison.Ordinal);
+        await host.DecideAsync(request, "approve");
+        var done = await host.RunToCompletionAsync(id);
+
+        var result = done.ReadOutputAs<RetentionCaseResult>()!;
+        Assert.Equal(RetentionCaseOutcome.Extended, result.Outcome);
+        Assert.Equal(new DateOnly(2033, 12, 31), result.NewKeepUntil);
+        Assert.Equal(new DateOnly(2033, 12, 31), fakes.Dataset(Dmp, "cohort").KeepUntil);
+        Assert.All(fakes.Blobs[dataset.Container], b => Assert.Equal("2033-12-31", b.Tags[GovernanceMetadata.KeepUntil]));
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.extended");
+        Assert.Contains(fakes.Approvals.Values, a => a.Role == "steward" && a.Decision == ApprovalDecision.Approved && a.Subject!.StartsWith("retention-extension:", StringComparison.Ordinal));
+        fakes.Storage.Verify(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
+    public async Task RetentionCase_ExtensionDenied_ThePlannedArchiveHappensOnTheDueDate()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "imaging", RetentionTestHost.Today.AddDays(20), DisposalAction.Archive);
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var notice = await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.RetentionNotice);
+        await host.DecideAsync(notice, "reject", "keep until 2031-01-01", linkIndex: 1);
+        var request = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        await host.DecideAsync(request, "reject", "Retention already exceeds the funder's requirement.", linkIndex: 1);
+        var done = await host.RunToCompletionAsync(id);
+
+        Assert.Contains(fakes.NotificationsSnapshot(), n => n.Kind == NotificationKind.Rejection && n.Subject.StartsWith("Extension not granted", StringComparison.Ordinal));
+        var result = done.ReadOutputAs<RetentionCaseResult>()!;
+        Assert.Equal(RetentionCaseOutcome.Archived, result.Outcome);
+        Assert.Equal(dataset.KeepUntil, fakes.Dataset(Dmp, "imaging").KeepUntil);
+        Assert.Equal(StorageTier.Archive, fakes.Tiers[dataset.Container]);
+        Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
+        Assert.Equal(DatasetState.Archived, fakes.Dataset(Dmp, "imaging").State);
+        Assert.Equal("Archive", result.CertificateBody!.Disposal);
+        Assert.Null(result.CertificateBody.Phase2At);
+    }
+
+    [Fact]
+    public async Task RetentionCase_Publish_RecordsTheHandOffAfterStewardApproval()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "open-data", RetentionTestHost.Today.AddDays(3), DisposalAction.Publish);
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var request = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        await host.DecideAsync(request, "approve");
+        var done = await host.RunToCompletionAsync(id);
+
+        Assert.Equal(RetentionCaseOutcome.Published, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
+        var handoff = Assert.Single(fakes.AuditSnapshot(), e => e.Action == "dataset.publication_handoff");
+        Assert.Equal(dataset.Container, handoff.After!.Value.GetProperty("handoff").GetProperty("container").GetString());
+        Assert.Equal(DatasetState.Published, fakes.Dataset(Dmp, "open-data").State);
+        Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
+    }
+
+    [Fact]
+    public async Task RetentionCase_PiStopsTheDeletionDuringGrace_DataKeptAndMarkRemoved()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "survey", RetentionTestHost.Today.AddDays(2));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var request = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        await host.DecideAsync(request, "approve");
+        var marked = await host.RunUntilNotifiedAsync(id, n => n.Subject.StartsWith("Marked for deletion", StringComparison.Ordinal));
+        Assert.True(fakes.Marks.ContainsKey(dataset.Container));
+        await host.DecideAsync(marked, "reject", "A reviewer asked for the raw data.");
+        var done = await host.RunToCompletionAsync(id);
+
+        Assert.Equal(RetentionCaseOutcome.StoppedByPi, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
+        Assert.False(fakes.Marks.ContainsKey(dataset.Container));
+        Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
+        Assert.Equal(DatasetState.Provisioned, fakes.Dataset(Dmp, "survey").State);
+        fakes.Storage.Verify(s => s.PurgeAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()), Times.Never);
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "dataset.deletion_cancelled");
+    }
+
+    [Fact]
+    public async Task RetentionCase_PersonalDataDeletion_NeedsStewardAndDpo_AndADpoRefusalDeletesNothing()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "patients", RetentionTestHost.Today.AddDays(2), personal: true);
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var steward = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        var dpo = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.DpoEmail));
+        await host.DecideAsync(steward, "approve");
+        await host.DecideAsync(dpo, "reject", "Pending subject-access request.", linkIndex: 1);
+        var done = await host.RunToCompletionAsync(id);
+
+        Assert.Equal(RetentionCaseOutcome.NotApproved, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
+        Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
+        fakes.Storage.Verify(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.disposal_not_approved");
+    }
+
+    [Fact]
+    public async Task RetentionCase_HoldArrivingDuringGrace_StopsThePurgeAndIsReported()
+    {
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(Dmp, "trial", RetentionTestHost.Today.AddDays(1));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host, dataset);
+
+        var request = await host.RunUntilNotifiedAsync(id, n => IsApprovalRequestTo(n, RetentionTestFakes.StewardEmail));
+        await host.DecideAsync(request, "approve");
+        await host.RunUntilNotifiedAsync(id, n => n.Subject.StartsWith("Marked for deletion", StringComparison.Ordinal));
+        fakes.StorageHolds[dataset.Container] = true;
+        await host.RunUntilNotifiedAsync(id, n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
+
+        Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
+        Assert.False(fakes.Marks.ContainsKey(dataset.Container));
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "dataset.disposal_refused");
+        var status = await host.Client.GetInstanceAsync(id);
+        Assert.Equal(WorkflowStatus.Running, status!.Status);
+    }
 }

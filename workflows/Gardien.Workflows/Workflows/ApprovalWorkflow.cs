@@ -131,7 +131,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 var winner = await Task.WhenAny(decision, timer, cancelled);
                 if (winner != timer)
                 {
-                    await timerCancel.CancelAsync();
+                    timerCancel.Cancel();
                 }
 
                 if (winner == cancelled)
@@ -224,7 +224,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         }
         finally
         {
-            await waits.CancelAsync();
+            waits.Cancel();
         }
     }
 

@@ -148,11 +148,12 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
 
     private static string[] Labels(JsonNode? node, OpidorRegistry registry, string path, List<ValidationIssue> warnings)
     {
-        IEnumerable<JsonNode?> items = node switch
+        // Explicit element arrays: a collection expression here would be typed JsonArray and re-parent the node.
+        var items = node switch
         {
-            JsonArray array => array,
-            null => [],
-            _ => [node],
+            JsonArray array => array.ToArray(),
+            null => Array.Empty<JsonNode?>(),
+            _ => new[] { node },
         };
 
         var labels = new List<string>();
