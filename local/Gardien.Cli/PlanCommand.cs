@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Madmp;
 using Spectre.Console;
@@ -14,8 +13,10 @@ namespace Gardien.Cli;
 /// </summary>
 internal static class PlanCommand
 {
-    public static Command Create()
+    /// <param name="openStandardInput">Where "-" reads from; tests pass their own stream (default: the process's standard input).</param>
+    public static Command Create(Func<Stream>? openStandardInput = null)
     {
+        openStandardInput ??= Console.OpenStandardInput;
         var file = new Argument<string>("file") { Description = "The maDMP JSON file, or - to read standard input." };
         var policyOption = new Option<string?>("--policy") { Description = "Institution policy JSON file (default: the built-in sample policy, same as policy.sample.json).", HelpName = "FILE" };
         var todayOption = new Option<string?>("--today") { Description = "Evaluate as of this date (default: today, UTC).", HelpName = "YYYY-MM-DD" };
@@ -34,13 +35,14 @@ internal static class PlanCommand
             parse.GetValue(policyOption),
             parse.GetValue(todayOption),
             parse.GetValue(jsonOption),
+            openStandardInput,
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, string? policyPath, string? todayText, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string file, string? policyPath, string? todayText, bool json, Func<Stream> openStandardInput, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         DateOnly today;
         if (todayText is null)
@@ -80,7 +82,7 @@ internal static class PlanCommand
         {
             if (file == "-")
             {
-                await using var stdin = Console.OpenStandardInput();
+                await using var stdin = openStandardInput();
                 read = await MadmpReader.Default.ReadAsync(stdin, cancellationToken: cancellationToken);
             }
             else
@@ -101,19 +103,18 @@ internal static class PlanCommand
             return CliRunner.UsageOrIoError;
         }
 
+        if (read.Errors.FirstOrDefault(e => e.Keyword == "io") is { } ioError)
+        {
+            await error.WriteLineAsync($"error: cannot read '{file}': {ioError.Message}");
+            return CliRunner.UsageOrIoError;
+        }
+
         if (!read.IsValid || read.Document is null)
         {
             if (json)
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(
-                    new
-                    {
-                        valid = false,
-                        version = read.Version?.ToVersionString(),
-                        errors = read.Errors.Select(Issue),
-                        warnings = read.Warnings.Select(Issue),
-                    },
-                    GovernanceJson.Options));
+                // The same contract as 'gardien validate --json', so one script handles both.
+                await output.WriteLineAsync(ValidateCommand.ToJson(read));
             }
             else
             {
@@ -139,15 +140,6 @@ internal static class PlanCommand
 
         return CliRunner.Ok;
     }
-
-    private static object Issue(ValidationIssue issue) => new
-    {
-        path = issue.Path,
-        message = issue.Message,
-        keyword = issue.Keyword,
-        line = issue.Line,
-        column = issue.Column,
-    };
 
     private static string Describe(ValidationIssue issue)
     {

@@ -7,6 +7,12 @@ var root = new RootCommand("Gardien: turns machine-actionable DMPs into enforced
     ValidateCommand.Create(),
     PlanCommand.Create(),
     AuditCommand.Create(),
+    SubmitCommand.Create(),
+    InboxCommand.Create(),
+    ApproveCommand.Create(),
+    StatusCommand.Create(),
+    SweepCommand.Create(),
+    DemoCommand.Create(),
 };
 
 return await CliRunner.RunAsync(root, args);

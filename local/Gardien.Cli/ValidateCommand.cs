@@ -8,8 +8,10 @@ namespace Gardien.Cli;
 /// <summary><c>gardien validate FILE|- [--strict] [--schema-version 1.0|1.1|1.2] [--json]</c>: 0 valid, 1 invalid, 2 usage or I/O error.</summary>
 internal static class ValidateCommand
 {
-    public static Command Create()
+    /// <param name="openStandardInput">Where "-" reads from; tests pass their own stream (default: the process's standard input).</param>
+    public static Command Create(Func<Stream>? openStandardInput = null)
     {
+        openStandardInput ??= Console.OpenStandardInput;
         var file = new Argument<string>("file") { Description = "The maDMP JSON file to validate, or - to read standard input." };
         var strict = new Option<bool>("--strict") { Description = "Exactly the official schema's verdict (no tolerance for real-world deviations)." };
         var schemaVersion = new Option<string?>("--schema-version") { Description = "Validate against this RDA DMP Common Standard version instead of detecting it.", HelpName = "1.0|1.1|1.2" };
@@ -38,7 +40,7 @@ internal static class ValidateCommand
             MadmpReadResult result;
             if (path == "-")
             {
-                using var stdin = Console.OpenStandardInput();
+                using var stdin = openStandardInput();
                 result = await MadmpReader.Default.ReadAsync(stdin, options, cancellationToken);
             }
             else
@@ -82,6 +84,10 @@ internal static class ValidateCommand
         return command;
     }
 
+    /// <summary>
+    /// The machine-readable verdict, exactly <c>{"valid", "version", "errors": [{"path", "message", "keyword"}], "warnings": [...]}</c>.
+    /// Nothing else is added, so scripts can rely on the shape; the line and column of malformed JSON are in the message.
+    /// </summary>
     internal static string ToJson(MadmpReadResult result)
     {
         var root = new JsonObject
@@ -99,23 +105,12 @@ internal static class ValidateCommand
         var array = new JsonArray();
         foreach (var issue in issues)
         {
-            var item = new JsonObject
+            array.Add(new JsonObject
             {
                 ["path"] = issue.Path,
                 ["message"] = issue.Message,
                 ["keyword"] = issue.Keyword,
-            };
-            if (issue.Line is { } line)
-            {
-                item["line"] = line;
-            }
-
-            if (issue.Column is { } column)
-            {
-                item["column"] = column;
-            }
-
-            array.Add(item);
+            });
         }
 
         return array;

@@ -32,6 +32,11 @@ public sealed class WorkflowEngine : IAsyncDisposable
     private List<Task> _loops = [];
     private int _state; // 0 new, 1 started, 2 stopped
 
+    // Work items this engine holds (locked, not yet committed or abandoned), and a counter bumped whenever that set
+    // changes, so that WaitForIdleAsync can tell "nothing moved while I looked" from "something was just taken".
+    private long _busy;
+    private long _workEpoch;
+
     public WorkflowEngine(IWorkflowStore store, WorkflowRegistry registry, WorkflowEngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -95,6 +100,78 @@ public sealed class WorkflowEngine : IAsyncDisposable
         EngineLog.EngineStopped(_logger);
     }
 
+    /// <summary>
+    /// Completes once this engine has nothing to do: no work item of its store is due and unleased, and none is held
+    /// by this engine. Instances waiting for an external event, or for a durable timer or retry due later by the
+    /// engine's <see cref="TimeProvider"/>, do not count as work. Lets a short-lived host (a CLI command) run the
+    /// engine "until the workflows are waiting" and then stop it. Work raised afterwards is picked up as usual while
+    /// the engine keeps running. Requires a started engine.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The engine was not started, or was stopped.</exception>
+    public async Task WaitForIdleAsync(CancellationToken cancellationToken = default)
+    {
+        if (Volatile.Read(ref _state) != 1)
+        {
+            throw new InvalidOperationException("WaitForIdleAsync needs a running engine: call StartAsync first (and do not stop it while waiting).");
+        }
+
+        // Idle must be seen twice, a poll apart, with no work item taken or finished in between: a work item moves
+        // from "ready in the store" to "held here" between two reads, and the second look catches that move.
+        var quietSince = -1L;
+        while (true)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (Volatile.Read(ref _state) != 1)
+            {
+                throw new InvalidOperationException("The engine stopped while WaitForIdleAsync was waiting.");
+            }
+
+            var epoch = Interlocked.Read(ref _workEpoch);
+            var idle = Interlocked.Read(ref _busy) == 0 && !await HasReadyWorkAsync(cancellationToken).ConfigureAwait(false)
+                && Interlocked.Read(ref _workEpoch) == epoch;
+            if (!idle)
+            {
+                quietSince = -1;
+            }
+            else if (quietSince == epoch)
+            {
+                return;
+            }
+            else
+            {
+                quietSince = epoch;
+            }
+
+            await Task.Delay(_options.IdlePollInterval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _store.HasReadyWorkAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Unknown is not idle: look again at the next poll.
+            EngineLog.StoreFailed(_logger, "idle-check", ex);
+            return true;
+        }
+    }
+
+    private void TookWorkItem()
+    {
+        Interlocked.Increment(ref _busy);
+        Interlocked.Increment(ref _workEpoch);
+    }
+
+    private void FinishedWorkItem()
+    {
+        Interlocked.Increment(ref _workEpoch);
+        Interlocked.Decrement(ref _busy);
+    }
+
     public async ValueTask DisposeAsync()
     {
         await StopAsync().ConfigureAwait(false);
@@ -129,7 +206,15 @@ public sealed class WorkflowEngine : IAsyncDisposable
 
             if (workItem is not null)
             {
-                await ProcessStepAsync(workItem).ConfigureAwait(false);
+                TookWorkItem();
+                try
+                {
+                    await ProcessStepAsync(workItem).ConfigureAwait(false);
+                }
+                finally
+                {
+                    FinishedWorkItem();
+                }
             }
         }
     }
@@ -175,6 +260,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
                 continue;
             }
 
+            TookWorkItem();
             var run = RunActivityAsync(workItem, stop);
             _inFlight.TryAdd(run, true);
             _ = run.ContinueWith(
@@ -186,6 +272,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
                     }
 
                     _inFlight.TryRemove(t, out _);
+                    FinishedWorkItem();
                     _activitySlots.Release();
                 },
                 CancellationToken.None,

@@ -32,6 +32,9 @@ public sealed record WorkflowEngineOptions
     /// <summary>How often the queue-depth gauge is refreshed from the store.</summary>
     public TimeSpan QueueDepthRefreshInterval { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often <see cref="WorkflowEngine.WaitForIdleAsync"/> looks at the store (real time, not the engine's clock).</summary>
+    public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Services activities (and workflows) are created from; a new scope per activity when it is an <c>IServiceScopeFactory</c> provider.</summary>
     public IServiceProvider? Services { get; init; }
 

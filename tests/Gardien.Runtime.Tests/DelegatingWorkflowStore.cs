@@ -52,4 +52,6 @@ public class DelegatingWorkflowStore(IWorkflowStore inner) : IWorkflowStore
     public virtual Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default) => Inner.PurgeInstanceAsync(instanceId, cancellationToken);
 
     public virtual Task<WorkflowQueueDepth> GetQueueDepthAsync(CancellationToken cancellationToken = default) => Inner.GetQueueDepthAsync(cancellationToken);
+
+    public virtual Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default) => Inner.HasReadyWorkAsync(cancellationToken);
 }

@@ -1,9 +1,12 @@
 using Gardien.Runtime;
 using Gardien.Workflows.Activities.Access;
 using Gardien.Workflows.Activities.Approvals;
+using Gardien.Workflows.Activities.BlobEvents;
 using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Activities.Intake;
 using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.Activities.Retention;
+using Gardien.Workflows.Activities.Reviews;
 using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -41,6 +44,28 @@ public static class GardienWorkflowRegistration
             .AddActivity<WriteAuditActivity>();
 
         // Access reviews, retention, blob events (append below).
+        registry
+            .AddWorkflow<RetentionScheduleWorkflow>()
+            .AddWorkflow<RetentionSweepWorkflow>()
+            .AddWorkflow<RetentionCaseWorkflow>()
+            .AddWorkflow<AccessReviewWorkflow>()
+            .AddWorkflow<HandleBlobEventWorkflow>()
+            .AddActivity<LoadRetentionSettingsActivity>()
+            .AddActivity<StartRetentionSweepActivity>()
+            .AddActivity<FindRetentionCandidatesActivity>()
+            .AddActivity<StartRetentionCaseActivity>()
+            .AddActivity<GetRetentionCaseStatusActivity>()
+            .AddActivity<LoadRetentionCaseActivity>()
+            .AddActivity<DisposeDatasetActivity>()
+            .AddActivity<PurgeDatasetActivity>()
+            .AddActivity<CancelDeletionActivity>()
+            .AddActivity<WriteDeletionCertificateActivity>()
+            .AddActivity<EnsureAccessReviewsActivity>()
+            .AddActivity<LoadAccessReviewActivity>()
+            .AddActivity<ConfirmGrantsActivity>()
+            .AddActivity<AnalyzeBlobEventActivity>()
+            .AddActivity<TagBlobActivity>()
+            .AddActivity<MarkBlobEventProcessedActivity>();
         return registry;
     }
 
@@ -56,6 +81,7 @@ public static class GardienWorkflowRegistration
         services.TryAddSingleton(options ?? new GardienWorkflowOptions());
         services.TryAddTransient<DmpSubmissionService>();
         services.TryAddTransient<DmpEventRouter>();
+        services.TryAddTransient<RetentionService>();
         services.TryAddTransient(sp => new ApprovalDecisionService(
             sp.GetRequiredService<IWorkflowClient>(), sp.GetRequiredService<Approvals.ApprovalTokenService>(), sp.GetService<TimeProvider>()));
         return services;

@@ -49,6 +49,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly RecentIds _settledMessageIds = new(4096);
     private TaskCompletionSource _commitSignal = NewSignal();
 
+    // Fake clock only: messages re-hidden because they were not due yet, by queue message id, with their due time.
+    // A jump of the fake clock makes them due while the queue still hides them; HasReadyWorkAsync must know.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _bouncedUntil = new(StringComparer.Ordinal);
+
     // One receive in flight per queue set: the other lockers wait for what it brings (or for a released instance).
     private readonly SemaphoreSlim _controlReceive = new(1, 1);
     private readonly SemaphoreSlim _activityReceive = new(1, 1);
@@ -183,7 +187,21 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             var after = new List<Task>();
             if (result.State is not null)
             {
-                var committed = await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
+                TableEntity committed;
+                try
+                {
+                    committed = await CommitAsync(workItem, state, result, cancellationToken).ConfigureAwait(false);
+                }
+                catch (WorkItemLockLostException)
+                {
+                    // Another store object (another process) committed this instance since it was read: both held
+                    // messages of it. Hand ours back at once, not counted as a failed delivery, so that the step is
+                    // redone on the fresh state instead of waiting for the leases to expire.
+                    await Task.WhenAll(state.Messages.Select(m => BounceAsync(m, CancellationToken.None))).ConfigureAwait(false);
+                    _controlPoller.Wake(Clients.ControlQueueFor(workItem.InstanceId));
+                    throw;
+                }
+
                 after.Add(UpdateQueryRowAsync(workItem.InstanceId, committed, cancellationToken));
             }
 
@@ -414,6 +432,42 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var control = await Task.WhenAll(Clients.ControlQueues.Select(q => q.GetPropertiesAsync(cancellationToken))).ConfigureAwait(false);
         var activities = await Clients.WorkItems.GetPropertiesAsync(cancellationToken).ConfigureAwait(false);
         return new WorkflowQueueDepth(control.Sum(p => (long)p.Value.ApproximateMessagesCount), activities.Value.ApproximateMessagesCount);
+    }
+
+    public async Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_buffered.Values.Any(list => list.Count > 0))
+            {
+                return true;
+            }
+        }
+
+        if (!_bufferedActivities.IsEmpty || _bouncedUntil.Values.Any(due => due <= _time.GetUtcNow()))
+        {
+            return true;
+        }
+
+        // Peeking sees visible messages only: leased ones and (on the system clock) timers not yet due stay hidden.
+        // On a fake clock a not-yet-due message cycles through visibility (see FakeClockRecheck), so check its due time.
+        var peeks = await Task.WhenAll(Clients.ControlQueues.Append(Clients.WorkItems).Select(q => q.PeekMessagesAsync(32, cancellationToken)))
+            .ConfigureAwait(false);
+        var now = _time.GetUtcNow();
+        return peeks.SelectMany(p => p.Value).Any(m => IsDue(m.MessageText, now));
+    }
+
+    private static bool IsDue(string messageText, DateTimeOffset now)
+    {
+        try
+        {
+            return QueueEnvelopeSerializer.Deserialize(messageText).VisibleAt is not { } visibleAt || visibleAt <= now;
+        }
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or NotSupportedException)
+        {
+            // Unreadable: the next receiver deletes it, which is work.
+            return true;
+        }
     }
 
     /// <summary>
@@ -814,9 +868,16 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             var received = new ReceivedQueueMessage(queue, message, envelope, decoded, leaseEnd);
             if (envelope.VisibleAt is { } visibleAt && visibleAt > _time.GetUtcNow())
             {
+                if (!UsesSystemClock)
+                {
+                    _bouncedUntil[message.MessageId] = visibleAt;
+                }
+
                 followUps.Add(BounceAsync(received, cancellationToken));
                 continue;
             }
+
+            _bouncedUntil.TryRemove(message.MessageId, out _);
 
             result.Add(received);
         }

@@ -110,6 +110,15 @@ public interface IWorkflowStore
 
     /// <summary>Approximate counts for the queue-depth gauge; cheap, may be stale.</summary>
     Task<WorkflowQueueDepth> GetQueueDepthAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// True when some message could be locked right now: a workflow or activity message that is due by the store's
+    /// clock and not leased, including messages this store object received and holds for a worker. Messages due
+    /// in the future (durable timers, retry delays) and leased messages do not count. Used by
+    /// <see cref="WorkflowEngine.WaitForIdleAsync"/>; may err towards true, never towards false for a message sent
+    /// before the call.
+    /// </summary>
+    Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Thrown when a work item's lease was lost or its instance was changed by someone else; the step is retried from scratch.</summary>

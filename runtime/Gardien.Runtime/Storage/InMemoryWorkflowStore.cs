@@ -320,6 +320,17 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
         }
     }
 
+    public Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            var ready = _withMessages.Any(r => (r.LockToken is null || r.LockedUntil <= now) && r.Messages.Exists(m => m.VisibleAt <= now))
+                || _activities.Exists(a => a.VisibleAt <= now);
+            return Task.FromResult(ready);
+        }
+    }
+
     public Task WaitForNextCommitAsync(CancellationToken cancellationToken)
     {
         Task signal;

@@ -17,9 +17,11 @@ public sealed class PlanCommandTests : IDisposable
 
     public void Dispose() => System.IO.Directory.Delete(_temp, recursive: true);
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithStdinAsync(null, args);
+
+    private static async Task<(int Exit, string Out, string Err)> RunWithStdinAsync(byte[]? stdin, params string[] args)
     {
-        var root = new RootCommand("test") { PlanCommand.Create() };
+        var root = new RootCommand("test") { PlanCommand.Create(() => new MemoryStream(stdin ?? [])) };
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await CliRunner.RunAsync(root, ["plan", .. args], stdout, stderr);
@@ -171,5 +173,30 @@ public sealed class PlanCommandTests : IDisposable
         var second = await RunAsync(Sample, "--today", "2026-01-15", "--json");
         Assert.Equal(first.Out, second.Out);
         Assert.NotNull(JsonSerializer.Deserialize<GovernancePlan>(first.Out, GovernanceJson.Options));
+    }
+
+    [Fact]
+    public async Task Plan_Dash_ReadsTheDmpFromStandardInput()
+    {
+        var bytes = await File.ReadAllBytesAsync(Sample);
+
+        var fromStdin = await RunWithStdinAsync(bytes, "-", "--today", "2026-01-15", "--json");
+        var fromFile = await RunAsync(Sample, "--today", "2026-01-15", "--json");
+
+        Assert.Equal(CliRunner.Ok, fromStdin.Exit);
+        Assert.Equal(fromFile.Out, fromStdin.Out);
+    }
+
+    [Fact]
+    public async Task Plan_InvalidDmpWithJson_HasTheValidateContractShape()
+    {
+        var (exit, output, _) = await RunWithStdinAsync("""{ "dmp": { "title": "no id" } }"""u8.ToArray(), "-", "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(["valid", "version", "errors", "warnings"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.All(json.RootElement.GetProperty("errors").EnumerateArray(), issue =>
+            Assert.Equal(["path", "message", "keyword"], issue.EnumerateObject().Select(p => p.Name)));
+        Assert.Contains(json.RootElement.GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "/dmp/dmp_id");
     }
 }

@@ -11,9 +11,11 @@ public sealed class ValidateCommandTests : IDisposable
 
     private static string Example(string relative) => Path.Combine(RepoPaths.SharedMadmp, "examples", relative);
 
-    private static async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
+    private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithStdinAsync(null, args);
+
+    private static async Task<(int Exit, string Out, string Err)> RunWithStdinAsync(byte[]? stdin, params string[] args)
     {
-        var root = new RootCommand("test") { ValidateCommand.Create() };
+        var root = new RootCommand("test") { ValidateCommand.Create(() => new MemoryStream(stdin ?? [])) };
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await CliRunner.RunAsync(root, ["validate", .. args], stdout, stderr);
@@ -71,7 +73,25 @@ public sealed class ValidateCommandTests : IDisposable
     }
 
     [Fact]
-    public async Task Json_MalformedFile_IncludesLineAndColumn()
+    public async Task Json_HasExactlyTheDocumentedShape()
+    {
+        var (_, output, _) = await RunAsync(Example("rda-1.0/ex1-header-fundedProject.json"), "--json", "--strict");
+
+        using var json = JsonDocument.Parse(output);
+        Assert.Equal(["valid", "version", "errors", "warnings"], json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.False, json.RootElement.GetProperty("valid").ValueKind);
+        Assert.NotEmpty(json.RootElement.GetProperty("errors").EnumerateArray());
+        Assert.All(
+            json.RootElement.GetProperty("errors").EnumerateArray().Concat(json.RootElement.GetProperty("warnings").EnumerateArray()),
+            issue =>
+            {
+                Assert.Equal(["path", "message", "keyword"], issue.EnumerateObject().Select(p => p.Name));
+                Assert.All(issue.EnumerateObject(), p => Assert.Equal(JsonValueKind.String, p.Value.ValueKind));
+            });
+    }
+
+    [Fact]
+    public async Task Json_MalformedFile_GivesLineAndColumnInTheMessage()
     {
         var file = Path.Combine(_temp, "broken.json");
         await File.WriteAllTextAsync(file, "{\n  \"dmp\": {\n    \"title\": \"x\"\n    \"language\": \"eng\"\n  }\n}");
@@ -82,9 +102,33 @@ public sealed class ValidateCommandTests : IDisposable
         using var json = JsonDocument.Parse(output);
         var error = Assert.Single(json.RootElement.GetProperty("errors").EnumerateArray());
         Assert.Equal("json", error.GetProperty("keyword").GetString());
-        Assert.Equal(4, error.GetProperty("line").GetInt32());
-        Assert.True(error.GetProperty("column").GetInt32() > 0);
+        Assert.Equal("", error.GetProperty("path").GetString());
+        Assert.Contains("line 4, column 5", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(JsonValueKind.Null, json.RootElement.GetProperty("version").ValueKind);
+    }
+
+    [Fact]
+    public async Task Dash_ReadsTheDocumentFromStandardInput()
+    {
+        var bytes = await File.ReadAllBytesAsync(Example("rda-1.2/ex9-dmp-long.json"));
+
+        var (exit, output, error) = await RunWithStdinAsync(bytes, "-", "--json");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        Assert.Empty(error);
+        using var json = JsonDocument.Parse(output);
+        Assert.True(json.RootElement.GetProperty("valid").GetBoolean());
+        Assert.Equal("1.2", json.RootElement.GetProperty("version").GetString());
+    }
+
+    [Fact]
+    public async Task Dash_InvalidStandardInput_ExitsOneAndNamesStdin()
+    {
+        var (exit, output, _) = await RunWithStdinAsync("[1, 2]"u8.ToArray(), "-");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        Assert.Contains("<stdin>: INVALID", output, StringComparison.Ordinal);
+        Assert.Contains("[type]", output, StringComparison.Ordinal);
     }
 
     [Fact]

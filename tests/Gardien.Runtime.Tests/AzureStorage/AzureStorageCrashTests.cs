@@ -83,4 +83,44 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
         Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
         Assert.Equal(Instances * 7, executions.Count);
     }
+
+    [Fact]
+    public async Task TwoEnginesWithTheirOwnStoreObjectsOnOneHub_CompleteEveryInstanceExactlyOnce()
+    {
+        var options = AzureStoreTestHubs.Options(fixture);
+        var executions = new ConcurrentDictionary<(string Instance, int Task), int>();
+        void Register(WorkflowRegistry registry) => registry
+            .AddActivity<int, int>("Step", (ctx, x) =>
+            {
+                executions.AddOrUpdate((ctx.InstanceId, ctx.TaskId), 1, (_, n) => n + 1);
+                return Task.FromResult(x + 1);
+            })
+            .AddWorkflow<int, int>("Mixed", async (ctx, x) =>
+            {
+                x = await ctx.CallActivityAsync<int>("Step", x);
+                var fan = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ctx.CallActivityAsync<int>("Step", i)));
+                return x + fan.Sum();
+            });
+
+        await using var a = await EngineHarness.StartAsync(new AzureStorageWorkflowStore(options), TimeProvider.System, Register);
+        await using var b = await EngineHarness.StartAsync(new AzureStorageWorkflowStore(options), TimeProvider.System, Register);
+        var ids = Enumerable.Range(0, 6).Select(i => $"pair-{i}").ToList();
+        foreach (var id in ids)
+        {
+            await (ids.IndexOf(id) % 2 == 0 ? a : b).Client.ScheduleNewAsync("Mixed", 100, id);
+        }
+
+        foreach (var id in ids)
+        {
+            var result = await a.CompletionAsync(id);
+            Assert.Equal(WorkflowStatus.Completed, result.Status);
+            Assert.Equal(101 + 10, result.ReadOutputAs<int>());
+            var history = (await b.Client.GetInstanceAsync(id, getHistory: true))!.History!;
+            Assert.Single(history, e => e.EventType == HistoryEventType.ExecutionCompleted);
+            Assert.Equal(5, history.Count(e => e.EventType == HistoryEventType.TaskCompleted));
+        }
+
+        Assert.Equal(ids.Count * 5, executions.Count);
+        Assert.All(executions.Values, runs => Assert.Equal(1, runs));
+    }
 }

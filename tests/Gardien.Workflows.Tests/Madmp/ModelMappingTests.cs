@@ -119,5 +119,32 @@ public sealed class ModelMappingTests
 
         Assert.Equal(a.Dmp.Contact, b.Dmp.Contact);
         Assert.Equal(a.Dmp.DmpId, b.Dmp.DmpId);
+        Assert.Equal(a, b);
+    }
+
+    [Fact]
+    public void Model_ListsCompareByValueAllTheWayDown()
+    {
+        var a = MadmpExamples.Read("rda-1.2/ex9-dmp-long.json").Document!;
+        var b = MadmpExamples.Read("rda-1.2/ex9-dmp-long.json").Document!;
+
+        Assert.NotSame(a.Dmp.Datasets, b.Dmp.Datasets);
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+
+        var retitled = b with { Dmp = b.Dmp with { Datasets = [.. b.Dmp.Datasets.Skip(1), b.Dmp.Datasets[0]] } };
+        Assert.NotEqual(a, retitled);
+    }
+
+    [Fact]
+    public void Model_ListsAreCopiedOnAssignment_SoTheCallerCannotMutateThem()
+    {
+        var keywords = new List<string> { "genomics" };
+        var dataset = new Dataset { DatasetId = new Identifier("ds-1", "other"), Title = "t", Keywords = keywords };
+
+        keywords.Add("added later");
+
+        Assert.Equal(["genomics"], dataset.Keywords);
+        Assert.Equal(new Dataset { DatasetId = new Identifier("ds-1", "other"), Title = "t", Keywords = ["genomics"] }, dataset);
     }
 }

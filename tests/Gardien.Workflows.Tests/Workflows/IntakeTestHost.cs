@@ -101,6 +101,16 @@ internal sealed class IntakeTestHost : IAsyncDisposable
 
     public ConcurrentDictionary<(string PrincipalId, string Scope, AccessLevel Role), bool> RoleAssignments { get; } = new();
 
+    /// <summary>Blob index tags by (container, blob name): blobs a test put in a container.</summary>
+    public ConcurrentDictionary<(string Container, string Name), Dictionary<string, string>> Blobs { get; } = new();
+
+    public ConcurrentDictionary<string, Dictionary<string, string?>> ContainerMetadata { get; } = new();
+
+    /// <summary>
+    /// Fault injection: called with "Port.Method" before the mocked ports act; an exception returned is thrown by the port.
+    /// </summary>
+    public Func<string, Exception?>? Fault { get; set; }
+
     public ApprovalTokenService Tokens => (ApprovalTokenService)_services[typeof(ApprovalTokenService)];
 
     public ApprovalDecisionService Decisions => new(Client, Tokens, Time);
@@ -192,6 +202,62 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         return status;
     }
 
+    /// <summary>
+    /// Waits until the instance idles on a timer (every timer it created has fired but the last), then sets the clock to
+    /// that timer's due time, so the workflow sees exactly its schedule. Null when the instance completed instead.
+    /// </summary>
+    public async Task<DateTime?> AdvanceToNextTimerAsync(string instanceId)
+    {
+        DateTime? fireAt = null;
+        await WaitUntilAsync(
+            async () =>
+            {
+                if (await Client.GetInstanceAsync(instanceId) is { IsCompleted: true })
+                {
+                    fireAt = null;
+                    return true;
+                }
+
+                var history = await Engine.Store.GetHistoryAsync(instanceId);
+                var created = history.Where(e => e.EventType == HistoryEventType.TimerCreated).ToList();
+                fireAt = created.Count > 0 ? created[^1].FireAt : null;
+                return created.Count > 0 && created.Count == history.Count(e => e.EventType == HistoryEventType.TimerFired) + 1;
+            },
+            $"{instanceId} to wait on a timer");
+        if (fireAt is { } at && new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)) > Time.GetUtcNow())
+        {
+            Time.SetUtcNow(new DateTimeOffset(DateTime.SpecifyKind(at, DateTimeKind.Utc)));
+        }
+
+        return fireAt;
+    }
+
+    /// <summary>
+    /// Approves every approval request of <paramref name="instanceId"/> (and its sub-workflows) as it arrives, until the
+    /// instance completes; refused submissions (e.g. an approval withdrawn meanwhile) are ignored.
+    /// </summary>
+    public async Task<WorkflowMetadata> ApproveAllUntilCompletedAsync(string instanceId)
+    {
+        var decided = new HashSet<string>(StringComparer.Ordinal);
+        WorkflowMetadata? done = null;
+        await WaitUntilAsync(
+            async () =>
+            {
+                foreach (var message in Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList())
+                {
+                    if (decided.Add(message.DeduplicationKey))
+                    {
+                        await Decisions.SubmitAsync(TokenOf(message), "approve", null, "user:" + message.To[0]);
+                    }
+                }
+
+                done = await Client.GetInstanceAsync(instanceId);
+                return done is { IsCompleted: true };
+            },
+            $"{instanceId} to complete");
+        return done!;
+    }
+
     /// <summary>Waits until the instance has created at least <paramref name="count"/> timers (it is then idle, waiting).</summary>
     public Task WaitForTimersAsync(string instanceId, int count) =>
         WaitUntilAsync(
@@ -238,6 +304,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string id, CancellationToken _) => Dmps.GetValueOrDefault(id));
         Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DmpRecord record, CancellationToken _) =>
         {
+            Inject("Registry.UpsertDmp");
             lock (Dmps)
             {
                 CheckETag(Dmps.GetValueOrDefault(record.DmpId), record.ETag, "DMP " + record.DmpId);
@@ -247,6 +314,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, CancellationToken _) => Datasets.GetValueOrDefault((dmp, ds)));
         Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DatasetRecord record, CancellationToken _) =>
         {
+            Inject("Registry.UpsertDataset");
             lock (Datasets)
             {
                 CheckETag(Datasets.GetValueOrDefault((record.DmpId, record.DatasetId)), record.ETag, "dataset " + record.DatasetId);
@@ -256,6 +324,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, string p, CancellationToken _) => Grants.GetValueOrDefault((dmp, ds, p)));
         Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((GrantRecord record, CancellationToken _) =>
         {
+            Inject("Registry.UpsertGrant");
             lock (Grants)
             {
                 CheckETag(Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId)), record.ETag, "grant");
@@ -273,6 +342,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
 
         Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
         {
+            Inject("Audit.Append");
             lock (AuditEntries)
             {
                 var duplicate = entry.IdempotencyKey is { } key && AuditEntries.Any(e => e.IdempotencyKey == key);
@@ -286,6 +356,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         });
         Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>())).ReturnsAsync((Notification n, CancellationToken _) =>
         {
+            Inject("Notifier.Send");
             lock (Sent)
             {
                 var duplicate = Sent.Any(s => s.DeduplicationKey == n.DeduplicationKey);
@@ -300,6 +371,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
 
         Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>())).ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
         {
+            Inject("Storage.EnsureContainer");
             var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
             IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
             return new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced);
@@ -313,16 +385,53 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             Users.Values.FirstOrDefault(u => string.Equals(u.Email, key, StringComparison.OrdinalIgnoreCase) || (u.Orcid is not null && key.EndsWith(u.Orcid, StringComparison.Ordinal))));
         Directory.Setup(d => d.GetUserAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string id, CancellationToken _) => Users.GetValueOrDefault(id));
         Directory.Setup(d => d.EnsureGroupAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string description, CancellationToken _) =>
-            Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description)));
+        {
+            Inject("Directory.EnsureGroup");
+            return Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description));
+        });
         Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
-        Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryAdd((g, u), true));
+        Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) =>
+        {
+            Inject("Directory.AddMember");
+            return Memberships.TryAdd((g, u), true);
+        });
         Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryRemove((g, u), out var _));
         Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, CancellationToken _) =>
             (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
         Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
-            new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
+            Inject("Directory.AssignRole") ?? new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
         Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryRemove((p.Id, scope, role), out var _), []));
+
+        Storage.Setup(s => s.SetContainerMetadataAsync(It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string?>>(), It.IsAny<CancellationToken>())).ReturnsAsync((string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken _) =>
+        {
+            var stored = ContainerMetadata.GetOrAdd(container, _ => []);
+            lock (stored)
+            {
+                foreach (var (key, value) in metadata)
+                {
+                    stored[key] = value;
+                }
+            }
+
+            return OperationResult.Done;
+        });
+        Storage.Setup(s => s.ListBlobsAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>())).Returns((string container, string? prefix, CancellationToken _) =>
+            Blobs.Where(b => b.Key.Container == container && (prefix is null || b.Key.Name.StartsWith(prefix, StringComparison.Ordinal)))
+                .Select(b => new StoredBlob(b.Key.Name, "etag", 10, new Dictionary<string, string>(b.Value), null, null)).ToArray().ToAsyncEnumerable());
+        Storage.Setup(s => s.SetBlobTagsAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>())).ReturnsAsync((string container, string name, IReadOnlyDictionary<string, string> tags, CancellationToken _) =>
+        {
+            var stored = Blobs[(container, name)];
+            lock (stored)
+            {
+                foreach (var (key, value) in tags)
+                {
+                    stored[key] = value;
+                }
+            }
+
+            return OperationResult.Done;
+        });
 
         DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmpId, DmpWriteBack writeBack, CancellationToken _) =>
         {
@@ -330,6 +439,10 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             return OperationResult.Done;
         });
     }
+
+    /// <summary>Throws the injected fault of <paramref name="call"/>, if any (returns null so it fits in expressions).</summary>
+    private RoleAssignmentResult? Inject(string call) =>
+        Fault?.Invoke(call) is { } fault ? throw fault : null;
 
     private sealed class MapServiceProvider(Dictionary<Type, object> services) : IServiceProvider
     {

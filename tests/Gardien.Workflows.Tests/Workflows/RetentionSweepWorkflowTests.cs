@@ -106,4 +106,38 @@ public sealed class RetentionSweepWorkflowTests
         Assert.Equal(NotificationKind.Alert, alert.Kind);
         Assert.Contains(RetentionTestFakes.StewardEmail, alert.To);
     }
+
+    [Fact]
+    public async Task Schedule_SweepsOncePerDayAtItsTime_AndStartsTheAccessReviewOfEachActiveDmpOnce()
+    {
+        var fakes = new RetentionTestFakes();
+        fakes.Dmps[Dmp] = new DmpRecord { DmpId = Dmp, State = DmpState.Active, ContactEmail = "pi@neuro-institute.example" };
+        fakes.Dmps["https://doi.org/10.1234/rejected"] = new DmpRecord { DmpId = "https://doi.org/10.1234/rejected", State = DmpState.Rejected };
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var sweeps = Enumerable.Range(1, 3).Select(d => RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today.AddDays(d))).ToList();
+
+        await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput { RunAt = new TimeOnly(2, 0) }, RetentionScheduleWorkflow.InstanceId);
+        await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () =>
+        {
+            foreach (var id in sweeps)
+            {
+                if ((await host.Client.GetInstanceAsync(id, getInputsAndOutputs: false))?.Status != WorkflowStatus.Completed)
+                {
+                    return false;
+                }
+            }
+
+            return true;
+        });
+
+        // Started at 08:00: today's 02:00 has passed, so the first sweep is tomorrow's.
+        Assert.Null(await host.Client.GetInstanceAsync(RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today)));
+        var first = await host.Client.GetInstanceAsync(sweeps[0], getInputsAndOutputs: true);
+        Assert.Equal(RetentionTestHost.Today.AddDays(1), first!.ReadInputAs<RetentionSweepInput>()!.Date);
+        Assert.True(first.CreatedAt >= new DateTimeOffset(RetentionTestHost.Today.AddDays(1).ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero), "the sweep runs at its time of day");
+        var schedule = await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId);
+        Assert.False(schedule!.Status.IsTerminal(), "the schedule is eternal");
+        var reviews = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "access-review-" });
+        Assert.Equal(AccessReviewWorkflow.InstanceIdFor(Dmp), Assert.Single(reviews.Instances).InstanceId);
+    }
 }

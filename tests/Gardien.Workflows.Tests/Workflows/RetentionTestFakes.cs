@@ -89,6 +89,8 @@ public sealed class RetentionTestFakes
             .ReturnsAsync((string d, string s, CancellationToken _) => Datasets.GetValueOrDefault((d, s)));
         Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, CancellationToken _) => Dmps.GetValueOrDefault(d));
+        Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((DmpState? state, CancellationToken _) => (IReadOnlyList<DmpRecord>)[.. Dmps.Values.Where(d => state is null || d.State == state)]);
         Registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, CancellationToken _) => (IReadOnlyList<DatasetRecord>)[.. Datasets.Values.Where(x => x.DmpId == d)]);
         Registry.Setup(r => r.ListDatasetsDueAsync(It.IsAny<DateOnly>(), It.IsAny<CancellationToken>()))

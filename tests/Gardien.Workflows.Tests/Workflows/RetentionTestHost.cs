@@ -17,33 +17,29 @@ using Microsoft.Extensions.Time.Testing;
 namespace Gardien.Workflows.Tests.Workflows;
 
 /// <summary>
-/// The embedded engine on the in-memory store, a fake clock, the real activities wired to <see cref="RetentionTestFakes"/>
-/// (strict mocks). <see cref="RunUntilAsync"/> drives durable timers: when the instance tree is idle it moves the clock
-/// to the next pending timer, so months of notices and grace periods pass instantly and deterministically.
+/// The embedded engine on a store (in-memory for unit tests, Azure Storage on Azurite end to end), a fake clock, and the
+/// real activities wired to ports: <see cref="RetentionTestFakes"/> (strict mocks) or the local adapters.
+/// <see cref="RunUntilAsync"/> drives durable timers: when the instance tree is idle it moves the clock to the next
+/// pending timer, so months of notices and grace periods pass instantly and deterministically.
 /// </summary>
 public sealed class RetentionTestHost : IAsyncDisposable
 {
     /// <summary>Hang guard only: no test asserts on elapsed time.</summary>
     private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan StallPause = TimeSpan.FromMilliseconds(100);
+    private const int MaxStalls = 30;
 
-    private readonly Dictionary<Type, object> _services = [];
+    private readonly RetentionTestFakes? _fakes;
+    private readonly Func<IReadOnlyList<Notification>> _notifications;
 
-    private RetentionTestHost(RetentionTestFakes fakes, FakeTimeProvider time)
+    private RetentionTestHost(IWorkflowStore store, FakeTimeProvider time, WorkflowRegistry registry, Func<Func<IWorkflowClient>, IServiceProvider> services, Func<IReadOnlyList<Notification>> notifications, RetentionTestFakes? fakes)
     {
-        Fakes = fakes;
+        _fakes = fakes;
+        _notifications = notifications;
         Time = time;
-        Store = new InMemoryWorkflowStore(time);
-        var tokens = new ApprovalTokenService(fakes.Secrets.Object, fakes.Registry.Object, new ApprovalTokenSettings(), time);
-        _services[typeof(IGovernanceRegistry)] = fakes.Registry.Object;
-        _services[typeof(IStorageProvisioner)] = fakes.Storage.Object;
-        _services[typeof(INotifier)] = fakes.Notifier.Object;
-        _services[typeof(IAuditLog)] = fakes.Audit.Object;
-        _services[typeof(IDirectory)] = fakes.Directory.Object;
-        _services[typeof(ISecretStore)] = fakes.Secrets.Object;
-        _services[typeof(ApprovalTokenService)] = tokens;
-        _services[typeof(GardienWorkflowOptions)] = new GardienWorkflowOptions { Policy = Policy };
-        _services[typeof(TimeProvider)] = time;
-        var registry = Register(new WorkflowRegistry());
+        Store = store;
+        WorkflowEngine? engine = null;
+        var provider = services(() => engine?.Client ?? throw new InvalidOperationException("The engine is not built yet."));
         Engine = new WorkflowEngine(Store, registry, new WorkflowEngineOptions
         {
             TimeProvider = time,
@@ -52,9 +48,9 @@ public sealed class RetentionTestHost : IAsyncDisposable
             ReceiveTimeout = TimeSpan.FromSeconds(5),
             MaxConcurrentWorkflowSteps = 2,
             MaxConcurrentActivities = 8,
-            Services = new MapServiceProvider(_services),
+            Services = provider,
         });
-        _services[typeof(IWorkflowClient)] = Engine.Client;
+        engine = Engine;
     }
 
     public static DateTimeOffset Epoch { get; } = new(2030, 1, 1, 8, 0, 0, TimeSpan.Zero);
@@ -73,52 +69,47 @@ public sealed class RetentionTestHost : IAsyncDisposable
 
     public static RetentionSettings Settings { get; } = RetentionSettings.FromPolicy(Policy);
 
-    public RetentionTestFakes Fakes { get; }
+    /// <summary>The strict mocks (unit-test hosts only).</summary>
+    public RetentionTestFakes Fakes => _fakes ?? throw new InvalidOperationException("This host runs on the local adapters, not on mocks.");
 
     public FakeTimeProvider Time { get; }
 
-    public InMemoryWorkflowStore Store { get; }
+    public IWorkflowStore Store { get; }
 
     public WorkflowEngine Engine { get; }
 
     public WorkflowEngineClient Client => Engine.Client;
 
+    /// <summary>Unit-test host: in-memory store, the real activities on <paramref name="fakes"/> (strict mocks).</summary>
     public static async Task<RetentionTestHost> StartAsync(RetentionTestFakes fakes, DateTimeOffset? start = null)
     {
-        var host = new RetentionTestHost(fakes, new FakeTimeProvider(start ?? Epoch));
+        var time = new FakeTimeProvider(start ?? Epoch);
+        var tokens = new ApprovalTokenService(fakes.Secrets.Object, fakes.Registry.Object, new ApprovalTokenSettings(), time);
+        var services = new Dictionary<Type, object>
+        {
+            [typeof(IGovernanceRegistry)] = fakes.Registry.Object,
+            [typeof(IStorageProvisioner)] = fakes.Storage.Object,
+            [typeof(INotifier)] = fakes.Notifier.Object,
+            [typeof(IAuditLog)] = fakes.Audit.Object,
+            [typeof(IDirectory)] = fakes.Directory.Object,
+            [typeof(ISecretStore)] = fakes.Secrets.Object,
+            [typeof(ApprovalTokenService)] = tokens,
+            [typeof(GardienWorkflowOptions)] = new GardienWorkflowOptions { Policy = Policy },
+            [typeof(TimeProvider)] = time,
+        };
+        return await StartAsync(new InMemoryWorkflowStore(time), time, Register(new WorkflowRegistry()), client => new MapServiceProvider(services, client), fakes.NotificationsSnapshot, fakes);
+    }
+
+    /// <summary>Any store and any ports: <paramref name="services"/> builds the provider from the engine's client.</summary>
+    public static async Task<RetentionTestHost> StartAsync(IWorkflowStore store, FakeTimeProvider time, WorkflowRegistry registry, Func<Func<IWorkflowClient>, IServiceProvider> services, Func<IReadOnlyList<Notification>> notifications, RetentionTestFakes? fakes = null)
+    {
+        var host = new RetentionTestHost(store, time, registry, services, notifications, fakes);
         await host.Engine.StartAsync();
         return host;
     }
 
-    /// <summary>Everything the retention, access-review and blob-event workflows need (theirs and the approval side's).</summary>
-    public static WorkflowRegistry Register(WorkflowRegistry registry) => registry
-        .AddWorkflow<RetentionSweepWorkflow>()
-        .AddWorkflow<RetentionCaseWorkflow>()
-        .AddWorkflow<AccessReviewWorkflow>()
-        .AddWorkflow<HandleBlobEventWorkflow>()
-        .AddWorkflow<ApprovalWorkflow>()
-        .AddActivity<LoadRetentionSettingsActivity>()
-        .AddActivity<FindRetentionCandidatesActivity>()
-        .AddActivity<StartRetentionCaseActivity>()
-        .AddActivity<GetRetentionCaseStatusActivity>()
-        .AddActivity<LoadRetentionCaseActivity>()
-        .AddActivity<DisposeDatasetActivity>()
-        .AddActivity<PurgeDatasetActivity>()
-        .AddActivity<CancelDeletionActivity>()
-        .AddActivity<WriteDeletionCertificateActivity>()
-        .AddActivity<LoadAccessReviewActivity>()
-        .AddActivity<ConfirmGrantsActivity>()
-        .AddActivity<AnalyzeBlobEventActivity>()
-        .AddActivity<TagBlobActivity>()
-        .AddActivity<MarkBlobEventProcessedActivity>()
-        .AddActivity<IssueApprovalLinkActivity>()
-        .AddActivity<VerifyApprovalDecisionActivity>()
-        .AddActivity<RecordApprovalActivity>()
-        .AddActivity<ResolveApproverActivity>()
-        .AddActivity<SendNotificationActivity>()
-        .AddActivity<WriteAuditActivity>()
-        .AddActivity<RevokeAccessActivity>()
-        .AddActivity<UpdateDatasetRetentionActivity>();
+    /// <summary>The production registration (every workflow and activity), so the tests also check it is complete.</summary>
+    public static WorkflowRegistry Register(WorkflowRegistry registry) => registry.AddGardienWorkflows();
 
     /// <summary>
     /// Drives the clock until <paramref name="done"/> holds: waits for the instance (and its sub-workflows) to be idle,
@@ -126,6 +117,7 @@ public sealed class RetentionTestHost : IAsyncDisposable
     /// </summary>
     public async Task RunUntilAsync(string instanceId, Func<Task<bool>> done, int maxJumps = 400)
     {
+        var stalls = 0;
         for (var jump = 0; jump < maxJumps; jump++)
         {
             await WaitIdleAsync(instanceId);
@@ -134,7 +126,22 @@ public sealed class RetentionTestHost : IAsyncDisposable
                 return;
             }
 
-            var next = await NextTimerAsync(instanceId) ?? throw new InvalidOperationException($"{instanceId} waits for something other than a timer: {await DescribeAsync(instanceId)}");
+            var next = await NextTimerAsync(instanceId);
+            if (next is null)
+            {
+                // A store whose reads lag its writes (Azure Storage) can look idle for a moment: wait for real progress
+                // before concluding that the instance waits for something no timer will bring.
+                stalls++;
+                if (stalls > MaxStalls)
+                {
+                    throw new InvalidOperationException($"{instanceId} waits for something other than a timer: {await DescribeAsync(instanceId)}");
+                }
+
+                await Task.Delay(StallPause);
+                continue;
+            }
+
+            stalls = 0;
             if (next > Time.GetUtcNow())
             {
                 Time.SetUtcNow(next);
@@ -153,8 +160,8 @@ public sealed class RetentionTestHost : IAsyncDisposable
     /// <summary>Runs until a notification matching <paramref name="match"/> has been sent.</summary>
     public async Task<Notification> RunUntilNotifiedAsync(string instanceId, Func<Notification, bool> match)
     {
-        await RunUntilAsync(instanceId, () => Task.FromResult(Fakes.NotificationsSnapshot().Any(match)));
-        return Fakes.NotificationsSnapshot().First(match);
+        await RunUntilAsync(instanceId, () => Task.FromResult(_notifications().Any(match)));
+        return _notifications().First(match);
     }
 
     /// <summary>Clicks a decision link of a notification the way a host does: raises the decision event on the instance the link belongs to.</summary>
@@ -175,6 +182,10 @@ public sealed class RetentionTestHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Engine.DisposeAsync();
+        if (Store is IAsyncDisposable store)
+        {
+            await store.DisposeAsync();
+        }
     }
 
     private async Task WaitIdleAsync(string instanceId) =>
@@ -297,8 +308,8 @@ public sealed class RetentionTestHost : IAsyncDisposable
         }
     }
 
-    private sealed class MapServiceProvider(Dictionary<Type, object> services) : IServiceProvider
+    private sealed class MapServiceProvider(Dictionary<Type, object> services, Func<IWorkflowClient> client) : IServiceProvider
     {
-        public object? GetService(Type serviceType) => services.GetValueOrDefault(serviceType);
+        public object? GetService(Type serviceType) => serviceType == typeof(IWorkflowClient) ? client() : services.GetValueOrDefault(serviceType);
     }
 }

@@ -30,6 +30,9 @@ public sealed record Identifier(string Value, string Type);
 /// <summary>A parsed maDMP: the version it was read as and the typed, immutable plan.</summary>
 public sealed record MadmpDocument(MadmpVersion Version, Dmp Dmp);
 
+// Lists below are ValueList-backed (whatever the caller assigns is copied into one): records of this model compare by
+// value all the way down, so the same document read twice gives equal records.
+
 public sealed record Dmp
 {
     public required Identifier DmpId { get; init; }
@@ -42,11 +45,11 @@ public sealed record Dmp
     public string? EthicalIssuesDescription { get; init; }
     public string? EthicalIssuesReport { get; init; }
     public required Contact Contact { get; init; }
-    public IReadOnlyList<Contributor> Contributors { get; init; } = [];
-    public IReadOnlyList<Project> Projects { get; init; } = [];
-    public IReadOnlyList<Dataset> Datasets { get; init; } = [];
-    public IReadOnlyList<Cost> Costs { get; init; } = [];
-    public IReadOnlyList<Identifier> AlternateIdentifiers { get; init; } = [];
+    public IReadOnlyList<Contributor> Contributors { get; init => field = ValueList.From(value); } = ValueList<Contributor>.Empty;
+    public IReadOnlyList<Project> Projects { get; init => field = ValueList.From(value); } = ValueList<Project>.Empty;
+    public IReadOnlyList<Dataset> Datasets { get; init => field = ValueList.From(value); } = ValueList<Dataset>.Empty;
+    public IReadOnlyList<Cost> Costs { get; init => field = ValueList.From(value); } = ValueList<Cost>.Empty;
+    public IReadOnlyList<Identifier> AlternateIdentifiers { get; init => field = ValueList.From(value); } = ValueList<Identifier>.Empty;
 }
 
 public sealed record Affiliation(string Name, Identifier? AffiliationId);
@@ -57,7 +60,7 @@ public sealed record Contact
     public required string Mbox { get; init; }
     /// <summary>Null when a lenient read accepted a contact without <c>contact_id</c> because <c>mbox</c> identifies it.</summary>
     public Identifier? ContactId { get; init; }
-    public IReadOnlyList<Affiliation> Affiliations { get; init; } = [];
+    public IReadOnlyList<Affiliation> Affiliations { get; init => field = ValueList.From(value); } = ValueList<Affiliation>.Empty;
 }
 
 public sealed record Contributor
@@ -66,8 +69,8 @@ public sealed record Contributor
     public string? Mbox { get; init; }
     public Identifier? ContributorId { get; init; }
     /// <summary>Roles as written in the DMP (free text, CRediT URIs or vocabulary terms), normalised to lower case terms by a lenient read.</summary>
-    public IReadOnlyList<string> Roles { get; init; } = [];
-    public IReadOnlyList<Affiliation> Affiliations { get; init; } = [];
+    public IReadOnlyList<string> Roles { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
+    public IReadOnlyList<Affiliation> Affiliations { get; init => field = ValueList.From(value); } = ValueList<Affiliation>.Empty;
 }
 
 public sealed record Funding(Identifier FunderId, string? FundingStatus, Identifier? GrantId);
@@ -78,8 +81,8 @@ public sealed record Project
     public string? Description { get; init; }
     public DateOnly? Start { get; init; }
     public DateOnly? End { get; init; }
-    public IReadOnlyList<Identifier> ProjectIds { get; init; } = [];
-    public IReadOnlyList<Funding> Funding { get; init; } = [];
+    public IReadOnlyList<Identifier> ProjectIds { get; init => field = ValueList.From(value); } = ValueList<Identifier>.Empty;
+    public IReadOnlyList<Funding> Funding { get; init => field = ValueList.From(value); } = ValueList<Funding>.Empty;
 }
 
 public sealed record Dataset
@@ -93,12 +96,12 @@ public sealed record Dataset
     public bool? IsReused { get; init; }
     public DateOnly? Issued { get; init; }
     public string? Language { get; init; }
-    public IReadOnlyList<string> Keywords { get; init; } = [];
+    public IReadOnlyList<string> Keywords { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     public string? PreservationStatement { get; init; }
-    public IReadOnlyList<string> DataQualityAssurance { get; init; } = [];
-    public IReadOnlyList<Distribution> Distributions { get; init; } = [];
-    public IReadOnlyList<SecurityAndPrivacyItem> SecurityAndPrivacy { get; init; } = [];
-    public IReadOnlyList<TechnicalResource> TechnicalResources { get; init; } = [];
+    public IReadOnlyList<string> DataQualityAssurance { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
+    public IReadOnlyList<Distribution> Distributions { get; init => field = ValueList.From(value); } = ValueList<Distribution>.Empty;
+    public IReadOnlyList<SecurityAndPrivacyItem> SecurityAndPrivacy { get; init => field = ValueList.From(value); } = ValueList<SecurityAndPrivacyItem>.Empty;
+    public IReadOnlyList<TechnicalResource> TechnicalResources { get; init => field = ValueList.From(value); } = ValueList<TechnicalResource>.Empty;
 
     /// <summary>
     /// Keep-until date from a source richer than the RDA export (DMP OPIDoR's native "standard" export carries the
@@ -117,9 +120,9 @@ public sealed record Distribution
     public DateOnly? Issued { get; init; }
     public string? AccessUrl { get; init; }
     public string? DownloadUrl { get; init; }
-    public IReadOnlyList<string> Formats { get; init; } = [];
+    public IReadOnlyList<string> Formats { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     public Host? Host { get; init; }
-    public IReadOnlyList<License> Licenses { get; init; } = [];
+    public IReadOnlyList<License> Licenses { get; init => field = ValueList.From(value); } = ValueList<License>.Empty;
 }
 
 public sealed record Host
@@ -136,7 +139,7 @@ public sealed record Host
     /// <summary>ISO 3166-1 alpha-2 country code, upper case.</summary>
     public string? GeoLocation { get; init; }
     public YesNoUnknown? SupportVersioning { get; init; }
-    public IReadOnlyList<string> PidSystems { get; init; } = [];
+    public IReadOnlyList<string> PidSystems { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
 }
 
 public sealed record License(string LicenseRef, DateOnly? StartDate);

@@ -33,11 +33,11 @@ internal sealed class MadmpModelMapper
             EthicalIssuesDescription = Str(dmp["ethical_issues_description"]),
             EthicalIssuesReport = Str(dmp["ethical_issues_report"]),
             Contact = MapContact(dmp["contact"] as JsonObject),
-            Contributors = Objects(dmp["contributor"]).Select(MapContributor).ToArray(),
-            Projects = Objects(dmp["project"]).Select(MapProject).ToArray(),
-            Datasets = Objects(dmp["dataset"]).Select(MapDataset).ToArray(),
-            Costs = Objects(dmp["cost"]).Select(MapCost).ToArray(),
-            AlternateIdentifiers = Objects(dmp["alternate_identifier"]).Select(o => Id(o)).OfType<Identifier>().ToArray(),
+            Contributors = Objects(dmp["contributor"]).Select(MapContributor).ToValueList(),
+            Projects = Objects(dmp["project"]).Select(MapProject).ToValueList(),
+            Datasets = Objects(dmp["dataset"]).Select(MapDataset).ToValueList(),
+            Costs = Objects(dmp["cost"]).Select(MapCost).ToValueList(),
+            AlternateIdentifiers = Objects(dmp["alternate_identifier"]).Select(o => Id(o)).OfType<Identifier>().ToValueList(),
         });
     }
 
@@ -46,7 +46,7 @@ internal sealed class MadmpModelMapper
         Name = Str(contact?["name"]) ?? "",
         Mbox = Str(contact?["mbox"]) ?? "",
         ContactId = Id(contact?["contact_id"]),
-        Affiliations = Objects(contact?["affiliation"]).Select(MapAffiliation).ToArray(),
+        Affiliations = Objects(contact?["affiliation"]).Select(MapAffiliation).ToValueList(),
     };
 
     private Contributor MapContributor(JsonObject contributor) => new()
@@ -55,7 +55,7 @@ internal sealed class MadmpModelMapper
         Mbox = Str(contributor["mbox"]),
         ContributorId = Id(contributor["contributor_id"]),
         Roles = Strings(contributor["role"]),
-        Affiliations = Objects(contributor["affiliation"]).Select(MapAffiliation).ToArray(),
+        Affiliations = Objects(contributor["affiliation"]).Select(MapAffiliation).ToValueList(),
     };
 
     private Affiliation MapAffiliation(JsonObject affiliation) => new(Str(affiliation["name"]) ?? "", Id(affiliation["affiliation_id"]));
@@ -70,7 +70,7 @@ internal sealed class MadmpModelMapper
         Funding = Objects(project["funding"]).Select(f => new Funding(
             Id(f["funder_id"]) ?? new Identifier("", "other"),
             Str(f["funding_status"]),
-            Id(f["grant_id"]))).ToArray(),
+            Id(f["grant_id"]))).ToValueList(),
     };
 
     private Dataset MapDataset(JsonObject dataset) => new()
@@ -89,9 +89,9 @@ internal sealed class MadmpModelMapper
         Keywords = Strings(dataset["keyword"]),
         PreservationStatement = Str(dataset["preservation_statement"]),
         DataQualityAssurance = Strings(dataset["data_quality_assurance"]),
-        Distributions = Objects(dataset["distribution"]).Select(MapDistribution).ToArray(),
-        SecurityAndPrivacy = Objects(dataset["security_and_privacy"]).Select(s => new SecurityAndPrivacyItem(Str(s["title"]) ?? "", Str(s["description"]))).ToArray(),
-        TechnicalResources = Objects(dataset["technical_resource"]).Select(t => new TechnicalResource(Str(t["name"]) ?? "", Str(t["description"]))).ToArray(),
+        Distributions = Objects(dataset["distribution"]).Select(MapDistribution).ToValueList(),
+        SecurityAndPrivacy = Objects(dataset["security_and_privacy"]).Select(s => new SecurityAndPrivacyItem(Str(s["title"]) ?? "", Str(s["description"]))).ToValueList(),
+        TechnicalResources = Objects(dataset["technical_resource"]).Select(t => new TechnicalResource(Str(t["name"]) ?? "", Str(t["description"]))).ToValueList(),
     };
 
     private Distribution MapDistribution(JsonObject distribution) => new()
@@ -112,7 +112,7 @@ internal sealed class MadmpModelMapper
         DownloadUrl = Str(distribution["download_url"]),
         Formats = Strings(distribution["format"]),
         Host = distribution["host"] is JsonObject host ? MapHost(host) : null,
-        Licenses = Objects(distribution["license"]).Select(l => new License(Str(l["license_ref"]) ?? "", Date(l["start_date"]))).ToArray(),
+        Licenses = Objects(distribution["license"]).Select(l => new License(Str(l["license_ref"]) ?? "", Date(l["start_date"]))).ToValueList(),
     };
 
     private static Host MapHost(JsonObject host) => new()
@@ -147,11 +147,11 @@ internal sealed class MadmpModelMapper
         _ => null,
     };
 
-    private Identifier[] Ids(JsonNode? node) => node switch
+    private ValueList<Identifier> Ids(JsonNode? node) => node switch
     {
-        JsonArray array => array.Select(Id).OfType<Identifier>().ToArray(),
-        null => [],
-        _ => Id(node) is { } single ? [single] : [],
+        JsonArray array => array.Select(Id).OfType<Identifier>().ToValueList(),
+        null => ValueList<Identifier>.Empty,
+        _ => Id(node) is { } single ? ValueList<Identifier>.Own([single]) : ValueList<Identifier>.Empty,
     };
 
     private static IEnumerable<JsonObject> Objects(JsonNode? node) => node switch
@@ -161,11 +161,11 @@ internal sealed class MadmpModelMapper
         _ => [],
     };
 
-    private static string[] Strings(JsonNode? node) => node switch
+    private static ValueList<string> Strings(JsonNode? node) => node switch
     {
-        JsonArray array => array.Select(Str).OfType<string>().ToArray(),
-        JsonValue => Str(node) is { } single ? [single] : [],
-        _ => [],
+        JsonArray array => array.Select(Str).OfType<string>().ToValueList(),
+        JsonValue => Str(node) is { } single ? ValueList<string>.Own([single]) : ValueList<string>.Empty,
+        _ => ValueList<string>.Empty,
     };
 
     private static string? Str(JsonNode? node) =>

@@ -56,7 +56,10 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             case { State: DmpState.Pending } when record.InstanceId is { } running && (modified is null || record.Modified is null || modified == record.Modified):
                 return await IntakeAsync(dmpEvent, running, "the same version is already in intake", cancellationToken).ConfigureAwait(false);
             case { State: DmpState.Active } when modified is { } m2 && record.Modified is { } r2 && m2 <= r2:
-                return new DmpRouteResult(DmpRoute.Ignored, null, $"version {m2:O} is not newer than the version in force ({r2:O})");
+                // The version an update has claimed (and may still be applying) joins that update; older ones are dropped.
+                return m2 == r2 && record.InstanceId is { } owner && owner == UpdateDmpWorkflow.InstanceIdFor(dmpEvent.DmpId, modified, dmpEvent.DmpJson)
+                    ? new DmpRouteResult(DmpRoute.Update, owner, "this version is already being applied")
+                    : new DmpRouteResult(DmpRoute.Ignored, null, $"version {m2:O} is not newer than the version in force ({r2:O})");
         }
 
         // Active with a newer (or unknown) version, or Pending with another version: an update (which waits for a running intake).

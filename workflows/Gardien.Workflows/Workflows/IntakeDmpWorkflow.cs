@@ -162,7 +162,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             return await FailAsync(context, dmpId, plan, reason, [], [], [], warnings, actor);
         }
 
-        if (approvals.FirstOrDefault(a => !a.IsApproved) is { } refusal)
+        if (DecisiveRefusal(approvals) is { } refusal)
         {
             var reason = RefusalReason(refusal);
             context.SetCustomStatus(new IntakeStatus("rejected", reason));
@@ -331,6 +331,18 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         var ids = approvals.Where(a => a.IsApproved && roles.Contains(a.Role)).Select(a => a.ApprovalId).ToList();
         return ids.Count > 0 ? ids : [.. approvals.Where(a => a.IsApproved).Select(a => a.ApprovalId)];
     }
+
+    /// <summary>
+    /// The approval that stopped the request: a rejection before an expiry before a withdrawal. The others are withdrawn
+    /// because of it, and the PI must hear the approver's own reason, not "withdrawn".
+    /// </summary>
+    internal static ApprovalWorkflowOutput? DecisiveRefusal(IReadOnlyList<ApprovalWorkflowOutput> approvals) =>
+        approvals.Where(a => !a.IsApproved).OrderBy(a => a.Outcome switch
+        {
+            ApprovalOutcome.Rejected => 0,
+            ApprovalOutcome.Expired => 1,
+            _ => 2,
+        }).FirstOrDefault();
 
     internal static string RefusalReason(ApprovalWorkflowOutput refusal) => refusal.Outcome switch
     {

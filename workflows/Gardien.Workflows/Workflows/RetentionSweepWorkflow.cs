@@ -113,7 +113,7 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status);
         }
 
-        var started = await context.CallActivityAsync<StartedRetentionCase>(
+        var started = await context.CallActivityAsync<StartedInstance>(
             nameof(StartRetentionCaseActivity),
             new StartRetentionCaseInput(id, new RetentionCaseInput
             {

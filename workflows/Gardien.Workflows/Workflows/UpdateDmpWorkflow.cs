@@ -161,7 +161,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + ex.FailureDetails.ErrorMessage, diff, [], [], warnings, actor);
             }
 
-            if (approvals.FirstOrDefault(a => !a.IsApproved) is { } refusal)
+            if (IntakeDmpWorkflow.DecisiveRefusal(approvals) is { } refusal)
             {
                 var reason = IntakeDmpWorkflow.RefusalReason(refusal);
                 await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
@@ -289,7 +289,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
 
             var applied = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
-                new SetDmpStateInput(input.DmpId, DmpState.Active, "update applied", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, RequireOwnership: true, Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
+                new SetDmpStateInput(input.DmpId, DmpState.Active, "update applied", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, IntakeDmpWorkflow.Distinct(notEnforced), RequireOwnership: true, Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
             if (!applied.Applied)
             {

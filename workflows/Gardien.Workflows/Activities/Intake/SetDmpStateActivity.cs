@@ -6,6 +6,7 @@ namespace Gardien.Workflows.Activities.Intake;
 
 /// <param name="PlanJson">The plan now in force (GovernanceJson form); null keeps the recorded one.</param>
 /// <param name="Modified">The DMP version now in force; null keeps the recorded one.</param>
+/// <param name="NotEnforcedLocally">Features recorded but not enforced by the platform; with <paramref name="RequireOwnership"/> (updates) added to the recorded ones, otherwise replacing them.</param>
 /// <param name="RequireOwnership">Only write when the record was last claimed by this instance (an update superseded by a newer one must not win).</param>
 public sealed record SetDmpStateInput(
     string DmpId,
@@ -48,7 +49,10 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
             UpdatedAt = input.At,
             ActivePlanJson = input.PlanJson ?? record.ActivePlanJson,
             Modified = input.Modified ?? record.Modified,
-            NotEnforcedLocally = input.NotEnforcedLocally ?? record.NotEnforcedLocally,
+            // An update adds features (new datasets, grants) to those the plan already could not enforce; none is forgotten.
+            NotEnforcedLocally = input.NotEnforcedLocally is null ? record.NotEnforcedLocally
+                : input.RequireOwnership ? [.. record.NotEnforcedLocally.Concat(input.NotEnforcedLocally).DistinctBy(f => f.Feature).OrderBy(f => f.Feature, StringComparer.Ordinal)]
+                : input.NotEnforcedLocally,
             Title = input.Title ?? record.Title,
             ContactEmail = input.ContactEmail ?? record.ContactEmail,
         };

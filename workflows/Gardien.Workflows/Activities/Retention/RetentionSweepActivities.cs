@@ -104,29 +104,17 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
 
 public sealed record StartRetentionCaseInput(string InstanceId, Gardien.Workflows.Workflows.RetentionCaseInput Case);
 
-/// <param name="Started">False when a case with this instance id already existed (a repeated sweep).</param>
-public sealed record StartedRetentionCase(string InstanceId, bool Started, string? ExistingStatus);
-
 /// <summary>
 /// Starts a retention case as an independent instance (a case lives for months; the sweep must not wait for it).
-/// Idempotent by instance id: the client's <c>ScheduleNewAsync</c> never starts a second instance with the same id.
+/// Idempotent by instance id: a repeated sweep never starts a second case for the same dataset and keep-until.
 /// </summary>
-public sealed class StartRetentionCaseActivity(IWorkflowClient client) : Activity<StartRetentionCaseInput, StartedRetentionCase>
+public sealed class StartRetentionCaseActivity(IWorkflowClient client) : Activity<StartRetentionCaseInput, StartedInstance>
 {
-    public const string WorkflowName = "RetentionCaseWorkflow";
-
-    public override async Task<StartedRetentionCase> RunAsync(ActivityContext context, StartRetentionCaseInput input)
+    public override Task<StartedInstance> RunAsync(ActivityContext context, StartRetentionCaseInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var existing = await client.GetInstanceAsync(input.InstanceId, getInputsAndOutputs: false, cancellationToken: context.CancellationToken).ConfigureAwait(false);
-        if (existing is not null)
-        {
-            return new StartedRetentionCase(input.InstanceId, false, existing.Status.ToString());
-        }
-
-        await client.ScheduleNewAsync(WorkflowName, input.Case, input.InstanceId, cancellationToken: context.CancellationToken).ConfigureAwait(false);
-        return new StartedRetentionCase(input.InstanceId, true, null);
+        return WorkflowStarts.StartOnceAsync(client, nameof(Gardien.Workflows.Workflows.RetentionCaseWorkflow), input.Case, input.InstanceId, context.CancellationToken);
     }
 }
 

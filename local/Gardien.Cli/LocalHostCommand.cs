@@ -1,0 +1,124 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Azure;
+using Azure.Identity;
+using Gardien.Local.Hosting;
+using Gardien.Workflows.Ports;
+using Spectre.Console;
+
+namespace Gardien.Cli;
+
+/// <summary>
+/// What the commands that run the workflows share: the <c>--config</c> option, building and starting the local host
+/// (engine on Azure Storage + local adapters), and turning every failure into a clear message with exit code 2.
+/// </summary>
+internal static class LocalHostCommand
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    /// <summary>A fresh <c>--config</c> option (System.CommandLine options belong to one command).</summary>
+    public static Option<string?> ConfigOption() => new("--config")
+    {
+        Description = $"Configuration file (default: ${GardienLocalConfiguration.FileEnvironmentVariable}, else ./{GardienLocalConfiguration.DefaultFileName} when present). Environment variables Section__Key override it.",
+        HelpName = "FILE",
+    };
+
+    public static Option<bool> JsonOption() => new("--json") { Description = "Print the result as JSON." };
+
+    /// <summary>
+    /// Starts the host from the configuration, runs <paramref name="action"/>, stops the host. The action returns the
+    /// exit code; a misconfiguration or an unreachable store is reported on standard error with exit code 2.
+    /// </summary>
+    public static async Task<int> RunAsync(ParseResult parse, Option<string?> config, Func<GardienLocalHost, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+    {
+        var output = parse.InvocationConfiguration.Output;
+        var error = parse.InvocationConfiguration.Error;
+        try
+        {
+            var configuration = GardienLocalConfiguration.Build(parse.GetValue(config));
+            await using var host = GardienLocalHost.Create(configuration);
+            await host.StartAsync(cancellationToken);
+            return await action(host, output, error);
+        }
+        catch (GardienLocalHostException ex)
+        {
+            await error.WriteLineAsync("error: " + ex.Message);
+            return CliRunner.UsageOrIoError;
+        }
+        catch (RequestFailedException ex)
+        {
+            await error.WriteLineAsync($"error: a storage request failed: {ex.Status} {ex.ErrorCode ?? ex.Message.Split('\n')[0]}. Is Azurite (or the account) still running?");
+            return CliRunner.UsageOrIoError;
+        }
+        catch (AuthenticationFailedException ex)
+        {
+            await error.WriteLineAsync($"error: could not authenticate to Azure Storage: {ex.Message.Split('\n')[0]}");
+            return CliRunner.UsageOrIoError;
+        }
+        catch (PortException ex)
+        {
+            await error.WriteLineAsync("error: " + ex.Message);
+            return CliRunner.UsageOrIoError;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await error.WriteLineAsync("Interrupted: the work in progress is durable and carries on at the next command.");
+            return CliRunner.UsageOrIoError;
+        }
+    }
+
+    /// <summary>Runs the engine until idle; says so when the idle timeout ran out first.</summary>
+    public static async Task RunUntilIdleAsync(GardienLocalHost host, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (!await host.RunUntilIdleAsync(cancellationToken))
+        {
+            await error.WriteLineAsync($"note: work was still running after Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); it carries on at the next gardien command.");
+        }
+    }
+
+    /// <summary>A plain (no colour, no ANSI) console writing to <paramref name="output"/>, so that tables read well in logs and tests.</summary>
+    public static IAnsiConsole Console(TextWriter output)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Ansi = AnsiSupport.No,
+            ColorSystem = ColorSystemSupport.NoColors,
+            Interactive = InteractionSupport.No,
+            Out = new AnsiConsoleOutput(output),
+        });
+        console.Profile.Width = 160;
+        return console;
+    }
+
+    /// <summary>Reads a file, or standard input for "-"; null (with the reason written) when it cannot.</summary>
+    public static async Task<string?> ReadInputAsync(string file, TextWriter error, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (file == "-")
+            {
+                using var stdin = new StreamReader(System.Console.OpenStandardInput());
+                return await stdin.ReadToEndAsync(cancellationToken);
+            }
+
+            if (!File.Exists(file))
+            {
+                await error.WriteLineAsync($"error: file '{file}' does not exist.");
+                return null;
+            }
+
+            return await File.ReadAllTextAsync(file, cancellationToken);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            await error.WriteLineAsync($"error: cannot read '{file}': {ex.Message}");
+            return null;
+        }
+    }
+}

@@ -1,0 +1,296 @@
+using System.Globalization;
+using Gardien.Local.Hosting;
+using Gardien.Local.Notifications;
+using Gardien.Runtime;
+using Gardien.Workflows.Ports;
+using Gardien.Workflows.Workflows;
+using Spectre.Console;
+
+namespace Gardien.Cli;
+
+/// <summary>An approval still waiting for a decision, as its workflow's custom status shows it.</summary>
+internal sealed record PendingApproval(string InstanceId, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset? ExpiresAt, bool Escalated, string? LastRefusal);
+
+/// <summary>A governed dataset with its container as the store sees it (null when the container does not exist).</summary>
+internal sealed record DatasetView(DatasetRecord Dataset, ContainerInfo? Container);
+
+/// <summary>Everything a data steward wants to see about one DMP's intake.</summary>
+internal sealed record IntakeSnapshot(
+    string InstanceId,
+    string? DmpId,
+    WorkflowStatus? RuntimeStatus,
+    IntakeStatus? Stage,
+    IntakeDmpOutput? Result,
+    string? Failure,
+    IReadOnlyList<PendingApproval> Awaiting,
+    DmpRecord? Registry,
+    IReadOnlyList<ApprovalRecord> Approvals,
+    IReadOnlyList<DatasetView> Datasets,
+    IReadOnlyList<GrantRecord> Grants);
+
+/// <summary>An inbox message with the approval tokens of its links and whether the request it belongs to is still open.</summary>
+internal sealed record InboxEntry(InboxMessage Message, string? ApproveToken, string? RejectToken, bool? RequestOpen);
+
+/// <summary>Reads and renders what the workflows did (registry, store, engine), shared by status, submit, approve and demo.</summary>
+internal static class LocalHostViews
+{
+    private const string IntakePrefix = "intake-";
+
+    /// <summary>The intake of a DMP given by dmp_id or by intake instance id.</summary>
+    public static string IntakeInstanceId(string dmpIdOrInstanceId) =>
+        dmpIdOrInstanceId.StartsWith(IntakePrefix, StringComparison.Ordinal) ? dmpIdOrInstanceId : IntakeDmpWorkflow.InstanceIdFor(dmpIdOrInstanceId);
+
+    public static async Task<IReadOnlyList<WorkflowMetadata>> ListIntakesAsync(GardienLocalHost host, CancellationToken cancellationToken)
+    {
+        var intakes = new List<WorkflowMetadata>();
+        await foreach (var instance in host.Client.QueryAllInstancesAsync(new WorkflowQuery { InstanceIdPrefix = IntakePrefix, FetchInputsAndOutputs = true }, cancellationToken))
+        {
+            if (instance.Name == nameof(IntakeDmpWorkflow))
+            {
+                intakes.Add(instance);
+            }
+        }
+
+        return [.. intakes.OrderBy(i => i.CreatedAt)];
+    }
+
+    public static async Task<IntakeSnapshot?> LoadAsync(GardienLocalHost host, string dmpIdOrInstanceId, CancellationToken cancellationToken)
+    {
+        var instanceId = IntakeInstanceId(dmpIdOrInstanceId);
+        var instance = await host.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken);
+        var result = instance is { Status: WorkflowStatus.Completed } ? instance.ReadOutputAs<IntakeDmpOutput>() : null;
+        var dmpId = result?.DmpId ?? instance?.ReadInputAs<IntakeDmpInput>()?.DmpId
+            ?? (dmpIdOrInstanceId.StartsWith(IntakePrefix, StringComparison.Ordinal) ? null : dmpIdOrInstanceId);
+        var registry = dmpId is null ? null : await host.Registry.GetDmpAsync(dmpId, cancellationToken);
+        if (instance is null && registry is null)
+        {
+            return null;
+        }
+
+        var awaiting = new List<PendingApproval>();
+        await foreach (var approval in host.Client.QueryAllInstancesAsync(new WorkflowQuery { InstanceIdPrefix = instanceId + "-approval-" }, cancellationToken))
+        {
+            if (approval.IsRunning && approval.ReadCustomStatusAs<ApprovalStatus>() is { } status)
+            {
+                awaiting.Add(new PendingApproval(approval.InstanceId, status.Role, status.Awaiting, status.ExpiresAt, status.Escalated, status.LastRefusal));
+            }
+        }
+
+        var approvals = dmpId is null ? [] : await host.Registry.ListApprovalsAsync(dmpId, cancellationToken: cancellationToken);
+        var datasets = new List<DatasetView>();
+        foreach (var dataset in dmpId is null ? [] : await host.Registry.ListDatasetsAsync(dmpId, cancellationToken))
+        {
+            datasets.Add(new DatasetView(dataset, await host.Storage.GetContainerAsync(dataset.Container, cancellationToken)));
+        }
+
+        var grants = dmpId is null ? [] : await host.Registry.ListGrantsAsync(dmpId, cancellationToken: cancellationToken);
+        return new IntakeSnapshot(
+            instanceId,
+            dmpId,
+            instance?.Status,
+            instance?.SerializedCustomStatus is null ? null : instance.ReadCustomStatusAs<IntakeStatus>(),
+            result,
+            instance?.FailureDetails?.ErrorMessage,
+            awaiting,
+            registry,
+            [.. approvals.OrderBy(a => a.RequestedAt)],
+            [.. datasets.OrderBy(d => d.Dataset.DatasetId, StringComparer.Ordinal)],
+            [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenByDescending(g => g.Level).ThenBy(g => g.PrincipalId, StringComparer.Ordinal)]);
+    }
+
+    /// <summary>One line: where the intake stands.</summary>
+    public static string Describe(IntakeSnapshot snapshot)
+    {
+        if (snapshot.Result is { } result)
+        {
+            return $"{result.State}" + (result.Reason is null ? string.Empty : $" ({result.Reason})");
+        }
+
+        if (snapshot.RuntimeStatus is null)
+        {
+            return $"no intake instance; registry state {snapshot.Registry?.State.ToString() ?? "unknown"}";
+        }
+
+        var stage = snapshot.Stage is { } s ? s.Stage + (s.Detail is null ? string.Empty : $": {s.Detail}") : "starting";
+        return snapshot.RuntimeStatus switch
+        {
+            WorkflowStatus.Failed => $"Failed ({snapshot.Failure})",
+            WorkflowStatus.Terminated => "Terminated",
+            _ => $"{snapshot.RuntimeStatus} - {stage}",
+        };
+    }
+
+    /// <summary>The awaited approvers, e.g. "principal investigator: claire.dubois@... (expires 2026-12-23)".</summary>
+    public static IEnumerable<string> DescribeAwaiting(IntakeSnapshot snapshot) =>
+        snapshot.Awaiting.Select(a => $"{a.Role}: {string.Join(", ", a.Awaiting)}"
+            + (a.ExpiresAt is { } expires ? string.Create(CultureInfo.InvariantCulture, $" (expires {expires:yyyy-MM-dd})") : string.Empty)
+            + (a.Escalated ? " [escalated]" : string.Empty)
+            + (a.LastRefusal is null ? string.Empty : $" [last attempt refused: {a.LastRefusal}]"));
+
+    public static void Render(IAnsiConsole console, IntakeSnapshot snapshot, bool withContainers = true)
+    {
+        var header = new Grid().AddColumn().AddColumn();
+        Pair(header, "DMP", snapshot.DmpId ?? "?");
+        Pair(header, "Title", snapshot.Registry?.Title ?? "-");
+        Pair(header, "Intake", $"{snapshot.InstanceId}: {Describe(snapshot)}");
+        if (snapshot.Registry is { } dmp)
+        {
+            Pair(header, "Registry", $"{dmp.State}" + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})") + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
+        }
+
+        Pair(header, "Awaiting", snapshot.Awaiting.Count == 0 ? "nobody" : string.Join("\n", DescribeAwaiting(snapshot)));
+        console.Write(header);
+        console.WriteLine();
+
+        if (snapshot.Approvals.Count > 0)
+        {
+            var approvals = new Table().Title("Approvals").AddColumn("Role").AddColumn("Approver").AddColumn("Decision").AddColumn("Decided by").AddColumn("When").AddColumn("Comment");
+            foreach (var a in snapshot.Approvals)
+            {
+                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.DecidedBy), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
+            }
+
+            console.Write(approvals);
+        }
+
+        if (snapshot.Datasets.Count > 0)
+        {
+            var datasets = new Table().Title("Datasets and their containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State").AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data");
+            if (withContainers)
+            {
+                datasets.AddColumn("Container metadata on the store (gardien_*)");
+            }
+
+            foreach (var view in snapshot.Datasets)
+            {
+                var d = view.Dataset;
+                var data = string.Join(", ", new[] { d.PersonalData ? "personal" : null, d.SensitiveData ? "sensitive" : null, d.LegalHold ? "legal hold" : null }.OfType<string>());
+                var row = new List<Spectre.Console.Rendering.IRenderable>
+                {
+                    Cell(ShortId(d.DatasetId)), Cell(d.Container), Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
+                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"), Cell(d.Disposal.ToString()), Cell(data.Length == 0 ? "-" : data),
+                };
+                if (withContainers)
+                {
+                    row.Add(Cell(view.Container is null ? null : DescribeMetadata(view.Container.Metadata)));
+                }
+
+                datasets.AddRow(row);
+            }
+
+            console.Write(datasets);
+        }
+
+        if (snapshot.Grants.Count > 0)
+        {
+            // A person-by-dataset matrix reads better than one row per grant; `status --json` has every grant in full.
+            var datasetIds = snapshot.Grants.Select(g => g.DatasetId).Distinct(StringComparer.Ordinal).ToList();
+            var grants = new Table().Title("Access grants (active; level per dataset)").AddColumn("Principal");
+            foreach (var id in datasetIds)
+            {
+                grants.AddColumn(ShortId(id));
+            }
+
+            grants.AddColumn("Ends on").AddColumn("Justified by approvals");
+            foreach (var person in snapshot.Grants.Where(g => g.State == GrantState.Active).GroupBy(g => g.PrincipalId, StringComparer.Ordinal))
+            {
+                var row = new List<Spectre.Console.Rendering.IRenderable> { Cell(person.Key) };
+                row.AddRange(datasetIds.Select(id => Cell(person.FirstOrDefault(g => g.DatasetId == id)?.Level.ToString())));
+                row.Add(Cell(string.Join(", ", person.Select(g => g.EndsOn?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-").Distinct())));
+                row.Add(Cell(string.Join(", ", person.SelectMany(g => g.ApprovalIds).Select(id => id[(id.LastIndexOf(':') + 1)..]).Distinct())));
+                grants.AddRow(row);
+            }
+
+            console.Write(grants);
+            var revoked = snapshot.Grants.Count(g => g.State == GrantState.Revoked);
+            if (revoked > 0)
+            {
+                console.WriteLine($"{revoked} revoked grant(s) not shown (see gardien status --json).");
+            }
+        }
+
+        var notEnforced = snapshot.Registry?.NotEnforcedLocally ?? snapshot.Result?.NotEnforcedLocally ?? [];
+        if (notEnforced.Count > 0)
+        {
+            var table = new Table().Title("Recorded but NOT enforced locally (Azurite lacks them; the Azure adapters enforce them)").AddColumn("Feature").AddColumn("Why").AddColumn("Recorded as");
+            foreach (var f in notEnforced)
+            {
+                table.AddRow(Cell(f.Feature), Cell(f.Reason), Cell(f.RecordedAs));
+            }
+
+            console.Write(table);
+        }
+
+        foreach (var warning in snapshot.Result?.Warnings ?? [])
+        {
+            console.WriteLine("warning: " + warning);
+        }
+    }
+
+    /// <summary>The inbox, oldest first, with the tokens of approval links and whether each request is still open.</summary>
+    public static async Task<IReadOnlyList<InboxEntry>> LoadInboxAsync(GardienLocalHost host, string? recipient, CancellationToken cancellationToken)
+    {
+        var messages = await host.Inbox.ListAsync(recipient, cancellationToken);
+        var open = new Dictionary<string, bool>(StringComparer.Ordinal);
+        var entries = new List<InboxEntry>();
+        foreach (var message in messages)
+        {
+            var approve = TokenOf(message, "approve");
+            var reject = TokenOf(message, "reject");
+            bool? requestOpen = null;
+            if (approve is not null || reject is not null)
+            {
+                if (!open.TryGetValue(message.CorrelationId, out var isOpen))
+                {
+                    var instance = await host.Client.GetInstanceAsync(message.CorrelationId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
+                    open[message.CorrelationId] = isOpen = instance is { IsRunning: true } or { Status: WorkflowStatus.Pending };
+                }
+
+                requestOpen = isOpen;
+            }
+
+            entries.Add(new InboxEntry(message, approve, reject, requestOpen));
+        }
+
+        return entries;
+    }
+
+    /// <summary>The token of a link <c>{base}/approvals/{token}?decision=...</c>, or null when the message has no such link.</summary>
+    public static string? TokenOf(InboxMessage message, string decision) =>
+        message.Links.Select(l => l.Url).FirstOrDefault(u => u.Query.Contains("decision=" + decision, StringComparison.Ordinal)) is { } url
+            ? TokenFromLink(url.ToString())
+            : null;
+
+    /// <summary>Accepts a bare token or a whole approval link and returns the token.</summary>
+    public static string TokenFromLink(string tokenOrLink)
+    {
+        if (Uri.TryCreate(tokenOrLink, UriKind.Absolute, out var url) && url.Scheme is "http" or "https")
+        {
+            var path = url.AbsolutePath;
+            return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
+        }
+
+        return tokenOrLink.Trim();
+    }
+
+    public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
+
+    public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : text));
+
+    private static void Pair(Grid grid, string name, string value) => grid.AddRow(new Markup(Markup.Escape(name)), new Markup(Markup.Escape(value)));
+
+    /// <summary>The last path segment of a URL-like id ("https://doi.org/10.1/x.raw" gives "x.raw"), for display only.</summary>
+    public static string ShortId(string id)
+    {
+        var trimmed = id.TrimEnd('/');
+        var last = trimmed[(trimmed.LastIndexOf('/') + 1)..];
+        return last.Length == 0 ? id : last;
+    }
+
+    /// <summary>Gardien's container metadata, decoded, without what the other columns already show.</summary>
+    private static string DescribeMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        string.Join(", ", metadata
+            .Where(m => m.Key is not ("gardien_dmp_id" or "gardien_dataset_id"))
+            .OrderBy(m => m.Key, StringComparer.Ordinal)
+            .Select(m => $"{(m.Key.StartsWith("gardien_", StringComparison.Ordinal) ? m.Key["gardien_".Length..] : m.Key)}={Uri.UnescapeDataString(m.Value)}"));
+}

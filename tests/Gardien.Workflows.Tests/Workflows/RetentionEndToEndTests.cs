@@ -1,0 +1,348 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Models;
+using Gardien.Local.Configuration;
+using Gardien.Local.Notifications;
+using Gardien.Runtime;
+using Gardien.Runtime.AzureStorage;
+using Gardien.Testing;
+using Gardien.Workflows.Activities.Common;
+using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.Ports;
+using Gardien.Workflows.Workflows;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gardien.Workflows.Tests.Workflows;
+
+/// <summary>
+/// End to end: the embedded engine on the Azure Storage store, the real local adapters (blob provisioner, table registry,
+/// append-blob audit log, inbox notifier, JSON directory, development secret store) on Azurite, under a fake clock.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
+{
+    private const string Dmp = "https://doi.org/10.1234/e2e-health-study";
+    private const string Pi = "pi@neuro-institute.example";
+
+    [Fact]
+    public async Task EndToEnd_Delete_NoticesPiConfirmsStewardApprovesTwoPhaseDeleteAndCertificateMatchesTheBlobs()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(90), DisposalAction.Delete);
+        await world.TagThroughBlobEventsAsync(dataset);
+        var expectedHash = await world.ManifestHashFromAzuriteAsync(dataset.Container);
+
+        var sweepId = await world.Retention.StartSweepAsync(RetentionTestHost.Today);
+        var sweep = (await world.Host.RunToCompletionAsync(sweepId)).ReadOutputAs<RetentionSweepReport>()!;
+        var caseId = RetentionCaseWorkflow.InstanceIdFor(Dmp, "mri-raw", dataset.KeepUntil!.Value);
+        Assert.Contains(sweep.Items, i => i.CaseInstanceId == caseId && i.Action == SweepAction.CaseStarted && i.Window == 90);
+
+        var notice = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.RetentionNotice && n.Subject.StartsWith("Retention notice (90 days)", StringComparison.Ordinal));
+        Assert.Contains(Pi, notice.To);
+        await world.Host.DecideAsync(notice, "approve");
+        var request = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(RetentionTestFakes.StewardEmail));
+        Assert.True(world.Host.Time.GetUtcNow() >= Midnight(dataset.KeepUntil.Value), "the steward is asked only on the due date");
+        await world.Host.DecideAsync(request, "approve");
+        await world.Host.RunUntilNotifiedAsync(caseId, n => n.Subject.StartsWith("Marked for deletion", StringComparison.Ordinal));
+        Assert.Equal(3, await world.CountBlobsAsync(dataset.Container));
+        var done = await world.Host.RunToCompletionAsync(caseId);
+
+        var result = done.ReadOutputAs<RetentionCaseResult>()!;
+        Assert.True(result.Outcome == RetentionCaseOutcome.Disposed, $"{result.Outcome}: {result.Detail}");
+        Assert.Equal(3, world.Sent.Count(n => n.CorrelationId == caseId && n.Subject.StartsWith("Retention notice", StringComparison.Ordinal)));
+        Assert.False(await world.Blobs.GetBlobContainerClient(dataset.Container).ExistsAsync());
+        Assert.Equal(DatasetState.Disposed, (await world.Registry.GetDatasetAsync(Dmp, "mri-raw"))!.State);
+
+        var stored = await world.Retention.GetCertificateAsync(Dmp, "mri-raw");
+        Assert.NotNull(stored);
+        var certificate = stored.Certificate;
+        Assert.Equal(dataset.Container, certificate.Container);
+        Assert.Equal(3, certificate.BlobCount);
+        Assert.Equal(BlobSizes.Sum(), certificate.TotalBytes);
+        Assert.Equal(expectedHash, certificate.ManifestSha256);
+        Assert.Contains(certificate.Approvals, a => a.Role == "steward" && a.Decision == "Approved" && a.DecidedBy == RetentionTestFakes.StewardEmail);
+        Assert.Contains(certificate.Approvals, a => a.Role == "pi" && a.Decision == "Approved");
+        Assert.Equal(3, certificate.NoticesSentAt.Count);
+        Assert.True(certificate.Phase2At - certificate.Phase1At >= TimeSpan.FromDays(30), "the purge waits for the deletion grace");
+        Assert.True(DateOnly.FromDateTime(certificate.Phase1At!.Value.UtcDateTime) >= dataset.KeepUntil, "nothing happens before keep-until");
+        var verification = await world.Audit.VerifyAsync();
+        Assert.True(verification.Intact, verification.FirstBrokenLink?.Problem);
+        Assert.NotEmpty(await world.Inbox.ListAsync(Pi));
+    }
+
+    [Fact]
+    public async Task EndToEnd_Archive_MovesBlobsToTheArchiveTierKeepsThemAndWritesACertificate()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "questionnaires", RetentionTestHost.Today, DisposalAction.Archive);
+        var expectedHash = await world.ManifestHashFromAzuriteAsync(dataset.Container);
+
+        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(RetentionTestHost.Today));
+        var done = await world.Host.RunToCompletionAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "questionnaires", dataset.KeepUntil!.Value));
+
+        var result = done.ReadOutputAs<RetentionCaseResult>()!;
+        Assert.True(result.Outcome == RetentionCaseOutcome.Archived, $"{result.Outcome}: {result.Detail}");
+        var container = world.Blobs.GetBlobContainerClient(dataset.Container);
+        var tiers = new List<AccessTier?>();
+        await foreach (var blob in container.GetBlobsAsync())
+        {
+            tiers.Add(blob.Properties.AccessTier);
+        }
+
+        Assert.Equal(3, tiers.Count);
+        Assert.All(tiers, t => Assert.Equal(AccessTier.Archive, t));
+        Assert.Equal(DatasetState.Archived, (await world.Registry.GetDatasetAsync(Dmp, "questionnaires"))!.State);
+        var stored = (await world.Retention.GetCertificateAsync(Dmp, "questionnaires"))!;
+        Assert.Equal("Archive", stored.Certificate.Disposal);
+        Assert.Equal(expectedHash, stored.Certificate.ManifestSha256);
+        Assert.Null(stored.Certificate.Phase2At);
+    }
+
+    [Fact]
+    public async Task EndToEnd_LegalHoldOnTheContainer_SkipsDisposalReportsItAndKeepsEveryBlob()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "ecg", RetentionTestHost.Today, DisposalAction.Delete);
+        await world.Storage.SetLegalHoldAsync(dataset.Container, "litigation2030", hold: true);
+
+        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(RetentionTestHost.Today));
+        var caseId = RetentionCaseWorkflow.InstanceIdFor(Dmp, "ecg", dataset.KeepUntil!.Value);
+        var held = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
+
+        Assert.Contains(RetentionTestFakes.StewardEmail, held.To);
+        Assert.Contains(RetentionTestFakes.DpoEmail, held.To);
+        Assert.Contains("legal hold", held.Body, StringComparison.Ordinal);
+        Assert.Equal(3, await world.CountBlobsAsync(dataset.Container));
+        Assert.Equal(DatasetState.Provisioned, (await world.Registry.GetDatasetAsync(Dmp, "ecg"))!.State);
+        Assert.DoesNotContain(world.Sent, n => n.Kind == NotificationKind.ApprovalRequest);
+        Assert.Null(await world.Retention.GetCertificateAsync(Dmp, "ecg"));
+        var audit = await world.AuditActionsAsync();
+        Assert.Contains("retention.disposal_held", audit);
+        Assert.DoesNotContain("dataset.marked_for_deletion", audit);
+    }
+
+    [Fact]
+    public async Task EndToEnd_DryRun_ReportsTheCaseAndChangesNothing()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "genomes", RetentionTestHost.Today.AddDays(20), DisposalAction.Delete);
+        var before = await world.Registry.GetDatasetAsync(Dmp, "genomes");
+
+        var report = await world.Retention.RunSweepAsync(RetentionTestHost.Today, dryRun: true);
+
+        var item = Assert.Single(report.Items);
+        Assert.Equal(SweepAction.WouldStartCase, item.Action);
+        Assert.Equal(30, item.Window);
+        Assert.Null(await world.Host.Client.GetInstanceAsync(item.CaseInstanceId));
+        Assert.Empty(world.Sent);
+        Assert.Empty(await world.AuditActionsAsync());
+        var after = await world.Registry.GetDatasetAsync(Dmp, "genomes");
+        Assert.Equal(before!.ETag, after!.ETag);
+        Assert.Equal(DatasetState.Provisioned, after.State);
+        Assert.Equal(3, await world.CountBlobsAsync(dataset.Container));
+    }
+
+    [Fact]
+    public async Task EndToEnd_BlobDeletedOutsideADisposal_IsAnAuditAlert_AndTheRedeliveryIsHarmless()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "eeg", RetentionTestHost.Today.AddDays(400), DisposalAction.Delete);
+        await world.Blobs.GetBlobContainerClient(dataset.Container).DeleteBlobAsync("raw/file-1.dat");
+        var deleted = new BlobEventInput("evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, RetentionTestHost.Epoch);
+
+        var first = await world.HandleBlobEventAsync(deleted);
+        var again = await world.HandleBlobEventAsync(deleted with { }, instanceSuffix: "-redelivered");
+
+        Assert.Equal(BlobEventOutcome.DeletedOutsideDisposal, first.Outcome);
+        Assert.Equal(BlobEventOutcome.Duplicate, again.Outcome);
+        Assert.Single(await world.AuditActionsAsync(), a => a == "blob.deleted_outside_disposal");
+        Assert.Single(world.Sent, n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Blob deleted outside a disposal", StringComparison.Ordinal));
+    }
+
+    private static readonly int[] BlobSizes = [100, 200, 300];
+
+    private static DateTimeOffset Midnight(DateOnly date) => new(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+
+    /// <summary>One isolated Gardien on the shared Azurite: own task hub, tables, audit container, inbox folder.</summary>
+    private sealed class LocalRetentionWorld : IAsyncDisposable
+    {
+        private readonly string _root;
+        private readonly ServiceProvider _services;
+        private readonly string _id;
+
+        private LocalRetentionWorld(string id, string root, ServiceProvider services, RetentionTestHost host, ConcurrentQueue<Notification> sent)
+        {
+            _id = id;
+            _root = root;
+            _services = services;
+            Host = host;
+            SentQueue = sent;
+        }
+
+        public RetentionTestHost Host { get; }
+
+        public IReadOnlyList<Notification> Sent => [.. SentQueue];
+
+        public IGovernanceRegistry Registry => _services.GetRequiredService<IGovernanceRegistry>();
+
+        public IStorageProvisioner Storage => _services.GetRequiredService<IStorageProvisioner>();
+
+        public IAuditLog Audit => _services.GetRequiredService<IAuditLog>();
+
+        public InboxReader Inbox => _services.GetRequiredService<InboxReader>();
+
+        public RetentionService Retention => _services.GetRequiredService<RetentionService>();
+
+        public BlobServiceClient Blobs => _services.GetRequiredService<LocalStorageClients>().Blobs;
+
+        private ConcurrentQueue<Notification> SentQueue { get; }
+
+        public static async Task<LocalRetentionWorld> StartAsync(AzuriteFixture azurite)
+        {
+            var id = Guid.NewGuid().ToString("N")[..10];
+            var root = System.IO.Directory.CreateTempSubdirectory("gardien-retention-e2e-").FullName;
+            var inbox = Path.Combine(root, "inbox");
+            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Local:StorageConnectionString"] = azurite.ConnectionString,
+                ["Local:InboxPath"] = inbox,
+                ["Local:DirectoryPath"] = Path.Combine(root, "directory.json"),
+                ["Local:DirectorySeedPath"] = Path.Combine(RepoPaths.Root, "samples", "directory.sample.json"),
+                ["Local:DmpFolder"] = Path.Combine(root, "dmps"),
+                ["Local:TablePrefix"] = "r" + id,
+                ["Local:AuditContainer"] = "audit-" + id,
+                ["Secrets:approval-signing-key-k1"] = RetentionTestFakes.SigningKey,
+            }).Build();
+            var time = new FakeTimeProvider(RetentionTestHost.Epoch);
+            var sent = new ConcurrentQueue<Notification>();
+            var store = new AzureStorageWorkflowStore(
+                AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "R" + id) with { PartitionCount = 2, MaxPollingInterval = TimeSpan.FromMilliseconds(100) },
+                time);
+            await store.CreateIfNotExistsAsync();
+            ServiceProvider? provider = null;
+            var host = await RetentionTestHost.StartAsync(store, time, RetentionTestHost.Register(new WorkflowRegistry()), client =>
+            {
+                var services = new ServiceCollection();
+                services.AddSingleton<TimeProvider>(time);
+                services.AddSingleton<INotifier>(_ => new RecordingNotifier(new InboxNotifier(inbox, time), sent));
+                services.AddSingleton<IWorkflowClient>(_ => client());
+                services.AddGardienLocalAdapters(configuration);
+                services.AddGardienWorkflowActivities(new GardienWorkflowOptions { Policy = RetentionTestHost.Policy });
+                provider = services.BuildServiceProvider();
+                return provider;
+            }, () => [.. sent]);
+            return new LocalRetentionWorld(id, root, provider!, host, sent);
+        }
+
+        /// <summary>A provisioned dataset: its container (through the real provisioner) with three blobs, its DMP and dataset records.</summary>
+        public async Task<DatasetRecord> ProvisionAsync(string dmpId, string datasetId, DateOnly keepUntil, DisposalAction disposal)
+        {
+            var container = $"ds-{_id}-{datasetId}";
+            await Storage.EnsureContainerAsync(new ContainerSpec { Name = container, OwnerInstanceId = "e2e-setup" });
+            var client = Blobs.GetBlobContainerClient(container);
+            for (var i = 0; i < BlobSizes.Length; i++)
+            {
+                await client.UploadBlobAsync($"raw/file-{i + 1}.dat", BinaryData.FromBytes(new byte[BlobSizes[i]]));
+            }
+
+            await Registry.UpsertDmpAsync(new DmpRecord { DmpId = dmpId, State = DmpState.Active, ContactEmail = Pi, Title = "E2E study" });
+            return await Registry.UpsertDatasetAsync(new DatasetRecord
+            {
+                DmpId = dmpId,
+                DatasetId = datasetId,
+                Container = container,
+                State = DatasetState.Provisioned,
+                KeepUntil = keepUntil,
+                Disposal = disposal,
+                Title = "Dataset " + datasetId,
+            });
+        }
+
+        /// <summary>Delivers a BlobCreated event per blob, as Event Grid would, and checks the index tags they got.</summary>
+        public async Task TagThroughBlobEventsAsync(DatasetRecord dataset)
+        {
+            var client = Blobs.GetBlobContainerClient(dataset.Container);
+            await foreach (var blob in client.GetBlobsAsync())
+            {
+                var created = new BlobEventInput("created-" + _id + "-" + blob.Name, BlobEventKind.Created, dataset.Container, blob.Name, blob.Properties.ETag?.ToString(), blob.Properties.ContentLength, RetentionTestHost.Epoch);
+                var result = await HandleBlobEventAsync(created);
+                Assert.Equal(BlobEventOutcome.Tagged, result.Outcome);
+                var tags = (await client.GetBlobClient(blob.Name).GetTagsAsync()).Value.Tags;
+                Assert.Equal(GovernanceMetadata.Date(dataset.KeepUntil!.Value), tags[GovernanceMetadata.KeepUntil]);
+                Assert.True(tags.ContainsKey(GovernanceMetadata.DmpId) && tags.ContainsKey(GovernanceMetadata.DatasetId));
+            }
+        }
+
+        public async Task<BlobEventResult> HandleBlobEventAsync(BlobEventInput blobEvent, string instanceSuffix = "")
+        {
+            var id = await Host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), blobEvent, HandleBlobEventWorkflow.InstanceIdFor(blobEvent.EventId) + instanceSuffix);
+            var done = await Host.RunToCompletionAsync(id);
+            Assert.True(done.Status == WorkflowStatus.Completed, done.FailureDetails?.ToString());
+            return done.ReadOutputAs<BlobEventResult>()!;
+        }
+
+        /// <summary>The manifest hash computed independently of the adapters: SHA-256 over sorted "name\tetag\n" lines.</summary>
+        public async Task<string> ManifestHashFromAzuriteAsync(string container)
+        {
+            var lines = new List<(string Name, string ETag)>();
+            await foreach (var blob in Blobs.GetBlobContainerClient(container).GetBlobsAsync())
+            {
+                lines.Add((blob.Name, blob.Properties.ETag!.Value.ToString()));
+            }
+
+            var text = string.Concat(lines.OrderBy(l => l.Name, StringComparer.Ordinal).Select(l => $"{l.Name}\t{l.ETag}\n"));
+            return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+        }
+
+        public async Task<int> CountBlobsAsync(string container)
+        {
+            var count = 0;
+            await foreach (var unused in Blobs.GetBlobContainerClient(container).GetBlobsAsync())
+            {
+                count++;
+            }
+
+            return count;
+        }
+
+        public async Task<IReadOnlyList<string>> AuditActionsAsync()
+        {
+            var actions = new List<string>();
+            await foreach (var record in Audit.ReadAsync())
+            {
+                actions.Add(record.Entry.Action);
+            }
+
+            return actions;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Host.DisposeAsync();
+            await _services.DisposeAsync();
+            try
+            {
+                System.IO.Directory.Delete(_root, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless.
+            }
+        }
+    }
+
+    /// <summary>The real inbox notifier, with a copy of each message for the test to click links.</summary>
+    private sealed class RecordingNotifier(INotifier inner, ConcurrentQueue<Notification> sent) : INotifier
+    {
+        public async Task<NotificationReceipt> SendAsync(Notification notification, CancellationToken cancellationToken = default)
+        {
+            var receipt = await inner.SendAsync(notification, cancellationToken);
+            sent.Enqueue(notification);
+            return receipt;
+        }
+    }
+}
