@@ -156,29 +156,26 @@ internal static class LocalHostViews
         if (snapshot.Datasets.Count > 0)
         {
             var datasets = new Table().Title("Datasets and their containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State").AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data");
-            if (withContainers)
-            {
-                datasets.AddColumn("Container metadata on the store (gardien_*)");
-            }
+            var containers = new Table().Title("Containers as stored (metadata gardien_*)").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("Metadata");
 
             foreach (var view in snapshot.Datasets)
             {
                 var d = view.Dataset;
                 var data = string.Join(", ", new[] { d.PersonalData ? "personal" : null, d.SensitiveData ? "sensitive" : null, d.LegalHold ? "legal hold" : null }.OfType<string>());
-                var row = new List<Spectre.Console.Rendering.IRenderable>
-                {
+                datasets.AddRow(
                     Cell(ShortId(d.DatasetId)), Cell(d.Container), Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
-                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"), Cell(d.Disposal.ToString()), Cell(data.Length == 0 ? "-" : data),
-                };
-                if (withContainers)
+                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"), Cell(d.Disposal.ToString()), Cell(data.Length == 0 ? "-" : data));
+                if (view.Container is { } container)
                 {
-                    row.Add(Cell(view.Container is null ? null : DescribeMetadata(view.Container.Metadata)));
+                    containers.AddRow(Cell(container.Name), Cell(DescribeMetadata(container.Metadata)));
                 }
-
-                datasets.AddRow(row);
             }
 
             console.Write(datasets);
+            if (withContainers && containers.Rows.Count > 0)
+            {
+                console.Write(containers);
+            }
         }
 
         if (snapshot.Grants.Count > 0)

@@ -102,7 +102,7 @@ internal static class SweepCommand
             foreach (var item in report.Items)
             {
                 table.AddRow(
-                    LocalHostViews.Cell(item.DmpId), LocalHostViews.Cell(item.DatasetId), LocalHostViews.Cell(item.Container),
+                    LocalHostViews.Cell(LocalHostViews.ShortId(item.DmpId)), LocalHostViews.Cell(LocalHostViews.ShortId(item.DatasetId)), LocalHostViews.Cell(item.Container),
                     LocalHostViews.Cell(item.KeepUntil.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
                     LocalHostViews.Cell(item.Window is { } w ? string.Create(CultureInfo.InvariantCulture, $"{w} days") : "past due"),
                     LocalHostViews.Cell(item.Disposal.ToString()), LocalHostViews.Cell(item.Action + (item.CaseStatus is null ? string.Empty : $" ({item.CaseStatus})")));

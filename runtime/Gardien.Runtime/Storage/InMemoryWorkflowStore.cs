@@ -486,8 +486,9 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
             using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             var delay = Task.Delay(wait > MaxWaitHop ? MaxWaitHop : wait, _time, stopWaiting.Token);
 
-            // A clock advancing between reading "now" and arming the delay would leave it late: look again instead.
-            if (_time.GetUtcNow() == now)
+            // A fake clock advanced between reading "now" and arming the delay would leave it late: look again
+            // instead. The system clock always moves on (comparing it would spin); lateness of microseconds is harmless.
+            if (ReferenceEquals(_time, TimeProvider.System) || _time.GetUtcNow() == now)
             {
                 await Task.WhenAny(signalled, delay).ConfigureAwait(false);
             }

@@ -61,6 +61,7 @@ public sealed class IntakeDmpWorkflowTests
 
         Assert.Equal(InstanceId, submitted.InstanceId);
         Assert.Equal("principal investigator", status!.Detail);
+        Assert.Equal(["principal investigator: " + PiEmail], status.Awaiting);
         var output = done.ReadOutputAs<IntakeDmpOutput>()!;
         Assert.Equal(IntakeState.Active, output.State);
         Assert.Equal(["ds-a", "ds-b"], output.Containers.Select(c => c.DatasetId));

@@ -106,7 +106,7 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
         var submitted = await host.Submissions.SubmitAsync(json, "user:cli");
         var output = (await host.CompletionAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
 
-        // ex7's "Raw data" is open while its sensitivity is "unknown": the policy refuses it, nothing is governed.
+        // ex7's first dataset is open while its sensitivity is "unknown": the policy refuses it, nothing is governed.
         Assert.Equal(IntakeState.Invalid, output.State);
         Assert.Contains("/dmp/dataset/0/distribution/0/data_access", output.Reason, StringComparison.Ordinal);
         Assert.Null(await host.Registry.GetDmpAsync(dmpId));

@@ -4,6 +4,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Activities.Retention;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
+using Gardien.Workflows.Workflows;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;
@@ -133,6 +134,61 @@ public sealed class RetentionDisposalGuardProperties
 
         var purged = storage.Invocations.Any(i => i.Method.Name == nameof(IStorageProvisioner.PurgeAsync));
         return !purged || (world.DueByDate && !world.Held && world.Approved() && world.Dataset.State == DatasetState.MarkedForDeletion);
+    }
+
+    /// <summary>
+    /// The whole retention case on the engine (fake clock, strict mocks): whatever the hold, the data class, the plan and
+    /// the approvers' answers, storage is changed only on or after keep-until, never under a hold or an open case, and
+    /// only with every approval the policy requires — and when all of that holds, the disposal does happen.
+    /// </summary>
+    [Property(MaxTest = 12)]
+    public bool RetentionCaseWorkflow_DisposesOnlyOnTimeUnheldAndApproved(byte holdKind, bool personal, bool stewardApproves, bool dpoApproves, byte action) =>
+        RunCaseAsync(holdKind % 4, personal, stewardApproves, dpoApproves, Actions[action % Actions.Length]).GetAwaiter().GetResult();
+
+    private static async Task<bool> RunCaseAsync(int holdKind, bool personal, bool stewardApproves, bool dpoApproves, DisposalAction disposal)
+    {
+        const string dmp = "https://doi.org/10.1234/property";
+        var fakes = new RetentionTestFakes();
+        var dataset = fakes.AddDataset(dmp, "ds", RetentionTestHost.Today.AddDays(10), disposal, personal, legalHold: holdKind == 1, openCase: holdKind == 3 ? "complaint-12" : null);
+        fakes.StorageHolds[dataset.Container] = holdKind == 2;
+        var keepUntil = dataset.KeepUntil!.Value;
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await host.Client.ScheduleNewAsync(
+            nameof(RetentionCaseWorkflow),
+            new RetentionCaseInput { DmpId = dmp, DatasetId = "ds", Container = dataset.Container, KeepUntil = keepUntil, Disposal = disposal, Settings = RetentionTestHost.Settings },
+            RetentionCaseWorkflow.InstanceIdFor(dmp, "ds", keepUntil));
+        var answered = new HashSet<string>(StringComparer.Ordinal);
+        bool Held() => fakes.NotificationsSnapshot().Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
+        List<Notification> Pending() => [.. fakes.NotificationsSnapshot().Where(n => n.Kind == NotificationKind.ApprovalRequest && !answered.Contains(n.DeduplicationKey))];
+        async Task<bool> Completed() => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: false))!.IsCompleted;
+        while (true)
+        {
+            await host.RunUntilAsync(id, async () => Held() || Pending().Count > 0 || await Completed());
+            if (Held() || await Completed())
+            {
+                break;
+            }
+
+            foreach (var request in Pending())
+            {
+                answered.Add(request.DeduplicationKey);
+                var approve = request.To.Contains(RetentionTestFakes.DpoEmail) ? dpoApproves : stewardApproves;
+                await host.DecideAsync(request, approve ? "approve" : "reject", approve ? null : "No.", linkIndex: approve ? 0 : 1, instanceId: request.CorrelationId);
+            }
+        }
+
+        var required = DisposalGuard.RequiredRoles(disposal, personal, sensitiveData: false);
+        var allowed = holdKind == 0
+            && (!required.Contains(DisposalGuard.StewardRole) || stewardApproves)
+            && (!required.Contains(DisposalGuard.DpoRole) || dpoApproves);
+        var changes = fakes.AuditSnapshot().Where(e => e.Action is "dataset.marked_for_deletion" or "dataset.archived" or "dataset.publication_handoff" or "dataset.purged").ToList();
+        var touched = changes.Count > 0
+            || fakes.Marks.ContainsKey(dataset.Container)
+            || fakes.Tiers.ContainsKey(dataset.Container)
+            || !fakes.Blobs.ContainsKey(dataset.Container)
+            || fakes.Dataset(dmp, "ds").State != DatasetState.Provisioned;
+        var onTime = changes.All(e => DateOnly.FromDateTime(e.Timestamp.UtcDateTime) >= keepUntil);
+        return touched ? allowed && onTime : !allowed;
     }
 
     [Fact]

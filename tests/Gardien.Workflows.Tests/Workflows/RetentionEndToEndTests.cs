@@ -11,6 +11,7 @@ using Gardien.Testing;
 using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Activities.Provisioning;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Retention;
 using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -137,6 +138,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         var item = Assert.Single(report.Items);
         Assert.Equal(SweepAction.WouldStartCase, item.Action);
         Assert.Equal(30, item.Window);
+        Assert.Equal(DisposalVerdict.MissingApprovals, item.DueVerdict);
+        Assert.Equal([DisposalGuard.StewardRole], item.ApprovalsNeeded);
         Assert.Null(await world.Host.Client.GetInstanceAsync(item.CaseInstanceId));
         Assert.Empty(world.Sent);
         Assert.Empty(await world.AuditActionsAsync());

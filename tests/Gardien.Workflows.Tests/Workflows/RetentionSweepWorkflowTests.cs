@@ -2,6 +2,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Activities.Provisioning;
 using Gardien.Workflows.Activities.Retention;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Retention;
 using Gardien.Workflows.Workflows;
 using Moq;
 
@@ -70,13 +71,20 @@ public sealed class RetentionSweepWorkflowTests
     {
         // Read-only strict mocks: any write to the registry, storage, inbox or audit fails the test.
         var fakes = new RetentionTestFakes(allowWrites: false);
-        var dataset = fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
+        var dataset = fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20), personal: true);
+        fakes.AddDataset(Dmp, "held", RetentionTestHost.Today.AddDays(60), legalHold: true);
         await using var host = await RetentionTestHost.StartAsync(fakes);
 
         var report = await SweepAsync(host, RetentionTestHost.Today, dryRun: true);
 
-        var item = Assert.Single(report.Items);
+        Assert.Equal(2, report.Items.Count);
+        var item = report.Items[0];
         Assert.Equal(SweepAction.WouldStartCase, item.Action);
+        Assert.Equal(DisposalVerdict.MissingApprovals, item.DueVerdict);
+        Assert.Equal([DisposalGuard.StewardRole, DisposalGuard.DpoRole], item.ApprovalsNeeded);
+        var held = report.Items[1];
+        Assert.Equal(DisposalVerdict.Held, held.DueVerdict);
+        Assert.Contains("legal hold", held.DueReason, StringComparison.Ordinal);
         Assert.True(report.DryRun);
         Assert.Null(await host.Client.GetInstanceAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "due-soon", dataset.KeepUntil!.Value)));
         fakes.Notifier.VerifyNoOtherCalls();

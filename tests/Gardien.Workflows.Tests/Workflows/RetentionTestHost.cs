@@ -1,12 +1,7 @@
 using Gardien.Runtime;
 using Gardien.Runtime.Storage;
-using Gardien.Workflows.Activities.Access;
 using Gardien.Workflows.Activities.Approvals;
-using Gardien.Workflows.Activities.BlobEvents;
 using Gardien.Workflows.Activities.Common;
-using Gardien.Workflows.Activities.Provisioning;
-using Gardien.Workflows.Activities.Retention;
-using Gardien.Workflows.Activities.Reviews;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Ports;
@@ -144,7 +139,7 @@ public sealed class RetentionTestHost : IAsyncDisposable
             stalls = 0;
             if (next > Time.GetUtcNow())
             {
-                Time.SetUtcNow(next);
+                Time.SetUtcNow(next.Value);
             }
         }
 

@@ -35,7 +35,7 @@ public sealed class UpdateDmpWorkflowTests
 
         Assert.Equal(DmpRoute.Update, routed.Route);
         Assert.Equal(UpdateState.Applied, output.State);
-        Assert.Equal([DpoEmail, PiEmail], AskedFor(host, routed.InstanceId!));
+        Assert.Equal([PiEmail, DpoEmail], AskedFor(host, routed.InstanceId!));
         Assert.Equal([ApprovalRole.PrincipalInvestigator, ApprovalRole.DataProtectionOfficer], output.Approvals.Select(a => a.Role).Order());
         Assert.Equal(new DateOnly(2035, 12, 31), host.Datasets[(DmpId, "ds-open")].KeepUntil);
         Assert.Equal("2035-12-31", host.ContainerMetadata[container][GovernanceMetadata.KeepUntil]);
@@ -100,10 +100,12 @@ public sealed class UpdateDmpWorkflowTests
         await GovernAsync(host, Json(V1, datasets: new DatasetSpec("ds-open", AvailableUntil: "2040-12-31")));
 
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2030-12-31"))));
+        var awaiting = await host.WaitForCustomStatusAsync<IntakeStatus>(routed.InstanceId!, s => s.Stage == "awaiting-approvals");
         await host.DecideAsync(DpoEmail, "reject", "the cohort consent requires 2040");
         var output = (await host.CompletionAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
 
         Assert.Equal(UpdateState.Rejected, output.State);
+        Assert.Equal(["principal investigator: " + PiEmail, "data protection officer: " + DpoEmail], awaiting!.Awaiting);
         Assert.Contains("the cohort consent requires 2040", output.Reason, StringComparison.Ordinal);
         Assert.Equal(new DateOnly(2040, 12, 31), host.Datasets[(DmpId, "ds-open")].KeepUntil);
         Assert.Equal(new DateOnly(2040, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);

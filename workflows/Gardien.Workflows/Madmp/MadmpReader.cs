@@ -13,7 +13,7 @@ namespace Gardien.Workflows.Madmp;
 /// <remarks>
 /// Pipeline: size and encoding checks → System.Text.Json parse (line/column, depth limit) → version detection →
 /// lenient normalisation on the JsonNode tree (warnings) → NJsonSchema validation of the normalised tree against the
-/// official schema (format failures are warnings) → mapping to <see cref="MadmpDocument"/> when no error remains.
+/// official schema (format failures are warnings; skipped when <see cref="SchemaFastPath"/> proves it would find nothing) → mapping to <see cref="MadmpDocument"/> when no error remains.
 /// </remarks>
 public sealed class MadmpReader
 {
@@ -139,13 +139,18 @@ public sealed class MadmpReader
             synthesised = LenientNormaliser.Run(root, version.Value, warnings).Synthesised;
         }
 
-        var schema = MadmpSchemaCatalog.Get(version.Value);
-        var token = JsonNodeConversion.ToJToken(root);
-        var schemaErrors = new JsonSchemaValidator(ValidatorSettings).Validate(token, schema);
-        SchemaIssueMapper.Map(schemaErrors, version.Value, errors, warnings);
-        if (errors.Count > 0)
+        // Most documents are clean; proving it on the JsonNode tree is an order of magnitude cheaper than NJsonSchema,
+        // which stays the judge (and the source of every error and warning) whenever the pre-check has any doubt.
+        if (!MadmpSchemaCatalog.GetFastPath(version.Value).IsClean(root))
         {
-            return Fail(version, errors, warnings);
+            var schema = MadmpSchemaCatalog.Get(version.Value);
+            var token = JsonNodeConversion.ToJToken(root);
+            var schemaErrors = new JsonSchemaValidator(ValidatorSettings).Validate(token, schema);
+            SchemaIssueMapper.Map(schemaErrors, version.Value, errors, warnings);
+            if (errors.Count > 0)
+            {
+                return Fail(version, errors, warnings);
+            }
         }
 
         var document = new MadmpModelMapper(synthesised).Map(root, version.Value);

@@ -55,7 +55,9 @@ public sealed record IntakeDmpOutput(
     IReadOnlyList<string> CompensationIncomplete);
 
 /// <summary>The stage shown by <c>SetCustomStatus</c>.</summary>
-public sealed record IntakeStatus(string Stage, string? Detail = null);
+/// <param name="Awaiting">While approvals run: who is awaited ("role: e-mail"); each approval's own status (instance
+/// <c>{instanceId}-approval-{role}</c>) adds the delegate once escalated.</param>
+public sealed record IntakeStatus(string Stage, string? Detail = null, IReadOnlyList<string>? Awaiting = null);
 
 /// <summary>
 /// Takes a DMP into governance: validate (lenient) → evaluate the plan → record it → the approvals the plan requires,
@@ -149,7 +151,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             after: new { modified = evaluation.Modified, datasets = plan.Datasets.Select(d => new { d.Key, classification = d.Classification.Classification.ToString(), container = d.Storage.ContainerName }), approvals = plan.RequiredApprovals.Select(a => a.Role.ToString()) }));
 
         // Approvals, in parallel; the first that does not approve withdraws the others.
-        context.SetCustomStatus(new IntakeStatus("awaiting-approvals", string.Join(", ", plan.RequiredApprovals.Select(a => ApprovalRoles.Title(a.Role)))));
+        context.SetCustomStatus(AwaitingStatus(plan.RequiredApprovals, evaluation));
         IReadOnlyList<ApprovalWorkflowOutput> approvals;
         try
         {
@@ -350,6 +352,10 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         ApprovalOutcome.Expired => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.Approver}) did not decide in time",
         _ => $"the {ApprovalRoles.Title(refusal.Role)} approval was withdrawn ({refusal.Comment})",
     };
+
+    internal static IntakeStatus AwaitingStatus(IReadOnlyList<ApprovalRequirement> requirements, DmpEvaluation evaluation) =>
+        new("awaiting-approvals", string.Join(", ", requirements.Select(a => ApprovalRoles.Title(a.Role))),
+            [.. requirements.Select(a => $"{ApprovalRoles.Title(a.Role)}: {evaluation.Approvers.GetValueOrDefault(a.Role, "?")}")]);
 
     internal static IReadOnlyList<string> PiAddress(GovernancePlan plan) =>
         plan.PrincipalInvestigator.Email is { } email ? [email] : [];

@@ -8,7 +8,7 @@ using Gardien.Workflows.Retention;
 namespace Gardien.Workflows.Workflows;
 
 /// <param name="Date">The day swept (the timer's date, UTC): notice windows are computed from it.</param>
-/// <param name="DryRun">List what would happen; start nothing, notify nobody, write nothing.</param>
+/// <param name="DryRun">List what would happen (cases to open, what the due date would decide); start nothing, notify nobody, write nothing.</param>
 /// <param name="Settings">Policy values; null: loaded from the configured policy.</param>
 public sealed record RetentionSweepInput(DateOnly Date, bool DryRun = false, RetentionSettings? Settings = null);
 
@@ -22,7 +22,22 @@ public enum SweepAction
 
 /// <param name="Window">The notice window the dataset is in today (days before keep-until), null when past keep-until.</param>
 /// <param name="CaseStatus">Status of the existing case, when one exists.</param>
-public sealed record SweepItem(string DmpId, string DatasetId, string Container, DateOnly KeepUntil, DisposalAction Disposal, int? Window, string CaseInstanceId, SweepAction Action, string? CaseStatus);
+/// <param name="DueVerdict">Dry run only: what the disposal guard would decide on the due date with today's facts (held, approvals missing, ...).</param>
+/// <param name="DueReason">Dry run only: the guard's reason, in words.</param>
+/// <param name="ApprovalsNeeded">Dry run only: roles whose approval the disposal still needs.</param>
+public sealed record SweepItem(
+    string DmpId,
+    string DatasetId,
+    string Container,
+    DateOnly KeepUntil,
+    DisposalAction Disposal,
+    int? Window,
+    string CaseInstanceId,
+    SweepAction Action,
+    string? CaseStatus,
+    DisposalVerdict? DueVerdict = null,
+    string? DueReason = null,
+    IReadOnlyList<string>? ApprovalsNeeded = null);
 
 public sealed record RetentionSweepReport(
     DateOnly Date,
@@ -110,7 +125,17 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
         if (input.DryRun)
         {
             var status = await context.CallActivityAsync<string?>(nameof(GetRetentionCaseStatusActivity), id, ActivityRetryPolicies.Transient);
-            return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status);
+
+            // Read-only preview of the due date: holds and missing approvals show up now, not on the day.
+            var snapshot = await context.CallActivityAsync<RetentionCaseSnapshot>(
+                nameof(LoadRetentionCaseActivity), new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil), ActivityRetryPolicies.Transient);
+            var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date) : null;
+            return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status) with
+            {
+                DueVerdict = due?.Verdict,
+                DueReason = due?.Reason ?? "The registry no longer knows the dataset.",
+                ApprovalsNeeded = due?.MissingRoles ?? [],
+            };
         }
 
         var started = await context.CallActivityAsync<StartedInstance>(

@@ -150,7 +150,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         IReadOnlyList<ApprovalWorkflowOutput> approvals = [];
         if (diff.RequiredApprovals.Count > 0)
         {
-            context.SetCustomStatus(new IntakeStatus("awaiting-approvals", string.Join(", ", diff.RequiredApprovals.Select(a => ApprovalRoles.Title(a.Role)))));
+            context.SetCustomStatus(IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
             try
             {
                 approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. diff.RequiredApprovals.Select(r => new ApprovalWorkflowInput(

@@ -24,7 +24,11 @@ public sealed record DmpEvaluation(
     string? ContactEmail,
     IReadOnlyList<string> Errors,
     IReadOnlyList<string> Warnings,
-    GovernancePlan? Plan);
+    GovernancePlan? Plan)
+{
+    /// <summary>The approvers of each role the policy names (PI: the DMP's contact), for showing who is awaited.</summary>
+    public IReadOnlyDictionary<ApprovalRole, string> Approvers { get; init; } = new Dictionary<ApprovalRole, string>();
+}
 
 /// <summary>
 /// Reads the DMP leniently and evaluates its governance plan. Pure apart from the optional fetch, so it runs as an
@@ -77,7 +81,20 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         var plan = GovernanceEvaluator.Evaluate(dmp, policy, today);
         var planErrors = plan.AllFindings().Where(f => f.Severity == FindingSeverity.Error).Select(f => $"{f.Path}: {f.Message}").ToList();
         warnings.AddRange(plan.AllFindings().Where(f => f.Severity == FindingSeverity.Warning).Select(f => $"{f.Path}: {f.Message}"));
-        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox, planErrors, warnings, planErrors.Count == 0 ? plan : null);
+        var approvers = new Dictionary<ApprovalRole, string>
+        {
+            [ApprovalRole.DataSteward] = policy.Approvals.DataSteward.Email,
+            [ApprovalRole.DataProtectionOfficer] = policy.Approvals.DataProtectionOfficer.Email,
+        };
+        if (plan.PrincipalInvestigator.Email is { } piEmail)
+        {
+            approvers[ApprovalRole.PrincipalInvestigator] = piEmail;
+        }
+
+        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox, planErrors, warnings, planErrors.Count == 0 ? plan : null)
+        {
+            Approvers = approvers,
+        };
     }
 
     private static DmpEvaluation Invalid(string dmpId, string error) => new(false, dmpId, null, null, null, null, [error], [], null);
