@@ -4,7 +4,7 @@
 #   ./run-local.sh                 the demo: a DMP through intake, approvals, provisioning, grants, audit (docs/local.md)
 #   ./run-local.sh status          any other gardien command, against the same local state (inbox, approve TOKEN, sweep...)
 #   ./run-local.sh --reset [...]   start from a clean slate (deletes .gardien/: Azurite data, inbox, directory copy)
-#   ./run-local.sh --keep [...]    leave Azurite running afterwards and print how to use it from another shell
+#   ./run-local.sh --keep [...]    leave Azurite running afterwards (later ./run-local.sh calls reuse it; --reset stops it)
 #
 # State lives in .gardien/ (git-ignored): a second run joins the existing intake instead of provisioning again.
 # Azurite listens on 127.0.0.1 only, on its usual ports 10000-10002 when free, else on free ports.
@@ -29,6 +29,11 @@ done
 
 state=.gardien
 if [[ $reset -eq 1 ]]; then
+  if [[ -f "$state/azurite.pid" ]] && kill -0 "$(cat "$state/azurite.pid")" 2>/dev/null; then
+    echo "run-local.sh: --reset: stopping the Azurite left running by --keep (pid $(cat "$state/azurite.pid"))."
+    kill "$(cat "$state/azurite.pid")" 2>/dev/null || true
+    sleep 1
+  fi
   echo "run-local.sh: --reset: deleting $state/ (local Azurite data, inbox, directory copy)."
   rm -rf "$state"
 fi
@@ -44,18 +49,29 @@ port_free() { node -e "const s=require('net').createServer();s.once('error',()=>
 free_port() { node -e "const s=require('net').createServer();s.listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 answers() { node -e "const c=require('net').connect($1,'127.0.0.1');c.once('connect',()=>{c.end();process.exit(0)});c.once('error',()=>process.exit(1))"; }
 
-if port_free 10000 && port_free 10001 && port_free 10002; then
-  blob=10000; queue=10001; table=10002
+reused=0
+if [[ -f "$state/azurite.pid" && -f "$state/azurite.ports" ]] && kill -0 "$(cat "$state/azurite.pid")" 2>/dev/null; then
+  # An Azurite left running by --keep on this same data folder: use it (a second one on the same folder would corrupt it).
+  azurite_pid=$(cat "$state/azurite.pid")
+  read -r blob queue table <"$state/azurite.ports"
+  reused=1
+  keep=1
+  echo "run-local.sh: using the Azurite left running by --keep (pid $azurite_pid)."
 else
-  blob=$(free_port); queue=$(free_port); table=$(free_port)
-  echo "run-local.sh: ports 10000-10002 are taken (another Azurite?); using $blob/$queue/$table."
-fi
+  rm -f "$state/azurite.pid" "$state/azurite.ports"
+  if port_free 10000 && port_free 10001 && port_free 10002; then
+    blob=10000; queue=10001; table=10002
+  else
+    blob=$(free_port); queue=$(free_port); table=$(free_port)
+    echo "run-local.sh: ports 10000-10002 are taken (another Azurite?); using $blob/$queue/$table."
+  fi
 
-node "$azurite_js" --silent --disableTelemetry --skipApiVersionCheck --loose \
-  --location "$state/azurite" \
-  --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" --tableHost 127.0.0.1 --tablePort "$table" \
-  >"$state/azurite.log" 2>&1 &
-azurite_pid=$!
+  node "$azurite_js" --silent --disableTelemetry --skipApiVersionCheck --loose \
+    --location "$state/azurite" \
+    --blobHost 127.0.0.1 --blobPort "$blob" --queueHost 127.0.0.1 --queuePort "$queue" --tableHost 127.0.0.1 --tablePort "$table" \
+    >"$state/azurite.log" 2>&1 &
+  azurite_pid=$!
+fi
 
 stop_azurite() {
   if [[ $keep -eq 0 ]] && kill -0 "$azurite_pid" 2>/dev/null; then
@@ -87,9 +103,12 @@ dotnet build local/Gardien.Cli -c Release --nologo -v q -clp:ErrorsOnly >/dev/nu
 status=0
 dotnet local/Gardien.Cli/bin/Release/net10.0/gardien.dll "$@" || status=$?
 
-if [[ $keep -eq 1 ]]; then
+if [[ $keep -eq 1 && $reused -eq 0 ]]; then
+  echo "$azurite_pid" >"$state/azurite.pid"
+  echo "$blob $queue $table" >"$state/azurite.ports"
   echo
-  echo "Azurite keeps running (pid $azurite_pid; stop it with: kill $azurite_pid). From another shell, in $PWD:"
+  echo "Azurite keeps running (pid $azurite_pid): './run-local.sh COMMAND' uses it; stop it with: kill $azurite_pid"
+  echo "Or, from another shell in $PWD:"
   echo "  export Local__StorageConnectionString='$Local__StorageConnectionString'"
   echo "  dotnet local/Gardien.Cli/bin/Release/net10.0/gardien.dll status"
 fi

@@ -37,6 +37,9 @@ public sealed class WorkflowEngine : IAsyncDisposable
     private long _busy;
     private long _workEpoch;
 
+    // Executions suspended after their last committed step (see WorkflowEngineOptions.MaxCachedExecutions).
+    private readonly ConcurrentDictionary<string, LiveExecution> _liveExecutions = new(StringComparer.Ordinal);
+
     public WorkflowEngine(IWorkflowStore store, WorkflowRegistry registry, WorkflowEngineOptions? options = null, ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -356,8 +359,28 @@ public sealed class WorkflowEngine : IAsyncDisposable
             return;
         }
 
+        Keep(workItem.InstanceId, plan);
         Report(plan);
     }
+
+    /// <summary>After a committed step: keeps the still-running execution for the instance's next step.</summary>
+    private void Keep(string instanceId, StepPlan plan)
+    {
+        if (plan.Live is not { CanContinue: true } executor || plan.Result.State is not { } state || state.Status.IsTerminal() || plan.Result.ReplaceHistory)
+        {
+            return;
+        }
+
+        if (_liveExecutions.Count >= _options.MaxCachedExecutions)
+        {
+            // Crude but bounded: a miss only costs a replay.
+            _liveExecutions.Clear();
+        }
+
+        _liveExecutions[instanceId] = new LiveExecution(executor, state.ExecutionId, plan.HistoryCountAfter);
+    }
+
+    private sealed record LiveExecution(WorkflowExecutor Executor, string? ExecutionId, int HistoryCount);
 
     private void Report(StepPlan plan)
     {
@@ -390,7 +413,13 @@ public sealed class WorkflowEngine : IAsyncDisposable
         }
     }
 
-    private sealed record StepPlan(WorkflowStepResult Result, int StartedExecutions, bool StatusChanged);
+    private sealed record StepPlan(WorkflowStepResult Result, int StartedExecutions, bool StatusChanged)
+    {
+        /// <summary>The execution that produced the step, if it may continue at the next step once this one is committed.</summary>
+        public WorkflowExecutor? Live { get; init; }
+
+        public int HistoryCountAfter { get; init; }
+    }
 
     /// <summary>Decides what one step commits: dedup of messages, replay, new actions, outcome.</summary>
     private StepPlan PlanStep(WorkflowWorkItem workItem)
@@ -400,10 +429,37 @@ public sealed class WorkflowEngine : IAsyncDisposable
         var instanceId = workItem.InstanceId;
         var history = workItem.History;
         var state = workItem.Instance;
+
+        // A live execution is usable only if nothing else committed since it did (same execution, same history length).
+        if (_liveExecutions.TryRemove(instanceId, out var live) && (live.HistoryCount != history.Count || live.ExecutionId != state?.ExecutionId))
+        {
+            live = null;
+        }
+
         var started = history.FirstOrDefault(e => e.EventType == HistoryEventType.ExecutionStarted);
-        var ended = history.Any(e => e.EventType == HistoryEventType.ExecutionCompleted);
-        var scheduled = history.Where(IsAction).Select(e => e.EventId).ToHashSet();
-        var completed = history.Where(IsCompletion).Select(e => e.TaskScheduledId).ToHashSet();
+
+        // Scanning the whole history makes a step O(history); a live execution already knows what is open (and that it has not ended).
+        var ended = live is null && history.Any(e => e.EventType == HistoryEventType.ExecutionCompleted);
+        HashSet<int>? scheduledInHistory = null;
+        HashSet<int>? completedInHistory = null;
+        var completedNow = new HashSet<int>();
+        bool IsOpenTask(int taskId)
+        {
+            if (completedNow.Contains(taskId))
+            {
+                return false;
+            }
+
+            if (live is not null)
+            {
+                return live.Executor.IsOpenTask(taskId);
+            }
+
+            scheduledInHistory ??= history.Where(IsAction).Select(e => e.EventId).ToHashSet();
+            completedInHistory ??= history.Where(IsCompletion).Select(e => e.TaskScheduledId).ToHashSet();
+            return scheduledInHistory.Contains(taskId) && !completedInHistory.Contains(taskId);
+        }
+
         var outbound = new List<WorkflowMessage>();
         var newEvents = new List<HistoryEvent>();
         HistoryEvent? newStart = null;
@@ -458,7 +514,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
                 case HistoryEventType.TimerFired:
                 case HistoryEventType.SubOrchestrationInstanceCompleted:
                 case HistoryEventType.SubOrchestrationInstanceFailed:
-                    if (!scheduled.Contains(e.TaskScheduledId) || completed.Contains(e.TaskScheduledId))
+                    if (!IsOpenTask(e.TaskScheduledId))
                     {
                         Discard(e, instanceId, "duplicate or unknown task id");
                         continue;
@@ -471,7 +527,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
                         continue;
                     }
 
-                    completed.Add(e.TaskScheduledId);
+                    completedNow.Add(e.TaskScheduledId);
                     newEvents.Add(e with { Timestamp = nowUtc });
                     break;
                 case HistoryEventType.EventRaised:
@@ -539,9 +595,14 @@ public sealed class WorkflowEngine : IAsyncDisposable
         var replaceHistory = false;
         for (var generation = 0; ; generation++)
         {
-            var workflow = _registry.CreateWorkflow(execution.Name ?? string.Empty, execution.Version ?? string.Empty, _services);
             ExecutionResult run;
-            if (workflow is null)
+            WorkflowExecutor? executor = null;
+            if (generation == 0 && startedExecutions == 0 && live is not null && live.ExecutionId == execution.ExecutionId)
+            {
+                executor = live.Executor;
+                run = executor.Continue(stepEvents, customStatus);
+            }
+            else if (_registry.CreateWorkflow(execution.Name ?? string.Empty, execution.Version ?? string.Empty, _services) is not { } workflow)
             {
                 run = new ExecutionResult
                 {
@@ -555,7 +616,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
             }
             else
             {
-                var executor = new WorkflowExecutor(workflow, instanceId, _options.Serializer, _loggerFactory, _store.MaxMessageDelay);
+                executor = new WorkflowExecutor(workflow, instanceId, _options.Serializer, _loggerFactory, _store.MaxMessageDelay);
                 run = executor.Execute(pastEvents, stepEvents, customStatus);
             }
 
@@ -570,7 +631,11 @@ public sealed class WorkflowEngine : IAsyncDisposable
                     ReplaceHistory = replaceHistory,
                     NewInstances = newInstances,
                 };
-                return new StepPlan(result, startedExecutions, result.State!.Status != state?.Status);
+                return new StepPlan(result, startedExecutions, result.State!.Status != state?.Status)
+                {
+                    Live = _options.MaxCachedExecutions > 0 && !replaceHistory ? executor : null,
+                    HistoryCountAfter = history.Count + result.NewHistory.Count,
+                };
             }
 
             if (generation >= MaxContinueAsNewPerStep)

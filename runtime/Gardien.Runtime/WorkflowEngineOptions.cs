@@ -35,6 +35,14 @@ public sealed record WorkflowEngineOptions
     /// <summary>How often <see cref="WorkflowEngine.WaitForIdleAsync"/> looks at the store (real time, not the engine's clock).</summary>
     public TimeSpan IdlePollInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
+    /// <summary>
+    /// Live workflow executions kept between steps (like Durable Task's extended sessions): the next step of a cached
+    /// instance resumes the suspended code instead of replaying its whole history. Used only when nothing else changed
+    /// the instance since (same execution, same history length); 0 turns it off. Non-determinism is detected on replay,
+    /// which still happens after a restart, a cache miss, or a step committed by another engine.
+    /// </summary>
+    public int MaxCachedExecutions { get; init; } = 1000;
+
     /// <summary>Services activities (and workflows) are created from; a new scope per activity when it is an <c>IServiceScopeFactory</c> provider.</summary>
     public IServiceProvider? Services { get; init; }
 

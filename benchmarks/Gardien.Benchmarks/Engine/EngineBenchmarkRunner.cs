@@ -59,13 +59,14 @@ internal static class EngineBenchmarkRunner
         }
 
         Console.WriteLine();
-        Console.WriteLine("| Store | Scenario | Items | Seconds | Rate (/s) | Published target | × target | Storage requests per item |");
-        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Load average (1/5/15 min) at the end: {LoadAverage()}"));
+        Console.WriteLine("| Store | Scenario | Items | Seconds | Rate (/s) | Published target | × target | Storage requests per item | Engine CPU µs per item |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             var target = PublishedTargets.FirstOrDefault(t => r.Scenario.StartsWith(t.Scenario, StringComparison.Ordinal)).Target;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString("F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} |"));
+                $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString("F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |"));
         }
 
         return 0;
@@ -73,8 +74,23 @@ internal static class EngineBenchmarkRunner
 
     private sealed record Sizes(int Sequential, int FanOut, int Events);
 
+    private static string LoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "n/a";
+        }
+    }
+
     private sealed record ScenarioResult(string Store, string Scenario, int Items, double Seconds, double? RequestsPerItem)
     {
+        /// <summary>CPU time of this process per item (all threads, µs): load-independent cost on a shared machine.</summary>
+        public double? CpuMicrosecondsPerItem { get; init; }
+
         public double Rate => Items / Seconds;
     }
 
@@ -131,32 +147,35 @@ internal static class EngineBenchmarkRunner
 
         // 1. Sequential activities (one instance).
         var before = counter?.Snapshot();
+        var cpu = Environment.CpuUsage.TotalTime;
         var watch = Stopwatch.StartNew();
         await RunToCompletionAsync(client, "Sequential", sizes.Sequential).ConfigureAwait(false);
-        results.Add(Report(storeName, "Sequential activities/s (1 instance)", sizes.Sequential, watch.Elapsed, counter, before));
+        results.Add(Report(storeName, $"Sequential activities/s (1 instance, chain of {sizes.Sequential})", sizes.Sequential, watch.Elapsed, counter, before, cpu));
 
         // 2 and 3. Fan-out then fan-in (one instance): fan-out ends when the last activity has run, fan-in starts when the first has.
         timestamps.Clear();
         before = counter?.Snapshot();
+        cpu = Environment.CpuUsage.TotalTime;
         var start = Stopwatch.GetTimestamp();
         await RunToCompletionAsync(client, "FanOutFanIn", sizes.FanOut).ConfigureAwait(false);
         var end = Stopwatch.GetTimestamp();
         var runs = timestamps.ToArray();
         var fanOut = Stopwatch.GetElapsedTime(start, runs.Max(r => r.Started));
         var fanIn = Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end);
-        results.Add(Report(storeName, "Fan-out activities/s (1 instance)", sizes.FanOut, fanOut, counter, before));
-        results.Add(Report(storeName, "Fan-in responses/s (1 instance)", sizes.FanOut, fanIn, null, null));
+        results.Add(Report(storeName, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, fanOut, counter, before, cpu));
+        results.Add(Report(storeName, $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)", sizes.FanOut, fanIn, null, null));
 
         // 4. External events raised to one waiting instance.
         before = counter?.Snapshot();
         var id = await client.ScheduleNewAsync("Events", sizes.Events).ConfigureAwait(false);
         await client.WaitForStartAsync(id).ConfigureAwait(false);
+        cpu = Environment.CpuUsage.TotalTime;
         watch.Restart();
         await Parallel.ForAsync(0, sizes.Events, new ParallelOptions { MaxDegreeOfParallelism = 8 },
             async (i, ct) => await client.RaiseEventAsync(id, "Tick", 1, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var done = await client.WaitForCompletionAsync(id).ConfigureAwait(false);
         Check(done, sizes.Events);
-        results.Add(Report(storeName, "External events/s (1 instance)", sizes.Events, watch.Elapsed, counter, before));
+        results.Add(Report(storeName, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
 
         await engine.StopAsync().ConfigureAwait(false);
         if (store is AzureStorageWorkflowStore azure)
@@ -185,9 +204,10 @@ internal static class EngineBenchmarkRunner
         await using var engine = new WorkflowEngine(new InMemoryWorkflowStore(), registry, new WorkflowEngineOptions { MaxConcurrentActivities = 32 });
         await engine.StartAsync().ConfigureAwait(false);
         await RunToCompletionAsync(engine.Client, "Sequential", 10).ConfigureAwait(false);
+        var cpu = Environment.CpuUsage.TotalTime;
         var watch = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, instances).Select(_ => RunToCompletionAsync(engine.Client, "Sequential", activitiesEach))).ConfigureAwait(false);
-        return new ScenarioResult("in-memory", $"Sequential activities/s ({instances} instances × {activitiesEach})", instances * activitiesEach, watch.Elapsed.TotalSeconds, null);
+        return Report("in-memory", $"Sequential activities/s ({instances} instances × {activitiesEach})", instances * activitiesEach, watch.Elapsed, null, null, cpu);
     }
 
     private static async Task RunToCompletionAsync(WorkflowEngineClient client, string workflow, int n)
@@ -205,10 +225,14 @@ internal static class EngineBenchmarkRunner
         }
     }
 
-    private static ScenarioResult Report(string store, string scenario, int items, TimeSpan elapsed, StorageRequestCounter? counter, StorageRequestSnapshot? before)
+    private static ScenarioResult Report(
+        string store, string scenario, int items, TimeSpan elapsed, StorageRequestCounter? counter, StorageRequestSnapshot? before, TimeSpan? cpuBefore = null)
     {
         double? perItem = counter is not null && before is { } b ? (double)(counter.Snapshot() - b).Total / items : null;
-        var result = new ScenarioResult(store, scenario, items, elapsed.TotalSeconds, perItem);
+        var result = new ScenarioResult(store, scenario, items, elapsed.TotalSeconds, perItem)
+        {
+            CpuMicrosecondsPerItem = cpuBefore is { } c ? (Environment.CpuUsage.TotalTime - c).TotalMicroseconds / items : null,
+        };
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scenario}: {items} in {elapsed.TotalSeconds:F2}s = {result.Rate:F0}/s{(perItem is { } p ? $", {p:F1} storage requests per item" : string.Empty)}"));
         return result;
     }

@@ -55,11 +55,18 @@ public sealed record AzureStorageStoreOptions
     public int ActivityBatchSize { get; init; } = 16;
 
     /// <summary>
-    /// Persist each activity's outcome (one table write) before reporting it, and check it before running a
-    /// delivered activity (one point read), so that an activity whose completion was persisted is never run again,
-    /// even when its message is redelivered after a crash or scheduled twice by a re-run step.
+    /// Persist each activity's outcome (one table write) before reporting it, and check it (one point read) before
+    /// running an activity message that may be a repeat (delivered before, or sent by a step that may have run before),
+    /// so that an activity whose completion was persisted is not run again after a crash, a lost lease or a re-run step.
     /// </summary>
     public bool DeduplicateActivityExecutions { get; init; } = true;
+
+    /// <summary>
+    /// Messages this process produces for itself (activities scheduled by its steps, their results) are sent already
+    /// leased to it and handed to its workers directly, saving a queue receive per message. A crash hands them to
+    /// another process when the lease (the engine's lock duration) expires, as for received messages.
+    /// </summary>
+    public bool DeliverLocally { get; init; } = true;
 
     /// <summary>Extra HTTP pipeline policies (e.g. <see cref="StorageRequestCounter"/>) added to every client, per call.</summary>
     public IReadOnlyList<Azure.Core.Pipeline.HttpPipelinePolicy> AdditionalPolicies { get; init; } = [];

@@ -53,6 +53,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     // A jump of the fake clock makes them due while the queue still hides them; HasReadyWorkAsync must know.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _bouncedUntil = new(StringComparer.Ordinal);
 
+    // The lease the engine asks for (its LockDuration), learnt from its lock calls; messages delivered locally are
+    // sent invisible for this long, so that a crash hands them to another process after the same delay as a received one.
+    private long _leaseTicks;
+
     // One receive in flight per queue set: the other lockers wait for what it brings (or for a released instance).
     private readonly SemaphoreSlim _controlReceive = new(1, 1);
     private readonly SemaphoreSlim _activityReceive = new(1, 1);
@@ -112,6 +116,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _leaseTicks, lockDuration.Ticks);
         var deadline = DateTimeOffset.UtcNow + receiveTimeout;
         while (true)
         {
@@ -169,10 +174,22 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         try
         {
             // 1. Outbound messages first (see STORE-CONTRACT.md, "send before commit").
-            var sends = new List<Task>();
-            sends.AddRange(result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken)));
+            // A step whose messages were delivered before (crash, abandon, lost race) may have sent these activities
+            // already: mark them so that the activity side checks for a persisted outcome before running them.
+            var mayBeRerun = state.Messages.Exists(m => m.EffectiveDequeueCount > 1 || m.Envelope.Bounces > 0);
+            var activitySends = result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true, mayBeDuplicate: mayBeRerun)).ToList();
+            var sends = new List<Task>(activitySends);
             sends.AddRange(result.WorkflowMessages.Select(m => SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
             await Task.WhenAll(sends).ConfigureAwait(false);
+            foreach (var local in activitySends.Select(t => t.Result).OfType<ReceivedQueueMessage>())
+            {
+                _bufferedActivities.Enqueue(local);
+            }
+
+            if (activitySends.Count > 0)
+            {
+                Interlocked.Exchange(ref _activityBufferChanged, NewSignal()).TrySetResult();
+            }
             if (result.NewInstances.Count > 0)
             {
                 await Task.WhenAll(result.NewInstances.Select(i => TryCreateRowsAsync(i, cancellationToken))).ConfigureAwait(false);
@@ -243,6 +260,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     public async Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
     {
+        Interlocked.Exchange(ref _leaseTicks, lockDuration.Ticks);
         var deadline = DateTimeOffset.UtcNow + receiveTimeout;
         while (true)
         {
@@ -255,7 +273,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     continue;
                 }
 
-                if (_options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
+                if (_options.DeduplicateActivityExecutions && MayHaveRunBefore(received) && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -313,7 +331,16 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             await PersistActivityResultAsync(received.Message, response, cancellationToken).ConfigureAwait(false);
         }
 
-        await SendWorkflowMessageAsync(response, wake: true, cancellationToken).ConfigureAwait(false);
+        var queue = Clients.ControlQueueFor(response.InstanceId);
+        if (await SendAsync(queue, response, cancellationToken, deliverLocally: true).ConfigureAwait(false) is { } local)
+        {
+            BufferLocally(local);
+        }
+        else
+        {
+            _controlPoller.Wake(queue);
+        }
+
         if (!await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false))
         {
             throw new WorkItemLockLostException(
@@ -768,8 +795,18 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
-    private async Task SendAsync(QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends a message. With <paramref name="deliverLocally"/> (and <see cref="AzureStorageStoreOptions.DeliverLocally"/>)
+    /// a message due now is sent already leased to this store object (invisible for the engine's lock duration) and
+    /// returned as if received, saving the receive round trip; the local delivery counts as the first attempt
+    /// (<c>Bounces = -1</c>). If this process dies, the lease expires and another process receives it as usual.
+    /// </summary>
+    private async Task<ReceivedQueueMessage?> SendAsync(
+        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false, bool mayBeDuplicate = false)
     {
+        var delay = InitialDelay(message.VisibleAt);
+        var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
+        var local = deliverLocally && _options.DeliverLocally && delay == TimeSpan.Zero && lease > MinUsableLease;
         var envelope = new QueueEnvelope
         {
             MessageId = message.MessageId,
@@ -778,6 +815,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             VisibleAt = message.VisibleAt,
             SentAt = SendClock.Next(),
             Event = message.Event,
+            Bounces = local ? -1 : 0,
+            MayBeDuplicate = mayBeDuplicate ? true : null,
         };
         var text = QueueEnvelopeSerializer.Serialize(envelope);
         if (_payloads.IsLarge(text))
@@ -787,8 +826,39 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             text = QueueEnvelopeSerializer.Serialize(envelope);
         }
 
-        await queue.SendMessageAsync(text, InitialDelay(message.VisibleAt), TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false);
+        var leaseEnd = DateTimeOffset.UtcNow + lease;
+        var receipt = (await queue.SendMessageAsync(text, local ? lease : delay, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false)).Value;
+        if (!local)
+        {
+            return null;
+        }
+
+        var sent = QueuesModelFactory.QueueMessage(receipt.MessageId, receipt.PopReceipt, text, 0, receipt.TimeNextVisible, receipt.InsertionTime, receipt.ExpirationTime);
+        return new ReceivedQueueMessage(queue, sent, envelope, message, leaseEnd);
     }
+
+    /// <summary>Adds a locally delivered orchestration message to the buffer the workflow locker takes instances from.</summary>
+    private void BufferLocally(ReceivedQueueMessage message)
+    {
+        lock (_gate)
+        {
+            if (!_buffered.TryGetValue(message.Message.InstanceId, out var list))
+            {
+                list = [];
+                _buffered[message.Message.InstanceId] = list;
+            }
+
+            list.Add(message);
+        }
+
+        SignalBufferChanged();
+    }
+
+    /// <summary>
+    /// Whether an activity message could be a repeat: delivered before, or sent by a step that may have run before
+    /// (then an earlier copy may have run). A first delivery of a first send cannot have run, so it skips the read.
+    /// </summary>
+    private static bool MayHaveRunBefore(ReceivedQueueMessage received) => received.EffectiveDequeueCount > 1 || received.Envelope.MayBeDuplicate == true;
 
     private TimeSpan InitialDelay(DateTimeOffset? visibleAt)
     {

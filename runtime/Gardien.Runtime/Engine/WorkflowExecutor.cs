@@ -65,8 +65,9 @@ internal sealed class WorkflowExecutor : WorkflowContext
     private readonly Dictionary<int, Action<HistoryEvent>> _openTasks = [];
     private readonly Dictionary<string, LinkedList<TaskCompletionSource<string?>>> _eventWaiters = new(StringComparer.OrdinalIgnoreCase);
     private readonly List<HistoryEvent> _bufferedEvents = [];
+    private readonly HashSet<int> _completedTaskIds = [];
     private readonly List<HistoryEvent> _suspendedEvents = [];
-    private readonly ExecutionResult _result = new();
+    private ExecutionResult _result = new();
     private HistoryEvent? _started;
     private Task<object?>? _run;
     private DateTime _now;
@@ -98,12 +99,37 @@ internal sealed class WorkflowExecutor : WorkflowContext
 
     public override bool IsReplaying => _isReplaying;
 
-    public ExecutionResult Execute(IReadOnlyList<HistoryEvent> pastEvents, IReadOnlyList<HistoryEvent> newEvents, string? customStatus)
+    /// <summary>True while the workflow code is suspended on something (not ended): <see cref="Continue"/> may resume it.</summary>
+    public bool CanContinue => !_ended && !_result.NonDeterministic;
+
+    /// <summary>
+    /// For a live execution whose actions are all committed: whether <paramref name="taskId"/> was scheduled (an action
+    /// in history) and has not completed yet, i.e. whether a completion for it is new.
+    /// </summary>
+    public bool IsOpenTask(int taskId) => taskId >= 0 && taskId < _nextTaskId && !_completedTaskIds.Contains(taskId);
+
+    public ExecutionResult Execute(IReadOnlyList<HistoryEvent> pastEvents, IReadOnlyList<HistoryEvent> newEvents, string? customStatus) =>
+        Run(pastEvents, newEvents, customStatus);
+
+    /// <summary>
+    /// Resumes this live execution with the events of the next step, without replaying: the previous step's result was
+    /// committed, so its actions are history now. Only valid when nothing else changed the instance since (the engine
+    /// checks the history length and execution id).
+    /// </summary>
+    public ExecutionResult Continue(IReadOnlyList<HistoryEvent> newEvents, string? customStatus)
+    {
+        _pendingActions.Clear();
+        _actionOrder.Clear();
+        _result = new ExecutionResult();
+        return Run([], newEvents, customStatus);
+    }
+
+    private ExecutionResult Run(IReadOnlyList<HistoryEvent> pastEvents, IReadOnlyList<HistoryEvent> newEvents, string? customStatus)
     {
         _result.CustomStatus = customStatus;
         try
         {
-            _isReplaying = true;
+            _isReplaying = pastEvents.Count > 0;
             foreach (var historyEvent in pastEvents)
             {
                 if (_ended)
@@ -409,6 +435,11 @@ internal sealed class WorkflowExecutor : WorkflowContext
             case HistoryEventType.SubOrchestrationInstanceCompleted:
             case HistoryEventType.SubOrchestrationInstanceFailed:
             case HistoryEventType.EventRaised:
+                if (e.EventType != HistoryEventType.EventRaised)
+                {
+                    _completedTaskIds.Add(e.TaskScheduledId);
+                }
+
                 if (_suspended)
                 {
                     _suspendedEvents.Add(e);

@@ -22,7 +22,9 @@ public abstract partial class EnginePortTests
         var id = await harness.Client.ScheduleNewAsync("Governance", "plan-1", "nd-1");
         await harness.WaitForHistoryAsync(id, HistoryEventType.TaskCompleted);
 
+        // A deployment of changed code: the new process replays the history with it.
         callB = true;
+        await harness.RestartAsync();
         await harness.Client.RaiseEventAsync(id, "Approved", "yes");
         var done = await harness.CompletionAsync(id);
 
@@ -50,12 +52,47 @@ public abstract partial class EnginePortTests
         await harness.WaitForHistoryAsync(id, HistoryEventType.TimerCreated);
 
         skipTimer = true;
+        await harness.RestartAsync();
         await harness.Client.RaiseEventAsync(id, "Go", "now");
         var done = await harness.CompletionAsync(id);
 
         Assert.Equal(WorkflowStatus.Failed, done.Status);
         Assert.Equal(typeof(WorkflowNonDeterminismException).FullName, done.FailureDetails!.ErrorType);
         Assert.Contains("did not take any action #0", done.FailureDetails.ErrorMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1000)]
+    public async Task CachedAndReplayedExecutions_ProduceTheSameHistoryAndOutput(int maxCachedExecutions)
+    {
+        await using var harness = await StartAsync(
+            r => r
+                .AddActivity<int, int>("Double", (_, x) => Task.FromResult(x * 2))
+                .AddWorkflow<int, string>("Mixed", async (ctx, x) =>
+                {
+                    var guid = ctx.NewGuid();
+                    x = await ctx.CallActivityAsync<int>("Double", x);
+                    var fan = await Task.WhenAll(Enumerable.Range(1, 3).Select(i => ctx.CallActivityAsync<int>("Double", i)));
+                    ctx.SetCustomStatus(new { x, replaying = ctx.IsReplaying });
+                    var approval = await ctx.WaitForExternalEvent<string>("Approve");
+                    await ctx.CreateTimer(TimeSpan.FromHours(1), CancellationToken.None);
+                    return $"{x}|{fan.Sum()}|{approval}|{guid == ctx.NewGuid()}";
+                }),
+            o => o with { MaxCachedExecutions = maxCachedExecutions });
+        var id = await harness.Client.ScheduleNewAsync("Mixed", 5, "cache-" + maxCachedExecutions);
+        await WaitForIdleAsync(harness);
+        await harness.Client.RaiseEventAsync(id, "Approve", "ok");
+        await harness.WaitForHistoryAsync(id, HistoryEventType.TimerCreated);
+        harness.FakeTime.Advance(TimeSpan.FromHours(1));
+        var done = await harness.CompletionAsync(id);
+
+        Assert.Equal("10|12|ok|False", done.ReadOutputAs<string>());
+        var history = (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!;
+        Assert.Equal(
+            [HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TimerCreated],
+            history.Where(e => e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated).Select(e => e.EventType));
+        Assert.Equal(Enumerable.Range(0, 5), history.Where(e => e.EventId >= 0 && e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated).Select(e => e.EventId));
     }
 
     [Fact]

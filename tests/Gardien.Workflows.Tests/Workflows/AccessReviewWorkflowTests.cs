@@ -93,4 +93,23 @@ public sealed class AccessReviewWorkflowTests
         Assert.Equal(AccessReviewOutcome.DmpNotActive, done.ReadOutputAs<AccessReviewResult>()!.Outcome);
         Assert.All(fakes.Grants.Values, g => Assert.Equal(GrantState.Active, g.State));
     }
+
+    [Fact]
+    public async Task AccessReview_NoMemberYet_AsksNothingAndKeepsReviewingNextCycles()
+    {
+        var (fakes, _) = Project(RetentionTestHost.Today.AddYears(3));
+        foreach (var key in fakes.Grants.Keys.Where(k => k.PrincipalId != "u-pi").ToList())
+        {
+            fakes.Grants.TryRemove(key, out _);
+        }
+
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var id = await StartAsync(host);
+
+        await host.RunUntilAsync(id, async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 2);
+
+        Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
+        Assert.DoesNotContain(fakes.NotificationsSnapshot(), n => n.Kind == NotificationKind.AccessReview);
+        Assert.Equal(GrantState.Active, fakes.Grants[(Dmp, "mri-raw", "u-pi")].State);
+    }
 }

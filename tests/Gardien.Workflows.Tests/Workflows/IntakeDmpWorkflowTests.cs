@@ -122,6 +122,31 @@ public sealed class IntakeDmpWorkflowTests
     }
 
     [Fact]
+    public async Task Intake_ApproverNeverDecides_EndsRejectedAsExpiredAfterTheTimeout()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        var submitted = await host.Submissions.SubmitAsync(Json());
+        await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
+        var approval = ApprovalWorkflow.InstanceIdFor(InstanceId, ApprovalRole.PrincipalInvestigator);
+        while (await host.AdvanceToNextTimerAsync(approval) is not null)
+        {
+            // Reminders every 3 days, the escalation on day 7, expiry on day 30 (the default policy).
+        }
+
+        var output = (await host.CompletionAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
+        Assert.Equal(IntakeState.Rejected, output.State);
+        Assert.Contains("did not decide in time", output.Reason, StringComparison.Ordinal);
+        Assert.Equal(ApprovalOutcome.Expired, Assert.Single(output.Approvals).Outcome);
+        Assert.Equal(DmpState.Rejected, host.Dmps[DmpId].State);
+        Assert.Equal(ApprovalDecision.Expired, host.Approvals[(DmpId, InstanceId + ":pi")].Decision);
+
+        // The PI has no delegate: on escalation the data steward is told to follow up.
+        Assert.Contains("No delegate", Assert.Single(host.SentTo(StewardEmail, NotificationKind.Escalation)).Body, StringComparison.Ordinal);
+        Assert.Contains("did not decide in time", Assert.Single(host.SentTo(PiEmail, NotificationKind.Rejection)).Body, StringComparison.Ordinal);
+        host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Never);
+    }
+
+    [Fact]
     public async Task Intake_GrantFailsAfterRetries_CompensatesAndEndsFailed()
     {
         var attempts = 0;

@@ -8,6 +8,7 @@ using Gardien.Local.Notifications;
 using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
 using Gardien.Testing;
+using Gardien.Workflows.Activities.Access;
 using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Activities.Provisioning;
 using Gardien.Workflows.Ports;
@@ -166,6 +167,32 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         Assert.Single(world.Sent, n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Blob deleted outside a disposal", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task EndToEnd_AccessReview_UnconfirmedMemberLosesDirectoryMembershipAndGrant_ConfirmedMemberKeepsThem()
+    {
+        await using var world = await LocalRetentionWorld.StartAsync(azurite);
+        var dataset = await world.ProvisionAsync(Dmp, "cohort", RetentionTestHost.Today.AddYears(10), DisposalAction.Delete);
+        await world.Registry.UpsertDmpAsync((await world.Registry.GetDmpAsync(Dmp))! with { ContactEmail = "claire.dubois@neuro-institute.example", ETag = null });
+        foreach (var (email, level) in new[] { ("claire.dubois@neuro-institute.example", AccessLevel.Owner), ("mehdi.benali@neuro-institute.example", AccessLevel.Contributor), ("anna.kowalska@neuro-institute.example", AccessLevel.Reader) })
+        {
+            await world.GrantAsync(dataset, email, level, RetentionTestHost.Today.AddYears(3));
+        }
+
+        var id = await world.Retention.StartAccessReviewAsync(Dmp);
+        var review = await world.Host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.AccessReview);
+        Assert.Equal(["Keep Anna Kowalska", "Keep Mehdi Benali", "Remove Anna Kowalska", "Remove Mehdi Benali"], review.Links.Select(l => l.Label).Order(StringComparer.Ordinal));
+        await world.Host.DecideAsync(review, "approve", linkIndex: review.Links.ToList().FindIndex(l => l.Label == "Keep Mehdi Benali"));
+        await world.Host.RunUntilAsync(id, async () => (await world.AuditActionsAsync()).Contains("access_review.completed"));
+
+        var readers = await world.GroupMembersAsync(dataset.Container, AccessLevel.Reader);
+        var contributors = await world.GroupMembersAsync(dataset.Container, AccessLevel.Contributor);
+        Assert.DoesNotContain("u-anna-kowalska", readers);
+        Assert.Contains("u-mehdi-benali", contributors);
+        Assert.Equal(GrantState.Revoked, (await world.Registry.GetGrantAsync(Dmp, "cohort", "u-anna-kowalska"))!.State);
+        Assert.Equal(GrantState.Active, (await world.Registry.GetGrantAsync(Dmp, "cohort", "u-mehdi-benali"))!.State);
+        Assert.Equal(GrantState.Active, (await world.Registry.GetGrantAsync(Dmp, "cohort", "u-claire-dubois"))!.State);
+    }
+
     private static readonly int[] BlobSizes = [100, 200, 300];
 
     private static DateTimeOffset Midnight(DateOnly date) => new(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
@@ -263,6 +290,32 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
                 Disposal = disposal,
                 Title = "Dataset " + datasetId,
             });
+        }
+
+        /// <summary>Grants access the way the intake does: the real grant activity on the local directory and registry.</summary>
+        public async Task GrantAsync(DatasetRecord dataset, string email, AccessLevel level, DateOnly endsOn)
+        {
+            var activity = ActivatorUtilities.CreateInstance<GrantAccessActivity>(_services);
+            var result = await activity.RunAsync(new TestActivityContext("e2e-grant"), new GrantAccessInput
+            {
+                DmpId = dataset.DmpId,
+                DatasetId = dataset.DatasetId,
+                Container = dataset.Container,
+                Email = email,
+                Level = level,
+                EndsOn = level == AccessLevel.Owner ? null : endsOn,
+                ApprovalIds = ["e2e-intake:steward"],
+                At = RetentionTestHost.Epoch,
+                Actor = "system:e2e",
+            });
+            Assert.NotNull(result.PrincipalId);
+        }
+
+        public async Task<IReadOnlyList<string>> GroupMembersAsync(string container, AccessLevel level)
+        {
+            var directory = _services.GetRequiredService<IDirectory>();
+            var group = await directory.FindGroupAsync(AccessGroups.GroupName(container, level));
+            return group is null ? [] : [.. (await directory.ListMembersAsync(group.Id)).Select(u => u.Id)];
         }
 
         /// <summary>Delivers a BlobCreated event per blob, as Event Grid would, and checks the index tags they got.</summary>

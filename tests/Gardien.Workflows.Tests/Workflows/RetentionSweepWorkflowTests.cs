@@ -148,4 +148,19 @@ public sealed class RetentionSweepWorkflowTests
         var reviews = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "access-review-" });
         Assert.Equal(AccessReviewWorkflow.InstanceIdFor(Dmp), Assert.Single(reviews.Instances).InstanceId);
     }
+
+    [Fact]
+    public async Task Schedule_ADayWhoseStepsFailAfterRetries_IsAuditedAndTheScheduleKeepsSweepingNextDays()
+    {
+        var fakes = new RetentionTestFakes();
+        fakes.Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("registry unavailable"));
+        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var secondDay = RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today.AddDays(2));
+
+        await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId);
+        await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () => (await host.Client.GetInstanceAsync(secondDay, getInputsAndOutputs: false))?.Status == WorkflowStatus.Completed);
+
+        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.schedule_run_failed");
+        Assert.False((await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId))!.Status.IsTerminal());
+    }
 }

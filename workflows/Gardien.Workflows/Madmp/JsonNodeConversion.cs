@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Newtonsoft.Json.Linq;
@@ -74,7 +75,11 @@ internal static class JsonNodeConversion
                     return new JValue(element.GetDouble());
                 }
 
-                return new JValue(value.GetValue<double>());
+                // A number created in code rather than parsed (an int, a double...): its JSON text says what it is.
+                var text = value.ToJsonString();
+                return long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var whole)
+                    ? new JValue(whole)
+                    : new JValue(double.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture));
             default:
                 return JValue.CreateNull();
         }

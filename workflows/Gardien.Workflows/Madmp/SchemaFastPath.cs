@@ -229,7 +229,7 @@ internal sealed class SchemaFastPath
     };
 
     private static bool IsInt64(JsonValue value) =>
-        value.TryGetValue<long>(out _) || (value.TryGetValue<JsonElement>(out var element) && element.TryGetInt64(out _));
+        value.TryGetValue<long>(out _) || value.TryGetValue<int>(out _) || (value.TryGetValue<JsonElement>(out var element) && element.TryGetInt64(out _));
 
     private sealed class Node
     {

@@ -25,7 +25,7 @@ public enum AccessReviewOutcome
     /// <summary>The DMP is not active (unknown, rejected, disposed): nothing to review.</summary>
     DmpNotActive,
 
-    /// <summary>No active grant remains.</summary>
+    /// <summary>No member besides the PI had access at the review: nothing asked; continued as new for the next cycle.</summary>
     NoMembers,
 
     /// <summary>One review cycle done; the instance continued as new for the next.</summary>
@@ -89,14 +89,12 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
 
         var pi = snapshot.PiEmail ?? settings.StewardEmail;
         var members = snapshot.Members.Where(m => !string.Equals(m.Email, snapshot.PiEmail, StringComparison.OrdinalIgnoreCase)).ToList();
-        if (snapshot.Members.Count == 0)
-        {
-            return new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No active grant remains.");
-        }
-
+        // Nobody to review this time (no grant yet, or only the PI): keep the schedule, members may be granted later.
         var (confirmed, revoked) = members.Count == 0 ? ([], []) : await ReviewAsync(context, input, settings, snapshot, members, pi, actor);
         context.ContinueAsNew(input with { Settings = settings, NextReviewOn = settings.ReviewEvery.AddTo(reviewOn), Cycle = input.Cycle + 1 });
-        return new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {input.Cycle + 1} done.");
+        return members.Count == 0
+            ? new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No member to review; the next review is scheduled.")
+            : new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {input.Cycle + 1} done.");
     }
 
     private static async Task<(IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked)> ReviewAsync(

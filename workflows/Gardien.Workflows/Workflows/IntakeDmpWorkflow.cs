@@ -143,6 +143,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             var reason = recorded.Outcome == RecordDmpOutcome.NeedsUpdate
                 ? $"the DMP is already governed by an older version ({recorded.ExistingModified:O}); submit this version as an update"
                 : $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
+            await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
+                before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
             context.SetCustomStatus(new IntakeStatus("already-governed", reason));
             return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
         }

@@ -2,6 +2,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Activities.Retention;
 using Gardien.Workflows.Activities.Reviews;
+using Gardien.Workflows.Ports;
 
 namespace Gardien.Workflows.Workflows;
 
@@ -21,7 +22,8 @@ public sealed record RetentionScheduleInput
 }
 
 /// <summary>One daily run (the output of each execution before it continues as new).</summary>
-public sealed record RetentionScheduleRun(DateOnly SweptOn, StartedInstance Sweep, AccessReviewsEnsured? AccessReviews, int Runs);
+/// <param name="Sweep">Null when starting the sweep failed after retries (see <paramref name="Failures"/>).</param>
+public sealed record RetentionScheduleRun(DateOnly SweptOn, StartedInstance? Sweep, AccessReviewsEnsured? AccessReviews, int Runs, IReadOnlyList<string> Failures);
 
 /// <summary>What <c>SetCustomStatus</c> shows.</summary>
 public sealed record RetentionScheduleStatus(string Stage, DateTime NextRunAt, int Runs);
@@ -56,12 +58,39 @@ public sealed class RetentionScheduleWorkflow : Workflow<RetentionScheduleInput,
 
         var sweptOn = DateOnly.FromDateTime(context.CurrentUtcDateTime);
         context.SetCustomStatus(new RetentionScheduleStatus("starting-sweep", runAt, input.Runs));
-        var sweep = await context.CallActivityAsync<StartedInstance>(nameof(StartRetentionSweepActivity), sweptOn, ActivityRetryPolicies.Persistent);
+        var failures = new List<string>();
+        var sweep = await TryAsync(() => context.CallActivityAsync<StartedInstance>(nameof(StartRetentionSweepActivity), sweptOn, ActivityRetryPolicies.Persistent), failures);
         var reviews = input.StartAccessReviews
-            ? await context.CallActivityAsync<AccessReviewsEnsured>(nameof(EnsureAccessReviewsActivity), null, ActivityRetryPolicies.Persistent)
+            ? await TryAsync(() => context.CallActivityAsync<AccessReviewsEnsured>(nameof(EnsureAccessReviewsActivity), null, ActivityRetryPolicies.Persistent), failures)
             : null;
+        if (failures.Count > 0)
+        {
+            // The schedule must outlive a bad day: report and try again tomorrow (the next sweep catches up on everything due).
+            await TryAsync(
+                () => context.CallActivityAsync<AuditReceipt>(
+                    nameof(WriteAuditActivity),
+                    AuditEntries.Create(GardienWorkflowOptions.SystemActor(nameof(RetentionScheduleWorkflow)), "retention.schedule_run_failed", context.InstanceId, "retention:schedule", context.CurrentUtcDateTime,
+                        after: new { date = sweptOn, failures }, discriminator: ":" + sweptOn.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture)),
+                    ActivityRetryPolicies.Transient),
+                failures);
+        }
+
         var runs = input.Runs + 1;
         context.ContinueAsNew(input with { NextRunOn = sweptOn.AddDays(1), Runs = runs });
-        return new RetentionScheduleRun(sweptOn, sweep, reviews, runs);
+        return new RetentionScheduleRun(sweptOn, sweep, reviews, runs, failures);
+    }
+
+    private static async Task<T?> TryAsync<T>(Func<Task<T>> call, List<string> failures)
+        where T : class
+    {
+        try
+        {
+            return await call();
+        }
+        catch (WorkflowTaskFailedException ex)
+        {
+            failures.Add(ex.Message);
+            return null;
+        }
     }
 }

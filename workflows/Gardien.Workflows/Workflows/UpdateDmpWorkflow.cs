@@ -124,6 +124,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 context.SetCustomStatus(new IntakeStatus("ignored", stale));
                 return Output(input.DmpId, UpdateState.Ignored, stale, null, [], [], [], [], [], warnings, []);
             case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
+                await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.update_not_governed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, outcome = claim.Outcome.ToString() }));
                 context.SetCustomStatus(new IntakeStatus("not-governed"));
                 return Output(input.DmpId, UpdateState.NotGoverned, "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
         }
@@ -177,6 +178,8 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
         if (stillOurs.Outcome != ClaimOutcome.Claimed)
         {
+            await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "update.superseded", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime,
+                after: new { modified = evaluation.Modified, newer = stillOurs.RecordedModified, approvals = approvals.Select(a => a.ApprovalId) }));
             context.SetCustomStatus(new IntakeStatus("superseded"));
             return Output(input.DmpId, UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP", diff, approvals, [], [], [], [], warnings, []);
         }
