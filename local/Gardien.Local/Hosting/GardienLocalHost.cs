@@ -132,6 +132,8 @@ public sealed class GardienLocalHost : IAsyncDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         try
         {
+            // What the host would run at start (ValidateOnStart), run first: the host would also log the failure with a stack trace.
+            Services.GetService<IStartupValidator>()?.Validate();
             await _host.StartAsync(cancellationToken).ConfigureAwait(false);
             _ = WorkflowOptions;
             _ = Services.GetRequiredService<IWorkflowStore>();

@@ -142,6 +142,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(DisposalVerdict.MissingApprovals, item.DueVerdict);
         Assert.Equal([DisposalGuard.StewardRole], item.ApprovalsNeeded);
         Assert.Null(await world.Host.Client.GetInstanceAsync(item.CaseInstanceId));
+        Assert.Empty((await world.Host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "retention-" })).Instances);
         Assert.Empty(world.Sent);
         Assert.Empty(await world.AuditActionsAsync());
         var after = await world.Registry.GetDatasetAsync(Dmp, "genomes");
@@ -159,7 +160,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         var deleted = new BlobEventInput("evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, RetentionTestHost.Epoch);
 
         var first = await world.HandleBlobEventAsync(deleted);
-        var again = await world.HandleBlobEventAsync(deleted with { }, instanceSuffix: "-redelivered");
+        var again = await world.HandleBlobEventAsync(deleted, instanceSuffix: "-redelivered");
 
         Assert.Equal(BlobEventOutcome.DeletedOutsideDisposal, first.Outcome);
         Assert.Equal(BlobEventOutcome.Duplicate, again.Outcome);

@@ -94,6 +94,35 @@ public sealed class UpdateDmpWorkflowTests
     }
 
     [Fact]
+    public async Task Update_GrantFailsForGood_UndoesTheNewContainerAndGrantsAndKeepsThePlanInForce()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        await GovernAsync(host, Json(V1));
+        var planBefore = host.Dmps[DmpId].ActivePlanJson;
+        host.Fault = call => call == "Directory.AddMember" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi")) ? new PortNotFoundException("group vanished") : null;
+
+        var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed")]);
+        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));
+        var output = (await host.ApproveAllUntilCompletedAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
+
+        Assert.Equal(UpdateState.Failed, output.State);
+        Assert.Contains("group vanished", output.Reason, StringComparison.Ordinal);
+        Assert.Empty(output.CompensationIncomplete);
+        var cohortContainer = host.Datasets[(DmpId, "ds-cohort")].Container;
+        Assert.False(host.Containers.ContainsKey(cohortContainer));
+        Assert.Equal(DatasetState.Failed, host.Datasets[(DmpId, "ds-cohort")].State);
+        Assert.DoesNotContain(host.ActiveGrants(DmpId), g => g.DatasetId == "ds-cohort");
+        Assert.DoesNotContain(host.Memberships.Keys, m => m.GroupId.StartsWith("g-" + cohortContainer, StringComparison.Ordinal));
+
+        // The plan in force is untouched; the claimed version stays recorded, so older versions stay ignored.
+        Assert.Equal(DmpState.Active, host.Dmps[DmpId].State);
+        Assert.Equal(planBefore, host.Dmps[DmpId].ActivePlanJson);
+        Assert.Equal(V2, host.Dmps[DmpId].Modified);
+        Assert.Equal(2, host.ActiveGrants(DmpId).Count(g => g.DatasetId == "ds-open"));
+        Assert.Contains(host.AuditEntries, e => e.Action == "container.compensated" && e.InstanceId == routed.InstanceId);
+    }
+
+    [Fact]
     public async Task Update_RejectedChange_KeepsThePlanInForceAndTellsThePiWhy()
     {
         await using var host = await IntakeTestHost.StartAsync();

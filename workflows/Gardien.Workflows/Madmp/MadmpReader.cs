@@ -159,6 +159,11 @@ public sealed class MadmpReader
 
     private static bool TryParse(ReadOnlySpan<byte> span, int maxDepth, ValidationMode mode, List<ValidationIssue> errors, List<ValidationIssue> warnings, out JsonNode? node)
     {
+        if (JsonTreeBuilder.TryBuild(span, maxDepth, out node))
+        {
+            return true;
+        }
+
         var strict = new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false };
         try
         {

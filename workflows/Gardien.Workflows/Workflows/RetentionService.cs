@@ -30,7 +30,10 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
         return await client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(date, dryRun), instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Starts the sweep (see <see cref="StartSweepAsync"/>) and waits for its report. Cases it opens run on their own.</summary>
+    /// <summary>
+    /// Starts the sweep (see <see cref="StartSweepAsync"/>) and waits for its report; a dry run's instance is purged
+    /// afterwards. Cases a real sweep opens run on their own.
+    /// </summary>
     public async Task<RetentionSweepReport> RunSweepAsync(DateOnly date, bool dryRun = false, CancellationToken cancellationToken = default)
     {
         var instanceId = await StartSweepAsync(date, dryRun, cancellationToken).ConfigureAwait(false);
@@ -38,6 +41,12 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
         if (done.Status != WorkflowStatus.Completed || done.ReadOutputAs<RetentionSweepReport>() is not { } report)
         {
             throw new InvalidOperationException($"Retention sweep '{instanceId}' ended {done.Status}: {done.FailureDetails?.ToString() ?? "no report"}. See the instance's history; fix the cause and run the sweep again (it is idempotent).");
+        }
+
+        if (dryRun)
+        {
+            // A dry run leaves nothing behind, not even its own instance.
+            await client.PurgeAsync(instanceId, cancellationToken).ConfigureAwait(false);
         }
 
         return report;
