@@ -42,7 +42,7 @@ public sealed class LocalEngineOptions : IValidatableObject
     /// for this long, and the next command cannot pick them up before.
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:10", "00:30:00", ErrorMessage = "Engine:LockDuration must be between 00:00:10 and 00:30:00.")]
-    public TimeSpan LockDuration { get; set; } = TimeSpan.FromMinutes(1);
+    public TimeSpan LockDuration { get; set; } = TimeSpan.FromSeconds(30);
 
     [Range(1, 64, ErrorMessage = "Engine:MaxConcurrentActivities must be between 1 and 64.")]
     public int MaxConcurrentActivities { get; set; } = 8;

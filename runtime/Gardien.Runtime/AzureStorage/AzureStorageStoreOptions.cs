@@ -55,9 +55,9 @@ public sealed record AzureStorageStoreOptions
     public int ActivityBatchSize { get; init; } = 16;
 
     /// <summary>
-    /// Persist each activity's outcome (one table write) before reporting it, and check it (one point read) before
-    /// running an activity message that may be a repeat (delivered before, or sent by a step that may have run before),
-    /// so that an activity whose completion was persisted is not run again after a crash, a lost lease or a re-run step.
+    /// Persist each activity's outcome (one table write) before reporting it, and check it before running a
+    /// delivered activity (one point read), so that an activity whose completion was persisted is never run again,
+    /// even when its message is redelivered after a crash or scheduled twice by a re-run step.
     /// </summary>
     public bool DeduplicateActivityExecutions { get; init; } = true;
 

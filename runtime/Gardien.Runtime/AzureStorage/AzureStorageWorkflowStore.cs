@@ -56,6 +56,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     // The lease the engine asks for (its LockDuration), learnt from its lock calls; messages delivered locally are
     // sent invisible for this long, so that a crash hands them to another process after the same delay as a received one.
     private long _leaseTicks;
+    private int _localControlDeliveries;
 
     // One receive in flight per queue set: the other lockers wait for what it brings (or for a released instance).
     private readonly SemaphoreSlim _controlReceive = new(1, 1);
@@ -147,7 +148,9 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
             try
             {
-                var received = await _controlPoller.ReceiveAsync(_options.MessageBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+                var localBefore = Volatile.Read(ref _localControlDeliveries);
+                var received = await _controlPoller.ReceiveAsync(
+                    _options.MessageBatchSize, lockDuration, remaining, cancellationToken, () => Volatile.Read(ref _localControlDeliveries) != localBefore).ConfigureAwait(false);
                 await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
             }
             finally
@@ -174,30 +177,31 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         try
         {
             // 1. Outbound messages first (see STORE-CONTRACT.md, "send before commit").
-            // A step whose messages were delivered before (crash, abandon, lost race) may have sent these activities
-            // already: mark them so that the activity side checks for a persisted outcome before running them.
-            var mayBeRerun = state.Messages.Exists(m => m.EffectiveDequeueCount > 1 || m.Envelope.Bounces > 0);
-            var activitySends = result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true, mayBeDuplicate: mayBeRerun)).ToList();
+            var activitySends = result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true)).ToList();
             var sends = new List<Task>(activitySends);
             sends.AddRange(result.WorkflowMessages.Select(m => SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
             await Task.WhenAll(sends).ConfigureAwait(false);
-            foreach (var local in activitySends.Select(t => t.Result).OfType<ReceivedQueueMessage>())
+            var sentToQueue = false;
+            foreach (var sent in activitySends.Select(t => t.Result))
             {
-                _bufferedActivities.Enqueue(local);
+                if (sent is null)
+                {
+                    sentToQueue = true;
+                }
+                else
+                {
+                    _bufferedActivities.Enqueue(sent);
+                }
             }
 
             if (activitySends.Count > 0)
             {
                 Interlocked.Exchange(ref _activityBufferChanged, NewSignal()).TrySetResult();
+                _activityPoller.Wake(sentToQueue ? Clients.WorkItems : null);
             }
             if (result.NewInstances.Count > 0)
             {
                 await Task.WhenAll(result.NewInstances.Select(i => TryCreateRowsAsync(i, cancellationToken))).ConfigureAwait(false);
-            }
-
-            if (result.ActivityMessages.Count > 0)
-            {
-                _activityPoller.Wake(Clients.WorkItems);
             }
 
             // 2. History and instance state, atomically and conditionally.
@@ -273,7 +277,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     continue;
                 }
 
-                if (_options.DeduplicateActivityExecutions && MayHaveRunBefore(received) && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
+                if (_options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
                 {
                     continue;
                 }
@@ -299,7 +303,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
             try
             {
-                var batch = await _activityPoller.ReceiveAsync(_options.ActivityBatchSize, lockDuration, remaining, cancellationToken).ConfigureAwait(false);
+                var batch = await _activityPoller.ReceiveAsync(
+                    _options.ActivityBatchSize, lockDuration, remaining, cancellationToken, () => !_bufferedActivities.IsEmpty).ConfigureAwait(false);
                 foreach (var message in await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false))
                 {
                     _bufferedActivities.Enqueue(message);
@@ -331,16 +336,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             await PersistActivityResultAsync(received.Message, response, cancellationToken).ConfigureAwait(false);
         }
 
-        var queue = Clients.ControlQueueFor(response.InstanceId);
-        if (await SendAsync(queue, response, cancellationToken, deliverLocally: true).ConfigureAwait(false) is { } local)
-        {
-            BufferLocally(local);
-        }
-        else
-        {
-            _controlPoller.Wake(queue);
-        }
-
+        await SendResponseAsync(response, cancellationToken).ConfigureAwait(false);
         if (!await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false))
         {
             throw new WorkItemLockLostException(
@@ -802,7 +798,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// (<c>Bounces = -1</c>). If this process dies, the lease expires and another process receives it as usual.
     /// </summary>
     private async Task<ReceivedQueueMessage?> SendAsync(
-        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false, bool mayBeDuplicate = false)
+        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false)
     {
         var delay = InitialDelay(message.VisibleAt);
         var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
@@ -816,7 +812,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             SentAt = SendClock.Next(),
             Event = message.Event,
             Bounces = local ? -1 : 0,
-            MayBeDuplicate = mayBeDuplicate ? true : null,
         };
         var text = QueueEnvelopeSerializer.Serialize(envelope);
         if (_payloads.IsLarge(text))
@@ -837,6 +832,20 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return new ReceivedQueueMessage(queue, sent, envelope, message, leaseEnd);
     }
 
+    /// <summary>Sends an activity outcome to its instance, delivered locally when possible.</summary>
+    private async Task SendResponseAsync(WorkflowMessage response, CancellationToken cancellationToken)
+    {
+        var queue = Clients.ControlQueueFor(response.InstanceId);
+        if (await SendAsync(queue, response, cancellationToken, deliverLocally: true).ConfigureAwait(false) is { } local)
+        {
+            BufferLocally(local);
+        }
+        else
+        {
+            _controlPoller.Wake(queue);
+        }
+    }
+
     /// <summary>Adds a locally delivered orchestration message to the buffer the workflow locker takes instances from.</summary>
     private void BufferLocally(ReceivedQueueMessage message)
     {
@@ -851,14 +860,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             list.Add(message);
         }
 
+        Interlocked.Increment(ref _localControlDeliveries);
         SignalBufferChanged();
+        _controlPoller.Wake();
     }
-
-    /// <summary>
-    /// Whether an activity message could be a repeat: delivered before, or sent by a step that may have run before
-    /// (then an earlier copy may have run). A first delivery of a first send cannot have run, so it skips the read.
-    /// </summary>
-    private static bool MayHaveRunBefore(ReceivedQueueMessage received) => received.EffectiveDequeueCount > 1 || received.Envelope.MayBeDuplicate == true;
 
     private TimeSpan InitialDelay(DateTimeOffset? visibleAt)
     {
@@ -1079,7 +1084,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         _logger.LogInformation(
             "Activity {Activity} #{TaskId} of instance {InstanceId} already completed; replaying its persisted result instead of running it again",
             received.Message.Event.Name, received.Message.Event.EventId, received.Message.InstanceId);
-        await SendWorkflowMessageAsync(response, wake: true, cancellationToken).ConfigureAwait(false);
+        await SendResponseAsync(response, cancellationToken).ConfigureAwait(false);
         await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false);
         return true;
     }

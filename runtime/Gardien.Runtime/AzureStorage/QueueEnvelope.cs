@@ -41,10 +41,6 @@ internal sealed record QueueEnvelope
 
     [JsonPropertyName("err")]
     public string? LastError { get; init; }
-
-    /// <summary>Set on activity messages of a step that may be a re-run: an earlier copy of the same task may exist.</summary>
-    [JsonPropertyName("d")]
-    public bool? MayBeDuplicate { get; init; }
 }
 
 /// <summary>A message received from a queue, with its current pop receipt (each visibility update issues a new one).</summary>

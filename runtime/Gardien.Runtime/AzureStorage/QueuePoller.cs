@@ -37,14 +37,20 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
 
     /// <summary>
     /// Returns the next non-empty batch, visiting hinted queues first and otherwise all queues round-robin so that
-    /// no partition starves, or an empty list once <paramref name="maxWait"/> has passed without messages.
+    /// no partition starves, or an empty list once <paramref name="maxWait"/> has passed without messages, or as soon
+    /// as <paramref name="stopWaiting"/> holds when the loop is (re)woken (never in the middle of a receive request).
     /// </summary>
     public async Task<IReadOnlyList<(QueueClient Queue, QueueMessage Message)>> ReceiveAsync(
-        int maxMessages, TimeSpan visibilityTimeout, TimeSpan maxWait, CancellationToken cancellationToken)
+        int maxMessages, TimeSpan visibilityTimeout, TimeSpan maxWait, CancellationToken cancellationToken, Func<bool>? stopWaiting = null)
     {
         var deadline = DateTime.UtcNow + maxWait;
         while (true)
         {
+            if (stopWaiting?.Invoke() == true)
+            {
+                return [];
+            }
+
             Task wake;
             lock (_sync)
             {

@@ -43,7 +43,7 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         var (statusExit, statusOut, statusErr) = await sandbox.RunAsync("status", sandbox.DmpId, "--json");
         Assert.True(statusExit == CliRunner.Ok, statusErr);
         var status = JsonDocument.Parse(statusOut).RootElement;
-        Assert.Equal("Active", status.GetProperty("registry").GetProperty("state").GetString());
+        Assert.True(status.GetProperty("registry").GetProperty("state").GetString() == "Active", statusOut + statusErr);
         Assert.Equal("Active", status.GetProperty("result").GetProperty("state").GetString());
         var datasets = status.GetProperty("datasets").EnumerateArray().ToList();
         Assert.Equal(4, datasets.Count);
