@@ -27,6 +27,7 @@ internal static class EngineBenchmarkRunner
 
     public static async Task<int> RunAsync(string[] args)
     {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores; load average (1/5/15 min) at the start: {LoadAverage()}"));
         var which = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var results = new List<ScenarioResult>();
