@@ -85,7 +85,7 @@ public sealed class AppendBlobAuditLog : IAuditLog
                 var bytes = Encoding.UTF8.GetBytes(sealedLine.Line + "\n");
                 if (bytes.Length > MaxLineBytes)
                 {
-                    throw new PortException($"Audit entry '{entry.Action}' on '{entry.Subject}' is {bytes.Length} bytes; the limit is 4 MiB. Store large documents elsewhere and audit their hash.", isTransient: false);
+                    throw new PortRefusedException($"Audit entry '{entry.Action}' on '{entry.Subject}' is {bytes.Length} bytes; the limit is 4 MiB. Store large documents elsewhere and audit their hash.");
                 }
 
                 try
@@ -132,7 +132,7 @@ public sealed class AppendBlobAuditLog : IAuditLog
             }
             catch (FormatException ex)
             {
-                throw new PortException($"The audit trail is unreadable at {line.Location} line {line.LineNumber}: {ex.Message} Run 'gardien audit verify'.", isTransient: false, ex);
+                throw new PortRefusedException($"The audit trail is unreadable at {line.Location} line {line.LineNumber}: {ex.Message} Run 'gardien audit verify'.", ex);
             }
 
             if (record.Sequence >= fromSequence)
@@ -278,7 +278,7 @@ public sealed class AppendBlobAuditLog : IAuditLog
             catch (FormatException ex)
             {
                 // Appending after a damaged tail would hide the damage behind a valid-looking link: refuse.
-                throw new PortException($"The audit tail is damaged at {segment} line {i + 1}; appends are refused until it is investigated ('gardien audit verify'). {ex.Message}", isTransient: false, ex);
+                throw new PortRefusedException($"The audit tail is damaged at {segment} line {i + 1}; appends are refused until it is investigated ('gardien audit verify'). {ex.Message}", ex);
             }
         }
 

@@ -205,7 +205,7 @@ public sealed class JsonFileDirectory : IDirectory
         }
         catch (JsonException ex)
         {
-            throw new PortException($"The directory file {source} is not valid JSON at {ex.Path} (line {ex.LineNumber + 1}): {ex.Message} Fix the file or delete it to start from the seed.", isTransient: false, ex);
+            throw new PortRefusedException($"The directory file {source} is not valid JSON at {ex.Path} (line {ex.LineNumber + 1}): {ex.Message} Fix the file or delete it to start from the seed.", ex);
         }
     }
 

@@ -36,7 +36,7 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
         ArgumentException.ThrowIfNullOrWhiteSpace(notification.DeduplicationKey);
         if (notification.To.Count == 0)
         {
-            throw new PortException($"Notification '{notification.Subject}' has no recipient.", isTransient: false);
+            throw new PortRefusedException($"Notification '{notification.Subject}' has no recipient.");
         }
 
         var messageId = MessageIdFor(notification.DeduplicationKey);

@@ -285,7 +285,7 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     {
         var chunks = entity.GetInt32("Chunks") ?? 0;
         var json = string.Concat(Enumerable.Range(0, chunks).Select(i => entity.GetString("Json" + i)));
-        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new PortException($"Registry entity {entity.PartitionKey}/{entity.RowKey} holds no record.", isTransient: false);
+        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} holds no record.");
     }
 
     private static async Task<string> WriteAsync(TableClient table, TableEntity entity, string? etag, string what, CancellationToken cancellationToken)

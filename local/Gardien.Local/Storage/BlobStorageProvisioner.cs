@@ -173,7 +173,7 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
                 if (merged.Count > 10)
                 {
-                    throw new PortException($"Blob '{container}/{blobName}' would carry {merged.Count} index tags; Blob Storage allows at most 10.", isTransient: false);
+                    throw new PortRefusedException($"Blob '{container}/{blobName}' would carry {merged.Count} index tags; Blob Storage allows at most 10.");
                 }
 
                 if (SameMetadata(current, merged))
@@ -293,7 +293,7 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         var softDelete = new[] { new NotEnforcedFeature(GovernanceFeatures.SoftDelete, $"Platform soft delete is not available through {Adapter}: after the grace period the purge is irreversible.", "container metadata " + ContainerMetadataKeys.PurgeNotBefore) };
         if (HoldTags(metadata).Count > 0)
         {
-            throw new PortException($"Container '{container}' is under a legal hold ({string.Join(", ", HoldTags(metadata))}); it cannot be marked for deletion.", isTransient: false);
+            throw new PortRefusedException($"Container '{container}' is under a legal hold ({string.Join(", ", HoldTags(metadata))}); it cannot be marked for deletion.");
         }
 
         if (ReadMark(metadata) is not null)
@@ -379,7 +379,7 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         ArgumentException.ThrowIfNullOrWhiteSpace(holdTag);
         if (!HoldTagPattern().IsMatch(holdTag))
         {
-            throw new PortException($"Legal hold tag '{holdTag}' is invalid: use 3–23 letters or digits.", isTransient: false);
+            throw new PortRefusedException($"Legal hold tag '{holdTag}' is invalid: use 3–23 letters or digits.");
         }
 
         var client = service.GetBlobContainerClient(container);
@@ -522,7 +522,7 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
     {
         if (!ContainerNamePattern().IsMatch(name) || name.Contains("--", StringComparison.Ordinal))
         {
-            throw new PortException($"Container name '{name}' is invalid: use 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.", isTransient: false);
+            throw new PortRefusedException($"Container name '{name}' is invalid: use 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.");
         }
     }
 
@@ -532,12 +532,12 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         {
             if (!MetadataKeyPattern().IsMatch(key))
             {
-                throw new PortException($"Metadata key '{key}' is invalid: use letters, digits and underscores, starting with a letter or underscore.", isTransient: false);
+                throw new PortRefusedException($"Metadata key '{key}' is invalid: use letters, digits and underscores, starting with a letter or underscore.");
             }
 
             if (value.Any(c => c > 126 || c < 32))
             {
-                throw new PortException($"Metadata value of '{key}' contains non-ASCII or control characters; encode it (e.g. percent-encoding) first.", isTransient: false);
+                throw new PortRefusedException($"Metadata value of '{key}' contains non-ASCII or control characters; encode it (e.g. percent-encoding) first.");
             }
         }
     }
@@ -546,7 +546,7 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
     {
         if (!TagPattern().IsMatch(key) || key.Length > 128 || value.Length > 256 || (value.Length > 0 && !TagPattern().IsMatch(value)))
         {
-            throw new PortException($"Blob index tag '{key}={value}' is invalid: keys 1–128 and values 0–256 characters from letters, digits, space and + - . / : = _.", isTransient: false);
+            throw new PortRefusedException($"Blob index tag '{key}={value}' is invalid: keys 1–128 and values 0–256 characters from letters, digits, space and + - . / : = _.");
         }
     }
 

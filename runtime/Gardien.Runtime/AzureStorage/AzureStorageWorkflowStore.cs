@@ -197,7 +197,14 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             if (activitySends.Count > 0)
             {
                 Interlocked.Exchange(ref _activityBufferChanged, NewSignal()).TrySetResult();
-                _activityPoller.Wake(sentToQueue ? Clients.WorkItems : null);
+                if (sentToQueue)
+                {
+                    _activityPoller.Wake(Clients.WorkItems);
+                }
+                else
+                {
+                    _activityPoller.Interrupt();
+                }
             }
             if (result.NewInstances.Count > 0)
             {
@@ -862,7 +869,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         Interlocked.Increment(ref _localControlDeliveries);
         SignalBufferChanged();
-        _controlPoller.Wake();
+        _controlPoller.Interrupt();
     }
 
     private TimeSpan InitialDelay(DateTimeOffset? visibleAt)

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using Azure.Storage.Queues;
 using Azure.Storage.Queues.Models;
 
@@ -15,7 +16,24 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
     private readonly ConcurrentDictionary<string, QueueClient> _hints = new(StringComparer.Ordinal);
     private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TimeSpan _delay = options.MinPollingInterval;
+    private long _lastSweep;
     private int _next;
+
+    /// <summary>
+    /// Makes a waiting <see cref="ReceiveAsync"/> re-check its stop condition without polling sooner: for work that
+    /// arrived in memory (local delivery), which says nothing about the queues.
+    /// </summary>
+    public void Interrupt()
+    {
+        TaskCompletionSource wake;
+        lock (_sync)
+        {
+            wake = _wake;
+            _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        }
+
+        wake.TrySetResult();
+    }
 
     public void Wake(QueueClient? queue = null)
     {
@@ -58,6 +76,34 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
             }
 
             var hinted = TakeHints();
+            if (hinted.Count == 0)
+            {
+                // Keep the idle backoff across calls: sweep every queue only once the current polling delay has passed.
+                TimeSpan sinceSweep;
+                TimeSpan currentDelay;
+                lock (_sync)
+                {
+                    sinceSweep = Stopwatch.GetElapsedTime(_lastSweep);
+                    currentDelay = _delay;
+                }
+
+                if (_lastSweep != 0 && sinceSweep < currentDelay)
+                {
+                    var untilSweep = currentDelay - sinceSweep;
+                    var left = deadline - DateTime.UtcNow;
+                    if (left <= TimeSpan.Zero)
+                    {
+                        return [];
+                    }
+
+                    await Task.WhenAny(wake, Task.Delay(untilSweep < left ? untilSweep : left, cancellationToken)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                    continue;
+                }
+
+                Interlocked.Exchange(ref _lastSweep, Stopwatch.GetTimestamp());
+            }
+
             var order = hinted.Count > 0
                 ? hinted
                 : Enumerable.Range(0, queues.Count).Select(_ => queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)]).ToList();
@@ -92,15 +138,11 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
                 return [];
             }
 
-            TimeSpan delay;
+            // Nothing anywhere: back off; the next sweep waits for the doubled delay (or a wake) at the top.
             lock (_sync)
             {
-                delay = _delay < remaining ? _delay : remaining;
                 _delay = TimeSpan.FromTicks(Math.Min(_delay.Ticks * 2, options.MaxPollingInterval.Ticks));
             }
-
-            await Task.WhenAny(wake, Task.Delay(delay, cancellationToken)).ConfigureAwait(false);
-            cancellationToken.ThrowIfCancellationRequested();
         }
     }
 

@@ -97,7 +97,7 @@ public sealed class AppendBlobAuditLogTests(AzuriteFixture fixture)
         await log.AppendAsync(Entry(1));
         await _container.GetAppendBlobClient("chain/00000001.jsonl").AppendBlockAsync(new MemoryStream("garbage\n"u8.ToArray()));
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => new AppendBlobAuditLog(_container).AppendAsync(Entry(2)));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => new AppendBlobAuditLog(_container).AppendAsync(Entry(2)));
 
         Assert.Contains("damaged", ex.Message, StringComparison.Ordinal);
     }

@@ -70,7 +70,7 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     [Fact]
     public async Task EnsureContainer_InvalidName_ThrowsNonTransientWithTheRule()
     {
-        var ex = await Assert.ThrowsAsync<PortException>(() => Provisioner.EnsureContainerAsync(new ContainerSpec { Name = "Bad_Name" }));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Provisioner.EnsureContainerAsync(new ContainerSpec { Name = "Bad_Name" }));
 
         Assert.False(ex.IsTransient);
         Assert.Contains("lower-case", ex.Message, StringComparison.Ordinal);
@@ -178,7 +178,7 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
         var hold = await Provisioner.SetLegalHoldAsync(name, "audit2026", hold: true);
         var holdAgain = await Provisioner.SetLegalHoldAsync(name, "audit2026", hold: true);
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => Provisioner.MarkForDeletionAsync(name, Now, "retention ended"));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Provisioner.MarkForDeletionAsync(name, Now, "retention ended"));
 
         Assert.True(hold.Changed);
         Assert.False(holdAgain.Changed);

@@ -81,7 +81,7 @@ public sealed class InboxNotifierTests : IDisposable
     [Fact]
     public async Task Send_NoRecipient_ThrowsNonTransient()
     {
-        var ex = await Assert.ThrowsAsync<PortException>(() => new InboxNotifier(_temp.Path, _time).SendAsync(Approval() with { To = [] }));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => new InboxNotifier(_temp.Path, _time).SendAsync(Approval() with { To = [] }));
 
         Assert.False(ex.IsTransient);
     }

@@ -102,7 +102,7 @@ public sealed class JsonFileDirectoryTests : IDisposable
     {
         await File.WriteAllTextAsync(_temp.Combine("directory.json"), "{ \"users\": [ { \"id\": 1 } ] ");
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => NewDirectory().FindUserAsync("a@b.c"));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => NewDirectory().FindUserAsync("a@b.c"));
 
         Assert.Contains("directory.json", ex.Message, StringComparison.Ordinal);
         Assert.False(ex.IsTransient);

@@ -360,6 +360,35 @@ public abstract class WorkflowStoreConformanceTests
         Assert.True(depth.WorkflowMessages >= 2, $"expected at least 2 workflow messages, got {depth.WorkflowMessages}");
     }
 
+    [Fact]
+    public async Task Store_HasReadyWork_CountsDueUnleasedMessagesButNotLeasedOrFutureOnes()
+    {
+        var store = await NewStoreAsync();
+        var id = NewId();
+        Assert.False(await store.HasReadyWorkAsync());
+
+        await store.CreateInstanceAsync(NewState(id), StartMessage(id));
+        Assert.True(await store.HasReadyWorkAsync());
+
+        var item = await LockAsync(store);
+        Assert.False(await store.HasReadyWorkAsync());
+
+        var timer = new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TimerFired, Clock.GetUtcNow().UtcDateTime) { TaskScheduledId = 0 })
+        {
+            ExecutionId = "e1",
+            VisibleAt = Clock.GetUtcNow().AddHours(1),
+        };
+        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Running))
+        {
+            NewHistory = [item.Messages[0].Message.Event],
+            WorkflowMessages = [timer],
+        });
+        Assert.False(await store.HasReadyWorkAsync());
+
+        await store.SendMessageAsync(EventMessage(id, "Approved"));
+        Assert.True(await store.HasReadyWorkAsync());
+    }
+
     // ---------------------------------------------------------------- port members, end to end
 
     [Fact]

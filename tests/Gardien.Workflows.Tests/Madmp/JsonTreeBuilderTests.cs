@@ -60,12 +60,13 @@ public sealed class JsonTreeBuilderTests
     }
 
     [Fact]
-    public void DuplicateKey_IsStillReportedWithItsLineThroughTheReader()
+    public void DuplicateKey_IsReportedWhereItIsRepeated()
     {
         var result = MadmpReader.Default.Read("{\n  \"dmp\": {},\n  \"dmp\": {}\n}");
 
         var error = Assert.Single(result.Errors);
         Assert.Equal("json", error.Keyword);
-        Assert.Equal(3, error.Line);
+        Assert.Equal((3, 3), (error.Line, error.Column));
+        Assert.Contains("\"dmp\" appears twice", error.Message, StringComparison.Ordinal);
     }
 }

@@ -156,7 +156,7 @@ public sealed class RetentionTestFakes
             {
                 if (StorageHolds.GetValueOrDefault(c))
                 {
-                    throw new PortException($"Container '{c}' is under a legal hold.", isTransient: false);
+                    throw new PortRefusedException($"Container '{c}' is under a legal hold.");
                 }
 
                 return Marks.TryAdd(c, new DeletionMark(at, reason)) ? OperationResult.Done : OperationResult.Unchanged;

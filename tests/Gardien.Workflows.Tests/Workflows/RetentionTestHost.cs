@@ -20,7 +20,7 @@ namespace Gardien.Workflows.Tests.Workflows;
 public sealed class RetentionTestHost : IAsyncDisposable
 {
     /// <summary>Hang guard only: no test asserts on elapsed time.</summary>
-    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
     private static readonly TimeSpan StallPause = TimeSpan.FromMilliseconds(100);
     private const int MaxStalls = 30;
 

@@ -16,14 +16,24 @@ namespace Gardien.Workflows.Madmp;
 /// </remarks>
 internal static class JsonTreeBuilder
 {
-    public static bool TryBuild(ReadOnlySpan<byte> utf8Json, int maxDepth, out JsonNode? root)
+    /// <summary>A property name repeated in one object, with the 1-based line and (byte) column of the repetition.</summary>
+    public sealed record DuplicateProperty(string Name, int Line, int Column);
+
+    public static bool TryBuild(ReadOnlySpan<byte> utf8Json, int maxDepth, out JsonNode? root) =>
+        TryBuild(utf8Json, maxDepth, out root, out _);
+
+    /// <param name="duplicate">Set when the document repeats a property name: System.Text.Json detects that only after
+    /// the whole parse and cannot say where, so the builder reports it with its position.</param>
+    public static bool TryBuild(ReadOnlySpan<byte> utf8Json, int maxDepth, out JsonNode? root, out DuplicateProperty? duplicate)
     {
         root = null;
+        duplicate = null;
         try
         {
             var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = maxDepth });
             var containers = new Stack<JsonNode>();
             string? propertyName = null;
+            long propertyStart = 0;
             while (reader.Read())
             {
                 JsonNode? value;
@@ -31,6 +41,7 @@ internal static class JsonTreeBuilder
                 {
                     case JsonTokenType.PropertyName:
                         propertyName = reader.GetString();
+                        propertyStart = reader.TokenStartIndex;
                         continue;
                     case JsonTokenType.EndObject:
                     case JsonTokenType.EndArray:
@@ -67,7 +78,13 @@ internal static class JsonTreeBuilder
                 }
                 else if (containers.Peek() is JsonObject obj)
                 {
-                    // Add, not the indexer: a duplicate key throws, and the fallback parser reports it with its position.
+                    if (obj.ContainsKey(propertyName!))
+                    {
+                        duplicate = Position(utf8Json, propertyStart, propertyName!);
+                        root = null;
+                        return false;
+                    }
+
                     obj.Add(propertyName!, value);
                 }
                 else
@@ -90,5 +107,13 @@ internal static class JsonTreeBuilder
             root = null;
             return false;
         }
+    }
+
+    private static DuplicateProperty Position(ReadOnlySpan<byte> utf8Json, long offset, string name)
+    {
+        var before = utf8Json[..(int)offset];
+        var lastNewLine = before.LastIndexOf((byte)'\n');
+        var line = before.Count((byte)'\n') + 1;
+        return new DuplicateProperty(name, line, (int)offset - lastNewLine);
     }
 }

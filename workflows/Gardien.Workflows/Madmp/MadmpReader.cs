@@ -159,9 +159,15 @@ public sealed class MadmpReader
 
     private static bool TryParse(ReadOnlySpan<byte> span, int maxDepth, ValidationMode mode, List<ValidationIssue> errors, List<ValidationIssue> warnings, out JsonNode? node)
     {
-        if (JsonTreeBuilder.TryBuild(span, maxDepth, out node))
+        if (JsonTreeBuilder.TryBuild(span, maxDepth, out node, out var duplicate))
         {
             return true;
+        }
+
+        if (duplicate is not null)
+        {
+            errors.Add(new ValidationIssue("", $"Line {duplicate.Line}, column {duplicate.Column}: the property \"{duplicate.Name}\" appears twice in the same object. Keep one of them.", "json", IssueSeverity.Error) { Line = duplicate.Line, Column = duplicate.Column });
+            return false;
         }
 
         var strict = new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false };

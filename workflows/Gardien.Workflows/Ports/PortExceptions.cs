@@ -69,3 +69,25 @@ public sealed class PortNotFoundException : PortException
     {
     }
 }
+
+/// <summary>
+/// The port refused the call for a reason that trying again cannot fix (invalid name or tag, a legal hold, a corrupt
+/// record). Its own type because only the exception type crosses the durable boundary to a retry policy, so the
+/// workflows stop retrying at once and compensate.
+/// </summary>
+public sealed class PortRefusedException : PortException
+{
+    public PortRefusedException()
+    {
+    }
+
+    public PortRefusedException(string message)
+        : base(message, isTransient: false)
+    {
+    }
+
+    public PortRefusedException(string message, Exception innerException)
+        : base(message, isTransient: false, innerException)
+    {
+    }
+}

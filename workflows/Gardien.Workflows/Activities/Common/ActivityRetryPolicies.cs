@@ -27,6 +27,7 @@ public static class ActivityRetryPolicies
     {
         ArgumentNullException.ThrowIfNull(failure);
         return !(failure.IsCausedBy<PortNotFoundException>()
+            || failure.IsCausedBy<PortRefusedException>()
             || failure.IsCausedBy<NonRetryableActivityException>()
             || failure.IsCausedBy<ArgumentException>()
             || failure.IsCausedBy<ArgumentNullException>()
