@@ -104,7 +104,7 @@ internal static class SweepCommand
                 table.AddRow(
                     LocalHostViews.Cell(LocalHostViews.ShortId(item.DmpId)), LocalHostViews.Cell(LocalHostViews.ShortId(item.DatasetId)), LocalHostViews.Cell(item.Container),
                     LocalHostViews.Cell(item.KeepUntil.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
-                    LocalHostViews.Cell(item.Window is { } w ? string.Create(CultureInfo.InvariantCulture, $"{w} days") : "past due"),
+                    LocalHostViews.Cell(item.KeepUntil < report.Date ? "past due" : item.Window is { } w ? string.Create(CultureInfo.InvariantCulture, $"{w}-day notice") : "not yet"),
                     LocalHostViews.Cell(item.Disposal.ToString()), LocalHostViews.Cell(item.Action + (item.CaseStatus is null ? string.Empty : $" ({item.CaseStatus})")));
             }
 

@@ -67,7 +67,7 @@ internal static class EngineBenchmarkRunner
         {
             var target = PublishedTargets.FirstOrDefault(t => r.Scenario.StartsWith(t.Scenario, StringComparison.Ordinal)).Target;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString("F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |"));
+                $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString(r.Rate / target < 10 ? "F1" : "F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |"));
         }
 
         return 0;

@@ -96,6 +96,29 @@ public abstract partial class EnginePortTests
     }
 
     [Fact]
+    public async Task ExecutionCache_ResumesTheSuspendedCode_WithoutReplayingEarlierSteps()
+    {
+        var starts = 0;
+        await using var harness = await StartAsync(r => r
+            .AddActivity<string, string>("Echo", (_, s) => Task.FromResult(s))
+            .AddWorkflow<string, List<bool>>("Observer", async (ctx, _) =>
+            {
+                Interlocked.Increment(ref starts);
+                var seen = new List<bool> { ctx.IsReplaying };
+                await ctx.CallActivityAsync<string>("Echo", "a");
+                seen.Add(ctx.IsReplaying);
+                await ctx.CallActivityAsync<string>("Echo", "b");
+                seen.Add(ctx.IsReplaying);
+                return seen;
+            }));
+
+        var done = await harness.CompletionAsync(await harness.Client.ScheduleNewAsync("Observer", "x", "cache-resume"));
+
+        Assert.Equal([false, false, false], done.ReadOutputAs<List<bool>>());
+        Assert.Equal(1, starts);
+    }
+
+    [Fact]
     public async Task RunningInstances_KeepReplayingTheirVersion_WhileNewInstancesStartOnTheLatest()
     {
         await using var harness = await StartAsync(r => r.AddWorkflow<string, string>(

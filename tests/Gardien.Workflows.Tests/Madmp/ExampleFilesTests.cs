@@ -4,16 +4,7 @@ namespace Gardien.Workflows.Tests.Madmp;
 
 public sealed class ExampleFilesTests
 {
-    public static TheoryData<string> Files()
-    {
-        var data = new TheoryData<string>();
-        foreach (var file in Directory.EnumerateFiles(MadmpExamples.ExamplesDir, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
-        {
-            data.Add(Path.GetRelativePath(MadmpExamples.ExamplesDir, file).Replace('\\', '/'));
-        }
-
-        return data;
-    }
+    public static TheoryData<string> Files() => MadmpExamples.AllFiles();
 
     [Theory]
     [MemberData(nameof(Files))]

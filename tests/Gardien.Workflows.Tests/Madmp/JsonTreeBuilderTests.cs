@@ -7,13 +7,8 @@ namespace Gardien.Workflows.Tests.Madmp;
 
 public sealed class JsonTreeBuilderTests
 {
-    public static TheoryData<string> Examples() =>
-        [.. Directory.EnumerateFiles(MadmpExamples.ExamplesDir, "*.json", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(MadmpExamples.ExamplesDir, f).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal)];
-
     [Theory]
-    [MemberData(nameof(Examples))]
+    [MemberData(nameof(MadmpExamples.AllFiles), MemberType = typeof(MadmpExamples))]
     public void Example_GivesTheSameTreeAsJsonNodeParse(string file)
     {
         var bytes = MadmpExamples.Bytes(file);

@@ -17,6 +17,12 @@ internal static class MadmpExamples
     public static MadmpReadResult Read(string relativeToExamples, MadmpReadOptions? options = null) =>
         MadmpReader.Default.Read(Bytes(relativeToExamples), options);
 
+    /// <summary>Every example file, relative to the examples folder with forward slashes, in a stable order.</summary>
+    public static TheoryData<string> AllFiles() =>
+        [.. Directory.EnumerateFiles(ExamplesDir, "*.json", SearchOption.AllDirectories)
+            .Select(f => Path.GetRelativePath(ExamplesDir, f).Replace('\\', '/'))
+            .Order(StringComparer.Ordinal)];
+
     public static readonly MadmpReadOptions Strict = new() { Mode = ValidationMode.Strict };
 
     public static string Describe(MadmpReadResult result) =>

@@ -34,13 +34,8 @@ public sealed class SchemaFastPathTests
         }
     }
 
-    public static TheoryData<string> Examples() =>
-        [.. Directory.EnumerateFiles(MadmpExamples.ExamplesDir, "*.json", SearchOption.AllDirectories)
-            .Select(f => Path.GetRelativePath(MadmpExamples.ExamplesDir, f).Replace('\\', '/'))
-            .Order(StringComparer.Ordinal)];
-
     [Theory]
-    [MemberData(nameof(Examples))]
+    [MemberData(nameof(MadmpExamples.AllFiles), MemberType = typeof(MadmpExamples))]
     public void Example_CleanOnlyWhenNJsonSchemaReportsNothing(string file)
     {
         foreach (var version in Versions)
