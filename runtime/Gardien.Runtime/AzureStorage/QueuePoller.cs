@@ -10,7 +10,7 @@ namespace Gardien.Runtime.AzureStorage;
 /// message calls <see cref="Wake"/> with the queue it used, so that its own consumers poll that queue at once
 /// instead of sleeping through the backoff or sweeping every partition.
 /// </summary>
-internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorageStoreOptions options)
+internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorageStoreOptions options, HandOverCounter handOvers)
 {
     private readonly object _sync = new();
     private readonly ConcurrentDictionary<string, QueueClient> _hints = new(StringComparer.Ordinal);
@@ -109,21 +109,42 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
                 : Enumerable.Range(0, queues.Count).Select(_ => queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)]).ToList();
             foreach (var queue in order)
             {
-                var received = await queue.ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, cancellationToken).ConfigureAwait(false);
-                if (received.Value.Length > 0)
+                cancellationToken.ThrowIfCancellationRequested();
+
+                // Counted before the request: the queue leases what it returns as soon as it serves the request, and
+                // from then until the caller has buffered it the message is visible nowhere but in this count.
+                // Never cancelled mid-request, so that a stopping engine does not drop messages leased to it.
+                handOvers.Begin();
+                QueueMessage[] received;
+                try
+                {
+                    received = (await queue.ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, CancellationToken.None).ConfigureAwait(false)).Value;
+                }
+                catch
+                {
+                    handOvers.End();
+                    throw;
+                }
+
+                if (received.Length == 0)
+                {
+                    handOvers.End();
+                }
+                else
                 {
                     lock (_sync)
                     {
                         _delay = options.MinPollingInterval;
                     }
 
-                    if (received.Value.Length == Math.Clamp(maxMessages, 1, 32))
+                    if (received.Length == Math.Clamp(maxMessages, 1, 32))
                     {
                         // A full batch: there may be more right behind it.
                         _hints[queue.Name] = queue;
                     }
 
-                    return received.Value.Select(m => (queue, m)).ToArray();
+                    // The caller ends the hand-over (HandOverCounter.End) once the batch is buffered.
+                    return received.Select(m => (queue, m)).ToArray();
                 }
             }
 
@@ -159,4 +180,19 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
 
         return taken;
     }
+}
+
+/// <summary>
+/// Messages this store object holds under a lease but has not yet put where <c>HasReadyWorkAsync</c> looks (a receive
+/// request in flight, a batch being decoded, an instance whose work item is being read): each counts as ready work.
+/// </summary>
+internal sealed class HandOverCounter
+{
+    private int _count;
+
+    public bool Any => Volatile.Read(ref _count) > 0;
+
+    public void Begin() => Interlocked.Increment(ref _count);
+
+    public void End() => Interlocked.Decrement(ref _count);
 }
