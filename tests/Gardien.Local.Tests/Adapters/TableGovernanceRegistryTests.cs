@@ -102,8 +102,13 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     {
         var grant = new GrantRecord
         {
-            DmpId = "dmp1", DatasetId = "ds1", PrincipalId = "u-anna", Level = AccessLevel.Contributor, State = GrantState.Active,
-            ApprovalIds = ["i1:pi", "i1:dpo"], EndsOn = new DateOnly(2028, 1, 1),
+            DmpId = "dmp1",
+            DatasetId = "ds1",
+            PrincipalId = "u-anna",
+            Level = AccessLevel.Contributor,
+            State = GrantState.Active,
+            ApprovalIds = ["i1:pi", "i1:dpo"],
+            EndsOn = new DateOnly(2028, 1, 1),
         };
         await _registry.UpsertGrantAsync(grant);
         await _registry.UpsertGrantAsync(grant);

@@ -31,10 +31,30 @@ internal sealed partial class LenientNormaliser
     /// <summary>ISO 639-1 codes seen in hand-written DMPs, to the ISO 639-3 codes the schemas enumerate.</summary>
     private static readonly Dictionary<string, string> TwoLetterLanguages = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["en"] = "eng", ["fr"] = "fra", ["de"] = "deu", ["es"] = "spa", ["it"] = "ita", ["nl"] = "nld", ["pt"] = "por",
-        ["pl"] = "pol", ["sv"] = "swe", ["da"] = "dan", ["fi"] = "fin", ["no"] = "nor", ["cs"] = "ces", ["el"] = "ell",
-        ["hu"] = "hun", ["ro"] = "ron", ["ja"] = "jpn", ["zh"] = "zho", ["ru"] = "rus", ["ar"] = "ara", ["ko"] = "kor",
-        ["ca"] = "cat", ["eu"] = "eus", ["br"] = "bre",
+        ["en"] = "eng",
+        ["fr"] = "fra",
+        ["de"] = "deu",
+        ["es"] = "spa",
+        ["it"] = "ita",
+        ["nl"] = "nld",
+        ["pt"] = "por",
+        ["pl"] = "pol",
+        ["sv"] = "swe",
+        ["da"] = "dan",
+        ["fi"] = "fin",
+        ["no"] = "nor",
+        ["cs"] = "ces",
+        ["el"] = "ell",
+        ["hu"] = "hun",
+        ["ro"] = "ron",
+        ["ja"] = "jpn",
+        ["zh"] = "zho",
+        ["ru"] = "rus",
+        ["ar"] = "ara",
+        ["ko"] = "kor",
+        ["ca"] = "cat",
+        ["eu"] = "eus",
+        ["br"] = "bre",
     };
 
     private readonly MadmpVersion _version;
