@@ -87,8 +87,9 @@ public sealed class WorkflowEngine : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops dispatching, cancels running activities (they are abandoned and redelivered later) and waits for in-flight
-    /// steps to commit or give up. Safe to call at any time, more than once.
+    /// Stops dispatching, cancels running activities (they are abandoned and redelivered later), waits for in-flight
+    /// steps to commit or give up, then has the store release messages it received but never handed out. Safe to call
+    /// at any time, more than once.
     /// </summary>
     public async Task StopAsync(CancellationToken cancellationToken = default)
     {
@@ -100,6 +101,17 @@ public sealed class WorkflowEngine : IAsyncDisposable
         await _stopping!.CancelAsync().ConfigureAwait(false);
         await Task.WhenAll(_loops).WaitAsync(cancellationToken).ConfigureAwait(false);
         await Task.WhenAll(_inFlight.Keys).WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Messages the store received for this engine but never handed out: visible again now rather than
+            // hidden for a lease period (a stopped CLI process must not strand work).
+            await _store.ReleaseUnclaimedMessagesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            EngineLog.StoreFailed(_logger, "release", ex);
+        }
+
         EngineLog.EngineStopped(_logger);
     }
 

@@ -54,4 +54,6 @@ public class DelegatingWorkflowStore(IWorkflowStore inner) : IWorkflowStore
     public virtual Task<WorkflowQueueDepth> GetQueueDepthAsync(CancellationToken cancellationToken = default) => Inner.GetQueueDepthAsync(cancellationToken);
 
     public virtual Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default) => Inner.HasReadyWorkAsync(cancellationToken);
+
+    public virtual Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default) => Inner.ReleaseUnclaimedMessagesAsync(cancellationToken);
 }

@@ -51,7 +51,7 @@ internal static class EngineBenchmarkRunner
                 var counter = new StorageRequestCounter();
                 var options = AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "Bench" + Guid.NewGuid().ToString("N")[..10]) with
                 {
-                    AdditionalPolicies = [counter],
+                    AdditionalPolicies = RequestBreakdownPolicy.Enabled ? [counter, Breakdown] : [counter],
                 };
                 var store = new AzureStorageWorkflowStore(options);
                 await store.CreateIfNotExistsAsync().ConfigureAwait(false);
@@ -72,6 +72,8 @@ internal static class EngineBenchmarkRunner
 
         return 0;
     }
+
+    private static readonly RequestBreakdownPolicy Breakdown = new();
 
     private sealed record Sizes(int Sequential, int FanOut, int Events);
 
@@ -155,6 +157,11 @@ internal static class EngineBenchmarkRunner
 
         // 2 and 3. Fan-out then fan-in (one instance): fan-out ends when the last activity has run, fan-in starts when the first has.
         timestamps.Clear();
+        if (counter is not null && RequestBreakdownPolicy.Enabled)
+        {
+            Breakdown.PrintAndReset("before fan-out (sequential)", sizes.Sequential);
+        }
+
         before = counter?.Snapshot();
         cpu = Environment.CpuUsage.TotalTime;
         var start = Stopwatch.GetTimestamp();
@@ -165,6 +172,10 @@ internal static class EngineBenchmarkRunner
         var fanIn = Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end);
         results.Add(Report(storeName, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, fanOut, counter, before, cpu));
         results.Add(Report(storeName, $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)", sizes.FanOut, fanIn, null, null));
+        if (counter is not null && RequestBreakdownPolicy.Enabled)
+        {
+            Breakdown.PrintAndReset("fan-out + fan-in", sizes.FanOut);
+        }
 
         // 4. External events raised to one waiting instance.
         before = counter?.Snapshot();

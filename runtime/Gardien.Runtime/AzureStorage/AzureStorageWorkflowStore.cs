@@ -38,6 +38,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LargePayloadStore _payloads;
+    private readonly TableGroupCommitter _resultRows;
     private readonly QueuePoller _controlPoller;
     private readonly QueuePoller _activityPoller;
     private readonly object _gate = new();
@@ -47,6 +48,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly HashSet<string> _lockedInstances = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ReceivedQueueMessage> _bufferedActivities = new();
     private readonly RecentIds _settledMessageIds = new(4096);
+
+    // Leased to this store object but in none of the buffers yet (or no longer): see HandOverCounter and HasReadyWorkAsync.
+    private readonly HandOverCounter _handOvers = new();
+
+    // Start messages put back for a moment because their instance row was not there yet (queue message id -> due time):
+    // hidden in the queue, yet work that is about to be ready.
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _heldBackUntil = new(StringComparer.Ordinal);
     private TaskCompletionSource _commitSignal = NewSignal();
 
     // Fake clock only: messages re-hidden because they were not due yet, by queue message id, with their due time.
@@ -77,8 +85,9 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _payloads = new LargePayloadStore(Clients.LargeMessages, options.LargePayloadThresholdBytes);
-        _controlPoller = new QueuePoller(Clients.ControlQueues, options);
-        _activityPoller = new QueuePoller([Clients.WorkItems], options);
+        _resultRows = new TableGroupCommitter(Clients.Instances);
+        _controlPoller = new QueuePoller(Clients.ControlQueues, options, _handOvers);
+        _activityPoller = new QueuePoller([Clients.WorkItems], options, _handOvers);
     }
 
     /// <summary>The clients of the task hub (tests and tools inspect the tables and queues through them).</summary>
@@ -125,7 +134,17 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             var (taken, changed) = TakeReadyInstance();
             if (taken is not null)
             {
-                var item = await TryBuildWorkItemAsync(taken.Value.InstanceId, taken.Value.Messages, lockDuration, cancellationToken).ConfigureAwait(false);
+                WorkflowWorkItem? item;
+                try
+                {
+                    item = await TryBuildWorkItemAsync(taken.Value.InstanceId, taken.Value.Messages, lockDuration, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    // Begun by TakeReadyInstance; from here on the engine counts the work item as its own.
+                    _handOvers.End();
+                }
+
                 if (item is not null)
                 {
                     return item;
@@ -151,7 +170,18 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 var localBefore = Volatile.Read(ref _localControlDeliveries);
                 var received = await _controlPoller.ReceiveAsync(
                     _options.MessageBatchSize, lockDuration, remaining, cancellationToken, () => Volatile.Read(ref _localControlDeliveries) != localBefore).ConfigureAwait(false);
-                await IngestControlMessagesAsync(received, lockDuration, cancellationToken).ConfigureAwait(false);
+                if (received.Count > 0)
+                {
+                    try
+                    {
+                        // Not cancellable: leased messages must reach the buffer, from which a stopping engine releases them.
+                        await IngestControlMessagesAsync(received, lockDuration, CancellationToken.None).ConfigureAwait(false);
+                    }
+                    finally
+                    {
+                        _handOvers.End();
+                    }
+                }
             }
             finally
             {
@@ -277,23 +307,49 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             cancellationToken.ThrowIfCancellationRequested();
             var changed = Volatile.Read(ref _activityBufferChanged).Task;
-            while (_bufferedActivities.TryDequeue(out var received))
+            while (true)
             {
-                if (received.LeaseExpiresAt - DateTimeOffset.UtcNow < MinUsableLease)
+                // Counted from before it leaves the buffer until the engine has it (the engine counts it from then on).
+                _handOvers.Begin();
+                try
                 {
-                    continue;
-                }
+                    if (!_bufferedActivities.TryDequeue(out var received))
+                    {
+                        break;
+                    }
 
-                if (_options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false))
-                {
-                    continue;
-                }
+                    if (received.LeaseExpiresAt - DateTimeOffset.UtcNow < MinUsableLease)
+                    {
+                        continue;
+                    }
 
-                return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+                    bool replayed;
+                    try
+                    {
+                        replayed = _options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        // Still leased to us: keep it where a stopping engine releases it (or the next locker retries it).
+                        _bufferedActivities.Enqueue(received);
+                        throw;
+                    }
+
+                    if (replayed)
+                    {
+                        continue;
+                    }
+
+                    return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+                    {
+                        LastError = received.Envelope.LastError,
+                        StoreState = received,
+                    };
+                }
+                finally
                 {
-                    LastError = received.Envelope.LastError,
-                    StoreState = received,
-                };
+                    _handOvers.End();
+                }
             }
 
             var remaining = deadline - DateTimeOffset.UtcNow;
@@ -312,9 +368,19 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             {
                 var batch = await _activityPoller.ReceiveAsync(
                     _options.ActivityBatchSize, lockDuration, remaining, cancellationToken, () => !_bufferedActivities.IsEmpty).ConfigureAwait(false);
-                foreach (var message in await DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false))
+                if (batch.Count > 0)
                 {
-                    _bufferedActivities.Enqueue(message);
+                    try
+                    {
+                        foreach (var message in await DecodeAsync(batch, lockDuration, CancellationToken.None).ConfigureAwait(false))
+                        {
+                            _bufferedActivities.Enqueue(message);
+                        }
+                    }
+                    finally
+                    {
+                        _handOvers.End();
+                    }
                 }
             }
             finally
@@ -341,6 +407,24 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             // Persist the outcome before anything else: from here on a redelivery replays it instead of re-running the activity.
             await PersistActivityResultAsync(received.Message, response, cancellationToken).ConfigureAwait(false);
+            if (_options.DeliverLocally && received.LeaseExpiresAt - DateTimeOffset.UtcNow > MinUsableLease)
+            {
+                // No response message: the outcome goes to this process's workflow locker in memory, and the activity
+                // message, still leased, is its crash backup. The step that commits the outcome to history deletes
+                // the activity message; if this process dies first, the activity message comes back when its lease
+                // ends and its redelivery replays the persisted outcome (TryReplayPersistedResultAsync) without
+                // running the activity. Saves sending and deleting a response message per activity.
+                var envelope = new QueueEnvelope
+                {
+                    MessageId = response.MessageId,
+                    InstanceId = response.InstanceId,
+                    ExecutionId = response.ExecutionId,
+                    SentAt = SendClock.Next(),
+                    Event = response.Event,
+                };
+                BufferLocally(received.WithOutcome(envelope, response));
+                return;
+            }
         }
 
         await SendResponseAsync(response, cancellationToken).ConfigureAwait(false);
@@ -466,16 +550,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     public async Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default)
     {
-        lock (_gate)
+        // A message moves queue -> receive in flight -> decoded -> buffer -> being handed over -> engine, each stage
+        // entered before the previous one is left; looking in that same order, a message present throughout is seen
+        // at least once. (The engine's own count and its work epoch cover the last move.)
+        if (HoldsWorkInMemory())
         {
-            if (_buffered.Values.Any(list => list.Count > 0))
-            {
-                return true;
-            }
-        }
-
-        if (!_bufferedActivities.IsEmpty || _bouncedUntil.Values.Any(due => due <= _time.GetUtcNow()))
-        {
+            // Ready already; spares the peeks.
             return true;
         }
 
@@ -484,7 +564,46 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var peeks = await Task.WhenAll(Clients.ControlQueues.Append(Clients.WorkItems).Select(q => q.PeekMessagesAsync(32, cancellationToken)))
             .ConfigureAwait(false);
         var now = _time.GetUtcNow();
-        return peeks.SelectMany(p => p.Value).Any(m => IsDue(m.MessageText, now));
+        if (peeks.SelectMany(p => p.Value).Any(m => IsDue(m.MessageText, now)))
+        {
+            return true;
+        }
+
+        return HoldsWorkInMemory();
+    }
+
+    /// <summary>The in-memory stages of <see cref="HasReadyWorkAsync"/>, in hand-over order (see there).</summary>
+    private bool HoldsWorkInMemory()
+    {
+        if (_handOvers.Any)
+        {
+            return true;
+        }
+
+        lock (_gate)
+        {
+            if (_buffered.Values.Any(list => list.Count > 0))
+            {
+                return true;
+            }
+        }
+
+        if (!_bufferedActivities.IsEmpty || _handOvers.Any || _bouncedUntil.Values.Any(due => due <= _time.GetUtcNow()))
+        {
+            return true;
+        }
+
+        foreach (var (messageId, until) in _heldBackUntil)
+        {
+            if (until > DateTimeOffset.UtcNow)
+            {
+                return true;
+            }
+
+            _heldBackUntil.TryRemove(messageId, out _);
+        }
+
+        return false;
     }
 
     private static bool IsDue(string messageText, DateTimeOffset now)
@@ -511,11 +630,14 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
+    /// <summary>Releases what <see cref="ReleaseUnclaimedMessagesAsync"/> releases.</summary>
+    public async ValueTask DisposeAsync() => await ReleaseUnclaimedMessagesAsync().ConfigureAwait(false);
+
     /// <summary>
     /// Hands back messages received but not yet given to a worker (visible again at once, best effort) so that
     /// another process does not wait for their leases to expire. Locked work items are left to their owners.
     /// </summary>
-    public async ValueTask DisposeAsync()
+    public async Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default)
     {
         List<ReceivedQueueMessage> pending;
         lock (_gate)
@@ -529,7 +651,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             pending.Add(activity);
         }
 
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
             await Task.WhenAll(pending.Select(m => AbandonMessageAsync(m, null, TimeSpan.Zero, timeout.Token))).ConfigureAwait(false);
@@ -584,6 +707,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             }
 
             var taken = _buffered[best];
+            _handOvers.Begin();
             _buffered.Remove(best);
             _lockedInstances.Add(best);
             taken.Sort((a, b) => a.Envelope.SentAt.CompareTo(b.Envelope.SentAt));
@@ -617,7 +741,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             {
                 // The creator sends the start message before inserting the row: give it a moment rather than
                 // letting the engine discard a start whose row is about to appear.
-                await Task.WhenAll(messages.Select(m => AbandonMessageAsync(m, null, TimeSpan.FromMilliseconds(500), cancellationToken))).ConfigureAwait(false);
+                var heldBack = TimeSpan.FromMilliseconds(500);
+                foreach (var message in messages)
+                {
+                    _heldBackUntil[message.QueueMessageId] = DateTimeOffset.UtcNow + heldBack + MinUsableLease;
+                }
+
+                await Task.WhenAll(messages.Select(m => AbandonMessageAsync(m, null, heldBack, CancellationToken.None))).ConfigureAwait(false);
                 Release(instanceId);
                 return null;
             }
@@ -638,9 +768,27 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 StoreState = new WorkItemState(messages, partition, instance),
             };
         }
+        catch (OperationCanceledException)
+        {
+            // Stopping: the messages keep their leases; back to the buffer, from which the stopping engine releases them
+            // (rather than leaving them hidden until their leases expire).
+            lock (_gate)
+            {
+                if (!_buffered.TryGetValue(instanceId, out var list))
+                {
+                    list = [];
+                    _buffered[instanceId] = list;
+                }
+
+                list.AddRange(messages.Where(m => list.All(b => b.QueueMessageId != m.QueueMessageId)));
+            }
+
+            Release(instanceId);
+            throw;
+        }
         catch
         {
-            // The messages keep their leases and come back when those expire.
+            // The messages keep their leases and come back when those expire (counted as a failed delivery).
             Release(instanceId);
             throw;
         }
@@ -971,6 +1119,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// <summary>Hides a message that was delivered before its time again, without counting the delivery as an attempt.</summary>
     private async Task BounceAsync(ReceivedQueueMessage message, CancellationToken cancellationToken)
     {
+        if (message.BackedByActivityMessage)
+        {
+            // Its redelivery replays the persisted outcome (a real response message from then on).
+            await AbandonMessageAsync(message, null, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var envelope = message.Envelope with { Bounces = message.Envelope.Bounces + 1 };
         try
         {
@@ -1002,7 +1157,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     {
         try
         {
-            if (reason is null)
+            // An outcome backed by its activity message: the activity message's content must stay the activity.
+            if (reason is null || message.BackedByActivityMessage)
             {
                 await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, visibilityTimeout: retryDelay, cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
@@ -1060,7 +1216,9 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             ["ResponseExecutionId"] = response.ExecutionId,
         };
         await _payloads.WriteAsync(row, "Response", activity.InstanceId, QueueEnvelopeSerializer.SerializeEvent(response.Event), cancellationToken).ConfigureAwait(false);
-        await Clients.Instances.UpsertEntityAsync(row, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+
+        // Group commit: the outcomes of a fan-out's activities finishing together share one table transaction.
+        await _resultRows.UpsertAsync(row).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

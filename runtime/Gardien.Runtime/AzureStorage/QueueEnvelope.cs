@@ -61,6 +61,21 @@ internal sealed class ReceivedQueueMessage(QueueClient queue, QueueMessage messa
 
     /// <summary>Deliveries that were real attempts: the queue's count minus "not yet due" re-hides.</summary>
     public int EffectiveDequeueCount { get; } = (int)Math.Max(1, message.DequeueCount - envelope.Bounces);
+
+    /// <summary>
+    /// An activity outcome held in memory only, whose queue message is the activity's own message (still leased):
+    /// consuming the outcome deletes the activity message; releasing it makes the activity message visible again,
+    /// and its redelivery replays the persisted outcome. Its queue content must never be rewritten.
+    /// </summary>
+    public bool BackedByActivityMessage { get; init; }
+
+    /// <summary>The outcome of this activity message, held in memory and backed by this message (see <see cref="BackedByActivityMessage"/>).</summary>
+    public ReceivedQueueMessage WithOutcome(QueueEnvelope outcomeEnvelope, WorkflowMessage outcome)
+    {
+        // A fresh message as far as poison counting goes: the activity's own deliveries are not the outcome's.
+        var backing = QueuesModelFactory.QueueMessage(QueueMessageId, PopReceipt, string.Empty, 1);
+        return new ReceivedQueueMessage(Queue, backing, outcomeEnvelope with { Bounces = 0 }, outcome, LeaseExpiresAt) { BackedByActivityMessage = true };
+    }
 }
 
 internal static class QueueEnvelopeSerializer

@@ -57,6 +57,7 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
     /// Returns the next non-empty batch, visiting hinted queues first and otherwise all queues round-robin so that
     /// no partition starves, or an empty list once <paramref name="maxWait"/> has passed without messages, or as soon
     /// as <paramref name="stopWaiting"/> holds when the loop is (re)woken (never in the middle of a receive request).
+    /// A non-empty batch leaves one hand-over begun on the counter: the caller ends it once the batch is buffered.
     /// </summary>
     public async Task<IReadOnlyList<(QueueClient Queue, QueueMessage Message)>> ReceiveAsync(
         int maxMessages, TimeSpan visibilityTimeout, TimeSpan maxWait, CancellationToken cancellationToken, Func<bool>? stopWaiting = null)

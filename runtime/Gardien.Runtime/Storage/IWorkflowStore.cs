@@ -119,6 +119,13 @@ public interface IWorkflowStore
     /// before the call.
     /// </summary>
     Task<bool> HasReadyWorkAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes visible again (at once, best effort) every message this store object received and holds for a worker but
+    /// never handed out, so that a stopped process does not hide work for a lease period. Called by
+    /// <see cref="WorkflowEngine.StopAsync"/> once its dispatchers have stopped; the store stays usable.
+    /// </summary>
+    Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default);
 }
 
 /// <summary>Thrown when a work item's lease was lost or its instance was changed by someone else; the step is retried from scratch.</summary>

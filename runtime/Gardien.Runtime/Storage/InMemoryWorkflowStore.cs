@@ -331,6 +331,9 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
         }
     }
 
+    /// <summary>Nothing to release: this store hands messages out only when they are locked.</summary>
+    public Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     public Task WaitForNextCommitAsync(CancellationToken cancellationToken)
     {
         Task signal;
