@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Azure;
 using Azure.Storage.Blobs;
 using Gardien.Local.Configuration;
@@ -33,9 +32,8 @@ namespace Gardien.Local.Hosting;
 /// </summary>
 public sealed class GardienLocalHost : IAsyncDisposable
 {
-    private const int IdleConfirmations = 3;
+    // Each idle check peeks the queues: a slower cadence than the engine's default keeps a CLI's request volume low.
     private static readonly TimeSpan IdlePollInterval = TimeSpan.FromMilliseconds(150);
-    private static readonly TimeSpan QuietCheckMinDuration = TimeSpan.FromSeconds(1);
 
     private readonly IHost _host;
     private WorkflowEngine? _engine;
@@ -168,22 +166,7 @@ public sealed class GardienLocalHost : IAsyncDisposable
         timeout.CancelAfter(EngineOptions.IdleTimeout);
         try
         {
-            // A message the store has just dequeued (invisible in the queue) but not yet handed to the engine looks like
-            // no work to a single idle check; stopping then strands it until its lease expires. So idle counts only when
-            // several checks in a row, a pause apart, each found the engine quiet at once (no work taken meanwhile).
-            // "At once" adapts to the machine: a loaded laptop (or CI runner) makes every store call slower.
-            var quiet = 0;
-            var fastest = TimeSpan.MaxValue;
-            while (quiet < IdleConfirmations)
-            {
-                var started = Stopwatch.GetTimestamp();
-                await engine.WaitForIdleAsync(timeout.Token).ConfigureAwait(false);
-                var took = Stopwatch.GetElapsedTime(started);
-                fastest = took < fastest ? took : fastest;
-                quiet = took <= QuietCheckMinDuration || took <= fastest * 4 ? quiet + 1 : 0;
-                await Task.Delay(IdlePollInterval, timeout.Token).ConfigureAwait(false);
-            }
-
+            await engine.WaitForIdleAsync(timeout.Token).ConfigureAwait(false);
             return true;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
