@@ -340,21 +340,33 @@ public sealed class WorkflowEngine : IAsyncDisposable
         span?.SetTag(WorkflowEngineTelemetry.InstanceIdTag, workItem.InstanceId);
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["InstanceId"] = workItem.InstanceId });
         StepPlan plan;
+        LiveExecution? kept = null;
         try
         {
+            // The store releases the instance inside the commit, so its next step can be locked here before this method
+            // goes on: the kept execution is published before the commit and used only once the commit has succeeded.
+            if (_liveExecutions.TryGetValue(workItem.InstanceId, out var previous) && !await previous.Committed.ConfigureAwait(false))
+            {
+                _liveExecutions.TryRemove(new KeyValuePair<string, LiveExecution>(workItem.InstanceId, previous));
+            }
+
             plan = PlanStep(workItem);
             span?.SetTag(WorkflowEngineTelemetry.WorkflowNameTag, plan.Result.State?.Name);
+            kept = Keep(workItem.InstanceId, plan);
 
             // Never cancelled: a commit is all or nothing, and stopping waits for it.
             await _store.CompleteWorkflowWorkItemAsync(workItem, plan.Result, CancellationToken.None).ConfigureAwait(false);
+            kept?.Commit.SetResult(true);
         }
         catch (WorkItemLockLostException ex)
         {
+            Forget(workItem.InstanceId, kept);
             EngineLog.StepLockLost(_logger, workItem.InstanceId, ex);
             return;
         }
         catch (Exception ex)
         {
+            Forget(workItem.InstanceId, kept);
             var dequeueCount = workItem.Messages.Count == 0 ? 0 : workItem.Messages.Max(m => m.DequeueCount);
             EngineLog.StepFailed(_logger, workItem.InstanceId, dequeueCount, ex);
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
@@ -371,16 +383,15 @@ public sealed class WorkflowEngine : IAsyncDisposable
             return;
         }
 
-        Keep(workItem.InstanceId, plan);
         Report(plan);
     }
 
-    /// <summary>After a committed step: keeps the still-running execution for the instance's next step.</summary>
-    private void Keep(string instanceId, StepPlan plan)
+    /// <summary>Before a step's commit: keeps the still-running execution for the instance's next step, pending the commit.</summary>
+    private LiveExecution? Keep(string instanceId, StepPlan plan)
     {
         if (plan.Live is not { CanContinue: true } executor || plan.Result.State is not { } state || state.Status.IsTerminal() || plan.Result.ReplaceHistory)
         {
-            return;
+            return null;
         }
 
         if (_liveExecutions.Count >= _options.MaxCachedExecutions)
@@ -389,10 +400,29 @@ public sealed class WorkflowEngine : IAsyncDisposable
             _liveExecutions.Clear();
         }
 
-        _liveExecutions[instanceId] = new LiveExecution(executor, state.ExecutionId, plan.HistoryCountAfter);
+        var live = new LiveExecution(executor, state.ExecutionId, plan.HistoryCountAfter);
+        _liveExecutions[instanceId] = live;
+        return live;
     }
 
-    private sealed record LiveExecution(WorkflowExecutor Executor, string? ExecutionId, int HistoryCount);
+    /// <summary>The step did not commit: its execution must never serve a later step.</summary>
+    private void Forget(string instanceId, LiveExecution? kept)
+    {
+        if (kept is null)
+        {
+            return;
+        }
+
+        _liveExecutions.TryRemove(new KeyValuePair<string, LiveExecution>(instanceId, kept));
+        kept.Commit.TrySetResult(false);
+    }
+
+    private sealed record LiveExecution(WorkflowExecutor Executor, string? ExecutionId, int HistoryCount)
+    {
+        public TaskCompletionSource<bool> Commit { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<bool> Committed => Commit.Task;
+    }
 
     private void Report(StepPlan plan)
     {
