@@ -28,6 +28,10 @@ public sealed class WorkflowEngine : IAsyncDisposable
     private readonly WorkflowEngineMetrics _metrics = new();
     private readonly ConcurrentDictionary<Task, bool> _inFlight = new();
     private readonly SemaphoreSlim _activitySlots;
+
+    // Activities whose code has finished and whose outcome the store is reporting (persisting, group-committed): a
+    // separate bound, so that a worker slot is free for the next activity while the outcome waits for its write.
+    private readonly SemaphoreSlim _reportSlots;
     private CancellationTokenSource? _stopping;
     private List<Task> _loops = [];
     private int _state; // 0 new, 1 started, 2 stopped
@@ -54,6 +58,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
         _time = _options.TimeProvider;
         _services = _options.Services ?? EmptyServiceProvider.Instance;
         _activitySlots = new SemaphoreSlim(_options.MaxConcurrentActivities, _options.MaxConcurrentActivities);
+        _reportSlots = new SemaphoreSlim(ReportingCapacity(_options), ReportingCapacity(_options));
         Client = new WorkflowEngineClient(store, _options.Serializer, _time, registry);
     }
 
@@ -192,6 +197,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
         await StopAsync().ConfigureAwait(false);
         _stopping?.Dispose();
         _activitySlots.Dispose();
+        _reportSlots.Dispose();
         _metrics.Dispose();
     }
 
@@ -276,7 +282,8 @@ public sealed class WorkflowEngine : IAsyncDisposable
             }
 
             TookWorkItem();
-            var run = RunActivityAsync(workItem, stop);
+            var slot = new ActivitySlot(_activitySlots);
+            var run = RunActivityAsync(workItem, slot, stop);
             _inFlight.TryAdd(run, true);
             _ = run.ContinueWith(
                 t =>
@@ -288,7 +295,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
 
                     _inFlight.TryRemove(t, out _);
                     FinishedWorkItem();
-                    _activitySlots.Release();
+                    slot.Release();
                 },
                 CancellationToken.None,
                 TaskContinuationOptions.ExecuteSynchronously,
@@ -787,7 +794,7 @@ public sealed class WorkflowEngine : IAsyncDisposable
         e.EventType is HistoryEventType.TaskCompleted or HistoryEventType.TaskFailed or HistoryEventType.TimerFired
             or HistoryEventType.SubOrchestrationInstanceCompleted or HistoryEventType.SubOrchestrationInstanceFailed;
 
-    private async Task RunActivityAsync(ActivityWorkItem workItem, CancellationToken stop)
+    private async Task RunActivityAsync(ActivityWorkItem workItem, ActivitySlot slot, CancellationToken stop)
     {
         await Task.Yield();
         var message = workItem.Message;
@@ -856,6 +863,9 @@ public sealed class WorkflowEngine : IAsyncDisposable
         _metrics.ActivityDuration.Record(
             Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
             new KeyValuePair<string, object?>(WorkflowEngineTelemetry.ActivityNameTag, scheduled.Name));
+        // The activity's code is done: its worker slot goes to the next activity once a reporting slot is held.
+        await _reportSlots.WaitAsync(CancellationToken.None).ConfigureAwait(false);
+        slot.Release();
         try
         {
             await _store.CompleteActivityWorkItemAsync(workItem, new WorkflowMessage(instanceId, response) { ExecutionId = message.ExecutionId }, CancellationToken.None)
@@ -870,9 +880,30 @@ public sealed class WorkflowEngine : IAsyncDisposable
             EngineLog.ActivityCompleteFailed(_logger, scheduled.Name, scheduled.EventId, instanceId, ex);
             await TryAbandonActivityAsync(workItem, $"{ex.GetType().Name}: {ex.Message}", _options.AbandonDelay(workItem.DequeueCount)).ConfigureAwait(false);
         }
+        finally
+        {
+            _reportSlots.Release();
+        }
 
         HistoryEvent Failed(TaskFailureDetails details) =>
             new(HistoryEventType.TaskFailed, _time.GetUtcNow().UtcDateTime) { TaskScheduledId = scheduled.EventId, FailureDetails = details };
+    }
+
+    /// <summary>Outcomes being reported at once: a few times the workers, so that the store can group-commit them.</summary>
+    private static int ReportingCapacity(WorkflowEngineOptions options) => Math.Max(16, options.MaxConcurrentActivities * 4);
+
+    /// <summary>A worker slot, released once: when the activity's code finished, or when the work item ends otherwise.</summary>
+    private sealed class ActivitySlot(SemaphoreSlim slots)
+    {
+        private int _released;
+
+        public void Release()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                slots.Release();
+            }
+        }
     }
 
     private async Task RenewWhileRunningAsync(ActivityWorkItem workItem, CancellationToken done)

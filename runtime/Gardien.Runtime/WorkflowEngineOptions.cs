@@ -11,7 +11,10 @@ public sealed record WorkflowEngineOptions
     /// <summary>Workflow steps processed at once (different instances; one instance is always processed serially).</summary>
     public int MaxConcurrentWorkflowSteps { get; init; } = Math.Max(2, Environment.ProcessorCount);
 
-    /// <summary>Activities running at once in this engine.</summary>
+    /// <summary>
+    /// Activities whose code runs at once in this engine. Reporting a finished activity's outcome to the store has a
+    /// bound of its own (four times this), so that a slow outcome write does not keep a worker idle.
+    /// </summary>
     public int MaxConcurrentActivities { get; init; } = Math.Max(4, Environment.ProcessorCount * 4);
 
     /// <summary>A message dequeued more often than this without completing is poison: its instance (or activity call) fails with the reason.</summary>

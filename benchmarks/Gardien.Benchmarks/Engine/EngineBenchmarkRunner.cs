@@ -170,6 +170,9 @@ internal static class EngineBenchmarkRunner
         var runs = timestamps.ToArray();
         var fanOut = Stopwatch.GetElapsedTime(start, runs.Max(r => r.Started));
         var fanIn = Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end);
+        var started = runs.Select(r => Stopwatch.GetElapsedTime(start, r.Started).TotalMilliseconds).Order().ToArray();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  fan-out timeline (ms after scheduling): first activity {started[0]:F0}, median {started[started.Length / 2]:F0}, last {started[^1]:F0}, instance completed {Stopwatch.GetElapsedTime(start, end).TotalMilliseconds:F0}"));
         results.Add(Report(storeName, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, fanOut, counter, before, cpu));
         results.Add(Report(storeName, $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)", sizes.FanOut, fanIn, null, null));
         if (counter is not null && RequestBreakdownPolicy.Enabled)
@@ -188,6 +191,10 @@ internal static class EngineBenchmarkRunner
         var done = await client.WaitForCompletionAsync(id).ConfigureAwait(false);
         Check(done, sizes.Events);
         results.Add(Report(storeName, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
+        if (counter is not null && RequestBreakdownPolicy.Enabled)
+        {
+            Breakdown.PrintAndReset("external events", sizes.Events);
+        }
 
         await engine.StopAsync().ConfigureAwait(false);
         if (store is AzureStorageWorkflowStore azure)

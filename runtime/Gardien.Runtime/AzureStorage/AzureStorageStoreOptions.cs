@@ -55,6 +55,14 @@ public sealed record AzureStorageStoreOptions
     public int ActivityBatchSize { get; init; } = 16;
 
     /// <summary>
+    /// Activities one step schedules for one instance (a fan-out) travel in packs of up to this many per queue message,
+    /// sent, leased, checked and deleted once per pack (see docs/engine-azure-storage.md, "Activity packs"); 1 sends each
+    /// activity alone. Workers still run and report them one by one, and any activity that needs a message of its own
+    /// (abandoned, or its pack delivered twice) gets one.
+    /// </summary>
+    public int ActivityPackSize { get; init; } = 32;
+
+    /// <summary>
     /// Persist each activity's outcome (one table write) before reporting it, and check it before running a
     /// delivered activity (one point read), so that an activity whose completion was persisted is never run again,
     /// even when its message is redelivered after a crash or scheduled twice by a re-run step.
@@ -109,6 +117,7 @@ public sealed record AzureStorageStoreOptions
         Require(MinPollingInterval > TimeSpan.Zero && MinPollingInterval <= MaxPollingInterval, nameof(MinPollingInterval),
             $"must be positive and not above MaxPollingInterval (got {MinPollingInterval} and {MaxPollingInterval})");
         Require(ActivityBatchSize is >= 1 and <= 32, nameof(ActivityBatchSize), $"must be between 1 and 32 (got {ActivityBatchSize})");
+        Require(ActivityPackSize is >= 1 and <= 100, nameof(ActivityPackSize), $"must be between 1 (no packs) and 100 (got {ActivityPackSize})");
         Require(MessageBatchSize is >= 1 and <= 32, nameof(MessageBatchSize), $"must be between 1 and 32 (got {MessageBatchSize})");
     }
 

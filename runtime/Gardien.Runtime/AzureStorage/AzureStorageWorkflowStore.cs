@@ -34,11 +34,24 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     // A buffered message whose lease ends sooner than this is dropped (the queue redelivers it) rather than handed out.
     private static readonly TimeSpan MinUsableLease = TimeSpan.FromSeconds(2);
 
+    // Activity packs stay well under the 64 KB queue message limit (JSON escapes non-ASCII, so characters are bytes);
+    // a larger activity travels alone (its payload in a blob when over the large-payload threshold).
+    private const int MaxPackChars = 40 * 1024;
+    private const int MaxPackMemberChars = 4 * 1024;
+
+    // A pack's persisted outcomes are read once for all its members; a member handed out later than this after that
+    // read checks its own result row again, so that the check stays as fresh as a per-activity read.
+    private static readonly TimeSpan PackResultsFreshFor = TimeSpan.FromSeconds(1);
+
     private readonly AzureStorageStoreOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly LargePayloadStore _payloads;
     private readonly TableGroupCommitter _resultRows;
+    private readonly QueryRowWriter _queryRows;
+
+    // Waiters for a status change of an instance committed through this store object (WaitForInstanceChangeAsync).
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _statusSignals = new(StringComparer.Ordinal);
     private readonly QueuePoller _controlPoller;
     private readonly QueuePoller _activityPoller;
     private readonly object _gate = new();
@@ -48,6 +61,9 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly HashSet<string> _lockedInstances = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<ReceivedQueueMessage> _bufferedActivities = new();
     private readonly RecentIds _settledMessageIds = new(4096);
+
+    // Result rows this store object persisted lately: a pack member whose pack read predates one of them reads again.
+    private readonly RecentIds _persistedResults = new(4096);
 
     // Leased to this store object but in none of the buffers yet (or no longer): see HandOverCounter and HasReadyWorkAsync.
     private readonly HandOverCounter _handOvers = new();
@@ -86,6 +102,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _payloads = new LargePayloadStore(Clients.LargeMessages, options.LargePayloadThresholdBytes);
         _resultRows = new TableGroupCommitter(Clients.Instances);
+        _queryRows = new QueryRowWriter(Clients.Instances, _logger);
         _controlPoller = new QueuePoller(Clients.ControlQueues, options, _handOvers);
         _activityPoller = new QueuePoller([Clients.WorkItems], options, _handOvers);
     }
@@ -207,24 +224,17 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         try
         {
             // 1. Outbound messages first (see STORE-CONTRACT.md, "send before commit").
-            var activitySends = result.ActivityMessages.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true)).ToList();
-            var sends = new List<Task>(activitySends);
+            var activitySend = SendActivitiesAsync(result.ActivityMessages, cancellationToken);
+            var sends = new List<Task> { activitySend };
             sends.AddRange(result.WorkflowMessages.Select(m => SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
             await Task.WhenAll(sends).ConfigureAwait(false);
-            var sentToQueue = false;
-            foreach (var sent in activitySends.Select(t => t.Result))
+            var (localActivities, sentToQueue) = await activitySend.ConfigureAwait(false);
+            foreach (var sent in localActivities)
             {
-                if (sent is null)
-                {
-                    sentToQueue = true;
-                }
-                else
-                {
-                    _bufferedActivities.Enqueue(sent);
-                }
+                _bufferedActivities.Enqueue(sent);
             }
 
-            if (activitySends.Count > 0)
+            if (result.ActivityMessages.Count > 0)
             {
                 Interlocked.Exchange(ref _activityBufferChanged, NewSignal()).TrySetResult();
                 if (sentToQueue)
@@ -236,6 +246,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     _activityPoller.Interrupt();
                 }
             }
+
             if (result.NewInstances.Count > 0)
             {
                 await Task.WhenAll(result.NewInstances.Select(i => TryCreateRowsAsync(i, cancellationToken))).ConfigureAwait(false);
@@ -260,7 +271,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     throw;
                 }
 
-                after.Add(UpdateQueryRowAsync(workItem.InstanceId, committed, cancellationToken));
+                var previous = state.Partition?.Sentinel;
+                var quiet = previous is not null && InstanceRows.SameQueryColumns(previous, committed);
+                after.Add(_queryRows.WriteAsync(InstanceRows.QueryCopy(committed), VersionOf(committed), urgent: !quiet));
+                if (state.Instance?.Status != result.State.Status)
+                {
+                    SignalStatusChange(workItem.InstanceId);
+                }
             }
 
             // 3. Consume exactly the work item's messages (alongside the query-row copy).
@@ -317,6 +334,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     {
                         break;
                     }
+
+                    received.Pack?.Touch();
 
                     if (received.LeaseExpiresAt - DateTimeOffset.UtcNow < MinUsableLease)
                     {
@@ -630,7 +649,29 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    /// <summary>Releases what <see cref="ReleaseUnclaimedMessagesAsync"/> releases.</summary>
+    /// <summary>
+    /// Completes when <paramref name="instanceId"/>'s status changes through a commit of this store object, or after
+    /// the maximum polling interval so that waiters also see commits made by other processes. Waiters only ever wait
+    /// for a status, and a fan-in's many steps change none: waking them at every commit would cost a read each.
+    /// </summary>
+    public Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(instanceId);
+        if (_statusSignals.Count > 10_000)
+        {
+            // Waiters that gave up leave their signal behind; wake everyone (they re-read) rather than grow.
+            foreach (var id in _statusSignals.Keys)
+            {
+                SignalStatusChange(id);
+            }
+        }
+
+        var signal = _statusSignals.GetOrAdd(instanceId, _ => NewSignal()).Task;
+        return Task.WhenAny(signal, Task.Delay(_options.MaxPollingInterval, cancellationToken))
+            .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Releases what <see cref="ReleaseUnclaimedMessagesAsync"/> releases and writes waiting query copies.</summary>
     public async ValueTask DisposeAsync() => await ReleaseUnclaimedMessagesAsync().ConfigureAwait(false);
 
     /// <summary>
@@ -646,20 +687,47 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             _buffered.Clear();
         }
 
+        var wholePacks = new List<ActivityPack>();
+        var activities = new List<ReceivedQueueMessage>();
         while (_bufferedActivities.TryDequeue(out var activity))
         {
-            pending.Add(activity);
+            activities.Add(activity);
+        }
+
+        foreach (var members in activities.GroupBy(a => a.Pack))
+        {
+            if (members.Key is { IsPristine: true } pack && members.Count() == pack.MemberCount)
+            {
+                // No member was handed out: the pack message goes back whole.
+                wholePacks.Add(pack);
+            }
+            else
+            {
+                // Single messages, or members of a pack whose siblings run or ran here: each released on its own.
+                pending.AddRange(members);
+            }
         }
 
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(5));
         try
         {
-            await Task.WhenAll(pending.Select(m => AbandonMessageAsync(m, null, TimeSpan.Zero, timeout.Token))).ConfigureAwait(false);
+            await Task.WhenAll(pending.Select(m => AbandonMessageAsync(m, null, TimeSpan.Zero, timeout.Token))
+                .Concat(wholePacks.Select(pack => ReleaseLeaseAsync(pack.Lease, UntriedText(pack.Envelope), TimeSpan.Zero, timeout.Token)))).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is OperationCanceledException or RequestFailedException)
         {
             // Their leases expire on their own.
+        }
+
+        // Query copies waiting to be coalesced: a stopping process writes them now rather than leaving them stale.
+        try
+        {
+            await _queryRows.FlushAsync().WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            // Written in the background still; the sentinel is authoritative meanwhile.
         }
     }
 
@@ -744,7 +812,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 var heldBack = TimeSpan.FromMilliseconds(500);
                 foreach (var message in messages)
                 {
-                    _heldBackUntil[message.QueueMessageId] = DateTimeOffset.UtcNow + heldBack + MinUsableLease;
+                    _heldBackUntil[message.Key] = DateTimeOffset.UtcNow + heldBack + MinUsableLease;
                 }
 
                 await Task.WhenAll(messages.Select(m => AbandonMessageAsync(m, null, heldBack, CancellationToken.None))).ConfigureAwait(false);
@@ -780,7 +848,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                     _buffered[instanceId] = list;
                 }
 
-                list.AddRange(messages.Where(m => list.All(b => b.QueueMessageId != m.QueueMessageId)));
+                list.AddRange(messages.Where(m => list.All(b => b.Key != m.Key)));
             }
 
             Release(instanceId);
@@ -808,13 +876,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             count = 0;
         }
 
-        var rows = new List<TableEntity>(result.NewHistory.Count);
-        foreach (var historyEvent in result.NewHistory)
-        {
-            var row = new TableEntity(key, TableKeys.HistoryRowKey(generation, count++)) { ["EventType"] = historyEvent.EventType.ToString() };
-            await _payloads.WriteAsync(row, "Event", workItem.InstanceId, QueueEnvelopeSerializer.SerializeEvent(historyEvent), cancellationToken).ConfigureAwait(false);
-            rows.Add(row);
-        }
+        var rows = await HistoryRows.BuildAsync(key, workItem.InstanceId, generation, count, result.NewHistory, _payloads, cancellationToken).ConfigureAwait(false);
+        count += rows.Count;
 
         var sentinel = new TableEntity(key, TableKeys.SentinelRowKey)
         {
@@ -852,16 +915,14 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return sentinel;
     }
 
-    private async Task UpdateQueryRowAsync(string instanceId, TableEntity sentinel, CancellationToken cancellationToken)
+    private static (long Generation, long HistoryCount) VersionOf(TableEntity sentinel) =>
+        (sentinel.GetInt32(SentinelColumns.Generation) ?? 0, sentinel.GetInt64(SentinelColumns.HistoryCount) ?? 0);
+
+    private void SignalStatusChange(string instanceId)
     {
-        try
+        if (_statusSignals.TryRemove(instanceId, out var signal))
         {
-            await Clients.Instances.UpsertEntityAsync(InstanceRows.QueryCopy(sentinel), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-        }
-        catch (RequestFailedException ex)
-        {
-            // The History sentinel is authoritative and already committed; the query copy catches up at the next step.
-            _logger.LogWarning(ex, "Could not update the query row of workflow instance {InstanceId}", instanceId);
+            signal.TrySetResult();
         }
     }
 
@@ -878,9 +939,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var events = new List<HistoryEvent>(partition.Rows.Count);
         foreach (var row in partition.Rows)
         {
-            var json = await _payloads.ReadAsync(row, "Event", cancellationToken).ConfigureAwait(false)
-                ?? throw new InvalidOperationException($"History row {row.PartitionKey}/{row.RowKey} holds no event.");
-            events.Add(QueueEnvelopeSerializer.DeserializeEvent(json));
+            await HistoryRows.ReadAsync(row, events, _payloads, cancellationToken).ConfigureAwait(false);
         }
 
         return events;
@@ -930,7 +989,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             return false;
         }
 
-        await Clients.Instances.UpsertEntityAsync(InstanceRows.QueryCopy(sentinel), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+        await _queryRows.WriteAsync(InstanceRows.QueryCopy(sentinel), VersionOf(sentinel), urgent: true).WaitAsync(cancellationToken).ConfigureAwait(false);
         return true;
     }
 
@@ -953,11 +1012,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// (<c>Bounces = -1</c>). If this process dies, the lease expires and another process receives it as usual.
     /// </summary>
     private async Task<ReceivedQueueMessage?> SendAsync(
-        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false)
+        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false, TimeSpan? delay = null, int priorDeliveries = 0,
+        string? lastError = null)
     {
-        var delay = InitialDelay(message.VisibleAt);
+        var visibilityDelay = delay ?? InitialDelay(message.VisibleAt);
         var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
-        var local = deliverLocally && _options.DeliverLocally && delay == TimeSpan.Zero && lease > MinUsableLease;
+        var local = deliverLocally && _options.DeliverLocally && visibilityDelay == TimeSpan.Zero && lease > MinUsableLease;
         var envelope = new QueueEnvelope
         {
             MessageId = message.MessageId,
@@ -967,6 +1027,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             SentAt = SendClock.Next(),
             Event = message.Event,
             Bounces = local ? -1 : 0,
+            PriorDeliveries = priorDeliveries,
+            LastError = lastError,
         };
         var text = QueueEnvelopeSerializer.Serialize(envelope);
         if (_payloads.IsLarge(text))
@@ -977,7 +1039,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
 
         var leaseEnd = DateTimeOffset.UtcNow + lease;
-        var receipt = (await queue.SendMessageAsync(text, local ? lease : delay, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false)).Value;
+        var receipt = (await queue.SendMessageAsync(text, local ? lease : visibilityDelay, TimeSpan.FromSeconds(-1), cancellationToken).ConfigureAwait(false)).Value;
         if (!local)
         {
             return null;
@@ -986,6 +1048,128 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var sent = QueuesModelFactory.QueueMessage(receipt.MessageId, receipt.PopReceipt, text, 0, receipt.TimeNextVisible, receipt.InsertionTime, receipt.ExpirationTime);
         return new ReceivedQueueMessage(queue, sent, envelope, message, leaseEnd);
     }
+
+    /// <summary>
+    /// Sends the activities of one step: those due now in packs (up to <see cref="AzureStorageStoreOptions.ActivityPackSize"/>
+    /// per instance execution, see <see cref="ActivityPack"/>), the others (delayed, large, or alone) in messages of their own.
+    /// Returns the activities delivered locally (leased to this store object) and whether anything went to the queue only.
+    /// </summary>
+    private async Task<(List<ReceivedQueueMessage> Local, bool SentToQueue)> SendActivitiesAsync(IReadOnlyList<WorkflowMessage> activities, CancellationToken cancellationToken)
+    {
+        var singles = new List<WorkflowMessage>();
+        var packs = new List<List<(WorkflowMessage Message, QueueEnvelope Envelope)>>();
+        if (_options.ActivityPackSize > 1 && activities.Count > 1)
+        {
+            foreach (var execution in activities.GroupBy(a => (a.InstanceId, a.ExecutionId)))
+            {
+                List<(WorkflowMessage Message, QueueEnvelope Envelope)>? current = null;
+                var size = 0;
+                foreach (var activity in execution)
+                {
+                    var member = new QueueEnvelope
+                    {
+                        MessageId = activity.MessageId,
+                        InstanceId = activity.InstanceId,
+                        ExecutionId = activity.ExecutionId,
+                        SentAt = SendClock.Next(),
+                        Event = activity.Event,
+                    };
+                    var length = activity.VisibleAt is null ? QueueEnvelopeSerializer.Serialize(member).Length : int.MaxValue;
+                    if (length > MaxPackMemberChars)
+                    {
+                        singles.Add(activity);
+                        continue;
+                    }
+
+                    if (current is null || current.Count >= _options.ActivityPackSize || size + length > MaxPackChars)
+                    {
+                        current = [];
+                        size = 0;
+                        packs.Add(current);
+                    }
+
+                    current.Add((activity, member));
+                    size += length;
+                }
+            }
+
+            singles.AddRange(packs.Where(p => p.Count == 1).Select(p => p[0].Message));
+            packs.RemoveAll(p => p.Count == 1);
+        }
+        else
+        {
+            singles.AddRange(activities);
+        }
+
+        var singleSends = singles.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true)).ToList();
+        var packSends = packs.Select(p => SendPackAsync(p, cancellationToken)).ToList();
+        await Task.WhenAll(singleSends.Cast<Task>().Concat(packSends)).ConfigureAwait(false);
+
+        var local = new List<ReceivedQueueMessage>(activities.Count);
+        var sentToQueue = false;
+        foreach (var sent in singleSends.Select(t => t.Result))
+        {
+            if (sent is null)
+            {
+                sentToQueue = true;
+            }
+            else
+            {
+                local.Add(sent);
+            }
+        }
+
+        foreach (var members in packSends.Select(t => t.Result))
+        {
+            if (members is null)
+            {
+                sentToQueue = true;
+            }
+            else
+            {
+                local.AddRange(members);
+            }
+        }
+
+        return (local, sentToQueue);
+    }
+
+    /// <summary>Sends one activity pack; its members when delivered locally (see <see cref="SendAsync"/>), else null.</summary>
+    private async Task<List<ReceivedQueueMessage>?> SendPackAsync(List<(WorkflowMessage Message, QueueEnvelope Envelope)> members, CancellationToken cancellationToken)
+    {
+        var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
+        var local = _options.DeliverLocally && lease > MinUsableLease;
+        var first = members[0].Message;
+        var envelope = new QueueEnvelope
+        {
+            MessageId = Guid.NewGuid().ToString("N"),
+            InstanceId = first.InstanceId,
+            ExecutionId = first.ExecutionId,
+            SentAt = SendClock.Next(),
+            Bounces = local ? -1 : 0,
+            Pack = members.ConvertAll(m => m.Envelope),
+        };
+        var leaseEnd = DateTimeOffset.UtcNow + lease;
+        var receipt = (await Clients.WorkItems.SendMessageAsync(QueueEnvelopeSerializer.Serialize(envelope), local ? lease : TimeSpan.Zero, TimeSpan.FromSeconds(-1), cancellationToken)
+            .ConfigureAwait(false)).Value;
+        return local ? PackMembers(new QueueLease(Clients.WorkItems, receipt.MessageId, receipt.PopReceipt, leaseEnd), envelope, 1) : null;
+    }
+
+    /// <summary>The members of a pack message, sharing its lease.</summary>
+    private static List<ReceivedQueueMessage> PackMembers(QueueLease lease, QueueEnvelope packEnvelope, int effectiveDequeueCount)
+    {
+        var members = packEnvelope.Pack!;
+        var pack = new ActivityPack(lease, packEnvelope, members.Min(m => m.Event!.EventId), members.Max(m => m.Event!.EventId));
+        return members.Select((member, i) => new ReceivedQueueMessage(lease, member, ToWorkflowMessage(member, member.Event!), effectiveDequeueCount, pack, i)).ToList();
+    }
+
+    private static WorkflowMessage ToWorkflowMessage(QueueEnvelope envelope, HistoryEvent historyEvent) =>
+        new(envelope.InstanceId, historyEvent)
+        {
+            MessageId = envelope.MessageId,
+            ExecutionId = envelope.ExecutionId,
+            VisibleAt = envelope.VisibleAt,
+        };
 
     /// <summary>Sends an activity outcome to its instance, delivered locally when possible.</summary>
     private async Task SendResponseAsync(WorkflowMessage response, CancellationToken cancellationToken)
@@ -1051,7 +1235,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 }
 
                 // The same message can come back while buffered (its lease expired): keep the newest pop receipt only.
-                list.RemoveAll(m => m.QueueMessageId == message.QueueMessageId);
+                list.RemoveAll(m => m.Key == message.Key);
                 list.Add(message);
             }
         }
@@ -1066,19 +1250,24 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         foreach (var (queue, message) in batch)
         {
             QueueEnvelope envelope;
-            WorkflowMessage decoded;
+            WorkflowMessage? decoded = null;
             try
             {
                 envelope = QueueEnvelopeSerializer.Deserialize(message.MessageText);
-                var historyEvent = envelope.Event ?? QueueEnvelopeSerializer.DeserializeEvent(
-                    await _payloads.DownloadAsync(envelope.EventBlobName ?? throw new FormatException("The message has neither an event nor a blob reference."), cancellationToken)
-                        .ConfigureAwait(false));
-                decoded = new WorkflowMessage(envelope.InstanceId, historyEvent)
+                if (envelope.Pack is { } members)
                 {
-                    MessageId = envelope.MessageId,
-                    ExecutionId = envelope.ExecutionId,
-                    VisibleAt = envelope.VisibleAt,
-                };
+                    if (members.Count == 0 || members.Any(m => m.Event is null))
+                    {
+                        throw new FormatException("The activity pack has no members, or a member without its event.");
+                    }
+                }
+                else
+                {
+                    var historyEvent = envelope.Event ?? QueueEnvelopeSerializer.DeserializeEvent(
+                        await _payloads.DownloadAsync(envelope.EventBlobName ?? throw new FormatException("The message has neither an event nor a blob reference."), cancellationToken)
+                            .ConfigureAwait(false));
+                    decoded = ToWorkflowMessage(envelope, historyEvent);
+                }
             }
             catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or NotSupportedException)
             {
@@ -1095,7 +1284,22 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 continue;
             }
 
-            var received = new ReceivedQueueMessage(queue, message, envelope, decoded, leaseEnd);
+            if (envelope.Pack is not null)
+            {
+                var deliveries = ReceivedQueueMessage.EffectiveCount(message.DequeueCount, envelope);
+                if (deliveries > 1)
+                {
+                    followUps.Add(SplitPackAsync(queue, message, envelope, deliveries, cancellationToken));
+                }
+                else
+                {
+                    result.AddRange(PackMembers(new QueueLease(queue, message.MessageId, message.PopReceipt, leaseEnd), envelope, deliveries));
+                }
+
+                continue;
+            }
+
+            var received = new ReceivedQueueMessage(queue, message, envelope, decoded!, leaseEnd);
             if (envelope.VisibleAt is { } visibleAt && visibleAt > _time.GetUtcNow())
             {
                 if (!UsesSystemClock)
@@ -1114,6 +1318,22 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         await Task.WhenAll(followUps).ConfigureAwait(false);
         return result;
+    }
+
+    /// <summary>
+    /// A pack delivered a second time (its process died or its lease ended): its activities continue as messages of
+    /// their own, each carrying the deliveries so far, so that poison is counted per activity from here on. Members
+    /// whose outcome was persisted replay it when their own message is delivered.
+    /// </summary>
+    private async Task SplitPackAsync(QueueClient queue, QueueMessage message, QueueEnvelope pack, int deliveries, CancellationToken cancellationToken)
+    {
+        _logger.LogInformation(
+            "Activity pack {MessageId} of instance {InstanceId} was delivered {Deliveries} times; its {Count} activities continue as single messages",
+            message.MessageId, pack.InstanceId, deliveries, pack.Pack!.Count);
+        await Task.WhenAll(pack.Pack.Select(member => SendAsync(Clients.WorkItems, ToWorkflowMessage(member, member.Event!), cancellationToken,
+            priorDeliveries: deliveries - 1 + member.PriorDeliveries))).ConfigureAwait(false);
+        await DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+        _activityPoller.Wake(Clients.WorkItems);
     }
 
     /// <summary>Hides a message that was delivered before its time again, without counting the delivery as an attempt.</summary>
@@ -1140,54 +1360,127 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     private async Task RenewLeaseAsync(ReceivedQueueMessage message, TimeSpan lockDuration, CancellationToken cancellationToken)
     {
+        var lease = message.Lease;
+        await lease.Updates.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            var receipt = await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, visibilityTimeout: lockDuration, cancellationToken: cancellationToken)
+            if (message.Pack is not null && lease.ExpiresAt - DateTimeOffset.UtcNow > lockDuration / 2)
+            {
+                // A sibling renewed the shared lease moments ago.
+                return;
+            }
+
+            var receipt = await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, visibilityTimeout: lockDuration, cancellationToken: cancellationToken)
                 .ConfigureAwait(false);
-            message.PopReceipt = receipt.Value.PopReceipt;
-            message.LeaseExpiresAt = DateTimeOffset.UtcNow + lockDuration;
+            lease.PopReceipt = receipt.Value.PopReceipt;
+            lease.ExpiresAt = DateTimeOffset.UtcNow + lockDuration;
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 400)
         {
             throw new WorkItemLockLostException($"The lease on message {message.Message.MessageId} of instance '{message.Message.InstanceId}' was lost.", ex);
         }
+        finally
+        {
+            lease.Updates.Release();
+        }
     }
 
     private async Task AbandonMessageAsync(ReceivedQueueMessage message, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken)
     {
+        if (message.Pack is not null)
+        {
+            await MoveOutOfPackAsync(message, reason, retryDelay, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        // An outcome backed by its activity message: the activity message's content must stay the activity.
+        var text = reason is null || message.BackedByActivityMessage
+            ? null
+            : QueueEnvelopeSerializer.Serialize(message.Envelope with { LastError = QueueEnvelopeSerializer.TrimError(reason) });
+        await ReleaseLeaseAsync(message.Lease, text, retryDelay, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The content of a pack released before any member was tried: this delivery does not count (a local hand-off
+    /// counts as one, see <see cref="SendAsync"/>), so that a stop and restart does not split it.
+    /// </summary>
+    private static string UntriedText(QueueEnvelope pack) => QueueEnvelopeSerializer.Serialize(pack with { Bounces = pack.Bounces + 1 });
+
+    /// <summary>Makes a leased message visible after <paramref name="delay"/>, with new content when given. Ignores a lost lease.</summary>
+    private static async Task ReleaseLeaseAsync(QueueLease lease, string? newText, TimeSpan delay, CancellationToken cancellationToken)
+    {
+        await lease.Updates.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            // An outcome backed by its activity message: the activity message's content must stay the activity.
-            if (reason is null || message.BackedByActivityMessage)
+            if (newText is null)
             {
-                await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, visibilityTimeout: retryDelay, cancellationToken: cancellationToken)
-                    .ConfigureAwait(false);
+                await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: cancellationToken).ConfigureAwait(false);
             }
             else
             {
-                var envelope = message.Envelope with { LastError = QueueEnvelopeSerializer.TrimError(reason) };
-                await message.Queue.UpdateMessageAsync(message.QueueMessageId, message.PopReceipt, QueueEnvelopeSerializer.Serialize(envelope), retryDelay, cancellationToken)
-                    .ConfigureAwait(false);
+                await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, newText, delay, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 400)
         {
             // Lease already lost: the message is visible again anyway.
         }
+        finally
+        {
+            lease.Updates.Release();
+        }
     }
 
+    /// <summary>
+    /// Abandons one member of a pack without touching its siblings (which may be running): the activity, or the
+    /// outcome whose step was abandoned, is sent again as a message of its own (visible after
+    /// <paramref name="retryDelay"/>, carrying its deliveries so far), then the member is settled in the pack.
+    /// A crash in between leaves both copies: the activity's result row and the engine's duplicate checks absorb that.
+    /// </summary>
+    private async Task MoveOutOfPackAsync(ReceivedQueueMessage member, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken)
+    {
+        if (member.BackedByActivityMessage)
+        {
+            var control = Clients.ControlQueueFor(member.Message.InstanceId);
+            await SendAsync(control, member.Message, cancellationToken, delay: retryDelay, priorDeliveries: member.EffectiveDequeueCount).ConfigureAwait(false);
+            _controlPoller.Wake(control);
+        }
+        else
+        {
+            await SendAsync(Clients.WorkItems, member.Message, cancellationToken, delay: retryDelay, priorDeliveries: member.EffectiveDequeueCount,
+                lastError: QueueEnvelopeSerializer.TrimError(reason)).ConfigureAwait(false);
+            _activityPoller.Wake(Clients.WorkItems);
+        }
+
+        await DeleteMessageAsync(member, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Consumes a message: deletes it, or for a pack member settles it and deletes the pack message once every member is settled.
+    /// </summary>
     /// <returns>False when the lease was lost (the message was redelivered, or already deleted).</returns>
     private async Task<bool> DeleteMessageAsync(ReceivedQueueMessage message, CancellationToken cancellationToken)
     {
-        _settledMessageIds.Add(message.QueueMessageId);
+        if (message.Pack is { } pack && !pack.Settle(message.PackIndex))
+        {
+            return true;
+        }
+
+        var lease = message.Lease;
+        _settledMessageIds.Add(lease.QueueMessageId);
+        await lease.Updates.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            await message.Queue.DeleteMessageAsync(message.QueueMessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
+            await lease.Queue.DeleteMessageAsync(lease.QueueMessageId, lease.PopReceipt, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 400)
         {
             return false;
+        }
+        finally
+        {
+            lease.Updates.Release();
         }
     }
 
@@ -1205,8 +1498,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     // ---- Activity results --------------------------------------------------------------------------------------
 
-    private static string ResultRowKey(WorkflowMessage activity) =>
-        "result-" + TableKeys.Encode(activity.ExecutionId ?? string.Empty) + "-" + activity.Event.EventId.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
+    private static string ResultRowKey(WorkflowMessage activity) => ResultRowKey(activity.ExecutionId, activity.Event.EventId);
+
+    private static string ResultRowKey(string? executionId, int taskId) =>
+        "result-" + TableKeys.Encode(executionId ?? string.Empty) + "-" + taskId.ToString("D10", System.Globalization.CultureInfo.InvariantCulture);
 
     private async Task PersistActivityResultAsync(WorkflowMessage activity, WorkflowMessage response, CancellationToken cancellationToken)
     {
@@ -1219,6 +1514,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         // Group commit: the outcomes of a fan-out's activities finishing together share one table transaction.
         await _resultRows.UpsertAsync(row).WaitAsync(cancellationToken).ConfigureAwait(false);
+        _persistedResults.Add(row.PartitionKey + "/" + row.RowKey);
     }
 
     /// <summary>
@@ -1228,14 +1524,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// </summary>
     private async Task<bool> TryReplayPersistedResultAsync(ReceivedQueueMessage received, CancellationToken cancellationToken)
     {
-        var row = await Clients.Instances.GetEntityIfExistsAsync<TableEntity>(TableKeys.Encode(received.Message.InstanceId), ResultRowKey(received.Message),
-            cancellationToken: cancellationToken).ConfigureAwait(false);
-        if (!row.HasValue || row.Value is null)
+        var row = await FindPersistedResultAsync(received, cancellationToken).ConfigureAwait(false);
+        if (row is null)
         {
             return false;
         }
 
-        var json = await _payloads.ReadAsync(row.Value, "Response", cancellationToken).ConfigureAwait(false);
+        var json = await _payloads.ReadAsync(row, "Response", cancellationToken).ConfigureAwait(false);
         if (json is null)
         {
             return false;
@@ -1243,8 +1538,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         var response = new WorkflowMessage(received.Message.InstanceId, QueueEnvelopeSerializer.DeserializeEvent(json))
         {
-            MessageId = row.Value.GetString("ResponseMessageId") ?? Guid.NewGuid().ToString("N"),
-            ExecutionId = row.Value.GetString("ResponseExecutionId"),
+            MessageId = row.GetString("ResponseMessageId") ?? Guid.NewGuid().ToString("N"),
+            ExecutionId = row.GetString("ResponseExecutionId"),
         };
         _logger.LogInformation(
             "Activity {Activity} #{TaskId} of instance {InstanceId} already completed; replaying its persisted result instead of running it again",
@@ -1252,6 +1547,46 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         await SendResponseAsync(response, cancellationToken).ConfigureAwait(false);
         await DeleteMessageAsync(received, cancellationToken).ConfigureAwait(false);
         return true;
+    }
+
+    /// <summary>The activity's result row, or null: one point read, or for a pack member the pack's one range query while it is fresh.</summary>
+    private async Task<TableEntity?> FindPersistedResultAsync(ReceivedQueueMessage received, CancellationToken cancellationToken)
+    {
+        var partitionKey = TableKeys.Encode(received.Message.InstanceId);
+        var rowKey = ResultRowKey(received.Message);
+        if (received.Pack is { } pack)
+        {
+            var results = await pack.GetResultsAsync(() => ReadPackResultsAsync(received.Message, pack, cancellationToken)).ConfigureAwait(false);
+            if (results.Rows.TryGetValue(rowKey, out var found))
+            {
+                return found;
+            }
+
+            if (DateTimeOffset.UtcNow - results.ReadAt < PackResultsFreshFor && !_persistedResults.Contains(partitionKey + "/" + rowKey))
+            {
+                return null;
+            }
+        }
+
+        var row = await Clients.Instances.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return row.HasValue ? row.Value : null;
+    }
+
+    private async Task<ActivityPack.PersistedResults> ReadPackResultsAsync(WorkflowMessage member, ActivityPack pack, CancellationToken cancellationToken)
+    {
+        var readAt = DateTimeOffset.UtcNow;
+        var partitionKey = TableKeys.Encode(member.InstanceId);
+        var first = ResultRowKey(member.ExecutionId, pack.FirstTaskId);
+        var last = ResultRowKey(member.ExecutionId, pack.LastTaskId);
+        var rows = new Dictionary<string, TableEntity>(StringComparer.Ordinal);
+        await foreach (var row in Clients.Instances.QueryAsync<TableEntity>(
+                           TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey} and RowKey ge {first} and RowKey le {last}"), cancellationToken: cancellationToken)
+                           .ConfigureAwait(false))
+        {
+            rows[row.RowKey] = row;
+        }
+
+        return new ActivityPack.PersistedResults(rows, readAt);
     }
 
     // ---- Helpers --------------------------------------------------------------------------------------------------

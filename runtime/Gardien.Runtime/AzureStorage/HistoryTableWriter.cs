@@ -14,6 +14,9 @@ internal static class HistoryTableWriter
 {
     internal const int MaxOperationsPerBatch = 100;
 
+    // Set on the sentinel by the leading chunks of a large step (see CommitAsync); the final replace drops it.
+    private const string WriteTokenColumn = "WriteToken";
+
     // Below the service's 4 MB per batch, leaving room for the multipart envelope and property names.
     internal const long MaxBytesPerBatch = 3_500_000;
 
@@ -33,8 +36,34 @@ internal static class HistoryTableWriter
         var chunks = Chunk(newRows);
         for (var i = 0; i < chunks.Count - 1; i++)
         {
-            await table.SubmitTransactionAsync(chunks[i].Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), cancellationToken)
-                .ConfigureAwait(false);
+            var leading = chunks[i].Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)).ToList();
+            if (expectedETag is { } current)
+            {
+                // Each leading chunk is conditional on the sentinel too (touched, not changed: readers keep ignoring
+                // the new rows), so that a stale worker fails before it can overwrite rows another worker committed
+                // at the same sequence numbers; the next chunk is conditional on the touched sentinel's new ETag.
+                var touch = new TableEntity(sentinel.PartitionKey, sentinel.RowKey) { [WriteTokenColumn] = Guid.NewGuid().ToString("N") };
+                leading.Add(new TableTransactionAction(TableTransactionActionType.UpdateMerge, touch, current));
+            }
+
+            Response<IReadOnlyList<Response>> written;
+            try
+            {
+                written = await table.SubmitTransactionAsync(leading, cancellationToken).ConfigureAwait(false);
+            }
+            catch (TableTransactionFailedException ex) when (expectedETag is not null && ex.Status is 404 or 412)
+            {
+                throw new ConcurrencyConflictException(instanceId, ex);
+            }
+            catch (RequestFailedException ex) when (expectedETag is not null && ex.Status == 412)
+            {
+                throw new ConcurrencyConflictException(instanceId, ex);
+            }
+
+            if (expectedETag is not null)
+            {
+                expectedETag = written.Value[^1].Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag for the sentinel row.");
+            }
         }
 
         var last = chunks.Count > 0 ? chunks[^1] : [];

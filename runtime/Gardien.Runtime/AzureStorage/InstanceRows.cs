@@ -91,6 +91,37 @@ internal static class InstanceRows
         return copy;
     }
 
+    /// <summary>
+    /// True when two sentinels would give query copies that differ at most in <c>LastUpdatedAt</c>: nothing a query
+    /// filters on or a caller waits for changed (see <see cref="QueryRowWriter"/>).
+    /// </summary>
+    public static bool SameQueryColumns(TableEntity before, TableEntity after)
+    {
+        foreach (var key in before.Keys.Union(after.Keys))
+        {
+            if (key is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag" or "LastUpdatedAt" or SentinelColumns.Generation or SentinelColumns.HistoryCount)
+            {
+                continue;
+            }
+
+            var a = before.TryGetValue(key, out var x) ? x : null;
+            var b = after.TryGetValue(key, out var y) ? y : null;
+            var same = (a, b) switch
+            {
+                (null, null) => true,
+                (byte[] p, byte[] q) => p.AsSpan().SequenceEqual(q),
+                (BinaryData p, BinaryData q) => p.ToMemory().Span.SequenceEqual(q.ToMemory().Span),
+                _ => Equals(a, b),
+            };
+            if (!same)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static DateTimeOffset? FromTableDate(DateTimeOffset? value) => value is { } v && v <= MinTableDate ? default(DateTimeOffset) : value;
 
     private static DateTimeOffset TableDate(DateTimeOffset value) => value < MinTableDate ? MinTableDate : value.ToUniversalTime();

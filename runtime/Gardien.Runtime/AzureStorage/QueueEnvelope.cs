@@ -41,26 +41,87 @@ internal sealed record QueueEnvelope
 
     [JsonPropertyName("err")]
     public string? LastError { get; init; }
+
+    /// <summary>
+    /// Deliveries this message's content had before it was sent on its own: an activity split out of a pack, an
+    /// outcome re-sent after its step was abandoned. Keeps poison counting going across the move.
+    /// </summary>
+    [JsonPropertyName("pd")]
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public int PriorDeliveries { get; init; }
+
+    /// <summary>An activity pack: the envelopes of the activities one step scheduled together (see <see cref="ActivityPack"/>).</summary>
+    [JsonPropertyName("p")]
+    public IReadOnlyList<QueueEnvelope>? Pack { get; init; }
 }
 
-/// <summary>A message received from a queue, with its current pop receipt (each visibility update issues a new one).</summary>
-internal sealed class ReceivedQueueMessage(QueueClient queue, QueueMessage message, QueueEnvelope envelope, WorkflowMessage decoded, DateTimeOffset leaseExpiresAt)
+/// <summary>
+/// The lease on one queue message: its current pop receipt (each visibility update issues a new one) and when it ends.
+/// Shared by the members of an activity pack, whose updates it serialises (an update made with a stale pop receipt fails).
+/// </summary>
+internal sealed class QueueLease(QueueClient queue, string queueMessageId, string popReceipt, DateTimeOffset expiresAt)
 {
     public QueueClient Queue { get; } = queue;
 
-    public string QueueMessageId { get; } = message.MessageId;
+    public string QueueMessageId { get; } = queueMessageId;
 
-    public string PopReceipt { get; set; } = message.PopReceipt;
-
-    public QueueEnvelope Envelope { get; set; } = envelope;
-
-    public WorkflowMessage Message { get; } = decoded;
+    public string PopReceipt { get; set; } = popReceipt;
 
     /// <summary>Real (wall-clock) time the queue lease ends: Azure measures visibility with its own clock, not the engine's.</summary>
-    public DateTimeOffset LeaseExpiresAt { get; set; } = leaseExpiresAt;
+    public DateTimeOffset ExpiresAt { get; set; } = expiresAt;
 
-    /// <summary>Deliveries that were real attempts: the queue's count minus "not yet due" re-hides.</summary>
-    public int EffectiveDequeueCount { get; } = (int)Math.Max(1, message.DequeueCount - envelope.Bounces);
+    /// <summary>Held around every request that uses or replaces <see cref="PopReceipt"/>.</summary>
+    public SemaphoreSlim Updates { get; } = new(1, 1);
+}
+
+/// <summary>
+/// A message received from a queue, or one member of a received activity pack (see <see cref="ActivityPack"/>): the
+/// decoded <see cref="WorkflowMessage"/>, its envelope and the lease of the queue message that carries it.
+/// </summary>
+internal sealed class ReceivedQueueMessage
+{
+    public ReceivedQueueMessage(QueueClient queue, QueueMessage message, QueueEnvelope envelope, WorkflowMessage decoded, DateTimeOffset leaseExpiresAt)
+        : this(new QueueLease(queue, message.MessageId, message.PopReceipt, leaseExpiresAt), envelope, decoded, EffectiveCount(message.DequeueCount, envelope))
+    {
+    }
+
+    public ReceivedQueueMessage(QueueLease lease, QueueEnvelope envelope, WorkflowMessage decoded, int effectiveDequeueCount, ActivityPack? pack = null, int packIndex = 0)
+    {
+        Lease = lease;
+        Envelope = envelope;
+        Message = decoded;
+        EffectiveDequeueCount = effectiveDequeueCount;
+        Pack = pack;
+        PackIndex = packIndex;
+    }
+
+    public QueueLease Lease { get; }
+
+    public QueueClient Queue => Lease.Queue;
+
+    public string QueueMessageId => Lease.QueueMessageId;
+
+    public string PopReceipt => Lease.PopReceipt;
+
+    public DateTimeOffset LeaseExpiresAt => Lease.ExpiresAt;
+
+    /// <summary>Identity within this store object's buffers: pack members share their queue message id.</summary>
+    public string Key => Pack is null ? QueueMessageId : QueueMessageId + "/" + PackIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    public QueueEnvelope Envelope { get; }
+
+    public WorkflowMessage Message { get; }
+
+    /// <summary>
+    /// Deliveries that were real attempts: the queue's count minus "not yet due" re-hides, plus the deliveries of the
+    /// pack this message was split out of.
+    /// </summary>
+    public int EffectiveDequeueCount { get; }
+
+    /// <summary>The pack whose queue message carries this activity (or this outcome's activity); null for a message of its own.</summary>
+    public ActivityPack? Pack { get; }
+
+    public int PackIndex { get; }
 
     /// <summary>
     /// An activity outcome held in memory only, whose queue message is the activity's own message (still leased):
@@ -70,12 +131,12 @@ internal sealed class ReceivedQueueMessage(QueueClient queue, QueueMessage messa
     public bool BackedByActivityMessage { get; init; }
 
     /// <summary>The outcome of this activity message, held in memory and backed by this message (see <see cref="BackedByActivityMessage"/>).</summary>
-    public ReceivedQueueMessage WithOutcome(QueueEnvelope outcomeEnvelope, WorkflowMessage outcome)
-    {
+    public ReceivedQueueMessage WithOutcome(QueueEnvelope outcomeEnvelope, WorkflowMessage outcome) =>
         // A fresh message as far as poison counting goes: the activity's own deliveries are not the outcome's.
-        var backing = QueuesModelFactory.QueueMessage(QueueMessageId, PopReceipt, string.Empty, 1);
-        return new ReceivedQueueMessage(Queue, backing, outcomeEnvelope with { Bounces = 0 }, outcome, LeaseExpiresAt) { BackedByActivityMessage = true };
-    }
+        new(Lease, outcomeEnvelope with { Bounces = 0, PriorDeliveries = 0 }, outcome, 1, Pack, PackIndex) { BackedByActivityMessage = true };
+
+    public static int EffectiveCount(long queueDequeueCount, QueueEnvelope envelope) =>
+        (int)Math.Max(1, queueDequeueCount - envelope.Bounces) + envelope.PriorDeliveries;
 }
 
 internal static class QueueEnvelopeSerializer

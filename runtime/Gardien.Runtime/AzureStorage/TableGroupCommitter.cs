@@ -10,11 +10,8 @@ namespace Gardien.Runtime.AzureStorage;
 /// </summary>
 internal sealed class TableGroupCommitter(TableClient table)
 {
-    /// <summary>
-    /// Below the 100-operation limit so that a batch of rows carrying inline payloads (at most 64 KB each, larger ones
-    /// go to blobs) stays under the 4 MB transaction limit.
-    /// </summary>
-    public const int MaxRowsPerBatch = 50;
+    /// <summary>The 100-operation limit of an entity-group transaction; the 4 MB limit is kept by estimating row sizes.</summary>
+    public const int MaxRowsPerBatch = HistoryTableWriter.MaxOperationsPerBatch;
 
     private readonly object _sync = new();
     private readonly Dictionary<string, List<(TableEntity Row, TaskCompletionSource Durable)>> _pending = new(StringComparer.Ordinal);
@@ -60,11 +57,19 @@ internal sealed class TableGroupCommitter(TableClient table)
 
                 // A transaction may not touch one row twice: a second write of a row waits for the next batch.
                 var rowKeys = new HashSet<string>(StringComparer.Ordinal);
+                long bytes = 0;
                 for (var i = 0; i < queue.Count && batch.Count < MaxRowsPerBatch; i++)
                 {
+                    var size = HistoryTableWriter.EstimateSize(queue[i].Row);
+                    if (batch.Count > 0 && bytes + size > HistoryTableWriter.MaxBytesPerBatch)
+                    {
+                        break;
+                    }
+
                     if (rowKeys.Add(queue[i].Row.RowKey))
                     {
                         batch.Add(queue[i]);
+                        bytes += size;
                         queue.RemoveAt(i--);
                     }
                 }

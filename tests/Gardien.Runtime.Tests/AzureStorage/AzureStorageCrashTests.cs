@@ -84,6 +84,76 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
         Assert.Equal(Instances * 7, executions.Count);
     }
 
+    [Theory]
+    [InlineData(3)]
+    [InlineData(40)]
+    [InlineData(75)]
+    public async Task EngineDisposedDuringWideFanOuts_FreshEngineCompletesAll_WithoutRerunningPersistedActivities(int crashAfter)
+    {
+        // 45 activities per instance: a pack of 32 and one of 13, shared by several workers and cut at various points.
+        const int width = 45;
+        var options = AzureStoreTestHubs.Options(fixture);
+        var executions = new ConcurrentDictionary<(string Instance, int Task), int>();
+        var executed = 0;
+        var crashPoint = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Register(WorkflowRegistry registry) => registry
+            .AddActivity<int, int>("Cell", async (ctx, x) =>
+            {
+                executions.AddOrUpdate((ctx.InstanceId, ctx.TaskId), 1, (_, n) => n + 1);
+                if (Interlocked.Increment(ref executed) == crashAfter)
+                {
+                    crashPoint.TrySetResult();
+                }
+
+                await Task.Yield();
+                return x;
+            })
+            .AddWorkflow<int, int>("Wide", async (ctx, _) =>
+            {
+                var cells = await Task.WhenAll(Enumerable.Range(0, width).Select(i => ctx.CallActivityAsync<int>("Cell", i)));
+                return cells.Sum();
+            });
+        static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
+
+        var firstStore = new AzureStorageWorkflowStore(options);
+        var first = await EngineHarness.StartAsync(firstStore, TimeProvider.System, Register, Short);
+        var ids = new[] { $"wide-{crashAfter}-a", $"wide-{crashAfter}-b" };
+        foreach (var id in ids)
+        {
+            await first.Client.ScheduleNewAsync("Wide", 0, id);
+        }
+
+        await crashPoint.Task.WaitAsync(EngineHarness.HangGuard);
+        await first.DisposeAsync();
+        await firstStore.DisposeAsync();
+
+        var secondStore = new AzureStorageWorkflowStore(options);
+        var persisted = new HashSet<(string, int)>();
+        foreach (var id in ids)
+        {
+            foreach (var completed in (await secondStore.GetHistoryAsync(id)).Where(e => e.EventType == HistoryEventType.TaskCompleted))
+            {
+                persisted.Add((id, completed.TaskScheduledId));
+            }
+        }
+
+        var countsAtCrash = executions.ToDictionary(e => e.Key, e => e.Value);
+        await using var second = await EngineHarness.StartAsync(secondStore, TimeProvider.System, Register, Short);
+        foreach (var id in ids)
+        {
+            var result = await second.CompletionAsync(id);
+            Assert.Equal(WorkflowStatus.Completed, result.Status);
+            Assert.Equal(Enumerable.Range(0, width).Sum(), result.ReadOutputAs<int>());
+        }
+
+        // Copies left by the crash (a pack whose lease was still running, singles moved out of it) come back after
+        // the instances completed: they replay persisted outcomes, run nothing, and are consumed.
+        await EngineHarness.WaitUntilAsync(
+            async () => (await secondStore.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "the work-item queue to drain");
+        Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
+        Assert.Equal(ids.Length * width, executions.Count);
+    }
+
     [Fact]
     public async Task TwoEnginesWithTheirOwnStoreObjectsOnOneHub_CompleteEveryInstanceExactlyOnce()
     {

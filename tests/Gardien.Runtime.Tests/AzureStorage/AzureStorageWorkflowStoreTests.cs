@@ -186,6 +186,38 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
     }
 
     [Fact]
+    public async Task WaitForInstanceChange_WakesWhenTheStatusChanges_NotAtEveryStep()
+    {
+        // A long polling interval, so that only a commit can complete the wait within the test.
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { MaxPollingInterval = TimeSpan.FromSeconds(30) });
+        await store.CreateInstanceAsync(State("w"), Start("w"));
+        var start = await LockAsync(store);
+        var toRunning = store.WaitForInstanceChangeAsync("w", default);
+        await store.CompleteWorkflowWorkItemAsync(start, new WorkflowStepResult(State("w") with { Status = WorkflowStatus.Running })
+        {
+            NewHistory = [start.Messages[0].Message.Event],
+        });
+        await toRunning.WaitAsync(TimeSpan.FromSeconds(10));
+
+        var quiet = store.WaitForInstanceChangeAsync("w", default);
+        await store.SendMessageAsync(Event("w", "tick"));
+        var step = await LockAsync(store);
+        await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State("w") with { Status = WorkflowStatus.Running, LastUpdatedAt = DateTimeOffset.UtcNow })
+        {
+            NewHistory = [step.Messages[0].Message.Event],
+        });
+        Assert.False(quiet.IsCompleted);
+
+        await store.SendMessageAsync(Event("w", "last"));
+        var last = await LockAsync(store);
+        await store.CompleteWorkflowWorkItemAsync(last, new WorkflowStepResult(State("w") with { Status = WorkflowStatus.Completed })
+        {
+            NewHistory = [last.Messages[0].Message.Event],
+        });
+        await quiet.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
     public async Task Purge_RunningInstance_IsRefused()
     {
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);

@@ -24,6 +24,23 @@ public sealed class HistoryTableWriterTests(AzuriteFixture fixture)
     }
 
     [Fact]
+    public async Task Commit_StaleWorkerWithAStepLargerThanABatch_FailsBeforeOverwritingTheWinnersRows()
+    {
+        var table = await NewTableAsync();
+        var read = await HistoryTableWriter.CommitAsync(table, "i1", null, Sentinel("i1", 0, 1), [Row("i1", 0, 0, "start")], [], default);
+
+        // Another worker commits rows 1..5 first; the stale worker, still at ETag "read", then writes 250 rows from row 1.
+        await HistoryTableWriter.CommitAsync(table, "i1", read, Sentinel("i1", 0, 6), Enumerable.Range(1, 5).Select(i => Row("i1", 0, i, "winner" + i)).ToList(), [], default);
+        var stale = Enumerable.Range(1, 250).Select(i => Row("i1", 0, i, "stale" + i)).ToList();
+
+        await Assert.ThrowsAsync<HistoryTableWriter.ConcurrencyConflictException>(() =>
+            HistoryTableWriter.CommitAsync(table, "i1", read, Sentinel("i1", 0, 251), stale, [], default));
+
+        var partition = await HistoryTableReader.ReadAsync(table, "i1", default);
+        Assert.Equal(["start", "winner1", "winner2", "winner3", "winner4", "winner5"], partition!.Rows.Select(r => r.GetString("Event")));
+    }
+
+    [Fact]
     public async Task Commit_CreateTwice_SecondIsAConflict()
     {
         var table = await NewTableAsync();

@@ -1,0 +1,212 @@
+using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Storage;
+using Gardien.Testing;
+
+namespace Gardien.Runtime.Tests.AzureStorage;
+
+/// <summary>
+/// The activities one step schedules travel in packs (one queue message for up to <c>ActivityPackSize</c>), yet each
+/// keeps the semantics of a message of its own: handed out, abandoned, counted as poison and replayed one by one.
+/// </summary>
+[Collection(AzuriteCollection.Name)]
+public sealed class AzureStorageActivityPackTests(AzuriteFixture fixture)
+{
+    private static readonly TimeSpan Lock = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan ShortLock = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Receive = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task FanOutStep_SendsOneQueueMessagePerPack_AndHandsOutEveryActivityOnce()
+    {
+        // Not delivered locally, so that the packs can be seen in the queue.
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { DeliverLocally = false, ActivityPackSize = 32 });
+        await ScheduleAsync(store, "fan", 70);
+
+        var queued = await store.Clients.WorkItems.PeekMessagesAsync(32);
+        Assert.Equal(3, queued.Value.Length);
+        Assert.All(queued.Value, m => Assert.Contains("\"p\":[", m.MessageText, StringComparison.Ordinal));
+
+        var handedOut = new List<int>();
+        for (var i = 0; i < 70; i++)
+        {
+            var activity = await store.LockNextActivityWorkItemAsync(Lock, Receive, default);
+            Assert.NotNull(activity);
+            Assert.Equal(1, activity.DequeueCount);
+            handedOut.Add(activity.Message.Event.EventId);
+            await store.CompleteActivityWorkItemAsync(activity, Completed("fan", activity.Message.Event.EventId));
+        }
+
+        Assert.Equal(Enumerable.Range(0, 70), handedOut.Order());
+        Assert.Null(await store.LockNextActivityWorkItemAsync(Lock, TimeSpan.FromMilliseconds(500), default));
+
+        // Outcomes reported one by one reach the instance; once its step commits them, the packs are gone.
+        var outcomes = await CollectOutcomesAsync(store, "fan", 70);
+        Assert.Equal(Enumerable.Range(0, 70), outcomes.Order());
+        Assert.Empty((await store.Clients.WorkItems.PeekMessagesAsync(32)).Value);
+    }
+
+    [Fact]
+    public async Task LocallyDeliveredPack_IsDeletedOnlyOnceEveryMemberOutcomeIsCommitted()
+    {
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "local", 3);
+        var activities = new List<ActivityWorkItem>();
+        for (var i = 0; i < 3; i++)
+        {
+            activities.Add(await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+        }
+
+        // Two outcomes committed, one still running: the pack message must stay (it backs the running one).
+        await store.CompleteActivityWorkItemAsync(activities[0], Completed("local", activities[0].Message.Event.EventId));
+        await store.CompleteActivityWorkItemAsync(activities[1], Completed("local", activities[1].Message.Event.EventId));
+        Assert.Equal(2, (await CollectOutcomesAsync(store, "local", 2)).Count);
+        Assert.Equal(1, await CountMessagesAsync(store));
+
+        await store.CompleteActivityWorkItemAsync(activities[2], Completed("local", activities[2].Message.Event.EventId));
+        Assert.Single(await CollectOutcomesAsync(store, "local", 1));
+        Assert.Equal(0, await CountMessagesAsync(store));
+    }
+
+    [Fact]
+    public async Task PackMemberAbandoned_ComesBackAloneWithItsDeliveryCountAndReason_SiblingsUnaffected()
+    {
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "abandon", 3);
+        var activities = new List<ActivityWorkItem>();
+        for (var i = 0; i < 3; i++)
+        {
+            activities.Add(await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+        }
+
+        var failing = activities[1];
+        await store.AbandonActivityWorkItemAsync(failing, "quota exceeded", TimeSpan.Zero);
+        var again = await store.LockNextActivityWorkItemAsync(Lock, Receive, default);
+
+        Assert.NotNull(again);
+        Assert.Equal(failing.Message.Event.EventId, again.Message.Event.EventId);
+        Assert.Equal(failing.Message.MessageId, again.Message.MessageId);
+        Assert.Equal(2, again.DequeueCount);
+        Assert.Equal("quota exceeded", again.LastError);
+
+        // The siblings still complete normally; every outcome reaches the instance once.
+        foreach (var activity in new[] { activities[0], activities[2], again })
+        {
+            await store.CompleteActivityWorkItemAsync(activity, Completed("abandon", activity.Message.Event.EventId));
+        }
+
+        Assert.Equal([0, 1, 2], (await CollectOutcomesAsync(store, "abandon", 3)).Order());
+        Assert.Equal(0, await CountMessagesAsync(store));
+    }
+
+    [Fact]
+    public async Task PackDeliveredTwice_IsSplitIntoSingleMessages_PersistedOutcomesReplayedAndTheRestCountedPerActivity()
+    {
+        var options = AzureStoreTestHubs.Options(fixture);
+        var first = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: options);
+        await ScheduleAsync(first, "split", 3, ShortLock);
+        var done = await first.LockNextActivityWorkItemAsync(ShortLock, Receive, default);
+        Assert.NotNull(done);
+        await first.CompleteActivityWorkItemAsync(done, Completed("split", done.Message.Event.EventId));
+
+        // The first process dies: its pack lease ends and another process receives the pack (its second delivery).
+        var next = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: options);
+        var rerun = new List<ActivityWorkItem>();
+        for (var i = 0; i < 2; i++)
+        {
+            rerun.Add(await next.LockNextActivityWorkItemAsync(ShortLock, ShortLock + Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+        }
+
+        Assert.DoesNotContain(rerun, a => a.Message.Event.EventId == done.Message.Event.EventId);
+        Assert.All(rerun, a => Assert.Equal(2, a.DequeueCount));
+        Assert.Null(await next.LockNextActivityWorkItemAsync(ShortLock, TimeSpan.FromSeconds(1), default));
+
+        // The outcome persisted before the crash is replayed to the instance without running the activity again.
+        var replayed = await next.LockNextWorkflowWorkItemAsync(ShortLock, Receive, default);
+        Assert.NotNull(replayed);
+        Assert.Equal(done.Message.Event.EventId, Assert.Single(replayed.Messages).Message.Event.TaskScheduledId);
+    }
+
+    [Fact]
+    public async Task StoppingWithAnUntouchedPack_ReleasesThePackWhole_AndAPartlyTakenPack_ReleasesTheRestAsSingles()
+    {
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "release", 3);
+
+        await store.ReleaseUnclaimedMessagesAsync();
+
+        var whole = Assert.Single((await store.Clients.WorkItems.PeekMessagesAsync(32)).Value);
+        Assert.Contains("\"p\":[", whole.MessageText, StringComparison.Ordinal);
+
+        // Received again (now from the queue), not as a second delivery: the release tried nothing.
+        var taken = await store.LockNextActivityWorkItemAsync(Lock, Receive, default);
+        Assert.NotNull(taken);
+        Assert.Equal(1, taken.DequeueCount);
+        await store.ReleaseUnclaimedMessagesAsync();
+
+        var singles = (await store.Clients.WorkItems.PeekMessagesAsync(32)).Value;
+        Assert.Equal(2, singles.Length);
+        Assert.All(singles, m => Assert.DoesNotContain("\"p\":[", m.MessageText, StringComparison.Ordinal));
+        Assert.DoesNotContain(singles, m => m.MessageText.Contains(taken.Message.MessageId, StringComparison.Ordinal));
+    }
+
+    private static async Task StartAsync(AzureStorageWorkflowStore store, string id, TimeSpan lockDuration)
+    {
+        await store.CreateInstanceAsync(State(id), Start(id));
+
+        // Teaches the store the engine's lease (local delivery uses it).
+        Assert.Null(await store.LockNextActivityWorkItemAsync(lockDuration, TimeSpan.FromMilliseconds(10), default));
+    }
+
+    /// <summary>Creates the instance and commits a step scheduling <paramref name="count"/> activities (task ids 0..count-1).</summary>
+    private static async Task ScheduleAsync(AzureStorageWorkflowStore store, string id, int count, TimeSpan? lockDuration = null)
+    {
+        await StartAsync(store, id, lockDuration ?? Lock);
+        var start = await store.LockNextWorkflowWorkItemAsync(lockDuration ?? Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No start.");
+        var activities = Enumerable.Range(0, count).Select(i => Scheduled(id, i)).ToList();
+        await store.CompleteWorkflowWorkItemAsync(start, new WorkflowStepResult(State(id) with { Status = WorkflowStatus.Running })
+        {
+            NewHistory = [start.Messages[0].Message.Event, .. activities.Select(a => a.Event)],
+            ActivityMessages = activities,
+        });
+    }
+
+    /// <summary>Takes the instance's work items until <paramref name="expected"/> outcomes arrived, committing each step.</summary>
+    private static async Task<List<int>> CollectOutcomesAsync(AzureStorageWorkflowStore store, string id, int expected)
+    {
+        var taskIds = new List<int>();
+        while (taskIds.Count < expected)
+        {
+            var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException($"Only {taskIds.Count} of {expected} outcomes arrived.");
+            taskIds.AddRange(step.Messages.Select(m => m.Message.Event.TaskScheduledId));
+            await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State(id) with { Status = WorkflowStatus.Running })
+            {
+                NewHistory = [.. step.Messages.Select(m => m.Message.Event)],
+            });
+        }
+
+        return taskIds;
+    }
+
+    /// <summary>Messages in the work-item queue, visible or leased.</summary>
+    private static async Task<int> CountMessagesAsync(AzureStorageWorkflowStore store) =>
+        (await store.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount;
+
+    private static WorkflowMessage Scheduled(string id, int taskId) =>
+        new(id, new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: taskId) { Name = "Act", Input = taskId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        {
+            ExecutionId = "e1",
+        };
+
+    private static WorkflowMessage Completed(string id, int taskId) =>
+        new(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = taskId, Result = "1" }) { ExecutionId = "e1" };
+
+    private static WorkflowInstanceState State(string id) => new(id, "Wf")
+    {
+        ExecutionId = "e1",
+        CreatedAt = DateTimeOffset.UtcNow,
+        LastUpdatedAt = DateTimeOffset.UtcNow,
+    };
+
+    private static WorkflowMessage Start(string id) =>
+        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1" });
+}
