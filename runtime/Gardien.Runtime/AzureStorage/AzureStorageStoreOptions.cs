@@ -55,12 +55,13 @@ public sealed record AzureStorageStoreOptions
     public int ActivityBatchSize { get; init; } = 16;
 
     /// <summary>
-    /// Activities one step schedules for one instance (a fan-out) travel in packs of up to this many per queue message,
-    /// sent, leased, checked and deleted once per pack (see docs/engine-azure-storage.md, "Activity packs"); 1 sends each
-    /// activity alone. Workers still run and report them one by one, and any activity that needs a message of its own
-    /// (abandoned, or its pack delivered twice) gets one.
+    /// Messages for one instance that travel in one queue message: the activities one step schedules (a fan-out), and
+    /// messages sent to the instance while a send to it is in flight (events raised together). Sent, leased, checked
+    /// and deleted once per pack (see docs/engine-azure-storage.md, "Packs"); 1 sends every message alone. Members are
+    /// still handed out one by one, and any member that needs a message of its own (abandoned, or its pack delivered
+    /// twice) gets one.
     /// </summary>
-    public int ActivityPackSize { get; init; } = 32;
+    public int MessagePackSize { get; init; } = 32;
 
     /// <summary>
     /// Persist each activity's outcome (one table write) before reporting it, and check it before running a
@@ -117,7 +118,7 @@ public sealed record AzureStorageStoreOptions
         Require(MinPollingInterval > TimeSpan.Zero && MinPollingInterval <= MaxPollingInterval, nameof(MinPollingInterval),
             $"must be positive and not above MaxPollingInterval (got {MinPollingInterval} and {MaxPollingInterval})");
         Require(ActivityBatchSize is >= 1 and <= 32, nameof(ActivityBatchSize), $"must be between 1 and 32 (got {ActivityBatchSize})");
-        Require(ActivityPackSize is >= 1 and <= 100, nameof(ActivityPackSize), $"must be between 1 (no packs) and 100 (got {ActivityPackSize})");
+        Require(MessagePackSize is >= 1 and <= 100, nameof(MessagePackSize), $"must be between 1 (no packs) and 100 (got {MessagePackSize})");
         Require(MessageBatchSize is >= 1 and <= 32, nameof(MessageBatchSize), $"must be between 1 and 32 (got {MessageBatchSize})");
     }
 

@@ -48,6 +48,9 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly ILogger _logger;
     private readonly LargePayloadStore _payloads;
     private readonly TableGroupCommitter _resultRows;
+
+    // Messages to an instance waiting for the send in flight to it, by instance id (see SendMessageAsync).
+    private readonly Dictionary<string, List<PendingSend>> _pendingSends = new(StringComparer.Ordinal);
     private readonly QueryRowWriter _queryRows;
 
     // Waiters for a status change of an instance committed through this store object (WaitForInstanceChangeAsync).
@@ -135,10 +138,106 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return created;
     }
 
+    /// <summary>
+    /// Sends a message to an instance. Messages sent to one instance while a send to it is in flight go together in
+    /// the next one, as a pack (see <see cref="MessagePack"/>): many events raised at once cost a few sends, receives
+    /// and deletes instead of one each. The first message goes at once; each call returns once its own message is sent.
+    /// </summary>
     public Task SendMessageAsync(WorkflowMessage message, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
+        if (_options.MessagePackSize == 1 || message.VisibleAt is not null)
+        {
+            return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
+        }
+
+        var envelope = new QueueEnvelope
+        {
+            MessageId = message.MessageId,
+            InstanceId = message.InstanceId,
+            ExecutionId = message.ExecutionId,
+            SentAt = SendClock.Next(),
+            Event = message.Event,
+        };
+        var text = QueueEnvelopeSerializer.Serialize(envelope);
+        if (text.Length > MaxPackMemberChars)
+        {
+            return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
+        }
+
+        var pending = new PendingSend(message, envelope, text, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        bool startSender;
+        lock (_pendingSends)
+        {
+            startSender = !_pendingSends.TryGetValue(message.InstanceId, out var waiting);
+            if (startSender)
+            {
+                waiting = [];
+                _pendingSends[message.InstanceId] = waiting;
+            }
+
+            waiting!.Add(pending);
+        }
+
+        if (startSender)
+        {
+            _ = Task.Run(() => SendPendingAsync(message.InstanceId));
+        }
+
+        return pending.Sent.Task.WaitAsync(cancellationToken);
+    }
+
+    /// <summary>Sends the messages waiting for one instance, a pack at a time, until none is left.</summary>
+    private async Task SendPendingAsync(string instanceId)
+    {
+        var queue = Clients.ControlQueueFor(instanceId);
+        while (true)
+        {
+            var group = new List<PendingSend>();
+            lock (_pendingSends)
+            {
+                var waiting = _pendingSends[instanceId];
+                if (waiting.Count == 0)
+                {
+                    _pendingSends.Remove(instanceId);
+                    return;
+                }
+
+                var size = 0;
+                while (waiting.Count > 0 && group.Count < _options.MessagePackSize && (group.Count == 0 || size + waiting[0].Text.Length <= MaxPackChars))
+                {
+                    size += waiting[0].Text.Length;
+                    group.Add(waiting[0]);
+                    waiting.RemoveAt(0);
+                }
+            }
+
+            try
+            {
+                if (group.Count == 1)
+                {
+                    await queue.SendMessageAsync(group[0].Text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), CancellationToken.None).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SendPackAsync(queue, group.ConvertAll(g => (g.Message, g.Envelope)), deliverLocally: false, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                foreach (var sent in group)
+                {
+                    sent.Sent.TrySetResult();
+                }
+            }
+            catch (Exception ex)
+            {
+                foreach (var failed in group)
+                {
+                    failed.Sent.TrySetException(ex);
+                }
+            }
+
+            _controlPoller.Wake(queue);
+        }
     }
 
     public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
@@ -687,14 +786,15 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             _buffered.Clear();
         }
 
-        var wholePacks = new List<ActivityPack>();
-        var activities = new List<ReceivedQueueMessage>();
+        var wholePacks = new List<MessagePack>();
+        var unclaimed = new List<ReceivedQueueMessage>(pending);
+        pending.Clear();
         while (_bufferedActivities.TryDequeue(out var activity))
         {
-            activities.Add(activity);
+            unclaimed.Add(activity);
         }
 
-        foreach (var members in activities.GroupBy(a => a.Pack))
+        foreach (var members in unclaimed.GroupBy(a => a.Pack))
         {
             if (members.Key is { IsPristine: true } pack && members.Count() == pack.MemberCount)
             {
@@ -779,6 +879,11 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             _buffered.Remove(best);
             _lockedInstances.Add(best);
             taken.Sort((a, b) => a.Envelope.SentAt.CompareTo(b.Envelope.SentAt));
+            foreach (var message in taken)
+            {
+                message.Pack?.Touch();
+            }
+
             return ((best, taken), changed);
         }
     }
@@ -1050,15 +1155,15 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     }
 
     /// <summary>
-    /// Sends the activities of one step: those due now in packs (up to <see cref="AzureStorageStoreOptions.ActivityPackSize"/>
-    /// per instance execution, see <see cref="ActivityPack"/>), the others (delayed, large, or alone) in messages of their own.
+    /// Sends the activities of one step: those due now in packs (up to <see cref="AzureStorageStoreOptions.MessagePackSize"/>
+    /// per instance execution, see <see cref="MessagePack"/>), the others (delayed, large, or alone) in messages of their own.
     /// Returns the activities delivered locally (leased to this store object) and whether anything went to the queue only.
     /// </summary>
     private async Task<(List<ReceivedQueueMessage> Local, bool SentToQueue)> SendActivitiesAsync(IReadOnlyList<WorkflowMessage> activities, CancellationToken cancellationToken)
     {
         var singles = new List<WorkflowMessage>();
         var packs = new List<List<(WorkflowMessage Message, QueueEnvelope Envelope)>>();
-        if (_options.ActivityPackSize > 1 && activities.Count > 1)
+        if (_options.MessagePackSize > 1 && activities.Count > 1)
         {
             foreach (var execution in activities.GroupBy(a => (a.InstanceId, a.ExecutionId)))
             {
@@ -1081,7 +1186,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                         continue;
                     }
 
-                    if (current is null || current.Count >= _options.ActivityPackSize || size + length > MaxPackChars)
+                    if (current is null || current.Count >= _options.MessagePackSize || size + length > MaxPackChars)
                     {
                         current = [];
                         size = 0;
@@ -1102,7 +1207,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
 
         var singleSends = singles.Select(m => SendAsync(Clients.WorkItems, m, cancellationToken, deliverLocally: true)).ToList();
-        var packSends = packs.Select(p => SendPackAsync(p, cancellationToken)).ToList();
+        var packSends = packs.Select(p => SendPackAsync(Clients.WorkItems, p, deliverLocally: true, cancellationToken)).ToList();
         await Task.WhenAll(singleSends.Cast<Task>().Concat(packSends)).ConfigureAwait(false);
 
         var local = new List<ReceivedQueueMessage>(activities.Count);
@@ -1134,11 +1239,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return (local, sentToQueue);
     }
 
-    /// <summary>Sends one activity pack; its members when delivered locally (see <see cref="SendAsync"/>), else null.</summary>
-    private async Task<List<ReceivedQueueMessage>?> SendPackAsync(List<(WorkflowMessage Message, QueueEnvelope Envelope)> members, CancellationToken cancellationToken)
+    /// <summary>Sends one pack; its members when delivered locally (see <see cref="SendAsync"/>), else null.</summary>
+    private async Task<List<ReceivedQueueMessage>?> SendPackAsync(
+        QueueClient queue, List<(WorkflowMessage Message, QueueEnvelope Envelope)> members, bool deliverLocally, CancellationToken cancellationToken)
     {
         var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
-        var local = _options.DeliverLocally && lease > MinUsableLease;
+        var local = deliverLocally && _options.DeliverLocally && lease > MinUsableLease;
         var first = members[0].Message;
         var envelope = new QueueEnvelope
         {
@@ -1150,16 +1256,16 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             Pack = members.ConvertAll(m => m.Envelope),
         };
         var leaseEnd = DateTimeOffset.UtcNow + lease;
-        var receipt = (await Clients.WorkItems.SendMessageAsync(QueueEnvelopeSerializer.Serialize(envelope), local ? lease : TimeSpan.Zero, TimeSpan.FromSeconds(-1), cancellationToken)
+        var receipt = (await queue.SendMessageAsync(QueueEnvelopeSerializer.Serialize(envelope), local ? lease : TimeSpan.Zero, TimeSpan.FromSeconds(-1), cancellationToken)
             .ConfigureAwait(false)).Value;
-        return local ? PackMembers(new QueueLease(Clients.WorkItems, receipt.MessageId, receipt.PopReceipt, leaseEnd), envelope, 1) : null;
+        return local ? PackMembers(new QueueLease(queue, receipt.MessageId, receipt.PopReceipt, leaseEnd), envelope, 1) : null;
     }
 
     /// <summary>The members of a pack message, sharing its lease.</summary>
     private static List<ReceivedQueueMessage> PackMembers(QueueLease lease, QueueEnvelope packEnvelope, int effectiveDequeueCount)
     {
         var members = packEnvelope.Pack!;
-        var pack = new ActivityPack(lease, packEnvelope, members.Min(m => m.Event!.EventId), members.Max(m => m.Event!.EventId));
+        var pack = new MessagePack(lease, packEnvelope, members.Min(m => m.Event!.EventId), members.Max(m => m.Event!.EventId));
         return members.Select((member, i) => new ReceivedQueueMessage(lease, member, ToWorkflowMessage(member, member.Event!), effectiveDequeueCount, pack, i)).ToList();
     }
 
@@ -1328,12 +1434,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private async Task SplitPackAsync(QueueClient queue, QueueMessage message, QueueEnvelope pack, int deliveries, CancellationToken cancellationToken)
     {
         _logger.LogInformation(
-            "Activity pack {MessageId} of instance {InstanceId} was delivered {Deliveries} times; its {Count} activities continue as single messages",
+            "Pack {MessageId} of instance {InstanceId} was delivered {Deliveries} times; its {Count} messages continue as single messages",
             message.MessageId, pack.InstanceId, deliveries, pack.Pack!.Count);
-        await Task.WhenAll(pack.Pack.Select(member => SendAsync(Clients.WorkItems, ToWorkflowMessage(member, member.Event!), cancellationToken,
+        await Task.WhenAll(pack.Pack.Select(member => SendAsync(queue, ToWorkflowMessage(member, member.Event!), cancellationToken,
             priorDeliveries: deliveries - 1 + member.PriorDeliveries))).ConfigureAwait(false);
         await DeleteQuietlyAsync(queue, message.MessageId, message.PopReceipt, cancellationToken).ConfigureAwait(false);
-        _activityPoller.Wake(Clients.WorkItems);
+        WakePollerOf(queue);
     }
 
     /// <summary>Hides a message that was delivered before its time again, without counting the delivery as an attempt.</summary>
@@ -1343,6 +1449,13 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             // Its redelivery replays the persisted outcome (a real response message from then on).
             await AbandonMessageAsync(message, null, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        if (message.Pack is not null)
+        {
+            // The pack's content is its siblings' too: this member goes on alone, the bounce not counted.
+            await MoveOutOfPackAsync(message, null, TimeSpan.Zero, cancellationToken, countDelivery: false).ConfigureAwait(false);
             return;
         }
 
@@ -1437,22 +1550,28 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// <paramref name="retryDelay"/>, carrying its deliveries so far), then the member is settled in the pack.
     /// A crash in between leaves both copies: the activity's result row and the engine's duplicate checks absorb that.
     /// </summary>
-    private async Task MoveOutOfPackAsync(ReceivedQueueMessage member, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken)
+    private async Task MoveOutOfPackAsync(ReceivedQueueMessage member, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken, bool countDelivery = true)
     {
-        if (member.BackedByActivityMessage)
+        var deliveries = countDelivery ? member.EffectiveDequeueCount : member.EffectiveDequeueCount - 1;
+
+        // An activity outcome goes to its instance; any other member to the queue its pack came from.
+        var queue = member.BackedByActivityMessage ? Clients.ControlQueueFor(member.Message.InstanceId) : member.Queue;
+        await SendAsync(queue, member.Message, cancellationToken, delay: retryDelay, priorDeliveries: deliveries,
+            lastError: member.BackedByActivityMessage ? null : QueueEnvelopeSerializer.TrimError(reason)).ConfigureAwait(false);
+        WakePollerOf(queue);
+        await DeleteMessageAsync(member, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void WakePollerOf(QueueClient queue)
+    {
+        if (ReferenceEquals(queue, Clients.WorkItems))
         {
-            var control = Clients.ControlQueueFor(member.Message.InstanceId);
-            await SendAsync(control, member.Message, cancellationToken, delay: retryDelay, priorDeliveries: member.EffectiveDequeueCount).ConfigureAwait(false);
-            _controlPoller.Wake(control);
+            _activityPoller.Wake(queue);
         }
         else
         {
-            await SendAsync(Clients.WorkItems, member.Message, cancellationToken, delay: retryDelay, priorDeliveries: member.EffectiveDequeueCount,
-                lastError: QueueEnvelopeSerializer.TrimError(reason)).ConfigureAwait(false);
-            _activityPoller.Wake(Clients.WorkItems);
+            _controlPoller.Wake(queue);
         }
-
-        await DeleteMessageAsync(member, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -1572,7 +1691,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return row.HasValue ? row.Value : null;
     }
 
-    private async Task<ActivityPack.PersistedResults> ReadPackResultsAsync(WorkflowMessage member, ActivityPack pack, CancellationToken cancellationToken)
+    private async Task<MessagePack.PersistedResults> ReadPackResultsAsync(WorkflowMessage member, MessagePack pack, CancellationToken cancellationToken)
     {
         var readAt = DateTimeOffset.UtcNow;
         var partitionKey = TableKeys.Encode(member.InstanceId);
@@ -1586,7 +1705,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             rows[row.RowKey] = row;
         }
 
-        return new ActivityPack.PersistedResults(rows, readAt);
+        return new MessagePack.PersistedResults(rows, readAt);
     }
 
     // ---- Helpers --------------------------------------------------------------------------------------------------
@@ -1628,6 +1747,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     /// <summary>What a locked workflow work item needs at completion: the leases it holds and what it read.</summary>
     private sealed record WorkItemState(List<ReceivedQueueMessage> Messages, HistoryPartition? Partition, WorkflowInstanceState? Instance);
+
+    private sealed record PendingSend(WorkflowMessage Message, QueueEnvelope Envelope, string Text, TaskCompletionSource Sent);
 
     private sealed record CachedInstance(HistoryPartition Partition, WorkflowInstanceState Instance, IReadOnlyList<HistoryEvent> History);
 

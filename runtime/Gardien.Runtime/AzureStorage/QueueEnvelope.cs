@@ -50,7 +50,7 @@ internal sealed record QueueEnvelope
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
     public int PriorDeliveries { get; init; }
 
-    /// <summary>An activity pack: the envelopes of the activities one step scheduled together (see <see cref="ActivityPack"/>).</summary>
+    /// <summary>An activity pack: the envelopes of the activities one step scheduled together (see <see cref="MessagePack"/>).</summary>
     [JsonPropertyName("p")]
     public IReadOnlyList<QueueEnvelope>? Pack { get; init; }
 }
@@ -75,7 +75,7 @@ internal sealed class QueueLease(QueueClient queue, string queueMessageId, strin
 }
 
 /// <summary>
-/// A message received from a queue, or one member of a received activity pack (see <see cref="ActivityPack"/>): the
+/// A message received from a queue, or one member of a received activity pack (see <see cref="MessagePack"/>): the
 /// decoded <see cref="WorkflowMessage"/>, its envelope and the lease of the queue message that carries it.
 /// </summary>
 internal sealed class ReceivedQueueMessage
@@ -85,7 +85,7 @@ internal sealed class ReceivedQueueMessage
     {
     }
 
-    public ReceivedQueueMessage(QueueLease lease, QueueEnvelope envelope, WorkflowMessage decoded, int effectiveDequeueCount, ActivityPack? pack = null, int packIndex = 0)
+    public ReceivedQueueMessage(QueueLease lease, QueueEnvelope envelope, WorkflowMessage decoded, int effectiveDequeueCount, MessagePack? pack = null, int packIndex = 0)
     {
         Lease = lease;
         Envelope = envelope;
@@ -119,7 +119,7 @@ internal sealed class ReceivedQueueMessage
     public int EffectiveDequeueCount { get; }
 
     /// <summary>The pack whose queue message carries this activity (or this outcome's activity); null for a message of its own.</summary>
-    public ActivityPack? Pack { get; }
+    public MessagePack? Pack { get; }
 
     public int PackIndex { get; }
 

@@ -3,16 +3,21 @@ using Azure.Data.Tables;
 namespace Gardien.Runtime.AzureStorage;
 
 /// <summary>
-/// One queue message carrying several activities that one step scheduled for one instance (a fan-out), so that
-/// sending, leasing, checking for persisted outcomes and deleting cost one request per pack instead of one per
-/// activity. The members are handed to workers one by one; the pack message is deleted once every member is
-/// <em>settled</em>: its outcome committed by a step, replayed from its result row, or moved into a message of its own.
-/// <para>Per-activity semantics are kept by moving an activity out of the pack whenever it would need its own
-/// message: an abandoned activity (or an outcome whose step was abandoned) is re-sent alone, carrying its delivery
+/// One queue message carrying several messages for one instance, so that sending, leasing and deleting (and for
+/// activities, checking for persisted outcomes) cost one request per pack instead of one per message:
+/// <list type="bullet">
+/// <item>on the work-item queue, the activities one step scheduled (a fan-out);</item>
+/// <item>on a control queue, messages sent to one instance at the same moment (events raised together).</item>
+/// </list>
+/// The members are handed out one by one; the pack message is deleted once every member is <em>settled</em>:
+/// consumed by a committed step, its activity outcome committed or replayed from its result row, or moved into a
+/// message of its own.
+/// <para>Per-message semantics are kept by moving a member out of the pack whenever it would need its own message:
+/// an abandoned member (or an activity outcome whose step was abandoned) is re-sent alone, carrying its delivery
 /// count, and a pack delivered a second time (its process died, or its lease ended) is split into single messages at
-/// once, so that one activity that keeps failing becomes poison on its own instead of taking its siblings along.</para>
+/// once, so that one message that keeps failing becomes poison on its own instead of taking its siblings along.</para>
 /// </summary>
-internal sealed class ActivityPack(QueueLease lease, QueueEnvelope envelope, int firstTaskId, int lastTaskId)
+internal sealed class MessagePack(QueueLease lease, QueueEnvelope envelope, int firstTaskId, int lastTaskId)
 {
     private readonly object _sync = new();
     private readonly bool[] _settled = new bool[envelope.Pack!.Count];
@@ -27,7 +32,7 @@ internal sealed class ActivityPack(QueueLease lease, QueueEnvelope envelope, int
 
     public int MemberCount { get; } = envelope.Pack!.Count;
 
-    /// <summary>Lowest and highest task id of the members: the range of result rows one query reads.</summary>
+    /// <summary>Lowest and highest task id of the members (activity packs): the range of result rows one query reads.</summary>
     public int FirstTaskId { get; } = firstTaskId;
 
     public int LastTaskId { get; } = lastTaskId;

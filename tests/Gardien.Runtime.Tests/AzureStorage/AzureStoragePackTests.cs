@@ -5,11 +5,12 @@ using Gardien.Testing;
 namespace Gardien.Runtime.Tests.AzureStorage;
 
 /// <summary>
-/// The activities one step schedules travel in packs (one queue message for up to <c>ActivityPackSize</c>), yet each
-/// keeps the semantics of a message of its own: handed out, abandoned, counted as poison and replayed one by one.
+/// The activities one step schedules, and events sent to one instance together, travel in packs (one queue message
+/// for up to <c>MessagePackSize</c>), yet each keeps the semantics of a message of its own: handed out, abandoned,
+/// counted as poison and replayed one by one, in order.
 /// </summary>
 [Collection(AzuriteCollection.Name)]
-public sealed class AzureStorageActivityPackTests(AzuriteFixture fixture)
+public sealed class AzureStoragePackTests(AzuriteFixture fixture)
 {
     private static readonly TimeSpan Lock = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan ShortLock = TimeSpan.FromSeconds(3);
@@ -19,7 +20,7 @@ public sealed class AzureStorageActivityPackTests(AzuriteFixture fixture)
     public async Task FanOutStep_SendsOneQueueMessagePerPack_AndHandsOutEveryActivityOnce()
     {
         // Not delivered locally, so that the packs can be seen in the queue.
-        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { DeliverLocally = false, ActivityPackSize = 32 });
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { DeliverLocally = false, MessagePackSize = 32 });
         await ScheduleAsync(store, "fan", 70);
 
         var queued = await store.Clients.WorkItems.PeekMessagesAsync(32);
@@ -149,6 +150,47 @@ public sealed class AzureStorageActivityPackTests(AzuriteFixture fixture)
         Assert.DoesNotContain(singles, m => m.MessageText.Contains(taken.Message.MessageId, StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task EventsSentTogether_ShareQueueMessages_AndReachTheInstanceOnceEachInSendingOrder()
+    {
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "events", 0);
+
+        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => store.SendMessageAsync(new WorkflowMessage("events", Raised("e" + i)))).ToList());
+
+        var queued = (await store.Clients.ControlQueueFor("events").PeekMessagesAsync(32)).Value;
+        Assert.InRange(queued.Length, 1, 19);
+        var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default);
+        Assert.NotNull(step);
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => "e" + i), step.Messages.Select(m => m.Message.Event.Name));
+        Assert.All(step.Messages, m => Assert.Equal(1, m.DequeueCount));
+
+        await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State("events") with { Status = WorkflowStatus.Running })
+        {
+            NewHistory = [.. step.Messages.Select(m => m.Message.Event)],
+        });
+        Assert.Empty((await store.Clients.ControlQueueFor("events").PeekMessagesAsync(32)).Value);
+        Assert.Null(await store.LockNextWorkflowWorkItemAsync(Lock, TimeSpan.FromMilliseconds(500), default));
+    }
+
+    [Fact]
+    public async Task StepWithPackedEventsAbandoned_EachEventComesBackAloneCountedAndInOrder()
+    {
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "retry", 0);
+        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => store.SendMessageAsync(new WorkflowMessage("retry", Raised("e" + i)))).ToList());
+        var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default);
+        Assert.NotNull(step);
+
+        await store.AbandonWorkflowWorkItemAsync(step, "step failed", TimeSpan.Zero);
+
+        var retried = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default);
+        Assert.NotNull(retried);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => "e" + i), retried.Messages.Select(m => m.Message.Event.Name));
+        Assert.All(retried.Messages, m => Assert.Equal(2, m.DequeueCount));
+        Assert.All(retried.Messages, m => Assert.Equal("step failed", m.LastError));
+    }
+
     private static async Task StartAsync(AzureStorageWorkflowStore store, string id, TimeSpan lockDuration)
     {
         await store.CreateInstanceAsync(State(id), Start(id));
@@ -196,6 +238,8 @@ public sealed class AzureStorageActivityPackTests(AzuriteFixture fixture)
         {
             ExecutionId = "e1",
         };
+
+    private static HistoryEvent Raised(string name) => new(HistoryEventType.EventRaised, DateTime.UtcNow) { Name = name, Input = "1" };
 
     private static WorkflowMessage Completed(string id, int taskId) =>
         new(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = taskId, Result = "1" }) { ExecutionId = "e1" };
