@@ -151,14 +151,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
         }
 
-        var envelope = new QueueEnvelope
-        {
-            MessageId = message.MessageId,
-            InstanceId = message.InstanceId,
-            ExecutionId = message.ExecutionId,
-            SentAt = SendClock.Next(),
-            Event = message.Event,
-        };
+        var envelope = EnvelopeOf(message);
         var text = QueueEnvelopeSerializer.Serialize(envelope);
         if (text.Length > MaxPackMemberChars)
         {
@@ -532,15 +525,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 // the activity message; if this process dies first, the activity message comes back when its lease
                 // ends and its redelivery replays the persisted outcome (TryReplayPersistedResultAsync) without
                 // running the activity. Saves sending and deleting a response message per activity.
-                var envelope = new QueueEnvelope
-                {
-                    MessageId = response.MessageId,
-                    InstanceId = response.InstanceId,
-                    ExecutionId = response.ExecutionId,
-                    SentAt = SendClock.Next(),
-                    Event = response.Event,
-                };
-                BufferLocally(received.WithOutcome(envelope, response));
+                BufferLocally(received.WithOutcome(EnvelopeOf(response), response));
                 return;
             }
         }
@@ -1123,14 +1108,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var visibilityDelay = delay ?? InitialDelay(message.VisibleAt);
         var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
         var local = deliverLocally && _options.DeliverLocally && visibilityDelay == TimeSpan.Zero && lease > MinUsableLease;
-        var envelope = new QueueEnvelope
+        var envelope = EnvelopeOf(message) with
         {
-            MessageId = message.MessageId,
-            InstanceId = message.InstanceId,
-            ExecutionId = message.ExecutionId,
-            VisibleAt = message.VisibleAt,
-            SentAt = SendClock.Next(),
-            Event = message.Event,
             Bounces = local ? -1 : 0,
             PriorDeliveries = priorDeliveries,
             LastError = lastError,
@@ -1171,14 +1150,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 var size = 0;
                 foreach (var activity in execution)
                 {
-                    var member = new QueueEnvelope
-                    {
-                        MessageId = activity.MessageId,
-                        InstanceId = activity.InstanceId,
-                        ExecutionId = activity.ExecutionId,
-                        SentAt = SendClock.Next(),
-                        Event = activity.Event,
-                    };
+                    var member = EnvelopeOf(activity);
                     var length = activity.VisibleAt is null ? QueueEnvelopeSerializer.Serialize(member).Length : int.MaxValue;
                     if (length > MaxPackMemberChars)
                     {
@@ -1268,6 +1240,17 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         var pack = new MessagePack(lease, packEnvelope, members.Min(m => m.Event!.EventId), members.Max(m => m.Event!.EventId));
         return members.Select((member, i) => new ReceivedQueueMessage(lease, member, ToWorkflowMessage(member, member.Event!), effectiveDequeueCount, pack, i)).ToList();
     }
+
+    /// <summary>The envelope of a message about to be sent, stamped with the send order.</summary>
+    private static QueueEnvelope EnvelopeOf(WorkflowMessage message) => new()
+    {
+        MessageId = message.MessageId,
+        InstanceId = message.InstanceId,
+        ExecutionId = message.ExecutionId,
+        VisibleAt = message.VisibleAt,
+        SentAt = SendClock.Next(),
+        Event = message.Event,
+    };
 
     private static WorkflowMessage ToWorkflowMessage(QueueEnvelope envelope, HistoryEvent historyEvent) =>
         new(envelope.InstanceId, historyEvent)

@@ -47,40 +47,8 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
                 var fan = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => ctx.CallActivityAsync<int>("Step", i)));
                 return x + fan.Sum();
             });
-        static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
-
-        var firstStore = new AzureStorageWorkflowStore(options);
-        var first = await EngineHarness.StartAsync(firstStore, TimeProvider.System, Register, Short);
         var ids = Enumerable.Range(0, Instances).Select(i => $"crash-{crashAfter}-{i}").ToList();
-        foreach (var id in ids)
-        {
-            await first.Client.ScheduleNewAsync("Mixed", 100, id);
-        }
-
-        await crashPoint.Task.WaitAsync(EngineHarness.HangGuard);
-        await first.DisposeAsync();
-        await firstStore.DisposeAsync();
-
-        var secondStore = new AzureStorageWorkflowStore(options);
-        var persisted = new HashSet<(string, int)>();
-        foreach (var id in ids)
-        {
-            foreach (var completed in (await secondStore.GetHistoryAsync(id)).Where(e => e.EventType == HistoryEventType.TaskCompleted))
-            {
-                persisted.Add((id, completed.TaskScheduledId));
-            }
-        }
-
-        var countsAtCrash = executions.ToDictionary(e => e.Key, e => e.Value);
-        await using var second = await EngineHarness.StartAsync(secondStore, TimeProvider.System, Register, Short);
-        foreach (var id in ids)
-        {
-            var result = await second.CompletionAsync(id);
-            Assert.Equal(WorkflowStatus.Completed, result.Status);
-            Assert.Equal(103 + 10, result.ReadOutputAs<int>());
-        }
-
-        Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
+        await CrashThenRestartAsync(options, Register, "Mixed", 100, ids, crashPoint.Task, executions, 103 + 10);
         Assert.Equal(Instances * 7, executions.Count);
     }
 
@@ -113,44 +81,12 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
                 var cells = await Task.WhenAll(Enumerable.Range(0, width).Select(i => ctx.CallActivityAsync<int>("Cell", i)));
                 return cells.Sum();
             });
-        static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
-
-        var firstStore = new AzureStorageWorkflowStore(options);
-        var first = await EngineHarness.StartAsync(firstStore, TimeProvider.System, Register, Short);
         var ids = new[] { $"wide-{crashAfter}-a", $"wide-{crashAfter}-b" };
-        foreach (var id in ids)
-        {
-            await first.Client.ScheduleNewAsync("Wide", 0, id);
-        }
-
-        await crashPoint.Task.WaitAsync(EngineHarness.HangGuard);
-        await first.DisposeAsync();
-        await firstStore.DisposeAsync();
-
-        var secondStore = new AzureStorageWorkflowStore(options);
-        var persisted = new HashSet<(string, int)>();
-        foreach (var id in ids)
-        {
-            foreach (var completed in (await secondStore.GetHistoryAsync(id)).Where(e => e.EventType == HistoryEventType.TaskCompleted))
-            {
-                persisted.Add((id, completed.TaskScheduledId));
-            }
-        }
-
-        var countsAtCrash = executions.ToDictionary(e => e.Key, e => e.Value);
-        await using var second = await EngineHarness.StartAsync(secondStore, TimeProvider.System, Register, Short);
-        foreach (var id in ids)
-        {
-            var result = await second.CompletionAsync(id);
-            Assert.Equal(WorkflowStatus.Completed, result.Status);
-            Assert.Equal(Enumerable.Range(0, width).Sum(), result.ReadOutputAs<int>());
-        }
 
         // Copies left by the crash (a pack whose lease was still running, singles moved out of it) come back after
         // the instances completed: they replay persisted outcomes, run nothing, and are consumed.
-        await EngineHarness.WaitUntilAsync(
-            async () => (await secondStore.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "the work-item queue to drain");
-        Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
+        await CrashThenRestartAsync(options, Register, "Wide", 0, ids, crashPoint.Task, executions, Enumerable.Range(0, width).Sum(), store =>
+            EngineHarness.WaitUntilAsync(async () => (await store.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "the work-item queue to drain"));
         Assert.Equal(ids.Length * width, executions.Count);
     }
 
@@ -192,5 +128,54 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
 
         Assert.Equal(ids.Count * 5, executions.Count);
         Assert.All(executions.Values, runs => Assert.Equal(1, runs));
+    }
+
+    /// <summary>
+    /// Starts the instances on a first engine, disposes it (with its store object) once the crash point is reached,
+    /// then runs a fresh engine and store object on the same hub to completion: every instance ends Completed with
+    /// <paramref name="expectedOutput"/> and no activity whose outcome was in history at the crash ran again.
+    /// </summary>
+    private static async Task CrashThenRestartAsync(
+        AzureStorageStoreOptions options, Action<WorkflowRegistry> register, string workflow, int input, IReadOnlyList<string> ids, Task crashPoint,
+        ConcurrentDictionary<(string Instance, int Task), int> executions, int expectedOutput, Func<AzureStorageWorkflowStore, Task>? afterCompletion = null)
+    {
+        static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
+
+        var firstStore = new AzureStorageWorkflowStore(options);
+        var first = await EngineHarness.StartAsync(firstStore, TimeProvider.System, register, Short);
+        foreach (var id in ids)
+        {
+            await first.Client.ScheduleNewAsync(workflow, input, id);
+        }
+
+        await crashPoint.WaitAsync(EngineHarness.HangGuard);
+        await first.DisposeAsync();
+        await firstStore.DisposeAsync();
+
+        var secondStore = new AzureStorageWorkflowStore(options);
+        var persisted = new HashSet<(string, int)>();
+        foreach (var id in ids)
+        {
+            foreach (var completed in (await secondStore.GetHistoryAsync(id)).Where(e => e.EventType == HistoryEventType.TaskCompleted))
+            {
+                persisted.Add((id, completed.TaskScheduledId));
+            }
+        }
+
+        var countsAtCrash = executions.ToDictionary(e => e.Key, e => e.Value);
+        await using var second = await EngineHarness.StartAsync(secondStore, TimeProvider.System, register, Short);
+        foreach (var id in ids)
+        {
+            var result = await second.CompletionAsync(id);
+            Assert.Equal(WorkflowStatus.Completed, result.Status);
+            Assert.Equal(expectedOutput, result.ReadOutputAs<int>());
+        }
+
+        if (afterCompletion is not null)
+        {
+            await afterCompletion(secondStore);
+        }
+
+        Assert.All(persisted, key => Assert.Equal(countsAtCrash[key], executions[key]));
     }
 }

@@ -5,6 +5,8 @@ using Gardien.Runtime.AzureStorage;
 using Gardien.Runtime.Storage;
 using Gardien.Testing;
 
+using static Gardien.Runtime.Tests.AzureStorage.AzureStoreTestHubs;
+
 namespace Gardien.Runtime.Tests.AzureStorage;
 
 /// <summary>
@@ -113,16 +115,6 @@ public sealed class AzureStorageOutcomeBackupTests(AzuriteFixture fixture)
         await store.CompleteActivityWorkItemAsync(activity, response);
         return (activity, response);
     }
-
-    private static WorkflowInstanceState State(string id) => new(id, "Wf")
-    {
-        ExecutionId = "e1",
-        CreatedAt = DateTimeOffset.UtcNow,
-        LastUpdatedAt = DateTimeOffset.UtcNow,
-    };
-
-    private static WorkflowMessage Start(string id) =>
-        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1" });
 
     /// <summary>Fails message deletes on the work-item queue (the process "dies" right before them).</summary>
     private sealed class FailActivityMessageDeletes : HttpPipelinePolicy

@@ -2,6 +2,8 @@ using Gardien.Runtime.AzureStorage;
 using Gardien.Runtime.Storage;
 using Gardien.Testing;
 
+using static Gardien.Runtime.Tests.AzureStorage.AzureStoreTestHubs;
+
 namespace Gardien.Runtime.Tests.AzureStorage;
 
 /// <summary>
@@ -243,14 +245,4 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
 
     private static WorkflowMessage Completed(string id, int taskId) =>
         new(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = taskId, Result = "1" }) { ExecutionId = "e1" };
-
-    private static WorkflowInstanceState State(string id) => new(id, "Wf")
-    {
-        ExecutionId = "e1",
-        CreatedAt = DateTimeOffset.UtcNow,
-        LastUpdatedAt = DateTimeOffset.UtcNow,
-    };
-
-    private static WorkflowMessage Start(string id) =>
-        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1" });
 }

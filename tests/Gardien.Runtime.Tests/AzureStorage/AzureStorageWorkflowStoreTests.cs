@@ -3,6 +3,8 @@ using Gardien.Runtime.Storage;
 using Gardien.Testing;
 using Microsoft.Extensions.Time.Testing;
 
+using static Gardien.Runtime.Tests.AzureStorage.AzureStoreTestHubs;
+
 namespace Gardien.Runtime.Tests.AzureStorage;
 
 /// <summary>Store-level behaviour specific to Azure Storage (the engine-level contract is in the conformance suite).</summary>
@@ -253,17 +255,6 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
 
     private static async Task<WorkflowWorkItem> LockAsync(AzureStorageWorkflowStore store) =>
         await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No work item arrived.");
-
-    private static WorkflowInstanceState State(string id, string? input = null) => new(id, "Wf")
-    {
-        ExecutionId = "e1",
-        Input = input,
-        CreatedAt = DateTimeOffset.UtcNow,
-        LastUpdatedAt = DateTimeOffset.UtcNow,
-    };
-
-    private static WorkflowMessage Start(string id, string? input = null) =>
-        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1", Input = input });
 
     private static WorkflowMessage Event(string id, string name) => new(id, Raised(name));
 

@@ -1,4 +1,5 @@
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Storage;
 using Gardien.Testing;
 
 namespace Gardien.Runtime.Tests.AzureStorage;
@@ -21,4 +22,17 @@ internal static class AzureStoreTestHubs
         await store.CreateIfNotExistsAsync();
         return store;
     }
+
+    /// <summary>The row of a test instance "Wf" in execution "e1".</summary>
+    public static WorkflowInstanceState State(string id, string? input = null) => new(id, "Wf")
+    {
+        ExecutionId = "e1",
+        Input = input,
+        CreatedAt = DateTimeOffset.UtcNow,
+        LastUpdatedAt = DateTimeOffset.UtcNow,
+    };
+
+    /// <summary>The ExecutionStarted message of a test instance (see <see cref="State"/>).</summary>
+    public static WorkflowMessage Start(string id, string? input = null) =>
+        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1", Input = input });
 }
