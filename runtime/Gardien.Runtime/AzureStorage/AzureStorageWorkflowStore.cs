@@ -49,8 +49,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly LargePayloadStore _payloads;
     private readonly TableGroupCommitter _resultRows;
 
-    // Messages to an instance waiting for the send in flight to it, by instance id (see SendMessageAsync).
-    private readonly Dictionary<string, List<PendingSend>> _pendingSends = new(StringComparer.Ordinal);
+    // Messages to an instance that wait for the send in flight to it and then go together (see SendMessageAsync).
+    private readonly GroupCommitter<PendingSend> _groupedSends;
     private readonly QueryRowWriter _queryRows;
 
     // Waiters for a status change of an instance committed through this store object (WaitForInstanceChangeAsync).
@@ -105,6 +105,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _payloads = new LargePayloadStore(Clients.LargeMessages, options.LargePayloadThresholdBytes);
         _resultRows = new TableGroupCommitter(Clients.Instances);
+        _groupedSends = new GroupCommitter<PendingSend>(SelectPack, SendGroupAsync);
         _queryRows = new QueryRowWriter(Clients.Instances, _logger);
         _controlPoller = new QueuePoller(Clients.ControlQueues, options, _handOvers);
         _activityPoller = new QueuePoller([Clients.WorkItems], options, _handOvers);
@@ -158,79 +159,37 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             return SendWorkflowMessageAsync(message, wake: true, cancellationToken);
         }
 
-        var pending = new PendingSend(message, envelope, text, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-        bool startSender;
-        lock (_pendingSends)
-        {
-            startSender = !_pendingSends.TryGetValue(message.InstanceId, out var waiting);
-            if (startSender)
-            {
-                waiting = [];
-                _pendingSends[message.InstanceId] = waiting;
-            }
-
-            waiting!.Add(pending);
-        }
-
-        if (startSender)
-        {
-            _ = Task.Run(() => SendPendingAsync(message.InstanceId));
-        }
-
-        return pending.Sent.Task.WaitAsync(cancellationToken);
+        return _groupedSends.EnqueueAsync(message.InstanceId, new PendingSend(message, envelope, text)).WaitAsync(cancellationToken);
     }
 
-    /// <summary>Sends the messages waiting for one instance, a pack at a time, until none is left.</summary>
-    private async Task SendPendingAsync(string instanceId)
+    /// <summary>Messages waiting for one instance: as many as one pack carries, in sending order.</summary>
+    private List<int> SelectPack(IReadOnlyList<PendingSend> pending)
+    {
+        var chosen = new List<int>();
+        var size = 0;
+        while (chosen.Count < pending.Count && chosen.Count < _options.MessagePackSize && (chosen.Count == 0 || size + pending[chosen.Count].Text.Length <= MaxPackChars))
+        {
+            size += pending[chosen.Count].Text.Length;
+            chosen.Add(chosen.Count);
+        }
+
+        return chosen;
+    }
+
+    /// <summary>Sends messages for one instance: alone, or as a pack.</summary>
+    private async Task SendGroupAsync(string instanceId, IReadOnlyList<PendingSend> group)
     {
         var queue = Clients.ControlQueueFor(instanceId);
-        while (true)
+        if (group.Count == 1)
         {
-            var group = new List<PendingSend>();
-            lock (_pendingSends)
-            {
-                var waiting = _pendingSends[instanceId];
-                if (waiting.Count == 0)
-                {
-                    _pendingSends.Remove(instanceId);
-                    return;
-                }
-
-                var size = 0;
-                while (waiting.Count > 0 && group.Count < _options.MessagePackSize && (group.Count == 0 || size + waiting[0].Text.Length <= MaxPackChars))
-                {
-                    size += waiting[0].Text.Length;
-                    group.Add(waiting[0]);
-                    waiting.RemoveAt(0);
-                }
-            }
-
-            try
-            {
-                if (group.Count == 1)
-                {
-                    await queue.SendMessageAsync(group[0].Text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), CancellationToken.None).ConfigureAwait(false);
-                }
-                else
-                {
-                    await SendPackAsync(queue, group.ConvertAll(g => (g.Message, g.Envelope)), deliverLocally: false, CancellationToken.None).ConfigureAwait(false);
-                }
-
-                foreach (var sent in group)
-                {
-                    sent.Sent.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                foreach (var failed in group)
-                {
-                    failed.Sent.TrySetException(ex);
-                }
-            }
-
-            _controlPoller.Wake(queue);
+            await queue.SendMessageAsync(group[0].Text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), CancellationToken.None).ConfigureAwait(false);
         }
+        else
+        {
+            await SendPackAsync(queue, [.. group.Select(g => (g.Message, g.Envelope))], deliverLocally: false, CancellationToken.None).ConfigureAwait(false);
+        }
+
+        _controlPoller.Wake(queue);
     }
 
     public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
@@ -1731,7 +1690,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// <summary>What a locked workflow work item needs at completion: the leases it holds and what it read.</summary>
     private sealed record WorkItemState(List<ReceivedQueueMessage> Messages, HistoryPartition? Partition, WorkflowInstanceState? Instance);
 
-    private sealed record PendingSend(WorkflowMessage Message, QueueEnvelope Envelope, string Text, TaskCompletionSource Sent);
+    private sealed record PendingSend(WorkflowMessage Message, QueueEnvelope Envelope, string Text);
 
     private sealed record CachedInstance(HistoryPartition Partition, WorkflowInstanceState Instance, IReadOnlyList<HistoryEvent> History);
 
