@@ -410,6 +410,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                         continue;
                     }
 
+                    if (received.Pack is not null && !await KeepPackLeasedAsync(received, lockDuration).ConfigureAwait(false))
+                    {
+                        // The pack was delivered elsewhere meanwhile: this copy of the member is not ours to run.
+                        continue;
+                    }
+
                     return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
                     {
                         LastError = received.Envelope.LastError,
@@ -1413,13 +1419,36 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
+    /// <summary>
+    /// A pack's lease is shared: members that each run shorter than half the lease never renew it, so handing out a
+    /// member renews it once half of it has passed (otherwise the pack could come back while its last members run).
+    /// False when the lease was lost.
+    /// </summary>
+    private async Task<bool> KeepPackLeasedAsync(ReceivedQueueMessage member, TimeSpan lockDuration)
+    {
+        if (member.LeaseExpiresAt - DateTimeOffset.UtcNow > lockDuration / 2)
+        {
+            return true;
+        }
+
+        try
+        {
+            await RenewLeaseAsync(member, lockDuration, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (WorkItemLockLostException)
+        {
+            return false;
+        }
+    }
+
     private async Task RenewLeaseAsync(ReceivedQueueMessage message, TimeSpan lockDuration, CancellationToken cancellationToken)
     {
         var lease = message.Lease;
         await lease.Updates.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            if (message.Pack is not null && lease.ExpiresAt - DateTimeOffset.UtcNow > lockDuration / 2)
+            if (message.Pack is not null && lease.ExpiresAt - DateTimeOffset.UtcNow > lockDuration * 0.9)
             {
                 // A sibling renewed the shared lease moments ago.
                 return;

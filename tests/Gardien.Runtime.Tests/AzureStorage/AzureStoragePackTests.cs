@@ -130,6 +130,29 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     }
 
     [Fact]
+    public async Task MembersHandedOutOneAfterAnother_KeepTheSharedLeaseAlive()
+    {
+        // Each member runs shorter than half the lease, so none renews it while running; handing out the next one
+        // past half-time does, and the pack does not come back while its last members run.
+        var lease = TimeSpan.FromSeconds(6);
+        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
+        await ScheduleAsync(store, "lease", 3, lease);
+        var first = await store.LockNextActivityWorkItemAsync(lease, Receive, default);
+        Assert.NotNull(first);
+
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        var second = await store.LockNextActivityWorkItemAsync(lease, Receive, default);
+        Assert.NotNull(second);
+        await Task.Delay(TimeSpan.FromSeconds(3.5));
+
+        // Past the first lease's end: the pack is still leased to this store, not visible to another process.
+        Assert.Empty((await store.Clients.WorkItems.PeekMessagesAsync(32)).Value);
+        var third = await store.LockNextActivityWorkItemAsync(lease, Receive, default);
+        Assert.NotNull(third);
+        Assert.Equal([0, 1, 2], new[] { first, second, third }.Select(a => a.Message.Event.EventId).Order());
+    }
+
+    [Fact]
     public async Task StoppingWithAnUntouchedPack_ReleasesThePackWhole_AndAPartlyTakenPack_ReleasesTheRestAsSingles()
     {
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
