@@ -216,6 +216,55 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         Assert.All(retried.Messages, m => Assert.Equal("step failed", m.LastError));
     }
 
+    [Fact]
+    public async Task ActivityThatNeverGetsReported_BecomesPoisonAlone_WhileItsPackSiblingsComplete()
+    {
+        // Every report of task 2 fails (as if its worker died each time): it is abandoned, moved out of its pack, and
+        // after MaxDequeueCount deliveries fails as poison with the last error; the other four complete once each.
+        var store = new FailingReportStore(await AzureStoreTestHubs.CreateStoreAsync(fixture), failingTaskId: 2);
+        var runs = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
+        await using var harness = await EngineHarness.StartAsync(store, TimeProvider.System, r => r
+            .AddActivity<int, int>("Cell", (ctx, x) =>
+            {
+                runs.AddOrUpdate(ctx.TaskId, 1, (_, n) => n + 1);
+                return Task.FromResult(x);
+            })
+            .AddWorkflow<int, string>("Five", async (ctx, _) =>
+            {
+                var cells = Enumerable.Range(0, 5).Select(i => ctx.CallActivityAsync<int>("Cell", i)).ToList();
+                var outcomes = new List<string>();
+                foreach (var cell in cells)
+                {
+                    try
+                    {
+                        outcomes.Add((await cell).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                    }
+                    catch (WorkflowTaskFailedException ex)
+                    {
+                        outcomes.Add(ex.FailureDetails.ErrorType);
+                    }
+                }
+
+                return string.Join(",", outcomes);
+            }));
+
+        var result = await harness.CompletionAsync(await harness.Client.ScheduleNewAsync("Five", 0));
+
+        Assert.Equal(WorkflowStatus.Completed, result.Status);
+        Assert.Equal("0,1,Gardien.Runtime.PoisonMessage,3,4", result.ReadOutputAs<string>());
+        Assert.All(new[] { 0, 1, 3, 4 }, taskId => Assert.Equal(1, runs[taskId]));
+        Assert.Equal(5, runs[2]);
+    }
+
+    /// <summary>Fails every report of one task's result (not the engine's poison verdict), so that the engine abandons it each time.</summary>
+    private sealed class FailingReportStore(IWorkflowStore inner, int failingTaskId) : DelegatingWorkflowStore(inner)
+    {
+        public override Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default) =>
+            workItem.Message.Event.EventId == failingTaskId && response.Event.EventType == HistoryEventType.TaskCompleted
+                ? throw new IOException("worker lost before reporting")
+                : base.CompleteActivityWorkItemAsync(workItem, response, cancellationToken);
+    }
+
     private static async Task StartAsync(AzureStorageWorkflowStore store, string id, TimeSpan lockDuration)
     {
         await store.CreateInstanceAsync(State(id), Start(id));
