@@ -91,17 +91,7 @@ public sealed class WorkflowEngineClient : WorkflowClient
             throw new ArgumentOutOfRangeException(nameof(query), query.PageSize, "The page size must be at least 1.");
         }
 
-        var page = await _store.QueryInstancesAsync(
-            new WorkflowInstanceFilter
-            {
-                Statuses = query.Statuses,
-                CreatedFrom = query.CreatedFrom,
-                CreatedTo = query.CreatedTo,
-                InstanceIdPrefix = query.InstanceIdPrefix,
-                PageSize = query.PageSize,
-                ContinuationToken = query.ContinuationToken,
-            },
-            cancellationToken).ConfigureAwait(false);
+        var page = await _store.QueryInstancesAsync(query, cancellationToken).ConfigureAwait(false);
         return new WorkflowQueryResult([.. page.Instances.Select(s => ToMetadata(s, query.FetchInputsAndOutputs))], page.ContinuationToken);
     }
 

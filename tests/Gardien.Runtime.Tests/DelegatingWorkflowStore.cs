@@ -46,7 +46,7 @@ public class DelegatingWorkflowStore(IWorkflowStore inner) : IWorkflowStore
     public virtual Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken = default) =>
         Inner.GetHistoryAsync(instanceId, cancellationToken);
 
-    public virtual Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowInstanceFilter filter, CancellationToken cancellationToken = default) =>
+    public virtual Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowQuery filter, CancellationToken cancellationToken = default) =>
         Inner.QueryInstancesAsync(filter, cancellationToken);
 
     public virtual Task<bool> PurgeInstanceAsync(string instanceId, CancellationToken cancellationToken = default) => Inner.PurgeInstanceAsync(instanceId, cancellationToken);

@@ -9,23 +9,13 @@ namespace Gardien.Benchmarks.Engine;
 /// Counts storage requests by operation (method and resource kind), to see where the requests per activity go.
 /// Enabled with the environment variable <c>GARDIEN_BENCH_BREAKDOWN=1</c>.
 /// </summary>
-internal sealed class RequestBreakdownPolicy : HttpPipelinePolicy
+internal sealed class RequestBreakdownPolicy : HttpPipelineSynchronousPolicy
 {
     private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
 
     public static bool Enabled => Environment.GetEnvironmentVariable("GARDIEN_BENCH_BREAKDOWN") == "1";
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        Count(message);
-        ProcessNext(message, pipeline);
-    }
-
-    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        Count(message);
-        return ProcessNextAsync(message, pipeline);
-    }
+    public override void OnSendingRequest(HttpMessage message) => Count(message);
 
     public void PrintAndReset(string scenario, int items)
     {

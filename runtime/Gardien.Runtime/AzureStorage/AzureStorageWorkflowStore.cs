@@ -528,7 +528,7 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return partition is null ? [] : await ReadEventsAsync(partition, cancellationToken).ConfigureAwait(false);
     }
 
-    public async Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowInstanceFilter filter, CancellationToken cancellationToken = default)
+    public async Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowQuery filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(filter.PageSize, 1);

@@ -17,7 +17,7 @@ public enum StorageService
 /// Add one instance to <see cref="AzureStorageStoreOptions.AdditionalPolicies"/>; the benchmark divides the totals
 /// by the activities run to report requests per activity.
 /// </summary>
-public sealed class StorageRequestCounter : HttpPipelinePolicy
+public sealed class StorageRequestCounter : HttpPipelineSynchronousPolicy
 {
     private long _blob;
     private long _queue;
@@ -44,17 +44,7 @@ public sealed class StorageRequestCounter : HttpPipelinePolicy
         Interlocked.Exchange(ref _other, 0);
     }
 
-    public override void Process(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        Count(message);
-        ProcessNext(message, pipeline);
-    }
-
-    public override ValueTask ProcessAsync(HttpMessage message, ReadOnlyMemory<HttpPipelinePolicy> pipeline)
-    {
-        Count(message);
-        return ProcessNextAsync(message, pipeline);
-    }
+    public override void OnSendingRequest(HttpMessage message) => Count(message);
 
     /// <summary>
     /// The SDK's User-Agent names the client library ("azsdk-net-Storage.Blobs/12.x"), which works for Azurite's

@@ -99,8 +99,11 @@ public interface IWorkflowStore
     /// <summary>The committed history of the current execution, in order; empty when none.</summary>
     Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken = default);
 
-    /// <summary>Instances matching the filter, ordered by a store-defined stable order, one page at a time.</summary>
-    Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowInstanceFilter filter, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Instances matching the query (statuses, created range, id prefix; <see cref="WorkflowQuery.FetchInputsAndOutputs"/> is
+    /// the client's concern), ordered by a store-defined stable order, one page at a time.
+    /// </summary>
+    Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowQuery filter, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Deletes the instance row, its history, large payloads and pending messages, only when its status is terminal

@@ -263,7 +263,7 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
         }
     }
 
-    public Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowInstanceFilter filter, CancellationToken cancellationToken = default)
+    public Task<WorkflowInstancePage> QueryInstancesAsync(WorkflowQuery filter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(filter);
         ArgumentOutOfRangeException.ThrowIfLessThan(filter.PageSize, 1);

@@ -120,22 +120,6 @@ public sealed class ActivityWorkItem(WorkflowMessage message, int dequeueCount, 
     public object? StoreState { get; set; }
 }
 
-/// <summary>Store-level instance filter; the client maps <see cref="WorkflowQuery"/> onto it.</summary>
-public sealed record WorkflowInstanceFilter
-{
-    public IReadOnlyCollection<WorkflowStatus>? Statuses { get; init; }
-
-    public DateTimeOffset? CreatedFrom { get; init; }
-
-    public DateTimeOffset? CreatedTo { get; init; }
-
-    public string? InstanceIdPrefix { get; init; }
-
-    public int PageSize { get; init; } = 100;
-
-    public string? ContinuationToken { get; init; }
-}
-
 public sealed record WorkflowInstancePage(IReadOnlyList<WorkflowInstanceState> Instances, string? ContinuationToken);
 
 /// <summary>Messages waiting (visible or not) in the orchestration and activity queues.</summary>

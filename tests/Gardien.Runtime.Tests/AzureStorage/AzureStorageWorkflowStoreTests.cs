@@ -48,7 +48,7 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         Assert.Equal([HistoryEventType.ExecutionStarted, HistoryEventType.ExecutionCompleted], (await store.GetHistoryAsync("i1")).Select(e => e.EventType));
         Assert.Equal("42", (await store.GetInstanceAsync("i1"))!.Output);
         Assert.Null(await store.LockNextWorkflowWorkItemAsync(Lock, TimeSpan.FromMilliseconds(300), default));
-        var query = await store.QueryInstancesAsync(new WorkflowInstanceFilter { Statuses = [WorkflowStatus.Completed] });
+        var query = await store.QueryInstancesAsync(new WorkflowQuery { Statuses = [WorkflowStatus.Completed] });
         Assert.Equal("i1", Assert.Single(query.Instances).InstanceId);
     }
 
@@ -116,7 +116,7 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
 
         Assert.Null(await hubB.GetInstanceAsync("shared-id"));
         Assert.Null(await hubB.LockNextWorkflowWorkItemAsync(Lock, TimeSpan.FromMilliseconds(500), default));
-        Assert.Empty((await hubB.QueryInstancesAsync(new WorkflowInstanceFilter())).Instances);
+        Assert.Empty((await hubB.QueryInstancesAsync(new WorkflowQuery())).Instances);
         Assert.True(await hubB.CreateInstanceAsync(State("shared-id", input: "\"b\""), Start("shared-id")));
         Assert.Null((await hubA.GetInstanceAsync("shared-id"))!.Input);
     }
@@ -243,7 +243,7 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         string? token = null;
         do
         {
-            var page = await store.QueryInstancesAsync(new WorkflowInstanceFilter { InstanceIdPrefix = "plan/", PageSize = 2, ContinuationToken = token });
+            var page = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "plan/", PageSize = 2, ContinuationToken = token });
             Assert.True(page.Instances.Count <= 2);
             seen.AddRange(page.Instances.Select(i => i.InstanceId));
             token = page.ContinuationToken;

@@ -315,7 +315,7 @@ public abstract class WorkflowStoreConformanceTests
         var pages = 0;
         do
         {
-            var page = await store.QueryInstancesAsync(new WorkflowInstanceFilter { InstanceIdPrefix = prefix, PageSize = 3, ContinuationToken = token });
+            var page = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, PageSize = 3, ContinuationToken = token });
             Assert.True(page.Instances.Count <= 3);
             all.AddRange(page.Instances.Select(s => s.InstanceId));
             token = page.ContinuationToken;
@@ -324,9 +324,9 @@ public abstract class WorkflowStoreConformanceTests
         while (token is not null && pages < 10);
 
         Assert.Equal(Enumerable.Range(0, 7).Select(i => $"{prefix}-{i:00}"), all.Order(StringComparer.Ordinal));
-        var pending = await store.QueryInstancesAsync(new WorkflowInstanceFilter { InstanceIdPrefix = prefix, Statuses = [WorkflowStatus.Pending] });
+        var pending = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, Statuses = [WorkflowStatus.Pending] });
         Assert.Equal(4, pending.Instances.Count);
-        var window = await store.QueryInstancesAsync(new WorkflowInstanceFilter { InstanceIdPrefix = prefix, CreatedFrom = t0.AddDays(2), CreatedTo = t0.AddDays(5) });
+        var window = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, CreatedFrom = t0.AddDays(2), CreatedTo = t0.AddDays(5) });
         Assert.Equal([$"{prefix}-02", $"{prefix}-03", $"{prefix}-04"], window.Instances.Select(s => s.InstanceId).Order(StringComparer.Ordinal));
     }
 
