@@ -134,16 +134,17 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     {
         // Each member runs shorter than half the lease, so none renews it while running; handing out the next one
         // past half-time does, and the pack does not come back while its last members run.
-        var lease = TimeSpan.FromSeconds(6);
+        // Margins for a loaded machine: the second hand-out must come after half the lease and 2 s before its end.
+        var lease = TimeSpan.FromSeconds(10);
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
         await ScheduleAsync(store, "lease", 3, lease);
         var first = await store.LockNextActivityWorkItemAsync(lease, Receive, default);
         Assert.NotNull(first);
 
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Task.Delay(TimeSpan.FromSeconds(5.5));
         var second = await store.LockNextActivityWorkItemAsync(lease, Receive, default);
         Assert.NotNull(second);
-        await Task.Delay(TimeSpan.FromSeconds(3.5));
+        await Task.Delay(TimeSpan.FromSeconds(5.5));
 
         // Past the first lease's end: the pack is still leased to this store, not visible to another process.
         Assert.Empty((await store.Clients.WorkItems.PeekMessagesAsync(32)).Value);
