@@ -74,7 +74,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     // Start messages put back for a moment because their instance row was not there yet (queue message id -> due time):
     // hidden in the queue, yet work that is about to be ready.
     private readonly ConcurrentDictionary<string, DateTimeOffset> _heldBackUntil = new(StringComparer.Ordinal);
-    private TaskCompletionSource _commitSignal = NewSignal();
 
     // Fake clock only: messages re-hidden because they were not due yet, by queue message id, with their due time.
     // A jump of the fake clock makes them due while the queue still hides them; HasReadyWorkAsync must know.
@@ -344,8 +343,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             _controlPoller.Wake(queue);
         }
-
-        Interlocked.Exchange(ref _commitSignal, NewSignal()).TrySetResult();
     }
 
     public async Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
@@ -685,17 +682,6 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             // Unreadable: the next receiver deletes it, which is work.
             return true;
         }
-    }
-
-    /// <summary>
-    /// Completes at the next commit made through this store object, or after the maximum polling interval so that
-    /// waiters also see commits made by other processes (they re-read the instance either way).
-    /// </summary>
-    public Task WaitForNextCommitAsync(CancellationToken cancellationToken)
-    {
-        var signal = Volatile.Read(ref _commitSignal).Task;
-        return Task.WhenAny(signal, Task.Delay(_options.MaxPollingInterval, cancellationToken))
-            .ContinueWith(_ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>

@@ -23,7 +23,6 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     private readonly List<ActivityEntry> _activities = [];
     private TaskCompletionSource _workflowSignal = NewSignal();
     private TaskCompletionSource _activitySignal = NewSignal();
-    private TaskCompletionSource _commitSignal = NewSignal();
     private readonly Dictionary<string, TaskCompletionSource> _instanceSignals = new(StringComparer.Ordinal);
     private long _sequence;
 
@@ -160,7 +159,6 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
             SignalActivities();
         }
 
-        SignalCommit();
         return Task.CompletedTask;
     }
 
@@ -333,17 +331,6 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
 
     /// <summary>Nothing to release: this store hands messages out only when they are locked.</summary>
     public Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
-
-    public Task WaitForNextCommitAsync(CancellationToken cancellationToken)
-    {
-        Task signal;
-        lock (_gate)
-        {
-            signal = _commitSignal.Task;
-        }
-
-        return signal.WaitAsync(cancellationToken);
-    }
 
     public Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken)
     {
@@ -579,8 +566,6 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     private void SignalWorkflows() => Interlocked.Exchange(ref _workflowSignal, NewSignal()).TrySetResult();
 
     private void SignalActivities() => Interlocked.Exchange(ref _activitySignal, NewSignal()).TrySetResult();
-
-    private void SignalCommit() => Interlocked.Exchange(ref _commitSignal, NewSignal()).TrySetResult();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 

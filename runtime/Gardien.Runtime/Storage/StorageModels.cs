@@ -131,13 +131,10 @@ public sealed record WorkflowQueueDepth(long WorkflowMessages, long ActivityMess
 /// </summary>
 public interface IWorkflowStoreChangeNotifier
 {
-    /// <summary>Completes at the next commit of any instance (or immediately if cancelled).</summary>
-    Task WaitForNextCommitAsync(CancellationToken cancellationToken);
-
     /// <summary>
     /// Completes at the next commit that may have changed <paramref name="instanceId"/>'s status (all that
     /// <see cref="IWorkflowClient.WaitForCompletionAsync"/> and <c>WaitForStartAsync</c> wait for); stores may wake
     /// more often, and must wake now and then so that commits made by other processes are seen.
     /// </summary>
-    Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken) => WaitForNextCommitAsync(cancellationToken);
+    Task WaitForInstanceChangeAsync(string instanceId, CancellationToken cancellationToken);
 }
