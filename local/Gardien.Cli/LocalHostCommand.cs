@@ -83,7 +83,7 @@ internal static class LocalHostCommand
     }
 
     /// <summary>A plain (no colour, no ANSI) console writing to <paramref name="output"/>, so that tables read well in logs and tests.</summary>
-    public static IAnsiConsole Console(TextWriter output)
+    public static IAnsiConsole Console(TextWriter output, int width = 160)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -92,7 +92,7 @@ internal static class LocalHostCommand
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
         });
-        console.Profile.Width = 160;
+        console.Profile.Width = width;
         return console;
     }
 

@@ -150,14 +150,7 @@ internal static class PlanCommand
 
     private static void Render(GovernancePlan plan, MadmpReadResult read, string? policyPath, TextWriter output)
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
-        {
-            Ansi = AnsiSupport.No,
-            ColorSystem = ColorSystemSupport.NoColors,
-            Interactive = InteractionSupport.No,
-            Out = new AnsiConsoleOutput(output),
-        });
-        console.Profile.Width = 200;
+        var console = LocalHostCommand.Console(output, width: 200);
 
         var pi = plan.PrincipalInvestigator;
         var header = new Grid().AddColumn().AddColumn();

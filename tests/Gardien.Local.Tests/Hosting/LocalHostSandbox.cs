@@ -1,4 +1,3 @@
-using System.CommandLine;
 using System.Text.Json;
 using Gardien.Cli;
 using Gardien.Local.Tests.Adapters;
@@ -58,15 +57,7 @@ internal sealed class LocalHostSandbox : IDisposable
     /// <summary>Runs a gardien command with this sandbox's configuration.</summary>
     public async Task<(int Exit, string Out, string Err)> RunAsync(params string[] args)
     {
-        var root = new RootCommand("test")
-        {
-            SubmitCommand.Create(),
-            InboxCommand.Create(),
-            ApproveCommand.Create(),
-            StatusCommand.Create(),
-            SweepCommand.Create(),
-            DemoCommand.Create(),
-        };
+        var root = CliCommands.CreateRoot("test");
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
         var exit = await CliRunner.RunAsync(root, [.. args, "--config", ConfigPath], stdout, stderr);
