@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
 using Gardien.Local.Hosting;
-using Gardien.Workflows.Workflows;
 
 namespace Gardien.Cli;
 

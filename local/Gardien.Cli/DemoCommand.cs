@@ -2,7 +2,8 @@ using System.CommandLine;
 using System.Globalization;
 using Gardien.Local.Hosting;
 using Gardien.Runtime;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Intake;
 
 namespace Gardien.Cli;
 

@@ -2,8 +2,9 @@ using System.Globalization;
 using Gardien.Local.Hosting;
 using Gardien.Local.Notifications;
 using Gardien.Runtime;
+using Gardien.Workflows.Approvals;
+using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using Spectre.Console;
 
 namespace Gardien.Cli;

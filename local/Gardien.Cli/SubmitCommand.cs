@@ -43,7 +43,7 @@ internal static class SubmitCommand
 
         await LocalHostCommand.RunUntilIdleAsync(host, error, cancellationToken);
         var snapshot = await LocalHostViews.LoadAsync(host, result.InstanceId!, cancellationToken);
-        var invalid = snapshot?.Result?.State is Workflows.Workflows.IntakeState.Invalid;
+        var invalid = snapshot?.Result?.State is Workflows.Intake.IntakeState.Invalid;
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(new

@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Gardien.Local.Hosting;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Retention;
 using Spectre.Console;
 
 namespace Gardien.Cli;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 
 // Usage: Gardien.Runtime.CrashHost <connection-string> <task-hub> <side-effect-log> <instance-count>
 // Runs FileChain instances "crash-0".."crash-{n-1}" (scheduling is idempotent, so a restart re-runs the same command)

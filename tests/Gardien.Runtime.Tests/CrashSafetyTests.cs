@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Microsoft.Extensions.Time.Testing;
 

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using Gardien.Runtime.Engine;
 
 namespace Gardien.Runtime.Tests;
 

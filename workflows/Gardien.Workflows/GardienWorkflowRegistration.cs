@@ -1,13 +1,12 @@
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Access;
-using Gardien.Workflows.Activities.Approvals;
-using Gardien.Workflows.Activities.BlobEvents;
-using Gardien.Workflows.Activities.Common;
-using Gardien.Workflows.Activities.Intake;
-using Gardien.Workflows.Activities.Provisioning;
-using Gardien.Workflows.Activities.Retention;
-using Gardien.Workflows.Activities.Reviews;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Access;
+using Gardien.Workflows.Approvals;
+using Gardien.Workflows.Audit;
+using Gardien.Workflows.BlobEvents;
+using Gardien.Workflows.Intake;
+using Gardien.Workflows.Notifications;
+using Gardien.Workflows.Provisioning;
+using Gardien.Workflows.Retention;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -70,20 +69,13 @@ public static class GardienWorkflowRegistration
     }
 
     /// <summary>
-    /// What the activities and the host-side services need besides the ports (which the adapters register):
-    /// <see cref="GardienWorkflowOptions"/> (kept when already registered) and the host services
-    /// <see cref="DmpSubmissionService"/>, <see cref="DmpEventRouter"/>, <see cref="ApprovalDecisionService"/> (they need an <see cref="IWorkflowClient"/>).
-    /// Activities themselves are created by the engine from the service provider (constructor injection).
+    /// What the activities need besides the ports (which the adapters register): <see cref="GardienWorkflowOptions"/>,
+    /// kept when already registered. Activities themselves are created by the engine from the service provider.
     /// </summary>
-    public static IServiceCollection AddGardienWorkflowActivities(this IServiceCollection services, GardienWorkflowOptions? options = null)
+    public static IServiceCollection AddGardienWorkflowOptions(this IServiceCollection services, GardienWorkflowOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(options ?? new GardienWorkflowOptions());
-        services.TryAddTransient<DmpSubmissionService>();
-        services.TryAddTransient<DmpEventRouter>();
-        services.TryAddTransient<RetentionService>();
-        services.TryAddTransient(sp => new ApprovalDecisionService(
-            sp.GetRequiredService<IWorkflowClient>(), sp.GetRequiredService<Approvals.ApprovalTokenService>(), sp.GetService<TimeProvider>()));
         return services;
     }
 }

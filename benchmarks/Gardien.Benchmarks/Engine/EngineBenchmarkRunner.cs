@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Gardien.Testing;
 

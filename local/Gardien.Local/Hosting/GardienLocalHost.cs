@@ -4,12 +4,12 @@ using Gardien.Local.Configuration;
 using Gardien.Local.Notifications;
 using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Gardien.Workflows;
-using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -96,7 +96,7 @@ public sealed class GardienLocalHost : IAsyncDisposable
         services.AddOptions<LocalWorkflowsOptions>().BindConfiguration(LocalWorkflowsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddGardienLocalAdapters(builder.Configuration);
         services.AddSingleton(sp => CreateWorkflowOptions(sp.GetRequiredService<IOptions<LocalWorkflowsOptions>>().Value));
-        services.AddGardienWorkflowActivities();
+        services.AddGardienHostServices();
         services.AddWorkflowEngine(
             registry => registry.AddGardienWorkflows(),
             sp => new AzureStorageWorkflowStore(

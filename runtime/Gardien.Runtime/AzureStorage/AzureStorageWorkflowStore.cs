@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Text;
 using Azure;
 using Azure.Data.Tables;
 using Azure.Storage.Queues;

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Azure.Data.Tables;
-using Gardien.Runtime.Storage;
 
 namespace Gardien.Runtime.AzureStorage;
 

@@ -1,4 +1,4 @@
-namespace Gardien.Runtime;
+namespace Gardien.Runtime.Engine;
 
 /// <summary>
 /// The workflow code, replayed over its history, took a different action than the one recorded: the code changed

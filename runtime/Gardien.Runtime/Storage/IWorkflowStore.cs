@@ -1,3 +1,4 @@
+using Gardien.Runtime.Engine;
 namespace Gardien.Runtime.Storage;
 
 /// <summary>

@@ -168,5 +168,5 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
     }
 
-    private static string IntakeId(LocalHostSandbox sandbox) => Gardien.Workflows.Workflows.IntakeDmpWorkflow.InstanceIdFor(sandbox.DmpId);
+    private static string IntakeId(LocalHostSandbox sandbox) => Gardien.Workflows.Intake.IntakeDmpWorkflow.InstanceIdFor(sandbox.DmpId);
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 using Gardien.Testing;
 
 namespace Gardien.Runtime.Tests.AzureStorage;

@@ -1,6 +1,7 @@
 using Azure.Core;
 using Azure.Core.Pipeline;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 using Gardien.Testing;
 
 namespace Gardien.Runtime.Tests.AzureStorage;

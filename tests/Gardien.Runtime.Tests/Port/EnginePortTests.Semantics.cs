@@ -1,3 +1,4 @@
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;

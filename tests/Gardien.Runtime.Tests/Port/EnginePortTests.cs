@@ -1,3 +1,4 @@
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Microsoft.Extensions.Time.Testing;
 

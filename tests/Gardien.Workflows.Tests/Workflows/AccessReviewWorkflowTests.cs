@@ -1,7 +1,6 @@
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Access;
+using Gardien.Workflows.Access;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 
 namespace Gardien.Workflows.Tests.Workflows;
 

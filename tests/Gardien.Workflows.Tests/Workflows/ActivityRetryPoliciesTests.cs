@@ -1,5 +1,4 @@
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Ports;
 
 namespace Gardien.Workflows.Tests.Workflows;

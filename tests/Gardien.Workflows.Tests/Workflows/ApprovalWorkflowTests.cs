@@ -1,8 +1,7 @@
-using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Time.Testing;
 using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
 

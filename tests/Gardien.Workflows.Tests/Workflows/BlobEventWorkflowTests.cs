@@ -1,8 +1,8 @@
 using System.Text.Json;
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.BlobEvents;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Provisioning;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;

@@ -1,7 +1,7 @@
 using FsCheck;
 using FsCheck.Xunit;
+using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;

@@ -6,11 +6,11 @@ using Gardien.Local.DmpTool;
 using Gardien.Local.Notifications;
 using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Gardien.Testing;
-using Gardien.Workflows.Activities.Common;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -80,7 +80,7 @@ internal sealed class IntakeEndToEndHost : IAsyncDisposable
         // The composition a local host uses: adapters, Gardien's activities and services, the engine on its store.
         var services = new ServiceCollection()
             .AddGardienLocalAdapters(configuration)
-            .AddGardienWorkflowActivities(new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("http://127.0.0.1:7071/") })
+            .AddGardienHostServices(new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("http://127.0.0.1:7071/") })
             .AddWorkflowEngine(
                 registry => registry.AddGardienWorkflows(),
                 _ => new AzureStorageWorkflowStore(AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "E2e" + id) with

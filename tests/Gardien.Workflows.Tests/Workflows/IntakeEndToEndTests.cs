@@ -1,11 +1,13 @@
 using System.Text.Json.Nodes;
 using Gardien.Local.DmpTool;
 using Gardien.Testing;
-using Gardien.Workflows.Activities.Access;
-using Gardien.Workflows.Activities.Provisioning;
+using Gardien.Workflows.Access;
+using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Provisioning;
 
 namespace Gardien.Workflows.Tests.Workflows;
 

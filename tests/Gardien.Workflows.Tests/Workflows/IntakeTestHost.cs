@@ -1,10 +1,10 @@
 using System.Collections.Concurrent;
 using Gardien.Runtime;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
-using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Approvals;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Time.Testing;
 using Moq;
 

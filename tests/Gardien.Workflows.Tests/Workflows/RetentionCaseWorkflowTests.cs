@@ -1,8 +1,7 @@
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Provisioning;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Provisioning;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Workflows;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;

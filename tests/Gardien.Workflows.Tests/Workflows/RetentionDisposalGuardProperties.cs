@@ -1,10 +1,8 @@
 using FsCheck;
 using FsCheck.Xunit;
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Retention;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Workflows;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;

@@ -1,9 +1,8 @@
 using System.Text.Json;
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Retention;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Workflows;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;

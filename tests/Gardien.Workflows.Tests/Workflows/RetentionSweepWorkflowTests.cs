@@ -1,9 +1,8 @@
 using Gardien.Runtime;
-using Gardien.Workflows.Activities.Provisioning;
-using Gardien.Workflows.Activities.Retention;
+using Gardien.Workflows.Access;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Provisioning;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Workflows;
 using Moq;
 
 namespace Gardien.Workflows.Tests.Workflows;

@@ -1,12 +1,10 @@
 using Gardien.Runtime;
+using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
-using Gardien.Workflows.Activities.Approvals;
-using Gardien.Workflows.Activities.Common;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Workflows;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Gardien.Workflows.Tests.Workflows;

@@ -1,8 +1,8 @@
-using Gardien.Runtime;
-using Gardien.Workflows.Activities.Provisioning;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Workflows;
+using Gardien.Workflows.Provisioning;
 using Moq;
 using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
 

@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using NJsonSchema;
 using NJsonSchema.Validation;
 
 namespace Gardien.Workflows.Madmp;

@@ -1,0 +1,27 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Approvals;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Gardien.Workflows.Hosting;
+
+/// <summary>Registers the host-side services every host (Azure Functions, the local host) calls.</summary>
+public static class GardienHostServicesRegistration
+{
+    /// <summary>
+    /// <see cref="GardienWorkflowOptions"/> (kept when already registered) and the host services
+    /// <see cref="DmpSubmissionService"/>, <see cref="DmpEventRouter"/>, <see cref="ApprovalDecisionService"/> and
+    /// <see cref="RetentionService"/>. They need an <see cref="IWorkflowClient"/>, which the host registers.
+    /// </summary>
+    public static IServiceCollection AddGardienHostServices(this IServiceCollection services, GardienWorkflowOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.AddGardienWorkflowOptions(options);
+        services.TryAddTransient<DmpSubmissionService>();
+        services.TryAddTransient<DmpEventRouter>();
+        services.TryAddTransient<RetentionService>();
+        services.TryAddTransient(sp => new ApprovalDecisionService(
+            sp.GetRequiredService<IWorkflowClient>(), sp.GetRequiredService<ApprovalTokenService>(), sp.GetService<TimeProvider>()));
+        return services;
+    }
+}

@@ -1,0 +1,67 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Audit;
+using Gardien.Workflows.Ports;
+
+namespace Gardien.Workflows.Intake;
+
+public sealed record ClaimDmpVersionInput(string DmpId, DateTimeOffset? Modified, DateTimeOffset At);
+
+public enum ClaimOutcome
+{
+    /// <summary>This version is the newest seen: recorded (ETag-checked), the update may proceed.</summary>
+    Claimed,
+
+    /// <summary>The registry already holds this or a newer version: the event is out of date and ignored.</summary>
+    Stale,
+
+    /// <summary>No active governance for this DMP: it needs an intake.</summary>
+    NotGoverned,
+
+    /// <summary>An intake is still running for this DMP: wait and try again.</summary>
+    IntakeInProgress,
+}
+
+/// <param name="ActivePlanJson">The plan in force (GovernanceJson form) when <see cref="Outcome"/> is Claimed.</param>
+public sealed record ClaimDmpVersionResult(ClaimOutcome Outcome, DateTimeOffset? RecordedModified, string? ActivePlanJson);
+
+/// <summary>
+/// The out-of-order guard of updates: compares the DMP version's <c>modified</c> with the registry's and, when newer,
+/// records it atomically (ETag) together with the claiming instance, so that of two concurrent versions only the newest
+/// applies and an older one arriving late is ignored.
+/// </summary>
+public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAuditLog audit) : Activity<ClaimDmpVersionInput, ClaimDmpVersionResult>
+{
+    public override async Task<ClaimDmpVersionResult> RunAsync(ActivityContext context, ClaimDmpVersionInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var ct = context.CancellationToken;
+        var existing = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
+        switch (existing)
+        {
+            case null or { State: DmpState.Rejected or DmpState.Failed or DmpState.Disposed }:
+                return new ClaimDmpVersionResult(ClaimOutcome.NotGoverned, existing?.Modified, null);
+            case { State: DmpState.Pending }:
+                return new ClaimDmpVersionResult(ClaimOutcome.IntakeInProgress, existing.Modified, null);
+        }
+
+        if (existing.InstanceId == context.InstanceId)
+        {
+            // A redelivery of our own claim.
+            return new ClaimDmpVersionResult(ClaimOutcome.Claimed, existing.Modified, existing.ActivePlanJson);
+        }
+
+        if (input.Modified is null || (existing.Modified is { } recorded && input.Modified <= recorded))
+        {
+            return new ClaimDmpVersionResult(ClaimOutcome.Stale, existing.Modified, null);
+        }
+
+        var stored = await registry.UpsertDmpAsync(existing with { Modified = input.Modified, InstanceId = context.InstanceId, UpdatedAt = input.At, StateReason = "update: version claimed" }, ct).ConfigureAwait(false);
+        await audit.AppendAsync(
+            AuditEntries.Create(GardienWorkflowOptions.SystemActor("UpdateDmpWorkflow"), "dmp.version_claimed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+                before: new { modified = existing.Modified, instanceId = existing.InstanceId },
+                after: new { modified = input.Modified }),
+            ct).ConfigureAwait(false);
+        return new ClaimDmpVersionResult(ClaimOutcome.Claimed, stored.Modified, stored.ActivePlanJson);
+    }
+}

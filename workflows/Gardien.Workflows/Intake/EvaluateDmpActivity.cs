@@ -1,0 +1,102 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Governance;
+using Gardien.Workflows.Madmp;
+using Gardien.Workflows.Ports;
+
+namespace Gardien.Workflows.Intake;
+
+/// <param name="DmpId">The DMP to evaluate; fetched from the DMP tool when <paramref name="DmpJson"/> is null.</param>
+/// <param name="DmpJson">The raw maDMP document, when the caller already has it.</param>
+/// <param name="Today">Evaluation date (the workflow's replay-safe date).</param>
+/// <param name="Policy">The policy to apply; null: the configured one.</param>
+public sealed record EvaluateDmpInput(string? DmpId, string? DmpJson, DateOnly Today, GovernancePolicy? Policy = null);
+
+/// <summary>The outcome of reading (lenient) and evaluating a DMP. <see cref="Plan"/> is set when <see cref="IsValid"/>.</summary>
+/// <param name="Errors">"path: message" lines saying what is wrong, where and how to fix it.</param>
+/// <param name="Approvals">Reminder, escalation and timeout periods of the policy in force.</param>
+public sealed record DmpEvaluation(
+    bool IsValid,
+    string DmpId,
+    DateTimeOffset? Modified,
+    string? Title,
+    string? ContactName,
+    string? ContactEmail,
+    IReadOnlyList<string> Errors,
+    IReadOnlyList<string> Warnings,
+    GovernancePlan? Plan)
+{
+    /// <summary>The approvers of each role the policy names (PI: the DMP's contact), for showing who is awaited.</summary>
+    public IReadOnlyDictionary<ApprovalRole, string> Approvers { get; init; } = new Dictionary<ApprovalRole, string>();
+}
+
+/// <summary>
+/// Reads the DMP leniently and evaluates its governance plan. Pure apart from the optional fetch, so it runs as an
+/// activity only to keep workflow inputs small and the replay free of schema validation.
+/// </summary>
+public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowOptions options) : Activity<EvaluateDmpInput, DmpEvaluation>
+{
+    public override async Task<DmpEvaluation> RunAsync(ActivityContext context, EvaluateDmpInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var json = input.DmpJson;
+        if (json is null)
+        {
+            if (string.IsNullOrWhiteSpace(input.DmpId))
+            {
+                return Invalid(string.Empty, "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.");
+            }
+
+            var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken).ConfigureAwait(false);
+            if (fetched is null)
+            {
+                return Invalid(input.DmpId, $"/dmp/dmp_id: the DMP tool does not know DMP '{input.DmpId}'; check the identifier or export the DMP again.");
+            }
+
+            json = fetched.Json;
+        }
+
+        return Evaluate(input.DmpId, json, input.Today, input.Policy ?? options.Policy);
+    }
+
+    /// <summary>The evaluation itself (pure).</summary>
+    public static DmpEvaluation Evaluate(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var read = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Lenient });
+        var warnings = read.Warnings.Select(Format).ToList();
+        if (!read.IsValid || read.Document is null)
+        {
+            return new DmpEvaluation(false, expectedDmpId ?? string.Empty, null, null, null, null, [.. read.Errors.Select(Format)], warnings, null);
+        }
+
+        var dmp = read.Document.Dmp;
+        if (expectedDmpId is not null && !string.Equals(expectedDmpId, dmp.DmpId.Value, StringComparison.Ordinal))
+        {
+            return new DmpEvaluation(false, expectedDmpId, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox,
+                [$"/dmp/dmp_id/identifier: the document is DMP '{dmp.DmpId.Value}' but '{expectedDmpId}' was expected; submit the right document."], warnings, null);
+        }
+
+        var plan = GovernanceEvaluator.Evaluate(dmp, policy, today);
+        var planErrors = plan.AllFindings().Where(f => f.Severity == FindingSeverity.Error).Select(f => $"{f.Path}: {f.Message}").ToList();
+        warnings.AddRange(plan.AllFindings().Where(f => f.Severity == FindingSeverity.Warning).Select(f => $"{f.Path}: {f.Message}"));
+        var approvers = new Dictionary<ApprovalRole, string>
+        {
+            [ApprovalRole.DataSteward] = policy.Approvals.DataSteward.Email,
+            [ApprovalRole.DataProtectionOfficer] = policy.Approvals.DataProtectionOfficer.Email,
+        };
+        if (plan.PrincipalInvestigator.Email is { } piEmail)
+        {
+            approvers[ApprovalRole.PrincipalInvestigator] = piEmail;
+        }
+
+        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox, planErrors, warnings, planErrors.Count == 0 ? plan : null)
+        {
+            Approvers = approvers,
+        };
+    }
+
+    private static DmpEvaluation Invalid(string dmpId, string error) => new(false, dmpId, null, null, null, null, [error], [], null);
+
+    private static string Format(ValidationIssue issue) => $"{(issue.Path.Length == 0 ? "/" : issue.Path)}: {issue.Message}";
+}

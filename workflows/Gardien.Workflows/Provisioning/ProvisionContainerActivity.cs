@@ -1,0 +1,143 @@
+using Gardien.Runtime;
+using Gardien.Workflows.Audit;
+using Gardien.Workflows.Governance;
+using Gardien.Workflows.Ports;
+using PortDisposal = Gardien.Workflows.Ports.DisposalAction;
+using PortTier = Gardien.Workflows.Ports.StorageTier;
+
+namespace Gardien.Workflows.Provisioning;
+
+/// <summary>What to provision for one dataset (a flattened <see cref="DatasetPlan"/>, small enough for history).</summary>
+public sealed record ProvisionContainerInput
+{
+    public required string DmpId { get; init; }
+    public required string DatasetId { get; init; }
+    public required string Container { get; init; }
+    public string? Title { get; init; }
+    public PortTier Tier { get; init; } = PortTier.Hot;
+    public string? EncryptionScope { get; init; }
+    public int? ImmutabilityDays { get; init; }
+    public long? QuotaBytes { get; init; }
+    public DateOnly? KeepUntil { get; init; }
+    public PortDisposal Disposal { get; init; } = PortDisposal.Delete;
+    public DateOnly? EmbargoUntil { get; init; }
+    public required string Classification { get; init; }
+    public bool PersonalData { get; init; }
+    public bool SensitiveData { get; init; }
+    public required DateTimeOffset At { get; init; }
+    public required string Actor { get; init; }
+
+    /// <summary>The dataset plan as an activity input.</summary>
+    public static ProvisionContainerInput FromPlan(string dmpId, DatasetPlan dataset, DateTimeOffset at, string actor)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        return new ProvisionContainerInput
+        {
+            DmpId = dmpId,
+            DatasetId = dataset.Key,
+            Container = dataset.Storage.ContainerName,
+            Title = dataset.Title,
+            Tier = Enum.Parse<PortTier>(dataset.Storage.Tier.ToString()),
+            EncryptionScope = dataset.Storage.EncryptionScope,
+            ImmutabilityDays = dataset.Storage.ImmutabilityDays,
+            QuotaBytes = dataset.Storage.QuotaBytes,
+            KeepUntil = dataset.Retention.KeepUntil,
+            Disposal = Enum.Parse<PortDisposal>(dataset.Retention.Disposal.ToString()),
+            EmbargoUntil = dataset.Retention.EmbargoUntil,
+            Classification = dataset.Classification.Classification.ToString(),
+            PersonalData = dataset.Classification.PersonalData,
+            SensitiveData = dataset.Classification.SensitiveData,
+            At = at,
+            Actor = actor,
+        };
+    }
+}
+
+/// <param name="Outcome">Created by this call or found (a redelivery, or a container an earlier run made).</param>
+public sealed record ProvisionedContainer(
+    string DatasetId,
+    string Container,
+    ProvisionOutcome Outcome,
+    Uri Location,
+    IReadOnlyList<string> EnforcedFeatures,
+    IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);
+
+/// <summary>
+/// Creates (or confirms) a dataset's container with its governance metadata and records the dataset as Provisioned.
+/// The container remembers the creating instance, which lets compensation delete only what this run created.
+/// </summary>
+public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGovernanceRegistry registry, IAuditLog audit) : Activity<ProvisionContainerInput, ProvisionedContainer>
+{
+    public override async Task<ProvisionedContainer> RunAsync(ActivityContext context, ProvisionContainerInput input)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(input);
+        var ct = context.CancellationToken;
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [GovernanceMetadata.DmpId] = GovernanceMetadata.Value(input.DmpId),
+            [GovernanceMetadata.DatasetId] = GovernanceMetadata.Value(input.DatasetId),
+            [GovernanceMetadata.Classification] = input.Classification,
+            [GovernanceMetadata.Disposal] = input.Disposal.ToString(),
+            [GovernanceMetadata.PersonalData] = input.PersonalData ? "true" : "false",
+            [GovernanceMetadata.SensitiveData] = input.SensitiveData ? "true" : "false",
+        };
+        if (input.KeepUntil is { } keepUntil)
+        {
+            metadata[GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(keepUntil);
+        }
+
+        if (input.EmbargoUntil is { } embargo)
+        {
+            metadata[GovernanceMetadata.EmbargoUntil] = GovernanceMetadata.Date(embargo);
+        }
+
+        var result = await storage.EnsureContainerAsync(
+            new ContainerSpec
+            {
+                Name = input.Container,
+                Metadata = metadata,
+                Tier = input.Tier,
+                EncryptionScope = input.EncryptionScope,
+                ImmutabilityDays = input.ImmutabilityDays,
+                QuotaBytes = input.QuotaBytes,
+                OwnerInstanceId = context.InstanceId,
+            },
+            ct).ConfigureAwait(false);
+
+        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
+        {
+            Container = input.Container,
+            State = existing?.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion ? existing.State : DatasetState.Provisioned,
+            Title = input.Title,
+            KeepUntil = input.KeepUntil,
+            Disposal = input.Disposal,
+            PersonalData = input.PersonalData,
+            SensitiveData = input.SensitiveData,
+            EmbargoUntil = input.EmbargoUntil,
+            QuotaBytes = input.QuotaBytes,
+            CreatedByInstanceId = existing?.CreatedByInstanceId ?? (result.Outcome == ProvisionOutcome.Created ? context.InstanceId : null),
+            UpdatedAt = input.At,
+            NotEnforcedLocally = result.NotEnforcedLocally,
+        };
+        await registry.UpsertDatasetAsync(record, ct).ConfigureAwait(false);
+        await audit.AppendAsync(
+            AuditEntries.Create(input.Actor, "container.provisioned", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
+                before: existing is null ? null : new { state = existing.State.ToString() },
+                after: new
+                {
+                    dmpId = input.DmpId,
+                    datasetId = input.DatasetId,
+                    outcome = result.Outcome.ToString(),
+                    location = result.Location,
+                    tier = input.Tier.ToString(),
+                    keepUntil = input.KeepUntil,
+                    classification = input.Classification,
+                    enforced = result.EnforcedFeatures,
+                    notEnforcedLocally = result.NotEnforcedLocally,
+                }),
+            ct).ConfigureAwait(false);
+        return new ProvisionedContainer(input.DatasetId, input.Container, result.Outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
+    }
+}
