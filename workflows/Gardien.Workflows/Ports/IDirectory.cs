@@ -25,6 +25,26 @@ public interface IDirectory
     /// <summary>Adds the user to the group. Returns false when already a member. Throws <see cref="PortNotFoundException"/> for an unknown group or user.</summary>
     Task<bool> AddMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Adds several users to the group in as few calls as the backing store allows (Entra ID: 20 per request). Returns
+    /// the ids that were not members before; users already in the group are success. Throws
+    /// <see cref="PortNotFoundException"/> for an unknown group or user. The default adds them one by one.
+    /// </summary>
+    async Task<IReadOnlyList<string>> AddMembersAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        var added = new List<string>();
+        foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
+        {
+            if (await AddMemberAsync(groupId, userId, cancellationToken).ConfigureAwait(false))
+            {
+                added.Add(userId);
+            }
+        }
+
+        return added;
+    }
+
     /// <summary>Removes the user from the group. Returns false when not a member. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
     Task<bool> RemoveMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
 
