@@ -26,6 +26,8 @@ public enum NotificationKind
 /// <param name="Body">Plain text or Markdown.</param>
 /// <param name="CorrelationId">The workflow instance id, for tracing.</param>
 /// <param name="DeduplicationKey">Stable per logical message; at most 200 characters.</param>
+/// <param name="Language">The message's language ("en" or "fr", as the policy says): adapters render their own labels
+/// (card buttons, footers) in it.</param>
 public sealed record Notification(
     NotificationKind Kind,
     IReadOnlyList<string> To,
@@ -33,7 +35,8 @@ public sealed record Notification(
     string Body,
     IReadOnlyList<NotificationLink> Links,
     string CorrelationId,
-    string DeduplicationKey);
+    string DeduplicationKey,
+    string Language = "en");
 
 /// <summary>A link in a message, e.g. the signed approve / reject links.</summary>
 public sealed record NotificationLink(string Label, Uri Url);
