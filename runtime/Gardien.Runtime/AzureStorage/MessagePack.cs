@@ -88,6 +88,15 @@ internal sealed class MessagePack(QueueLease lease, QueueEnvelope envelope, int 
         }
     }
 
+    /// <summary>The members of a pack message, sharing its lease.</summary>
+    public static List<ReceivedQueueMessage> Members(QueueLease lease, QueueEnvelope packEnvelope, int effectiveDequeueCount)
+    {
+        var members = packEnvelope.Pack!;
+        var pack = new MessagePack(lease, packEnvelope, members.Min(m => m.Event!.EventId), members.Max(m => m.Event!.EventId));
+        return members.Select((member, i) =>
+            new ReceivedQueueMessage(lease, member, member.ToWorkflowMessage(member.Event!), effectiveDequeueCount, pack, i)).ToList();
+    }
+
     /// <summary>Result rows found by row key, and when they were read (wall clock).</summary>
     public sealed record PersistedResults(IReadOnlyDictionary<string, TableEntity> Rows, DateTimeOffset ReadAt);
 }

@@ -53,6 +53,26 @@ internal sealed record QueueEnvelope
     /// <summary>An activity pack: the envelopes of the activities one step scheduled together (see <see cref="MessagePack"/>).</summary>
     [JsonPropertyName("p")]
     public IReadOnlyList<QueueEnvelope>? Pack { get; init; }
+
+    /// <summary>The envelope of a message about to be sent, stamped with the send order.</summary>
+    public static QueueEnvelope Of(WorkflowMessage message, SendClock clock) => new()
+    {
+        MessageId = message.MessageId,
+        InstanceId = message.InstanceId,
+        ExecutionId = message.ExecutionId,
+        VisibleAt = message.VisibleAt,
+        SentAt = clock.Next(),
+        Event = message.Event,
+    };
+
+    /// <summary>The message this envelope carries, with its event (inline, or read from its blob).</summary>
+    public WorkflowMessage ToWorkflowMessage(HistoryEvent historyEvent) =>
+        new(InstanceId, historyEvent)
+        {
+            MessageId = MessageId,
+            ExecutionId = ExecutionId,
+            VisibleAt = VisibleAt,
+        };
 }
 
 /// <summary>
@@ -61,6 +81,9 @@ internal sealed record QueueEnvelope
 /// </summary>
 internal sealed class QueueLease(QueueClient queue, string queueMessageId, string popReceipt, DateTimeOffset expiresAt)
 {
+    /// <summary>A buffered message whose lease ends sooner than this is dropped (the queue redelivers it) rather than handed out.</summary>
+    public static readonly TimeSpan MinUsable = TimeSpan.FromSeconds(2);
+
     public QueueClient Queue { get; } = queue;
 
     public string QueueMessageId { get; } = queueMessageId;

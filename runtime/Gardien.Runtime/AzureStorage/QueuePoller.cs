@@ -184,6 +184,33 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
 }
 
 /// <summary>
+/// The store object's two pollers, one over the control queues and one over the work-item queue, and the wake-up a
+/// sender gives the one that reads the queue it used.
+/// </summary>
+internal sealed class QueuePollers(AzureStorageClients clients, AzureStorageStoreOptions options, HandOverCounter handOvers)
+{
+    public QueuePoller Control { get; } = new(clients.ControlQueues, options, handOvers);
+
+    public QueuePoller Activities { get; } = new([clients.WorkItems], options, handOvers);
+
+    /// <summary>Wakes the work-item poller with the work-item queue as its hint.</summary>
+    public void WakeActivities() => Activities.Wake(clients.WorkItems);
+
+    /// <summary>Wakes the poller that reads <paramref name="queue"/>.</summary>
+    public void Wake(QueueClient queue)
+    {
+        if (ReferenceEquals(queue, clients.WorkItems))
+        {
+            Activities.Wake(queue);
+        }
+        else
+        {
+            Control.Wake(queue);
+        }
+    }
+}
+
+/// <summary>
 /// Messages this store object holds under a lease but has not yet put where <c>HasReadyWorkAsync</c> looks (a receive
 /// request in flight, a batch being decoded, an instance whose work item is being read): each counts as ready work.
 /// </summary>

@@ -7,7 +7,7 @@ namespace Gardien.Runtime.Storage;
 /// not the process. Waiting lockers are woken by a signal, and by timers on the <see cref="TimeProvider"/> for delayed
 /// messages, so a fake clock advancing makes timers fire at once.
 /// </summary>
-public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChangeNotifier
+public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChangeNotifier
 {
     // TimeProvider timers cannot exceed ~49 days; waiting longer is done in hops.
     private static readonly TimeSpan MaxWaitHop = TimeSpan.FromDays(1);
@@ -568,51 +568,4 @@ public sealed class InMemoryWorkflowStore : IWorkflowStore, IWorkflowStoreChange
     private void SignalActivities() => Interlocked.Exchange(ref _activitySignal, NewSignal()).TrySetResult();
 
     private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    private sealed class InstanceRecord(string instanceId)
-    {
-        public string InstanceId { get; } = instanceId;
-
-        public WorkflowInstanceState? State { get; set; }
-
-        public List<HistoryEvent> History { get; } = [];
-
-        public List<StoredMessage> Messages { get; } = [];
-
-        public string? LockToken { get; set; }
-
-        public DateTimeOffset LockedUntil { get; set; }
-
-        public long Version { get; set; }
-
-        public LinkedListNode<InstanceRecord>? ReadyNode { get; set; }
-    }
-
-    private sealed class StoredMessage(WorkflowMessage message, long sequence, DateTimeOffset visibleAt)
-    {
-        public WorkflowMessage Message { get; } = message;
-
-        public long Sequence { get; } = sequence;
-
-        public DateTimeOffset VisibleAt { get; set; } = visibleAt;
-
-        public int DequeueCount { get; set; }
-
-        public string? LastError { get; set; }
-    }
-
-    private sealed class ActivityEntry(WorkflowMessage message, long sequence, DateTimeOffset visibleAt)
-    {
-        public WorkflowMessage Message { get; } = message;
-
-        public long Sequence { get; } = sequence;
-
-        public DateTimeOffset VisibleAt { get; set; } = visibleAt;
-
-        public int DequeueCount { get; set; }
-
-        public string? LockToken { get; set; }
-
-        public string? LastError { get; set; }
-    }
 }
