@@ -29,24 +29,22 @@ public static class GovernanceEvaluator
 
         var shared = new SharedParts(policy);
         var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
-        var seenIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keys = DatasetKeys.Assign(dmp.Datasets);
         var dmpIdValue = dmp.DmpId.Value;
         for (var i = 0; i < dmp.Datasets.Count; i++)
         {
             var dataset = dmp.Datasets[i];
             var path = "/dmp/dataset/" + i.ToString(CultureInfo.InvariantCulture);
-            var idValue = dataset.DatasetId.Value;
-            var occurrence = seenIds.TryGetValue(idValue, out var count) ? count + 1 : 1;
-            seenIds[idValue] = occurrence;
-            var key = occurrence == 1 ? idValue : idValue + "#" + occurrence.ToString(CultureInfo.InvariantCulture);
             var datasetFindings = new List<Finding>();
-            if (occurrence > 1)
+            if (keys.Problems[i] is { } problem)
             {
-                datasetFindings.Add(new Finding(FindingSeverity.Warning, "DuplicateDatasetId", $"dataset_id '{idValue}' is already used by an earlier dataset; this one is tracked as '{key}' by its position. Give every dataset its own identifier.", path + "/dataset_id"));
+                datasetFindings.Add(problem);
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
         }
+
+        CheckContainersDistinct(datasets);
 
         return new GovernancePlan
         {
@@ -64,6 +62,29 @@ public static class GovernanceEvaluator
             Datasets = datasets,
             Findings = findings,
         };
+    }
+
+    /// <summary>
+    /// Two datasets in one container would share their access and their labels. Keys are distinct by construction and
+    /// names carry an 80-bit hash of the key, so this never fires in practice; if it ever did, the plan is refused.
+    /// </summary>
+    private static void CheckContainersDistinct(List<DatasetPlan> datasets)
+    {
+        var firstByContainer = new Dictionary<string, DatasetPlan>(datasets.Count, StringComparer.Ordinal);
+        for (var i = 0; i < datasets.Count; i++)
+        {
+            var dataset = datasets[i];
+            if (firstByContainer.TryAdd(dataset.Storage.ContainerName, dataset))
+            {
+                continue;
+            }
+
+            var first = firstByContainer[dataset.Storage.ContainerName];
+            datasets[i] = dataset with
+            {
+                Findings = [.. dataset.Findings, new Finding(FindingSeverity.Error, "ContainerNameCollision", $"Datasets {first.Path} and {dataset.Path} would share container '{dataset.Storage.ContainerName}'. Give one of them another dataset_id.", dataset.Path + "/dataset_id/identifier")],
+            };
+        }
     }
 
     /// <summary>
