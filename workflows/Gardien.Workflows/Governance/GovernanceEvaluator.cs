@@ -45,6 +45,8 @@ public static class GovernanceEvaluator
         }
 
         CheckContainersDistinct(datasets);
+        var requiredApprovals = UnionApprovals(datasets);
+        var approvers = AssignApprovers(dmp.Contact, requiredApprovals, datasets, policy, findings);
 
         return new GovernancePlan
         {
@@ -58,10 +60,38 @@ public static class GovernanceEvaluator
             ProjectEnd = projectEnd,
             AccessEndsOn = accessEndsOn,
             AllowedRegions = policy.Regions,
-            RequiredApprovals = UnionApprovals(datasets),
+            RequiredApprovals = requiredApprovals,
+            Approvers = approvers,
             Datasets = datasets,
             Findings = findings,
         };
+    }
+
+    /// <summary>
+    /// Who is asked for each required approval (<see cref="ApproverAssignment"/>, as the approval workflow will ask):
+    /// substitutions are reported, a role nobody may be asked for refuses the plan.
+    /// </summary>
+    private static IReadOnlyList<AssignedApprover> AssignApprovers(Contact contact, IReadOnlyList<ApprovalRequirement> required, List<DatasetPlan> datasets, GovernancePolicy policy, List<Finding> findings)
+    {
+        var result = ApproverAssignment.Assign(required.Select(r => r.Role), contact.Name, contact.Mbox?.Trim(), policy.Approvals, InvolvesPersonalData(datasets));
+        foreach (var approver in result.Approvers.Where(a => a.Substitution is not null))
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "ApproverSubstituted", $"The {ApproverAssignment.Title(approver.Role)} approval is asked of {approver.Name} <{approver.Email}>: {approver.Substitution}.", "/dmp/contact/mbox"));
+        }
+
+        foreach (var (role, problem) in result.Unassigned)
+        {
+            findings.Add(new Finding(FindingSeverity.Error, "ApproverUnavailable", $"Nobody can be asked for the {ApproverAssignment.Title(role)} approval: {problem}.", "/dmp/contact/mbox"));
+        }
+
+        return result.Approvers;
+    }
+
+    /// <summary>Personal or sensitive data (yes or unknown) in any dataset: what separation of duties keys on by default.</summary>
+    public static bool InvolvesPersonalData(IEnumerable<DatasetPlan> datasets)
+    {
+        ArgumentNullException.ThrowIfNull(datasets);
+        return datasets.Any(d => d.Classification.PersonalData || d.Classification.SensitiveData);
     }
 
     /// <summary>
@@ -380,15 +410,41 @@ public static class GovernanceEvaluator
     private static Principal PrincipalFromContact(Contact contact, List<Finding> findings)
     {
         var orcid = contact.ContactId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
-        var principal = MakePrincipal(contact.Name, contact.Mbox, orcid);
+        var mail = UsableMailbox(contact.Mbox, "/dmp/contact/mbox", orcid is null
+            ? "Nothing is sent to it, the PI gets no access through it, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox"
+            : "Nothing is sent to it, the PI is known by ORCID only, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox", findings);
+        var principal = MakePrincipal(contact.Name, mail, orcid);
         if (principal is not null)
         {
             return principal;
         }
 
+        if (!string.IsNullOrWhiteSpace(contact.Mbox))
+        {
+            // Known by an address nobody may use: the key keeps plan versions comparable, no grant or message uses it.
+            return new Principal { Name = contact.Name, Key = "mailto:" + contact.Mbox.Trim().ToLowerInvariant() };
+        }
+
         // A lenient read should never yield this, but a plan must still be produced: nobody can sign in as "unidentified:".
         findings.Add(new Finding(FindingSeverity.Error, "ContactWithoutIdentity", "The contact has neither mbox nor an ORCID contact_id: the PI cannot be granted access or asked to approve. Add the contact's e-mail.", "/dmp/contact"));
         return new Principal { Name = contact.Name, Key = "unidentified:" + contact.Name };
+    }
+
+    /// <summary>The address when it can be a real mailbox; otherwise null and a finding saying why and what follows.</summary>
+    private static string? UsableMailbox(string? email, string path, string consequence, List<Finding> findings)
+    {
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            return null;
+        }
+
+        if (Mailbox.Problem(email.Trim()) is { } problem)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "MailboxUnusable", $"'{email.Trim()}' cannot be a real mailbox: {problem}. {consequence}.", path));
+            return null;
+        }
+
+        return email.Trim();
     }
 
     private static Principal? MakePrincipal(string name, string? email, string? orcid)
@@ -449,7 +505,15 @@ public static class GovernanceEvaluator
             var contributor = dmp.Contributors[i];
             var path = "/dmp/contributor/" + i.ToString(CultureInfo.InvariantCulture);
             var orcid = contributor.ContributorId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
-            var principal = MakePrincipal(contributor.Name, contributor.Mbox, orcid);
+            var mail = UsableMailbox(contributor.Mbox, path + "/mbox", orcid is null
+                ? $"No access is granted to contributor '{contributor.Name}' through it. Correct the contributor's mbox or add their ORCID"
+                : $"Contributor '{contributor.Name}' is found in the directory by ORCID only. Correct the contributor's mbox", findings);
+            var principal = MakePrincipal(contributor.Name, mail, orcid);
+            if (principal is null && !string.IsNullOrWhiteSpace(contributor.Mbox))
+            {
+                continue;
+            }
+
             if (principal is null)
             {
                 findings.Add(new Finding(FindingSeverity.Warning, "ContributorWithoutIdentity", $"Contributor '{contributor.Name}' has neither mbox nor an ORCID contributor_id: no access can be granted. Add an e-mail or ORCID.", path));

@@ -65,6 +65,9 @@ public sealed record GovernancePlan
     /// <summary>The union over datasets, one entry per role, with every reason.</summary>
     public IReadOnlyList<ApprovalRequirement> RequiredApprovals { get; init; } = [];
 
+    /// <summary>Who is asked for each required approval and who takes over on escalation (<see cref="ApproverAssignment"/>).</summary>
+    public IReadOnlyList<AssignedApprover> Approvers { get; init; } = [];
+
     public IReadOnlyList<DatasetPlan> Datasets { get; init; } = [];
 
     /// <summary>DMP-level findings (dataset findings are on each <see cref="DatasetPlan"/>).</summary>

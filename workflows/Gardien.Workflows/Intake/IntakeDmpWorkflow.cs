@@ -157,8 +157,10 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         IReadOnlyList<ApprovalWorkflowOutput> approvals;
         try
         {
+            var roles = plan.RequiredApprovals.Select(r => r.Role).ToList();
+            var personal = GovernanceEvaluator.InvolvesPersonalData(plan.Datasets);
             approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. plan.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
-                dmpId, r.Role, "intake", r.Reasons, PlanSummary(plan), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy))]);
+                dmpId, r.Role, "intake", r.Reasons, PlanSummary(plan), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy, roles, personal))]);
         }
         catch (WorkflowTaskFailedException ex)
         {

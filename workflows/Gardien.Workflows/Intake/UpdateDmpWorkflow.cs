@@ -153,8 +153,10 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             context.SetCustomStatus(IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
             try
             {
+                var roles = diff.RequiredApprovals.Select(r => r.Role).ToList();
+                var personal = GovernanceEvaluator.InvolvesPersonalData(plan.Datasets.Concat(current.Datasets));
                 approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. diff.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
-                    input.DmpId, r.Role, "update", r.Reasons, ChangeSummary(diff), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy))]);
+                    input.DmpId, r.Role, "update", r.Reasons, ChangeSummary(diff), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy, roles, personal))]);
             }
             catch (WorkflowTaskFailedException ex)
             {
