@@ -24,6 +24,11 @@ public static class GovernanceEvaluator
             findings.Add(new Finding(FindingSeverity.Info, "EthicalIssuesUnknown", "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.", "/dmp/ethical_issues_exist"));
         }
 
+        if (StorageLimits.IdentifierProblem(dmp.DmpId.Value, "dmp_id") is { } dmpIdProblem)
+        {
+            findings.Add(new Finding(FindingSeverity.Error, "DmpIdNotStorable", dmpIdProblem, "/dmp/dmp_id/identifier"));
+        }
+
         var pi = PrincipalFromContact(dmp.Contact, findings);
         var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
 
@@ -39,6 +44,10 @@ public static class GovernanceEvaluator
             if (keys.Problems[i] is { } problem)
             {
                 datasetFindings.Add(problem);
+            }
+            else if (StorageLimits.IdentifierProblem(dataset.DatasetId.Value, "dataset_id") is { } limit)
+            {
+                datasetFindings.Add(new Finding(FindingSeverity.Error, "DatasetIdNotStorable", limit, path + "/dataset_id/identifier"));
             }
 
             datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));

@@ -164,7 +164,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = "an approval could not be requested: " + ex.FailureDetails.ErrorMessage;
+            var reason = "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails);
             return await FailAsync(context, dmpId, plan, reason, [], [], [], warnings, actor);
         }
 
@@ -242,7 +242,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = $"{ex.TaskName} failed after retries: {Innermost(ex.FailureDetails).ErrorMessage}";
+            var reason = $"{ex.TaskName} failed after retries: {FailureMessages.ForUser(ex.FailureDetails)}";
             var incomplete = await CompensateAsync(context, dmpId, compensations, reason, actor);
             return await FailAsync(context, dmpId, plan, reason, approvals, Distinct(notEnforced), incomplete, warnings, actor);
         }
@@ -263,7 +263,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {Innermost(ex.FailureDetails).ErrorMessage}");
+                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 
@@ -284,7 +284,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                incomplete.Add($"{compensations[i].What}: {Innermost(ex.FailureDetails).ErrorMessage}");
+                incomplete.Add($"{compensations[i].What}: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 
@@ -323,7 +323,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            warnings.Add($"'{notification.Subject}' could not be sent: {Innermost(ex.FailureDetails).ErrorMessage}");
+            warnings.Add($"'{notification.Subject}' could not be sent: {FailureMessages.ForUser(ex.FailureDetails)}");
         }
     }
 

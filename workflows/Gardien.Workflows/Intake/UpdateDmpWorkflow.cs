@@ -160,7 +160,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + ex.FailureDetails.ErrorMessage, diff, [], [], warnings, actor);
+                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails), diff, [], [], warnings, actor);
             }
 
             if (IntakeDmpWorkflow.DecisiveRefusal(approvals) is { } refusal)
@@ -302,7 +302,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = string.IsNullOrEmpty(ex.TaskName) ? ex.Message : $"{ex.TaskName} failed after retries: {IntakeDmpWorkflow.Innermost(ex.FailureDetails).ErrorMessage}";
+            var reason = string.IsNullOrEmpty(ex.TaskName) ? ex.Message : $"{ex.TaskName} failed after retries: {FailureMessages.ForUser(ex.FailureDetails)}";
             var incomplete = await IntakeDmpWorkflow.CompensateAsync(context, input.DmpId, compensations, reason, actor);
             return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, reason, diff, approvals, incomplete, warnings, actor);
         }
@@ -323,7 +323,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {IntakeDmpWorkflow.Innermost(ex.FailureDetails).ErrorMessage}");
+                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 
