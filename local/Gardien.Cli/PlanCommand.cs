@@ -166,10 +166,13 @@ internal static class PlanCommand
         console.Write(header);
         console.WriteLine();
 
-        var approvals = new Table().Title("Required approvals").AddColumn("Approver").AddColumn("Reasons");
+        var approvals = new Table().Title("Required approvals").AddColumn("Approver").AddColumn("Asked").AddColumn("Reasons");
         foreach (var requirement in plan.RequiredApprovals)
         {
-            approvals.AddRow(Cell(Role(requirement.Role)), Cell(string.Join(Environment.NewLine, requirement.Reasons)));
+            var asked = plan.Approvers.FirstOrDefault(a => a.Role == requirement.Role) is { } who
+                ? $"{who.Name} <{who.Email}>{(who.DelegateEmail is null ? string.Empty : $"{Environment.NewLine}escalation: {who.DelegateName} <{who.DelegateEmail}>")}"
+                : "nobody (see findings)";
+            approvals.AddRow(Cell(Role(requirement.Role)), Cell(asked), Cell(string.Join(Environment.NewLine, requirement.Reasons)));
         }
 
         console.Write(approvals);

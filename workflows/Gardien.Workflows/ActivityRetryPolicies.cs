@@ -31,7 +31,26 @@ public static class ActivityRetryPolicies
             || failure.IsCausedBy<NonRetryableActivityException>()
             || failure.IsCausedBy<ArgumentException>()
             || failure.IsCausedBy<ArgumentNullException>()
-            || failure.IsCausedBy<System.Text.Json.JsonException>());
+            || failure.IsCausedBy<System.Text.Json.JsonException>()
+            || IsRefusedByService(failure));
+    }
+
+    /// <summary>
+    /// An Azure SDK failure an adapter let through: a 4xx answer other than a timeout (408), a conflict or failed
+    /// precondition (409, 412: a lost race) or throttling (429) says the request itself is wrong, and sending it again
+    /// only delays compensation (a 3,000-character id once retried a 400 for minutes).
+    /// </summary>
+    private static bool IsRefusedByService(TaskFailureDetails failure)
+    {
+        for (var f = failure; f is not null; f = f.InnerFailure)
+        {
+            if (f.ErrorType == "Azure.RequestFailedException" && FailureMessages.HttpStatus(f.ErrorMessage) is { Code: >= 400 and < 500 and not (408 or 409 or 412 or 429) })
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
 

@@ -38,6 +38,7 @@ public static class GardienWorkflowRegistration
             .AddActivity<RemoveContainerIfEmptyActivity>()
             .AddActivity<UpdateDatasetRetentionActivity>()
             .AddActivity<GrantAccessActivity>()
+            .AddActivity<GrantAccessBatchActivity>()
             .AddActivity<RevokeAccessActivity>()
             .AddActivity<SendNotificationActivity>()
             .AddActivity<WriteAuditActivity>();

@@ -37,10 +37,10 @@ public static class LocalAdaptersServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => LocalStorageClients.Create(sp.GetRequiredService<IOptions<LocalAdaptersOptions>>().Value));
 
-        services.TryAddSingleton<IStorageProvisioner>(sp => new BlobStorageProvisioner(
-            sp.GetRequiredService<LocalStorageClients>().Blobs, sp.GetService<ILogger<BlobStorageProvisioner>>()));
-        services.TryAddSingleton<IGovernanceRegistry>(sp => new TableGovernanceRegistry(
-            sp.GetRequiredService<LocalStorageClients>().Tables, Options(sp).TablePrefix));
+        services.TryAddSingleton<IStorageProvisioner>(sp => new FailureTranslatingStorageProvisioner(new BlobStorageProvisioner(
+            sp.GetRequiredService<LocalStorageClients>().Blobs, sp.GetService<ILogger<BlobStorageProvisioner>>())));
+        services.TryAddSingleton<IGovernanceRegistry>(sp => new FailureTranslatingGovernanceRegistry(new TableGovernanceRegistry(
+            sp.GetRequiredService<LocalStorageClients>().Tables, Options(sp).TablePrefix)));
         services.TryAddSingleton<IDirectory>(sp => new JsonFileDirectory(Options(sp).DirectoryPath, Options(sp).DirectorySeedPath));
         services.TryAddSingleton<INotifier>(sp => new InboxNotifier(
             Options(sp).InboxPath, sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<InboxNotifier>>()));

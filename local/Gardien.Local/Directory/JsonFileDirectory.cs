@@ -9,8 +9,8 @@ namespace Gardien.Local.Directory;
 /// <summary>
 /// <see cref="IDirectory"/> over a local JSON file of users, groups and role assignments (format:
 /// samples/directory.sample.json). When the file does not exist it is seeded from <c>seedPath</c>. Every change is
-/// written back atomically (temporary file + rename) and the file is re-read before each operation, so the CLI and
-/// the local host see each other's changes. Calls are serialised within the process; separate processes writing at
+/// written back atomically (temporary file + rename) and the file is re-read whenever it changed on disk, so the CLI
+/// and the local host see each other's changes. Calls are serialised within the process; separate processes writing at
 /// the same instant are not coordinated (last rename wins) — fine for a developer machine, not for production.
 /// Role assignments are recorded in the file but enforce nothing: they are reported as not enforced locally.
 /// </summary>
@@ -31,6 +31,7 @@ public sealed class JsonFileDirectory : IDirectory
     private readonly string _path;
     private readonly string? _seedPath;
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private ((string Path, DateTime WrittenAt, long Length) Stamp, DirectoryFile File)? _cached;
 
     public JsonFileDirectory(string path, string? seedPath = null)
     {
@@ -90,6 +91,24 @@ public sealed class JsonFileDirectory : IDirectory
 
             group.Members.Add(userId);
             return (true, true);
+        }, cancellationToken);
+
+    /// <summary>All the users join in one change of the file (one rewrite), checked first: an unknown user changes nothing.</summary>
+    public Task<IReadOnlyList<string>> AddMembersAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken cancellationToken = default) =>
+        UpdateAsync<IReadOnlyList<string>>(file =>
+        {
+            ArgumentNullException.ThrowIfNull(userIds);
+            var group = RequireGroup(file, groupId);
+            var known = file.Users.Select(u => u.Id).ToHashSet(StringComparer.Ordinal);
+            if (userIds.FirstOrDefault(id => !known.Contains(id)) is { } unknown)
+            {
+                throw new PortNotFoundException($"User '{unknown}' is not in the directory ({_path}).");
+            }
+
+            var members = group.Members.ToHashSet(StringComparer.Ordinal);
+            var added = userIds.Distinct(StringComparer.Ordinal).Where(members.Add).ToList();
+            group.Members.AddRange(added);
+            return (added, added.Count > 0);
         }, cancellationToken);
 
     public Task<bool> RemoveMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default) =>
@@ -176,13 +195,23 @@ public sealed class JsonFileDirectory : IDirectory
         try
         {
             var file = await LoadAsync(cancellationToken).ConfigureAwait(false);
-            var (result, changed) = update(file);
-            if (changed)
+            (T Result, bool Changed) outcome;
+            try
             {
-                await SaveAsync(file, cancellationToken).ConfigureAwait(false);
+                outcome = update(file);
+                if (outcome.Changed)
+                {
+                    await SaveAsync(file, cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch
+            {
+                // The update may have changed the cached copy before failing: read the file again next time.
+                _cached = null;
+                throw;
             }
 
-            return result;
+            return outcome.Result;
         }
         finally
         {
@@ -190,18 +219,35 @@ public sealed class JsonFileDirectory : IDirectory
         }
     }
 
+    /// <summary>
+    /// The file's content, parsed again only when the file changed (its write time or length): a large directory
+    /// (thousands of groups after big intakes) is then parsed once per change instead of once per call.
+    /// </summary>
     private async Task<DirectoryFile> LoadAsync(CancellationToken cancellationToken)
     {
         var source = File.Exists(_path) ? _path : _seedPath is not null && File.Exists(_seedPath) ? _seedPath : null;
         if (source is null)
         {
+            _cached = null;
             return new DirectoryFile();
+        }
+
+        var stamp = Stamp(source);
+        if (_cached is { } cached && cached.Stamp == stamp)
+        {
+            return cached.File;
         }
 
         try
         {
-            await using var stream = File.OpenRead(source);
-            return await JsonSerializer.DeserializeAsync<DirectoryFile>(stream, Json, cancellationToken).ConfigureAwait(false) ?? new DirectoryFile();
+            DirectoryFile file;
+            await using (var stream = File.OpenRead(source))
+            {
+                file = await JsonSerializer.DeserializeAsync<DirectoryFile>(stream, Json, cancellationToken).ConfigureAwait(false) ?? new DirectoryFile();
+            }
+
+            _cached = (stamp, file);
+            return file;
         }
         catch (JsonException ex)
         {
@@ -220,6 +266,13 @@ public sealed class JsonFileDirectory : IDirectory
         }
 
         File.Move(temp, _path, overwrite: true);
+        _cached = (Stamp(_path), file);
+    }
+
+    private static (string Path, DateTime WrittenAt, long Length) Stamp(string path)
+    {
+        var info = new FileInfo(path);
+        return (path, info.LastWriteTimeUtc, info.Length);
     }
 
     private sealed class DirectoryFile

@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Azure;
@@ -11,13 +13,18 @@ namespace Gardien.Local.Registry;
 /// <para>
 /// Tables: <c>{prefix}Dmps</c>, <c>{prefix}Datasets</c>, <c>{prefix}Grants</c>, <c>{prefix}Approvals</c>,
 /// <c>{prefix}Tokens</c>, <c>{prefix}Events</c>. Each record is stored as JSON (split over <c>Json0..JsonN</c> properties
-/// because a table string property holds at most 64 KiB) plus the few properties queries filter on. Keys are
+/// because a table string property holds at most 64 KiB; records over 30,000 characters gzip-compressed in binary
+/// <c>Gzip0..N</c> chunks) plus the few properties queries filter on. Keys are
 /// percent-encoded ids, since '/', '\', '#' and '?' are not allowed in table keys.
 /// </para>
 /// </summary>
 public sealed class TableGovernanceRegistry : IGovernanceRegistry
 {
     private const int ChunkChars = 30_000;
+
+    // A binary property holds at most 64 KiB; the entity at most 1 MiB, with the keys and the other properties.
+    private const int BinaryChunkBytes = 60_000;
+    private const int MaxCompressedBytes = 900_000;
     private const string EmptyRowKey = "";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
@@ -272,10 +279,29 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     private static TableEntity ToEntity<T>(string partitionKey, string rowKey, T record)
     {
         var json = JsonSerializer.Serialize(record, Json);
-        var entity = new TableEntity(partitionKey, rowKey) { ["Chunks"] = (json.Length + ChunkChars - 1) / ChunkChars };
-        for (int i = 0, offset = 0; offset < json.Length; i++, offset += ChunkChars)
+        var entity = new TableEntity(partitionKey, rowKey);
+        if (json.Length <= ChunkChars)
         {
-            entity["Json" + i] = json.Substring(offset, Math.Min(ChunkChars, json.Length - offset));
+            entity["Chunks"] = 1;
+            entity["Json0"] = json;
+            return entity;
+        }
+
+        // Larger records (a DMP's plan in force grows with its datasets: ~3 KB each) are stored gzip-compressed in
+        // binary chunks: plans compress about 40-fold, and an entity holds at most 1 MiB and 255 properties.
+        var compressed = Compress(json);
+        if (compressed.Length > MaxCompressedBytes)
+        {
+            throw new PortRefusedException($"The registry record {Uri.UnescapeDataString(partitionKey)}/{Uri.UnescapeDataString(rowKey)} is {compressed.Length:N0} bytes even compressed; a table entity holds at most {MaxCompressedBytes:N0}. Split the DMP into smaller DMPs.");
+        }
+
+        var chunks = (compressed.Length + BinaryChunkBytes - 1) / BinaryChunkBytes;
+        entity["Chunks"] = 0;
+        entity["GzipChunks"] = chunks;
+        for (var i = 0; i < chunks; i++)
+        {
+            var offset = i * BinaryChunkBytes;
+            entity["Gzip" + i] = compressed.AsSpan(offset, Math.Min(BinaryChunkBytes, compressed.Length - offset)).ToArray();
         }
 
         return entity;
@@ -283,9 +309,38 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
 
     private static T FromEntity<T>(TableEntity entity)
     {
-        var chunks = entity.GetInt32("Chunks") ?? 0;
-        var json = string.Concat(Enumerable.Range(0, chunks).Select(i => entity.GetString("Json" + i)));
+        string json;
+        if (entity.GetInt32("GzipChunks") is > 0 and var gzipChunks)
+        {
+            using var buffer = new MemoryStream();
+            for (var i = 0; i < gzipChunks; i++)
+            {
+                buffer.Write(entity.GetBinary("Gzip" + i) ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} misses chunk {i} of {gzipChunks}."));
+            }
+
+            buffer.Position = 0;
+            using var gzip = new GZipStream(buffer, CompressionMode.Decompress);
+            using var reader = new StreamReader(gzip, Encoding.UTF8);
+            json = reader.ReadToEnd();
+        }
+        else
+        {
+            var chunks = entity.GetInt32("Chunks") ?? 0;
+            json = string.Concat(Enumerable.Range(0, chunks).Select(i => entity.GetString("Json" + i)));
+        }
+
         return JsonSerializer.Deserialize<T>(json, Json) ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} holds no record.");
+    }
+
+    private static byte[] Compress(string json)
+    {
+        using var buffer = new MemoryStream();
+        using (var gzip = new GZipStream(buffer, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(json));
+        }
+
+        return buffer.ToArray();
     }
 
     private static async Task<string> WriteAsync(TableClient table, TableEntity entity, string? etag, string what, CancellationToken cancellationToken)

@@ -107,4 +107,45 @@ public sealed class JsonFileDirectoryTests : IDisposable
         Assert.Contains("directory.json", ex.Message, StringComparison.Ordinal);
         Assert.False(ex.IsTransient);
     }
+
+    [Fact]
+    public async Task AddMembers_SeveralUsers_JoinInOneChangeAndReportOnlyTheNewOnes()
+    {
+        var directory = NewDirectory();
+        var group = await directory.EnsureGroupAsync("gdn-ds-contributors", "Contributors");
+        await directory.AddMemberAsync(group.Id, "u-mehdi-benali");
+        var before = File.GetLastWriteTimeUtc(directory.FilePath);
+
+        var added = await directory.AddMembersAsync(group.Id, ["u-mehdi-benali", "u-anna-kowalska", "u-sofia-rossi", "u-anna-kowalska"]);
+
+        Assert.Equal(["u-anna-kowalska", "u-sofia-rossi"], added);
+        Assert.Equal(["u-mehdi-benali", "u-anna-kowalska", "u-sofia-rossi"], (await new JsonFileDirectory(directory.FilePath).ListMembersAsync(group.Id)).Select(u => u.Id));
+        Assert.Empty(await directory.AddMembersAsync(group.Id, ["u-sofia-rossi"]));
+        Assert.True(File.GetLastWriteTimeUtc(directory.FilePath) >= before);
+    }
+
+    [Fact]
+    public async Task AddMembers_OneUnknownUser_ChangesNothing()
+    {
+        var directory = NewDirectory();
+        var group = await directory.EnsureGroupAsync("gdn-ds-readers", "Readers");
+
+        await Assert.ThrowsAsync<PortNotFoundException>(() => directory.AddMembersAsync(group.Id, ["u-anna-kowalska", "u-nobody"]));
+
+        Assert.Empty(await directory.ListMembersAsync(group.Id));
+        Assert.Empty(await new JsonFileDirectory(directory.FilePath).ListMembersAsync(group.Id));
+    }
+
+    [Fact]
+    public async Task Reads_SeeChangesAnotherProcessWroteToTheFile()
+    {
+        var directory = NewDirectory();
+        var group = await directory.EnsureGroupAsync("gdn-shared-owners", "Owners");
+        Assert.Empty(await directory.ListMembersAsync(group.Id));
+
+        // Another process (the CLI beside the host) changes the file: the cached copy must not hide it.
+        await new JsonFileDirectory(directory.FilePath).AddMemberAsync(group.Id, "u-claire-dubois");
+
+        Assert.Equal("u-claire-dubois", Assert.Single(await directory.ListMembersAsync(group.Id)).Id);
+    }
 }

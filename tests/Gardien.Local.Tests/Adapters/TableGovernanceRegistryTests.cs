@@ -11,7 +11,11 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     private static readonly DateTimeOffset Now = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
 
     // A fresh prefix per test class instance keeps tests independent on the shared Azurite.
-    private readonly TableGovernanceRegistry _registry = new(new TableServiceClient(fixture.ConnectionString), "t" + Guid.NewGuid().ToString("N")[..10]);
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+
+    private TableGovernanceRegistry? _registryInstance;
+
+    private TableGovernanceRegistry _registry => _registryInstance ??= new(new TableServiceClient(fixture.ConnectionString), _prefix);
 
     private static DatasetRecord Dataset(string dmp, string id, DateOnly? keepUntil, DatasetState state = DatasetState.Provisioned) =>
         new() { DmpId = dmp, DatasetId = id, Container = "c-" + id.Replace('/', '-'), State = state, KeepUntil = keepUntil };
@@ -161,5 +165,35 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
         Assert.True(await _registry.TryMarkEventProcessedAsync("evt/1", Now));
         Assert.False(await _registry.TryMarkEventProcessedAsync("evt/1", Now));
         Assert.True(await _registry.IsEventProcessedAsync("evt/1"));
+    }
+
+    [Fact]
+    public async Task UpsertDmp_PlanOfAThousandDatasets_FitsOneEntityAndRoundTrips()
+    {
+        // About what a 1,000-dataset plan serialises to (2.5 MB): Azurite would take it in 84 string properties, Azure
+        // refuses an entity over 1 MiB or 255 properties.
+        var plan = "{\"datasets\":[" + string.Join(",", Enumerable.Range(0, 1000).Select(i =>
+            $"{{\"key\":\"https://doi.org/10.99999/ds.{i}\",\"classification\":\"restricted\",\"access\":[{string.Join(",", Enumerable.Range(0, 5).Select(p => $"{{\"principal\":\"researcher{p}@neuro-institute.example\",\"role\":\"contributor\",\"until\":\"2029-03-31\"}}"))}],\"padding\":\"{new string(' ', 2000)}\"}}")) + "]}";
+        var record = new DmpRecord { DmpId = "dmp-large", State = DmpState.Active, ActivePlanJson = plan };
+
+        await _registry.UpsertDmpAsync(record);
+        var read = await _registry.GetDmpAsync("dmp-large");
+
+        Assert.True(plan.Length > 2_000_000);
+        Assert.Equal(plan, read!.ActivePlanJson);
+        var raw = (await new TableServiceClient(fixture.ConnectionString).GetTableClient(_prefix + "Dmps").GetEntityAsync<Azure.Data.Tables.TableEntity>(TableGovernanceRegistry.Key("dmp-large"), "")).Value;
+        Assert.True(raw.Count < 255, $"{raw.Count} properties");
+        Assert.True(raw.Sum(p => p.Value is byte[] b ? b.Length : p.Value is string t ? t.Length * 2 : 8) < 1024 * 1024);
+        var updated = await _registry.UpsertDmpAsync(read with { ActivePlanJson = "{}" });
+        Assert.Equal("{}", (await _registry.GetDmpAsync("dmp-large"))!.ActivePlanJson);
+        Assert.NotNull(updated.ETag);
+    }
+
+    [Fact]
+    public async Task UpsertDmp_RecordTooLargeEvenCompressed_IsRefusedSayingWhatToDo()
+    {
+        var noise = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(1_500_000));
+        var error = await Assert.ThrowsAsync<PortRefusedException>(() => _registry.UpsertDmpAsync(new DmpRecord { DmpId = "dmp-huge", State = DmpState.Active, ActivePlanJson = noise }));
+        Assert.Contains("Split the DMP", error.Message, StringComparison.Ordinal);
     }
 }

@@ -156,20 +156,21 @@ public class GovernanceEvaluatorTests
     }
 
     [Fact]
-    public void Evaluate_DuplicateDatasetIds_GetDistinctKeysAndContainers()
+    public void Evaluate_DuplicateDatasetIds_AreRefusedButStayInTheirOwnContainers()
     {
         var plan = Evaluate(Dmp(Dataset("same", distributions: Distribution()), Dataset("same", distributions: Distribution()), Dataset("same", distributions: Distribution())));
-        Assert.Equal(["same", "same#2", "same#3"], plan.Datasets.Select(d => d.Key));
+        Assert.Equal("same", plan.Datasets[0].Key);
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
-        Assert.Equal(2, plan.AllFindings().Count(f => f.Code == "DuplicateDatasetId"));
+        Assert.Equal(["/dmp/dataset/1/dataset_id/identifier", "/dmp/dataset/2/dataset_id/identifier"], plan.AllFindings().Where(f => f.Code == "DuplicateDatasetId").Select(f => f.Path));
+        Assert.True(plan.HasErrors);
     }
 
     [Fact]
-    public void Evaluate_AddingADuplicate_DoesNotRenameTheFirstContainer()
+    public void Evaluate_AddingADataset_DoesNotRenameTheFirstContainer()
     {
         var one = Evaluate(Dmp(Dataset("same", distributions: Distribution())));
-        var two = Evaluate(Dmp(Dataset("same", distributions: Distribution()), Dataset("same", distributions: Distribution())));
-        Assert.Equal(one.Datasets[0].Storage.ContainerName, two.Datasets[0].Storage.ContainerName);
+        var two = Evaluate(Dmp(Dataset("other", distributions: Distribution()), Dataset("same", distributions: Distribution())));
+        Assert.Equal(one.Datasets[0].Storage.ContainerName, two.Datasets[1].Storage.ContainerName);
     }
 
     // ---- regions and findings ----

@@ -62,12 +62,12 @@ public class PlanOverExamplesTests
     }
 
     [Fact]
-    public void Ex9_RepeatedDatasetIds_AreKeptApartWithAFinding()
+    public void Ex9_RepeatedDatasetIds_AreRefusedAndKeptApart()
     {
         var plan = GovernanceEvaluator.Evaluate(Read(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex9-dmp-long.json")), GovernancePolicy.Default, Today);
         Assert.Equal(3, plan.Datasets.Count);
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
-        Assert.Contains(plan.AllFindings(), f => f.Code == "DuplicateDatasetId");
+        Assert.Equal(2, plan.AllFindings().Count(f => f.Code == "DuplicateDatasetId" && f.Severity == FindingSeverity.Error));
     }
 
     [Fact]

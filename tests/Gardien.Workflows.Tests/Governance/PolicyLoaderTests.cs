@@ -253,4 +253,23 @@ public class PolicyLoaderTests
     [Fact]
     public void IsoPeriod_AddTo_ClampsToMonthEnd() =>
         Assert.Equal(new DateOnly(2025, 2, 28), new IsoPeriod(1, 0, 0).AddTo(new DateOnly(2024, 2, 29)));
+
+    [Fact]
+    public void Load_LookAlikeDelegateAddress_IsRejectedAtItsPath()
+    {
+        var result = LoadMutated(p => p["approvals"]!["data_steward"]!["delegates"]![0]!["email"] = "rds-hеad@neuro-institute.example");
+        var error = Assert.Single(result.Errors);
+        Assert.Equal("/approvals/data_steward/delegates/0/email", error.Path);
+        Assert.Contains("Cyrillic", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Load_SeparationOfDuties_DefaultsToPersonalDataAndRejectsUnknownValues()
+    {
+        var omitted = LoadMutated(p => p["approvals"]!.AsObject().Remove("separation_of_duties"));
+        Assert.Equal(SeparationOfDuties.PersonalData, omitted.Policy!.Approvals.SeparationOfDuties);
+        Assert.Null(LoadMutated(p => p["approvals"]!.AsObject().Remove("fallback_approver")).Policy!.Approvals.FallbackApprover);
+        var bad = LoadMutated(p => p["approvals"]!["separation_of_duties"] = "sometimes");
+        Assert.Equal("/approvals/separation_of_duties", Assert.Single(bad.Errors).Path);
+    }
 }

@@ -118,6 +118,7 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Contains("no backup plan for the raw data", rejection.Body, StringComparison.Ordinal);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Never);
         host.Directory.Verify(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+        host.Directory.Verify(d => d.AddMembersAsync(It.IsAny<string>(), It.IsAny<IReadOnlyList<string>>(), It.IsAny<CancellationToken>()), Times.Never);
         Assert.Equal(DmpState.Rejected, host.Dmps[DmpId].State);
     }
 
@@ -151,7 +152,7 @@ public sealed class IntakeDmpWorkflowTests
     {
         var attempts = 0;
         await using var host = await IntakeTestHost.StartAsync(h => h.Directory
-            .Setup(d => d.AddMemberAsync(It.IsAny<string>(), "u-dm", It.IsAny<CancellationToken>()))
+            .Setup(d => d.AddMembersAsync(It.IsAny<string>(), It.Is<IReadOnlyList<string>>(ids => ids.Contains("u-dm")), It.IsAny<CancellationToken>()))
             .Callback(() => Interlocked.Increment(ref attempts))
             .ThrowsAsync(new PortException("directory throttled", isTransient: true)));
         var json = Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b")]);
@@ -162,14 +163,15 @@ public sealed class IntakeDmpWorkflowTests
 
         var output = done.ReadOutputAs<IntakeDmpOutput>()!;
         Assert.Equal(IntakeState.Failed, output.State);
-        Assert.Contains("GrantAccessActivity", output.Reason, StringComparison.Ordinal);
+        Assert.Contains("GrantAccessBatchActivity", output.Reason, StringComparison.Ordinal);
         Assert.Contains("directory throttled", output.Reason, StringComparison.Ordinal);
         Assert.Equal(5, attempts);
         Assert.Empty(output.CompensationIncomplete);
 
-        // Nothing half-granted: the PI's grant made before the failure is revoked, groups are empty, containers gone.
+        // Nothing half-granted: the PI joined the owners' group in the same batch before the failure; compensation
+        // takes them out again. Groups are empty, containers gone, no grant is active.
         Assert.Empty(host.ActiveGrants(DmpId));
-        Assert.Contains(host.Grants.Values, g => g.PrincipalId == "u-pi" && g.State == GrantState.Revoked && g.RevokedReason == "intake compensation");
+        Assert.DoesNotContain(host.Grants.Values, g => g.State == GrantState.Active);
         Assert.Empty(host.Memberships);
         Assert.Empty(host.RoleAssignments);
         Assert.Empty(host.Containers);

@@ -19,7 +19,11 @@ internal static class IntakeTestDmps
     public sealed record DatasetSpec(string Id, string PersonalData = "no", string SensitiveData = "no", string Access = "open", string? AvailableUntil = null);
 
     /// <summary>A DMP with the PI as contact and a data manager; by default one open, non-personal dataset (the PI alone approves).</summary>
-    public static string Json(DateTimeOffset? modified = null, bool withDataManager = true, string dmpId = DmpId, params DatasetSpec[] datasets)
+    public static string Json(DateTimeOffset? modified = null, bool withDataManager = true, string dmpId = DmpId, params DatasetSpec[] datasets) =>
+        Json(PiEmail, modified, withDataManager, dmpId, datasets);
+
+    /// <summary>The same DMP with another contact mailbox (the contact's ORCID is kept).</summary>
+    public static string Json(string contactEmail, DateTimeOffset? modified = null, bool withDataManager = true, string dmpId = DmpId, params DatasetSpec[] datasets)
     {
         if (datasets.Length == 0)
         {
@@ -85,7 +89,7 @@ internal static class IntakeTestDmps
                 ["contact"] = new JsonObject
                 {
                     ["name"] = "Claire Dubois",
-                    ["mbox"] = PiEmail,
+                    ["mbox"] = contactEmail,
                     ["contact_id"] = new JsonObject { ["identifier"] = "https://orcid.org/0000-0002-1825-0097", ["type"] = "orcid" },
                 },
                 ["contributor"] = contributors,

@@ -99,7 +99,7 @@ public sealed class UpdateDmpWorkflowTests
         await using var host = await IntakeTestHost.StartAsync();
         await GovernAsync(host, Json(V1));
         var planBefore = host.Dmps[DmpId].ActivePlanJson;
-        host.Fault = call => call == "Directory.AddMember" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi")) ? new PortNotFoundException("group vanished") : null;
+        host.Fault = call => call is "Directory.AddMember" or "Directory.AddMembers" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi")) ? new PortNotFoundException("group vanished") : null;
 
         var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed")]);
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));

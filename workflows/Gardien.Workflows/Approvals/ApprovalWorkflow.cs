@@ -13,6 +13,9 @@ namespace Gardien.Workflows.Approvals;
 /// <param name="ApprovalId">Registry id of the approval; default: the instance id.</param>
 /// <param name="PiName">The PI (the DMP's contact): the approver for the PI role.</param>
 /// <param name="Policy">The policy approvers and periods come from; null: the configured one.</param>
+/// <param name="RequestedWith">The other roles asked for the same request: under the policy's separation of duties,
+/// nobody is asked for two of them (see <see cref="ApproverAssignment"/>).</param>
+/// <param name="PersonalData">Whether the request involves personal or sensitive data (separation of duties applies by default).</param>
 public sealed record ApprovalWorkflowInput(
     string DmpId,
     ApprovalRole Role,
@@ -23,7 +26,9 @@ public sealed record ApprovalWorkflowInput(
     string? PiName = null,
     string? PiEmail = null,
     string? DmpTitle = null,
-    GovernancePolicy? Policy = null);
+    GovernancePolicy? Policy = null,
+    IReadOnlyList<ApprovalRole>? RequestedWith = null,
+    bool PersonalData = true);
 
 public enum ApprovalOutcome
 {
@@ -88,7 +93,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         var requestedAt = context.CurrentUtcDateTime;
 
         var approver = await context.CallActivityAsync<ResolvedApprover>(
-            nameof(ResolveApproverActivity), new ResolveApproverInput(input.Role, input.PiName, input.PiEmail, input.Policy), ActivityRetryPolicies.Transient);
+            nameof(ResolveApproverActivity), new ResolveApproverInput(input.Role, input.PiName, input.PiEmail, input.Policy, input.RequestedWith, input.PersonalData), ActivityRetryPolicies.Transient);
         var expiresAt = Add(requestedAt, approver.Timeout);
         DateTime? escalateAt = approver.EscalateAfter.IsZero || Add(requestedAt, approver.EscalateAfter) >= expiresAt ? null : Add(requestedAt, approver.EscalateAfter);
         DateTime? nextReminder = approver.ReminderEvery.IsZero ? null : Add(requestedAt, approver.ReminderEvery);

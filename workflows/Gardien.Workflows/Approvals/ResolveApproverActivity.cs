@@ -4,9 +4,11 @@ using Gardien.Workflows.Governance;
 namespace Gardien.Workflows.Approvals;
 
 /// <param name="PiName">The PI (the DMP's contact), for the PI role.</param>
-/// <param name="PiEmail">The PI's e-mail, for the PI role.</param>
+/// <param name="PiEmail">The PI's e-mail, for the PI role (checked: a look-alike or malformed one goes to the fallback approver).</param>
 /// <param name="Policy">The policy to resolve from; null: the configured one.</param>
-public sealed record ResolveApproverInput(ApprovalRole Role, string? PiName, string? PiEmail, GovernancePolicy? Policy = null);
+/// <param name="RequestedWith">The other roles asked for the same request: under separation of duties nobody holds two.</param>
+/// <param name="PersonalData">Whether the request involves personal or sensitive data (separation of duties applies by default).</param>
+public sealed record ResolveApproverInput(ApprovalRole Role, string? PiName, string? PiEmail, GovernancePolicy? Policy = null, IReadOnlyList<ApprovalRole>? RequestedWith = null, bool PersonalData = true);
 
 /// <summary>Who approves and on which schedule.</summary>
 /// <param name="DelegateEmail">Who takes over on escalation; null when nobody is named (the data steward is then informed).</param>
@@ -21,7 +23,12 @@ public sealed record ResolvedApprover(
     IsoPeriod EscalateAfter,
     IsoPeriod Timeout);
 
-/// <summary>Resolves the approver of a role: the PI from the DMP's contact, the data steward and the DPO from the policy.</summary>
+/// <summary>
+/// Resolves the approver of a role with <see cref="ApproverAssignment"/> (the rule the plan reports): the PI from the
+/// DMP's contact, or the policy's fallback approver when the contact has no usable mailbox; the data steward and the
+/// DPO from the policy; under separation of duties, a role whose approver already holds another role of the same
+/// request goes to its next delegate.
+/// </summary>
 public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Activity<ResolveApproverInput, ResolvedApprover>
 {
     public override Task<ResolvedApprover> RunAsync(ActivityContext context, ResolveApproverInput input)
@@ -34,28 +41,22 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
     {
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(policy);
-        var approvals = policy.Approvals;
-        switch (input.Role)
+        if (!Enum.IsDefined(input.Role))
         {
-            case ApprovalRole.PrincipalInvestigator:
-                if (string.IsNullOrWhiteSpace(input.PiEmail))
-                {
-                    throw new NonRetryableActivityException("The PI has no e-mail address (/dmp/contact/mbox): the PI approval cannot be requested. Add the contact's mbox to the DMP.");
-                }
-
-                return new ResolvedApprover(input.PiName ?? input.PiEmail, input.PiEmail, null, null, approvals.DataSteward.Email, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
-            case ApprovalRole.DataSteward:
-                return FromPolicy(approvals.DataSteward, approvals);
-            case ApprovalRole.DataProtectionOfficer:
-                return FromPolicy(approvals.DataProtectionOfficer, approvals);
-            default:
-                throw new NonRetryableActivityException($"Unknown approval role '{input.Role}'.");
+            throw new NonRetryableActivityException($"Unknown approval role '{input.Role}'.");
         }
-    }
 
-    private static ResolvedApprover FromPolicy(Approver approver, ApprovalPolicy approvals)
-    {
-        var first = approver.Delegates.FirstOrDefault();
-        return new ResolvedApprover(approver.Name, approver.Email, first?.Name, first?.Email, first is null ? approvals.DataSteward.Email : null, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
+        var approvals = policy.Approvals;
+        var roles = (input.RequestedWith ?? []).Append(input.Role);
+        var assignment = ApproverAssignment.Assign(roles, input.PiName, input.PiEmail, approvals, input.PersonalData);
+        if (assignment.For(input.Role) is not { } approver)
+        {
+            var problem = assignment.Unassigned.First(u => u.Role == input.Role).Problem;
+            throw new NonRetryableActivityException($"The {ApprovalRoles.Title(input.Role)} approval cannot be requested: {problem}.");
+        }
+
+        // Without a delegate, escalation informs the data steward (unless the steward is the one who is late).
+        var notice = approver.DelegateEmail is null && !Mailbox.SamePerson(approvals.DataSteward.Email, approver.Email) ? approvals.DataSteward.Email : null;
+        return new ResolvedApprover(approver.Name, approver.Email, approver.DelegateName, approver.DelegateEmail, notice, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
     }
 }

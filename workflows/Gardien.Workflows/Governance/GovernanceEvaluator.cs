@@ -24,29 +24,38 @@ public static class GovernanceEvaluator
             findings.Add(new Finding(FindingSeverity.Info, "EthicalIssuesUnknown", "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.", "/dmp/ethical_issues_exist"));
         }
 
+        if (StorageLimits.IdentifierProblem(dmp.DmpId.Value, "dmp_id") is { } dmpIdProblem)
+        {
+            findings.Add(new Finding(FindingSeverity.Error, "DmpIdNotStorable", dmpIdProblem, "/dmp/dmp_id/identifier"));
+        }
+
         var pi = PrincipalFromContact(dmp.Contact, findings);
         var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
 
         var shared = new SharedParts(policy);
         var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
-        var seenIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        var keys = DatasetKeys.Assign(dmp.Datasets);
         var dmpIdValue = dmp.DmpId.Value;
         for (var i = 0; i < dmp.Datasets.Count; i++)
         {
             var dataset = dmp.Datasets[i];
             var path = "/dmp/dataset/" + i.ToString(CultureInfo.InvariantCulture);
-            var idValue = dataset.DatasetId.Value;
-            var occurrence = seenIds.TryGetValue(idValue, out var count) ? count + 1 : 1;
-            seenIds[idValue] = occurrence;
-            var key = occurrence == 1 ? idValue : idValue + "#" + occurrence.ToString(CultureInfo.InvariantCulture);
             var datasetFindings = new List<Finding>();
-            if (occurrence > 1)
+            if (keys.Problems[i] is { } problem)
             {
-                datasetFindings.Add(new Finding(FindingSeverity.Warning, "DuplicateDatasetId", $"dataset_id '{idValue}' is already used by an earlier dataset; this one is tracked as '{key}' by its position. Give every dataset its own identifier.", path + "/dataset_id"));
+                datasetFindings.Add(problem);
+            }
+            else if (StorageLimits.IdentifierProblem(dataset.DatasetId.Value, "dataset_id") is { } limit)
+            {
+                datasetFindings.Add(new Finding(FindingSeverity.Error, "DatasetIdNotStorable", limit, path + "/dataset_id/identifier"));
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, key, path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
         }
+
+        CheckContainersDistinct(datasets);
+        var requiredApprovals = UnionApprovals(datasets);
+        var approvers = AssignApprovers(dmp.Contact, requiredApprovals, datasets, policy, findings);
 
         return new GovernancePlan
         {
@@ -60,10 +69,61 @@ public static class GovernanceEvaluator
             ProjectEnd = projectEnd,
             AccessEndsOn = accessEndsOn,
             AllowedRegions = policy.Regions,
-            RequiredApprovals = UnionApprovals(datasets),
+            RequiredApprovals = requiredApprovals,
+            Approvers = approvers,
             Datasets = datasets,
             Findings = findings,
         };
+    }
+
+    /// <summary>
+    /// Who is asked for each required approval (<see cref="ApproverAssignment"/>, as the approval workflow will ask):
+    /// substitutions are reported, a role nobody may be asked for refuses the plan.
+    /// </summary>
+    private static IReadOnlyList<AssignedApprover> AssignApprovers(Contact contact, IReadOnlyList<ApprovalRequirement> required, List<DatasetPlan> datasets, GovernancePolicy policy, List<Finding> findings)
+    {
+        var result = ApproverAssignment.Assign(required.Select(r => r.Role), contact.Name, contact.Mbox?.Trim(), policy.Approvals, InvolvesPersonalData(datasets));
+        foreach (var approver in result.Approvers.Where(a => a.Substitution is not null))
+        {
+            findings.Add(new Finding(FindingSeverity.Info, "ApproverSubstituted", $"The {ApproverAssignment.Title(approver.Role)} approval is asked of {approver.Name} <{approver.Email}>: {approver.Substitution}.", "/dmp/contact/mbox"));
+        }
+
+        foreach (var (role, problem) in result.Unassigned)
+        {
+            findings.Add(new Finding(FindingSeverity.Error, "ApproverUnavailable", $"Nobody can be asked for the {ApproverAssignment.Title(role)} approval: {problem}.", "/dmp/contact/mbox"));
+        }
+
+        return result.Approvers;
+    }
+
+    /// <summary>Personal or sensitive data (yes or unknown) in any dataset: what separation of duties keys on by default.</summary>
+    public static bool InvolvesPersonalData(IEnumerable<DatasetPlan> datasets)
+    {
+        ArgumentNullException.ThrowIfNull(datasets);
+        return datasets.Any(d => d.Classification.PersonalData || d.Classification.SensitiveData);
+    }
+
+    /// <summary>
+    /// Two datasets in one container would share their access and their labels. Keys are distinct by construction and
+    /// names carry an 80-bit hash of the key, so this never fires in practice; if it ever did, the plan is refused.
+    /// </summary>
+    private static void CheckContainersDistinct(List<DatasetPlan> datasets)
+    {
+        var firstByContainer = new Dictionary<string, DatasetPlan>(datasets.Count, StringComparer.Ordinal);
+        for (var i = 0; i < datasets.Count; i++)
+        {
+            var dataset = datasets[i];
+            if (firstByContainer.TryAdd(dataset.Storage.ContainerName, dataset))
+            {
+                continue;
+            }
+
+            var first = firstByContainer[dataset.Storage.ContainerName];
+            datasets[i] = dataset with
+            {
+                Findings = [.. dataset.Findings, new Finding(FindingSeverity.Error, "ContainerNameCollision", $"Datasets {first.Path} and {dataset.Path} would share container '{dataset.Storage.ContainerName}'. Give one of them another dataset_id.", dataset.Path + "/dataset_id/identifier")],
+            };
+        }
     }
 
     /// <summary>
@@ -359,15 +419,41 @@ public static class GovernanceEvaluator
     private static Principal PrincipalFromContact(Contact contact, List<Finding> findings)
     {
         var orcid = contact.ContactId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
-        var principal = MakePrincipal(contact.Name, contact.Mbox, orcid);
+        var mail = UsableMailbox(contact.Mbox, "/dmp/contact/mbox", orcid is null
+            ? "Nothing is sent to it, the PI gets no access through it, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox"
+            : "Nothing is sent to it, the PI is known by ORCID only, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox", findings);
+        var principal = MakePrincipal(contact.Name, mail, orcid);
         if (principal is not null)
         {
             return principal;
         }
 
+        if (!string.IsNullOrWhiteSpace(contact.Mbox))
+        {
+            // Known by an address nobody may use: the key keeps plan versions comparable, no grant or message uses it.
+            return new Principal { Name = contact.Name, Key = "mailto:" + contact.Mbox.Trim().ToLowerInvariant() };
+        }
+
         // A lenient read should never yield this, but a plan must still be produced: nobody can sign in as "unidentified:".
         findings.Add(new Finding(FindingSeverity.Error, "ContactWithoutIdentity", "The contact has neither mbox nor an ORCID contact_id: the PI cannot be granted access or asked to approve. Add the contact's e-mail.", "/dmp/contact"));
         return new Principal { Name = contact.Name, Key = "unidentified:" + contact.Name };
+    }
+
+    /// <summary>The address when it can be a real mailbox; otherwise null and a finding saying why and what follows.</summary>
+    private static string? UsableMailbox(string? email, string path, string consequence, List<Finding> findings)
+    {
+        if (string.IsNullOrWhiteSpace(email))
+        {
+            return null;
+        }
+
+        if (Mailbox.Problem(email.Trim()) is { } problem)
+        {
+            findings.Add(new Finding(FindingSeverity.Warning, "MailboxUnusable", $"'{email.Trim()}' cannot be a real mailbox: {problem}. {consequence}.", path));
+            return null;
+        }
+
+        return email.Trim();
     }
 
     private static Principal? MakePrincipal(string name, string? email, string? orcid)
@@ -428,7 +514,15 @@ public static class GovernanceEvaluator
             var contributor = dmp.Contributors[i];
             var path = "/dmp/contributor/" + i.ToString(CultureInfo.InvariantCulture);
             var orcid = contributor.ContributorId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
-            var principal = MakePrincipal(contributor.Name, contributor.Mbox, orcid);
+            var mail = UsableMailbox(contributor.Mbox, path + "/mbox", orcid is null
+                ? $"No access is granted to contributor '{contributor.Name}' through it. Correct the contributor's mbox or add their ORCID"
+                : $"Contributor '{contributor.Name}' is found in the directory by ORCID only. Correct the contributor's mbox", findings);
+            var principal = MakePrincipal(contributor.Name, mail, orcid);
+            if (principal is null && !string.IsNullOrWhiteSpace(contributor.Mbox))
+            {
+                continue;
+            }
+
             if (principal is null)
             {
                 findings.Add(new Finding(FindingSeverity.Warning, "ContributorWithoutIdentity", $"Contributor '{contributor.Name}' has neither mbox nor an ORCID contributor_id: no access can be granted. Add an e-mail or ORCID.", path));

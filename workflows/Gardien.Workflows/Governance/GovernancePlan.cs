@@ -65,6 +65,9 @@ public sealed record GovernancePlan
     /// <summary>The union over datasets, one entry per role, with every reason.</summary>
     public IReadOnlyList<ApprovalRequirement> RequiredApprovals { get; init; } = [];
 
+    /// <summary>Who is asked for each required approval and who takes over on escalation (<see cref="ApproverAssignment"/>).</summary>
+    public IReadOnlyList<AssignedApprover> Approvers { get; init; } = [];
+
     public IReadOnlyList<DatasetPlan> Datasets { get; init; } = [];
 
     /// <summary>DMP-level findings (dataset findings are on each <see cref="DatasetPlan"/>).</summary>
@@ -97,8 +100,8 @@ public sealed record Finding(FindingSeverity Severity, string Code, string Messa
 public sealed record DatasetPlan
 {
     /// <summary>
-    /// Identity of the dataset inside its DMP: the dataset_id value, with "#n" appended for the n-th (n ≥ 2) dataset
-    /// repeating an id already used in the same DMP (the first keeps the bare id, so adding a duplicate never renames it).
+    /// Identity of the dataset inside its DMP: the dataset_id value exactly as written, so it stays the same whatever
+    /// else the DMP gains, loses or reorders. A repeated or blank id is refused (see <see cref="DatasetKeys"/>).
     /// </summary>
     public required string Key { get; init; }
 

@@ -99,6 +99,15 @@ public sealed record ApprovalPolicy
 
     public required Approver DataProtectionOfficer { get; init; }
 
+    /// <summary>
+    /// Asked for the PI's approval (then its delegates on escalation) when the DMP's contact has no mailbox that can
+    /// receive one (missing, malformed or a look-alike, see <see cref="Mailbox"/>). Null: such a DMP is refused.
+    /// </summary>
+    public Approver? FallbackApprover { get; init; }
+
+    /// <summary>When one person may not give two approvals of one request (the later role goes to its next delegate).</summary>
+    public SeparationOfDuties SeparationOfDuties { get; init; } = SeparationOfDuties.PersonalData;
+
     public IsoPeriod ReminderEvery { get; init; } = IsoPeriod.FromDays(3);
 
     public IsoPeriod EscalateAfter { get; init; } = IsoPeriod.FromDays(7);

@@ -161,6 +161,13 @@ public static class PolicyLoader
         }
 
         var approvals = policy.Approvals;
+        CheckApprover(approvals.DataSteward, "/approvals/data_steward", errors);
+        CheckApprover(approvals.DataProtectionOfficer, "/approvals/data_protection_officer", errors);
+        if (approvals.FallbackApprover is { } fallback)
+        {
+            CheckApprover(fallback, "/approvals/fallback_approver", errors);
+        }
+
         if (approvals.ReminderEvery.IsZero)
         {
             errors.Add(Error("/approvals/reminder_every", "Reminders every zero days would flood approvers. Use a period of at least one day, e.g. P3D.", "rules"));
@@ -195,6 +202,23 @@ public static class PolicyLoader
         }
 
         return errors;
+    }
+
+    /// <summary>Approval links go to these addresses: each must be a mailbox that cannot be mistaken for another.</summary>
+    private static void CheckApprover(Approver approver, string path, List<ValidationIssue> errors)
+    {
+        if (Mailbox.Problem(approver.Email) is { } problem)
+        {
+            errors.Add(Error(path + "/email", $"'{approver.Email}' cannot receive approvals: {problem}. Give the approver's real address.", "rules"));
+        }
+
+        for (var i = 0; i < approver.Delegates.Count; i++)
+        {
+            if (Mailbox.Problem(approver.Delegates[i].Email) is { } delegateProblem)
+            {
+                errors.Add(Error($"{path}/delegates/{i}/email", $"'{approver.Delegates[i].Email}' cannot receive approvals: {delegateProblem}. Give the delegate's real address.", "rules"));
+            }
+        }
     }
 
     private static void Flatten(ValidationError error, List<ValidationIssue> issues)

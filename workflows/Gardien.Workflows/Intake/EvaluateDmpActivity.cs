@@ -73,24 +73,26 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         var dmp = read.Document.Dmp;
         if (expectedDmpId is not null && !string.Equals(expectedDmpId, dmp.DmpId.Value, StringComparison.Ordinal))
         {
-            return new DmpEvaluation(false, expectedDmpId, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox,
+            return new DmpEvaluation(false, expectedDmpId, dmp.Modified, dmp.Title, dmp.Contact.Name, Mailbox.Problem(dmp.Contact.Mbox?.Trim()) is null ? dmp.Contact.Mbox!.Trim() : null,
                 [$"/dmp/dmp_id/identifier: the document is DMP '{dmp.DmpId.Value}' but '{expectedDmpId}' was expected; submit the right document."], warnings, null);
         }
 
         var plan = GovernanceEvaluator.Evaluate(dmp, policy, today);
         var planErrors = plan.AllFindings().Where(f => f.Severity == FindingSeverity.Error).Select(f => $"{f.Path}: {f.Message}").ToList();
         warnings.AddRange(plan.AllFindings().Where(f => f.Severity == FindingSeverity.Warning).Select(f => $"{f.Path}: {f.Message}"));
-        var approvers = new Dictionary<ApprovalRole, string>
+        // The plan's approvers; roles only an update may add (e.g. the DPO for a shortened retention) as asked alone.
+        var approvers = plan.Approvers.ToDictionary(a => a.Role, a => a.Email);
+        foreach (var role in Enum.GetValues<ApprovalRole>().Where(r => !approvers.ContainsKey(r)))
         {
-            [ApprovalRole.DataSteward] = policy.Approvals.DataSteward.Email,
-            [ApprovalRole.DataProtectionOfficer] = policy.Approvals.DataProtectionOfficer.Email,
-        };
-        if (plan.PrincipalInvestigator.Email is { } piEmail)
-        {
-            approvers[ApprovalRole.PrincipalInvestigator] = piEmail;
+            if (ApproverAssignment.Assign([role], dmp.Contact.Name, dmp.Contact.Mbox?.Trim(), policy.Approvals, personalData: false).For(role) is { } alone)
+            {
+                approvers[role] = alone.Email;
+            }
         }
 
-        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, dmp.Contact.Mbox, planErrors, warnings, planErrors.Count == 0 ? plan : null)
+
+        // Only a mailbox that can be real is recorded and written to: a look-alike must receive nothing about the DMP.
+        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, plan.PrincipalInvestigator.Email, planErrors, warnings, planErrors.Count == 0 ? plan : null)
         {
             Approvers = approvers,
         };

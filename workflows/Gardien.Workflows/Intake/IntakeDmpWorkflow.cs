@@ -157,12 +157,14 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         IReadOnlyList<ApprovalWorkflowOutput> approvals;
         try
         {
+            var roles = plan.RequiredApprovals.Select(r => r.Role).ToList();
+            var personal = GovernanceEvaluator.InvolvesPersonalData(plan.Datasets);
             approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. plan.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
-                dmpId, r.Role, "intake", r.Reasons, PlanSummary(plan), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy))]);
+                dmpId, r.Role, "intake", r.Reasons, PlanSummary(plan), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy, roles, personal))]);
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = "an approval could not be requested: " + ex.FailureDetails.ErrorMessage;
+            var reason = "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails);
             return await FailAsync(context, dmpId, plan, reason, [], [], [], warnings, actor);
         }
 
@@ -200,35 +202,52 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
 
             context.SetCustomStatus(new IntakeStatus("granting"));
-            foreach (var dataset in plan.Datasets)
+            foreach (var batch in GrantBatches(plan.Datasets))
             {
-                var approvalIds = ApprovalIdsFor(dataset, approvals);
-                foreach (var grant in dataset.Access)
+                var requests = new List<(DatasetPlan Dataset, AccessGrant Grant, GrantAccessInput Request)>();
+                foreach (var dataset in batch)
                 {
-                    var request = GrantAccessInput.FromPlan(dmpId, dataset, grant, approvalIds, Now(context), actor);
-                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
-                        nameof(RevokeAccessActivity), new RevokeAccessInput
-                        {
-                            DmpId = dmpId,
-                            DatasetId = request.DatasetId,
-                            Container = request.Container,
-                            Email = request.Email,
-                            Orcid = request.Orcid,
-                            Reason = "intake compensation",
-                            RemoveEmptyGroupAssignment = true,
-                            At = Now(context),
-                            Actor = actor,
-                        },
-                        ActivityRetryPolicies.Persistent)));
-                    var granted = await context.CallActivityAsync<GrantAccessResult>(nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
-                    if (granted.Status == GrantStatus.PrincipalNotFound)
+                    var approvalIds = ApprovalIdsFor(dataset, approvals);
+                    foreach (var grant in dataset.Access)
+                    {
+                        var request = GrantAccessInput.FromPlan(dmpId, dataset, grant, approvalIds, Now(context), actor);
+                        compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
+                            nameof(RevokeAccessActivity), new RevokeAccessInput
+                            {
+                                DmpId = dmpId,
+                                DatasetId = request.DatasetId,
+                                Container = request.Container,
+                                Email = request.Email,
+                                Orcid = request.Orcid,
+                                Reason = "intake compensation",
+                                RemoveEmptyGroupAssignment = true,
+                                At = Now(context),
+                                Actor = actor,
+                            },
+                            ActivityRetryPolicies.Persistent)));
+                        requests.Add((dataset, grant, request));
+                    }
+                }
+
+                if (requests.Count == 0)
+                {
+                    continue;
+                }
+
+                var granted = await context.CallActivityAsync<GrantAccessBatchResult>(
+                    nameof(GrantAccessBatchActivity), new GrantAccessBatchInput([.. requests.Select(r => r.Request)]), ActivityRetryPolicies.Transient);
+                for (var i = 0; i < requests.Count; i++)
+                {
+                    var (dataset, grant, _) = requests[i];
+                    var result = granted.Results[i];
+                    if (result.Status == GrantStatus.PrincipalNotFound)
                     {
                         warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no {grant.Role.ToString().ToLowerInvariant()} access to {dataset.Key} was granted. Add them to the directory and resubmit the DMP.");
                         continue;
                     }
 
-                    grants.Add(new GrantSummary(dataset.Key, granted.Container, granted.PrincipalId!, granted.DisplayName, granted.Level));
-                    notEnforced.AddRange(granted.NotEnforcedLocally);
+                    grants.Add(new GrantSummary(dataset.Key, result.Container, result.PrincipalId!, result.DisplayName, result.Level));
+                    notEnforced.AddRange(result.NotEnforcedLocally);
                 }
             }
 
@@ -240,7 +259,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = $"{ex.TaskName} failed after retries: {Innermost(ex.FailureDetails).ErrorMessage}";
+            var reason = $"{ex.TaskName} failed after retries: {FailureMessages.ForUser(ex.FailureDetails)}";
             var incomplete = await CompensateAsync(context, dmpId, compensations, reason, actor);
             return await FailAsync(context, dmpId, plan, reason, approvals, Distinct(notEnforced), incomplete, warnings, actor);
         }
@@ -261,12 +280,39 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {Innermost(ex.FailureDetails).ErrorMessage}");
+                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 
         context.SetCustomStatus(new IntakeStatus("active"));
         return Output(dmpId, IntakeState.Active, null, containers, grants, approvals, Distinct(notEnforced), warnings, []);
+    }
+
+    /// <summary>At most this many grants go to one <see cref="GrantAccessBatchActivity"/> (whole datasets, unless one dataset alone has more).</summary>
+    internal const int GrantsPerBatch = 100;
+
+    /// <summary>Consecutive datasets grouped so that each group holds at most <see cref="GrantsPerBatch"/> grants.</summary>
+    internal static IEnumerable<IReadOnlyList<DatasetPlan>> GrantBatches(IReadOnlyList<DatasetPlan> datasets)
+    {
+        var batch = new List<DatasetPlan>();
+        var grants = 0;
+        foreach (var dataset in datasets)
+        {
+            if (batch.Count > 0 && grants + dataset.Access.Count > GrantsPerBatch)
+            {
+                yield return batch;
+                batch = [];
+                grants = 0;
+            }
+
+            batch.Add(dataset);
+            grants += dataset.Access.Count;
+        }
+
+        if (batch.Count > 0)
+        {
+            yield return batch;
+        }
     }
 
     /// <summary>Runs the compensations newest first; each failure is kept (and audited) and the others still run.</summary>
@@ -282,7 +328,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                incomplete.Add($"{compensations[i].What}: {Innermost(ex.FailureDetails).ErrorMessage}");
+                incomplete.Add($"{compensations[i].What}: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 
@@ -321,7 +367,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            warnings.Add($"'{notification.Subject}' could not be sent: {Innermost(ex.FailureDetails).ErrorMessage}");
+            warnings.Add($"'{notification.Subject}' could not be sent: {FailureMessages.ForUser(ex.FailureDetails)}");
         }
     }
 

@@ -153,12 +153,14 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             context.SetCustomStatus(IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
             try
             {
+                var roles = diff.RequiredApprovals.Select(r => r.Role).ToList();
+                var personal = GovernanceEvaluator.InvolvesPersonalData(plan.Datasets.Concat(current.Datasets));
                 approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. diff.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
-                    input.DmpId, r.Role, "update", r.Reasons, ChangeSummary(diff), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy))]);
+                    input.DmpId, r.Role, "update", r.Reasons, ChangeSummary(diff), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy, roles, personal))]);
             }
             catch (WorkflowTaskFailedException ex)
             {
-                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + ex.FailureDetails.ErrorMessage, diff, [], [], warnings, actor);
+                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails), diff, [], [], warnings, actor);
             }
 
             if (IntakeDmpWorkflow.DecisiveRefusal(approvals) is { } refusal)
@@ -300,7 +302,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         }
         catch (WorkflowTaskFailedException ex)
         {
-            var reason = string.IsNullOrEmpty(ex.TaskName) ? ex.Message : $"{ex.TaskName} failed after retries: {IntakeDmpWorkflow.Innermost(ex.FailureDetails).ErrorMessage}";
+            var reason = string.IsNullOrEmpty(ex.TaskName) ? ex.Message : $"{ex.TaskName} failed after retries: {FailureMessages.ForUser(ex.FailureDetails)}";
             var incomplete = await IntakeDmpWorkflow.CompensateAsync(context, input.DmpId, compensations, reason, actor);
             return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, reason, diff, approvals, incomplete, warnings, actor);
         }
@@ -321,7 +323,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
             catch (WorkflowTaskFailedException ex)
             {
-                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {IntakeDmpWorkflow.Innermost(ex.FailureDetails).ErrorMessage}");
+                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
             }
         }
 

@@ -326,7 +326,10 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                     Summary: $"Reason given: {comment}",
                     ApprovalId: $"{context.InstanceId}:steward:extension:{_round}",
                     PiEmail: _piEmail,
-                    DmpTitle: _title),
+                    DmpTitle: _title,
+
+                    // The PI asked for the extension: the steward who decides must be someone else.
+                    RequestedWith: [ApprovalRole.PrincipalInvestigator]),
                 $"{context.InstanceId}-extension-{_round}");
             if (!approval.IsApproved)
             {
@@ -439,7 +442,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                 Summary: $"Container {input.Container}. Notices sent to {Recipient}: {_noticesSent.Count}.",
                 ApprovalId: $"{context.InstanceId}:{role}:disposal:{_round}",
                 PiEmail: _piEmail,
-                DmpTitle: _title))).ToList();
+                DmpTitle: _title,
+                RequestedWith: [.. roles.Select(ToApprovalRole)]))).ToList();
             var running = requests.Select(r => context.CallSubWorkflowAsync<ApprovalWorkflowOutput>(
                 nameof(ApprovalWorkflow), r.Request, $"{context.InstanceId}-disposal-{_round}-{ApprovalRoles.Code(r.Role)}")).ToList();
             var results = await Task.WhenAll(running);
