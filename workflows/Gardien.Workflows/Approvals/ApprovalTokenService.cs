@@ -13,7 +13,8 @@ namespace Gardien.Workflows.Approvals;
 /// v, kid, tid (token id), iid (instance id), role, apr (approver), opt (decision options) and exp (Unix seconds).
 /// Keys come from <see cref="ISecretStore"/> (base64 of at least 32 bytes, or a text secret of at least 32 characters);
 /// the kid allows rotation: sign with <see cref="ApprovalTokenSettings.ActiveKeyId"/>, keep verifying the ids in
-/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Signatures are compared in constant time. Single use is enforced
+/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Signatures are compared in constant time; both parts must be
+/// canonical base64url (no padding, unused bits zero), so a token has exactly one accepted spelling. Single use is enforced
 /// through <see cref="IGovernanceRegistry.TryConsumeTokenAsync"/>.
 /// </para>
 /// </summary>
@@ -246,7 +247,15 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return false;
         }
 
-        bytes = buffer[..written];
+        // Base64 leaves unused low bits in the last character; a decoder that ignores them accepts several spellings of
+        // one token. Only the spelling this service issues is accepted, so a token has exactly one textual form.
+        var decoded = buffer[..written];
+        if (!string.Equals(Base64Url(decoded), text, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        bytes = decoded;
         return true;
     }
 }
