@@ -5,6 +5,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;
@@ -139,7 +140,7 @@ internal static class LocalHostViews
             Pair(header, "Registry", $"{dmp.State}" + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})") + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
         }
 
-        Pair(header, "Awaiting", snapshot.Awaiting.Count == 0 ? "nobody" : string.Join("\n", DescribeAwaiting(snapshot)));
+        Pair(header, "Awaiting", snapshot.Awaiting.Count == 0 ? ["nobody"] : DescribeAwaiting(snapshot));
         console.Write(header);
         console.WriteLine();
 
@@ -148,7 +149,7 @@ internal static class LocalHostViews
             var approvals = new Table().Title("Approvals").AddColumn("Role").AddColumn("Approver").AddColumn("Decision").AddColumn("Decided by").AddColumn("When").AddColumn("Comment");
             foreach (var a in snapshot.Approvals)
             {
-                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.DecidedBy), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
+                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.OnBehalfOf is null ? a.DecidedBy : $"{a.DecidedBy} on behalf of {a.OnBehalfOf}"), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
             }
 
             console.Write(approvals);
@@ -221,7 +222,7 @@ internal static class LocalHostViews
 
         foreach (var warning in snapshot.Result?.Warnings ?? [])
         {
-            console.WriteLine("warning: " + warning);
+            console.WriteLine("warning: " + UntrustedText.Console(warning));
         }
     }
 
@@ -253,29 +254,21 @@ internal static class LocalHostViews
         return entries;
     }
 
-    /// <summary>The token of a link <c>{base}/approvals/{token}?decision=...</c>, or null when the message has no such link.</summary>
+    /// <summary>The token of the message's link for <paramref name="decision"/>, or null when the message has no such link.</summary>
     public static string? TokenOf(InboxMessage message, string decision) =>
-        message.Links.Select(l => l.Url).FirstOrDefault(u => u.Query.Contains("decision=" + decision, StringComparison.Ordinal)) is { } url
-            ? TokenFromLink(url.ToString())
-            : null;
-
-    /// <summary>Accepts a bare token or a whole approval link and returns the token.</summary>
-    public static string TokenFromLink(string tokenOrLink)
-    {
-        if (Uri.TryCreate(tokenOrLink, UriKind.Absolute, out var url) && url.Scheme is "http" or "https")
-        {
-            var path = url.AbsolutePath;
-            return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
-        }
-
-        return tokenOrLink.Trim();
-    }
+        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).FirstOrDefault(link => link?.Decision == decision)?.Token;
 
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
 
-    public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : text));
+    /// <summary>A table cell of one line: text from a DMP or a person (titles, names, comments, reasons) cannot break out of it.</summary>
+    public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : UntrustedText.Console(text)));
 
-    private static void Pair(Grid grid, string name, string value) => grid.AddRow(new Markup(Markup.Escape(name)), new Markup(Markup.Escape(value)));
+    /// <summary>A table cell of several lines, each neutralised as one line.</summary>
+    public static Markup Cell(IEnumerable<string?> lines) => new(Markup.Escape(string.Join("\n", lines.Select(l => string.IsNullOrEmpty(l) ? "-" : UntrustedText.Console(l))) is { Length: > 0 } text ? text : "-"));
+
+    private static void Pair(Grid grid, string name, string value) => Pair(grid, name, [value]);
+
+    private static void Pair(Grid grid, string name, IEnumerable<string> lines) => grid.AddRow(new Markup(Markup.Escape(name)), Cell(lines));
 
     /// <summary>The last path segment of a URL-like id ("https://doi.org/10.1/x.raw" gives "x.raw"), for display only.</summary>
     public static string ShortId(string id)

@@ -154,11 +154,12 @@ internal sealed class IntakeTestHost : IAsyncDisposable
     }
 
     /// <summary>The token of the message's approve (or reject) link: <c>{base}/approvals/{token}?decision=...</c>.</summary>
-    public static string TokenOf(Notification message, string decision = "approve")
-    {
-        var link = message.Links.First(l => l.Url.Query.Contains("decision=" + decision, StringComparison.Ordinal)).Url;
-        return Uri.UnescapeDataString(link.AbsolutePath[(link.AbsolutePath.LastIndexOf('/') + 1)..]);
-    }
+    public static string TokenOf(Notification message, string decision = "approve") =>
+        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).First(link => link?.Decision == decision)!.Token;
+
+    /// <summary>The whole link of the message for <paramref name="decision"/>, as a person would paste it.</summary>
+    public static string LinkOf(Notification message, string decision) =>
+        message.Links.First(l => ApprovalLinks.Parse(l.Url.ToString()).Link?.Decision == decision).Url.ToString();
 
     public async Task<WorkflowMetadata> CompletionAsync(string instanceId)
     {

@@ -119,15 +119,17 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
 
     /// <summary>
     /// Validates and uses up the token for <paramref name="decision"/>. A second redemption is refused with
-    /// <see cref="ApprovalTokenFailure.AlreadyUsed"/>, except a retry of the very same redemption (same decision and
-    /// approver), which succeeds again so that a crashed handler can finish its work.
+    /// <see cref="ApprovalTokenFailure.AlreadyUsed"/>, except a retry of the very same redemption (same decision,
+    /// approver and decider), which succeeds again so that a crashed handler can finish its work.
     /// </summary>
+    /// <param name="decidedBy">Who decides, when not the approver the token was issued to (a delegate, someone acting on their behalf).</param>
     public async Task<ApprovalTokenValidation> RedeemAsync(
         string token,
         string decision,
         string? expectedInstanceId = null,
         string? expectedApprover = null,
         DateTimeOffset? now = null,
+        string? decidedBy = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(decision);
@@ -138,7 +140,8 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return validation;
         }
 
-        var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant();
+        var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant()
+            + (decidedBy is null || string.Equals(decidedBy, claims.Approver, StringComparison.OrdinalIgnoreCase) ? string.Empty : "|" + decidedBy.ToUpperInvariant());
         var consumption = await registry.TryConsumeTokenAsync(claims.TokenId, fingerprint, instant, claims.ExpiresAt, cancellationToken).ConfigureAwait(false);
         return consumption == TokenConsumption.AlreadyUsed
             ? ApprovalTokenValidation.Fail(ApprovalTokenFailure.AlreadyUsed, "The approval link has already been used; a decision was recorded. Each link works once.", claims)

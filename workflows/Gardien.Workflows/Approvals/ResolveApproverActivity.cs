@@ -19,7 +19,13 @@ public sealed record ResolvedApprover(
     string? EscalationNoticeTo,
     IsoPeriod ReminderEvery,
     IsoPeriod EscalateAfter,
-    IsoPeriod Timeout);
+    IsoPeriod Timeout,
+    IReadOnlyList<string>? Delegates = null,
+    IReadOnlyList<string>? OnBehalf = null)
+{
+    /// <summary>Who may decide for this role: the approver, every delegate, and the people allowed to act on the approver's behalf.</summary>
+    public ApproverAuthority ToAuthority() => new(Email, Delegates ?? (DelegateEmail is null ? [] : [DelegateEmail]), OnBehalf ?? []);
+}
 
 /// <summary>Resolves the approver of a role: the PI from the DMP's contact, the data steward and the DPO from the policy.</summary>
 public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Activity<ResolveApproverInput, ResolvedApprover>
@@ -43,7 +49,7 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
                     throw new NonRetryableActivityException("The PI has no e-mail address (/dmp/contact/mbox): the PI approval cannot be requested. Add the contact's mbox to the DMP.");
                 }
 
-                return new ResolvedApprover(input.PiName ?? input.PiEmail, input.PiEmail, null, null, approvals.DataSteward.Email, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
+                return new ResolvedApprover(input.PiName ?? input.PiEmail, input.PiEmail, null, null, approvals.DataSteward.Email, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout, [], []);
             case ApprovalRole.DataSteward:
                 return FromPolicy(approvals.DataSteward, approvals);
             case ApprovalRole.DataProtectionOfficer:
@@ -56,6 +62,7 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
     private static ResolvedApprover FromPolicy(Approver approver, ApprovalPolicy approvals)
     {
         var first = approver.Delegates.FirstOrDefault();
-        return new ResolvedApprover(approver.Name, approver.Email, first?.Name, first?.Email, first is null ? approvals.DataSteward.Email : null, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
+        return new ResolvedApprover(approver.Name, approver.Email, first?.Name, first?.Email, first is null ? approvals.DataSteward.Email : null, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout,
+            [.. approver.Delegates.Select(d => d.Email)], [.. approver.OnBehalf.Select(o => o.Email)]);
     }
 }

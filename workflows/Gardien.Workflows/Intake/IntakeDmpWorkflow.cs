@@ -8,6 +8,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Workflows.Intake;
 
@@ -126,8 +127,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             if (evaluation.ContactEmail is { } contact)
             {
                 await TryNotifyAsync(context, new Notification(
-                    NotificationKind.Rejection, [contact], $"Gardien could not take your DMP into governance: {evaluation.Title ?? dmpId}",
-                    "Your DMP could not be accepted. Please fix the following and submit it again:\n\n" + string.Concat(evaluation.Errors.Select(e => $"- {e}\n")),
+                    NotificationKind.Rejection, [contact], $"Gardien could not take your DMP into governance: {Line(evaluation.Title ?? dmpId)}",
+                    "Your DMP could not be accepted. Please fix the following and submit it again:\n\n" + string.Concat(evaluation.Errors.Select(e => $"- {Md(e)}\n")),
                     [], context.InstanceId, context.InstanceId + ":invalid"), warnings);
             }
 
@@ -172,8 +173,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             context.SetCustomStatus(new IntakeStatus("rejected", reason));
             await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
             await TryNotifyAsync(context, new Notification(
-                NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {plan.Title}",
-                $"Dear {plan.PrincipalInvestigator.Name},\n\nthe governance plan of \"{plan.Title}\" was not approved: {reason}.\nNothing was provisioned. Revise the DMP and submit it again.",
+                NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {Line(plan.Title)}",
+                $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nNothing was provisioned. Revise the DMP and submit it again.",
                 [], context.InstanceId, context.InstanceId + ":rejected"), warnings);
             return Output(dmpId, IntakeState.Rejected, reason, [], [], approvals, [], warnings, []);
         }
@@ -248,7 +249,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         // Past this point governance is in force; a failing message or write-back is reported, never undone.
         context.SetCustomStatus(new IntakeStatus("notifying"));
         await TryNotifyAsync(context, new Notification(
-            NotificationKind.Summary, PiAddress(plan), $"DMP approved and provisioned: {plan.Title}",
+            NotificationKind.Summary, PiAddress(plan), $"DMP approved and provisioned: {Line(plan.Title)}",
             SummaryBody(plan, containers, grants, approvals, Distinct(notEnforced), warnings), [], context.InstanceId, context.InstanceId + ":summary"), warnings);
 
         context.SetCustomStatus(new IntakeStatus("writing-back"));
@@ -299,9 +300,9 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         context.SetCustomStatus(new IntakeStatus("failed", reason));
         await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
         await TryNotifyAsync(context, new Notification(
-            NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {plan.Title}",
-            $"Dear {plan.PrincipalInvestigator.Name},\n\nprovisioning of \"{plan.Title}\" failed: {reason}.\nEverything this attempt granted was revoked and the empty containers it created were removed"
-            + (incomplete.Count > 0 ? " except: " + string.Join("; ", incomplete) + " (the data steward is alerted)" : string.Empty)
+            NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {Line(plan.Title)}",
+            $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nprovisioning of \"{Md(plan.Title)}\" failed: {Md(reason)}.\nEverything this attempt granted was revoked and the empty containers it created were removed"
+            + (incomplete.Count > 0 ? " except: " + Md(string.Join("; ", incomplete)) + " (the data steward is alerted)" : string.Empty)
             + ". The data steward can retry once the cause is fixed.",
             [], context.InstanceId, context.InstanceId + ":failed"), warnings);
         return Output(dmpId, IntakeState.Failed, reason, [], [], approvals, notEnforced, warnings, incomplete);
@@ -350,7 +351,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     internal static string RefusalReason(ApprovalWorkflowOutput refusal) => refusal.Outcome switch
     {
-        ApprovalOutcome.Rejected => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.DecidedBy ?? refusal.Approver}) rejected it" + (string.IsNullOrWhiteSpace(refusal.Comment) ? string.Empty : $": \"{refusal.Comment}\""),
+        ApprovalOutcome.Rejected => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.DecidedByLabel ?? refusal.Approver}) rejected it" + (string.IsNullOrWhiteSpace(refusal.Comment) ? string.Empty : $": \"{refusal.Comment}\""),
         ApprovalOutcome.Expired => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.Approver}) did not decide in time",
         _ => $"the {ApprovalRoles.Title(refusal.Role)} approval was withdrawn ({refusal.Comment})",
     };
@@ -369,18 +370,28 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     internal static DateTimeOffset Now(WorkflowContext context) => new(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc));
 
+    /// <summary>The plan for approvers, in Markdown: every value from the DMP is escaped (<see cref="Md"/>).</summary>
     internal static string PlanSummary(GovernancePlan plan) =>
         "The plan:\n" + string.Concat(plan.Datasets.Select(d =>
-            $"- {d.Title} ({d.Key}): {d.Classification.Classification.ToString().ToLowerInvariant()}, container {d.Storage.ContainerName}, {d.Storage.Tier.ToString().ToLowerInvariant()} tier, kept until {d.Retention.KeepUntil:yyyy-MM-dd} then {d.Retention.Disposal.ToString().ToLowerInvariant()}; access: "
-            + (d.Access.Count == 0 ? "nobody" : string.Join(", ", d.Access.Select(a => $"{a.Principal.Name} ({a.Role.ToString().ToLowerInvariant()})"))) + "\n"));
+            $"- {Md(d.Title)} ({Md(d.Key)}): {d.Classification.Classification.ToString().ToLowerInvariant()}, container {Md(d.Storage.ContainerName)}, {d.Storage.Tier.ToString().ToLowerInvariant()} tier, kept until {d.Retention.KeepUntil:yyyy-MM-dd} then {d.Retention.Disposal.ToString().ToLowerInvariant()}; access: "
+            + (d.Access.Count == 0 ? "nobody" : string.Join(", ", d.Access.Select(a => $"{Md(a.Principal.Name)} ({a.Role.ToString().ToLowerInvariant()})"))) + "\n"));
+
+    /// <summary>
+    /// A value Gardien did not write (DMP text, names, comments, messages quoting them) inside a Markdown message body:
+    /// one line, no markup, so it can neither forge a line ("Approved by DPO: yes") nor become a link.
+    /// </summary>
+    internal static string Md(string? text) => UntrustedText.MarkdownInline(text);
+
+    /// <summary>Such a value in a plain one-line field (a message subject).</summary>
+    internal static string Line(string? text) => UntrustedText.PlainLine(text);
 
     private static string SummaryBody(GovernancePlan plan, List<ContainerSummary> containers, List<GrantSummary> grants, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, List<string> warnings) =>
-        $"Dear {plan.PrincipalInvestigator.Name},\n\nthe governance plan of \"{plan.Title}\" is approved and in force.\n\nApprovals:\n"
-        + string.Concat(approvals.Select(a => $"- {ApprovalRoles.Title(a.Role)}: {a.DecidedBy} on {a.DecidedAt:yyyy-MM-dd}{(string.IsNullOrWhiteSpace(a.Comment) ? string.Empty : $" (\"{a.Comment}\")")}\n"))
-        + "\nStorage:\n" + string.Concat(containers.Select(c => $"- {c.DatasetId}: {c.Location}\n"))
-        + "\nAccess:\n" + string.Concat(grants.Select(g => $"- {g.DisplayName ?? g.PrincipalId}: {g.Level.ToString().ToLowerInvariant()} on {g.Container}\n"))
-        + (notEnforced.Count == 0 ? string.Empty : "\nRecorded but not enforced by this platform:\n" + string.Concat(notEnforced.Select(f => $"- {f.Feature}: {f.Reason}\n")))
-        + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {w}\n")));
+        $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" is approved and in force.\n\nApprovals:\n"
+        + string.Concat(approvals.Select(a => $"- {ApprovalRoles.Title(a.Role)}: {Md(a.DecidedByLabel)} on {a.DecidedAt:yyyy-MM-dd}{(string.IsNullOrWhiteSpace(a.Comment) ? string.Empty : $" (\"{Md(a.Comment)}\")")}\n"))
+        + "\nStorage:\n" + string.Concat(containers.Select(c => $"- {Md(c.DatasetId)}: {Md(c.Location.ToString())}\n"))
+        + "\nAccess:\n" + string.Concat(grants.Select(g => $"- {Md(g.DisplayName ?? g.PrincipalId)}: {g.Level.ToString().ToLowerInvariant()} on {Md(g.Container)}\n"))
+        + (notEnforced.Count == 0 ? string.Empty : "\nRecorded but not enforced by this platform:\n" + string.Concat(notEnforced.Select(f => $"- {Md(f.Feature)}: {Md(f.Reason)}\n")))
+        + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {Md(w)}\n")));
 
     private static IntakeDmpOutput Output(string dmpId, IntakeState state, string? reason, IReadOnlyList<ContainerSummary> containers, IReadOnlyList<GrantSummary> grants, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, List<string> warnings, IReadOnlyList<string> incomplete) =>
         new(dmpId, state, reason, containers, grants, approvals, notEnforced, [.. warnings], incomplete);

@@ -165,8 +165,8 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             {
                 var reason = IntakeDmpWorkflow.RefusalReason(refusal);
                 await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-                    NotificationKind.Rejection, IntakeDmpWorkflow.PiAddress(plan), $"DMP change not approved: {plan.Title}",
-                    $"Dear {plan.PrincipalInvestigator.Name},\n\nthe change to \"{plan.Title}\" was not approved: {reason}.\nThe previous plan stays in force.\n\n{ChangeSummary(diff)}",
+                    NotificationKind.Rejection, IntakeDmpWorkflow.PiAddress(plan), $"DMP change not approved: {IntakeDmpWorkflow.Line(plan.Title)}",
+                    $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nThe previous plan stays in force.\n\n{ChangeSummary(diff)}",
                     [], context.InstanceId, context.InstanceId + ":rejected"), warnings);
                 return await EndUnchangedAsync(context, input.DmpId, UpdateState.Rejected, reason, diff, approvals, [], warnings, actor);
             }
@@ -307,10 +307,10 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
 
         context.SetCustomStatus(new IntakeStatus("notifying"));
         await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-            NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {plan.Title}",
-            $"Dear {plan.PrincipalInvestigator.Name},\n\nthe change to \"{plan.Title}\" is in force.\n\n{ChangeSummary(diff)}"
-            + (revoked.Count == 0 ? string.Empty : "\nAccess revoked:\n" + string.Concat(revoked.Select(r => $"- {r}\n")))
-            + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {w}\n"))),
+            NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {IntakeDmpWorkflow.Line(plan.Title)}",
+            $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" is in force.\n\n{ChangeSummary(diff)}"
+            + (revoked.Count == 0 ? string.Empty : "\nAccess revoked:\n" + string.Concat(revoked.Select(r => $"- {Md(r)}\n")))
+            + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {Md(w)}\n"))),
             [], context.InstanceId, context.InstanceId + ":summary"), warnings);
         foreach (var container in containers)
         {
@@ -341,20 +341,22 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
     internal static string ChangeSummary(PlanDiff diff)
     {
         var lines = new List<string>();
-        lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {d.Title} ({d.DatasetKey}, {d.Classification.ToString().ToLowerInvariant()})"));
-        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {d.Title} ({d.DatasetKey}) removed (data stays under retention)"));
-        lines.AddRange(diff.GrantsAdded.Select(g => $"- {g.Principal.Name} gains {g.NewRole?.ToString().ToLowerInvariant()} access to {g.DatasetKey}"));
-        lines.AddRange(diff.GrantsChanged.Select(g => $"- {g.Principal.Name}: {g.OldRole?.ToString().ToLowerInvariant()} → {g.NewRole?.ToString().ToLowerInvariant()} on {g.DatasetKey}"));
-        lines.AddRange(diff.GrantsRemoved.Select(g => $"- {g.Principal.Name} loses access to {g.DatasetKey}"));
-        lines.AddRange(diff.RetentionChanges.Select(r => $"- {r.DatasetKey}: keep until {r.NewKeepUntil:yyyy-MM-dd} (was {r.OldKeepUntil:yyyy-MM-dd})"));
-        lines.AddRange(diff.ClassificationChanges.Select(c => $"- {c.DatasetKey}: {c.Old.ToString().ToLowerInvariant()} → {c.New.ToString().ToLowerInvariant()}"));
+        lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {Md(d.Title)} ({Md(d.DatasetKey)}, {d.Classification.ToString().ToLowerInvariant()})"));
+        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {Md(d.Title)} ({Md(d.DatasetKey)}) removed (data stays under retention)"));
+        lines.AddRange(diff.GrantsAdded.Select(g => $"- {Md(g.Principal.Name)} gains {g.NewRole?.ToString().ToLowerInvariant()} access to {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.GrantsChanged.Select(g => $"- {Md(g.Principal.Name)}: {g.OldRole?.ToString().ToLowerInvariant()} → {g.NewRole?.ToString().ToLowerInvariant()} on {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.GrantsRemoved.Select(g => $"- {Md(g.Principal.Name)} loses access to {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.RetentionChanges.Select(r => $"- {Md(r.DatasetKey)}: keep until {r.NewKeepUntil:yyyy-MM-dd} (was {r.OldKeepUntil:yyyy-MM-dd})"));
+        lines.AddRange(diff.ClassificationChanges.Select(c => $"- {Md(c.DatasetKey)}: {c.Old.ToString().ToLowerInvariant()} → {c.New.ToString().ToLowerInvariant()}"));
         if (diff.PrincipalInvestigatorChangedTo is { } pi)
         {
-            lines.Add($"- the PI becomes {pi.Name}");
+            lines.Add($"- the PI becomes {Md(pi.Name)}");
         }
 
         return "The change:\n" + string.Join("\n", lines) + "\n";
     }
+
+    private static string Md(string? text) => IntakeDmpWorkflow.Md(text);
 
     private static UpdateDmpOutput Output(string dmpId, UpdateState state, string? reason, PlanDiff? diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<ContainerSummary> containers, IReadOnlyList<GrantSummary> grants, IReadOnlyList<string> revoked, IReadOnlyList<string> retention, List<string> warnings, IReadOnlyList<string> incomplete) =>
         new(dmpId, state, reason, diff, approvals, containers, grants, revoked, retention, [.. warnings], incomplete);

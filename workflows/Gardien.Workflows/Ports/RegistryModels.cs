@@ -126,8 +126,10 @@ public sealed record ApprovalRecord
     public string? Subject { get; init; }
     /// <summary>The approver asked (e-mail or directory id).</summary>
     public string? Approver { get; init; }
-    /// <summary>Who actually decided (the approver or an escalation delegate).</summary>
+    /// <summary>Who actually decided (the approver, an escalation delegate, or someone acting on the approver's behalf).</summary>
     public string? DecidedBy { get; init; }
+    /// <summary>The approver <see cref="DecidedBy"/> acted for, when the policy let them decide on the approver's behalf.</summary>
+    public string? OnBehalfOf { get; init; }
     public DateTimeOffset? RequestedAt { get; init; }
     public DateTimeOffset? DecidedAt { get; init; }
     public string? Comment { get; init; }

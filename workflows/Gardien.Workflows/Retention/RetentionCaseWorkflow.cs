@@ -344,7 +344,7 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                 ActivityRetryPolicies.Persistent);
             await AuditAsync("retention.extended", before: new { keepUntil = input.KeepUntil }, after: new { keepUntil = newKeepUntil, requestedBy, approvedBy = approval.DecidedBy, approvalId = approval.ApprovalId });
             await NotifyAsync(NotificationKind.Summary, [Recipient], $"Retention extended: {_title ?? input.DatasetId}",
-                $"Dataset {input.DatasetId} (DMP {input.DmpId}) is now kept until {Format(newKeepUntil)} (approved by {approval.DecidedBy}). You will be notified again before that date.", [], $"extended-{_round}");
+                $"Dataset {input.DatasetId} (DMP {input.DmpId}) is now kept until {Format(newKeepUntil)} (approved by {approval.DecidedByLabel}). You will be notified again before that date.", [], $"extended-{_round}");
             return Result(RetentionCaseOutcome.Extended, $"Extended to {Format(newKeepUntil)}.", newKeepUntil);
         }
 
