@@ -39,13 +39,13 @@ internal static class DemoCommand
         await output.WriteLineAsync($"Gardien local demo: embedded engine (task hub '{host.EngineOptions.TaskHubName}') and local adapters on {host.BlobEndpoint.GetLeftPart(UriPartial.Authority)}, inbox {Path.GetFullPath(host.LocalOptions.InboxPath)}.");
 
         await Section(output, "1. Submit the DMP (intake: validate, plan, record, request approvals)");
-        var submitted = await SubmitCommand.SubmitAsync(host, dmpJson, "user:demo@gardien.local", json: false, output, error, cancellationToken);
+        var (submitted, submission) = await SubmitCommand.SubmitAsync(host, dmpJson, "user:demo@gardien.local", json: false, output, error, cancellationToken);
         if (submitted != CliRunner.Ok)
         {
             return submitted;
         }
 
-        var instanceId = IntakeDmpWorkflow.InstanceIdFor(DmpSubmissionService.ExtractDmpId(dmpJson)!);
+        var instanceId = submission.InstanceId ?? IntakeDmpWorkflow.InstanceIdFor(DmpSubmissionService.ExtractDmpId(dmpJson)!);
 
         await Section(output, "2. Approvals from the inbox (DEMO SHORTCUT: each open request is approved on behalf of the person it was sent to)");
         var decided = 0;

@@ -67,24 +67,45 @@ public sealed class UntrustedTextTests
 
     [Theory]
     [MemberData(nameof(HostileInputs))]
-    public void MarkdownInline_HostileText_RendersAsOneParagraphOfPlainText(string kind, string input)
+    public void MarkdownInline_HostileText_RendersAsPlainTextInsideASentence(string kind, string input)
     {
         var escaped = UntrustedText.MarkdownInline(input);
         AssertInert(kind, escaped);
 
-        var html = Markdown.ToHtml("Title: " + escaped, new MarkdownPipelineBuilder().UseAdvancedExtensions().Build());
+        var html = Render("Title: " + escaped);
 
-        // Exactly one paragraph of text: no link, image, emphasis, heading, list, quote, table or raw HTML formed.
         Assert.StartsWith("<p>", html, StringComparison.Ordinal);
         Assert.Equal(1, Count(html, "<p>"));
-        foreach (var tag in new[] { "<a", "<img", "<em", "<strong", "<h1", "<ul", "<li", "<blockquote", "<table", "<script", "<hr", "<code", "<del" })
-        {
-            Assert.True(!html.Contains(tag, StringComparison.Ordinal), $"{kind}: {tag} in {html}");
-        }
+        AssertNoMarkup(kind, html);
+        Assert.Equal("Title: " + UntrustedText.Console(input).Trim(' '), WebUtility.HtmlDecode(html.Trim()[3..^4]));
+    }
 
-        // What the reader sees is the visible form of the input.
-        var text = WebUtility.HtmlDecode(html.Trim()[3..^4]);
-        Assert.Equal("Title: " + UntrustedText.Console(input), text);
+    [Theory]
+    [MemberData(nameof(HostileInputs))]
+    [InlineData("list", "- nested")]
+    [InlineData("ordered", "1. first")]
+    [InlineData("ordered-paren", "2) second")]
+    [InlineData("quote", "> quoted")]
+    [InlineData("setext", "===")]
+    [InlineData("indented", "      code")]
+    [InlineData("emphasis", "_init_ and __dunder__ and *star*")]
+    public void MarkdownInline_HostileTextAsAListItem_IsOneItemOfPlainText(string kind, string input)
+    {
+        var html = Render("- " + UntrustedText.MarkdownInline(input) + "\n- next");
+
+        Assert.Equal(2, Count(html, "<li>"));
+        Assert.Equal(1, Count(html, "<ul>"));
+        AssertNoMarkup(kind, html.Replace("<ul>", string.Empty, StringComparison.Ordinal).Replace("<li>", string.Empty, StringComparison.Ordinal));
+        Assert.Contains(WebUtility.HtmlEncode(UntrustedText.Console(input).Trim(' ')).Replace("&#39;", "'", StringComparison.Ordinal), html.Replace("&#39;", "'", StringComparison.Ordinal), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MarkdownInline_OrdinaryIdentifiers_StayReadable()
+    {
+        Assert.Equal("gdn-10-99999-neurocog-mri-raw-mri", UntrustedText.MarkdownInline("gdn-10-99999-neurocog-mri-raw-mri"));
+        Assert.Equal("/dmp/dataset/0/distribution/0/data_access", UntrustedText.MarkdownInline("/dmp/dataset/0/distribution/0/data_access"));
+        Assert.Equal("claire.dubois@neuro.example", UntrustedText.MarkdownInline("claire.dubois@neuro.example"));
+        Assert.Equal("https\\://doi.org/10.1/x (v2.1)", UntrustedText.MarkdownInline("https://doi.org/10.1/x (v2.1)"));
     }
 
     [Theory]
@@ -108,13 +129,17 @@ public sealed class UntrustedTextTests
         var text = UntrustedText.AdaptiveCardText(input);
 
         AssertInert(kind, text);
+        Assert.DoesNotContain('<', text);
+        Assert.DoesNotContain('>', text);
         for (var i = 0; i < text.Length; i++)
         {
-            if (text[i] is '[' or ']' or '(' or ')' or '*' or '_' or '<' or '>' or '&' or '#' or '-' or '`')
+            if (text[i] is '[' or ']' or '*' or '`' || (text[i] == '&' && !text.AsSpan(i).StartsWith("&amp;") && !text.AsSpan(i).StartsWith("&lt;") && !text.AsSpan(i).StartsWith("&gt;")))
             {
                 Assert.True(i > 0 && text[i - 1] == '\\', $"{kind}: unescaped '{text[i]}' at {i} in {text}");
             }
         }
+
+        AssertNoMarkup(kind, Render("Title: " + text));
     }
 
     [Property(Arbitrary = [typeof(HostileTextArbitraries)], MaxTest = 500)]
@@ -123,6 +148,17 @@ public sealed class UntrustedTextTests
         foreach (var output in new[] { UntrustedText.Console(input.Value), UntrustedText.MarkdownInline(input.Value), UntrustedText.HtmlInline(input.Value), UntrustedText.AdaptiveCardText(input.Value) })
         {
             AssertInert("generated", output);
+        }
+    }
+
+    private static string Render(string markdown) => Markdown.ToHtml(markdown, new MarkdownPipelineBuilder().UseAdvancedExtensions().Build());
+
+    private static void AssertNoMarkup(string kind, string html)
+    {
+        // No link, image, emphasis, heading, list, quote, table, code, rule or raw HTML formed from the value.
+        foreach (var tag in new[] { "<a", "<img", "<em", "<strong", "<h1", "<h2", "<ul", "<ol", "<li", "<blockquote", "<table", "<script", "<hr", "<code", "<pre", "<del", "<b>" })
+        {
+            Assert.True(!html.Contains(tag, StringComparison.Ordinal), $"{kind}: {tag} in {html}");
         }
     }
 

@@ -115,7 +115,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
 
     public ApprovalDecisionService Decisions => new(Client, Tokens, Time);
 
-    public DmpSubmissionService Submissions => new(Client);
+    public DmpSubmissionService Submissions => new(Client, Registry.Object);
 
     public DmpEventRouter Router => new(Client, Registry.Object);
 

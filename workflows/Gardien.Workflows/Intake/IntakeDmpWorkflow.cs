@@ -35,7 +35,19 @@ public enum IntakeState
 
     /// <summary>This or a newer version of the DMP is already governed: nothing to do (a newer one goes through an update).</summary>
     AlreadyGoverned,
+
+    /// <summary>The same or a newer version of the DMP was already in intake or waiting for its turn: this one stopped, the newest wins.</summary>
+    Superseded,
+
+    /// <summary>
+    /// This version waited for an intake of an older version, which ended with the older version in force: this one was
+    /// applied as an update of it (<see cref="IntakeDmpOutput.Update"/>).
+    /// </summary>
+    Updated,
 }
+
+/// <summary>The payload of <see cref="IntakeDmpWorkflow.TurnEventName"/>: the intake a version waited for has ended.</summary>
+public sealed record DmpTurn(string EndedInstanceId, string EndedState);
 
 public sealed record ContainerSummary(string DatasetId, string Container, Uri Location, bool CreatedByThisRun);
 
@@ -53,7 +65,11 @@ public sealed record IntakeDmpOutput(
     IReadOnlyList<ApprovalWorkflowOutput> Approvals,
     IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CompensationIncomplete);
+    IReadOnlyList<string> CompensationIncomplete)
+{
+    /// <summary>When <see cref="State"/> is <see cref="IntakeState.Updated"/>: what the update of the version in force ended with.</summary>
+    public UpdateDmpOutput? Update { get; init; }
+}
 
 /// <summary>The stage shown by <c>SetCustomStatus</c>.</summary>
 /// <param name="Awaiting">While approvals run: who is awaited ("role: e-mail"); each approval's own status (instance
@@ -69,6 +85,9 @@ public sealed record IntakeStatus(string Stage, string? Detail = null, IReadOnly
 /// </summary>
 public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput>
 {
+    /// <summary>Raised (with a <see cref="DmpTurn"/>) on a waiting version's intake when the intake it waited for ends.</summary>
+    public const string TurnEventName = "DmpTurn";
+
     private const string InstancePrefix = "intake-";
 
     /// <summary>
@@ -136,18 +155,52 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             return Output(dmpId, IntakeState.Invalid, string.Join("; ", evaluation.Errors), [], [], [], [], warnings, []);
         }
 
-        context.SetCustomStatus(new IntakeStatus("recording"));
-        var recorded = await context.CallActivityAsync<RecordDmpResult>(
-            nameof(RecordDmpActivity), new RecordDmpInput(dmpId, evaluation.Modified, evaluation.Title, evaluation.ContactEmail, Now(context)), ActivityRetryPolicies.Persistent);
-        if (recorded.Outcome != RecordDmpOutcome.Recorded)
+        // Versions of one DMP are taken in one at a time: the registry record decides whether this one proceeds, waits
+        // for the intake of an older version (and is woken when it ends), or gives way to the same or a newer one.
+        RecordDmpResult recorded;
+        while (true)
         {
-            var reason = recorded.Outcome == RecordDmpOutcome.NeedsUpdate
-                ? $"the DMP is already governed by an older version ({recorded.ExistingModified:O}); submit this version as an update"
-                : $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
-            await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
-                before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
-            context.SetCustomStatus(new IntakeStatus("already-governed", reason));
-            return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
+            context.SetCustomStatus(new IntakeStatus("recording"));
+            recorded = await context.CallActivityAsync<RecordDmpResult>(
+                nameof(RecordDmpActivity), new RecordDmpInput(dmpId, evaluation.Modified, evaluation.Title, evaluation.ContactEmail, Now(context)), ActivityRetryPolicies.Persistent);
+            Wake(context, recorded.Wake, context.InstanceId, "superseded");
+            if (recorded.Outcome != RecordDmpOutcome.Queued)
+            {
+                break;
+            }
+
+            context.SetCustomStatus(new IntakeStatus("queued", $"waiting for the intake {recorded.Owner} of version {recorded.OwnerModified:O} to end; a newer version arriving meanwhile takes this one's place"));
+            await context.WaitForExternalEvent<DmpTurn>(TurnEventName);
+        }
+
+        switch (recorded.Outcome)
+        {
+            case RecordDmpOutcome.Superseded:
+            {
+                var reason = $"the same or a newer version ({recorded.OwnerModified:O}) is already taken in by {recorded.Owner}";
+                context.SetCustomStatus(new IntakeStatus("superseded", reason));
+                return Output(dmpId, IntakeState.Superseded, reason, [], [], [], [], warnings, []);
+            }
+
+            case RecordDmpOutcome.NeedsUpdate:
+            {
+                // An older version is in force (it may have been approved while this one waited): apply this one as an update.
+                context.SetCustomStatus(new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
+                var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
+                    nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
+                var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
+                context.SetCustomStatus(new IntakeStatus("updated", reason));
+                return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };
+            }
+
+            case RecordDmpOutcome.AlreadyGoverned:
+            {
+                var reason = $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
+                await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
+                    before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
+                context.SetCustomStatus(new IntakeStatus("already-governed", reason));
+                return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
+            }
         }
 
         await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.started", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
@@ -171,7 +224,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         {
             var reason = RefusalReason(refusal);
             context.SetCustomStatus(new IntakeStatus("rejected", reason));
-            await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+            var ended = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+            Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Rejected));
             await TryNotifyAsync(context, new Notification(
                 NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {Line(plan.Title)}",
                 $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nNothing was provisioned. Revise the DMP and submit it again.",
@@ -185,6 +239,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         var grants = new List<GrantSummary>();
         var notEnforced = new List<NotEnforcedFeature>();
         var compensations = new List<(string What, Func<Task> Undo)>();
+        SetDmpStateResult activated;
         try
         {
             context.SetCustomStatus(new IntakeStatus("provisioning"));
@@ -234,7 +289,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
 
             context.SetCustomStatus(new IntakeStatus("activating"));
-            await context.CallActivityAsync<SetDmpStateResult>(
+            activated = await context.CallActivityAsync<SetDmpStateResult>(
                 nameof(SetDmpStateActivity),
                 new SetDmpStateInput(dmpId, DmpState.Active, "intake approved and provisioned", Now(context), actor, GovernanceJson.Serialize(plan), evaluation.Modified, Distinct(notEnforced), Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
@@ -245,6 +300,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             var incomplete = await CompensateAsync(context, dmpId, compensations, reason, actor);
             return await FailAsync(context, dmpId, plan, reason, approvals, Distinct(notEnforced), incomplete, warnings, actor);
         }
+
+        Wake(context, activated.Waiting, context.InstanceId, nameof(DmpState.Active));
 
         // Past this point governance is in force; a failing message or write-back is reported, never undone.
         context.SetCustomStatus(new IntakeStatus("notifying"));
@@ -298,7 +355,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
     private static async Task<IntakeDmpOutput> FailAsync(WorkflowContext context, string dmpId, GovernancePlan plan, string reason, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
     {
         context.SetCustomStatus(new IntakeStatus("failed", reason));
-        await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+        var ended = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+        Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Failed));
         await TryNotifyAsync(context, new Notification(
             NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {Line(plan.Title)}",
             $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nprovisioning of \"{Md(plan.Title)}\" failed: {Md(reason)}.\nEverything this attempt granted was revoked and the empty containers it created were removed"
@@ -306,6 +364,18 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             + ". The data steward can retry once the cause is fixed.",
             [], context.InstanceId, context.InstanceId + ":failed"), warnings);
         return Output(dmpId, IntakeState.Failed, reason, [], [], approvals, notEnforced, warnings, incomplete);
+    }
+
+    /// <summary>Tells the versions waiting for this intake that it ended; each then takes its turn or gives way to a newer one.</summary>
+    internal static void Wake(WorkflowContext context, IReadOnlyList<string>? waiting, string ended, string state)
+    {
+        foreach (var instanceId in waiting ?? [])
+        {
+            if (instanceId != context.InstanceId)
+            {
+                context.SendEvent(instanceId, TurnEventName, new DmpTurn(ended, state));
+            }
+        }
     }
 
     internal static async Task TryNotifyAsync(WorkflowContext context, Notification notification, List<string> warnings)

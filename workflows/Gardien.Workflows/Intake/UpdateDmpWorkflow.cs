@@ -14,8 +14,7 @@ namespace Gardien.Workflows.Intake;
 
 /// <summary>A new version of a governed DMP.</summary>
 /// <param name="DmpJson">The new version; null: fetched from the DMP tool.</param>
-/// <param name="IntakeWaitChecks">How many times (hourly) to wait for a running intake of the same DMP before giving up.</param>
-public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null, int IntakeWaitChecks = 168);
+public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null);
 
 public enum UpdateState
 {
@@ -34,8 +33,11 @@ public enum UpdateState
     /// <summary>Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.</summary>
     Failed,
 
-    /// <summary>No active governance for the DMP: it needs an intake.</summary>
+    /// <summary>No active governance for the DMP (disposed of, or an intake the update could not hand the version to).</summary>
     NotGoverned,
+
+    /// <summary>No plan was in force but an intake was running or had ended: this version was handed to an intake of its own (<see cref="UpdateDmpOutput.Intake"/>).</summary>
+    TakenIn,
 
     /// <summary>A newer version claimed the DMP while this one waited for approvals: this one stops, the newer one applies.</summary>
     Superseded,
@@ -56,7 +58,11 @@ public sealed record UpdateDmpOutput(
     IReadOnlyList<string> Revoked,
     IReadOnlyList<string> RetentionUpdated,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CompensationIncomplete);
+    IReadOnlyList<string> CompensationIncomplete)
+{
+    /// <summary>When <see cref="State"/> is <see cref="UpdateState.TakenIn"/>: what the intake of this version ended with.</summary>
+    public IntakeDmpOutput? Intake { get; init; }
+}
 
 /// <summary>
 /// Applies a new version of a governed DMP: the version is claimed against the registry's <c>modified</c> (an older
@@ -67,6 +73,9 @@ public sealed record UpdateDmpOutput(
 /// </summary>
 public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput>
 {
+    /// <summary>The suffix of an update an intake hands its version to; such an update never hands it back.</summary>
+    private const string IntakeHandOverSuffix = "-update";
+
     /// <summary>
     /// Instance id of the update of a DMP to the version <paramref name="modified"/>: "update-" + the intake id's slug and
     /// hash + "-" + the version stamp (UTC ticks; the content hash when the DMP has no <c>modified</c>). Duplicates of a
@@ -98,21 +107,21 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             return Output(input.DmpId, UpdateState.Invalid, string.Join("; ", evaluation.Errors), null, [], [], [], [], [], warnings, []);
         }
 
-        // The out-of-order guard: claim this version against the registry (ETag); wait while an intake still runs.
+        // The out-of-order guard: claim this version against the registry (ETag).
         context.SetCustomStatus(new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
-        ClaimDmpVersionResult claim;
-        var checks = 0;
-        while (true)
+        var claim = await context.CallActivityAsync<ClaimDmpVersionResult>(
+            nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
+        if (claim.Outcome is ClaimOutcome.IntakeInProgress or ClaimOutcome.NotGoverned && claim.RecordedState is not DmpState.Disposed
+            && !context.InstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal))
         {
-            claim = await context.CallActivityAsync<ClaimDmpVersionResult>(
-                nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
-            if (claim.Outcome != ClaimOutcome.IntakeInProgress || ++checks > input.IntakeWaitChecks)
-            {
-                break;
-            }
-
-            context.SetCustomStatus(new IntakeStatus("waiting-for-intake"));
-            await context.CreateTimer(TimeSpan.FromHours(1), CancellationToken.None);
+            // No plan in force yet: the version goes through an intake of its own, which waits for a running intake
+            // (and is woken when it ends) or takes the DMP in after a rejection or a failure. Nothing is polled or lost.
+            context.SetCustomStatus(new IntakeStatus("taking-in", claim.Outcome == ClaimOutcome.IntakeInProgress ? "an intake of this DMP is running: this version waits for it" : "no plan is in force: this version is taken in"));
+            var intake = await context.CallSubWorkflowAsync<IntakeDmpOutput>(
+                nameof(IntakeDmpWorkflow), new IntakeDmpInput(input.DmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-intake");
+            var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}" + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
+            context.SetCustomStatus(new IntakeStatus("taken-in", reason));
+            return Output(input.DmpId, UpdateState.TakenIn, reason, null, intake.Approvals, intake.Containers, intake.Grants, [], [], [.. warnings, .. intake.Warnings], intake.CompensationIncomplete) with { Intake = intake };
         }
 
         switch (claim.Outcome)
@@ -125,7 +134,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
                 await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.update_not_governed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, outcome = claim.Outcome.ToString() }));
                 context.SetCustomStatus(new IntakeStatus("not-governed"));
-                return Output(input.DmpId, UpdateState.NotGoverned, "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
+                return Output(input.DmpId, UpdateState.NotGoverned, claim.RecordedState == DmpState.Disposed ? "the DMP's data has been disposed of: it is no longer governed" : "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
         }
 
         if (claim.ActivePlanJson is null || GovernanceJson.DeserializePlan(claim.ActivePlanJson) is not { } current)

@@ -14,9 +14,11 @@ namespace Gardien.Workflows.Text;
 /// </summary>
 public static class UntrustedText
 {
-    // Markdown (CommonMark/GFM) lets any ASCII punctuation be backslash-escaped. Escaping ':' and '.' as well keeps
-    // autolinks ("https://…", "www.…") from forming.
-    private const string MarkdownSpecials = "\\`*_{}[]()<>#+-.!|~:&\"'=$%^";
+    // Characters that form inline Markdown anywhere (code, emphasis, links, autolinks, raw HTML, entities, tables,
+    // strikethrough). Others are escaped only where they would act: at the start of the value (headings, lists, quotes),
+    // as the ':' of "scheme://" and the '.' of "www." (autolinks), and '_' next to a non-word character (emphasis).
+    private const string MarkdownInlineSpecials = "\\`*[]<>&|~";
+    private const string MarkdownBlockStarts = "#-+=>!";
 
     /// <summary>For a terminal: controls, line breaks and invisible formatting characters escaped; one line.</summary>
     public static string Console(string? text) => Escape(text, keepLineFeeds: false);
@@ -31,18 +33,19 @@ public static class UntrustedText
     /// For inline Markdown (a value inside a sentence, a list item, a heading): one line, every Markdown metacharacter
     /// backslash-escaped, so no link, image, emphasis, heading, list, table or autolink can form from the value.
     /// </summary>
-    public static string MarkdownInline(string? text) => EscapeMarkdown(Escape(text, keepLineFeeds: false));
+    public static string MarkdownInline(string? text) => EscapeMarkdown(Escape(text, keepLineFeeds: false), htmlEntities: false);
 
     /// <summary>For HTML text or a quoted attribute value: one line, HTML-encoded.</summary>
     public static string HtmlInline(string? text) => WebUtility.HtmlEncode(Escape(text, keepLineFeeds: false));
 
     /// <summary>
     /// For the <c>text</c> of an Adaptive Card TextBlock (which renders a Markdown subset: emphasis, lists, links): one
-    /// line, the Markdown metacharacters escaped and <c>&lt; &gt; &amp;</c> escaped too (some clients render them as HTML).
+    /// line, the Markdown metacharacters escaped and <c>&lt; &gt; &amp;</c> written as HTML entities (some clients render
+    /// text containing them as HTML; both renderings show the entity as the character).
     /// Clients differ in how they honour backslash escapes, so where possible put such text in a <c>TextRun</c> of a
     /// <c>RichTextBlock</c>, which renders no Markdown at all.
     /// </summary>
-    public static string AdaptiveCardText(string? text) => EscapeMarkdown(Escape(text, keepLineFeeds: false));
+    public static string AdaptiveCardText(string? text) => EscapeMarkdown(Escape(text, keepLineFeeds: false), htmlEntities: true);
 
     /// <summary>True when the character is shown escaped (controls, line and paragraph separators, invisible formatting and bidi controls).</summary>
     public static bool IsNeutralised(Rune rune) =>
@@ -128,12 +131,33 @@ public static class UntrustedText
         return false;
     }
 
-    private static string EscapeMarkdown(string text)
+    private static string EscapeMarkdown(string text, bool htmlEntities)
     {
+        // Leading and trailing blanks are invisible, and would start an indented code block or end the line with a break.
+        text = text.Trim(' ');
         var builder = new StringBuilder(text.Length + 8);
-        foreach (var c in text)
+        var digitsAtStart = 0;
+        while (digitsAtStart < text.Length && digitsAtStart < 9 && char.IsAsciiDigit(text[digitsAtStart]))
         {
-            if (MarkdownSpecials.Contains(c, StringComparison.Ordinal))
+            digitsAtStart++;
+        }
+
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            var escape = MarkdownInlineSpecials.Contains(c, StringComparison.Ordinal)
+                || (i == 0 && MarkdownBlockStarts.Contains(c, StringComparison.Ordinal))
+                || (i == digitsAtStart && i > 0 && c is '.' or ')')
+                || (c == '_' && (i == 0 || i == text.Length - 1 || !char.IsLetterOrDigit(text[i - 1]) || !char.IsLetterOrDigit(text[i + 1])))
+                || (c == ':' && i + 2 < text.Length && text[i + 1] == '/' && text[i + 2] == '/')
+                || (c == '.' && i >= 3 && text.AsSpan(i - 3, 3).Equals("www", StringComparison.OrdinalIgnoreCase) && (i == 3 || !char.IsLetterOrDigit(text[i - 4])));
+            if (htmlEntities && c is '&' or '<' or '>')
+            {
+                builder.Append(c switch { '&' => "&amp;", '<' => "&lt;", _ => "&gt;" });
+                continue;
+            }
+
+            if (escape)
             {
                 builder.Append('\\');
             }
