@@ -98,6 +98,11 @@ internal static class ApproveCommand
             await error.WriteLineAsync($"refused: {UntrustedText.Console(result.Message)}");
         }
 
+        if (result.Accepted && await LocalHostCommand.ReportAuditDamageAsync(host, intake?.InstanceId ?? result.InstanceId, error, cancellationToken) is { } damaged)
+        {
+            return damaged;
+        }
+
         return result.Accepted ? CliRunner.Ok
             : result.Failure is ApprovalTokenFailure.DecisionContradictsLink or ApprovalTokenFailure.NotALink ? CliRunner.UsageOrIoError
             : CliRunner.Invalid;

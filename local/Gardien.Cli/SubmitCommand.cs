@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Gardien.Local.Hosting;
+using Gardien.Runtime;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Text;
@@ -55,7 +56,9 @@ internal static class SubmitCommand
         await LocalHostCommand.RunUntilIdleAsync(host, error, cancellationToken);
         var snapshot = result.InstanceId is null ? null : await LocalHostViews.LoadAsync(host, result.InstanceId, cancellationToken);
         var invalid = snapshot?.Result?.State is IntakeState.Invalid || snapshot?.UpdateResult?.State is UpdateState.Invalid;
-        var exit = invalid ? CliRunner.Invalid : CliRunner.Ok;
+        var exit = await LocalHostCommand.ReportAuditDamageAsync(host, result.InstanceId, error, cancellationToken)
+            ?? (snapshot?.RuntimeStatus is WorkflowStatus.Failed or WorkflowStatus.Terminated ? CliRunner.UsageOrIoError
+            : invalid ? CliRunner.Invalid : CliRunner.Ok);
         if (json)
         {
             await output.WriteLineAsync(JsonSerializer.Serialize(new

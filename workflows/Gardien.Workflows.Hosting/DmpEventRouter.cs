@@ -87,6 +87,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         ArgumentException.ThrowIfNullOrWhiteSpace(dmpEvent.DmpId);
         var version = dmpEvent.Modified ?? DmpSubmissionService.ExtractModified(dmpEvent.DmpJson);
         var label = version is { } v ? v.ToString("O", CultureInfo.InvariantCulture) : "without a modified date";
+        var submission = Guid.NewGuid().ToString("N");
         var record = await registry.GetDmpAsync(dmpEvent.DmpId, cancellationToken).ConfigureAwait(false);
         var primary = IntakeDmpWorkflow.InstanceIdFor(dmpEvent.DmpId);
         var versioned = $"{primary}-{Stamp(version, dmpEvent.DmpJson)}";
@@ -108,7 +109,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         switch (record)
         {
             case null:
-                return await NotGovernedAsync(dmpEvent, version, label, primary, versioned, cancellationToken).ConfigureAwait(false);
+                return await NotGovernedAsync(dmpEvent, submission, version, label, primary, versioned, cancellationToken).ConfigureAwait(false);
 
             case { State: DmpState.Disposed }:
                 return Result(DmpRoute.Ignored, null, DmpRouteOutcome.Refused, version, "the DMP's data has been disposed of; it is no longer governed and cannot be taken in again under the same dmp_id");
@@ -116,7 +117,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             case { State: DmpState.Pending }:
                 if (version == record.Modified && record.InstanceId is { } owner)
                 {
-                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), owner, version, DmpRouteOutcome.Joined,
+                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), owner, version, DmpRouteOutcome.Joined,
                         $"version {label} is already in intake ({owner}): joined it; nothing is provisioned twice", cancellationToken).ConfigureAwait(false);
                 }
 
@@ -125,7 +126,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
                     return Stale(version, $"version {label} is not newer than version {record.Modified:O}, which is in intake ({record.InstanceId}); submit the latest version");
                 }
 
-                return await QueueAsync(dmpEvent, version, label, versioned, record.InstanceId, record.Modified, cancellationToken).ConfigureAwait(false);
+                return await QueueAsync(dmpEvent, submission, version, label, versioned, record.InstanceId, record.Modified, cancellationToken).ConfigureAwait(false);
 
             case { State: DmpState.Active }:
                 if (!RecordDmpActivity.IsNewer(version, record.Modified))
@@ -142,7 +143,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
                 }
 
                 var updateId = UpdateDmpWorkflow.InstanceIdFor(dmpEvent.DmpId, version, dmpEvent.DmpJson);
-                return await StartAsync(DmpRoute.Update, nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy), updateId, version, DmpRouteOutcome.Started,
+                return await StartAsync(DmpRoute.Update, nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy) { SubmissionId = submission }, updateId, version, DmpRouteOutcome.Started,
                     $"version {label} is newer than the version in force ({record.Modified:O}): update {updateId} started; only the approvals the change needs are asked", cancellationToken).ConfigureAwait(false);
 
             default:
@@ -163,19 +164,19 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
 
                     // The same version after a failure: a new attempt, one per failed intake, so duplicates join it.
                     var retry = $"{versioned}-retry-{Hash(record.InstanceId ?? string.Empty)[..8]}";
-                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), retry, version, DmpRouteOutcome.Started,
+                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), retry, version, DmpRouteOutcome.Started,
                         $"the intake of version {label} failed ({record.StateReason}); a new intake {retry} was started for it", cancellationToken).ConfigureAwait(false);
                 }
 
-                return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), versioned, version, DmpRouteOutcome.Started,
+                return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), versioned, version, DmpRouteOutcome.Started,
                     $"the previous intake ended {ended}; version {label} is taken in by a new intake {versioned}", cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>No record yet: the first intake of the DMP, or a version racing it, or a resubmission after an invalid version.</summary>
-    private async Task<DmpRouteResult> NotGovernedAsync(DmpEvent dmpEvent, DateTimeOffset? version, string label, string primary, string versioned, CancellationToken cancellationToken)
+    private async Task<DmpRouteResult> NotGovernedAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string primary, string versioned, CancellationToken cancellationToken)
     {
-        var (created, existing) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), primary, cancellationToken).ConfigureAwait(false);
+        var (created, existing) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), primary, cancellationToken).ConfigureAwait(false);
         if (created)
         {
             return Result(DmpRoute.Intake, primary, DmpRouteOutcome.Started, version, $"version {label} is taken in by intake {primary}");
@@ -197,7 +198,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
                 return Stale(version, $"version {label} is not newer than version {theirs:O}, which is in intake ({primary}); submit the latest version");
             }
 
-            return await QueueAsync(dmpEvent, version, label, versioned, primary, theirs, cancellationToken).ConfigureAwait(false);
+            return await QueueAsync(dmpEvent, submission, version, label, versioned, primary, theirs, cancellationToken).ConfigureAwait(false);
         }
 
         // The first intake ended without recording the DMP (the version was invalid, or the intake was stopped).
@@ -208,7 +209,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         }
 
         var target = sameVersion ? $"{versioned}-retry-{Hash(primary)[..8]}" : versioned;
-        var (started, other) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), target, cancellationToken).ConfigureAwait(false);
+        var (started, other) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), target, cancellationToken).ConfigureAwait(false);
         if (!started && other?.Status == WorkflowStatus.Completed && other.ReadOutputAs<IntakeDmpOutput>() is { State: IntakeState.Invalid } invalid)
         {
             return Result(DmpRoute.Ignored, target, DmpRouteOutcome.Refused, version, $"version {label} was found invalid ({invalid.Reason}); fix the DMP and submit it again");
@@ -218,9 +219,9 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             started ? $"version {label} is taken in by intake {target}" : $"version {label} is already in intake ({target}): joined it");
     }
 
-    private async Task<DmpRouteResult> QueueAsync(DmpEvent dmpEvent, DateTimeOffset? version, string label, string versioned, string? owner, DateTimeOffset? ownerVersion, CancellationToken cancellationToken)
+    private async Task<DmpRouteResult> QueueAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string versioned, string? owner, DateTimeOffset? ownerVersion, CancellationToken cancellationToken)
     {
-        var (created, _) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent), versioned, cancellationToken).ConfigureAwait(false);
+        var (created, _) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), versioned, cancellationToken).ConfigureAwait(false);
         return Result(DmpRoute.Intake, versioned, created ? DmpRouteOutcome.Queued : DmpRouteOutcome.Joined, version,
             (created ? $"version {label} is queued ({versioned})" : $"version {label} is already queued ({versioned}): joined it")
             + $": the intake {owner} of the older version {ownerVersion:O} is running; when it ends this version takes its turn (as an update if the older version was approved, as a new intake if not), unless a newer version arrives first")
@@ -236,7 +237,11 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             : Result(route, instanceId, outcome, version, reason);
     }
 
-    /// <summary>Schedules the instance unless it exists; true when this call created it, with the existing instance otherwise.</summary>
+    /// <summary>
+    /// Schedules the instance unless it exists; true when this call created it, with the existing instance otherwise.
+    /// Scheduling an existing id is a no-op in some clients and an error in others, so whether this submission created
+    /// the instance is read back from the instance itself (its input carries the submission's id).
+    /// </summary>
     private async Task<(bool Created, WorkflowMetadata? Existing)> ScheduleAsync(string workflow, object input, string instanceId, CancellationToken cancellationToken)
     {
         var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -248,23 +253,32 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         try
         {
             await client.ScheduleNewAsync(workflow, input, instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
-            return (true, null);
         }
-#pragma warning disable CA1031 // A concurrent duplicate may lose the create race in some stores: the instance then exists, which is the goal.
+#pragma warning disable CA1031 // A concurrent duplicate may lose the create race in some clients: the instance then exists, which is the goal.
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
         {
-            var raced = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
-            if (raced is null)
+            if (await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is null)
             {
                 throw;
             }
-
-            return (false, raced);
         }
+
+        var stored = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"The instance {instanceId} was scheduled but cannot be read back.");
+        var mine = SubmissionIdOf(input);
+        var theirs = workflow == nameof(UpdateDmpWorkflow) ? stored.ReadInputAs<UpdateDmpInput>()?.SubmissionId : stored.ReadInputAs<IntakeDmpInput>()?.SubmissionId;
+        return mine is not null && string.Equals(mine, theirs, StringComparison.Ordinal) ? (true, null) : (false, stored);
     }
 
-    private static IntakeDmpInput IntakeInput(DmpEvent dmpEvent) => new(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy);
+    private static string? SubmissionIdOf(object input) => input switch
+    {
+        IntakeDmpInput intake => intake.SubmissionId,
+        UpdateDmpInput update => update.SubmissionId,
+        _ => null,
+    };
+
+    private static IntakeDmpInput IntakeInput(DmpEvent dmpEvent, string submission) => new(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy) { SubmissionId = submission };
 
     private static DmpRouteResult Stale(DateTimeOffset? version, string reason) => Result(DmpRoute.Ignored, null, DmpRouteOutcome.Stale, version, reason);
 

@@ -1,5 +1,8 @@
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Azure.Storage.Blobs;
+using Azure.Storage.Blobs.Specialized;
 using Gardien.Cli;
 using Gardien.Local.Tests.Hosting;
 using Gardien.Testing;
@@ -141,10 +144,80 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
         Assert.Contains("\\[approve here\\]", request, StringComparison.Ordinal);
     }
 
-    private static string Revise(LocalHostSandbox sandbox, string modified, bool addGeneticsDataset)
+    [Fact]
+    public async Task SubmitAndApprove_DamagedAuditTail_ExitTwoSayingWhatToRepairAndResumeOnceTheTrailVerifies()
+    {
+        using var sandbox = new LocalHostSandbox(fixture);
+        Assert.Equal(CliRunner.Ok, (await sandbox.RunAsync("submit", sandbox.DmpPath)).Exit);
+        var token = (await OpenRequestAsync(sandbox, Steward)).Token;
+        var second = Revise(sandbox, "2025-03-02T16:45:12Z", addGeneticsDataset: false, dmpId: $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp");
+
+        // A crash tore the last append: a partial line at the end of the current segment.
+        var segment = new BlobContainerClient(sandbox.ConnectionString, sandbox.AuditContainer).GetAppendBlobClient("chain/00000001.jsonl");
+        var intact = (await segment.DownloadContentAsync()).Value.Content.ToString();
+        await segment.AppendBlockAsync(new MemoryStream(Encoding.UTF8.GetBytes("{\"action\":\"approval.dec")));
+
+        var (submitExit, submitOut, submitError) = await sandbox.RunAsync("submit", second);
+        var (approveExit, approveOut, approveError) = await sandbox.RunAsync("approve", token);
+        var (verifyExit, _, _) = await sandbox.RunAsync("status", sandbox.DmpId);
+
+        Assert.Equal(CliRunner.UsageOrIoError, submitExit);
+        Assert.Contains("The audit trail is damaged at", submitError, StringComparison.Ordinal);
+        Assert.Contains("chain/00000001.jsonl line", submitError, StringComparison.Ordinal);
+        Assert.Contains("restore the segment", submitError, StringComparison.Ordinal);
+        Assert.Contains("once 'gardien audit verify' reports it intact", submitError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", submitOut + submitError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", submitOut + submitError, StringComparison.Ordinal);
+        Assert.Equal(CliRunner.UsageOrIoError, approveExit);
+        Assert.Contains("your decision (approve) was recorded", approveOut, StringComparison.Ordinal);
+        Assert.Contains("The audit trail is damaged", approveError, StringComparison.Ordinal);
+        Assert.Equal(CliRunner.Ok, verifyExit);
+
+        // Resubmitting joins the waiting intake; nothing is Failed.
+        var (againExit, againOut, againError) = await sandbox.RunAsync("submit", second);
+        Assert.Equal(CliRunner.UsageOrIoError, againExit);
+        Assert.Contains("already in intake", againOut + againError, StringComparison.Ordinal);
+
+        // The operator rewrites the segment without the torn line; the next command resumes the waiting workflows.
+        await segment.DeleteAsync();
+        await segment.CreateAsync();
+        await segment.AppendBlockAsync(new MemoryStream(Encoding.UTF8.GetBytes(intact)));
+        Assert.Equal(CliRunner.Ok, (await VerifyAuditAsync(sandbox)).Exit);
+        var (statusExit, _, statusError) = await sandbox.RunAsync("status");
+        Assert.Equal(CliRunner.Ok, statusExit);
+        Assert.Contains("carry on", statusError, StringComparison.Ordinal);
+
+        await ApproveAllAsync(sandbox);
+        Assert.Equal("Active", (await StatusAsync(sandbox)).GetProperty("registry").GetProperty("state").GetString());
+        var (secondStatus, secondOut, _) = await sandbox.RunAsync("status", $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp", "--json");
+        Assert.Equal(CliRunner.Ok, secondStatus);
+        Assert.Equal("Active", JsonDocument.Parse(secondOut).RootElement.GetProperty("registry").GetProperty("state").GetString());
+        var (auditExit, auditOut) = await VerifyAuditAsync(sandbox);
+        Assert.Equal(CliRunner.Ok, auditExit);
+        Assert.Contains("intact", auditOut, StringComparison.Ordinal);
+    }
+
+    private static async Task<(int Exit, string Out)> VerifyAuditAsync(LocalHostSandbox sandbox)
+    {
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CliRunner.RunAsync(CliCommands.CreateRoot("test"), ["audit", "verify", "--connection-string", sandbox.ConnectionString, "--container", sandbox.AuditContainer], stdout, stderr);
+        return (exit, stdout.ToString() + stderr);
+    }
+
+    private static string Revise(LocalHostSandbox sandbox, string modified, bool addGeneticsDataset, string? dmpId = null)
     {
         var dmp = JsonNode.Parse(File.ReadAllText(sandbox.DmpPath))!["dmp"]!;
         dmp["modified"] = modified;
+        if (dmpId is not null)
+        {
+            dmp["dmp_id"]!["identifier"] = dmpId;
+            foreach (var dataset in dmp["dataset"]!.AsArray())
+            {
+                dataset!["dataset_id"]!["identifier"] = dataset["dataset_id"]!["identifier"]!.GetValue<string>() + "-second";
+            }
+        }
+
         if (addGeneticsDataset)
         {
             var datasets = dmp["dataset"]!.AsArray();
@@ -154,7 +227,7 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
             datasets.Add(genetics);
         }
 
-        var path = sandbox.Combine($"dmp-{modified[..10]}.json");
+        var path = sandbox.Combine($"dmp-{modified[..10]}{(dmpId is null ? string.Empty : "-other")}.json");
         File.WriteAllText(path, new JsonObject { ["dmp"] = dmp.DeepClone() }.ToJsonString());
         return path;
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Gardien.Runtime;
+using Gardien.Workflows.Audit;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
@@ -133,7 +134,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         {
             while (true)
             {
-                context.SetCustomStatus(new ApprovalStatus("awaiting-decision", role, [.. links.Select(l => l.Approver)], Utc(requestedAt), Utc(expiresAt), escalated, reminders, lastRefusal, approver.ToAuthority()));
+                AuditTrail.SetStatus(context, new ApprovalStatus("awaiting-decision", role, [.. links.Select(l => l.Approver)], Utc(requestedAt), Utc(expiresAt), escalated, reminders, lastRefusal, approver.ToAuthority()));
                 decision ??= context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEventName, waits.Token);
                 var next = Min(expiresAt, escalated ? null : escalateAt, nextReminder);
                 using var timerCancel = new CancellationTokenSource();
@@ -303,9 +304,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         await context.CallActivityAsync<ApprovalLink>(
             nameof(IssueApprovalLinkActivity), new IssueApprovalLinkInput(context.NewGuid().ToString("N"), context.InstanceId, role, approver, Utc(expiresAt)), ActivityRetryPolicies.Transient);
 
+    /// <summary>Records and audits a step; while the audit trail is damaged the approval waits for its repair (<see cref="AuditTrail"/>).</summary>
     private static Task<ApprovalRecord> RecordAsync(WorkflowContext context, ApprovalRecord record, string action, string actor, object? details = null, string? discriminator = null, bool writeRecord = true) =>
-        context.CallActivityAsync<ApprovalRecord>(
-            nameof(RecordApprovalActivity), new RecordApprovalInput(record, action, actor, Utc(context.CurrentUtcDateTime), details, discriminator, writeRecord), ActivityRetryPolicies.Persistent);
+        AuditTrail.CallAsync<ApprovalRecord>(
+            context,
+            nameof(RecordApprovalActivity),
+            new RecordApprovalInput(record, action, actor, Utc(context.CurrentUtcDateTime), details, discriminator, writeRecord),
+            ActivityRetryPolicies.Persistent,
+            damage => AuditTrail.LastStatusOf(context) is ApprovalStatus last
+                ? last with { Stage = AuditTrail.WaitingStage, LastRefusal = damage }
+                : new ApprovalStatus(AuditTrail.WaitingStage, record.Role, record.Approver is { } approver ? [approver] : [], record.RequestedAt ?? Utc(context.CurrentUtcDateTime), Utc(context.CurrentUtcDateTime), record.Escalated, 0, damage));
 
     private static Task<NotificationReceipt> NotifyAsync(WorkflowContext context, NotificationKind kind, IReadOnlyList<string> to, string subject, string body, IReadOnlyList<ApprovalLink> links, string step) =>
         context.CallActivityAsync<NotificationReceipt>(

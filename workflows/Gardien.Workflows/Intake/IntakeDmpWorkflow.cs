@@ -17,7 +17,11 @@ namespace Gardien.Workflows.Intake;
 /// <param name="DmpJson">The raw maDMP document.</param>
 /// <param name="SubmittedBy">Who submitted it (audit actor), e.g. "user:alice@uni.example" or "system:dmp-tool-webhook".</param>
 /// <param name="Policy">The policy to apply; null: the configured one.</param>
-public sealed record IntakeDmpInput(string? DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null);
+public sealed record IntakeDmpInput(string? DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null)
+{
+    /// <summary>Unique per submission: tells the submission that started the instance from those that joined it.</summary>
+    public string? SubmissionId { get; init; }
+}
 
 public enum IntakeState
 {
@@ -135,7 +139,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         var actor = GardienWorkflowOptions.SystemActor(nameof(IntakeDmpWorkflow));
         var submittedBy = input.SubmittedBy ?? "anonymous";
 
-        context.SetCustomStatus(new IntakeStatus("validating"));
+        AuditTrail.SetStatus(context, new IntakeStatus("validating"));
         var evaluation = await context.CallActivityAsync<DmpEvaluation>(
             nameof(EvaluateDmpActivity), new EvaluateDmpInput(input.DmpId, input.DmpJson, DateOnly.FromDateTime(context.CurrentUtcDateTime), input.Policy), ActivityRetryPolicies.Transient);
         var dmpId = evaluation.DmpId.Length > 0 ? evaluation.DmpId : input.DmpId ?? string.Empty;
@@ -151,7 +155,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     [], context.InstanceId, context.InstanceId + ":invalid"), warnings);
             }
 
-            context.SetCustomStatus(new IntakeStatus("invalid", evaluation.Errors.FirstOrDefault()));
+            AuditTrail.SetStatus(context, new IntakeStatus("invalid", evaluation.Errors.FirstOrDefault()));
             return Output(dmpId, IntakeState.Invalid, string.Join("; ", evaluation.Errors), [], [], [], [], warnings, []);
         }
 
@@ -160,8 +164,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         RecordDmpResult recorded;
         while (true)
         {
-            context.SetCustomStatus(new IntakeStatus("recording"));
-            recorded = await context.CallActivityAsync<RecordDmpResult>(
+            AuditTrail.SetStatus(context, new IntakeStatus("recording"));
+            recorded = await Audited<RecordDmpResult>(context,
                 nameof(RecordDmpActivity), new RecordDmpInput(dmpId, evaluation.Modified, evaluation.Title, evaluation.ContactEmail, Now(context)), ActivityRetryPolicies.Persistent);
             Wake(context, recorded.Wake, context.InstanceId, "superseded");
             if (recorded.Outcome != RecordDmpOutcome.Queued)
@@ -169,7 +173,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 break;
             }
 
-            context.SetCustomStatus(new IntakeStatus("queued", $"waiting for the intake {recorded.Owner} of version {recorded.OwnerModified:O} to end; a newer version arriving meanwhile takes this one's place"));
+            AuditTrail.SetStatus(context, new IntakeStatus("queued", $"waiting for the intake {recorded.Owner} of version {recorded.OwnerModified:O} to end; a newer version arriving meanwhile takes this one's place"));
             await context.WaitForExternalEvent<DmpTurn>(TurnEventName);
         }
 
@@ -178,18 +182,18 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             case RecordDmpOutcome.Superseded:
             {
                 var reason = $"the same or a newer version ({recorded.OwnerModified:O}) is already taken in by {recorded.Owner}";
-                context.SetCustomStatus(new IntakeStatus("superseded", reason));
+                AuditTrail.SetStatus(context, new IntakeStatus("superseded", reason));
                 return Output(dmpId, IntakeState.Superseded, reason, [], [], [], [], warnings, []);
             }
 
             case RecordDmpOutcome.NeedsUpdate:
             {
                 // An older version is in force (it may have been approved while this one waited): apply this one as an update.
-                context.SetCustomStatus(new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
+                AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
                 var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
                     nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
                 var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
-                context.SetCustomStatus(new IntakeStatus("updated", reason));
+                AuditTrail.SetStatus(context, new IntakeStatus("updated", reason));
                 return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };
             }
 
@@ -198,7 +202,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 var reason = $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
                 await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
                     before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
-                context.SetCustomStatus(new IntakeStatus("already-governed", reason));
+                AuditTrail.SetStatus(context, new IntakeStatus("already-governed", reason));
                 return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
             }
         }
@@ -207,7 +211,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             after: new { modified = evaluation.Modified, datasets = plan.Datasets.Select(d => new { d.Key, classification = d.Classification.Classification.ToString(), container = d.Storage.ContainerName }), approvals = plan.RequiredApprovals.Select(a => a.Role.ToString()) }));
 
         // Approvals, in parallel; the first that does not approve withdraws the others.
-        context.SetCustomStatus(AwaitingStatus(plan.RequiredApprovals, evaluation));
+        AuditTrail.SetStatus(context, AwaitingStatus(plan.RequiredApprovals, evaluation));
         IReadOnlyList<ApprovalWorkflowOutput> approvals;
         try
         {
@@ -223,8 +227,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         if (DecisiveRefusal(approvals) is { } refusal)
         {
             var reason = RefusalReason(refusal);
-            context.SetCustomStatus(new IntakeStatus("rejected", reason));
-            var ended = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+            AuditTrail.SetStatus(context, new IntakeStatus("rejected", reason));
+            var ended = await Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
             Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Rejected));
             await TryNotifyAsync(context, new Notification(
                 NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {Line(plan.Title)}",
@@ -242,27 +246,27 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         SetDmpStateResult activated;
         try
         {
-            context.SetCustomStatus(new IntakeStatus("provisioning"));
+            AuditTrail.SetStatus(context, new IntakeStatus("provisioning"));
             foreach (var dataset in plan.Datasets)
             {
                 var container = dataset.Storage.ContainerName;
                 var datasetId = dataset.Key;
-                compensations.Add(($"remove container {container}", () => context.CallActivityAsync<ContainerDeletionOutcome>(
+                compensations.Add(($"remove container {container}", () => Audited<ContainerDeletionOutcome>(context,
                     nameof(RemoveContainerIfEmptyActivity), new RemoveContainerIfEmptyInput(dmpId, datasetId, container, context.InstanceId, "intake compensation", Now(context), actor), ActivityRetryPolicies.Persistent)));
-                var provisioned = await context.CallActivityAsync<ProvisionedContainer>(
+                var provisioned = await Audited<ProvisionedContainer>(context,
                     nameof(ProvisionContainerActivity), ProvisionContainerInput.FromPlan(dmpId, dataset, Now(context), actor), ActivityRetryPolicies.Transient);
                 containers.Add(new ContainerSummary(datasetId, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
                 notEnforced.AddRange(provisioned.NotEnforcedLocally);
             }
 
-            context.SetCustomStatus(new IntakeStatus("granting"));
+            AuditTrail.SetStatus(context, new IntakeStatus("granting"));
             foreach (var dataset in plan.Datasets)
             {
                 var approvalIds = ApprovalIdsFor(dataset, approvals);
                 foreach (var grant in dataset.Access)
                 {
                     var request = GrantAccessInput.FromPlan(dmpId, dataset, grant, approvalIds, Now(context), actor);
-                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
+                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => Audited<RevokeAccessResult>(context,
                         nameof(RevokeAccessActivity), new RevokeAccessInput
                         {
                             DmpId = dmpId,
@@ -276,7 +280,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                             Actor = actor,
                         },
                         ActivityRetryPolicies.Persistent)));
-                    var granted = await context.CallActivityAsync<GrantAccessResult>(nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
+                    var granted = await Audited<GrantAccessResult>(context, nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
                     if (granted.Status == GrantStatus.PrincipalNotFound)
                     {
                         warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no {grant.Role.ToString().ToLowerInvariant()} access to {dataset.Key} was granted. Add them to the directory and resubmit the DMP.");
@@ -288,8 +292,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 }
             }
 
-            context.SetCustomStatus(new IntakeStatus("activating"));
-            activated = await context.CallActivityAsync<SetDmpStateResult>(
+            AuditTrail.SetStatus(context, new IntakeStatus("activating"));
+            activated = await Audited<SetDmpStateResult>(context,
                 nameof(SetDmpStateActivity),
                 new SetDmpStateInput(dmpId, DmpState.Active, "intake approved and provisioned", Now(context), actor, GovernanceJson.Serialize(plan), evaluation.Modified, Distinct(notEnforced), Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
@@ -304,17 +308,17 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         Wake(context, activated.Waiting, context.InstanceId, nameof(DmpState.Active));
 
         // Past this point governance is in force; a failing message or write-back is reported, never undone.
-        context.SetCustomStatus(new IntakeStatus("notifying"));
+        AuditTrail.SetStatus(context, new IntakeStatus("notifying"));
         await TryNotifyAsync(context, new Notification(
             NotificationKind.Summary, PiAddress(plan), $"DMP approved and provisioned: {Line(plan.Title)}",
             SummaryBody(plan, containers, grants, approvals, Distinct(notEnforced), warnings), [], context.InstanceId, context.InstanceId + ":summary"), warnings);
 
-        context.SetCustomStatus(new IntakeStatus("writing-back"));
+        AuditTrail.SetStatus(context, new IntakeStatus("writing-back"));
         foreach (var container in containers)
         {
             try
             {
-                await context.CallActivityAsync<OperationResult>(
+                await Audited<OperationResult>(context,
                     nameof(WriteBackDmpActivity), new WriteBackDmpInput(dmpId, container.DatasetId, container.Location, container.Container, Now(context), actor), ActivityRetryPolicies.Transient);
             }
             catch (WorkflowTaskFailedException ex)
@@ -323,14 +327,14 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
         }
 
-        context.SetCustomStatus(new IntakeStatus("active"));
+        AuditTrail.SetStatus(context, new IntakeStatus("active"));
         return Output(dmpId, IntakeState.Active, null, containers, grants, approvals, Distinct(notEnforced), warnings, []);
     }
 
     /// <summary>Runs the compensations newest first; each failure is kept (and audited) and the others still run.</summary>
     internal static async Task<List<string>> CompensateAsync(WorkflowContext context, string dmpId, List<(string What, Func<Task> Undo)> compensations, string reason, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus("compensating", reason));
+        AuditTrail.SetStatus(context, new IntakeStatus("compensating", reason));
         var incomplete = new List<string>();
         for (var i = compensations.Count - 1; i >= 0; i--)
         {
@@ -354,8 +358,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     private static async Task<IntakeDmpOutput> FailAsync(WorkflowContext context, string dmpId, GovernancePlan plan, string reason, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus("failed", reason));
-        var ended = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+        AuditTrail.SetStatus(context, new IntakeStatus("failed", reason));
+        var ended = await Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
         Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Failed));
         await TryNotifyAsync(context, new Notification(
             NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {Line(plan.Title)}",
@@ -396,8 +400,15 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
     }
 
+    /// <summary>
+    /// An activity that appends to the audit trail: while the trail is damaged the intake waits for its repair (stage
+    /// <see cref="AuditTrail.WaitingStage"/>, with what to repair) instead of failing, then runs the step again.
+    /// </summary>
+    internal static Task<T> Audited<T>(WorkflowContext context, string activity, object input, RetryPolicy retryPolicy) =>
+        AuditTrail.CallAsync<T>(context, activity, input, retryPolicy, damage => new IntakeStatus(AuditTrail.WaitingStage, damage));
+
     internal static Task<AuditReceipt> AuditAsync(WorkflowContext context, AuditEntry entry) =>
-        context.CallActivityAsync<AuditReceipt>(nameof(WriteAuditActivity), entry, ActivityRetryPolicies.Persistent);
+        Audited<AuditReceipt>(context, nameof(WriteAuditActivity), entry, ActivityRetryPolicies.Persistent);
 
     /// <summary>The approvals justifying a dataset's grants: those of the roles the dataset requires (the PI at least).</summary>
     internal static IReadOnlyList<string> ApprovalIdsFor(DatasetPlan dataset, IReadOnlyList<ApprovalWorkflowOutput> approvals)

@@ -14,7 +14,11 @@ namespace Gardien.Workflows.Intake;
 
 /// <summary>A new version of a governed DMP.</summary>
 /// <param name="DmpJson">The new version; null: fetched from the DMP tool.</param>
-public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null);
+public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null)
+{
+    /// <summary>Unique per submission: tells the submission that started the instance from those that joined it.</summary>
+    public string? SubmissionId { get; init; }
+}
 
 public enum UpdateState
 {
@@ -97,7 +101,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var actor = GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow));
         var warnings = new List<string>();
 
-        context.SetCustomStatus(new IntakeStatus("validating"));
+        AuditTrail.SetStatus(context, new IntakeStatus("validating"));
         var evaluation = await context.CallActivityAsync<DmpEvaluation>(
             nameof(EvaluateDmpActivity), new EvaluateDmpInput(input.DmpId, input.DmpJson, DateOnly.FromDateTime(context.CurrentUtcDateTime), input.Policy), ActivityRetryPolicies.Transient);
         warnings.AddRange(evaluation.Warnings);
@@ -108,19 +112,19 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         }
 
         // The out-of-order guard: claim this version against the registry (ETag).
-        context.SetCustomStatus(new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
-        var claim = await context.CallActivityAsync<ClaimDmpVersionResult>(
+        AuditTrail.SetStatus(context, new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
+        var claim = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
             nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
         if (claim.Outcome is ClaimOutcome.IntakeInProgress or ClaimOutcome.NotGoverned && claim.RecordedState is not DmpState.Disposed
             && !context.InstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal))
         {
             // No plan in force yet: the version goes through an intake of its own, which waits for a running intake
             // (and is woken when it ends) or takes the DMP in after a rejection or a failure. Nothing is polled or lost.
-            context.SetCustomStatus(new IntakeStatus("taking-in", claim.Outcome == ClaimOutcome.IntakeInProgress ? "an intake of this DMP is running: this version waits for it" : "no plan is in force: this version is taken in"));
+            AuditTrail.SetStatus(context, new IntakeStatus("taking-in", claim.Outcome == ClaimOutcome.IntakeInProgress ? "an intake of this DMP is running: this version waits for it" : "no plan is in force: this version is taken in"));
             var intake = await context.CallSubWorkflowAsync<IntakeDmpOutput>(
                 nameof(IntakeDmpWorkflow), new IntakeDmpInput(input.DmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-intake");
             var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}" + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
-            context.SetCustomStatus(new IntakeStatus("taken-in", reason));
+            AuditTrail.SetStatus(context, new IntakeStatus("taken-in", reason));
             return Output(input.DmpId, UpdateState.TakenIn, reason, null, intake.Approvals, intake.Containers, intake.Grants, [], [], [.. warnings, .. intake.Warnings], intake.CompensationIncomplete) with { Intake = intake };
         }
 
@@ -129,11 +133,11 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             case ClaimOutcome.Stale:
                 var stale = $"version {evaluation.Modified:O} is not newer than the recorded {claim.RecordedModified:O}";
                 await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.version_ignored", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, recorded = claim.RecordedModified }));
-                context.SetCustomStatus(new IntakeStatus("ignored", stale));
+                AuditTrail.SetStatus(context, new IntakeStatus("ignored", stale));
                 return Output(input.DmpId, UpdateState.Ignored, stale, null, [], [], [], [], [], warnings, []);
             case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
                 await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.update_not_governed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, outcome = claim.Outcome.ToString() }));
-                context.SetCustomStatus(new IntakeStatus("not-governed"));
+                AuditTrail.SetStatus(context, new IntakeStatus("not-governed"));
                 return Output(input.DmpId, UpdateState.NotGoverned, claim.RecordedState == DmpState.Disposed ? "the DMP's data has been disposed of: it is no longer governed" : "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
         }
 
@@ -146,9 +150,9 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var planJson = GovernanceJson.Serialize(plan);
         if (diff.IsEmpty)
         {
-            await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+            await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
                 new SetDmpStateInput(input.DmpId, DmpState.Active, "update: no governance change", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, RequireOwnership: true, Title: plan.Title), ActivityRetryPolicies.Persistent);
-            context.SetCustomStatus(new IntakeStatus("no-changes"));
+            AuditTrail.SetStatus(context, new IntakeStatus("no-changes"));
             return Output(input.DmpId, UpdateState.NoChanges, null, diff, [], [], [], [], [], warnings, []);
         }
 
@@ -159,7 +163,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         IReadOnlyList<ApprovalWorkflowOutput> approvals = [];
         if (diff.RequiredApprovals.Count > 0)
         {
-            context.SetCustomStatus(IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
+            AuditTrail.SetStatus(context, IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
             try
             {
                 approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. diff.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
@@ -182,13 +186,13 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         }
 
         // A newer version may have claimed the DMP while we waited: then it applies, not us.
-        var stillOurs = await context.CallActivityAsync<ClaimDmpVersionResult>(
+        var stillOurs = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
             nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
         if (stillOurs.Outcome != ClaimOutcome.Claimed)
         {
             await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "update.superseded", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime,
                 after: new { modified = evaluation.Modified, newer = stillOurs.RecordedModified, approvals = approvals.Select(a => a.ApprovalId) }));
-            context.SetCustomStatus(new IntakeStatus("superseded"));
+            AuditTrail.SetStatus(context, new IntakeStatus("superseded"));
             return Output(input.DmpId, UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP", diff, approvals, [], [], [], [], warnings, []);
         }
 
@@ -202,23 +206,23 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var byKey = plan.Datasets.ToDictionary(d => d.Key, StringComparer.Ordinal);
         try
         {
-            context.SetCustomStatus(new IntakeStatus("provisioning"));
+            AuditTrail.SetStatus(context, new IntakeStatus("provisioning"));
             foreach (var added in diff.DatasetsAdded)
             {
                 var dataset = byKey[added.DatasetKey];
-                compensations.Add(($"remove container {added.ContainerName}", () => context.CallActivityAsync<ContainerDeletionOutcome>(
+                compensations.Add(($"remove container {added.ContainerName}", () => IntakeDmpWorkflow.Audited<ContainerDeletionOutcome>(context,
                     nameof(RemoveContainerIfEmptyActivity), new RemoveContainerIfEmptyInput(input.DmpId, dataset.Key, added.ContainerName, context.InstanceId, "update compensation", IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                var provisioned = await context.CallActivityAsync<ProvisionedContainer>(
+                var provisioned = await IntakeDmpWorkflow.Audited<ProvisionedContainer>(context,
                     nameof(ProvisionContainerActivity), ProvisionContainerInput.FromPlan(input.DmpId, dataset, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
                 containers.Add(new ContainerSummary(dataset.Key, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
                 notEnforced.AddRange(provisioned.NotEnforcedLocally);
             }
 
             // Revocations first: they only reduce exposure and need no approval.
-            context.SetCustomStatus(new IntakeStatus("revoking"));
+            AuditTrail.SetStatus(context, new IntakeStatus("revoking"));
             foreach (var removed in diff.GrantsRemoved)
             {
-                var result = await context.CallActivityAsync<RevokeAccessResult>(nameof(RevokeAccessActivity), new RevokeAccessInput
+                var result = await IntakeDmpWorkflow.Audited<RevokeAccessResult>(context, nameof(RevokeAccessActivity), new RevokeAccessInput
                 {
                     DmpId = input.DmpId,
                     DatasetId = removed.DatasetKey,
@@ -235,7 +239,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 }
             }
 
-            context.SetCustomStatus(new IntakeStatus("granting"));
+            AuditTrail.SetStatus(context, new IntakeStatus("granting"));
             var toGrant = diff.GrantsAdded.Concat(diff.GrantsChanged).Select(g => (g.DatasetKey, g.Principal.Key, ApprovalIds: (IReadOnlyList<string>)approvalIds)).ToList();
             foreach (var key in diff.AccessEndChangedFor)
             {
@@ -253,7 +257,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 var request = GrantAccessInput.FromPlan(input.DmpId, dataset, grant, ids, IntakeDmpWorkflow.Now(context), actor);
                 if (isNew)
                 {
-                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
+                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => IntakeDmpWorkflow.Audited<RevokeAccessResult>(context,
                         nameof(RevokeAccessActivity), new RevokeAccessInput
                         {
                             DmpId = input.DmpId,
@@ -269,7 +273,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                         ActivityRetryPolicies.Persistent)));
                 }
 
-                var granted = await context.CallActivityAsync<GrantAccessResult>(nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
+                var granted = await IntakeDmpWorkflow.Audited<GrantAccessResult>(context, nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
                 if (granted.Status == GrantStatus.PrincipalNotFound)
                 {
                     warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no access to {datasetKey} was granted.");
@@ -280,14 +284,14 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 notEnforced.AddRange(granted.NotEnforcedLocally);
             }
 
-            context.SetCustomStatus(new IntakeStatus("retention"));
+            AuditTrail.SetStatus(context, new IntakeStatus("retention"));
             foreach (var change in diff.RetentionChanges)
             {
                 var dataset = byKey[change.DatasetKey];
                 var oldDisposal = Enum.Parse<PortDisposal>(change.OldDisposal.ToString());
-                compensations.Add(($"restore retention of {change.DatasetKey}", () => context.CallActivityAsync<UpdateDatasetRetentionResult>(
+                compensations.Add(($"restore retention of {change.DatasetKey}", () => IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
                     nameof(UpdateDatasetRetentionActivity), new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.OldKeepUntil, oldDisposal, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                await context.CallActivityAsync<UpdateDatasetRetentionResult>(
+                await IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
                     nameof(UpdateDatasetRetentionActivity),
                     new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.NewKeepUntil, Enum.Parse<PortDisposal>(change.NewDisposal.ToString()), IntakeDmpWorkflow.Now(context), actor),
                     ActivityRetryPolicies.Transient);
@@ -299,7 +303,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ (encryption scope, tier or immutability); the data steward must migrate the container by hand.");
             }
 
-            var applied = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+            var applied = await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
                 new SetDmpStateInput(input.DmpId, DmpState.Active, "update applied", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, IntakeDmpWorkflow.Distinct(notEnforced), RequireOwnership: true, Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
             if (!applied.Applied)
@@ -314,7 +318,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, reason, diff, approvals, incomplete, warnings, actor);
         }
 
-        context.SetCustomStatus(new IntakeStatus("notifying"));
+        AuditTrail.SetStatus(context, new IntakeStatus("notifying"));
         await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
             NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {IntakeDmpWorkflow.Line(plan.Title)}",
             $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" is in force.\n\n{ChangeSummary(diff)}"
@@ -325,7 +329,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         {
             try
             {
-                await context.CallActivityAsync<OperationResult>(
+                await IntakeDmpWorkflow.Audited<OperationResult>(context,
                     nameof(WriteBackDmpActivity), new WriteBackDmpInput(input.DmpId, container.DatasetId, container.Location, container.Container, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
             }
             catch (WorkflowTaskFailedException ex)
@@ -334,15 +338,15 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
         }
 
-        context.SetCustomStatus(new IntakeStatus("applied"));
+        AuditTrail.SetStatus(context, new IntakeStatus("applied"));
         return Output(input.DmpId, UpdateState.Applied, null, diff, approvals, containers, grants, revoked, retention, warnings, []);
     }
 
     /// <summary>Ends with the previous plan still in force (the claimed version stays recorded, so older versions stay ignored).</summary>
     private static async Task<UpdateDmpOutput> EndUnchangedAsync(WorkflowContext context, string dmpId, UpdateState state, string reason, PlanDiff diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus(state.ToString().ToLowerInvariant(), reason));
-        await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+        AuditTrail.SetStatus(context, new IntakeStatus(state.ToString().ToLowerInvariant(), reason));
+        await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
             new SetDmpStateInput(dmpId, DmpState.Active, $"update {state.ToString().ToLowerInvariant()}: {reason}", IntakeDmpWorkflow.Now(context), actor, RequireOwnership: true), ActivityRetryPolicies.Persistent);
         return Output(dmpId, state, reason, diff, approvals, [], [], [], [], warnings, incomplete);
     }
