@@ -4,8 +4,8 @@ using System.Text.Json.Serialization;
 using Azure;
 using Azure.Identity;
 using Gardien.Local.Hosting;
-using Gardien.Workflows.Text;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;

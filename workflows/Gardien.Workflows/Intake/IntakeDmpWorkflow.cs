@@ -180,31 +180,31 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         switch (recorded.Outcome)
         {
             case RecordDmpOutcome.Superseded:
-            {
-                var reason = $"the same or a newer version ({recorded.OwnerModified:O}) is already taken in by {recorded.Owner}";
-                AuditTrail.SetStatus(context, new IntakeStatus("superseded", reason));
-                return Output(dmpId, IntakeState.Superseded, reason, [], [], [], [], warnings, []);
-            }
+                {
+                    var reason = $"the same or a newer version ({recorded.OwnerModified:O}) is already taken in by {recorded.Owner}";
+                    AuditTrail.SetStatus(context, new IntakeStatus("superseded", reason));
+                    return Output(dmpId, IntakeState.Superseded, reason, [], [], [], [], warnings, []);
+                }
 
             case RecordDmpOutcome.NeedsUpdate:
-            {
-                // An older version is in force (it may have been approved while this one waited): apply this one as an update.
-                AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
-                var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
-                    nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
-                var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
-                AuditTrail.SetStatus(context, new IntakeStatus("updated", reason));
-                return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };
-            }
+                {
+                    // An older version is in force (it may have been approved while this one waited): apply this one as an update.
+                    AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
+                    var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
+                        nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
+                    var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
+                    AuditTrail.SetStatus(context, new IntakeStatus("updated", reason));
+                    return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };
+                }
 
             case RecordDmpOutcome.AlreadyGoverned:
-            {
-                var reason = $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
-                await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
-                    before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
-                AuditTrail.SetStatus(context, new IntakeStatus("already-governed", reason));
-                return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
-            }
+                {
+                    var reason = $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
+                    await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
+                        before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
+                    AuditTrail.SetStatus(context, new IntakeStatus("already-governed", reason));
+                    return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
+                }
         }
 
         await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.started", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
