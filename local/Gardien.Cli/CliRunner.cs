@@ -11,12 +11,22 @@ internal static class CliRunner
 
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        var config = new InvocationConfiguration
+        // Whatever a command prints (DMP titles, names, comments, messages quoting them), no raw control or bidi character reaches the terminal.
+        using var output = new TerminalSafeWriter(stdout ?? Console.Out);
+        using var error = new TerminalSafeWriter(stderr ?? Console.Error);
+        try
         {
-            Output = stdout ?? Console.Out,
-            Error = stderr ?? Console.Error,
-            EnableDefaultExceptionHandler = false,
-        };
+            return await RunAsync(root, args, new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        }
+        finally
+        {
+            await output.FlushAsync();
+            await error.FlushAsync();
+        }
+    }
+
+    private static async Task<int> RunAsync(RootCommand root, string[] args, InvocationConfiguration config)
+    {
 
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

@@ -4,6 +4,7 @@ using Gardien.Local.Hosting;
 using Gardien.Runtime;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Cli;
 
@@ -38,13 +39,13 @@ internal static class DemoCommand
         await output.WriteLineAsync($"Gardien local demo: embedded engine (task hub '{host.EngineOptions.TaskHubName}') and local adapters on {host.BlobEndpoint.GetLeftPart(UriPartial.Authority)}, inbox {Path.GetFullPath(host.LocalOptions.InboxPath)}.");
 
         await Section(output, "1. Submit the DMP (intake: validate, plan, record, request approvals)");
-        var submitted = await SubmitCommand.SubmitAsync(host, dmpJson, "user:demo@gardien.local", json: false, output, error, cancellationToken);
+        var (submitted, submission) = await SubmitCommand.SubmitAsync(host, dmpJson, "user:demo@gardien.local", json: false, output, error, cancellationToken);
         if (submitted != CliRunner.Ok)
         {
             return submitted;
         }
 
-        var instanceId = IntakeDmpWorkflow.InstanceIdFor(DmpSubmissionService.ExtractDmpId(dmpJson)!);
+        var instanceId = submission.InstanceId ?? IntakeDmpWorkflow.InstanceIdFor(DmpSubmissionService.ExtractDmpId(dmpJson)!);
 
         await Section(output, "2. Approvals from the inbox (DEMO SHORTCUT: each open request is approved on behalf of the person it was sent to)");
         var decided = 0;
@@ -64,9 +65,9 @@ internal static class DemoCommand
             foreach (var entry in open)
             {
                 var addressee = entry.Message.To.Count == 1 ? entry.Message.To[0] : entry.Message.Recipient;
-                await output.WriteLineAsync($"[demo] approving as {addressee}: {entry.Message.Subject}");
+                await output.WriteLineAsync($"[demo] approving as {UntrustedText.Console(addressee)}: {UntrustedText.Console(entry.Message.Subject)}");
                 var result = await host.Decisions.SubmitAsync(entry.ApproveToken!, "approve", "Approved in the local demo (gardien demo).", "user:" + addressee, cancellationToken);
-                await output.WriteLineAsync("       " + result.Message);
+                await output.WriteLineAsync("       " + UntrustedText.Console(result.Message));
                 decided += result.Accepted ? 1 : 0;
             }
 
@@ -100,7 +101,7 @@ internal static class DemoCommand
         var verification = await host.AuditLog.VerifyAsync(cancellationToken);
         await output.WriteLineAsync(verification.Intact
             ? $"Audit chain intact: {verification.EntriesChecked} entries checked; last hash {verification.LastHash}."
-            : $"Audit chain BROKEN at entry {verification.FirstBrokenLink!.Sequence}: {verification.FirstBrokenLink.Problem}");
+            : $"Audit chain BROKEN at entry {verification.FirstBrokenLink!.Sequence}: {UntrustedText.Console(verification.FirstBrokenLink.Problem)}");
 
         await Section(output, "6. Retention sweep, dry run");
         var firstKeepUntil = snapshot?.Datasets.Select(d => d.Dataset.KeepUntil).Where(d => d is not null).Min();
@@ -121,7 +122,7 @@ internal static class DemoCommand
         await output.WriteLineAsync();
         await output.WriteLineAsync(active && verification.Intact
             ? "Done: the DMP is governed (Active). Try 'gardien status', 'gardien inbox', 'gardien audit show'."
-            : $"Done, but the intake is {(snapshot is null ? "unknown" : LocalHostViews.Describe(snapshot))}{(verification.Intact ? string.Empty : " and the audit chain is broken")}.");
+            : $"Done, but the intake is {(snapshot is null ? "unknown" : UntrustedText.Console(LocalHostViews.Describe(snapshot)))}{(verification.Intact ? string.Empty : " and the audit chain is broken")}.");
         return active && verification.Intact && done?.Status == WorkflowStatus.Completed ? CliRunner.Ok : CliRunner.Invalid;
     }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Gardien.Local.Hosting;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Cli;
 
@@ -64,8 +65,8 @@ internal static class InboxCommand
         {
             var m = entry.Message;
             var state = entry.RequestOpen switch { true => " [open]", false => " [closed]", null => string.Empty };
-            await output.WriteLineAsync($"#{++n} {LocalHostViews.Time(m.SentAt)} {m.Kind} to {m.Recipient}{state}");
-            await output.WriteLineAsync("   " + m.Subject);
+            await output.WriteLineAsync($"#{++n} {LocalHostViews.Time(m.SentAt)} {m.Kind} to {UntrustedText.Console(m.Recipient)}{state}");
+            await output.WriteLineAsync("   " + UntrustedText.Console(m.Subject));
             if (entry.RequestOpen == true && (entry.ApproveToken ?? entry.RejectToken) is { } token)
             {
                 if (entry.ApproveToken is not null && entry.RejectToken is not null && entry.ApproveToken != entry.RejectToken)

@@ -5,6 +5,7 @@ using Azure;
 using Azure.Identity;
 using Gardien.Local.Hosting;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;
@@ -44,6 +45,7 @@ internal static class LocalHostCommand
             var configuration = GardienLocalConfiguration.Build(parse.GetValue(config));
             await using var host = GardienLocalHost.Create(configuration);
             await host.StartAsync(cancellationToken);
+            await ResumeAfterAuditRepairAsync(host, error, cancellationToken);
             return await action(host, output, error);
         }
         catch (GardienLocalHostException ex)
@@ -80,6 +82,41 @@ internal static class LocalHostCommand
         {
             await error.WriteLineAsync($"note: work was still running after Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); it carries on at the next gardien command.");
         }
+    }
+
+    /// <summary>
+    /// Workflows stopped at an audited step by a damaged audit trail carry on as soon as it verifies again: every command
+    /// checks (the trail is read only when something waits for it) and tells them.
+    /// </summary>
+    private static async Task ResumeAfterAuditRepairAsync(GardienLocalHost host, TextWriter error, CancellationToken cancellationToken)
+    {
+        var resumption = await host.AuditTrail.ResumeIfRepairedAsync(cancellationToken);
+        if (resumption.Resumed.Count > 0)
+        {
+            await error.WriteLineAsync($"note: the audit trail verifies again ({resumption.Verification!.EntriesChecked} entries): {resumption.Resumed.Count} workflow(s) that waited for it carry on.");
+        }
+    }
+
+    /// <summary>
+    /// After work ran: when the DMP's workflows stopped at a damaged audit trail, says where the damage is, how to repair
+    /// it and that nothing was lost, and returns the exit code for it (2); null when nothing waits.
+    /// </summary>
+    public static async Task<int?> ReportAuditDamageAsync(GardienLocalHost host, string? instanceId, TextWriter error, CancellationToken cancellationToken)
+    {
+        if (instanceId is null)
+        {
+            return null;
+        }
+
+        var waiting = (await host.AuditTrail.ListWaitingAsync(cancellationToken)).Where(w => w.InstanceId.StartsWith(instanceId, StringComparison.Ordinal)).ToList();
+        if (waiting.Count == 0)
+        {
+            return null;
+        }
+
+        await error.WriteLineAsync("error: " + UntrustedText.Console(waiting[0].Damage ?? "the audit trail cannot be appended to."));
+        await error.WriteLineAsync($"The work is not lost: {string.Join(", ", waiting.Select(w => w.InstanceId))} wait{(waiting.Count == 1 ? "s" : string.Empty)} for the trail and carr{(waiting.Count == 1 ? "ies" : "y")} on by itself at the next gardien command once 'gardien audit verify' reports it intact.");
+        return CliRunner.UsageOrIoError;
     }
 
     /// <summary>A plain (no colour, no ANSI) console writing to <paramref name="output"/>, so that tables read well in logs and tests.</summary>

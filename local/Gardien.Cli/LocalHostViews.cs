@@ -5,6 +5,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;
@@ -15,7 +16,7 @@ internal sealed record PendingApproval(string InstanceId, string Role, IReadOnly
 /// <summary>A governed dataset with its container as the store sees it (null when the container does not exist).</summary>
 internal sealed record DatasetView(DatasetRecord Dataset, ContainerInfo? Container);
 
-/// <summary>Everything a data steward wants to see about one DMP's intake.</summary>
+/// <summary>Everything a data steward wants to see about one DMP's intake (or the update of it that is current).</summary>
 internal sealed record IntakeSnapshot(
     string InstanceId,
     string? DmpId,
@@ -27,7 +28,14 @@ internal sealed record IntakeSnapshot(
     DmpRecord? Registry,
     IReadOnlyList<ApprovalRecord> Approvals,
     IReadOnlyList<DatasetView> Datasets,
-    IReadOnlyList<GrantRecord> Grants);
+    IReadOnlyList<GrantRecord> Grants)
+{
+    /// <summary>When the instance is an update: what it ended with.</summary>
+    public UpdateDmpOutput? UpdateResult { get; init; }
+
+    /// <summary>The instance's workflow (intake or update).</summary>
+    public string? Workflow { get; init; }
+}
 
 /// <summary>An inbox message with the approval tokens of its links and whether the request it belongs to is still open.</summary>
 internal sealed record InboxEntry(InboxMessage Message, string? ApproveToken, string? RejectToken, bool? RequestOpen);
@@ -36,10 +44,27 @@ internal sealed record InboxEntry(InboxMessage Message, string? ApproveToken, st
 internal static class LocalHostViews
 {
     private const string IntakePrefix = "intake-";
+    private const string UpdatePrefix = "update-";
 
-    /// <summary>The intake of a DMP given by dmp_id or by intake instance id.</summary>
-    public static string IntakeInstanceId(string dmpIdOrInstanceId) =>
-        dmpIdOrInstanceId.StartsWith(IntakePrefix, StringComparison.Ordinal) ? dmpIdOrInstanceId : IntakeDmpWorkflow.InstanceIdFor(dmpIdOrInstanceId);
+    /// <summary>True for an intake or update instance id (as opposed to a dmp_id).</summary>
+    public static bool IsInstanceId(string text) =>
+        text.StartsWith(IntakePrefix, StringComparison.Ordinal) || text.StartsWith(UpdatePrefix, StringComparison.Ordinal);
+
+    /// <summary>
+    /// The instance to show for a DMP given by dmp_id: the intake or update that last took the DMP's record (the running
+    /// intake, or the one that put the version in force), else the DMP's first intake. An instance id is returned as is.
+    /// </summary>
+    public static async Task<string> ResolveInstanceIdAsync(GardienLocalHost host, string dmpIdOrInstanceId, CancellationToken cancellationToken)
+    {
+        if (IsInstanceId(dmpIdOrInstanceId))
+        {
+            return dmpIdOrInstanceId;
+        }
+
+        return await host.Registry.GetDmpAsync(dmpIdOrInstanceId, cancellationToken) is { InstanceId: { } owner } && IsInstanceId(owner)
+            ? owner
+            : IntakeDmpWorkflow.InstanceIdFor(dmpIdOrInstanceId);
+    }
 
     public static async Task<IReadOnlyList<WorkflowMetadata>> ListIntakesAsync(GardienLocalHost host, CancellationToken cancellationToken)
     {
@@ -57,11 +82,15 @@ internal static class LocalHostViews
 
     public static async Task<IntakeSnapshot?> LoadAsync(GardienLocalHost host, string dmpIdOrInstanceId, CancellationToken cancellationToken)
     {
-        var instanceId = IntakeInstanceId(dmpIdOrInstanceId);
+        var instanceId = await ResolveInstanceIdAsync(host, dmpIdOrInstanceId, cancellationToken);
         var instance = await host.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken);
-        var result = instance is { Status: WorkflowStatus.Completed } ? instance.ReadOutputAs<IntakeDmpOutput>() : null;
-        var dmpId = result?.DmpId ?? instance?.ReadInputAs<IntakeDmpInput>()?.DmpId
-            ?? (dmpIdOrInstanceId.StartsWith(IntakePrefix, StringComparison.Ordinal) ? null : dmpIdOrInstanceId);
+        var isUpdate = instance?.Name == nameof(UpdateDmpWorkflow);
+        var completed = instance is { Status: WorkflowStatus.Completed };
+        var result = completed && !isUpdate ? instance!.ReadOutputAs<IntakeDmpOutput>() : null;
+        var updateResult = completed && isUpdate ? instance!.ReadOutputAs<UpdateDmpOutput>() : null;
+        var dmpId = result?.DmpId ?? updateResult?.DmpId
+            ?? (isUpdate ? instance?.ReadInputAs<UpdateDmpInput>()?.DmpId : instance?.ReadInputAs<IntakeDmpInput>()?.DmpId)
+            ?? (IsInstanceId(dmpIdOrInstanceId) ? null : dmpIdOrInstanceId);
         var registry = dmpId is null ? null : await host.Registry.GetDmpAsync(dmpId, cancellationToken);
         if (instance is null && registry is null)
         {
@@ -96,7 +125,11 @@ internal static class LocalHostViews
             registry,
             [.. approvals.OrderBy(a => a.RequestedAt)],
             [.. datasets.OrderBy(d => d.Dataset.DatasetId, StringComparer.Ordinal)],
-            [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenByDescending(g => g.Level).ThenBy(g => g.PrincipalId, StringComparer.Ordinal)]);
+            [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenByDescending(g => g.Level).ThenBy(g => g.PrincipalId, StringComparer.Ordinal)])
+        {
+            UpdateResult = updateResult,
+            Workflow = instance?.Name,
+        };
     }
 
     /// <summary>One line: where the intake stands.</summary>
@@ -105,6 +138,11 @@ internal static class LocalHostViews
         if (snapshot.Result is { } result)
         {
             return $"{result.State}" + (result.Reason is null ? string.Empty : $" ({result.Reason})");
+        }
+
+        if (snapshot.UpdateResult is { } update)
+        {
+            return $"update {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
         }
 
         if (snapshot.RuntimeStatus is null)
@@ -133,13 +171,17 @@ internal static class LocalHostViews
         var header = new Grid().AddColumn().AddColumn();
         Pair(header, "DMP", snapshot.DmpId ?? "?");
         Pair(header, "Title", snapshot.Registry?.Title ?? "-");
-        Pair(header, "Intake", $"{snapshot.InstanceId}: {Describe(snapshot)}");
+        Pair(header, snapshot.Workflow == nameof(UpdateDmpWorkflow) ? "Update" : "Intake", $"{snapshot.InstanceId}: {Describe(snapshot)}");
         if (snapshot.Registry is { } dmp)
         {
-            Pair(header, "Registry", $"{dmp.State}" + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})") + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
+            Pair(header, "Registry", $"{dmp.State}" + (dmp.Modified is { } version ? $", version {version:O}" : string.Empty) + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})") + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
+            if (dmp.Queue.Count > 0)
+            {
+                Pair(header, "Waiting", dmp.Queue.Select(q => $"version {q.Modified:O} ({q.InstanceId}), since {Time(q.QueuedAt)}"));
+            }
         }
 
-        Pair(header, "Awaiting", snapshot.Awaiting.Count == 0 ? "nobody" : string.Join("\n", DescribeAwaiting(snapshot)));
+        Pair(header, "Awaiting", snapshot.Awaiting.Count == 0 ? ["nobody"] : DescribeAwaiting(snapshot));
         console.Write(header);
         console.WriteLine();
 
@@ -148,7 +190,7 @@ internal static class LocalHostViews
             var approvals = new Table().Title("Approvals").AddColumn("Role").AddColumn("Approver").AddColumn("Decision").AddColumn("Decided by").AddColumn("When").AddColumn("Comment");
             foreach (var a in snapshot.Approvals)
             {
-                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.DecidedBy), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
+                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.OnBehalfOf is null ? a.DecidedBy : $"{a.DecidedBy} on behalf of {a.OnBehalfOf}"), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
             }
 
             console.Write(approvals);
@@ -221,7 +263,7 @@ internal static class LocalHostViews
 
         foreach (var warning in snapshot.Result?.Warnings ?? [])
         {
-            console.WriteLine("warning: " + warning);
+            console.WriteLine("warning: " + UntrustedText.Console(warning));
         }
     }
 
@@ -253,29 +295,21 @@ internal static class LocalHostViews
         return entries;
     }
 
-    /// <summary>The token of a link <c>{base}/approvals/{token}?decision=...</c>, or null when the message has no such link.</summary>
+    /// <summary>The token of the message's link for <paramref name="decision"/>, or null when the message has no such link.</summary>
     public static string? TokenOf(InboxMessage message, string decision) =>
-        message.Links.Select(l => l.Url).FirstOrDefault(u => u.Query.Contains("decision=" + decision, StringComparison.Ordinal)) is { } url
-            ? TokenFromLink(url.ToString())
-            : null;
-
-    /// <summary>Accepts a bare token or a whole approval link and returns the token.</summary>
-    public static string TokenFromLink(string tokenOrLink)
-    {
-        if (Uri.TryCreate(tokenOrLink, UriKind.Absolute, out var url) && url.Scheme is "http" or "https")
-        {
-            var path = url.AbsolutePath;
-            return Uri.UnescapeDataString(path[(path.LastIndexOf('/') + 1)..]);
-        }
-
-        return tokenOrLink.Trim();
-    }
+        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).FirstOrDefault(link => link?.Decision == decision)?.Token;
 
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
 
-    public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : text));
+    /// <summary>A table cell of one line: text from a DMP or a person (titles, names, comments, reasons) cannot break out of it.</summary>
+    public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : UntrustedText.Console(text)));
 
-    private static void Pair(Grid grid, string name, string value) => grid.AddRow(new Markup(Markup.Escape(name)), new Markup(Markup.Escape(value)));
+    /// <summary>A table cell of several lines, each neutralised as one line.</summary>
+    public static Markup Cell(IEnumerable<string?> lines) => new(Markup.Escape(string.Join("\n", lines.Select(l => string.IsNullOrEmpty(l) ? "-" : UntrustedText.Console(l))) is { Length: > 0 } text ? text : "-"));
+
+    private static void Pair(Grid grid, string name, string value) => Pair(grid, name, [value]);
+
+    private static void Pair(Grid grid, string name, IEnumerable<string> lines) => grid.AddRow(new Markup(Markup.Escape(name)), Cell(lines));
 
     /// <summary>The last path segment of a URL-like id ("https://doi.org/10.1/x.raw" gives "x.raw"), for display only.</summary>
     public static string ShortId(string id)

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Madmp;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;
@@ -145,7 +146,7 @@ internal static class PlanCommand
     {
         var where = issue.Path.Length == 0 ? "(document)" : issue.Path;
         var position = issue.Line is { } line ? $" (line {line}, column {issue.Column})" : string.Empty;
-        return $"{where}{position}: {issue.Message} [{issue.Keyword}]";
+        return UntrustedText.Console($"{where}{position}: {issue.Message} [{issue.Keyword}]");
     }
 
     private static void Render(GovernancePlan plan, MadmpReadResult read, string? policyPath, TextWriter output)
@@ -170,9 +171,9 @@ internal static class PlanCommand
         foreach (var requirement in plan.RequiredApprovals)
         {
             var asked = plan.Approvers.FirstOrDefault(a => a.Role == requirement.Role) is { } who
-                ? $"{who.Name} <{who.Email}>{(who.DelegateEmail is null ? string.Empty : $"{Environment.NewLine}escalation: {who.DelegateName} <{who.DelegateEmail}>")}"
+                ? $"{UntrustedText.Console(who.Name)} <{UntrustedText.Console(who.Email)}>{(who.DelegateEmail is null ? string.Empty : $"{Environment.NewLine}escalation: {UntrustedText.Console(who.DelegateName ?? string.Empty)} <{UntrustedText.Console(who.DelegateEmail)}>")}"
                 : "nobody (see findings)";
-            approvals.AddRow(Cell(Role(requirement.Role)), Cell(asked), Cell(string.Join(Environment.NewLine, requirement.Reasons)));
+            approvals.AddRow(Cell(Role(requirement.Role)), Cell(asked), Cell(string.Join(Environment.NewLine, requirement.Reasons.Select(UntrustedText.Console))));
         }
 
         console.Write(approvals);
@@ -185,7 +186,7 @@ internal static class PlanCommand
         {
             var c = dataset.Classification;
             datasets.AddRow(
-                Cell(dataset.Title),
+                Cell(UntrustedText.Console(dataset.Title)),
                 Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{Answer(", personal", c.PersonalDataAnswer)}{Answer(", sensitive", c.SensitiveDataAnswer)})"),
                 Cell(string.Join(", ", dataset.RequiredApprovals.Select(r => Role(r.Role)))),
                 Cell(dataset.Storage.ContainerName),
@@ -206,10 +207,10 @@ internal static class PlanCommand
         foreach (var grant in plan.Datasets.FirstOrDefault()?.Access ?? [])
         {
             access.AddRow(
-                Cell(grant.Principal.Name),
-                Cell(grant.Principal.Orcid is { } orcid ? $"orcid {orcid}" + (grant.Principal.Email is { } mail ? $"{Environment.NewLine}{mail}" : string.Empty) : grant.Principal.Email ?? "-"),
+                Cell(UntrustedText.Console(grant.Principal.Name)),
+                Cell(grant.Principal.Orcid is { } orcid ? $"orcid {UntrustedText.Console(orcid)}" + (grant.Principal.Email is { } mail ? $"{Environment.NewLine}{UntrustedText.Console(mail)}" : string.Empty) : UntrustedText.Console(grant.Principal.Email ?? "-")),
                 Cell(Lower(grant.Role)),
-                Cell(string.Join("; ", grant.Because)),
+                Cell(UntrustedText.Console(string.Join("; ", grant.Because))),
                 Cell(Date(grant.Until)));
         }
 
@@ -221,7 +222,7 @@ internal static class PlanCommand
             var table = new Table().Title("Findings").AddColumn("Severity").AddColumn("Code").AddColumn("Where").AddColumn("What to do");
             foreach (var finding in findings.OrderByDescending(f => f.Severity))
             {
-                table.AddRow(Cell(finding.Severity.ToString().ToUpperInvariant()), Cell(finding.Code), Cell(finding.Path), Cell(finding.Message));
+                table.AddRow(Cell(finding.Severity.ToString().ToUpperInvariant()), Cell(finding.Code), Cell(UntrustedText.Console(finding.Path)), Cell(UntrustedText.Console(finding.Message)));
             }
 
             console.Write(table);
@@ -244,9 +245,9 @@ internal static class PlanCommand
         _ => string.Empty,
     };
 
-    private static void AddPair(Grid grid, string name, string value) => grid.AddRow(Cell(name + ":"), Cell(value));
+    private static void AddPair(Grid grid, string name, string value) => grid.AddRow(Cell(name + ":"), Cell(UntrustedText.Console(value)));
 
-    // Plain Text, never markup: DMP content may contain [brackets].
+    // Plain Text, never markup: DMP content may contain [brackets]. One-line values are neutralised by the callers.
     private static Text Cell(string text) => new(text);
 
     private static string Date(DateOnly? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-";

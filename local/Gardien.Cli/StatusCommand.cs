@@ -76,7 +76,7 @@ internal static class StatusCommand
             {
                 table.AddRow(
                     LocalHostViews.Cell(s.DmpId), LocalHostViews.Cell(s.Registry?.Title), LocalHostViews.Cell(LocalHostViews.Describe(s)),
-                    LocalHostViews.Cell(string.Join("\n", LocalHostViews.DescribeAwaiting(s))), LocalHostViews.Cell(s.Datasets.Count(d => d.Container is not null).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    LocalHostViews.Cell(LocalHostViews.DescribeAwaiting(s)), LocalHostViews.Cell(s.Datasets.Count(d => d.Container is not null).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                     LocalHostViews.Cell(s.Grants.Count(g => g.State == Workflows.Ports.GrantState.Active).ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
 

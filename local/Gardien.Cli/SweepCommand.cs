@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using Gardien.Local.Hosting;
 using Gardien.Workflows.Retention;
+using Gardien.Workflows.Text;
 using Spectre.Console;
 
 namespace Gardien.Cli;
@@ -113,7 +114,7 @@ internal static class SweepCommand
 
         foreach (var d in report.Discrepancies)
         {
-            console.WriteLine($"discrepancy: {d.Kind} in {d.Container} (registry {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil})");
+            console.WriteLine(UntrustedText.Console($"discrepancy: {d.Kind} in {d.Container} (registry {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil})"));
         }
     }
 }

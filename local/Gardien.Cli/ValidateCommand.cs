@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gardien.Workflows.Madmp;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Cli;
 
@@ -126,7 +127,7 @@ internal static class ValidateCommand
         await output.WriteLineAsync($"{result.Errors.Count} error(s), {result.Warnings.Count} warning(s).");
         if (result.IsValid && result.Document is { } document)
         {
-            await output.WriteLineAsync($"\"{document.Dmp.Title}\": {document.Dmp.Datasets.Count} dataset(s), {document.Dmp.Contributors.Count} contributor(s).");
+            await output.WriteLineAsync($"\"{UntrustedText.Console(document.Dmp.Title)}\": {document.Dmp.Datasets.Count} dataset(s), {document.Dmp.Contributors.Count} contributor(s).");
         }
     }
 
@@ -143,8 +144,8 @@ internal static class ValidateCommand
         {
             var where = issue.Path.Length == 0 ? "(document)" : issue.Path;
             var position = issue.Line is { } line ? $" (line {line}, column {issue.Column})" : "";
-            await output.WriteLineAsync($"  {where}{position}  [{issue.Keyword}]");
-            await output.WriteLineAsync($"      {issue.Message}");
+            await output.WriteLineAsync($"  {UntrustedText.Console(where)}{position}  [{issue.Keyword}]");
+            await output.WriteLineAsync($"      {UntrustedText.Console(issue.Message)}");
         }
     }
 }

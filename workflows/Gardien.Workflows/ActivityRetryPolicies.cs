@@ -28,6 +28,7 @@ public static class ActivityRetryPolicies
         ArgumentNullException.ThrowIfNull(failure);
         return !(failure.IsCausedBy<PortNotFoundException>()
             || failure.IsCausedBy<PortRefusedException>()
+            || failure.IsCausedBy<AuditTrailDamagedException>()
             || failure.IsCausedBy<NonRetryableActivityException>()
             || failure.IsCausedBy<ArgumentException>()
             || failure.IsCausedBy<ArgumentNullException>()

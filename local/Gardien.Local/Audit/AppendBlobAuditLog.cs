@@ -277,8 +277,14 @@ public sealed class AppendBlobAuditLog : IAuditLog
             }
             catch (FormatException ex)
             {
-                // Appending after a damaged tail would hide the damage behind a valid-looking link: refuse.
-                throw new PortRefusedException($"The audit tail is damaged at {segment} line {i + 1}; appends are refused until it is investigated ('gardien audit verify'). {ex.Message}", ex);
+                // Appending after a damaged tail would hide the damage behind a valid-looking link: refuse, and say how to repair.
+                throw new AuditTrailDamagedException(
+                    $"The audit trail is damaged at {_container.Name}/{segment} line {i + 1} ({ex.Message.TrimEnd('.')}); nothing more is appended until it is repaired. "
+                    + (i == lines.Count - 1
+                        ? "It is the last line, typically an append torn by a crash: restore the segment from its backup or immutable copy, or, if the line is only a partial write (not a whole entry), rewrite the segment without it and keep the damaged original as evidence. "
+                        : "Restore the segment from its backup or immutable copy, keeping the damaged one as evidence. ")
+                    + "Then verify it ('gardien audit verify'): the workflows waiting for it resume once it verifies again.",
+                    ex);
             }
         }
 

@@ -49,6 +49,8 @@ public sealed class GardienLocalHost : IAsyncDisposable
 
     public ApprovalDecisionService Decisions => Services.GetRequiredService<ApprovalDecisionService>();
 
+    public AuditTrailService AuditTrail => Services.GetRequiredService<AuditTrailService>();
+
     public InboxReader Inbox => Services.GetRequiredService<InboxReader>();
 
     public IGovernanceRegistry Registry => Services.GetRequiredService<IGovernanceRegistry>();

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -131,11 +132,13 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
     private static string Markdown(StoredMessage message)
     {
         var builder = new StringBuilder();
-        builder.Append("# ").AppendLine(message.Subject).AppendLine();
+        // The subject and the addresses may quote a DMP: escaped, so they stay one line of text. The body is Markdown
+        // composed by the workflows, which escape every value they did not write.
+        builder.Append("# ").AppendLine(UntrustedText.MarkdownInline(message.Subject)).AppendLine();
         builder.Append("- Kind: ").AppendLine(message.Kind.ToString());
-        builder.Append("- To: ").AppendLine(string.Join(", ", message.To));
+        builder.Append("- To: ").AppendLine(UntrustedText.MarkdownInline(string.Join(", ", message.To)));
         builder.Append("- Sent: ").AppendLine(message.SentAt.ToString("O", CultureInfo.InvariantCulture));
-        builder.Append("- Correlation: ").AppendLine(message.CorrelationId);
+        builder.Append("- Correlation: ").AppendLine(UntrustedText.MarkdownInline(message.CorrelationId));
         builder.Append("- Message id: ").AppendLine(message.MessageId).AppendLine();
         builder.AppendLine(message.Body);
         if (message.Links.Count > 0)
@@ -143,7 +146,7 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
             builder.AppendLine();
             foreach (var link in message.Links)
             {
-                builder.Append("- [").Append(link.Label).Append("](").Append(link.Url).AppendLine(")");
+                builder.Append("- [").Append(UntrustedText.MarkdownInline(link.Label)).Append("](<").Append(link.Url).AppendLine(">)");
             }
         }
 

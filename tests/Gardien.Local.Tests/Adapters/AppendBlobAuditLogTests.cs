@@ -91,15 +91,19 @@ public sealed class AppendBlobAuditLogTests(AzuriteFixture fixture)
     }
 
     [Fact]
-    public async Task Append_AfterTheTailWasDamaged_IsRefused()
+    public async Task Append_AfterTheTailWasDamaged_IsRefusedSayingWhereAndHowToRepair()
     {
         var log = new AppendBlobAuditLog(_container);
         await log.AppendAsync(Entry(1));
         await _container.GetAppendBlobClient("chain/00000001.jsonl").AppendBlockAsync(new MemoryStream("garbage\n"u8.ToArray()));
 
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => new AppendBlobAuditLog(_container).AppendAsync(Entry(2)));
+        var ex = await Assert.ThrowsAsync<AuditTrailDamagedException>(() => new AppendBlobAuditLog(_container).AppendAsync(Entry(2)));
 
-        Assert.Contains("damaged", ex.Message, StringComparison.Ordinal);
+        Assert.False(ex.IsTransient);
+        Assert.Contains("damaged at " + _container.Name + "/chain/00000001.jsonl line 2", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("It is the last line", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("restore the segment", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("gardien audit verify", ex.Message, StringComparison.Ordinal);
     }
 
     /// <summary>Rewrites the first segment with one line changed (as an attacker with write access could), returns the blob name.</summary>

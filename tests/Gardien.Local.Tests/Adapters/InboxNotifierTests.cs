@@ -35,7 +35,7 @@ public sealed class InboxNotifierTests : IDisposable
         Assert.Equal(NotificationKind.ApprovalRequest, message.Kind);
         Assert.Equal("http://127.0.0.1:7071/approve?token=abc", message.Links[0].Url.ToString());
         Assert.True(File.Exists(Path.ChangeExtension(message.FilePath, ".md")));
-        Assert.Contains("[Approve](http://127.0.0.1:7071/approve?token=abc)", await File.ReadAllTextAsync(Path.ChangeExtension(message.FilePath, ".md")), StringComparison.Ordinal);
+        Assert.Contains("[Approve](<http://127.0.0.1:7071/approve?token=abc>)", await File.ReadAllTextAsync(Path.ChangeExtension(message.FilePath, ".md")), StringComparison.Ordinal);
         Assert.Equal(["dpo-deputy@neuro-institute.example", "dpo@neuro-institute.example"], reader.ListRecipients());
         Assert.Contains("approval-request", Path.GetFileName(message.FilePath), StringComparison.Ordinal);
     }

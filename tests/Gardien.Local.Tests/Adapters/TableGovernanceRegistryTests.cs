@@ -21,6 +21,24 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
         new() { DmpId = dmp, DatasetId = id, Container = "c-" + id.Replace('/', '-'), State = state, KeepUntil = keepUntil };
 
     [Fact]
+    public async Task UpsertDmp_WithWaitingVersions_KeepsTheQueueInOrder()
+    {
+        var record = new DmpRecord
+        {
+            DmpId = "https://doi.org/10.1234/queued",
+            State = DmpState.Pending,
+            Modified = Now,
+            InstanceId = "intake-a",
+            Queue = [new QueuedDmpVersion("intake-a-2", Now.AddDays(1), Now), new QueuedDmpVersion("intake-a-3", Now.AddDays(2), Now.AddMinutes(1))],
+        };
+
+        await _registry.UpsertDmpAsync(record);
+        var read = await _registry.GetDmpAsync(record.DmpId);
+
+        Assert.Equal(record.Queue, read!.Queue);
+    }
+
+    [Fact]
     public async Task UpsertDmp_ThenGet_RoundTripsWithAnETag()
     {
         var record = new DmpRecord
@@ -37,7 +55,8 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
 
         Assert.NotNull(stored.ETag);
         Assert.Equal(stored.ETag, read!.ETag);
-        Assert.Equal(record with { ETag = read.ETag, NotEnforcedLocally = read.NotEnforcedLocally }, read);
+        Assert.Equal(record with { ETag = read.ETag, NotEnforcedLocally = read.NotEnforcedLocally, Queue = read.Queue }, read);
+        Assert.Empty(read.Queue);
         Assert.Equal(GovernanceFeatures.Immutability, Assert.Single(read.NotEnforcedLocally).Feature);
         Assert.Null(await _registry.GetDmpAsync("unknown"));
     }

@@ -64,7 +64,7 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
     }
 
     [Fact]
-    public async Task Demo_Sample_RunsTheMainJobToActiveAndJoinsOnASecondRun()
+    public async Task Demo_Sample_RunsTheMainJobToActiveAndChangesNothingOnASecondRun()
     {
         using var sandbox = new LocalHostSandbox(fixture);
 
@@ -84,7 +84,7 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         var (again, secondOutput, secondError) = await sandbox.RunAsync("demo", "--file", sandbox.DmpPath);
 
         Assert.True(again == CliRunner.Ok, secondError + secondOutput);
-        Assert.Contains("joined its intake", secondOutput, StringComparison.Ordinal);
+        Assert.Contains("is the version in force: nothing to do", secondOutput, StringComparison.Ordinal);
         Assert.Contains("No open approval request", secondOutput, StringComparison.Ordinal);
     }
 

@@ -18,6 +18,8 @@ internal sealed class LocalHostSandbox : IDisposable
     {
         var id = Guid.NewGuid().ToString("N")[..10];
         Slug = "t" + id;
+        AuditContainer = "audit-" + id;
+        ConnectionString = azurite.ConnectionString;
         DmpId = $"https://doi.org/10.99999/{Slug}.dmp";
         var settings = new Dictionary<string, object>
         {
@@ -30,7 +32,7 @@ internal sealed class LocalHostSandbox : IDisposable
                 ["DirectorySeedPath"] = Path.Combine(RepoPaths.Root, "samples", "directory.sample.json"),
                 ["DmpFolder"] = _folder.Combine("dmps"),
                 ["TablePrefix"] = "t" + id,
-                ["AuditContainer"] = "audit-" + id,
+                ["AuditContainer"] = AuditContainer,
             },
             ["Workflows"] = new Dictionary<string, object> { ["PolicyPath"] = Path.Combine(RepoPaths.Root, "policy.sample.json") },
             ["Secrets"] = new Dictionary<string, object> { ["approval-signing-key-k1"] = "test-only-approval-signing-key-0123456789abcdef" },
@@ -45,6 +47,11 @@ internal sealed class LocalHostSandbox : IDisposable
     }
 
     public string Slug { get; }
+
+    /// <summary>The sandbox's audit container on the shared Azurite.</summary>
+    public string AuditContainer { get; }
+
+    public string ConnectionString { get; }
 
     public string DmpId { get; }
 

@@ -182,10 +182,48 @@ public sealed class ApprovalTokenServiceTests
     }
 
     [Fact]
+    public async Task Validate_NonCanonicalBase64Url_IsMalformed()
+    {
+        var service = Service();
+        var token = await service.IssueAsync(Request());
+        var dot = token.IndexOf('.', StringComparison.Ordinal);
+        var variants = new List<string>();
+        foreach (var (start, end) in new[] { (0, dot), (dot + 1, token.Length) })
+        {
+            // Characters that differ from the last one only in bits the decoder discards decode to the same bytes.
+            var part = token[start..end];
+            var canonical = DecodeLeniently(part);
+            variants.AddRange(Base64UrlAlphabet
+                .Where(c => c != part[^1] && DecodeLeniently(part[..^1] + c) is { } decoded && decoded.SequenceEqual(canonical!))
+                .Select(c => token[..(end - 1)] + c + token[end..]));
+        }
+
+        Assert.True((await service.ValidateAsync(token)).IsValid);
+        Assert.NotEmpty(variants);
+        foreach (var variant in variants)
+        {
+            var result = await service.ValidateAsync(variant);
+            Assert.True(result.Failure == ApprovalTokenFailure.Malformed, $"{variant}: {result.Failure}");
+        }
+
+        Assert.Equal(ApprovalTokenFailure.Malformed, (await service.ValidateAsync(token + "=")).Failure);
+    }
+
+    [Fact]
     public async Task Issue_MissingKey_ThrowsNotFound()
     {
         _secrets.Clear();
 
         await Assert.ThrowsAsync<PortNotFoundException>(() => Service().IssueAsync(Request()));
+    }
+
+    private const string Base64UrlAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    private static byte[]? DecodeLeniently(string base64Url)
+    {
+        var base64 = base64Url.Replace('-', '+').Replace('_', '/');
+        base64 = base64.PadRight(base64.Length + ((4 - (base64.Length % 4)) % 4), '=');
+        var buffer = new byte[base64.Length];
+        return Convert.TryFromBase64String(base64, buffer, out var written) ? buffer[..written] : null;
     }
 }

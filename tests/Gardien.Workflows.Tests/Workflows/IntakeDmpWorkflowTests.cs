@@ -1,5 +1,6 @@
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
@@ -193,14 +194,18 @@ public sealed class IntakeDmpWorkflowTests
         var done = await host.CompletionAsync(InstanceId);
 
         Assert.All(submissions, s => Assert.Equal(InstanceId, s.InstanceId));
+        Assert.Single(submissions, s => s.Outcome == DmpRouteOutcome.Started);
+        Assert.Equal(4, submissions.Count(s => s.Outcome == DmpRouteOutcome.Joined && s.JoinedExisting));
         Assert.Equal(IntakeState.Active, done.ReadOutputAs<IntakeDmpOutput>()!.State);
         Assert.Single(host.SentTo(PiEmail, NotificationKind.ApprovalRequest));
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Once);
         Assert.Equal(2, host.ActiveGrants(DmpId).Count);
 
-        // A sixth submission after the end joins the completed instance: nothing runs again.
+        // A sixth submission after the end is told that this version is in force: nothing runs again.
         var late = await host.Submissions.SubmitAsync(json);
-        Assert.True(late.JoinedExisting);
+        Assert.True(late.Accepted);
+        Assert.Equal(DmpRouteOutcome.AlreadyInForce, late.Outcome);
+        Assert.Equal(InstanceId, late.InstanceId);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 

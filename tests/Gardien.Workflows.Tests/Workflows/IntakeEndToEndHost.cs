@@ -9,6 +9,7 @@ using Gardien.Runtime.AzureStorage;
 using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
 using Gardien.Testing;
+using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;
@@ -157,11 +158,8 @@ internal sealed class IntakeEndToEndHost : IAsyncDisposable
     }
 
     /// <summary>The token of a message's approve (or reject) link: <c>{base}/approvals/{token}?decision=...</c>.</summary>
-    public static string TokenOf(InboxMessage message, string decision = "approve")
-    {
-        var link = message.Links.First(l => l.Url.Query.Contains("decision=" + decision, StringComparison.Ordinal)).Url;
-        return Uri.UnescapeDataString(link.AbsolutePath[(link.AbsolutePath.LastIndexOf('/') + 1)..]);
-    }
+    public static string TokenOf(InboxMessage message, string decision = "approve") =>
+        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).First(link => link?.Decision == decision)!.Token;
 
     /// <summary>Audit entries of one workflow instance and its approval sub-workflows.</summary>
     public async Task<IReadOnlyList<AuditEntry>> AuditOfAsync(string instanceId)

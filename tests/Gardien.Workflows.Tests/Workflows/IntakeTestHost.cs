@@ -111,11 +111,17 @@ internal sealed class IntakeTestHost : IAsyncDisposable
     /// </summary>
     public Func<string, Exception?>? Fault { get; set; }
 
+    /// <summary>
+    /// Fault injection after the fact: called with "Port.Method" once the mocked port has acted; an exception returned is
+    /// thrown as if the process died right after the side effect, before the activity could report it.
+    /// </summary>
+    public Func<string, Exception?>? FaultAfter { get; set; }
+
     public ApprovalTokenService Tokens => (ApprovalTokenService)_services[typeof(ApprovalTokenService)];
 
     public ApprovalDecisionService Decisions => new(Client, Tokens, Time);
 
-    public DmpSubmissionService Submissions => new(Client);
+    public DmpSubmissionService Submissions => new(Client, Registry.Object);
 
     public DmpEventRouter Router => new(Client, Registry.Object);
 
@@ -154,11 +160,12 @@ internal sealed class IntakeTestHost : IAsyncDisposable
     }
 
     /// <summary>The token of the message's approve (or reject) link: <c>{base}/approvals/{token}?decision=...</c>.</summary>
-    public static string TokenOf(Notification message, string decision = "approve")
-    {
-        var link = message.Links.First(l => l.Url.Query.Contains("decision=" + decision, StringComparison.Ordinal)).Url;
-        return Uri.UnescapeDataString(link.AbsolutePath[(link.AbsolutePath.LastIndexOf('/') + 1)..]);
-    }
+    public static string TokenOf(Notification message, string decision = "approve") =>
+        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).First(link => link?.Decision == decision)!.Token;
+
+    /// <summary>The whole link of the message for <paramref name="decision"/>, as a person would paste it.</summary>
+    public static string LinkOf(Notification message, string decision) =>
+        message.Links.First(l => ApprovalLinks.Parse(l.Url.ToString()).Link?.Decision == decision).Url.ToString();
 
     public async Task<WorkflowMetadata> CompletionAsync(string instanceId)
     {
@@ -308,7 +315,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             lock (Dmps)
             {
                 CheckETag(Dmps.GetValueOrDefault(record.DmpId), record.ETag, "DMP " + record.DmpId);
-                return Dmps[record.DmpId] = record with { ETag = NewETag() };
+                return After("Registry.UpsertDmp", Dmps[record.DmpId] = record with { ETag = NewETag() });
             }
         });
         Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, CancellationToken _) => Datasets.GetValueOrDefault((dmp, ds)));
@@ -318,7 +325,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             lock (Datasets)
             {
                 CheckETag(Datasets.GetValueOrDefault((record.DmpId, record.DatasetId)), record.ETag, "dataset " + record.DatasetId);
-                return Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() };
+                return After("Registry.UpsertDataset", Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() });
             }
         });
         Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string ds, string p, CancellationToken _) => Grants.GetValueOrDefault((dmp, ds, p)));
@@ -328,17 +335,17 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             lock (Grants)
             {
                 CheckETag(Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId)), record.ETag, "grant");
-                return Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = record with { ETag = NewETag() };
+                return After("Registry.UpsertGrant", Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = record with { ETag = NewETag() });
             }
         });
         Registry.Setup(r => r.GetApprovalAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmp, string id, CancellationToken _) => Approvals.GetValueOrDefault((dmp, id)));
         Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
-            Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
+            After("Registry.UpsertApproval", Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() }));
         Registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string tokenId, string use, DateTimeOffset _, DateTimeOffset _, CancellationToken _) =>
+            .ReturnsAsync((string tokenId, string use, DateTimeOffset _, DateTimeOffset _, CancellationToken _) => After("Registry.TryConsumeToken",
                 UsedTokens.TryAdd(tokenId, use) ? TokenConsumption.Consumed
                 : UsedTokens[tokenId] == use ? TokenConsumption.AlreadyConsumedBySameUse
-                : TokenConsumption.AlreadyUsed);
+                : TokenConsumption.AlreadyUsed));
 
         Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
         {
@@ -351,7 +358,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                     AuditEntries.Enqueue(entry);
                 }
 
-                return new AuditReceipt(AuditEntries.Count, new string('a', 64), "audit/0.jsonl", duplicate);
+                return After("Audit.Append", new AuditReceipt(AuditEntries.Count, new string('a', 64), "audit/0.jsonl", duplicate));
             }
         });
         Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>())).ReturnsAsync((Notification n, CancellationToken _) =>
@@ -365,7 +372,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
                     Sent.Enqueue(n);
                 }
 
-                return new NotificationReceipt("msg-" + n.DeduplicationKey.GetHashCode(StringComparison.Ordinal), duplicate);
+                return After("Notifier.Send", new NotificationReceipt("msg-" + n.DeduplicationKey.GetHashCode(StringComparison.Ordinal), duplicate));
             }
         });
 
@@ -374,7 +381,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             Inject("Storage.EnsureContainer");
             var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
             IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
-            return new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced);
+            return After("Storage.EnsureContainer", new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced));
         });
         Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string? owner, CancellationToken _) =>
             !Containers.TryGetValue(name, out var recorded) ? ContainerDeletionOutcome.NotFound
@@ -387,13 +394,13 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Directory.Setup(d => d.EnsureGroupAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string description, CancellationToken _) =>
         {
             Inject("Directory.EnsureGroup");
-            return Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description));
+            return After("Directory.EnsureGroup", Groups.GetOrAdd(name, n => new DirectoryGroup("g-" + n, n, description)));
         });
         Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
         Directory.Setup(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) =>
         {
             Inject("Directory.AddMember");
-            return Memberships.TryAdd((g, u), true);
+            return After("Directory.AddMember", Memberships.TryAdd((g, u), true));
         });
         Directory.Setup(d => d.AddMembersAsync(It.IsAny<string>(), It.IsAny<IReadOnlyList<string>>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, IReadOnlyList<string> users, CancellationToken _) =>
         {
@@ -404,7 +411,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, CancellationToken _) =>
             (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
         Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
-            Inject("Directory.AssignRole") ?? new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
+            Inject("Directory.AssignRole") ?? After("Directory.AssignRole", new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true), [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")])));
         Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>())).ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryRemove((p.Id, scope, role), out var _), []));
 
@@ -438,12 +445,25 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             return OperationResult.Done;
         });
 
+        // An idempotent merge, as the port says: the same write-back again changes nothing.
         DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), It.IsAny<CancellationToken>())).ReturnsAsync((string dmpId, DmpWriteBack writeBack, CancellationToken _) =>
         {
-            WriteBacks.Enqueue((dmpId, writeBack));
-            return OperationResult.Done;
+            lock (WriteBacks)
+            {
+                if (WriteBacks.Contains((dmpId, writeBack)))
+                {
+                    return After("DmpTool.WriteBack", OperationResult.Unchanged);
+                }
+
+                WriteBacks.Enqueue((dmpId, writeBack));
+                return After("DmpTool.WriteBack", OperationResult.Done);
+            }
         });
     }
+
+    /// <summary>Throws the fault injected after <paramref name="call"/> took effect, if any; otherwise returns <paramref name="result"/>.</summary>
+    private T After<T>(string call, T result) =>
+        FaultAfter?.Invoke(call) is { } fault ? throw fault : result;
 
     /// <summary>Throws the injected fault of <paramref name="call"/>, if any (returns null so it fits in expressions).</summary>
     private RoleAssignmentResult? Inject(string call) =>

@@ -160,10 +160,8 @@ public sealed class RetentionTestHost : IAsyncDisposable
     /// <summary>Clicks a decision link of a notification the way a host does: raises the decision event on the instance the link belongs to.</summary>
     public async Task DecideAsync(Notification notification, string decision, string? comment = null, int linkIndex = 0, string? instanceId = null)
     {
-        var links = notification.Links.Where(l => l.Url.Query.Contains("decision=", StringComparison.Ordinal)).ToList();
-        var url = links.Count > 0 ? links[Math.Min(linkIndex, links.Count - 1)].Url : throw new InvalidOperationException("The notification carries no decision link.");
-        var path = url.AbsolutePath;
-        var token = Uri.UnescapeDataString(path[(path.IndexOf("/approvals/", StringComparison.Ordinal) + "/approvals/".Length)..]);
+        var links = notification.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).Where(l => l?.Decision is not null).ToList();
+        var token = links.Count > 0 ? links[Math.Min(linkIndex, links.Count - 1)]!.Token : throw new InvalidOperationException("The notification carries no decision link.");
         var target = instanceId ?? notification.CorrelationId;
         var before = (await Store.GetHistoryAsync(target)).Count(e => e.EventType == HistoryEventType.EventRaised);
         await Client.RaiseEventAsync(target, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(token, decision, null, comment));

@@ -144,7 +144,7 @@ public sealed class UpdateDmpWorkflowTests
     }
 
     [Fact]
-    public async Task Update_OlderVersionArrivingWhileTheNewerIsInIntake_IsIgnored()
+    public async Task Route_OlderVersionArrivingWhileTheNewerIsInIntake_IsRefusedAsStale()
     {
         await using var host = await IntakeTestHost.StartAsync();
 
@@ -154,22 +154,17 @@ public sealed class UpdateDmpWorkflowTests
         var late = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V1, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra")])));
         await host.DecideAsync(PiEmail, "approve");
         Assert.Equal(IntakeState.Active, (await host.CompletionAsync(intake.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
-        while (await host.AdvanceToNextTimerAsync(late.InstanceId!) is not null)
-        {
-            // The update waits (hourly) for the running intake, then finds a newer version in force.
-        }
 
-        var output = (await host.CompletionAsync(late.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
-        Assert.Equal(DmpRoute.Intake, intake.Route);
-        Assert.Equal(DmpRoute.Update, late.Route);
-        Assert.Equal(UpdateState.Ignored, output.State);
-        Assert.Contains("not newer", output.Reason, StringComparison.Ordinal);
+        Assert.Equal(DmpRouteOutcome.Started, intake.Outcome);
+        Assert.Equal(DmpRouteOutcome.Stale, late.Outcome);
+        Assert.Equal(DmpRoute.Ignored, late.Route);
+        Assert.Null(late.InstanceId);
+        Assert.Contains("not newer", late.Reason, StringComparison.Ordinal);
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Once);
-        Assert.Contains(host.AuditEntries, e => e.Action == "dmp.version_ignored" && e.InstanceId == late.InstanceId);
 
-        // Once v2 is in force, v1 is dropped at the door.
-        Assert.Equal(DmpRoute.Ignored, (await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V1)))).Route);
+        // Once v2 is in force, v1 is still refused at the door.
+        Assert.Equal(DmpRouteOutcome.Stale, (await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V1)))).Outcome);
     }
 
     [Fact]

@@ -7,6 +7,7 @@ using Gardien.Workflows.Audit;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Workflows.Access;
 
@@ -47,6 +48,9 @@ public sealed record AccessReviewStatus(string Stage, int Cycle, DateOnly? NextR
 /// </summary>
 public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessReviewResult>
 {
+    /// <summary>A value from the DMP or a person inside a Markdown message body: escaped, one line.</summary>
+    private static string Md(string? text) => UntrustedText.MarkdownInline(text);
+
     public static string InstanceIdFor(string dmpId)
     {
         ArgumentNullException.ThrowIfNull(dmpId);
@@ -113,11 +117,11 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
             byToken[link.TokenId] = member;
             links.Add(new NotificationLink($"Keep {member.DisplayName}", link.ApproveUrl));
             links.Add(new NotificationLink($"Remove {member.DisplayName}", link.RejectUrl));
-            lines.Append(CultureInfo.InvariantCulture, $"- {member.DisplayName} <{member.Email ?? member.PrincipalId}>: {string.Join(", ", member.Grants.Select(g => $"{g.Level} on {g.DatasetId}"))}\n");
+            lines.Append(CultureInfo.InvariantCulture, $"- {Md(member.DisplayName)} ({Md(member.Email ?? member.PrincipalId)}): {string.Join(", ", member.Grants.Select(g => $"{g.Level} on {Md(g.DatasetId)}"))}\n");
         }
 
-        var subject = $"Access review: {snapshot.Title ?? input.DmpId}";
-        var body = $"Please confirm who still needs access to the data of DMP {input.DmpId}. Use Keep or Remove for each person before {Utc(deadline):yyyy-MM-dd} (UTC). "
+        var subject = $"Access review: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}";
+        var body = $"Please confirm who still needs access to the data of DMP {Md(input.DmpId)}. Use Keep or Remove for each person before {Utc(deadline):yyyy-MM-dd} (UTC). "
             + "People you do not confirm by then lose access automatically.\n\n" + lines;
         await NotifyAsync(context, NotificationKind.AccessReview, pi, subject, body, links, $"review-{cycle}");
         await AuditAsync(context, actor, "access_review.requested", input.DmpId, new { cycle = input.Cycle, pi, deadline = Utc(deadline), members = members.Select(m => m.PrincipalId) }, ":" + cycle);
@@ -185,7 +189,7 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
         }
 
         await AuditAsync(context, actor, "access_review.completed", input.DmpId, new { cycle = input.Cycle, confirmed = kept.Order(StringComparer.Ordinal), revoked, reminders }, ":" + cycle);
-        await NotifyAsync(context, NotificationKind.Summary, pi, $"Access review done: {snapshot.Title ?? input.DmpId}",
+        await NotifyAsync(context, NotificationKind.Summary, pi, $"Access review done: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}",
             $"Confirmed: {kept.Count}. Access removed: {revoked.Count}" + (revoked.Count == 0 ? "." : ": " + string.Join(", ", members.Where(m => revoked.Contains(m.PrincipalId)).Select(m => m.DisplayName)) + "."),
             [], $"review-{cycle}-summary");
         return ([.. kept.Order(StringComparer.Ordinal)], revoked);
@@ -205,7 +209,7 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
         await AuditAsync(context, actor, "access.ended", input.DmpId, new { accessEndsOn = snapshot.AccessEndsOn, revoked });
         if (snapshot.PiEmail is { } pi)
         {
-            await NotifyAsync(context, NotificationKind.Summary, pi, $"Access ended: {snapshot.Title ?? input.DmpId}",
+            await NotifyAsync(context, NotificationKind.Summary, pi, $"Access ended: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}",
                 $"The project's access period ended on {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace). Gardien removed the access of {revoked.Count} people. The data itself stays until its keep-until date.",
                 [], "access-ended");
         }

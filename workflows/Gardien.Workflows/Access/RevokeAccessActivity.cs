@@ -66,7 +66,10 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
             changed = true;
         }
 
-        if (changed)
+        // This request's own revocation found done by a rerun (after a crash between the registry write and the entry)
+        // is audited as well: the entry's idempotency key lets the log keep exactly one.
+        var revokedByThisRequest = grant is { State: GrantState.Revoked } && grant.RevokedAt == input.At && grant.RevokedReason == input.Reason;
+        if (changed || revokedByThisRequest)
         {
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "grant.revoked", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,

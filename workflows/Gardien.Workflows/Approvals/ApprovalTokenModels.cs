@@ -36,6 +36,12 @@ public enum ApprovalTokenFailure
     WrongInstance,
     WrongApprover,
     DecisionNotAllowed,
+
+    /// <summary>The decision asked for contradicts the one the link was issued for (the Reject link used to approve).</summary>
+    DecisionContradictsLink,
+
+    /// <summary>What was given is not an approval link or token at all.</summary>
+    NotALink,
 }
 
 /// <summary>Outcome of checking a token. <see cref="Message"/> is safe to show to the person who clicked the link.</summary>

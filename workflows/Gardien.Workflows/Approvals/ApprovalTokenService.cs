@@ -13,7 +13,8 @@ namespace Gardien.Workflows.Approvals;
 /// v, kid, tid (token id), iid (instance id), role, apr (approver), opt (decision options) and exp (Unix seconds).
 /// Keys come from <see cref="ISecretStore"/> (base64 of at least 32 bytes, or a text secret of at least 32 characters);
 /// the kid allows rotation: sign with <see cref="ApprovalTokenSettings.ActiveKeyId"/>, keep verifying the ids in
-/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Signatures are compared in constant time. Single use is enforced
+/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Signatures are compared in constant time; both parts must be
+/// canonical base64url (no padding, unused bits zero), so a token has exactly one accepted spelling. Single use is enforced
 /// through <see cref="IGovernanceRegistry.TryConsumeTokenAsync"/>.
 /// </para>
 /// </summary>
@@ -118,15 +119,17 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
 
     /// <summary>
     /// Validates and uses up the token for <paramref name="decision"/>. A second redemption is refused with
-    /// <see cref="ApprovalTokenFailure.AlreadyUsed"/>, except a retry of the very same redemption (same decision and
-    /// approver), which succeeds again so that a crashed handler can finish its work.
+    /// <see cref="ApprovalTokenFailure.AlreadyUsed"/>, except a retry of the very same redemption (same decision,
+    /// approver and decider), which succeeds again so that a crashed handler can finish its work.
     /// </summary>
+    /// <param name="decidedBy">Who decides, when not the approver the token was issued to (a delegate, someone acting on their behalf).</param>
     public async Task<ApprovalTokenValidation> RedeemAsync(
         string token,
         string decision,
         string? expectedInstanceId = null,
         string? expectedApprover = null,
         DateTimeOffset? now = null,
+        string? decidedBy = null,
         CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(decision);
@@ -137,7 +140,8 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return validation;
         }
 
-        var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant();
+        var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant()
+            + (decidedBy is null || string.Equals(decidedBy, claims.Approver, StringComparison.OrdinalIgnoreCase) ? string.Empty : "|" + decidedBy.ToUpperInvariant());
         var consumption = await registry.TryConsumeTokenAsync(claims.TokenId, fingerprint, instant, claims.ExpiresAt, cancellationToken).ConfigureAwait(false);
         return consumption == TokenConsumption.AlreadyUsed
             ? ApprovalTokenValidation.Fail(ApprovalTokenFailure.AlreadyUsed, "The approval link has already been used; a decision was recorded. Each link works once.", claims)
@@ -246,7 +250,15 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return false;
         }
 
-        bytes = buffer[..written];
+        // Base64 leaves unused low bits in the last character; a decoder that ignores them accepts several spellings of
+        // one token. Only the spelling this service issues is accepted, so a token has exactly one textual form.
+        var decoded = buffer[..written];
+        if (!string.Equals(Base64Url(decoded), text, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        bytes = decoded;
         return true;
     }
 }

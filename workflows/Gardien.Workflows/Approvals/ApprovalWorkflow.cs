@@ -1,15 +1,18 @@
 using System.Globalization;
 using Gardien.Runtime;
+using Gardien.Workflows.Audit;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Workflows.Approvals;
 
 /// <summary>One approval to ask for.</summary>
 /// <param name="Subject">What is approved: "intake", "update", "retention-extension:{datasetId}".</param>
 /// <param name="Reasons">Why this role must approve (shown to the approver).</param>
-/// <param name="Summary">What the approver is asked to approve (Markdown, shown in the request).</param>
+/// <param name="Summary">What the approver is asked to approve (Markdown, shown in the request as is: the requester escapes
+/// every value it did not write, see <see cref="UntrustedText.MarkdownInline"/>).</param>
 /// <param name="ApprovalId">Registry id of the approval; default: the instance id.</param>
 /// <param name="PiName">The PI (the DMP's contact): the approver for the PI role.</param>
 /// <param name="Policy">The policy approvers and periods come from; null: the configured one.</param>
@@ -40,7 +43,8 @@ public enum ApprovalOutcome
     Cancelled,
 }
 
-/// <param name="DecidedBy">Who decided (the approver or the escalation delegate), from the verified token.</param>
+/// <param name="DecidedBy">Who decided: the approver, a delegate, or someone acting on the approver's behalf (<paramref name="OnBehalfOf"/>).</param>
+/// <param name="OnBehalfOf">The approver, when <paramref name="DecidedBy"/> decided on their behalf as the policy allows.</param>
 public sealed record ApprovalWorkflowOutput(
     string ApprovalId,
     ApprovalRole Role,
@@ -50,15 +54,21 @@ public sealed record ApprovalWorkflowOutput(
     DateTimeOffset? DecidedAt,
     string? Comment,
     bool Escalated,
-    int RemindersSent)
+    int RemindersSent,
+    string? OnBehalfOf = null)
 {
+    /// <summary>"alice@x", or "alice@x on behalf of dpo@x".</summary>
+    public string? DecidedByLabel => DecidedBy is null || OnBehalfOf is null ? DecidedBy : $"{DecidedBy} on behalf of {OnBehalfOf}";
+
     public bool IsApproved => Outcome == ApprovalOutcome.Approved;
 }
 
 /// <summary>The payload of the <see cref="ApprovalWorkflow.DecisionEventName"/> event raised by hosts (<see cref="ApprovalDecisionService"/>).</summary>
 /// <param name="Token">The token of the link that was used.</param>
 /// <param name="Decision">"approve" or "reject".</param>
-/// <param name="Actor">Who submitted it, as the host authenticated them (may be null for a bare link click).</param>
+/// <param name="Actor">Who submitted it, as the host established it ("user:e-mail"; in Azure from the Entra sign-in, never
+/// from a request parameter); null for a bare link click, whose holder counts as the link's approver. Checked against the
+/// link's approver and the people the policy authorises (<see cref="ApprovalAuthority"/>).</param>
 public sealed record ApprovalDecisionEvent(string Token, string Decision, string? Actor, string? Comment);
 
 /// <summary>The payload of the <see cref="ApprovalWorkflow.CancelEventName"/> event.</summary>
@@ -67,7 +77,9 @@ public sealed record ApprovalCancellation(string Reason);
 /// <summary>What <c>SetCustomStatus</c> shows while the approval runs.</summary>
 /// <param name="Awaiting">Who is awaited (the approver, and the delegate once escalated).</param>
 /// <param name="LastRefusal">Why the last decision received was refused (used or expired link...), if any.</param>
-public sealed record ApprovalStatus(string Stage, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset Since, DateTimeOffset ExpiresAt, bool Escalated, int RemindersSent, string? LastRefusal);
+/// <param name="Authority">Who may decide (approver, delegates, people acting on the approver's behalf): hosts check a
+/// decision's identity against it before using the link up.</param>
+public sealed record ApprovalStatus(string Stage, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset Since, DateTimeOffset ExpiresAt, bool Escalated, int RemindersSent, string? LastRefusal, ApproverAuthority? Authority = null);
 
 /// <summary>
 /// Asks one approver role for a decision: resolves the approver, sends a signed single-use link, waits for the
@@ -115,7 +127,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             TokenId = links[0].TokenId,
         };
         await RecordAsync(context, record, "approval.requested", actor, new { reasons = input.Reasons, expiresAt = Utc(expiresAt), escalateAt = escalateAt is { } e ? Utc(e) : (DateTimeOffset?)null });
-        await NotifyAsync(context, NotificationKind.ApprovalRequest, [approver.Email], $"Approval needed ({ApprovalRoles.Title(input.Role)}): {Title(input)}", RequestBody(input, approver, expiresAt), [links[0]], "request");
+        await NotifyAsync(context, NotificationKind.ApprovalRequest, [approver.Email], $"Approval needed ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}", RequestBody(input, approver, expiresAt), [links[0]], "request");
 
         var escalated = false;
         var reminders = 0;
@@ -127,7 +139,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         {
             while (true)
             {
-                context.SetCustomStatus(new ApprovalStatus("awaiting-decision", role, [.. links.Select(l => l.Approver)], Utc(requestedAt), Utc(expiresAt), escalated, reminders, lastRefusal));
+                AuditTrail.SetStatus(context, new ApprovalStatus("awaiting-decision", role, [.. links.Select(l => l.Approver)], Utc(requestedAt), Utc(expiresAt), escalated, reminders, lastRefusal, approver.ToAuthority()));
                 decision ??= context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEventName, waits.Token);
                 var next = Min(expiresAt, escalated ? null : escalateAt, nextReminder);
                 using var timerCancel = new CancellationTokenSource();
@@ -152,7 +164,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                     decision = null;
                     var now = context.CurrentUtcDateTime;
                     var verified = await context.CallActivityAsync<VerifiedDecision>(
-                        nameof(VerifyApprovalDecisionActivity), new VerifyApprovalDecisionInput(received.Token, received.Decision, context.InstanceId, Utc(now)), ActivityRetryPolicies.Transient);
+                        nameof(VerifyApprovalDecisionActivity), new VerifyApprovalDecisionInput(received.Token, received.Decision, context.InstanceId, Utc(now), received.Actor, approver.ToAuthority()), ActivityRetryPolicies.Transient);
                     if (!verified.IsValid)
                     {
                         lastRefusal = verified.Message;
@@ -164,13 +176,14 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                     var decided = record with
                     {
                         Decision = approved ? ApprovalDecision.Approved : ApprovalDecision.Rejected,
-                        DecidedBy = verified.Approver,
+                        DecidedBy = verified.DecidedBy ?? verified.Approver,
+                        OnBehalfOf = verified.OnBehalfOf,
                         DecidedAt = Utc(now),
                         Comment = received.Comment,
                         TokenId = verified.TokenId,
                         Escalated = escalated,
                     };
-                    await RecordAsync(context, decided, "approval.decided", "user:" + verified.Approver, new { submittedBy = received.Actor });
+                    await RecordAsync(context, decided, "approval.decided", "user:" + decided.DecidedBy, new { submittedBy = received.Actor, linkIssuedTo = verified.Approver, onBehalfOf = verified.OnBehalfOf });
                     return Output(decided, input.Role, approved ? ApprovalOutcome.Approved : ApprovalOutcome.Rejected, reminders);
                 }
 
@@ -191,13 +204,13 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                     {
                         var delegateLink = await IssueLinkAsync(context, role, delegateEmail, expiresAt);
                         links.Add(delegateLink);
-                        await NotifyAsync(context, NotificationKind.Escalation, [delegateEmail], $"Escalated approval ({ApprovalRoles.Title(input.Role)}): {Title(input)}",
-                            $"{approver.Name} has not decided since {Utc(requestedAt):yyyy-MM-dd}. As their delegate, please decide.\n\n" + RequestBody(input, approver, expiresAt), [delegateLink], "escalation");
+                        await NotifyAsync(context, NotificationKind.Escalation, [delegateEmail], $"Escalated approval ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
+                            $"{Md(approver.Name)} has not decided since {Utc(requestedAt):yyyy-MM-dd}. As their delegate, please decide.\n\n" + RequestBody(input, approver, expiresAt), [delegateLink], "escalation");
                     }
                     else if (approver.EscalationNoticeTo is { } noticeTo && !string.Equals(noticeTo, approver.Email, StringComparison.OrdinalIgnoreCase))
                     {
-                        await NotifyAsync(context, NotificationKind.Escalation, [noticeTo], $"Approval overdue ({ApprovalRoles.Title(input.Role)}): {Title(input)}",
-                            $"{approver.Name} <{approver.Email}> has not decided since {Utc(requestedAt):yyyy-MM-dd}; the request expires on {Utc(expiresAt):yyyy-MM-dd}. No delegate is named for this role: please follow up.", [], "escalation");
+                        await NotifyAsync(context, NotificationKind.Escalation, [noticeTo], $"Approval overdue ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
+                            $"{Md(approver.Name)} ({Md(approver.Email)}) has not decided since {Utc(requestedAt):yyyy-MM-dd}; the request expires on {Utc(expiresAt):yyyy-MM-dd}. No delegate is named for this role: please follow up.", [], "escalation");
                     }
 
                     await RecordAsync(context, record, "approval.escalated", actor, new { to = approver.DelegateEmail ?? approver.EscalationNoticeTo });
@@ -214,7 +227,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                     reminders++;
                     foreach (var link in links)
                     {
-                        await NotifyAsync(context, NotificationKind.Reminder, [link.Approver], $"Reminder {reminders}: approval needed ({ApprovalRoles.Title(input.Role)}): {Title(input)}",
+                        await NotifyAsync(context, NotificationKind.Reminder, [link.Approver], $"Reminder {reminders}: approval needed ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
                             RequestBody(input, approver, expiresAt), [link], $"reminder-{reminders}-{link.TokenId}");
                     }
 
@@ -296,9 +309,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         await context.CallActivityAsync<ApprovalLink>(
             nameof(IssueApprovalLinkActivity), new IssueApprovalLinkInput(context.NewGuid().ToString("N"), context.InstanceId, role, approver, Utc(expiresAt)), ActivityRetryPolicies.Transient);
 
+    /// <summary>Records and audits a step; while the audit trail is damaged the approval waits for its repair (<see cref="AuditTrail"/>).</summary>
     private static Task<ApprovalRecord> RecordAsync(WorkflowContext context, ApprovalRecord record, string action, string actor, object? details = null, string? discriminator = null, bool writeRecord = true) =>
-        context.CallActivityAsync<ApprovalRecord>(
-            nameof(RecordApprovalActivity), new RecordApprovalInput(record, action, actor, Utc(context.CurrentUtcDateTime), details, discriminator, writeRecord), ActivityRetryPolicies.Persistent);
+        AuditTrail.CallAsync<ApprovalRecord>(
+            context,
+            nameof(RecordApprovalActivity),
+            new RecordApprovalInput(record, action, actor, Utc(context.CurrentUtcDateTime), details, discriminator, writeRecord),
+            ActivityRetryPolicies.Persistent,
+            damage => AuditTrail.LastStatusOf(context) is ApprovalStatus last
+                ? last with { Stage = AuditTrail.WaitingStage, LastRefusal = damage }
+                : new ApprovalStatus(AuditTrail.WaitingStage, record.Role, record.Approver is { } approver ? [approver] : [], record.RequestedAt ?? Utc(context.CurrentUtcDateTime), Utc(context.CurrentUtcDateTime), record.Escalated, 0, damage));
 
     private static Task<NotificationReceipt> NotifyAsync(WorkflowContext context, NotificationKind kind, IReadOnlyList<string> to, string subject, string body, IReadOnlyList<ApprovalLink> links, string step) =>
         context.CallActivityAsync<NotificationReceipt>(
@@ -307,14 +327,17 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             ActivityRetryPolicies.Transient);
 
     private static ApprovalWorkflowOutput Output(ApprovalRecord record, ApprovalRole role, ApprovalOutcome outcome, int reminders) =>
-        new(record.ApprovalId, role, outcome, record.Approver ?? string.Empty, record.DecidedBy, record.DecidedAt, record.Comment, record.Escalated, reminders);
+        new(record.ApprovalId, role, outcome, record.Approver ?? string.Empty, record.DecidedBy, record.DecidedAt, record.Comment, record.Escalated, reminders, record.OnBehalfOf);
 
     private static string Title(ApprovalWorkflowInput input) => input.DmpTitle ?? input.DmpId;
 
+    /// <summary>A value from the DMP or a person in the Markdown body: escaped, one line (<see cref="UntrustedText.MarkdownInline"/>).</summary>
+    private static string Md(string? text) => UntrustedText.MarkdownInline(text);
+
     private static string RequestBody(ApprovalWorkflowInput input, ResolvedApprover approver, DateTime expiresAt)
     {
-        var reasons = input.Reasons.Count == 0 ? string.Empty : "Why you are asked:\n" + string.Concat(input.Reasons.Select(r => $"- {r}\n")) + "\n";
-        return $"Dear {approver.Name},\n\nGardien asks for your decision as {ApprovalRoles.Title(input.Role)} on \"{Title(input)}\" (DMP {input.DmpId}, {input.Subject}).\n\n"
+        var reasons = input.Reasons.Count == 0 ? string.Empty : "Why you are asked:\n" + string.Concat(input.Reasons.Select(r => $"- {Md(r)}\n")) + "\n";
+        return $"Dear {Md(approver.Name)},\n\nGardien asks for your decision as {ApprovalRoles.Title(input.Role)} on \"{Md(Title(input))}\" (DMP {Md(input.DmpId)}, {Md(input.Subject)}).\n\n"
             + reasons
             + (input.Summary is null ? string.Empty : input.Summary + "\n\n")
             + $"Use the Approve or Reject link below. Each link works once and expires on {Utc(expiresAt):yyyy-MM-dd HH:mm} UTC.";

@@ -26,9 +26,5 @@ public sealed class IssueApprovalLinkActivity(ApprovalTokenService tokens, Gardi
         return new ApprovalLink(input.TokenId, input.Approver, input.ExpiresAt, LinkFor(options.ApprovalBaseUrl, token, ApproveDecision), LinkFor(options.ApprovalBaseUrl, token, RejectDecision));
     }
 
-    public static Uri LinkFor(Uri baseUrl, string token, string decision)
-    {
-        ArgumentNullException.ThrowIfNull(baseUrl);
-        return new Uri($"{baseUrl.AbsoluteUri.TrimEnd('/')}/approvals/{Uri.EscapeDataString(token)}?decision={decision}");
-    }
+    public static Uri LinkFor(Uri baseUrl, string token, string decision) => ApprovalLinks.Build(baseUrl, token, decision);
 }

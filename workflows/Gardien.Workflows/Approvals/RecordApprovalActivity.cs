@@ -37,6 +37,7 @@ public sealed class RecordApprovalActivity(IGovernanceRegistry registry, IAuditL
                     approver = input.Record.Approver,
                     decision = input.Record.Decision.ToString(),
                     decidedBy = input.Record.DecidedBy,
+                    onBehalfOf = input.Record.OnBehalfOf,
                     decidedAt = input.Record.DecidedAt,
                     comment = input.Record.Comment,
                     escalated = input.Record.Escalated,

@@ -21,7 +21,13 @@ public sealed record ResolvedApprover(
     string? EscalationNoticeTo,
     IsoPeriod ReminderEvery,
     IsoPeriod EscalateAfter,
-    IsoPeriod Timeout);
+    IsoPeriod Timeout,
+    IReadOnlyList<string>? Delegates = null,
+    IReadOnlyList<string>? OnBehalf = null)
+{
+    /// <summary>Who may decide for this role: the approver, every delegate, and the people allowed to act on the approver's behalf.</summary>
+    public ApproverAuthority ToAuthority() => new(Email, Delegates ?? (DelegateEmail is null ? [] : [DelegateEmail]), OnBehalf ?? []);
+}
 
 /// <summary>
 /// Resolves the approver of a role with <see cref="ApproverAssignment"/> (the rule the plan reports): the PI from the
@@ -57,6 +63,23 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
 
         // Without a delegate, escalation informs the data steward (unless the steward is the one who is late).
         var notice = approver.DelegateEmail is null && !Mailbox.SamePerson(approvals.DataSteward.Email, approver.Email) ? approvals.DataSteward.Email : null;
-        return new ResolvedApprover(approver.Name, approver.Email, approver.DelegateName, approver.DelegateEmail, notice, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout);
+
+        // Who may decide: the approver and the delegate the assignment chose (never a delegate who gives another approval
+        // of this request), and the people the policy lets act on the approver's behalf, under the same rule.
+        var others = ApproverAssignment.Applies(approvals, input.PersonalData)
+            ? assignment.Approvers.Where(a => a.Role != input.Role).SelectMany(a => new[] { a.Email, a.DelegateEmail }).OfType<string>().ToList()
+            : [];
+        var onBehalf = PolicyApprover(input.Role, approvals) is { } configured && Mailbox.SamePerson(configured.Email, approver.Email)
+            ? configured.OnBehalf.Select(o => o.Email).Where(e => !others.Any(o => Mailbox.SamePerson(o, e))).ToList()
+            : [];
+        return new ResolvedApprover(approver.Name, approver.Email, approver.DelegateName, approver.DelegateEmail, notice, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout,
+            approver.DelegateEmail is null ? [] : [approver.DelegateEmail], onBehalf);
     }
+
+    private static Approver? PolicyApprover(ApprovalRole role, ApprovalPolicy approvals) => role switch
+    {
+        ApprovalRole.DataSteward => approvals.DataSteward,
+        ApprovalRole.DataProtectionOfficer => approvals.DataProtectionOfficer,
+        _ => null,
+    };
 }

@@ -124,6 +124,12 @@ public sealed record Approver
     public required string Email { get; init; }
 
     public IReadOnlyList<Delegate> Delegates { get; init; } = [];
+
+    /// <summary>
+    /// People allowed to decide on this approver's behalf (an assistant, a deputy without their own role): their
+    /// decisions are recorded and shown as theirs, on behalf of the approver. Anyone else is refused.
+    /// </summary>
+    public IReadOnlyList<Delegate> OnBehalf { get; init; } = [];
 }
 
 #pragma warning disable CA1716 // "Delegate" is the governance term; the record is always used qualified by its namespace.

@@ -17,12 +17,13 @@ public enum ClaimOutcome
     /// <summary>No active governance for this DMP: it needs an intake.</summary>
     NotGoverned,
 
-    /// <summary>An intake is still running for this DMP: wait and try again.</summary>
+    /// <summary>An intake is still running for this DMP: the version must wait for it (through an intake of its own).</summary>
     IntakeInProgress,
 }
 
 /// <param name="ActivePlanJson">The plan in force (GovernanceJson form) when <see cref="Outcome"/> is Claimed.</param>
-public sealed record ClaimDmpVersionResult(ClaimOutcome Outcome, DateTimeOffset? RecordedModified, string? ActivePlanJson);
+/// <param name="RecordedState">The registry's state of the DMP, when it has a record.</param>
+public sealed record ClaimDmpVersionResult(ClaimOutcome Outcome, DateTimeOffset? RecordedModified, string? ActivePlanJson, DmpState? RecordedState = null);
 
 /// <summary>
 /// The out-of-order guard of updates: compares the DMP version's <c>modified</c> with the registry's and, when newer,
@@ -40,14 +41,16 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
         switch (existing)
         {
             case null or { State: DmpState.Rejected or DmpState.Failed or DmpState.Disposed }:
-                return new ClaimDmpVersionResult(ClaimOutcome.NotGoverned, existing?.Modified, null);
+                return new ClaimDmpVersionResult(ClaimOutcome.NotGoverned, existing?.Modified, null, existing?.State);
             case { State: DmpState.Pending }:
-                return new ClaimDmpVersionResult(ClaimOutcome.IntakeInProgress, existing.Modified, null);
+                return new ClaimDmpVersionResult(ClaimOutcome.IntakeInProgress, existing.Modified, null, existing.State);
         }
 
         if (existing.InstanceId == context.InstanceId)
         {
-            // A redelivery of our own claim.
+            // Our own claim, redelivered or checked again: the entry is appended again with its key (the log keeps the
+            // first), so a crash between the claim and its entry cannot lose the entry.
+            await AppendClaimedAsync(context, input, null, ct).ConfigureAwait(false);
             return new ClaimDmpVersionResult(ClaimOutcome.Claimed, existing.Modified, existing.ActivePlanJson);
         }
 
@@ -57,11 +60,14 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
         }
 
         var stored = await registry.UpsertDmpAsync(existing with { Modified = input.Modified, InstanceId = context.InstanceId, UpdatedAt = input.At, StateReason = "update: version claimed" }, ct).ConfigureAwait(false);
-        await audit.AppendAsync(
-            AuditEntries.Create(GardienWorkflowOptions.SystemActor("UpdateDmpWorkflow"), "dmp.version_claimed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
-                before: new { modified = existing.Modified, instanceId = existing.InstanceId },
-                after: new { modified = input.Modified }),
-            ct).ConfigureAwait(false);
+        await AppendClaimedAsync(context, input, existing, ct).ConfigureAwait(false);
         return new ClaimDmpVersionResult(ClaimOutcome.Claimed, stored.Modified, stored.ActivePlanJson);
     }
+
+    private Task<AuditReceipt> AppendClaimedAsync(ActivityContext context, ClaimDmpVersionInput input, DmpRecord? before, CancellationToken ct) =>
+        audit.AppendAsync(
+            AuditEntries.Create(GardienWorkflowOptions.SystemActor("UpdateDmpWorkflow"), "dmp.version_claimed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+                before: before is null ? null : new { modified = before.Modified, instanceId = before.InstanceId },
+                after: new { modified = input.Modified }),
+            ct);
 }

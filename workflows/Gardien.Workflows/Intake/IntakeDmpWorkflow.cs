@@ -8,6 +8,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
+using Gardien.Workflows.Text;
 
 namespace Gardien.Workflows.Intake;
 
@@ -16,7 +17,11 @@ namespace Gardien.Workflows.Intake;
 /// <param name="DmpJson">The raw maDMP document.</param>
 /// <param name="SubmittedBy">Who submitted it (audit actor), e.g. "user:alice@uni.example" or "system:dmp-tool-webhook".</param>
 /// <param name="Policy">The policy to apply; null: the configured one.</param>
-public sealed record IntakeDmpInput(string? DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null);
+public sealed record IntakeDmpInput(string? DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null)
+{
+    /// <summary>Unique per submission: tells the submission that started the instance from those that joined it.</summary>
+    public string? SubmissionId { get; init; }
+}
 
 public enum IntakeState
 {
@@ -34,7 +39,19 @@ public enum IntakeState
 
     /// <summary>This or a newer version of the DMP is already governed: nothing to do (a newer one goes through an update).</summary>
     AlreadyGoverned,
+
+    /// <summary>The same or a newer version of the DMP was already in intake or waiting for its turn: this one stopped, the newest wins.</summary>
+    Superseded,
+
+    /// <summary>
+    /// This version waited for an intake of an older version, which ended with the older version in force: this one was
+    /// applied as an update of it (<see cref="IntakeDmpOutput.Update"/>).
+    /// </summary>
+    Updated,
 }
+
+/// <summary>The payload of <see cref="IntakeDmpWorkflow.TurnEventName"/>: the intake a version waited for has ended.</summary>
+public sealed record DmpTurn(string EndedInstanceId, string EndedState);
 
 public sealed record ContainerSummary(string DatasetId, string Container, Uri Location, bool CreatedByThisRun);
 
@@ -52,7 +69,11 @@ public sealed record IntakeDmpOutput(
     IReadOnlyList<ApprovalWorkflowOutput> Approvals,
     IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CompensationIncomplete);
+    IReadOnlyList<string> CompensationIncomplete)
+{
+    /// <summary>When <see cref="State"/> is <see cref="IntakeState.Updated"/>: what the update of the version in force ended with.</summary>
+    public UpdateDmpOutput? Update { get; init; }
+}
 
 /// <summary>The stage shown by <c>SetCustomStatus</c>.</summary>
 /// <param name="Awaiting">While approvals run: who is awaited ("role: e-mail"); each approval's own status (instance
@@ -68,6 +89,9 @@ public sealed record IntakeStatus(string Stage, string? Detail = null, IReadOnly
 /// </summary>
 public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput>
 {
+    /// <summary>Raised (with a <see cref="DmpTurn"/>) on a waiting version's intake when the intake it waited for ends.</summary>
+    public const string TurnEventName = "DmpTurn";
+
     private const string InstancePrefix = "intake-";
 
     /// <summary>
@@ -115,7 +139,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         var actor = GardienWorkflowOptions.SystemActor(nameof(IntakeDmpWorkflow));
         var submittedBy = input.SubmittedBy ?? "anonymous";
 
-        context.SetCustomStatus(new IntakeStatus("validating"));
+        AuditTrail.SetStatus(context, new IntakeStatus("validating"));
         var evaluation = await context.CallActivityAsync<DmpEvaluation>(
             nameof(EvaluateDmpActivity), new EvaluateDmpInput(input.DmpId, input.DmpJson, DateOnly.FromDateTime(context.CurrentUtcDateTime), input.Policy), ActivityRetryPolicies.Transient);
         var dmpId = evaluation.DmpId.Length > 0 ? evaluation.DmpId : input.DmpId ?? string.Empty;
@@ -126,34 +150,68 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             if (evaluation.ContactEmail is { } contact)
             {
                 await TryNotifyAsync(context, new Notification(
-                    NotificationKind.Rejection, [contact], $"Gardien could not take your DMP into governance: {evaluation.Title ?? dmpId}",
-                    "Your DMP could not be accepted. Please fix the following and submit it again:\n\n" + string.Concat(evaluation.Errors.Select(e => $"- {e}\n")),
+                    NotificationKind.Rejection, [contact], $"Gardien could not take your DMP into governance: {Line(evaluation.Title ?? dmpId)}",
+                    "Your DMP could not be accepted. Please fix the following and submit it again:\n\n" + string.Concat(evaluation.Errors.Select(e => $"- {Md(e)}\n")),
                     [], context.InstanceId, context.InstanceId + ":invalid"), warnings);
             }
 
-            context.SetCustomStatus(new IntakeStatus("invalid", evaluation.Errors.FirstOrDefault()));
+            AuditTrail.SetStatus(context, new IntakeStatus("invalid", evaluation.Errors.FirstOrDefault()));
             return Output(dmpId, IntakeState.Invalid, string.Join("; ", evaluation.Errors), [], [], [], [], warnings, []);
         }
 
-        context.SetCustomStatus(new IntakeStatus("recording"));
-        var recorded = await context.CallActivityAsync<RecordDmpResult>(
-            nameof(RecordDmpActivity), new RecordDmpInput(dmpId, evaluation.Modified, evaluation.Title, evaluation.ContactEmail, Now(context)), ActivityRetryPolicies.Persistent);
-        if (recorded.Outcome != RecordDmpOutcome.Recorded)
+        // Versions of one DMP are taken in one at a time: the registry record decides whether this one proceeds, waits
+        // for the intake of an older version (and is woken when it ends), or gives way to the same or a newer one.
+        RecordDmpResult recorded;
+        while (true)
         {
-            var reason = recorded.Outcome == RecordDmpOutcome.NeedsUpdate
-                ? $"the DMP is already governed by an older version ({recorded.ExistingModified:O}); submit this version as an update"
-                : $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
-            await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
-                before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
-            context.SetCustomStatus(new IntakeStatus("already-governed", reason));
-            return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
+            AuditTrail.SetStatus(context, new IntakeStatus("recording"));
+            recorded = await Audited<RecordDmpResult>(context,
+                nameof(RecordDmpActivity), new RecordDmpInput(dmpId, evaluation.Modified, evaluation.Title, evaluation.ContactEmail, Now(context)), ActivityRetryPolicies.Persistent);
+            Wake(context, recorded.Wake, context.InstanceId, "superseded");
+            if (recorded.Outcome != RecordDmpOutcome.Queued)
+            {
+                break;
+            }
+
+            AuditTrail.SetStatus(context, new IntakeStatus("queued", $"waiting for the intake {recorded.Owner} of version {recorded.OwnerModified:O} to end; a newer version arriving meanwhile takes this one's place"));
+            await context.WaitForExternalEvent<DmpTurn>(TurnEventName);
+        }
+
+        switch (recorded.Outcome)
+        {
+            case RecordDmpOutcome.Superseded:
+                {
+                    var reason = $"the same or a newer version ({recorded.OwnerModified:O}) is already taken in by {recorded.Owner}";
+                    AuditTrail.SetStatus(context, new IntakeStatus("superseded", reason));
+                    return Output(dmpId, IntakeState.Superseded, reason, [], [], [], [], warnings, []);
+                }
+
+            case RecordDmpOutcome.NeedsUpdate:
+                {
+                    // An older version is in force (it may have been approved while this one waited): apply this one as an update.
+                    AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
+                    var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
+                        nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
+                    var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
+                    AuditTrail.SetStatus(context, new IntakeStatus("updated", reason));
+                    return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };
+                }
+
+            case RecordDmpOutcome.AlreadyGoverned:
+                {
+                    var reason = $"the DMP is already governed ({recorded.ExistingState}, version {recorded.ExistingModified:O})";
+                    await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.already_governed", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
+                        before: new { state = recorded.ExistingState?.ToString(), modified = recorded.ExistingModified }, after: new { modified = evaluation.Modified, reason }));
+                    AuditTrail.SetStatus(context, new IntakeStatus("already-governed", reason));
+                    return Output(dmpId, IntakeState.AlreadyGoverned, reason, [], [], [], [], warnings, []);
+                }
         }
 
         await AuditAsync(context, AuditEntries.Create(submittedBy, "intake.started", context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime,
             after: new { modified = evaluation.Modified, datasets = plan.Datasets.Select(d => new { d.Key, classification = d.Classification.Classification.ToString(), container = d.Storage.ContainerName }), approvals = plan.RequiredApprovals.Select(a => a.Role.ToString()) }));
 
         // Approvals, in parallel; the first that does not approve withdraws the others.
-        context.SetCustomStatus(AwaitingStatus(plan.RequiredApprovals, evaluation));
+        AuditTrail.SetStatus(context, AwaitingStatus(plan.RequiredApprovals, evaluation));
         IReadOnlyList<ApprovalWorkflowOutput> approvals;
         try
         {
@@ -171,11 +229,12 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         if (DecisiveRefusal(approvals) is { } refusal)
         {
             var reason = RefusalReason(refusal);
-            context.SetCustomStatus(new IntakeStatus("rejected", reason));
-            await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+            AuditTrail.SetStatus(context, new IntakeStatus("rejected", reason));
+            var ended = await Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Rejected, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+            Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Rejected));
             await TryNotifyAsync(context, new Notification(
-                NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {plan.Title}",
-                $"Dear {plan.PrincipalInvestigator.Name},\n\nthe governance plan of \"{plan.Title}\" was not approved: {reason}.\nNothing was provisioned. Revise the DMP and submit it again.",
+                NotificationKind.Rejection, PiAddress(plan), $"DMP not approved: {Line(plan.Title)}",
+                $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nNothing was provisioned. Revise the DMP and submit it again.",
                 [], context.InstanceId, context.InstanceId + ":rejected"), warnings);
             return Output(dmpId, IntakeState.Rejected, reason, [], [], approvals, [], warnings, []);
         }
@@ -186,22 +245,23 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         var grants = new List<GrantSummary>();
         var notEnforced = new List<NotEnforcedFeature>();
         var compensations = new List<(string What, Func<Task> Undo)>();
+        SetDmpStateResult activated;
         try
         {
-            context.SetCustomStatus(new IntakeStatus("provisioning"));
+            AuditTrail.SetStatus(context, new IntakeStatus("provisioning"));
             foreach (var dataset in plan.Datasets)
             {
                 var container = dataset.Storage.ContainerName;
                 var datasetId = dataset.Key;
-                compensations.Add(($"remove container {container}", () => context.CallActivityAsync<ContainerDeletionOutcome>(
+                compensations.Add(($"remove container {container}", () => Audited<ContainerDeletionOutcome>(context,
                     nameof(RemoveContainerIfEmptyActivity), new RemoveContainerIfEmptyInput(dmpId, datasetId, container, context.InstanceId, "intake compensation", Now(context), actor), ActivityRetryPolicies.Persistent)));
-                var provisioned = await context.CallActivityAsync<ProvisionedContainer>(
+                var provisioned = await Audited<ProvisionedContainer>(context,
                     nameof(ProvisionContainerActivity), ProvisionContainerInput.FromPlan(dmpId, dataset, Now(context), actor), ActivityRetryPolicies.Transient);
                 containers.Add(new ContainerSummary(datasetId, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
                 notEnforced.AddRange(provisioned.NotEnforcedLocally);
             }
 
-            context.SetCustomStatus(new IntakeStatus("granting"));
+            AuditTrail.SetStatus(context, new IntakeStatus("granting"));
             foreach (var batch in GrantBatches(plan.Datasets))
             {
                 var requests = new List<(DatasetPlan Dataset, AccessGrant Grant, GrantAccessInput Request)>();
@@ -211,7 +271,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     foreach (var grant in dataset.Access)
                     {
                         var request = GrantAccessInput.FromPlan(dmpId, dataset, grant, approvalIds, Now(context), actor);
-                        compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
+                        compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => Audited<RevokeAccessResult>(context,
                             nameof(RevokeAccessActivity), new RevokeAccessInput
                             {
                                 DmpId = dmpId,
@@ -234,7 +294,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     continue;
                 }
 
-                var granted = await context.CallActivityAsync<GrantAccessBatchResult>(
+                var granted = await Audited<GrantAccessBatchResult>(context,
                     nameof(GrantAccessBatchActivity), new GrantAccessBatchInput([.. requests.Select(r => r.Request)]), ActivityRetryPolicies.Transient);
                 for (var i = 0; i < requests.Count; i++)
                 {
@@ -251,8 +311,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 }
             }
 
-            context.SetCustomStatus(new IntakeStatus("activating"));
-            await context.CallActivityAsync<SetDmpStateResult>(
+            AuditTrail.SetStatus(context, new IntakeStatus("activating"));
+            activated = await Audited<SetDmpStateResult>(context,
                 nameof(SetDmpStateActivity),
                 new SetDmpStateInput(dmpId, DmpState.Active, "intake approved and provisioned", Now(context), actor, GovernanceJson.Serialize(plan), evaluation.Modified, Distinct(notEnforced), Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
@@ -264,18 +324,20 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             return await FailAsync(context, dmpId, plan, reason, approvals, Distinct(notEnforced), incomplete, warnings, actor);
         }
 
+        Wake(context, activated.Waiting, context.InstanceId, nameof(DmpState.Active));
+
         // Past this point governance is in force; a failing message or write-back is reported, never undone.
-        context.SetCustomStatus(new IntakeStatus("notifying"));
+        AuditTrail.SetStatus(context, new IntakeStatus("notifying"));
         await TryNotifyAsync(context, new Notification(
-            NotificationKind.Summary, PiAddress(plan), $"DMP approved and provisioned: {plan.Title}",
+            NotificationKind.Summary, PiAddress(plan), $"DMP approved and provisioned: {Line(plan.Title)}",
             SummaryBody(plan, containers, grants, approvals, Distinct(notEnforced), warnings), [], context.InstanceId, context.InstanceId + ":summary"), warnings);
 
-        context.SetCustomStatus(new IntakeStatus("writing-back"));
+        AuditTrail.SetStatus(context, new IntakeStatus("writing-back"));
         foreach (var container in containers)
         {
             try
             {
-                await context.CallActivityAsync<OperationResult>(
+                await Audited<OperationResult>(context,
                     nameof(WriteBackDmpActivity), new WriteBackDmpInput(dmpId, container.DatasetId, container.Location, container.Container, Now(context), actor), ActivityRetryPolicies.Transient);
             }
             catch (WorkflowTaskFailedException ex)
@@ -284,7 +346,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
         }
 
-        context.SetCustomStatus(new IntakeStatus("active"));
+        AuditTrail.SetStatus(context, new IntakeStatus("active"));
         return Output(dmpId, IntakeState.Active, null, containers, grants, approvals, Distinct(notEnforced), warnings, []);
     }
 
@@ -318,7 +380,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
     /// <summary>Runs the compensations newest first; each failure is kept (and audited) and the others still run.</summary>
     internal static async Task<List<string>> CompensateAsync(WorkflowContext context, string dmpId, List<(string What, Func<Task> Undo)> compensations, string reason, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus("compensating", reason));
+        AuditTrail.SetStatus(context, new IntakeStatus("compensating", reason));
         var incomplete = new List<string>();
         for (var i = compensations.Count - 1; i >= 0; i--)
         {
@@ -342,15 +404,28 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     private static async Task<IntakeDmpOutput> FailAsync(WorkflowContext context, string dmpId, GovernancePlan plan, string reason, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus("failed", reason));
-        await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+        AuditTrail.SetStatus(context, new IntakeStatus("failed", reason));
+        var ended = await Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity), new SetDmpStateInput(dmpId, DmpState.Failed, reason, Now(context), actor), ActivityRetryPolicies.Persistent);
+        Wake(context, ended.Waiting, context.InstanceId, nameof(DmpState.Failed));
         await TryNotifyAsync(context, new Notification(
-            NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {plan.Title}",
-            $"Dear {plan.PrincipalInvestigator.Name},\n\nprovisioning of \"{plan.Title}\" failed: {reason}.\nEverything this attempt granted was revoked and the empty containers it created were removed"
-            + (incomplete.Count > 0 ? " except: " + string.Join("; ", incomplete) + " (the data steward is alerted)" : string.Empty)
+            NotificationKind.Alert, PiAddress(plan), $"DMP provisioning failed: {Line(plan.Title)}",
+            $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nprovisioning of \"{Md(plan.Title)}\" failed: {Md(reason)}.\nEverything this attempt granted was revoked and the empty containers it created were removed"
+            + (incomplete.Count > 0 ? " except: " + Md(string.Join("; ", incomplete)) + " (the data steward is alerted)" : string.Empty)
             + ". The data steward can retry once the cause is fixed.",
             [], context.InstanceId, context.InstanceId + ":failed"), warnings);
         return Output(dmpId, IntakeState.Failed, reason, [], [], approvals, notEnforced, warnings, incomplete);
+    }
+
+    /// <summary>Tells the versions waiting for this intake that it ended; each then takes its turn or gives way to a newer one.</summary>
+    internal static void Wake(WorkflowContext context, IReadOnlyList<string>? waiting, string ended, string state)
+    {
+        foreach (var instanceId in waiting ?? [])
+        {
+            if (instanceId != context.InstanceId)
+            {
+                context.SendEvent(instanceId, TurnEventName, new DmpTurn(ended, state));
+            }
+        }
     }
 
     internal static async Task TryNotifyAsync(WorkflowContext context, Notification notification, List<string> warnings)
@@ -371,8 +446,15 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         }
     }
 
+    /// <summary>
+    /// An activity that appends to the audit trail: while the trail is damaged the intake waits for its repair (stage
+    /// <see cref="AuditTrail.WaitingStage"/>, with what to repair) instead of failing, then runs the step again.
+    /// </summary>
+    internal static Task<T> Audited<T>(WorkflowContext context, string activity, object input, RetryPolicy retryPolicy) =>
+        AuditTrail.CallAsync<T>(context, activity, input, retryPolicy, damage => new IntakeStatus(AuditTrail.WaitingStage, damage));
+
     internal static Task<AuditReceipt> AuditAsync(WorkflowContext context, AuditEntry entry) =>
-        context.CallActivityAsync<AuditReceipt>(nameof(WriteAuditActivity), entry, ActivityRetryPolicies.Persistent);
+        Audited<AuditReceipt>(context, nameof(WriteAuditActivity), entry, ActivityRetryPolicies.Persistent);
 
     /// <summary>The approvals justifying a dataset's grants: those of the roles the dataset requires (the PI at least).</summary>
     internal static IReadOnlyList<string> ApprovalIdsFor(DatasetPlan dataset, IReadOnlyList<ApprovalWorkflowOutput> approvals)
@@ -396,7 +478,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     internal static string RefusalReason(ApprovalWorkflowOutput refusal) => refusal.Outcome switch
     {
-        ApprovalOutcome.Rejected => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.DecidedBy ?? refusal.Approver}) rejected it" + (string.IsNullOrWhiteSpace(refusal.Comment) ? string.Empty : $": \"{refusal.Comment}\""),
+        ApprovalOutcome.Rejected => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.DecidedByLabel ?? refusal.Approver}) rejected it" + (string.IsNullOrWhiteSpace(refusal.Comment) ? string.Empty : $": \"{refusal.Comment}\""),
         ApprovalOutcome.Expired => $"the {ApprovalRoles.Title(refusal.Role)} ({refusal.Approver}) did not decide in time",
         _ => $"the {ApprovalRoles.Title(refusal.Role)} approval was withdrawn ({refusal.Comment})",
     };
@@ -415,18 +497,28 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
     internal static DateTimeOffset Now(WorkflowContext context) => new(DateTime.SpecifyKind(context.CurrentUtcDateTime, DateTimeKind.Utc));
 
+    /// <summary>The plan for approvers, in Markdown: every value from the DMP is escaped (<see cref="Md"/>).</summary>
     internal static string PlanSummary(GovernancePlan plan) =>
         "The plan:\n" + string.Concat(plan.Datasets.Select(d =>
-            $"- {d.Title} ({d.Key}): {d.Classification.Classification.ToString().ToLowerInvariant()}, container {d.Storage.ContainerName}, {d.Storage.Tier.ToString().ToLowerInvariant()} tier, kept until {d.Retention.KeepUntil:yyyy-MM-dd} then {d.Retention.Disposal.ToString().ToLowerInvariant()}; access: "
-            + (d.Access.Count == 0 ? "nobody" : string.Join(", ", d.Access.Select(a => $"{a.Principal.Name} ({a.Role.ToString().ToLowerInvariant()})"))) + "\n"));
+            $"- {Md(d.Title)} ({Md(d.Key)}): {d.Classification.Classification.ToString().ToLowerInvariant()}, container {Md(d.Storage.ContainerName)}, {d.Storage.Tier.ToString().ToLowerInvariant()} tier, kept until {d.Retention.KeepUntil:yyyy-MM-dd} then {d.Retention.Disposal.ToString().ToLowerInvariant()}; access: "
+            + (d.Access.Count == 0 ? "nobody" : string.Join(", ", d.Access.Select(a => $"{Md(a.Principal.Name)} ({a.Role.ToString().ToLowerInvariant()})"))) + "\n"));
+
+    /// <summary>
+    /// A value Gardien did not write (DMP text, names, comments, messages quoting them) inside a Markdown message body:
+    /// one line, no markup, so it can neither forge a line ("Approved by DPO: yes") nor become a link.
+    /// </summary>
+    internal static string Md(string? text) => UntrustedText.MarkdownInline(text);
+
+    /// <summary>Such a value in a plain one-line field (a message subject).</summary>
+    internal static string Line(string? text) => UntrustedText.PlainLine(text);
 
     private static string SummaryBody(GovernancePlan plan, List<ContainerSummary> containers, List<GrantSummary> grants, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, List<string> warnings) =>
-        $"Dear {plan.PrincipalInvestigator.Name},\n\nthe governance plan of \"{plan.Title}\" is approved and in force.\n\nApprovals:\n"
-        + string.Concat(approvals.Select(a => $"- {ApprovalRoles.Title(a.Role)}: {a.DecidedBy} on {a.DecidedAt:yyyy-MM-dd}{(string.IsNullOrWhiteSpace(a.Comment) ? string.Empty : $" (\"{a.Comment}\")")}\n"))
-        + "\nStorage:\n" + string.Concat(containers.Select(c => $"- {c.DatasetId}: {c.Location}\n"))
-        + "\nAccess:\n" + string.Concat(grants.Select(g => $"- {g.DisplayName ?? g.PrincipalId}: {g.Level.ToString().ToLowerInvariant()} on {g.Container}\n"))
-        + (notEnforced.Count == 0 ? string.Empty : "\nRecorded but not enforced by this platform:\n" + string.Concat(notEnforced.Select(f => $"- {f.Feature}: {f.Reason}\n")))
-        + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {w}\n")));
+        $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" is approved and in force.\n\nApprovals:\n"
+        + string.Concat(approvals.Select(a => $"- {ApprovalRoles.Title(a.Role)}: {Md(a.DecidedByLabel)} on {a.DecidedAt:yyyy-MM-dd}{(string.IsNullOrWhiteSpace(a.Comment) ? string.Empty : $" (\"{Md(a.Comment)}\")")}\n"))
+        + "\nStorage:\n" + string.Concat(containers.Select(c => $"- {Md(c.DatasetId)}: {Md(c.Location.ToString())}\n"))
+        + "\nAccess:\n" + string.Concat(grants.Select(g => $"- {Md(g.DisplayName ?? g.PrincipalId)}: {g.Level.ToString().ToLowerInvariant()} on {Md(g.Container)}\n"))
+        + (notEnforced.Count == 0 ? string.Empty : "\nRecorded but not enforced by this platform:\n" + string.Concat(notEnforced.Select(f => $"- {Md(f.Feature)}: {Md(f.Reason)}\n")))
+        + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {Md(w)}\n")));
 
     private static IntakeDmpOutput Output(string dmpId, IntakeState state, string? reason, IReadOnlyList<ContainerSummary> containers, IReadOnlyList<GrantSummary> grants, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<NotEnforcedFeature> notEnforced, List<string> warnings, IReadOnlyList<string> incomplete) =>
         new(dmpId, state, reason, containers, grants, approvals, notEnforced, [.. warnings], incomplete);

@@ -22,7 +22,10 @@ public sealed record SetDmpStateInput(
     string? ContactEmail = null);
 
 /// <param name="Applied">False when ownership was required and another instance has claimed the DMP since.</param>
-public sealed record SetDmpStateResult(bool Applied, DmpState State);
+/// <param name="Waiting">Versions queued behind this instance (<see cref="DmpRecord.Queue"/>) when it leaves the Pending
+/// state: the workflow wakes each of them (<see cref="IntakeDmpWorkflow.TurnEventName"/>). They stay in the record until
+/// they take their turn, so a redelivery returns them again.</param>
+public sealed record SetDmpStateResult(bool Applied, DmpState State, IReadOnlyList<string>? Waiting = null);
 
 /// <summary>Moves a DMP to a new state in the registry (ETag-checked read-modify-write) and audits the transition.</summary>
 public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog audit) : Activity<SetDmpStateInput, SetDmpStateResult>
@@ -65,6 +68,6 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
                 after: new { state = input.State.ToString(), reason = input.Reason, modified = record.Modified },
                 discriminator: ":" + input.State),
             ct).ConfigureAwait(false);
-        return new SetDmpStateResult(true, input.State);
+        return new SetDmpStateResult(true, input.State, input.State == DmpState.Pending ? [] : [.. record.Queue.Select(q => q.InstanceId)]);
     }
 }

@@ -14,8 +14,11 @@ namespace Gardien.Workflows.Intake;
 
 /// <summary>A new version of a governed DMP.</summary>
 /// <param name="DmpJson">The new version; null: fetched from the DMP tool.</param>
-/// <param name="IntakeWaitChecks">How many times (hourly) to wait for a running intake of the same DMP before giving up.</param>
-public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null, int IntakeWaitChecks = 168);
+public sealed record UpdateDmpInput(string DmpId, string? DmpJson = null, string? SubmittedBy = null, GovernancePolicy? Policy = null)
+{
+    /// <summary>Unique per submission: tells the submission that started the instance from those that joined it.</summary>
+    public string? SubmissionId { get; init; }
+}
 
 public enum UpdateState
 {
@@ -34,8 +37,11 @@ public enum UpdateState
     /// <summary>Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.</summary>
     Failed,
 
-    /// <summary>No active governance for the DMP: it needs an intake.</summary>
+    /// <summary>No active governance for the DMP (disposed of, or an intake the update could not hand the version to).</summary>
     NotGoverned,
+
+    /// <summary>No plan was in force but an intake was running or had ended: this version was handed to an intake of its own (<see cref="UpdateDmpOutput.Intake"/>).</summary>
+    TakenIn,
 
     /// <summary>A newer version claimed the DMP while this one waited for approvals: this one stops, the newer one applies.</summary>
     Superseded,
@@ -56,7 +62,11 @@ public sealed record UpdateDmpOutput(
     IReadOnlyList<string> Revoked,
     IReadOnlyList<string> RetentionUpdated,
     IReadOnlyList<string> Warnings,
-    IReadOnlyList<string> CompensationIncomplete);
+    IReadOnlyList<string> CompensationIncomplete)
+{
+    /// <summary>When <see cref="State"/> is <see cref="UpdateState.TakenIn"/>: what the intake of this version ended with.</summary>
+    public IntakeDmpOutput? Intake { get; init; }
+}
 
 /// <summary>
 /// Applies a new version of a governed DMP: the version is claimed against the registry's <c>modified</c> (an older
@@ -67,6 +77,9 @@ public sealed record UpdateDmpOutput(
 /// </summary>
 public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput>
 {
+    /// <summary>The suffix of an update an intake hands its version to; such an update never hands it back.</summary>
+    private const string IntakeHandOverSuffix = "-update";
+
     /// <summary>
     /// Instance id of the update of a DMP to the version <paramref name="modified"/>: "update-" + the intake id's slug and
     /// hash + "-" + the version stamp (UTC ticks; the content hash when the DMP has no <c>modified</c>). Duplicates of a
@@ -88,7 +101,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var actor = GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow));
         var warnings = new List<string>();
 
-        context.SetCustomStatus(new IntakeStatus("validating"));
+        AuditTrail.SetStatus(context, new IntakeStatus("validating"));
         var evaluation = await context.CallActivityAsync<DmpEvaluation>(
             nameof(EvaluateDmpActivity), new EvaluateDmpInput(input.DmpId, input.DmpJson, DateOnly.FromDateTime(context.CurrentUtcDateTime), input.Policy), ActivityRetryPolicies.Transient);
         warnings.AddRange(evaluation.Warnings);
@@ -98,21 +111,21 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             return Output(input.DmpId, UpdateState.Invalid, string.Join("; ", evaluation.Errors), null, [], [], [], [], [], warnings, []);
         }
 
-        // The out-of-order guard: claim this version against the registry (ETag); wait while an intake still runs.
-        context.SetCustomStatus(new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
-        ClaimDmpVersionResult claim;
-        var checks = 0;
-        while (true)
+        // The out-of-order guard: claim this version against the registry (ETag).
+        AuditTrail.SetStatus(context, new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
+        var claim = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
+            nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
+        if (claim.Outcome is ClaimOutcome.IntakeInProgress or ClaimOutcome.NotGoverned && claim.RecordedState is not DmpState.Disposed
+            && !context.InstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal))
         {
-            claim = await context.CallActivityAsync<ClaimDmpVersionResult>(
-                nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
-            if (claim.Outcome != ClaimOutcome.IntakeInProgress || ++checks > input.IntakeWaitChecks)
-            {
-                break;
-            }
-
-            context.SetCustomStatus(new IntakeStatus("waiting-for-intake"));
-            await context.CreateTimer(TimeSpan.FromHours(1), CancellationToken.None);
+            // No plan in force yet: the version goes through an intake of its own, which waits for a running intake
+            // (and is woken when it ends) or takes the DMP in after a rejection or a failure. Nothing is polled or lost.
+            AuditTrail.SetStatus(context, new IntakeStatus("taking-in", claim.Outcome == ClaimOutcome.IntakeInProgress ? "an intake of this DMP is running: this version waits for it" : "no plan is in force: this version is taken in"));
+            var intake = await context.CallSubWorkflowAsync<IntakeDmpOutput>(
+                nameof(IntakeDmpWorkflow), new IntakeDmpInput(input.DmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-intake");
+            var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}" + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
+            AuditTrail.SetStatus(context, new IntakeStatus("taken-in", reason));
+            return Output(input.DmpId, UpdateState.TakenIn, reason, null, intake.Approvals, intake.Containers, intake.Grants, [], [], [.. warnings, .. intake.Warnings], intake.CompensationIncomplete) with { Intake = intake };
         }
 
         switch (claim.Outcome)
@@ -120,12 +133,12 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             case ClaimOutcome.Stale:
                 var stale = $"version {evaluation.Modified:O} is not newer than the recorded {claim.RecordedModified:O}";
                 await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.version_ignored", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, recorded = claim.RecordedModified }));
-                context.SetCustomStatus(new IntakeStatus("ignored", stale));
+                AuditTrail.SetStatus(context, new IntakeStatus("ignored", stale));
                 return Output(input.DmpId, UpdateState.Ignored, stale, null, [], [], [], [], [], warnings, []);
             case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
                 await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.update_not_governed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, outcome = claim.Outcome.ToString() }));
-                context.SetCustomStatus(new IntakeStatus("not-governed"));
-                return Output(input.DmpId, UpdateState.NotGoverned, "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
+                AuditTrail.SetStatus(context, new IntakeStatus("not-governed"));
+                return Output(input.DmpId, UpdateState.NotGoverned, claim.RecordedState == DmpState.Disposed ? "the DMP's data has been disposed of: it is no longer governed" : "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
         }
 
         if (claim.ActivePlanJson is null || GovernanceJson.DeserializePlan(claim.ActivePlanJson) is not { } current)
@@ -137,9 +150,9 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var planJson = GovernanceJson.Serialize(plan);
         if (diff.IsEmpty)
         {
-            await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+            await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
                 new SetDmpStateInput(input.DmpId, DmpState.Active, "update: no governance change", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, RequireOwnership: true, Title: plan.Title), ActivityRetryPolicies.Persistent);
-            context.SetCustomStatus(new IntakeStatus("no-changes"));
+            AuditTrail.SetStatus(context, new IntakeStatus("no-changes"));
             return Output(input.DmpId, UpdateState.NoChanges, null, diff, [], [], [], [], [], warnings, []);
         }
 
@@ -150,7 +163,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         IReadOnlyList<ApprovalWorkflowOutput> approvals = [];
         if (diff.RequiredApprovals.Count > 0)
         {
-            context.SetCustomStatus(IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
+            AuditTrail.SetStatus(context, IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
             try
             {
                 var roles = diff.RequiredApprovals.Select(r => r.Role).ToList();
@@ -167,21 +180,21 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             {
                 var reason = IntakeDmpWorkflow.RefusalReason(refusal);
                 await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-                    NotificationKind.Rejection, IntakeDmpWorkflow.PiAddress(plan), $"DMP change not approved: {plan.Title}",
-                    $"Dear {plan.PrincipalInvestigator.Name},\n\nthe change to \"{plan.Title}\" was not approved: {reason}.\nThe previous plan stays in force.\n\n{ChangeSummary(diff)}",
+                    NotificationKind.Rejection, IntakeDmpWorkflow.PiAddress(plan), $"DMP change not approved: {IntakeDmpWorkflow.Line(plan.Title)}",
+                    $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nThe previous plan stays in force.\n\n{ChangeSummary(diff)}",
                     [], context.InstanceId, context.InstanceId + ":rejected"), warnings);
                 return await EndUnchangedAsync(context, input.DmpId, UpdateState.Rejected, reason, diff, approvals, [], warnings, actor);
             }
         }
 
         // A newer version may have claimed the DMP while we waited: then it applies, not us.
-        var stillOurs = await context.CallActivityAsync<ClaimDmpVersionResult>(
+        var stillOurs = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
             nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
         if (stillOurs.Outcome != ClaimOutcome.Claimed)
         {
             await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "update.superseded", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime,
                 after: new { modified = evaluation.Modified, newer = stillOurs.RecordedModified, approvals = approvals.Select(a => a.ApprovalId) }));
-            context.SetCustomStatus(new IntakeStatus("superseded"));
+            AuditTrail.SetStatus(context, new IntakeStatus("superseded"));
             return Output(input.DmpId, UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP", diff, approvals, [], [], [], [], warnings, []);
         }
 
@@ -195,23 +208,23 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         var byKey = plan.Datasets.ToDictionary(d => d.Key, StringComparer.Ordinal);
         try
         {
-            context.SetCustomStatus(new IntakeStatus("provisioning"));
+            AuditTrail.SetStatus(context, new IntakeStatus("provisioning"));
             foreach (var added in diff.DatasetsAdded)
             {
                 var dataset = byKey[added.DatasetKey];
-                compensations.Add(($"remove container {added.ContainerName}", () => context.CallActivityAsync<ContainerDeletionOutcome>(
+                compensations.Add(($"remove container {added.ContainerName}", () => IntakeDmpWorkflow.Audited<ContainerDeletionOutcome>(context,
                     nameof(RemoveContainerIfEmptyActivity), new RemoveContainerIfEmptyInput(input.DmpId, dataset.Key, added.ContainerName, context.InstanceId, "update compensation", IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                var provisioned = await context.CallActivityAsync<ProvisionedContainer>(
+                var provisioned = await IntakeDmpWorkflow.Audited<ProvisionedContainer>(context,
                     nameof(ProvisionContainerActivity), ProvisionContainerInput.FromPlan(input.DmpId, dataset, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
                 containers.Add(new ContainerSummary(dataset.Key, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
                 notEnforced.AddRange(provisioned.NotEnforcedLocally);
             }
 
             // Revocations first: they only reduce exposure and need no approval.
-            context.SetCustomStatus(new IntakeStatus("revoking"));
+            AuditTrail.SetStatus(context, new IntakeStatus("revoking"));
             foreach (var removed in diff.GrantsRemoved)
             {
-                var result = await context.CallActivityAsync<RevokeAccessResult>(nameof(RevokeAccessActivity), new RevokeAccessInput
+                var result = await IntakeDmpWorkflow.Audited<RevokeAccessResult>(context, nameof(RevokeAccessActivity), new RevokeAccessInput
                 {
                     DmpId = input.DmpId,
                     DatasetId = removed.DatasetKey,
@@ -228,7 +241,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 }
             }
 
-            context.SetCustomStatus(new IntakeStatus("granting"));
+            AuditTrail.SetStatus(context, new IntakeStatus("granting"));
             var toGrant = diff.GrantsAdded.Concat(diff.GrantsChanged).Select(g => (g.DatasetKey, g.Principal.Key, ApprovalIds: (IReadOnlyList<string>)approvalIds)).ToList();
             foreach (var key in diff.AccessEndChangedFor)
             {
@@ -246,7 +259,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 var request = GrantAccessInput.FromPlan(input.DmpId, dataset, grant, ids, IntakeDmpWorkflow.Now(context), actor);
                 if (isNew)
                 {
-                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => context.CallActivityAsync<RevokeAccessResult>(
+                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => IntakeDmpWorkflow.Audited<RevokeAccessResult>(context,
                         nameof(RevokeAccessActivity), new RevokeAccessInput
                         {
                             DmpId = input.DmpId,
@@ -262,7 +275,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                         ActivityRetryPolicies.Persistent)));
                 }
 
-                var granted = await context.CallActivityAsync<GrantAccessResult>(nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
+                var granted = await IntakeDmpWorkflow.Audited<GrantAccessResult>(context, nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
                 if (granted.Status == GrantStatus.PrincipalNotFound)
                 {
                     warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no access to {datasetKey} was granted.");
@@ -273,14 +286,14 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 notEnforced.AddRange(granted.NotEnforcedLocally);
             }
 
-            context.SetCustomStatus(new IntakeStatus("retention"));
+            AuditTrail.SetStatus(context, new IntakeStatus("retention"));
             foreach (var change in diff.RetentionChanges)
             {
                 var dataset = byKey[change.DatasetKey];
                 var oldDisposal = Enum.Parse<PortDisposal>(change.OldDisposal.ToString());
-                compensations.Add(($"restore retention of {change.DatasetKey}", () => context.CallActivityAsync<UpdateDatasetRetentionResult>(
+                compensations.Add(($"restore retention of {change.DatasetKey}", () => IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
                     nameof(UpdateDatasetRetentionActivity), new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.OldKeepUntil, oldDisposal, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                await context.CallActivityAsync<UpdateDatasetRetentionResult>(
+                await IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
                     nameof(UpdateDatasetRetentionActivity),
                     new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.NewKeepUntil, Enum.Parse<PortDisposal>(change.NewDisposal.ToString()), IntakeDmpWorkflow.Now(context), actor),
                     ActivityRetryPolicies.Transient);
@@ -292,7 +305,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ (encryption scope, tier or immutability); the data steward must migrate the container by hand.");
             }
 
-            var applied = await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+            var applied = await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
                 new SetDmpStateInput(input.DmpId, DmpState.Active, "update applied", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, IntakeDmpWorkflow.Distinct(notEnforced), RequireOwnership: true, Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
                 ActivityRetryPolicies.Persistent);
             if (!applied.Applied)
@@ -307,18 +320,18 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, reason, diff, approvals, incomplete, warnings, actor);
         }
 
-        context.SetCustomStatus(new IntakeStatus("notifying"));
+        AuditTrail.SetStatus(context, new IntakeStatus("notifying"));
         await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-            NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {plan.Title}",
-            $"Dear {plan.PrincipalInvestigator.Name},\n\nthe change to \"{plan.Title}\" is in force.\n\n{ChangeSummary(diff)}"
-            + (revoked.Count == 0 ? string.Empty : "\nAccess revoked:\n" + string.Concat(revoked.Select(r => $"- {r}\n")))
-            + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {w}\n"))),
+            NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {IntakeDmpWorkflow.Line(plan.Title)}",
+            $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" is in force.\n\n{ChangeSummary(diff)}"
+            + (revoked.Count == 0 ? string.Empty : "\nAccess revoked:\n" + string.Concat(revoked.Select(r => $"- {Md(r)}\n")))
+            + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {Md(w)}\n"))),
             [], context.InstanceId, context.InstanceId + ":summary"), warnings);
         foreach (var container in containers)
         {
             try
             {
-                await context.CallActivityAsync<OperationResult>(
+                await IntakeDmpWorkflow.Audited<OperationResult>(context,
                     nameof(WriteBackDmpActivity), new WriteBackDmpInput(input.DmpId, container.DatasetId, container.Location, container.Container, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
             }
             catch (WorkflowTaskFailedException ex)
@@ -327,15 +340,15 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
         }
 
-        context.SetCustomStatus(new IntakeStatus("applied"));
+        AuditTrail.SetStatus(context, new IntakeStatus("applied"));
         return Output(input.DmpId, UpdateState.Applied, null, diff, approvals, containers, grants, revoked, retention, warnings, []);
     }
 
     /// <summary>Ends with the previous plan still in force (the claimed version stays recorded, so older versions stay ignored).</summary>
     private static async Task<UpdateDmpOutput> EndUnchangedAsync(WorkflowContext context, string dmpId, UpdateState state, string reason, PlanDiff diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
     {
-        context.SetCustomStatus(new IntakeStatus(state.ToString().ToLowerInvariant(), reason));
-        await context.CallActivityAsync<SetDmpStateResult>(nameof(SetDmpStateActivity),
+        AuditTrail.SetStatus(context, new IntakeStatus(state.ToString().ToLowerInvariant(), reason));
+        await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
             new SetDmpStateInput(dmpId, DmpState.Active, $"update {state.ToString().ToLowerInvariant()}: {reason}", IntakeDmpWorkflow.Now(context), actor, RequireOwnership: true), ActivityRetryPolicies.Persistent);
         return Output(dmpId, state, reason, diff, approvals, [], [], [], [], warnings, incomplete);
     }
@@ -343,20 +356,22 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
     internal static string ChangeSummary(PlanDiff diff)
     {
         var lines = new List<string>();
-        lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {d.Title} ({d.DatasetKey}, {d.Classification.ToString().ToLowerInvariant()})"));
-        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {d.Title} ({d.DatasetKey}) removed (data stays under retention)"));
-        lines.AddRange(diff.GrantsAdded.Select(g => $"- {g.Principal.Name} gains {g.NewRole?.ToString().ToLowerInvariant()} access to {g.DatasetKey}"));
-        lines.AddRange(diff.GrantsChanged.Select(g => $"- {g.Principal.Name}: {g.OldRole?.ToString().ToLowerInvariant()} → {g.NewRole?.ToString().ToLowerInvariant()} on {g.DatasetKey}"));
-        lines.AddRange(diff.GrantsRemoved.Select(g => $"- {g.Principal.Name} loses access to {g.DatasetKey}"));
-        lines.AddRange(diff.RetentionChanges.Select(r => $"- {r.DatasetKey}: keep until {r.NewKeepUntil:yyyy-MM-dd} (was {r.OldKeepUntil:yyyy-MM-dd})"));
-        lines.AddRange(diff.ClassificationChanges.Select(c => $"- {c.DatasetKey}: {c.Old.ToString().ToLowerInvariant()} → {c.New.ToString().ToLowerInvariant()}"));
+        lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {Md(d.Title)} ({Md(d.DatasetKey)}, {d.Classification.ToString().ToLowerInvariant()})"));
+        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {Md(d.Title)} ({Md(d.DatasetKey)}) removed (data stays under retention)"));
+        lines.AddRange(diff.GrantsAdded.Select(g => $"- {Md(g.Principal.Name)} gains {g.NewRole?.ToString().ToLowerInvariant()} access to {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.GrantsChanged.Select(g => $"- {Md(g.Principal.Name)}: {g.OldRole?.ToString().ToLowerInvariant()} → {g.NewRole?.ToString().ToLowerInvariant()} on {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.GrantsRemoved.Select(g => $"- {Md(g.Principal.Name)} loses access to {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.RetentionChanges.Select(r => $"- {Md(r.DatasetKey)}: keep until {r.NewKeepUntil:yyyy-MM-dd} (was {r.OldKeepUntil:yyyy-MM-dd})"));
+        lines.AddRange(diff.ClassificationChanges.Select(c => $"- {Md(c.DatasetKey)}: {c.Old.ToString().ToLowerInvariant()} → {c.New.ToString().ToLowerInvariant()}"));
         if (diff.PrincipalInvestigatorChangedTo is { } pi)
         {
-            lines.Add($"- the PI becomes {pi.Name}");
+            lines.Add($"- the PI becomes {Md(pi.Name)}");
         }
 
         return "The change:\n" + string.Join("\n", lines) + "\n";
     }
+
+    private static string Md(string? text) => IntakeDmpWorkflow.Md(text);
 
     private static UpdateDmpOutput Output(string dmpId, UpdateState state, string? reason, PlanDiff? diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<ContainerSummary> containers, IReadOnlyList<GrantSummary> grants, IReadOnlyList<string> revoked, IReadOnlyList<string> retention, List<string> warnings, IReadOnlyList<string> incomplete) =>
         new(dmpId, state, reason, diff, approvals, containers, grants, revoked, retention, [.. warnings], incomplete);

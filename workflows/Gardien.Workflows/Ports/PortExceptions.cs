@@ -91,3 +91,26 @@ public sealed class PortRefusedException : PortException
     {
     }
 }
+
+/// <summary>
+/// The audit trail cannot be appended to safely (its tail is damaged: a torn or altered last entry). Appending would
+/// hide the damage behind a valid-looking link, so the log refuses until the trail is repaired. Not transient in the
+/// retry policies' sense: workflows stop retrying the step and wait for the trail to verify again
+/// (<see cref="Audit.AuditTrail"/>). The message says where the damage is and how to repair it.
+/// </summary>
+public sealed class AuditTrailDamagedException : PortException
+{
+    public AuditTrailDamagedException()
+    {
+    }
+
+    public AuditTrailDamagedException(string message)
+        : base(message, isTransient: false)
+    {
+    }
+
+    public AuditTrailDamagedException(string message, Exception innerException)
+        : base(message, isTransient: false, innerException)
+    {
+    }
+}

@@ -27,9 +27,18 @@ public sealed record DmpRecord
     public DateTimeOffset? UpdatedAt { get; init; }
     /// <summary>Features of the plan in force that are recorded but not enforced by the platform.</summary>
     public IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally { get; init; } = [];
+    /// <summary>
+    /// Newer versions waiting for the intake that holds the record (<see cref="InstanceId"/>, state Pending) to end; that
+    /// intake wakes each of them when it ends, and the newest takes its turn. Written under the record's ETag, so a version
+    /// either joins the queue while the intake runs or finds the intake already ended: none is lost.
+    /// </summary>
+    public IReadOnlyList<QueuedDmpVersion> Queue { get; init; } = [];
     /// <summary>Null for an unconditional write; the read ETag for optimistic concurrency.</summary>
     public string? ETag { get; init; }
 }
+
+/// <summary>A version of a DMP waiting for its turn: the instance that will take it in, and the version's <c>modified</c>.</summary>
+public sealed record QueuedDmpVersion(string InstanceId, DateTimeOffset? Modified, DateTimeOffset QueuedAt);
 
 public enum DatasetState
 {
@@ -126,8 +135,10 @@ public sealed record ApprovalRecord
     public string? Subject { get; init; }
     /// <summary>The approver asked (e-mail or directory id).</summary>
     public string? Approver { get; init; }
-    /// <summary>Who actually decided (the approver or an escalation delegate).</summary>
+    /// <summary>Who actually decided (the approver, an escalation delegate, or someone acting on the approver's behalf).</summary>
     public string? DecidedBy { get; init; }
+    /// <summary>The approver <see cref="DecidedBy"/> acted for, when the policy let them decide on the approver's behalf.</summary>
+    public string? OnBehalfOf { get; init; }
     public DateTimeOffset? RequestedAt { get; init; }
     public DateTimeOffset? DecidedAt { get; init; }
     public string? Comment { get; init; }

@@ -43,11 +43,14 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
             }
         }
 
-        if (changed)
+        // A rerun after a crash finds this request's own change already in the registry (UpdatedAt is its time): the
+        // entry is appended again with its key (what was there before is no longer known).
+        var changedByThisRequest = !changed && dataset.UpdatedAt == input.At;
+        if (changed || changedByThisRequest)
         {
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "dataset.retention_changed", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
-                    before: new { keepUntil = dataset.KeepUntil, disposal = dataset.Disposal.ToString() },
+                    before: changed ? new { keepUntil = dataset.KeepUntil, disposal = dataset.Disposal.ToString() } : null,
                     after: new { keepUntil = input.KeepUntil, disposal = input.Disposal.ToString(), blobsRetagged = retagged }),
                 ct).ConfigureAwait(false);
         }

@@ -39,11 +39,27 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
         var decision = DisposalGuard.Evaluate(facts, DateOnly.FromDateTime(input.At.UtcDateTime));
         var subject = AuditEntries.DatasetSubject(input.DmpId, input.DatasetId);
 
-        // Phase 1 already done (a redelivery): report it, change nothing.
+        // Phase 1 already done (a redelivery): report it, change nothing but the audit entry, appended again with its
+        // key so that a crash between the registry write and the entry cannot lose it (the log keeps the first).
         if (dataset.State == DatasetState.MarkedForDeletion && dataset.Disposal == DisposalAction.Delete && decision.Allowed)
         {
             var marked = await storage.ComputeManifestAsync(dataset.Container, ct).ConfigureAwait(false);
+            await audit.AppendAsync(
+                AuditEntries.Create(input.Actor, "dataset.marked_for_deletion", context.InstanceId, subject, input.At.UtcDateTime,
+                    after: new { state = dataset.State.ToString(), purgeNotBefore = input.PurgeNotBefore, blobCount = marked.BlobCount, totalBytes = marked.TotalBytes, manifestSha256 = marked.ManifestSha256 }),
+                ct).ConfigureAwait(false);
             return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, decision, dataset.Disposal, marked, dataset.Container, "Already marked for deletion.");
+        }
+
+        // Archived or handed over for publication by this very request (a redelivery): the same, for its entry.
+        if (dataset.State is DatasetState.Archived or DatasetState.Published && dataset.DisposedAt == input.At)
+        {
+            var done = await storage.ComputeManifestAsync(dataset.Container, ct).ConfigureAwait(false);
+            await audit.AppendAsync(
+                AuditEntries.Create(input.Actor, dataset.State == DatasetState.Archived ? "dataset.archived" : "dataset.publication_handoff", context.InstanceId, subject, input.At.UtcDateTime,
+                    after: new { state = dataset.State.ToString(), blobCount = done.BlobCount, totalBytes = done.TotalBytes, manifestSha256 = done.ManifestSha256 }),
+                ct).ConfigureAwait(false);
+            return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, decision, dataset.Disposal, done, dataset.Container, $"Already {dataset.State.ToString().ToLowerInvariant()}.");
         }
 
         if (!decision.Allowed)
@@ -118,6 +134,15 @@ public sealed class PurgeDatasetActivity(IGovernanceRegistry registry, IStorageP
         var subject = AuditEntries.DatasetSubject(input.DmpId, input.DatasetId);
         if (dataset.State == DatasetState.Disposed)
         {
+            if (dataset.DisposedAt == input.At)
+            {
+                // Purged by this very request (a redelivery): its entry is appended again with its key.
+                await audit.AppendAsync(
+                    AuditEntries.Create(input.Actor, "dataset.purged", context.InstanceId, subject, input.At.UtcDateTime,
+                        after: new { state = DatasetState.Disposed.ToString(), outcome = PurgeOutcome.AlreadyGone.ToString() }),
+                    ct).ConfigureAwait(false);
+            }
+
             return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, new DisposalDecision(DisposalVerdict.AlreadyDisposed, "Already purged.", []), dataset.Disposal, null, dataset.Container, "Already purged.");
         }
 
@@ -167,16 +192,25 @@ public sealed class CancelDeletionActivity(IGovernanceRegistry registry, IStorag
         var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
         if (dataset is not { State: DatasetState.MarkedForDeletion })
         {
+            if (dataset is { State: DatasetState.Provisioned } && dataset.UpdatedAt == input.At)
+            {
+                // Cancelled by this very request (a redelivery): its entry is appended again with its key.
+                await AppendCancelledAsync(context, input, ct).ConfigureAwait(false);
+            }
+
             return false;
         }
 
         await storage.UnmarkForDeletionAsync(dataset.Container, ct).ConfigureAwait(false);
         await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Provisioned, UpdatedAt = input.At, ETag = null }, ct).ConfigureAwait(false);
-        await audit.AppendAsync(
+        await AppendCancelledAsync(context, input, ct).ConfigureAwait(false);
+        return true;
+    }
+
+    private Task<AuditReceipt> AppendCancelledAsync(ActivityContext context, CancelDeletionInput input, CancellationToken ct) =>
+        audit.AppendAsync(
             AuditEntries.Create(input.Actor, "dataset.deletion_cancelled", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
                 before: new { state = DatasetState.MarkedForDeletion.ToString() },
                 after: new { state = DatasetState.Provisioned.ToString(), reason = input.Reason }),
-            ct).ConfigureAwait(false);
-        return true;
-    }
+            ct);
 }

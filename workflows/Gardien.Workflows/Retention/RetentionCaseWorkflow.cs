@@ -9,6 +9,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
+using Gardien.Workflows.Text;
 using DisposalAction = Gardien.Workflows.Ports.DisposalAction;
 
 namespace Gardien.Workflows.Retention;
@@ -84,6 +85,9 @@ public sealed record RetentionCaseStatus(string Stage, DateOnly KeepUntil, strin
 /// </summary>
 public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput, RetentionCaseResult>
 {
+    /// <summary>A value from the DMP or a person inside a Markdown message body: escaped, one line.</summary>
+    private static string Md(string? text) => UntrustedText.MarkdownInline(text);
+
     private const int RoundsBeforeContinueAsNew = 8;
 
     /// <summary>Deterministic id: repeated sweeps never open a second case for the same dataset and keep-until.</summary>
@@ -212,11 +216,11 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
         {
             SetStatus("notifying", $"{days} days before keep-until");
             var link = await IssueLinkAsync(Recipient, Utc(Midnight(input.KeepUntil)).AddDays(1));
-            var body = $"Dataset \"{_title ?? input.DatasetId}\" (DMP {input.DmpId}, container {input.Container}) reaches the end of its retention period on {Format(input.KeepUntil)}.\n\n"
+            var body = $"Dataset \"{Md(_title ?? input.DatasetId)}\" (DMP {Md(input.DmpId)}, container {Md(input.Container)}) reaches the end of its retention period on {Format(input.KeepUntil)}.\n\n"
                 + $"Planned action: {Describe(input.Disposal)}.\n\n"
                 + "Approve to confirm. To keep the data longer, Reject and write the requested new keep-until date (yyyy-MM-dd) and the reason in the comment: "
                 + "the data steward decides on the extension. Legal holds are checked again on the due date.";
-            await NotifyAsync(NotificationKind.RetentionNotice, [Recipient], $"Retention notice ({days} days): {_title ?? input.DatasetId}", body, Links(link), $"notice-{days}");
+            await NotifyAsync(NotificationKind.RetentionNotice, [Recipient], $"Retention notice ({days} days): {UntrustedText.PlainLine(_title ?? input.DatasetId)}", body, Links(link), $"notice-{days}");
             _noticesSent.Add(days);
             _noticeTimestamps.Add(Now);
             await AuditAsync("retention.notice_sent", after: new { daysBefore = days, keepUntil = input.KeepUntil, to = Recipient, disposal = input.Disposal.ToString() }, discriminator: ":" + days.ToString(CultureInfo.InvariantCulture));
@@ -293,8 +297,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
             if (inGrace)
             {
                 await context.CallActivityAsync<bool>(nameof(CancelDeletionActivity), new CancelDeletionInput(input.DmpId, input.DatasetId, $"stopped by {by} during the grace period: {response.Comment}", Now, "user:" + by), ActivityRetryPolicies.Persistent);
-                await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, Recipient], $"Deletion stopped by the PI: {_title ?? input.DatasetId}",
-                    $"{by} stopped the deletion of dataset {input.DatasetId} (DMP {input.DmpId}) during its grace period. Comment: {response.Comment ?? "(none)"}.\nThe data is kept; keep-until {Format(input.KeepUntil)} has passed, so the data steward must decide on an extension or a new disposal.", [], "stopped");
+                await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, Recipient], $"Deletion stopped by the PI: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                    $"{Md(by)} stopped the deletion of dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}) during its grace period. Comment: {Md(response.Comment ?? "(none)")}.\nThe data is kept; keep-until {Format(input.KeepUntil)} has passed, so the data steward must decide on an extension or a new disposal.", [], "stopped");
                 return Result(RetentionCaseOutcome.StoppedByPi, $"Stopped by {by}: {response.Comment}");
             }
 
@@ -306,8 +310,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
             var requested = RequestedDate(comment);
             if (requested is not { } newKeepUntil || newKeepUntil <= input.KeepUntil)
             {
-                await NotifyAsync(NotificationKind.Rejection, [Recipient], $"Extension request not understood: {_title ?? input.DatasetId}",
-                    $"Your objection to the disposal of dataset {input.DatasetId} was received, but the comment gives no new keep-until date after {Format(input.KeepUntil)}. "
+                await NotifyAsync(NotificationKind.Rejection, [Recipient], $"Extension request not understood: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                    $"Your objection to the disposal of dataset {Md(input.DatasetId)} was received, but the comment gives no new keep-until date after {Format(input.KeepUntil)}. "
                     + "Use the link of the latest notice again is not possible (links work once): ask the data steward, or wait for the next notice, and write the date as yyyy-MM-dd.",
                     [], $"extension-unclear-{_responses}");
                 await AuditAsync("retention.extension_unclear", after: new { requestedBy, comment }, discriminator: ":" + _responses.ToString(CultureInfo.InvariantCulture));
@@ -333,8 +337,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                 $"{context.InstanceId}-extension-{_round}");
             if (!approval.IsApproved)
             {
-                await NotifyAsync(NotificationKind.Rejection, [Recipient], $"Extension not granted: {_title ?? input.DatasetId}",
-                    $"The data steward did not approve keeping dataset {input.DatasetId} until {Format(newKeepUntil)} ({approval.Outcome}: {approval.Comment ?? "no comment"}). The planned action on {Format(input.KeepUntil)} stands.",
+                await NotifyAsync(NotificationKind.Rejection, [Recipient], $"Extension not granted: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                    $"The data steward did not approve keeping dataset {Md(input.DatasetId)} until {Format(newKeepUntil)} ({approval.Outcome}: {Md(approval.Comment ?? "no comment")}). The planned action on {Format(input.KeepUntil)} stands.",
                     [], $"extension-denied-{_round}");
                 await AuditAsync("retention.extension_denied", after: new { requested = newKeepUntil, outcome = approval.Outcome.ToString(), decidedBy = approval.DecidedBy }, discriminator: ":" + _round.ToString(CultureInfo.InvariantCulture));
                 return null;
@@ -346,8 +350,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                 new UpdateDatasetRetentionInput(input.DmpId, input.DatasetId, input.Container, newKeepUntil, input.Disposal, Now, "user:" + (approval.DecidedBy ?? approval.Approver)),
                 ActivityRetryPolicies.Persistent);
             await AuditAsync("retention.extended", before: new { keepUntil = input.KeepUntil }, after: new { keepUntil = newKeepUntil, requestedBy, approvedBy = approval.DecidedBy, approvalId = approval.ApprovalId });
-            await NotifyAsync(NotificationKind.Summary, [Recipient], $"Retention extended: {_title ?? input.DatasetId}",
-                $"Dataset {input.DatasetId} (DMP {input.DmpId}) is now kept until {Format(newKeepUntil)} (approved by {approval.DecidedBy}). You will be notified again before that date.", [], $"extended-{_round}");
+            await NotifyAsync(NotificationKind.Summary, [Recipient], $"Retention extended: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                $"Dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}) is now kept until {Format(newKeepUntil)} (approved by {Md(approval.DecidedByLabel)}). You will be notified again before that date.", [], $"extended-{_round}");
             return Result(RetentionCaseOutcome.Extended, $"Extended to {Format(newKeepUntil)}.", newKeepUntil);
         }
 
@@ -411,8 +415,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
         {
             _round++;
             SetStatus("held", decision.Reason);
-            await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, _settings.DpoEmail], $"Disposal on hold: {_title ?? input.DatasetId}",
-                $"Dataset {input.DatasetId} (DMP {input.DmpId}, container {input.Container}) reached keep-until {Format(input.KeepUntil)} but was NOT disposed of: {decision.Reason}\nGardien checks again on {Format(DateOnly.FromDateTime(RetentionSettings.Add(context.CurrentUtcDateTime, _settings.HoldRecheckEvery)))}.",
+            await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, _settings.DpoEmail], $"Disposal on hold: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                $"Dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}, container {Md(input.Container)}) reached keep-until {Format(input.KeepUntil)} but was NOT disposed of: {Md(decision.Reason)}\nGardien checks again on {Format(DateOnly.FromDateTime(RetentionSettings.Add(context.CurrentUtcDateTime, _settings.HoldRecheckEvery)))}.",
                 [], $"held-{_round}");
             await AuditAsync("retention.disposal_held", after: new { reason = decision.Reason, recheckAfter = _settings.HoldRecheckEvery.ToString() }, discriminator: ":" + _round.ToString(CultureInfo.InvariantCulture));
             if (await WaitUntilAsync(RetentionSettings.Add(context.CurrentUtcDateTime, _settings.HoldRecheckEvery)) is { } ended)
@@ -455,8 +459,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
 
             var detail = string.Join("; ", refused.Select(r => $"{ApprovalRoles.Title(r.Role)}: {r.Outcome} {r.Comment}".Trim()));
             await AuditAsync("retention.disposal_not_approved", after: new { refused = refused.Select(r => new { role = ApprovalRoles.Code(r.Role), outcome = r.Outcome.ToString(), r.DecidedBy, r.Comment }) });
-            await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, Recipient], $"Disposal not approved: {_title ?? input.DatasetId}",
-                $"Dataset {input.DatasetId} (DMP {input.DmpId}) reached keep-until {Format(input.KeepUntil)} but its disposal was not approved ({detail}). Nothing was disposed of; set a new keep-until (DMP update or extension) to close the case.",
+            await NotifyAsync(NotificationKind.Alert, [_settings.StewardEmail, Recipient], $"Disposal not approved: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                $"Dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}) reached keep-until {Format(input.KeepUntil)} but its disposal was not approved ({Md(detail)}). Nothing was disposed of; set a new keep-until (DMP update or extension) to close the case.",
                 [], $"not-approved-{_round}");
             return Result(RetentionCaseOutcome.NotApproved, detail);
         }
@@ -488,8 +492,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
             if (input.Disposal == DisposalAction.Delete)
             {
                 var link = await IssueLinkAsync(Recipient, Utc(purgeNotBefore));
-                await NotifyAsync(NotificationKind.RetentionNotice, [Recipient, _settings.StewardEmail], $"Marked for deletion: {_title ?? input.DatasetId}",
-                    $"Dataset {input.DatasetId} (DMP {input.DmpId}, container {input.Container}: {phase1.Manifest?.BlobCount} blobs, {phase1.Manifest?.TotalBytes} bytes) is marked for deletion. "
+                await NotifyAsync(NotificationKind.RetentionNotice, [Recipient, _settings.StewardEmail], $"Marked for deletion: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                    $"Dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}, container {Md(input.Container)}: {phase1.Manifest?.BlobCount} blobs, {phase1.Manifest?.TotalBytes} bytes) is marked for deletion. "
                     + $"It will be purged irreversibly on {Utc(purgeNotBefore):yyyy-MM-dd HH:mm} UTC. Until then, Reject (the link below) stops the deletion.",
                     [new NotificationLink("Stop the deletion", link.RejectUrl)], "marked");
                 while (context.CurrentUtcDateTime < purgeNotBefore)
@@ -538,8 +542,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
                 Phase1ManifestSha256 = phase1.Manifest is { } first && phase2?.Manifest is { } second && first.ManifestSha256 != second.ManifestSha256 ? first.ManifestSha256 : null,
             };
             var receipt = await context.CallActivityAsync<CertificateReceipt>(nameof(WriteDeletionCertificateActivity), certificate, ActivityRetryPolicies.Persistent);
-            await NotifyAsync(NotificationKind.Summary, [Recipient, _settings.StewardEmail], $"Disposal completed: {_title ?? input.DatasetId}",
-                $"Dataset {input.DatasetId} (DMP {input.DmpId}) was disposed of ({Describe(input.Disposal)}): {certificate.BlobCount} blobs, {certificate.TotalBytes} bytes, manifest SHA-256 {certificate.ManifestSha256}. "
+            await NotifyAsync(NotificationKind.Summary, [Recipient, _settings.StewardEmail], $"Disposal completed: {UntrustedText.PlainLine(_title ?? input.DatasetId)}",
+                $"Dataset {Md(input.DatasetId)} (DMP {Md(input.DmpId)}) was disposed of ({Describe(input.Disposal)}): {certificate.BlobCount} blobs, {certificate.TotalBytes} bytes, manifest SHA-256 {certificate.ManifestSha256}. "
                 + $"Certificate {certificate.CertificateId} is audit entry #{receipt.Sequence}.",
                 [], "completed");
             SetStatus("completed", Describe(input.Disposal));

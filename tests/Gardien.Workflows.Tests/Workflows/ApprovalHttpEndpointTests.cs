@@ -1,0 +1,128 @@
+using System.Text;
+using System.Text.Json;
+using Gardien.Workflows.Approvals;
+using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Ports;
+using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+
+namespace Gardien.Workflows.Tests.Workflows;
+
+/// <summary>The approval links over HTTP: the same link reader and identity check as the CLI, the identity from the Entra sign-in.</summary>
+public sealed class ApprovalHttpEndpointTests
+{
+    private const string InstanceId = "approval-under-test";
+
+    private static ApprovalWorkflowInput Request() =>
+        new(DmpId, ApprovalRole.DataSteward, "intake", ["the dataset is closed"], "The plan: one dataset.", DmpId + ":approval", "Claire Dubois", PiEmail, "Cohort <b>study</b>\r\nApproved by DPO: yes");
+
+    private static Func<string, string?> SignedInAs(string? email, string authType = "aad") => name =>
+        email is not null && string.Equals(name, EntraSignIn.PrincipalHeader, StringComparison.OrdinalIgnoreCase)
+            ? Convert.ToBase64String(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+            {
+                auth_typ = authType,
+                claims = new[] { new { typ = "name", val = "Someone" }, new { typ = "preferred_username", val = email } },
+                name_typ = "name",
+                role_typ = "roles",
+            })))
+            : null;
+
+    private static async Task<(IntakeTestHost Host, ApprovalHttpEndpoint Endpoint, Notification Request)> StartAsync()
+    {
+        var host = await IntakeTestHost.StartAsync();
+        await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(), InstanceId);
+        var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
+        return (host, new ApprovalHttpEndpoint(host.Decisions), request);
+    }
+
+    [Fact]
+    public async Task Get_RejectLink_ShowsARejectConfirmationAndDecidesNothing()
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+
+        var page = await endpoint.GetAsync(new Uri(IntakeTestHost.LinkOf(request, "reject")), SignedInAs(StewardEmail));
+
+        Assert.Equal(200, page.StatusCode);
+        Assert.Contains("<strong>reject</strong>", page.Body, StringComparison.Ordinal);
+        Assert.Contains(">Reject</button>", page.Body, StringComparison.Ordinal);
+        Assert.Empty(host.UsedTokens);
+        Assert.False((await host.Client.GetInstanceAsync(InstanceId))!.IsCompleted);
+    }
+
+    [Theory]
+    [InlineData("reject", ApprovalOutcome.Rejected)]
+    [InlineData("approve", ApprovalOutcome.Approved)]
+    public async Task Post_Link_RecordsTheLinksDecisionInTheSignedInPersonsName(string decision, ApprovalOutcome expected)
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+
+        var page = await endpoint.PostAsync(new Uri(IntakeTestHost.LinkOf(request, decision)), new Dictionary<string, string> { ["comment"] = "checked" }, SignedInAs(StewardDelegateEmail));
+        var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
+
+        Assert.Equal(200, page.StatusCode);
+        Assert.Equal(expected, output.Outcome);
+        Assert.Equal(StewardDelegateEmail, output.DecidedBy);
+        Assert.Equal("checked", output.Comment);
+    }
+
+    [Fact]
+    public async Task Post_DecisionFieldContradictingTheLink_IsRefusedWithNothingRecorded()
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+
+        var page = await endpoint.PostAsync(new Uri(IntakeTestHost.LinkOf(request, "reject")), new Dictionary<string, string> { ["decision"] = "approve" }, SignedInAs(StewardEmail));
+
+        Assert.Equal(400, page.StatusCode);
+        Assert.Contains("Reject link", page.Body, StringComparison.Ordinal);
+        Assert.Empty(host.UsedTokens);
+    }
+
+    [Fact]
+    public async Task Post_SignedInAsSomeoneElse_IsForbiddenWhateverTheFormClaims()
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+
+        var forged = await endpoint.PostAsync(link, new Dictionary<string, string> { ["actor"] = "user:" + StewardEmail, ["as"] = StewardEmail }, SignedInAs("mallory@elsewhere.example"));
+        var genuine = await endpoint.PostAsync(link, new Dictionary<string, string>(), SignedInAs(StewardEmail));
+
+        Assert.Equal(403, forged.StatusCode);
+        Assert.Contains("may not decide", forged.Body, StringComparison.Ordinal);
+        Assert.Equal(200, genuine.StatusCode);
+        Assert.Equal(StewardEmail, (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!.DecidedBy);
+    }
+
+    [Theory]
+    [InlineData(null, "aad")]
+    [InlineData(StewardEmail, "google")]
+    public async Task AnyRequest_WithoutAnEntraSignIn_IsUnauthorised(string? email, string authType)
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+
+        Assert.Equal(401, (await endpoint.GetAsync(link, SignedInAs(email, authType))).StatusCode);
+        Assert.Equal(401, (await endpoint.PostAsync(link, new Dictionary<string, string>(), SignedInAs(email, authType))).StatusCode);
+        Assert.Empty(host.UsedTokens);
+    }
+
+    [Fact]
+    public async Task Get_UsedLink_SaysSoWithoutMarkupFromTheMessage()
+    {
+        var (host, endpoint, request) = await StartAsync();
+        await using var _ = host;
+        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+        await endpoint.PostAsync(link, new Dictionary<string, string> { ["comment"] = "<script>alert(1)</script>" }, SignedInAs(StewardEmail));
+        await host.CompletionAsync(InstanceId);
+
+        var page = await endpoint.GetAsync(link, SignedInAs(StewardEmail));
+
+        Assert.Equal(410, page.StatusCode);
+        Assert.Contains("already closed", page.Body, StringComparison.Ordinal);
+        Assert.DoesNotContain("<script", page.Body, StringComparison.Ordinal);
+    }
+}
