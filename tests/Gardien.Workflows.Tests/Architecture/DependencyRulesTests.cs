@@ -51,7 +51,7 @@ public sealed class DependencyRulesTests
             "Gardien.Workflows", "Gardien.Workflows.Intake", "Gardien.Workflows.Approvals", "Gardien.Workflows.Provisioning",
             "Gardien.Workflows.Access", "Gardien.Workflows.Retention", "Gardien.Workflows.BlobEvents", "Gardien.Workflows.Audit",
             "Gardien.Workflows.Notifications", "Gardien.Workflows.Madmp", "Gardien.Workflows.Madmp.Opidor",
-            "Gardien.Workflows.Governance", "Gardien.Workflows.Ports",
+            "Gardien.Workflows.Governance", "Gardien.Workflows.Ports", "Gardien.Workflows.Text",
         ];
         var namespaces = typeof(GardienWorkflowRegistration).Assembly.GetExportedTypes().Select(t => t.Namespace!).Distinct();
 

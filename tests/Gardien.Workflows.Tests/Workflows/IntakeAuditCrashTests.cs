@@ -39,7 +39,7 @@ public sealed class IntakeAuditCrashTests
         }
 
         Assert.Superset(
-            new HashSet<string>(["Registry.UpsertDmp", "Registry.UpsertDataset", "Registry.UpsertGrant", "Registry.UpsertApproval", "Registry.TryConsumeToken", "Audit.Append", "Notifier.Send", "Storage.EnsureContainer", "Directory.AddMember", "DmpTool.WriteBack"]),
+            new HashSet<string>(["Registry.UpsertDmp", "Registry.UpsertDataset", "Registry.UpsertGrant", "Registry.UpsertApproval", "Registry.TryConsumeToken", "Audit.Append", "Notifier.Send", "Storage.EnsureContainer", "Directory.AddMembers", "DmpTool.WriteBack"]),
             crashedAfter);
     }
 

@@ -405,7 +405,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
         Directory.Setup(d => d.AddMembersAsync(It.IsAny<string>(), It.IsAny<IReadOnlyList<string>>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, IReadOnlyList<string> users, CancellationToken _) =>
         {
             Inject("Directory.AddMembers");
-            return (IReadOnlyList<string>)[.. users.Distinct().Where(u => Memberships.TryAdd((g, u), true))];
+            return After("Directory.AddMembers", (IReadOnlyList<string>)[.. users.Distinct().Where(u => Memberships.TryAdd((g, u), true))]);
         });
         Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, string u, CancellationToken _) => Memberships.TryRemove((g, u), out var _));
         Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string g, CancellationToken _) =>
