@@ -9,7 +9,7 @@ public sealed class ValidateCommandTests : IDisposable
 {
     private readonly string _temp = System.IO.Directory.CreateTempSubdirectory("gardien-validate-tests-").FullName;
 
-    private static string Example(string relative) => Path.Combine(RepoPaths.SharedMadmp, "examples", relative);
+    private static string Example(string relative) => Path.Combine(RepoPaths.MadmpData, "examples", relative);
 
     private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithStdinAsync(null, args);
 

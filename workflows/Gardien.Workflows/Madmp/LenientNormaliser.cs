@@ -20,6 +20,12 @@ internal sealed partial class LenientNormaliser
         "metadata", "affiliation", "alternate_identifier", "related_identifier", "host_id", "creator",
     };
 
+    /// <summary>The keys of <see cref="ArrayKeys"/> whose items are strings; the others hold objects.</summary>
+    private static readonly HashSet<string> StringItemKeys = new(StringComparer.Ordinal)
+    {
+        "keyword", "data_quality_assurance", "format", "pid_system", "role",
+    };
+
     /// <summary>DataCite contributor types, the vocabulary the RDA examples use for roles (compared without case or spaces).</summary>
     private static readonly HashSet<string> DataCiteRoles = new(StringComparer.Ordinal)
     {
@@ -161,7 +167,7 @@ internal sealed partial class LenientNormaliser
                 {
                     (nulls ??= []).Add(key);
                 }
-                else if (value is not JsonArray && ArrayKeys.Contains(key) && path.StartsWith("/dmp", StringComparison.Ordinal))
+                else if (value is not JsonArray && ArrayKeys.Contains(key) && path.StartsWith("/dmp", StringComparison.Ordinal) && IsItemShaped(key, value))
                 {
                     (singles ??= []).Add(key);
                 }
@@ -209,6 +215,15 @@ internal sealed partial class LenientNormaliser
             }
         }
     }
+
+    /// <summary>
+    /// Only a value that could be an item of the list is wrapped: a distribution given as a text stays a text, so the
+    /// schema reports one type error at its path instead of a list of one item missing every required field.
+    /// </summary>
+    private static bool IsItemShaped(string key, JsonNode value) =>
+        StringItemKeys.Contains(key)
+            ? value is JsonValue text && text.GetValueKind() == JsonValueKind.String
+            : value is JsonObject;
 
     private void FixTimestamp(JsonObject owner, string key, string path)
     {
