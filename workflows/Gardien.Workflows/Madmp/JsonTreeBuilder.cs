@@ -15,7 +15,7 @@ namespace Gardien.Workflows.Madmp;
 /// Numbers stay backed by a JsonElement, exactly as JsonNode.Parse leaves them, so every consumer (lenient fixes,
 /// conversion for NJsonSchema, mapping) sees the same values. Malformed JSON and excessive depth throw the reader's
 /// <see cref="JsonException"/> (with its line and byte position), which <see cref="JsonSyntaxMessages"/> puts into
-/// plain words. The input must be valid UTF-8 (<see cref="Utf8Check"/> runs first).
+/// plain words. The input must be valid UTF-8 (<see cref="JsonSyntaxMessages.InvalidUtf8"/> checks it first).
 /// </remarks>
 internal static class JsonTreeBuilder
 {

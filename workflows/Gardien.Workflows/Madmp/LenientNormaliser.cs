@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Gardien.Workflows.Madmp;
 
 /// <summary>
-/// Lenient mode's first step: rewrites the known real-world deviations (MANIFEST.md of the reference data) into their
+/// Lenient mode's first step: rewrites the deviations seen in real exports (docs/madmp.md lists them) into their
 /// standard form before schema validation, recording one warning per rewrite (keyword: the schema keyword the original value breaks; "role" for role vocabulary) at the JSON Pointer of
 /// the value it touched. Anything it does not recognise is left for the schema to judge.
 /// </summary>

@@ -10,8 +10,9 @@ namespace Gardien.Workflows.Madmp;
 /// schemas are shared process-wide. Bad input never throws: every problem comes back as an issue in the result.
 /// </summary>
 /// <remarks>
-/// Pipeline: size and encoding checks → System.Text.Json parse (one-pass <see cref="JsonTreeBuilder"/>; JsonNode.Parse
-/// for anything unusual, for its line/column; depth limit) → version detection → lenient normalisation on the JsonNode
+/// Pipeline: size and encoding checks (UTF-16, bytes that are not UTF-8) → one-pass parse into a JsonNode tree
+/// (<see cref="JsonTreeBuilder"/>: depth limit, the last of repeated keys, lone surrogates as U+FFFD; malformed JSON
+/// described by <see cref="JsonSyntaxMessages"/> with line and column) → version detection → lenient normalisation on the JsonNode
 /// tree (warnings) → NJsonSchema validation of the normalised tree against the official schema (format failures are
 /// warnings; skipped when <see cref="SchemaFastPath"/> proves it would find nothing) → mapping to
 /// <see cref="MadmpDocument"/> when no error remains.
