@@ -8,24 +8,85 @@
 #
 # State lives in .gardien/ (git-ignored): a second run joins the existing intake instead of provisioning again.
 # Azurite listens on 127.0.0.1 only, on its usual ports 10000-10002 when free, else on free ports.
-set -euo pipefail
-cd "$(dirname "$0")"
+# Every run also installs the 'gardien' command in ~/.local/bin (or $GARDIEN_BIN_DIR): it runs this script from any
+# directory, so 'gardien status' or 'gardien validate my-dmp.json' work like './run-local.sh status' here.
 
+set -euo pipefail
+caller=$PWD
+repo=$(cd "$(dirname "$0")" && pwd)
+cd "$repo"
+
+# The 'gardien' launcher sets GARDIEN_LAUNCHER: every argument is then the CLI's (its --help, no demo by default).
+launched=${GARDIEN_LAUNCHER:-0}
 reset=0
 keep=0
-while [[ $# -gt 0 ]]; do
+while [[ $launched -eq 0 && $# -gt 0 ]]; do
   case "$1" in
     --reset) reset=1; shift ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) break ;;
   esac
 done
-[[ $# -eq 0 ]] && set -- demo
+[[ $launched -eq 0 && $# -eq 0 ]] && set -- demo
 
 for tool in node npm dotnet; do
   command -v "$tool" >/dev/null || { echo "run-local.sh: '$tool' is not installed (needs Node.js 20+ and the .NET SDK of global.json)." >&2; exit 2; }
 done
+
+install_launcher() {
+  local bin_dir=${GARDIEN_BIN_DIR:-$HOME/.local/bin}
+  local launcher=$bin_dir/gardien
+  local marker="# gardien launcher installed by run-local.sh"
+  if [[ -e "$launcher" ]] && ! grep -qF "$marker" "$launcher" 2>/dev/null; then
+    echo "run-local.sh: $launcher exists and is not Gardien's launcher; left as is (use ./run-local.sh COMMAND)." >&2
+    return 0
+  fi
+  mkdir -p "$bin_dir" 2>/dev/null || return 0
+  printf '#!/usr/bin/env bash\n%s\n# Runs the gardien CLI of %s (its local state and Azurite) from any directory.\nGARDIEN_LAUNCHER=1 exec %q "$@"\n' \
+    "$marker" "$repo" "$repo/run-local.sh" >"$launcher.tmp" && chmod +x "$launcher.tmp" && mv "$launcher.tmp" "$launcher"
+  case ":$PATH:" in
+    *":$bin_dir:"*) ;;
+    *) [[ $launched -eq 1 ]] || echo "run-local.sh: installed $launcher; add $bin_dir to your PATH to type 'gardien ...' anywhere (export PATH=\"$bin_dir:\$PATH\")." ;;
+  esac
+}
+[[ $launched -eq 1 ]] || install_launcher
+
+cli_dll=local/Gardien.Cli/bin/Release/net10.0/gardien.dll
+build_cli() {
+  # Rebuilding takes seconds even when nothing changed: skip it when no source is newer than the built CLI.
+  if [[ -f "$cli_dll" ]] && [[ -z $(find local workflows runtime Directory.Packages.props Directory.Build.props \( -name bin -o -name obj \) -prune -o -type f -newer "$cli_dll" -print -quit) ]]; then
+    return 0
+  fi
+  dotnet build local/Gardien.Cli -c Release --nologo -v q -clp:ErrorsOnly >/dev/null || dotnet build local/Gardien.Cli -c Release --nologo -v q -clp:ErrorsOnly
+}
+
+# Runs the CLI from the caller's directory (so that FILE arguments are read from there), with the local state's paths
+# made absolute: gardien.local.json names them relative to the repository.
+run_cli() {
+  local dir=$caller
+  # The demo's default DMP (samples/...) is named relative to the repository.
+  [[ "${1:-}" == demo && " $* " != *" --file"* ]] && dir=$repo
+  (cd "$dir" && \
+    GARDIEN_CONFIG="$repo/gardien.local.json" \
+    Local__InboxPath="${Local__InboxPath:-$repo/.gardien/inbox}" \
+    Local__DirectoryPath="${Local__DirectoryPath:-$repo/.gardien/directory.json}" \
+    Local__DirectorySeedPath="${Local__DirectorySeedPath:-$repo/samples/directory.sample.json}" \
+    Local__DmpFolder="${Local__DmpFolder:-$repo/.gardien/dmps}" \
+    Workflows__PolicyPath="${Workflows__PolicyPath:-$repo/policy.sample.json}" \
+    DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}" \
+    dotnet "$repo/$cli_dll" "$@")
+}
+
+# Commands that need no storage (and --help, --version, no command at all) start no Azurite.
+case "${1:-}" in
+  ""|validate|plan|-h|--help|-\?|--version|help)
+    build_cli
+    status=0
+    run_cli "$@" || status=$?
+    exit "$status"
+    ;;
+esac
 
 state=.gardien
 if [[ $reset -eq 1 ]]; then
@@ -96,12 +157,10 @@ answers "$blob" && answers "$queue" && answers "$table" || { echo "run-local.sh:
 # The well-known Azurite development account (public, not a secret).
 account_key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 export Local__StorageConnectionString="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$account_key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
-export GARDIEN_CONFIG="$PWD/gardien.local.json"
-export DOTNET_ENVIRONMENT="${DOTNET_ENVIRONMENT:-Development}"
 
-dotnet build local/Gardien.Cli -c Release --nologo -v q -clp:ErrorsOnly >/dev/null || dotnet build local/Gardien.Cli -c Release --nologo -v q -clp:ErrorsOnly
+build_cli
 status=0
-dotnet local/Gardien.Cli/bin/Release/net10.0/gardien.dll "$@" || status=$?
+run_cli "$@" || status=$?
 
 if [[ $keep -eq 1 && $reused -eq 0 ]]; then
   echo "$azurite_pid" >"$state/azurite.pid"
@@ -109,7 +168,7 @@ if [[ $keep -eq 1 && $reused -eq 0 ]]; then
   echo
   echo "Azurite keeps running (pid $azurite_pid): './run-local.sh COMMAND' uses it; stop it with: kill $azurite_pid"
   echo "Or, from another shell in $PWD:"
-  echo "  export Local__StorageConnectionString='$Local__StorageConnectionString'"
-  echo "  dotnet local/Gardien.Cli/bin/Release/net10.0/gardien.dll status"
+  echo "  gardien status     (the launcher run-local.sh installed; or: export Local__StorageConnectionString='$Local__StorageConnectionString'"
+  echo "                      and dotnet $cli_dll status)"
 fi
 exit "$status"

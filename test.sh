@@ -4,7 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-npm ci --no-audit --no-fund --loglevel=error
+# npm ci wipes and reinstalls node_modules: only when it is missing or older than package-lock.json.
+if [[ ! -f node_modules/azurite/dist/src/azurite.js || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
 
 log=$(mktemp)
 status=0

@@ -20,7 +20,7 @@ public class MadmpBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _ex9 = File.ReadAllBytes(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex9-dmp-long.json"));
+        _ex9 = File.ReadAllBytes(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex9-dmp-long.json"));
         _tenThousand = GenerateDmp(10_000);
         Check(MadmpReader.Default.Read(_ex9, Lenient));
         Check(MadmpReader.Default.Read(_tenThousand, LenientNoLimit));

@@ -25,7 +25,7 @@ public class PlanBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _ex9 = File.ReadAllText(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex9-dmp-long.json"));
+        _ex9 = File.ReadAllText(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex9-dmp-long.json"));
         _large = GenerateDmp(10_000);
         _ex9Dmp = ReadOrThrow(_ex9);
         _largeDmp = ReadOrThrow(_large);

@@ -119,8 +119,15 @@ internal static class LocalHostCommand
         return CliRunner.UsageOrIoError;
     }
 
-    /// <summary>A plain (no colour, no ANSI) console writing to <paramref name="output"/>, so that tables read well in logs and tests.</summary>
-    public static IAnsiConsole Console(TextWriter output, int width = 160)
+    /// <summary>Width used when the output is not a terminal and COLUMNS is not set (a log, a pipe, a test).</summary>
+    public const int DefaultWidth = 160;
+
+    /// <summary>
+    /// A plain (no colour, no ANSI) console writing to <paramref name="output"/>, so that tables read well in logs and
+    /// tests, whose tables never break a word (<see cref="WordSafeConsole"/>). Its width is <paramref name="width"/>,
+    /// else <see cref="TerminalWidth"/>.
+    /// </summary>
+    public static IAnsiConsole Console(TextWriter output, int? width = null)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -129,8 +136,38 @@ internal static class LocalHostCommand
             Interactive = InteractionSupport.No,
             Out = new AnsiConsoleOutput(output),
         });
-        console.Profile.Width = width;
-        return console;
+        console.Profile.Width = width ?? TerminalWidth(output);
+        return new WordSafeConsole(console, output);
+    }
+
+    /// <summary>
+    /// The width to lay tables out in: the COLUMNS environment variable when set (as most command-line tools honour it),
+    /// else the terminal's width when <paramref name="output"/> is the terminal, else <see cref="DefaultWidth"/>.
+    /// </summary>
+    public static int TerminalWidth(TextWriter output)
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns >= 20)
+        {
+            return columns;
+        }
+
+        if (ReferenceEquals(output, System.Console.Out) && !System.Console.IsOutputRedirected)
+        {
+            try
+            {
+                var terminal = System.Console.WindowWidth;
+                if (terminal >= 20)
+                {
+                    return terminal;
+                }
+            }
+            catch (IOException)
+            {
+                // No terminal after all (a detached process): the default below.
+            }
+        }
+
+        return DefaultWidth;
     }
 
     /// <summary>Reads a file, or standard input for "-"; null (with the reason written) when it cannot.</summary>
@@ -138,21 +175,15 @@ internal static class LocalHostCommand
     {
         try
         {
-            if (file == "-")
-            {
-                using var stdin = new StreamReader(System.Console.OpenStandardInput());
-                return await stdin.ReadToEndAsync(cancellationToken);
-            }
-
-            if (!File.Exists(file))
-            {
-                await error.WriteLineAsync($"error: file '{file}' does not exist.");
-                return null;
-            }
-
-            return await File.ReadAllTextAsync(file, cancellationToken);
+            using var reader = new StreamReader(file == "-" ? CliInputs.OpenProcessStandardInput() : CliInputs.OpenFile(file));
+            return await reader.ReadToEndAsync(cancellationToken);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        catch (CliInputException ex)
+        {
+            await error.WriteLineAsync("error: " + ex.Message);
+            return null;
+        }
+        catch (IOException ex)
         {
             await error.WriteLineAsync($"error: cannot read '{file}': {ex.Message}");
             return null;

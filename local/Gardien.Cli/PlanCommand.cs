@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Madmp;
 using Gardien.Workflows.Text;
@@ -8,22 +10,27 @@ using Spectre.Console;
 namespace Gardien.Cli;
 
 /// <summary>
-/// <c>gardien plan FILE|- [--policy FILE] [--today YYYY-MM-DD] [--json]</c>: reads a maDMP (lenient), evaluates its
-/// governance plan under a policy (the built-in sample policy when --policy is omitted) and prints it.
-/// Exit 0 plan printed (findings do not change it), 1 the DMP is invalid, 2 usage, I/O or policy error.
+/// <c>gardien plan FILE|DIR|- ... [--policy FILE] [--today YYYY-MM-DD] [--json]</c>: reads maDMPs (lenient), evaluates
+/// their governance plans under a policy (the built-in sample policy when --policy is omitted) and prints them.
+/// Exit 0 every plan printed (findings do not change it), 1 a DMP is invalid, 2 usage, I/O or policy error.
 /// </summary>
 internal static class PlanCommand
 {
     /// <param name="openStandardInput">Where "-" reads from; tests pass their own stream (default: the process's standard input).</param>
-    public static Command Create(Func<Stream>? openStandardInput = null)
+    /// <param name="width">Table width; default: the terminal's (see <see cref="LocalHostCommand.TerminalWidth"/>).</param>
+    public static Command Create(Func<Stream>? openStandardInput = null, int? width = null)
     {
-        openStandardInput ??= Console.OpenStandardInput;
-        var file = new Argument<string>("file") { Description = "The maDMP JSON file, or - to read standard input." };
+        openStandardInput ??= CliInputs.OpenProcessStandardInput;
+        var file = new Argument<string[]>("file")
+        {
+            Description = "maDMP JSON files, directories (every *.json inside, at any depth), or - to read standard input.",
+            Arity = ArgumentArity.OneOrMore,
+        };
         var policyOption = new Option<string?>("--policy") { Description = "Institution policy JSON file (default: the built-in sample policy, same as policy.sample.json).", HelpName = "FILE" };
         var todayOption = new Option<string?>("--today") { Description = "Evaluate as of this date (default: today, UTC).", HelpName = "YYYY-MM-DD" };
-        var jsonOption = new Option<bool>("--json") { Description = "Print the plan as JSON instead of tables." };
+        var jsonOption = new Option<bool>("--json") { Description = "Print the plan as JSON instead of tables; with several files, one line per file: {\"file\", \"valid\", \"plan\"} or the validate shape." };
 
-        var command = new Command("plan", "Compute the governance plan of a maDMP: classification, approvals, storage, access, retention, findings.")
+        var command = new Command("plan", "Compute the governance plan of maDMPs: classification, approvals, storage, access, retention, findings.")
         {
             file,
             policyOption,
@@ -39,11 +46,12 @@ internal static class PlanCommand
             openStandardInput,
             parse.InvocationConfiguration.Output,
             parse.InvocationConfiguration.Error,
+            width,
             cancellationToken));
         return command;
     }
 
-    private static async Task<int> RunAsync(string file, string? policyPath, string? todayText, bool json, Func<Stream> openStandardInput, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(string[] files, string? policyPath, string? todayText, bool json, Func<Stream> openStandardInput, TextWriter output, TextWriter error, int? width, CancellationToken cancellationToken)
     {
         DateOnly today;
         if (todayText is null)
@@ -60,6 +68,11 @@ internal static class PlanCommand
         if (policyPath is null)
         {
             policy = GovernancePolicy.Default;
+        }
+        else if (Directory.Exists(policyPath))
+        {
+            await error.WriteLineAsync($"error: --policy '{policyPath}' is a directory, not a file. Give the policy JSON file (see policy.sample.json).");
+            return CliRunner.UsageOrIoError;
         }
         else
         {
@@ -78,68 +91,112 @@ internal static class PlanCommand
             policy = loaded.Policy;
         }
 
-        MadmpReadResult read;
-        try
+        var (inputs, problems) = CliInputs.Expand(files);
+        var several = inputs.Count + problems.Count > 1 || files.Any(Directory.Exists);
+        var counts = new Counts();
+        foreach (var (argument, problem) in problems)
         {
-            if (file == "-")
+            await Unreadable(argument, problem, several && json, output, error);
+            counts.Unreadable++;
+        }
+
+        foreach (var input in inputs)
+        {
+            var read = await ValidateCommand.ReadAsync(input, new MadmpReadOptions(), openStandardInput, cancellationToken);
+            if (read.Errors.FirstOrDefault(e => e.Keyword == "io") is { } ioError)
             {
-                await using var stdin = openStandardInput();
-                read = await MadmpReader.Default.ReadAsync(stdin, cancellationToken: cancellationToken);
+                await Unreadable(input.Name, ioError.Message, several && json, output, error);
+                counts.Unreadable++;
+                continue;
             }
-            else
+
+            if (!read.IsValid || read.Document is null)
             {
-                if (!File.Exists(file))
+                counts.Invalid++;
+                if (json)
                 {
-                    await error.WriteLineAsync($"error: file '{file}' does not exist.");
-                    return CliRunner.UsageOrIoError;
+                    // The same contract as 'gardien validate --json', so one script handles both.
+                    await output.WriteLineAsync(several ? ValidateCommand.ToJsonLine(input.Name, read) : ValidateCommand.ToJson(read));
+                }
+                else
+                {
+                    await error.WriteLineAsync($"error: '{input.Name}' is not a valid maDMP ({read.Errors.Count} error(s)); no plan computed:");
+                    foreach (var issue in read.Errors)
+                    {
+                        await error.WriteLineAsync("  " + Describe(issue));
+                    }
                 }
 
-                await using var stream = File.OpenRead(file);
-                read = await MadmpReader.Default.ReadAsync(stream, cancellationToken: cancellationToken);
+                continue;
             }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            await error.WriteLineAsync($"error: cannot read '{file}': {ex.Message}");
-            return CliRunner.UsageOrIoError;
-        }
 
-        if (read.Errors.FirstOrDefault(e => e.Keyword == "io") is { } ioError)
-        {
-            await error.WriteLineAsync($"error: cannot read '{file}': {ioError.Message}");
-            return CliRunner.UsageOrIoError;
-        }
-
-        if (!read.IsValid || read.Document is null)
-        {
+            var plan = GovernanceEvaluator.Evaluate(read.Document.Dmp, policy, today);
+            counts.Add(plan);
             if (json)
             {
-                // The same contract as 'gardien validate --json', so one script handles both.
-                await output.WriteLineAsync(ValidateCommand.ToJson(read));
+                await output.WriteLineAsync(several ? PlanLine(input.Name, plan) : GovernanceJson.Serialize(plan));
             }
             else
             {
-                await error.WriteLineAsync($"error: '{file}' is not a valid maDMP ({read.Errors.Count} error(s)); no plan computed:");
-                foreach (var issue in read.Errors)
+                if (several)
                 {
-                    await error.WriteLineAsync("  " + Describe(issue));
+                    await output.WriteLineAsync($"{(counts.Planned > 1 ? Environment.NewLine : string.Empty)}== {input.Name} ==");
                 }
+
+                Render(plan, read, policyPath, LocalHostCommand.Console(output, width));
             }
-
-            return CliRunner.Invalid;
         }
 
-        var plan = GovernanceEvaluator.Evaluate(read.Document.Dmp, policy, today);
-        if (json)
+        if (several && !json)
         {
-            await output.WriteLineAsync(GovernanceJson.Serialize(plan));
-        }
-        else
-        {
-            Render(plan, read, policyPath, output);
+            await output.WriteLineAsync();
+            await output.WriteLineAsync(counts.ToString());
         }
 
-        return CliRunner.Ok;
+        return counts.Unreadable > 0 ? CliRunner.UsageOrIoError : counts.Invalid > 0 ? CliRunner.Invalid : CliRunner.Ok;
+    }
+
+    private static string PlanLine(string file, GovernancePlan plan) => new JsonObject
+    {
+        ["file"] = file,
+        ["valid"] = true,
+        ["plan"] = JsonNode.Parse(GovernanceJson.Serialize(plan)),
+    }.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    private static async Task Unreadable(string name, string problem, bool jsonLine, TextWriter output, TextWriter error)
+    {
+        if (jsonLine)
+        {
+            var failed = new MadmpReadResult(false, null, null, [new ValidationIssue("", problem, "io", IssueSeverity.Error)], []);
+            await output.WriteLineAsync(ValidateCommand.ToJsonLine(name, failed));
+        }
+
+        await error.WriteLineAsync($"error: {(problem.Contains(name, StringComparison.Ordinal) ? problem : $"cannot read '{name}': {problem}")}");
+    }
+
+    /// <summary>Counts over a multi-file run, printed as its last line.</summary>
+    private sealed class Counts
+    {
+        public int Planned { get; private set; }
+
+        public int Invalid { get; set; }
+
+        public int Unreadable { get; set; }
+
+        public int Findings { get; private set; }
+
+        public int ErrorFindings { get; private set; }
+
+        public void Add(GovernancePlan plan)
+        {
+            Planned++;
+            var findings = plan.AllFindings().ToList();
+            Findings += findings.Count;
+            ErrorFindings += findings.Count(f => f.Severity == FindingSeverity.Error);
+        }
+
+        public override string ToString() =>
+            $"{Planned + Invalid + Unreadable} file(s): {Planned} planned, {Invalid} invalid, {Unreadable} unreadable; {Findings} finding(s), {ErrorFindings} of them error(s).";
     }
 
     private static string Describe(ValidationIssue issue)
@@ -149,9 +206,8 @@ internal static class PlanCommand
         return UntrustedText.Console($"{where}{position}: {issue.Message} [{issue.Keyword}]");
     }
 
-    private static void Render(GovernancePlan plan, MadmpReadResult read, string? policyPath, TextWriter output)
+    private static void Render(GovernancePlan plan, MadmpReadResult read, string? policyPath, IAnsiConsole console)
     {
-        var console = LocalHostCommand.Console(output, width: 200);
 
         var pi = plan.PrincipalInvestigator;
         var header = new Grid().AddColumn().AddColumn();

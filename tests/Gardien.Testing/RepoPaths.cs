@@ -1,6 +1,6 @@
 namespace Gardien.Testing;
 
-/// <summary>Locates the repository root and the sibling <c>shared/</c> folder from a test's working directory.</summary>
+/// <summary>Locates the repository root and the test data inside it from a test's working directory.</summary>
 public static class RepoPaths
 {
     private static readonly Lazy<string> LazyRoot = new(FindRoot);
@@ -8,8 +8,11 @@ public static class RepoPaths
     /// <summary>The repository root (the folder holding Functions.sln).</summary>
     public static string Root => LazyRoot.Value;
 
-    /// <summary><c>../shared/madmp</c> beside the repository: reference data tests may read directly.</summary>
-    public static string SharedMadmp => Path.GetFullPath(Path.Combine(Root, "..", "shared", "madmp"));
+    /// <summary><c>tests/data</c>: files the tests read (never the application).</summary>
+    public static string TestData => Path.Combine(Root, "tests", "data");
+
+    /// <summary><c>tests/data/madmp</c>: the RDA schemas, examples and reference verdicts, DMP OPIDoR vocabularies (origins in its ORIGIN.md files).</summary>
+    public static string MadmpData => Path.Combine(TestData, "madmp");
 
     private static string FindRoot()
     {

@@ -36,7 +36,7 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     [Fact]
     public async Task FileDmpTool_FetchesByDmpIdFromAnyFileName()
     {
-        File.Copy(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex5-dataset-planned-host.json"), _temp.Combine("ex5.json"));
+        File.Copy(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex5-dataset-planned-host.json"), _temp.Combine("ex5.json"));
         var client = new FileDmpToolClient(_temp.Path);
 
         var dmp = await client.FetchDmpAsync("10.0000/00.0.1234");
@@ -50,7 +50,7 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     [Fact]
     public async Task FileDmpTool_ListsOnlyDmpsModifiedAfter()
     {
-        File.Copy(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex5-dataset-planned-host.json"), _temp.Combine(FileDmpToolClient.Slug("10.0000/00.0.1234") + ".json"));
+        File.Copy(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex5-dataset-planned-host.json"), _temp.Combine(FileDmpToolClient.Slug("10.0000/00.0.1234") + ".json"));
         var client = new FileDmpToolClient(_temp.Path);
 
         Assert.Single(await client.ListDmpsAsync(null));

@@ -199,4 +199,94 @@ public sealed class PlanCommandTests : IDisposable
             Assert.Equal(["path", "message", "keyword"], issue.EnumerateObject().Select(p => p.Name)));
         Assert.Contains(json.RootElement.GetProperty("errors").EnumerateArray(), e => e.GetProperty("path").GetString() == "/dmp/dmp_id");
     }
+
+    private static async Task<string> RenderAsync(int width, params string[] args)
+    {
+        var root = new RootCommand("test") { PlanCommand.Create(() => new MemoryStream(), width) };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+        var exit = await CliRunner.RunAsync(root, ["plan", .. args], stdout, stderr);
+        Assert.Equal(CliRunner.Ok, exit);
+        return stdout.ToString();
+    }
+
+    private static HashSet<string> Words(string rendered) =>
+        [.. rendered.Split(['\n', ' ', '│', '┌', '┐', '└', '┘', '├', '┤', '┬', '┴', '┼', '─'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    [Theory]
+    [InlineData(80)]
+    [InlineData(120)]
+    public async Task Plan_TakesTheWidth_AndNeverBreaksAWord(int width)
+    {
+        string[] args = [Sample, "--policy", Policy, "--today", "2026-01-15"];
+        var wide = Words(await RenderAsync(1000, args));
+
+        var rendered = await RenderAsync(width, args);
+
+        // Every word at this width is a whole word of the unwrapped rendering: a word cut in two would leave fragments.
+        var fragments = Words(rendered).Where(w => !wide.Contains(w)).ToList();
+        Assert.True(fragments.Count == 0, "broken words: " + string.Join(", ", fragments));
+        foreach (var line in rendered.Split('\n'))
+        {
+            var trimmed = line.TrimEnd();
+            Assert.True(trimmed.Length <= width || !trimmed.Trim().Contains(' ', StringComparison.Ordinal), $"line longer than {width}: {trimmed}");
+        }
+
+        Assert.Contains("claire.dubois@neuro-institute.example", rendered, StringComparison.Ordinal);
+        Assert.Contains("SensitiveDataWithoutCertifiedHost", rendered, StringComparison.Ordinal);
+        Assert.Contains("/dmp/dataset/0/distribution/0/host/certified_with", rendered, StringComparison.Ordinal);
+        Assert.Contains(wide.Where(w => w.StartsWith("gdn-", StringComparison.Ordinal)).First(), rendered, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_WideTerminal_KeepsTheDatasetsTable()
+    {
+        var rendered = await RenderAsync(400, Sample, "--policy", Policy, "--today", "2026-01-15");
+
+        Assert.Contains("│ Dataset ", rendered, StringComparison.Ordinal);
+        Assert.DoesNotContain("\n  Dataset ", rendered, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_SeveralFiles_PrintsEachPlanAndASummaryLine()
+    {
+        var invalid = Write("invalid.json", "{\"dmp\": {}}");
+        var folder = System.IO.Directory.CreateDirectory(Path.Combine(_temp, "export")).FullName;
+        File.Copy(Sample, Path.Combine(folder, "a.json"));
+        File.Copy(Sample, Path.Combine(folder, "b.json"));
+
+        var (exit, output, error) = await RunAsync(folder, invalid, "--today", "2026-01-15");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        Assert.Contains("== " + Path.Combine(folder, "a.json") + " ==", output, StringComparison.Ordinal);
+        Assert.Contains("== " + Path.Combine(folder, "b.json") + " ==", output, StringComparison.Ordinal);
+        Assert.StartsWith("3 file(s): 2 planned, 1 invalid, 0 unreadable; ", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        Assert.Contains("invalid.json' is not a valid maDMP", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Plan_Json_SeveralFiles_GivesOneLinePerFile()
+    {
+        var invalid = Write("invalid.json", "{\"dmp\": {}}");
+
+        var (exit, output, _) = await RunAsync(Sample, invalid, "--today", "2026-01-15", "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonNode.Parse(l)!).ToList();
+        Assert.Equal(2, lines.Count);
+        Assert.Equal(Sample, (string?)lines[0]["file"]);
+        Assert.True((bool)lines[0]["valid"]!);
+        Assert.Equal(4, lines[0]["plan"]!["datasets"]!.AsArray().Count);
+        Assert.False((bool)lines[1]["valid"]!);
+        Assert.NotEmpty(lines[1]["errors"]!.AsArray());
+    }
+
+    [Fact]
+    public async Task Plan_PolicyThatIsADirectory_SaysSo()
+    {
+        var (exit, _, error) = await RunAsync(Sample, "--policy", _temp);
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("is a directory, not a file", error, StringComparison.Ordinal);
+    }
 }

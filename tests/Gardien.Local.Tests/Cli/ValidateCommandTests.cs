@@ -9,7 +9,7 @@ public sealed class ValidateCommandTests : IDisposable
 {
     private readonly string _temp = System.IO.Directory.CreateTempSubdirectory("gardien-validate-tests-").FullName;
 
-    private static string Example(string relative) => Path.Combine(RepoPaths.SharedMadmp, "examples", relative);
+    private static string Example(string relative) => Path.Combine(RepoPaths.MadmpData, "examples", relative);
 
     private static Task<(int Exit, string Out, string Err)> RunAsync(params string[] args) => RunWithStdinAsync(null, args);
 
@@ -162,7 +162,7 @@ public sealed class ValidateCommandTests : IDisposable
         var (exit, output, error) = await RunAsync(Path.Combine(_temp, "absent.json"));
 
         Assert.Equal(CliRunner.UsageOrIoError, exit);
-        Assert.Contains("file not found", error, StringComparison.Ordinal);
+        Assert.Contains("does not exist", error, StringComparison.Ordinal);
         Assert.Contains("absent.json", error, StringComparison.Ordinal);
         Assert.Empty(output);
     }
@@ -196,5 +196,82 @@ public sealed class ValidateCommandTests : IDisposable
 
         Assert.Equal(CliRunner.Invalid, exit);
         Assert.Contains("empty", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task SeveralFilesAndADirectory_AreCheckedInOneRun_WithASummaryLine()
+    {
+        var invalid = Path.Combine(_temp, "invalid.json");
+        await File.WriteAllTextAsync(invalid, "{\"dmp\": {}}");
+
+        var (exit, output, _) = await RunAsync(Example("rda-1.2"), invalid);
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        var files = System.IO.Directory.GetFiles(Example("rda-1.2"), "*.json").Length;
+        Assert.Equal(files + 1, output.Split('\n').Count(l => l.Contains(": valid (", StringComparison.Ordinal) || l.Contains(": INVALID (", StringComparison.Ordinal)));
+        Assert.StartsWith($"{files + 1} file(s): {files} valid, 1 invalid, 0 unreadable; ", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Json_SeveralFiles_GivesOneLinePerFile_WithTheFileFirst()
+    {
+        var missing = Path.Combine(_temp, "missing.json");
+
+        var (exit, output, error) = await RunAsync(Example("rda-1.2/ex1-header-fundedProject.json"), Example("rda-1.1"), missing, "--json");
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1 + System.IO.Directory.GetFiles(Example("rda-1.1"), "*.json").Length + 1, lines.Length);
+        foreach (var line in lines)
+        {
+            using var document = JsonDocument.Parse(line);
+            Assert.Equal(["file", "valid", "version", "errors", "warnings"], document.RootElement.EnumerateObject().Select(p => p.Name));
+        }
+
+        var unreadable = JsonDocument.Parse(lines.Single(l => l.Contains("missing.json", StringComparison.Ordinal))).RootElement;
+        Assert.Equal("io", unreadable.GetProperty("errors")[0].GetProperty("keyword").GetString());
+        Assert.Contains("does not exist", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task HostileFiles_GiveNoInternalErrorAndSayWhere()
+    {
+        var (exit, output, _) = await RunAsync(Path.Combine(RepoPaths.TestData, "hostile"), "--json");
+
+        Assert.Equal(CliRunner.Invalid, exit);
+        foreach (var line in output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var document = JsonDocument.Parse(line);
+            foreach (var issue in document.RootElement.GetProperty("errors").EnumerateArray())
+            {
+                Assert.NotEqual("internal", issue.GetProperty("keyword").GetString());
+                Assert.True(issue.GetProperty("path").GetString()!.Length > 0 || issue.GetProperty("message").GetString()!.Contains("ine ", StringComparison.Ordinal), line);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task EmptyDirectory_SaysItHoldsNoJsonFile()
+    {
+        var empty = System.IO.Directory.CreateDirectory(Path.Combine(_temp, "export")).FullName;
+
+        var (exit, _, error) = await RunAsync(empty);
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("is a directory with no .json file", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task StandardInputThatCannotBeOpened_SaysWhy_AndTheOtherFilesAreStillRead()
+    {
+        var root = new RootCommand("test") { ValidateCommand.Create(() => throw new CliInputException("standard input is closed")) };
+        using var stdout = new StringWriter();
+        using var stderr = new StringWriter();
+
+        var exit = await CliRunner.RunAsync(root, ["validate", "-", Example("rda-1.2/ex9-dmp-long.json")], stdout, stderr);
+
+        Assert.Equal(CliRunner.UsageOrIoError, exit);
+        Assert.Contains("<stdin>: standard input is closed", stderr.ToString(), StringComparison.Ordinal);
+        Assert.Contains("ex9-dmp-long.json: valid", stdout.ToString(), StringComparison.Ordinal);
     }
 }

@@ -13,9 +13,9 @@ public class PlanOverExamplesTests
     public static TheoryData<string> Examples()
     {
         var data = new TheoryData<string>();
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.SharedMadmp, "examples"), "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.MadmpData, "examples"), "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
         {
-            data.Add(Path.GetRelativePath(RepoPaths.SharedMadmp, file));
+            data.Add(Path.GetRelativePath(RepoPaths.MadmpData, file));
         }
 
         return data;
@@ -34,7 +34,7 @@ public class PlanOverExamplesTests
     [MemberData(nameof(Examples))]
     public void Evaluate_Example_IsDeterministicRoundTripsAndNamesValidContainers(string relativePath)
     {
-        var read = MadmpReader.Default.Read(File.ReadAllText(Path.Combine(RepoPaths.SharedMadmp, relativePath)));
+        var read = MadmpReader.Default.Read(File.ReadAllText(Path.Combine(RepoPaths.MadmpData, relativePath)));
         if (!read.IsValid)
         {
             Assert.False(relativePath.Contains("rda-1.2", StringComparison.Ordinal), $"{relativePath} should read leniently: {string.Join("; ", read.Errors.Select(e => e.Path + ": " + e.Message))}");
@@ -64,7 +64,7 @@ public class PlanOverExamplesTests
     [Fact]
     public void Ex9_RepeatedDatasetIds_AreRefusedAndKeptApart()
     {
-        var plan = GovernanceEvaluator.Evaluate(Read(Path.Combine(RepoPaths.SharedMadmp, "examples", "rda-1.2", "ex9-dmp-long.json")), GovernancePolicy.Default, Today);
+        var plan = GovernanceEvaluator.Evaluate(Read(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex9-dmp-long.json")), GovernancePolicy.Default, Today);
         Assert.Equal(3, plan.Datasets.Count);
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
         Assert.Equal(2, plan.AllFindings().Count(f => f.Code == "DuplicateDatasetId" && f.Severity == FindingSeverity.Error));

@@ -203,20 +203,73 @@ public sealed class BadInputTests
     }
 
     [Fact]
-    public void DuplicateKeys_AreRejectedWithPosition()
+    public void DuplicateKeys_KeepTheLastValue_WithAWarningAtTheirPath()
     {
-        var result = MadmpReader.Default.Read("{\"dmp\": {\"title\": \"a\", \"title\": \"b\"}}");
+        foreach (var mode in new[] { ValidationMode.Lenient, ValidationMode.Strict })
+        {
+            var root = DmpJson.Minimal12().ToJsonString().Replace("\"title\":\"Cohorte IRM 2025\",", "\"title\":\"a\",\"title\":\"b\",", StringComparison.Ordinal);
 
-        AssertRejected(result, "json");
-        Assert.NotNull(result.Errors[0].Line);
+            var result = MadmpReader.Default.Read(root, new MadmpReadOptions { Mode = mode });
+
+            Assert.True(result.IsValid, MadmpExamples.Describe(result));
+            Assert.Equal("b", result.Document!.Dmp.Title);
+            var warning = Assert.Single(result.Warnings, w => w.Keyword == "duplicate");
+            Assert.Equal("/dmp/title", warning.Path);
+            Assert.NotNull(warning.Line);
+        }
     }
 
     [Fact]
-    public void InvalidUtf8_IsRejectedNotThrown()
+    public void InvalidUtf8_IsAnEncodingErrorWithLineAndColumn()
     {
-        byte[] bytes = [(byte)'{', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}'];
+        byte[] bytes = [(byte)'{', (byte)'\n', (byte)' ', (byte)'"', 0xC3, 0x28, (byte)'"', (byte)':', (byte)'1', (byte)'}'];
 
-        Assert.False(MadmpReader.Default.Read(bytes).IsValid);
+        var result = MadmpReader.Default.Read(bytes);
+
+        AssertRejected(result, "encoding");
+        Assert.Equal((2, 3), (result.Errors[0].Line, result.Errors[0].Column));
+        Assert.Contains("Save the file as UTF-8", result.Errors[0].Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("{\"dmp\": {} ", "ends before every { and [ is closed")]
+    [InlineData("{\"dmp\": {}}}", "comes after the end of the document")]
+    [InlineData("{\"dmp\": {\"title\": \"a\" \"language\": \"eng\"}}", "A comma is probably missing")]
+    [InlineData("{\"dmp\": {\"title\": Tru}}", "the word 'Tru'")]
+    [InlineData("{\"dmp\": {'title': 1}}", "single quote")]
+    [InlineData("{\"dmp\": {\"title\" 1}}", "a colon is missing")]
+    [InlineData("{\"dmp\": {\"title\": \"a\nb\"}}", "raw control character")]
+    [InlineData("{\"dmp\": {\"title\": \"a\\qb\"}}", "backslash escape")]
+    [InlineData("{\"dmp\": {\"n\": 01}}", "malformed number")]
+    [InlineData("{\"dmp\": {\"title\": \"abc", "never closed")]
+    [InlineData("{\"dmp\": []]}", "closes nothing")]
+    public void MalformedJson_IsDescribedInPlainWords_WithLineAndColumn(string json, string expected)
+    {
+        var result = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Strict });
+
+        AssertRejected(result, "json");
+        var error = result.Errors[0];
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.NotNull(error.Line);
+        Assert.NotNull(error.Column);
+        foreach (var dotnet in new[] { "reader options", "Expected depth", "JSON payload", "isFinalBlock", "LineNumber", "BytePositionInLine", "EndObject" })
+        {
+            Assert.DoesNotContain(dotnet, error.Message, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
+    [Fact]
+    public void TrailingComma_IsAWarningInLenientMode_InPlainWords()
+    {
+        var json = DmpJson.Minimal12().ToJsonString()[..^2] + ",}}";
+
+        var lenient = MadmpReader.Default.Read(json);
+        var strict = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Strict });
+
+        Assert.True(lenient.IsValid, MadmpExamples.Describe(lenient));
+        Assert.Contains("a comma after the last item", Assert.Single(lenient.Warnings).Message, StringComparison.Ordinal);
+        Assert.Contains("JSON allows no comma after the last item", Assert.Single(strict.Errors).Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("reader options", strict.Errors[0].Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -3,12 +3,12 @@ using Gardien.Workflows.Madmp;
 
 namespace Gardien.Workflows.Tests.Madmp;
 
-/// <summary>The reference examples in ../shared/madmp, read by the tests (never by the app).</summary>
+/// <summary>The reference examples in tests/data/madmp, read by the tests (never by the app).</summary>
 internal static class MadmpExamples
 {
-    public static string ExamplesDir => Path.Combine(RepoPaths.SharedMadmp, "examples");
+    public static string ExamplesDir => Path.Combine(RepoPaths.MadmpData, "examples");
 
-    public static string PathOf(string relative) => Path.Combine(RepoPaths.SharedMadmp, relative);
+    public static string PathOf(string relative) => Path.Combine(RepoPaths.MadmpData, relative);
 
     public static byte[] Bytes(string relativeToExamples) => File.ReadAllBytes(Path.Combine(ExamplesDir, relativeToExamples));
 

@@ -96,12 +96,12 @@ internal sealed class IntakeEndToEndHost : IAsyncDisposable
         return new IntakeEndToEndHost(provider, root, azurite.ConnectionString);
     }
 
-    /// <summary>A shared example with its dmp_id made unique (ex5, ex6 and ex7 share one id; here they are separate DMPs).</summary>
+    /// <summary>A reference example with its dmp_id made unique (ex5, ex6 and ex7 share one id; here they are separate DMPs).</summary>
     public static string Example(string relativePath, string dmpIdSuffix, DateTimeOffset? modified = null)
     {
         var path = relativePath.StartsWith("samples/", StringComparison.Ordinal)
             ? Path.Combine(RepoPaths.Root, relativePath)
-            : Path.Combine(RepoPaths.SharedMadmp, relativePath);
+            : Path.Combine(RepoPaths.MadmpData, relativePath);
         var root = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
         var dmp = root["dmp"]!.AsObject();
         var dmpId = dmp["dmp_id"]!.AsObject();

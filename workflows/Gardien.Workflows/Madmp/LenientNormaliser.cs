@@ -6,7 +6,7 @@ using System.Text.RegularExpressions;
 namespace Gardien.Workflows.Madmp;
 
 /// <summary>
-/// Lenient mode's first step: rewrites the known real-world deviations (MANIFEST.md of the reference data) into their
+/// Lenient mode's first step: rewrites the deviations seen in real exports (docs/madmp.md lists them) into their
 /// standard form before schema validation, recording one warning per rewrite (keyword: the schema keyword the original value breaks; "role" for role vocabulary) at the JSON Pointer of
 /// the value it touched. Anything it does not recognise is left for the schema to judge.
 /// </summary>
@@ -18,6 +18,12 @@ internal sealed partial class LenientNormaliser
         "dataset", "project", "contributor", "cost", "distribution", "license", "funding", "keyword",
         "data_quality_assurance", "security_and_privacy", "technical_resource", "format", "pid_system", "role",
         "metadata", "affiliation", "alternate_identifier", "related_identifier", "host_id", "creator",
+    };
+
+    /// <summary>The keys of <see cref="ArrayKeys"/> whose items are strings; the others hold objects.</summary>
+    private static readonly HashSet<string> StringItemKeys = new(StringComparer.Ordinal)
+    {
+        "keyword", "data_quality_assurance", "format", "pid_system", "role",
     };
 
     /// <summary>DataCite contributor types, the vocabulary the RDA examples use for roles (compared without case or spaces).</summary>
@@ -161,7 +167,7 @@ internal sealed partial class LenientNormaliser
                 {
                     (nulls ??= []).Add(key);
                 }
-                else if (value is not JsonArray && ArrayKeys.Contains(key) && path.StartsWith("/dmp", StringComparison.Ordinal))
+                else if (value is not JsonArray && ArrayKeys.Contains(key) && path.StartsWith("/dmp", StringComparison.Ordinal) && IsItemShaped(key, value))
                 {
                     (singles ??= []).Add(key);
                 }
@@ -209,6 +215,15 @@ internal sealed partial class LenientNormaliser
             }
         }
     }
+
+    /// <summary>
+    /// Only a value that could be an item of the list is wrapped: a distribution given as a text stays a text, so the
+    /// schema reports one type error at its path instead of a list of one item missing every required field.
+    /// </summary>
+    private static bool IsItemShaped(string key, JsonNode value) =>
+        StringItemKeys.Contains(key)
+            ? value is JsonValue text && text.GetValueKind() == JsonValueKind.String
+            : value is JsonObject;
 
     private void FixTimestamp(JsonObject owner, string key, string path)
     {

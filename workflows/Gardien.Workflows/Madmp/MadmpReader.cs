@@ -10,8 +10,9 @@ namespace Gardien.Workflows.Madmp;
 /// schemas are shared process-wide. Bad input never throws: every problem comes back as an issue in the result.
 /// </summary>
 /// <remarks>
-/// Pipeline: size and encoding checks → System.Text.Json parse (one-pass <see cref="JsonTreeBuilder"/>; JsonNode.Parse
-/// for anything unusual, for its line/column; depth limit) → version detection → lenient normalisation on the JsonNode
+/// Pipeline: size and encoding checks (UTF-16, bytes that are not UTF-8) → one-pass parse into a JsonNode tree
+/// (<see cref="JsonTreeBuilder"/>: depth limit, the last of repeated keys, lone surrogates as U+FFFD; malformed JSON
+/// described by <see cref="JsonSyntaxMessages"/> with line and column) → version detection → lenient normalisation on the JsonNode
 /// tree (warnings) → NJsonSchema validation of the normalised tree against the official schema (format failures are
 /// warnings; skipped when <see cref="SchemaFastPath"/> proves it would find nothing) → mapping to
 /// <see cref="MadmpDocument"/> when no error remains.
@@ -39,7 +40,8 @@ public sealed class MadmpReader
         catch (Exception ex) when (ex is not OutOfMemoryException)
 #pragma warning restore CA1031
         {
-            errors.Add(new ValidationIssue("", $"The document could not be read: {ex.Message}", "internal", IssueSeverity.Error));
+            // Never expected: every input the tests know gives an issue with its path or position instead.
+            errors.Add(new ValidationIssue("", $"Gardien could not read this document ({ex.GetType().Name}: {ex.Message}). This is a defect in Gardien, not in the document: please report it with the file.", "internal", IssueSeverity.Error));
             return Fail(version, errors, warnings);
         }
     }
@@ -160,38 +162,43 @@ public sealed class MadmpReader
 
     private static bool TryParse(ReadOnlySpan<byte> span, int maxDepth, ValidationMode mode, List<ValidationIssue> errors, List<ValidationIssue> warnings, out JsonNode? node)
     {
-        if (JsonTreeBuilder.TryBuild(span, maxDepth, out node, out var duplicate))
+        if (JsonSyntaxMessages.InvalidUtf8(span) is { } encoding)
         {
-            return true;
-        }
-
-        if (duplicate is not null)
-        {
-            errors.Add(new ValidationIssue("", $"Line {duplicate.Line}, column {duplicate.Column}: the property \"{duplicate.Name}\" appears twice in the same object. Keep one of them.", "json", IssueSeverity.Error) { Line = duplicate.Line, Column = duplicate.Column });
+            errors.Add(encoding);
+            node = null;
             return false;
         }
 
-        var strict = new JsonDocumentOptions { MaxDepth = maxDepth, AllowDuplicateProperties = false };
+        var strict = new JsonReaderOptions { MaxDepth = maxDepth };
+        var found = new List<ValidationIssue>();
         try
         {
-            node = JsonNode.Parse(span, documentOptions: strict);
+            node = JsonTreeBuilder.Build(span, strict, found);
+            warnings.AddRange(found);
             return true;
         }
         catch (JsonException ex)
         {
-            var issue = ParseIssue(ex, maxDepth);
-            if (mode == ValidationMode.Lenient && issue.Keyword == "json")
+            var (issue, kind) = JsonSyntaxMessages.Describe(ex, span, maxDepth);
+            if (mode == ValidationMode.Lenient && kind != JsonSyntaxMessages.Kind.Depth)
             {
-                // Hand-edited files often keep a trailing comma or a comment: accept them, once, with a warning.
+                // Hand-edited files often keep a trailing comma or a comment: accept them, with a warning.
                 var tolerant = strict with { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip };
+                found.Clear();
                 try
                 {
-                    node = JsonNode.Parse(span, documentOptions: tolerant);
+                    node = JsonTreeBuilder.Build(span, tolerant, found);
                     warnings.Add(issue with
                     {
                         Severity = IssueSeverity.Warning,
-                        Message = $"Line {issue.Line}, column {issue.Column}: a trailing comma or a comment, which JSON does not allow. It was read anyway; remove it so that other tools can read the file.",
+                        Message = $"Line {issue.Line}, column {issue.Column}: {kind switch
+                        {
+                            JsonSyntaxMessages.Kind.Comment => "a comment",
+                            JsonSyntaxMessages.Kind.TrailingComma => "a comma after the last item",
+                            _ => "a trailing comma or a comment",
+                        }}, which JSON does not allow. It was read anyway; remove it so that other tools can read the file.",
                     });
+                    warnings.AddRange(found);
                     return true;
                 }
                 catch (JsonException)
@@ -204,31 +211,6 @@ public sealed class MadmpReader
             node = null;
             return false;
         }
-    }
-
-    private static ValidationIssue ParseIssue(JsonException ex, int maxDepth)
-    {
-        var line = (int)Math.Min(int.MaxValue, (ex.LineNumber ?? 0) + 1);
-        var column = (int)Math.Min(int.MaxValue, (ex.BytePositionInLine ?? 0) + 1);
-        var message = ex.Message;
-        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
-        if (cut < 0)
-        {
-            cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
-        }
-
-        var reason = cut > 0 ? message[..cut] : message;
-        if (reason.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase) || reason.Contains("depth", StringComparison.OrdinalIgnoreCase) && reason.Contains(maxDepth.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal))
-        {
-            return new ValidationIssue("", $"The document nests objects or lists more than {maxDepth} levels deep (line {line}, column {column}). A maDMP needs fewer than 10; check for a generated or corrupted file.", "depth", IssueSeverity.Error) { Line = line, Column = column };
-        }
-
-        if (reason.Contains("Duplicate", StringComparison.OrdinalIgnoreCase))
-        {
-            return new ValidationIssue("", $"Line {line}, column {column}: a property name appears twice in the same object. Keep one of them. ({reason})", "json", IssueSeverity.Error) { Line = line, Column = column };
-        }
-
-        return new ValidationIssue("", $"The document is not valid JSON at line {line}, column {column}: {reason}", "json", IssueSeverity.Error) { Line = line, Column = column };
     }
 
     private static ValidationIssue TooLarge(long size, long limit, bool atLeast) =>

@@ -13,10 +13,10 @@ public enum IssueSeverity
 /// </summary>
 public sealed record ValidationIssue(string Path, string Message, string Keyword, IssueSeverity Severity)
 {
-    /// <summary>1-based line, set for malformed JSON.</summary>
+    /// <summary>1-based line, set for problems found in the text (malformed JSON, encoding, a repeated key).</summary>
     public int? Line { get; init; }
 
-    /// <summary>1-based column, set for malformed JSON.</summary>
+    /// <summary>1-based column in characters, set with <see cref="Line"/>.</summary>
     public int? Column { get; init; }
 }
 

@@ -34,6 +34,8 @@ internal static partial class MadmpVersionDetector
         return LooksLike12(root["dmp"] as JsonObject) ? MadmpVersion.V1_2 : MadmpVersion.V1_1;
     }
 
+    // Every step checks the node's kind before indexing it: the document is not validated yet, and JsonNode's indexers
+    // throw on a value of the wrong kind.
     private static bool LooksLike12(JsonObject? dmp)
     {
         if (dmp is null)
@@ -41,7 +43,7 @@ internal static partial class MadmpVersionDetector
             return false;
         }
 
-        if (dmp.ContainsKey("related_identifier") || dmp.ContainsKey("alternate_identifier") || dmp["contact"]?["contact_id"] is JsonArray)
+        if (dmp.ContainsKey("related_identifier") || dmp.ContainsKey("alternate_identifier") || (dmp["contact"] as JsonObject)?["contact_id"] is JsonArray)
         {
             return true;
         }
@@ -51,7 +53,7 @@ internal static partial class MadmpVersionDetector
             return true;
         }
 
-        if (dmp["contributor"] is JsonArray contributors && contributors.Any(c => c?["contributor_id"] is JsonArray))
+        if (dmp["contributor"] is JsonArray contributors && contributors.Any(c => (c as JsonObject)?["contributor_id"] is JsonArray))
         {
             return true;
         }
@@ -65,7 +67,7 @@ internal static partial class MadmpVersionDetector
                     return true;
                 }
 
-                if (dataset["distribution"] is JsonArray distributions && distributions.Any(d => d?["host"] is JsonObject host && host.ContainsKey("host_id")))
+                if (dataset["distribution"] is JsonArray distributions && distributions.Any(d => (d as JsonObject)?["host"] is JsonObject host && host.ContainsKey("host_id")))
                 {
                     return true;
                 }

@@ -14,10 +14,31 @@ internal static class SchemaIssueMapper
 {
     public static void Map(ICollection<ValidationError> errors, MadmpVersion version, List<ValidationIssue> outErrors, List<ValidationIssue> outWarnings)
     {
+        var found = new List<ValidationIssue>();
+        var formats = new List<ValidationIssue>();
         foreach (var error in errors)
         {
-            Collect(error, version, outErrors, outWarnings);
+            Collect(error, version, found, formats);
         }
+
+        outErrors.AddRange(WithoutCascade(found));
+        outWarnings.AddRange(WithoutCascade(formats, found));
+    }
+
+    /// <summary>
+    /// Drops what NJsonSchema reports below a value of the wrong type: it checks "required" and "properties" on a null or
+    /// a text where an object belongs, which JSON Schema does not (those keywords apply to objects only), so
+    /// <c>{"dmp": null}</c> would get nine errors where the schema's verdict has one.
+    /// </summary>
+    private static List<ValidationIssue> WithoutCascade(List<ValidationIssue> issues, List<ValidationIssue>? typeErrorsFrom = null)
+    {
+        var wrongTypes = (typeErrorsFrom ?? issues).Where(i => i.Keyword == "type").Select(i => i.Path + "/").ToList();
+        if (wrongTypes.Count == 0)
+        {
+            return issues;
+        }
+
+        return issues.Where(i => !wrongTypes.Any(prefix => i.Path.StartsWith(prefix, StringComparison.Ordinal))).ToList();
     }
 
     private static void Collect(ValidationError error, MadmpVersion version, List<ValidationIssue> errors, List<ValidationIssue> warnings)
@@ -245,6 +266,12 @@ internal static class SchemaIssueMapper
     {
         var parent = pointer.Length > 0 && pointer.LastIndexOf('/') is var cut and >= 0 ? pointer[..cut] : "";
         var name = string.IsNullOrEmpty(property) || property.StartsWith('[') ? LastSegment(pointer) : property;
+        if (name.Length > 0 && name.All(char.IsAsciiDigit) && Owner(pointer) is { Length: > 0 } item)
+        {
+            // A list item is named by its position: "Distribution 1 of dataset 2", not "the distribution of dataset 2's 0".
+            return $"{Capitalise(item[..^3])} ({Display(pointer)})";
+        }
+
         var owner = Owner(parent);
         return owner.Length == 0 ? $"The value at {Display(pointer)}" : $"{Capitalise(owner)}{name} ({Display(pointer)})";
     }

@@ -57,7 +57,7 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
             var index = Match(output, i, datasets, used, outputs.Count);
             if (index < 0)
             {
-                warnings.Add(Warn(path, $"Research output \"{Text(output["researchOutputDescription"]?["title"]) ?? "(untitled)"}\" matches no dataset of the RDA export (by identifier, title or position); its storage facts were not added."));
+                warnings.Add(Warn(path, $"Research output \"{Text((output["researchOutputDescription"] as JsonObject)?["title"]) ?? "(untitled)"}\" matches no dataset of the RDA export (by identifier, title or position); its storage facts were not added."));
                 continue;
             }
 
@@ -108,7 +108,7 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
         }
 
         var until = dataset.PreservationUntil;
-        if (output["preservationIssues"]?["endDate"] is { } endNode)
+        if ((output["preservationIssues"] as JsonObject)?["endDate"] is { } endNode)
         {
             var parsed = MadmpModelMapper.Date(endNode);
             if (parsed is null)
