@@ -58,9 +58,12 @@ public sealed class DurableWorkflowHost(WorkflowRegistry registry, IServiceProvi
     /// <summary>The app's services, except that <see cref="IWorkflowClient"/> is <paramref name="client"/>.</summary>
     public IServiceProvider WithClient(IWorkflowClient client) => new ClientServices(services, client);
 
-    /// <summary>Creates <typeparamref name="T"/> (a host service such as <c>DmpEventRouter</c>) over <paramref name="client"/>.</summary>
+    /// <summary>
+    /// Creates <typeparamref name="T"/> (a host service such as <c>DmpEventRouter</c>) over <paramref name="client"/>;
+    /// always a new instance, since the registered one would resolve its client from the app, which has none.
+    /// </summary>
     public T Create<T>(IWorkflowClient client)
-        where T : notnull => ActivatorUtilities.GetServiceOrCreateInstance<T>(WithClient(client));
+        where T : notnull => ActivatorUtilities.CreateInstance<T>(WithClient(client));
 
     private object? Convert(object? input, Type type) => input switch
     {
