@@ -1,15 +1,20 @@
-using Gardien.Functions;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
-var host = new HostBuilder()
-    .ConfigureFunctionsWebApplication()
-    .ConfigureServices(services =>
-    {
-        services.AddGardienFunctions();
-    })
-    .Build();
+namespace Gardien.Functions;
 
-GardienFunctionsRegistration.EnsurePortsRegistered(host.Services);
-await host.RunAsync();
+/// <summary>The isolated worker's entry point.</summary>
+internal static class Program
+{
+    public static async Task Main()
+    {
+        var host = new HostBuilder()
+            .ConfigureFunctionsWebApplication()
+            .ConfigureServices(services => services.AddGardienFunctions())
+            .Build();
+
+        GardienFunctionsRegistration.EnsurePortsRegistered(host.Services);
+        await host.RunAsync().ConfigureAwait(false);
+    }
+}
