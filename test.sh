@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh clone: installs the dev tools the tests start themselves (Azurite from npm;
-# the Bicep CLI comes from NuGet at restore), then builds and tests everything but functions/ (Gardien.slnf).
+# the Bicep CLI comes from NuGet at restore), then builds and tests every project in Gardien.slnf, the Azure
+# Functions app and its Durable Task conformance tests included.
 set -euo pipefail
 cd "$(dirname "$0")"
 

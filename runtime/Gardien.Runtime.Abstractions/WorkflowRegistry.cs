@@ -91,6 +91,24 @@ public sealed class WorkflowRegistry
     public bool IsWorkflowRegistered(string name, string? version = null) =>
         _workflows.TryGetValue(name, out var versions) && (version is null || versions.ContainsKey(version));
 
+    /// <summary>
+    /// Creates the registered workflow <paramref name="name"/> at <paramref name="version"/> (null: the latest) from
+    /// <paramref name="services"/>, for hosts that run workflows on another engine (Durable Functions); null when not registered.
+    /// </summary>
+    public IWorkflow? ResolveWorkflow(string name, string? version, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var resolved = string.IsNullOrEmpty(version) ? LatestVersion(name) : version;
+        return resolved is null ? null : CreateWorkflow(name, resolved, services);
+    }
+
+    /// <summary>Creates the registered activity <paramref name="name"/> from <paramref name="services"/>; null when not registered.</summary>
+    public IActivity? ResolveActivity(string name, IServiceProvider services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return CreateActivity(name, services);
+    }
+
     internal IWorkflow? CreateWorkflow(string name, string version, IServiceProvider services) =>
         _workflows.TryGetValue(name, out var versions) && versions.TryGetValue(version, out var factory) ? factory(services) : null;
 

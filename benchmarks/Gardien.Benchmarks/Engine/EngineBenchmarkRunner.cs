@@ -14,9 +14,9 @@ namespace Gardien.Benchmarks.Engine;
 /// activities/s, 100 fan-out activities/s, 150 fan-in responses/s, 50 external events/s), run on the embedded engine
 /// with the in-memory store and with the Azure Storage store on a local Azurite. Throughput, not per-call latency,
 /// is what matters here, hence a custom runner rather than BenchmarkDotNet.
-/// <para>Usage: <c>dotnet run -c Release --project benchmarks/Gardien.Benchmarks -- engine [memory|azurite|all] [--quick]</c></para>
+/// <para>Usage: <c>dotnet run -c Release --project benchmarks/Gardien.Benchmarks -- engine [memory|azurite|all] (azurite also runs the Durable Task Framework backend) [--quick]</c></para>
 /// </summary>
-internal static class EngineBenchmarkRunner
+internal static partial class EngineBenchmarkRunner
 {
     private static readonly (string Scenario, double Target)[] PublishedTargets =
     [
@@ -58,6 +58,7 @@ internal static class EngineBenchmarkRunner
                 await store.CreateIfNotExistsAsync().ConfigureAwait(false);
                 return (store, counter);
             }, sizes).ConfigureAwait(false));
+            results.AddRange(await RunDurableTaskBackendAsync(azurite.ConnectionString, sizes).ConfigureAwait(false));
         }
 
         Console.WriteLine();
@@ -71,6 +72,7 @@ internal static class EngineBenchmarkRunner
                 $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString(r.Rate / target < 10 ? "F1" : "F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |"));
         }
 
+        PrintBackendRatios(results);
         return 0;
     }
 

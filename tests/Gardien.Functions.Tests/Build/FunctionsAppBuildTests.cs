@@ -1,0 +1,129 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using Gardien.Functions.Events;
+using Gardien.Runtime;
+using Gardien.Testing;
+using Gardien.Workflows;
+using Microsoft.Azure.Functions.Worker;
+
+namespace Gardien.Functions.Tests.Build;
+
+/// <summary>The built app: every registered workflow and activity is a function with the right trigger, the publish output carries no engine, and every setting the app reads is in the settings contract.</summary>
+public sealed class FunctionsAppBuildTests
+{
+    private static readonly string AppProject = Path.Combine(RepoPaths.Root, "functions", "Gardien.Functions");
+
+    // bin/{Configuration}/net10.0 of this test assembly: the app was built in the same configuration.
+    private static readonly string Configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+
+    private static JsonArray Metadata() =>
+        JsonNode.Parse(File.ReadAllText(Path.Combine(AppProject, "bin", Configuration, "net10.0", "functions.metadata")))!.AsArray();
+
+    private static string TriggerOf(string function) =>
+        Metadata().Single(f => f!["name"]!.GetValue<string>() == function)!["bindings"]!.AsArray()
+            .Single(b => b!["type"]!.GetValue<string>().EndsWith("Trigger", StringComparison.Ordinal))!["type"]!.GetValue<string>();
+
+    [Fact]
+    public void Metadata_ListsEveryRegisteredWorkflowAsAnOrchestrator_AndEveryActivityAsAnActivity()
+    {
+        var registry = new WorkflowRegistry().AddGardienWorkflows();
+        var names = Metadata().Select(f => f!["name"]!.GetValue<string>()).ToList();
+
+        Assert.Equal(names.Count, names.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(registry.WorkflowNames, w => Assert.Equal("orchestrationTrigger", TriggerOf(w)));
+        Assert.All(registry.ActivityNames, a => Assert.Equal("activityTrigger", TriggerOf(a)));
+        var durable = names.Where(n => TriggerOf(n) is "orchestrationTrigger" or "activityTrigger").Order(StringComparer.Ordinal);
+        Assert.Equal(registry.WorkflowNames.Concat(registry.ActivityNames).Order(StringComparer.Ordinal), durable);
+    }
+
+    [Fact]
+    public void Metadata_HasTheQueueAndTimerTriggers()
+    {
+        var functions = Metadata().ToDictionary(f => f!["name"]!.GetValue<string>(), f => f!["bindings"]!.AsArray());
+
+        Assert.Equal("queueTrigger", TriggerOf("OnBlobEvent"));
+        Assert.Equal("queueTrigger", TriggerOf("OnDmpEvent"));
+        Assert.Contains(functions["OnBlobEvent"], b => b!["queueName"]?.GetValue<string>() == EventQueueFunctions.BlobEventsQueue && b["connection"]?.GetValue<string>() == EventQueueFunctions.Connection);
+        Assert.Contains(functions["OnDmpEvent"], b => b!["queueName"]?.GetValue<string>() == EventQueueFunctions.DmpEventsQueue);
+        Assert.Equal("timerTrigger", TriggerOf("RetentionSweepTimer"));
+        Assert.Equal("timerTrigger", TriggerOf("AccessReviewTimer"));
+        Assert.Contains(functions["RetentionSweepTimer"], b => b!["schedule"]?.GetValue<string>() == TimerFunctions.RetentionSweepSchedule);
+    }
+
+    [Fact]
+    public void EveryFunctionMethod_IsInTheMetadata()
+    {
+        var declared = typeof(GardienFunctionsOptions).Assembly.GetTypes()
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static))
+            .Select(m => m.GetCustomAttribute<FunctionAttribute>()?.Name)
+            .OfType<string>()
+            .Order(StringComparer.Ordinal);
+
+        Assert.Equal(declared, Metadata().Select(f => f!["name"]!.GetValue<string>()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task Publish_Succeeds_WithHostFilesAndPolicy_AndWithoutTheEmbeddedEngine()
+    {
+        var output = Path.Combine(Path.GetTempPath(), "gardien-publish-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            // The app is built already (a project reference of these tests): publishing only lays out its files.
+            var (code, log) = await RunAsync("dotnet", $"publish \"{AppProject}\" -c {Configuration} --no-build --nologo -o \"{output}\"");
+            Assert.True(code == 0, log);
+
+            Assert.False(File.Exists(Path.Combine(output, "Gardien.Runtime.dll")), "the Functions app must not ship the embedded engine");
+            foreach (var file in new[] { "Gardien.Functions.dll", "Gardien.Workflows.dll", "Gardien.Workflows.Hosting.dll", "Gardien.Runtime.Abstractions.dll", "host.json", "functions.metadata", "extensions.json", "worker.config.json", "policy.sample.json" })
+            {
+                Assert.True(File.Exists(Path.Combine(output, file)), file + " is missing from the publish output");
+            }
+
+            Assert.False(File.Exists(Path.Combine(output, "local.settings.sample.json")), "local settings are for developer machines only");
+        }
+        finally
+        {
+            if (Directory.Exists(output))
+            {
+                Directory.Delete(output, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
+    public void EverySettingTheAppReads_IsInTheContractAndTheLocalSample()
+    {
+        var contract = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "app-settings.contract.json")))!["settings"]!.AsArray()
+            .Select(s => s!["name"]!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        var local = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")))!["Values"]!.AsObject()
+            .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+        var hostJson = File.ReadAllText(Path.Combine(RepoPaths.Root, "host.json"));
+
+        var read = typeof(GardienFunctionsOptions).GetProperties().Select(p => $"{GardienFunctionsOptions.SectionName}__{p.Name}")
+            .Concat(Regex.Matches(hostJson, "%([^%]+)%").Select(m => m.Groups[1].Value))
+            .Distinct(StringComparer.Ordinal)
+            .ToList();
+
+        Assert.NotEmpty(read);
+        Assert.All(read, name => Assert.Contains(name, contract));
+        Assert.All(read, name => Assert.Contains(name, local));
+
+        // The host storage connection the queue triggers and Durable Functions use: identity-based in Azure, Azurite locally.
+        Assert.Contains($"\"connectionName\": \"{EventQueueFunctions.Connection}\"", hostJson, StringComparison.Ordinal);
+        Assert.Contains(EventQueueFunctions.Connection + "__queueServiceUri", contract);
+        Assert.Contains(EventQueueFunctions.Connection + "__credential", contract);
+        Assert.Contains(EventQueueFunctions.Connection, local);
+    }
+
+    private static async Task<(int Code, string Log)> RunAsync(string file, string arguments)
+    {
+        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(guard.Token);
+        return (process.ExitCode, await stdout + await stderr);
+    }
+}

@@ -1,0 +1,61 @@
+using Gardien.Functions.Durable;
+using Gardien.Functions.Events;
+using Gardien.Runtime;
+using Gardien.Workflows;
+using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Ports;
+using Gardien.Workflows.Tests.Workflows;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Gardien.Functions.Tests.Triggers;
+
+/// <summary>The trigger functions as the app builds them (its own registration), over the workflow tests' port fakes.</summary>
+public sealed class TriggerHost
+{
+    public TriggerHost(DateTimeOffset? now = null)
+    {
+        Time = new FakeTimeProvider(now ?? new DateTimeOffset(2030, 1, 1, 2, 0, 0, TimeSpan.Zero));
+        var services = new ServiceCollection();
+        services.AddSingleton(Fakes.Registry.Object);
+        services.AddSingleton(Fakes.Audit.Object);
+        services.AddSingleton<TimeProvider>(Time);
+        services.AddSingleton<IWorkflowSerializer>(JsonWorkflowSerializer.Default);
+        services.AddSingleton(new WorkflowRegistry().AddGardienWorkflows());
+        services.AddSingleton(sp => new DurableWorkflowHost(sp.GetRequiredService<WorkflowRegistry>(), sp));
+        services.AddGardienHostServices();
+        Services = services.BuildServiceProvider();
+    }
+
+    public RetentionTestFakes Fakes { get; } = new();
+
+    public FakeTimeProvider Time { get; }
+
+    public ServiceProvider Services { get; }
+
+    public DurableClientFake Durable { get; } = new();
+
+    public List<string> Logged { get; } = [];
+
+    public EventQueueFunctions Events => new(Services.GetRequiredService<DurableWorkflowHost>(), new ListLogger<EventQueueFunctions>(Logged));
+
+    public TimerFunctions Timers => new(Services.GetRequiredService<DurableWorkflowHost>(), Fakes.Registry.Object, Time, NullLogger<TimerFunctions>.Instance);
+
+    private sealed class ListLogger<T>(List<string> lines) : ILogger<T>
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            lock (lines)
+            {
+                lines.Add($"{logLevel}: {formatter(state, exception)}");
+            }
+        }
+    }
+}
