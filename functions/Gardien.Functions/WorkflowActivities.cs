@@ -71,6 +71,10 @@ public sealed class WorkflowActivities(DurableWorkflowHost host)
     public Task<object?> GrantAccess([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(GrantAccessActivity), invocation, client, cancellationToken);
 
+    [Function(nameof(GrantAccessBatchActivity))]
+    public Task<object?> GrantAccessBatch([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        host.RunActivityAsync(nameof(GrantAccessBatchActivity), invocation, client, cancellationToken);
+
     [Function(nameof(RevokeAccessActivity))]
     public Task<object?> RevokeAccess([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(RevokeAccessActivity), invocation, client, cancellationToken);

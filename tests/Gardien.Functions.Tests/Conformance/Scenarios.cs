@@ -104,7 +104,7 @@ public static class Scenarios
     /// <summary>A personal-data DMP: PI, data steward and DPO approve; then provisioning, grants and write-back.</summary>
     public static async Task<ScenarioRecord> IntakeApprovedAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var submitted = await new DmpSubmissionService(engine.Client).SubmitAsync(Json(datasets: [new DatasetSpec("ds-health", PersonalData: "yes", SensitiveData: "yes", Access: "closed"), new DatasetSpec("ds-open")]));
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json(datasets: [new DatasetSpec("ds-health", PersonalData: "yes", SensitiveData: "yes", Access: "closed"), new DatasetSpec("ds-open")]));
         var done = await ApproveAllAsync(engine, world, submitted.InstanceId!);
         Assert.Equal(WorkflowStatus.Completed, done.Status);
         return await ScenarioRecord.CaptureAsync(engine, world, submitted.InstanceId!);
@@ -113,7 +113,7 @@ public static class Scenarios
     /// <summary>The data steward rejects: nothing is provisioned, the other approvals are withdrawn.</summary>
     public static async Task<ScenarioRecord> IntakeRejectedAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var submitted = await new DmpSubmissionService(engine.Client).SubmitAsync(Json(datasets: [new DatasetSpec("ds-shared", Access: "shared")]));
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json(datasets: [new DatasetSpec("ds-shared", Access: "shared")]));
         var id = submitted.InstanceId!;
         var request = await WaitForAsync(world, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(RetentionTestFakes.StewardEmail));
         var result = await Decisions(engine).SubmitAsync(IntakeTestHost.TokenOf(request, "reject"), "reject", "No storage budget for this project.", "user:" + RetentionTestFakes.StewardEmail);
@@ -128,7 +128,7 @@ public static class Scenarios
     public static async Task<ScenarioRecord> IntakeFailureCompensatesAsync(ScenarioEngine engine, ConformanceWorld world)
     {
         world.Fault = call => call == "Directory.AssignRole" ? new PortRefusedException("The directory refuses role assignments on this scope.") : null;
-        var submitted = await new DmpSubmissionService(engine.Client).SubmitAsync(Json());
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json());
         var done = await ApproveAllAsync(engine, world, submitted.InstanceId!);
         Assert.True(done.IsCompleted);
         return await ScenarioRecord.CaptureAsync(engine, world, submitted.InstanceId!);
@@ -159,7 +159,7 @@ public static class Scenarios
     /// <summary>A governed DMP changes (a second dataset): the router starts an update, which is approved and applied.</summary>
     public static async Task<ScenarioRecord> DmpUpdateAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var submitted = await new DmpSubmissionService(engine.Client).SubmitAsync(Json());
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json());
         Assert.Equal(WorkflowStatus.Completed, (await ApproveAllAsync(engine, world, submitted.InstanceId!)).Status);
         var router = new DmpEventRouter(engine.Client, world.Fakes.Registry.Object);
         var routed = await router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra", Access: "shared")])));

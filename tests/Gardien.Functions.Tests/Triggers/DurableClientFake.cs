@@ -7,7 +7,8 @@ namespace Gardien.Functions.Tests.Triggers;
 
 /// <summary>
 /// A <see cref="DurableTaskClient"/> mock standing in for the <c>[DurableClient]</c> binding: it records the instances
-/// scheduled (and refuses a second start of an id, as Durable Task does with dedupe statuses).
+/// scheduled (and refuses a second start of an id, as Durable Task does with dedupe statuses) and serves them back with
+/// their input, as the client does when asked for inputs.
 /// </summary>
 public sealed class DurableClientFake
 {
@@ -26,7 +27,7 @@ public sealed class DurableClientFake
             });
         Mock.Setup(c => c.GetInstancesAsync(It.IsAny<string>(), It.IsAny<bool>(), It.IsAny<CancellationToken>()))
             .Returns((string id, bool _, CancellationToken _) => Task.FromResult(
-                Started.TryGetValue(id, out var started) ? new OrchestrationMetadata(started.Name, id) { RuntimeStatus = OrchestrationRuntimeStatus.Running } : null));
+                Started.TryGetValue(id, out var started) ? new OrchestrationMetadata(started.Name, id) { RuntimeStatus = OrchestrationRuntimeStatus.Running, SerializedInput = System.Text.Json.JsonSerializer.Serialize(started.Input) } : null));
     }
 
     public Mock<DurableTaskClient> Mock { get; } = new("test-hub") { CallBase = true };
