@@ -128,23 +128,30 @@ public sealed partial class GraphDirectory : IDirectory
         }
 
         var nickname = GraphNames.MailNickname(groupName);
-        var group = new Group
+
+        // A new body per attempt: the SDK's backing store sends only properties changed since the last serialisation.
+        Group NewGroup()
         {
-            DisplayName = groupName,
-            Description = description is { Length: > 1024 } ? description[..1024] : description,
-            MailEnabled = false,
-            MailNickname = nickname,
-            SecurityEnabled = true,
-            UniqueName = nickname,
-        };
-        if (!string.IsNullOrWhiteSpace(_options.GroupOwnerId))
-        {
-            group.AdditionalData["owners@odata.bind"] = new List<string> { GraphNames.DirectoryObjectReference(_options.BaseUrl, _options.GroupOwnerId) };
+            var group = new Group
+            {
+                DisplayName = groupName,
+                Description = description is { Length: > 1024 } ? description[..1024] : description,
+                MailEnabled = false,
+                MailNickname = nickname,
+                SecurityEnabled = true,
+                UniqueName = nickname,
+            };
+            if (!string.IsNullOrWhiteSpace(_options.GroupOwnerId))
+            {
+                group.AdditionalData["owners@odata.bind"] = new List<string> { GraphNames.DirectoryObjectReference(_options.BaseUrl, _options.GroupOwnerId) };
+            }
+
+            return group;
         }
 
         try
         {
-            var created = await _caller.RunAsync($"create the security group '{groupName}'", ct => _client.Groups.PostAsync(group, cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            var created = await _caller.RunAsync($"create the security group '{groupName}'", ct => _client.Groups.PostAsync(NewGroup(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
             if (created?.Id is null)
             {
                 throw new PortException($"Microsoft Graph created the group '{groupName}' but returned no id; the call can be retried.", isTransient: true);
@@ -211,11 +218,16 @@ public sealed partial class GraphDirectory : IDirectory
         var added = new List<string>();
         foreach (var batch in wanted.Where(id => !current.Contains(id)).Chunk(MembersPerRequest))
         {
-            var patch = new Group();
-            patch.AdditionalData["members@odata.bind"] = batch.Select(id => GraphNames.DirectoryObjectReference(_options.BaseUrl, id)).ToList();
+            Group NewPatch()
+            {
+                var patch = new Group();
+                patch.AdditionalData["members@odata.bind"] = batch.Select(id => GraphNames.DirectoryObjectReference(_options.BaseUrl, id)).ToList();
+                return patch;
+            }
+
             try
             {
-                await _caller.RunAsync($"add {batch.Length} members to group {groupId}", ct => _client.Groups[groupId].PatchAsync(patch, cancellationToken: ct), MayBeReplicating(groupId), cancellationToken).ConfigureAwait(false);
+                await _caller.RunAsync($"add {batch.Length} members to group {groupId}", ct => _client.Groups[groupId].PatchAsync(NewPatch(), cancellationToken: ct), MayBeReplicating(groupId), cancellationToken).ConfigureAwait(false);
                 added.AddRange(batch);
             }
             catch (PortException ex) when (ex.InnerException is ApiException api && (GraphCaller.IsAlreadyExists(api) || GraphCaller.IsNotFound(api)))

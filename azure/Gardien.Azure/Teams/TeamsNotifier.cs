@@ -206,7 +206,8 @@ public sealed class TeamsNotifier : INotifier
             return false;
         }
 
-        var body = new SendActivityNotificationPostRequestBody
+        // A new body per attempt: the SDK's backing store sends only properties changed since the last serialisation.
+        SendActivityNotificationPostRequestBody NewBody() => new()
         {
             Topic = new TeamworkActivityTopic { Source = TeamworkActivityTopicSource.Text, Value = Shorten(notification.Subject, 200), WebUrl = link },
             ActivityType = "systemDefault",
@@ -216,7 +217,7 @@ public sealed class TeamsNotifier : INotifier
         };
         try
         {
-            await _caller.RunAsync("send a Teams activity notification", ct => _client.Users[user.Id].Teamwork.SendActivityNotification.PostAsync(body, cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync("send a Teams activity notification", ct => _client.Users[user.Id].Teamwork.SendActivityNotification.PostAsync(NewBody(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (PortException ex)
@@ -242,7 +243,7 @@ public sealed class TeamsNotifier : INotifier
             return false;
         }
 
-        var mail = new SendMailPostRequestBody
+        SendMailPostRequestBody NewMail() => new()
         {
             Message = new Message
             {
@@ -255,7 +256,7 @@ public sealed class TeamsNotifier : INotifier
         };
         try
         {
-            await _caller.RunAsync("send a mail", ct => _client.Users[_options.MailSender].SendMail.PostAsync(mail, cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync("send a mail", ct => _client.Users[_options.MailSender].SendMail.PostAsync(NewMail(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
         }
         catch (PortException ex)
         {
