@@ -248,6 +248,13 @@ public sealed partial class FakeGraph : IDisposable
 
         if (action == "sendMail")
         {
+            // Action parameters are matched case-insensitively, as Graph does (the SDK sends "Message").
+            var message = body.FirstOrDefault(p => string.Equals(p.Key, "message", StringComparison.OrdinalIgnoreCase)).Value as JsonObject;
+            if (message?["toRecipients"] is not JsonArray { Count: > 0 } || message["subject"] is null || message["body"] is null)
+            {
+                return Error(400, "ErrorInvalidRecipients", "At least one recipient, a subject and a body are required.");
+            }
+
             Mails.Add((userRef, body));
             return Loopback.Empty(202);
         }
