@@ -49,6 +49,15 @@ public sealed partial class FakeGraph : IDisposable
     /// <summary>Groups a freshly created group stays invisible to member operations (replication delay), counted in requests.</summary>
     public int ReplicationLagRequests { get; set; }
 
+    /// <summary>A copy of the accepted activity notifications and mails, safe to read while the fake serves requests.</summary>
+    public (IReadOnlyList<(string UserId, JsonObject Body)> Activities, IReadOnlyList<(string Sender, JsonObject Body)> Mails) Delivered()
+    {
+        lock (_gate)
+        {
+            return ([.. Activities], [.. Mails]);
+        }
+    }
+
     /// <summary>Graph requests, oldest first (the test's own faults included).</summary>
     public IReadOnlyList<IRequestMessage> Requests => Loopback.Requests;
 
