@@ -12,14 +12,14 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Gardien.Azure.KeyVault;
 
 /// <summary>
-/// <see cref="ISecretStore"/> over Azure Key Vault (approval-link signing keys, the Teams webhook URL, DMP-tool client
+/// <see cref="ISecretStore"/> (and <see cref="IVersionedSecretStore"/>) over Azure Key Vault (approval-link signing keys, the Teams webhook URL, DMP-tool client
 /// credentials). Values are kept in memory for <see cref="KeyVaultOptions.CacheDuration"/>, so a rotated version is
 /// picked up within that time without a restart; for verification, the previous version stays acceptable for
 /// <see cref="KeyVaultOptions.RotationWindow"/> after the current one was created. Values are never logged (names and
 /// version ids are). Key Vault errors become port exceptions: a missing secret <see cref="PortNotFoundException"/>, a
 /// refused identity <see cref="PortRefusedException"/>, throttling, outages and timeouts a transient <see cref="PortException"/>.
 /// </summary>
-public sealed class KeyVaultSecretStore : ISecretStore
+public sealed class KeyVaultSecretStore : IVersionedSecretStore
 {
     private readonly SecretClient _client;
     private readonly KeyVaultOptions _options;

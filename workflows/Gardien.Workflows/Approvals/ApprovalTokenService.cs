@@ -14,7 +14,7 @@ namespace Gardien.Workflows.Approvals;
 /// Keys come from <see cref="ISecretStore"/> (base64 of at least 32 bytes, or a text secret of at least 32 characters);
 /// the kid allows rotation: sign with <see cref="ApprovalTokenSettings.ActiveKeyId"/>, keep verifying the ids in
 /// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Within one kid, a store with versioned secrets (Key Vault) also lets
-/// the previous version verify during its rotation window (<see cref="ISecretStore.GetAcceptedSecretValuesAsync"/>), so a
+/// the previous version verify during its rotation window (<see cref="IVersionedSecretStore"/>), so a
 /// key can be rotated in place. Signatures are compared in constant time. Single use is enforced
 /// through <see cref="IGovernanceRegistry.TryConsumeTokenAsync"/>.
 /// </para>
@@ -154,7 +154,10 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         IReadOnlyList<string> values;
         try
         {
-            values = await secrets.GetAcceptedSecretValuesAsync(settings.SecretNamePrefix + kid, cancellationToken).ConfigureAwait(false);
+            var name = settings.SecretNamePrefix + kid;
+            values = secrets is IVersionedSecretStore versioned
+                ? await versioned.GetAcceptedSecretValuesAsync(name, cancellationToken).ConfigureAwait(false)
+                : [await secrets.GetSecretAsync(name, cancellationToken).ConfigureAwait(false)];
         }
         catch (PortNotFoundException)
         {

@@ -5,13 +5,17 @@ public interface ISecretStore
 {
     /// <summary>The secret's current value. Throws <see cref="PortNotFoundException"/> when it does not exist.</summary>
     Task<string> GetSecretAsync(string name, CancellationToken cancellationToken = default);
+}
 
+/// <summary>
+/// A secret store whose secrets have versions (Key Vault). Verifiers ask it which values to accept, so that rotating
+/// a signing key in place does not invalidate links signed just before.
+/// </summary>
+public interface IVersionedSecretStore : ISecretStore
+{
     /// <summary>
-    /// The values to accept when verifying with this secret: the current value first, then older versions a store with
-    /// versioned secrets (Key Vault) still accepts inside a rotation window, so that rotating a signing key does not
-    /// invalidate links signed just before. Throws <see cref="PortNotFoundException"/> when the secret does not exist.
-    /// The default returns the current value only.
+    /// The current value first, then older versions still accepted inside the store's rotation window. Throws
+    /// <see cref="PortNotFoundException"/> when the secret does not exist.
     /// </summary>
-    async Task<IReadOnlyList<string>> GetAcceptedSecretValuesAsync(string name, CancellationToken cancellationToken = default) =>
-        [await GetSecretAsync(name, cancellationToken).ConfigureAwait(false)];
+    Task<IReadOnlyList<string>> GetAcceptedSecretValuesAsync(string name, CancellationToken cancellationToken = default);
 }
