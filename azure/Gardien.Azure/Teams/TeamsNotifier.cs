@@ -111,7 +111,7 @@ public sealed class TeamsNotifier : INotifier
             }
 
             var user = await ResolveAsync(recipient, cancellationToken).ConfigureAwait(false);
-            var reached = _options.ActivityFeed && user is not null && await TrySendActivityAsync(user, notification, texts, cancellationToken).ConfigureAwait(false);
+            var reached = _options.ActivityFeed && !string.IsNullOrWhiteSpace(_options.TeamsAppId) && user is not null && await TrySendActivityAsync(user, notification, texts, cancellationToken).ConfigureAwait(false);
             reached = reached || await TryMailAsync(recipient, user, notification, texts, messageId, cancellationToken).ConfigureAwait(false);
             if (reached)
             {
