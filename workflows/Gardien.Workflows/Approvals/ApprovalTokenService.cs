@@ -13,8 +13,10 @@ namespace Gardien.Workflows.Approvals;
 /// v, kid, tid (token id), iid (instance id), role, apr (approver), opt (decision options) and exp (Unix seconds).
 /// Keys come from <see cref="ISecretStore"/> (base64 of at least 32 bytes, or a text secret of at least 32 characters);
 /// the kid allows rotation: sign with <see cref="ApprovalTokenSettings.ActiveKeyId"/>, keep verifying the ids in
-/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Signatures are compared in constant time; both parts must be
-/// canonical base64url (no padding, unused bits zero), so a token has exactly one accepted spelling. Single use is enforced
+/// <see cref="ApprovalTokenSettings.AcceptedKeyIds"/>. Within one kid, a store with versioned secrets (Key Vault) also lets
+/// the previous version verify during its rotation window (<see cref="IVersionedSecretStore"/>), so a key can be rotated
+/// in place. Signatures are compared in constant time; both parts must be canonical base64url (no padding, unused bits
+/// zero), so a token has exactly one accepted spelling. Single use is enforced
 /// through <see cref="IGovernanceRegistry.TryConsumeTokenAsync"/>.
 /// </para>
 /// </summary>
@@ -79,14 +81,14 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer accepted. Ask for a new link.");
         }
 
-        var key = await GetKeyAsync(claims.KeyId, cancellationToken).ConfigureAwait(false);
-        if (key is null)
+        var keys = await GetVerificationKeysAsync(claims.KeyId, cancellationToken).ConfigureAwait(false);
+        if (keys.Count == 0)
         {
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer available. Ask for a new link.");
         }
 
-        var expected = HMACSHA256.HashData(key, payload);
-        if (!CryptographicOperations.FixedTimeEquals(expected, signature))
+        // A rotated secret keeps its previous version acceptable for a while: links signed just before the rotation still work.
+        if (!keys.Any(key => CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(key, payload), signature)))
         {
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.BadSignature, "The approval link is not genuine (bad signature). Use the link from the original message.");
         }
@@ -151,6 +153,29 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
     private bool IsAcceptedKeyId(string kid) =>
         string.Equals(kid, settings.ActiveKeyId, StringComparison.Ordinal) || settings.AcceptedKeyIds.Contains(kid, StringComparer.Ordinal);
 
+    private async Task<IReadOnlyList<byte[]>> GetVerificationKeysAsync(string kid, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<string> values;
+        try
+        {
+            var name = settings.SecretNamePrefix + kid;
+            values = secrets is IVersionedSecretStore versioned
+                ? await versioned.GetAcceptedSecretValuesAsync(name, cancellationToken).ConfigureAwait(false)
+                : [await secrets.GetSecretAsync(name, cancellationToken).ConfigureAwait(false)];
+        }
+        catch (PortNotFoundException)
+        {
+            return [];
+        }
+
+        return [.. values.Select(value => CheckLength(DecodeKey(value), kid))];
+    }
+
+    private byte[] CheckLength(byte[] key, string kid) =>
+        key.Length >= MinimumKeyBytes
+            ? key
+            : throw new PortException($"Approval signing key '{settings.SecretNamePrefix}{kid}' is too short: use at least {MinimumKeyBytes} random bytes (base64).", isTransient: false);
+
     private async Task<byte[]?> GetKeyAsync(string kid, CancellationToken cancellationToken)
     {
         string secret;
@@ -163,10 +188,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return null;
         }
 
-        var key = DecodeKey(secret);
-        return key.Length >= MinimumKeyBytes
-            ? key
-            : throw new PortException($"Approval signing key '{settings.SecretNamePrefix}{kid}' is too short: use at least {MinimumKeyBytes} random bytes (base64).", isTransient: false);
+        return CheckLength(DecodeKey(secret), kid);
     }
 
     private static byte[] DecodeKey(string secret)
