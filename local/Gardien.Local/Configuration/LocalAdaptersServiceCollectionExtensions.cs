@@ -4,7 +4,7 @@ using Gardien.Local.DmpTool;
 using Gardien.Local.Notifications;
 using Gardien.Local.Registry;
 using Gardien.Local.Secrets;
-using Gardien.Local.Storage;
+using Gardien.Azure.Blobs;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;

@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using Gardien.Local.Storage;
+using Gardien.Azure.Blobs;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 

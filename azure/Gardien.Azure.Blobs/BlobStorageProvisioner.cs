@@ -10,7 +10,7 @@ using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Gardien.Local.Storage;
+namespace Gardien.Azure.Blobs;
 
 /// <summary>
 /// <see cref="IStorageProvisioner"/> on the Blob Storage data plane (Azure.Storage.Blobs): works on Azurite and on a
