@@ -216,7 +216,8 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
         var offset = 0;
         while (true)
         {
-            var pageQuery = string.Join("&", query.Append(("offset", offset.ToString(CultureInfo.InvariantCulture))).Select(q => $"{Uri.EscapeDataString(q.Item1)}={Uri.EscapeDataString(q.Item2)}"));
+            // Keys are the API's constant names, sent as the spec writes them (dmp_ids[], sort[]); values are escaped.
+            var pageQuery = string.Join("&", query.Append(("offset", offset.ToString(CultureInfo.InvariantCulture))).Select(q => $"{q.Item1}={Uri.EscapeDataString(q.Item2)}"));
             var response = await _http.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "dmps?" + pageQuery));
