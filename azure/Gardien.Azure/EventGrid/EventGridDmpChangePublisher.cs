@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Azure;
 using Azure.Messaging;
 using Azure.Messaging.EventGrid;
@@ -14,6 +15,9 @@ namespace Gardien.Azure.EventGrid;
 /// </summary>
 public sealed class EventGridDmpChangePublisher(EventGridPublisherClient client) : IDmpChangePublisher
 {
+    /// <summary>camelCase, as CloudEvents data usually is; consumers read it back with the same options.</summary>
+    public static readonly JsonSerializerOptions DataJson = new(JsonSerializerDefaults.Web);
+
     public async Task PublishAsync(IReadOnlyList<DmpChange> changes, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(changes);
@@ -41,7 +45,8 @@ public sealed class EventGridDmpChangePublisher(EventGridPublisherClient client)
     public static CloudEvent ToCloudEvent(DmpChange change)
     {
         ArgumentNullException.ThrowIfNull(change);
-        return new CloudEvent(change.Source, change.EventType, change.Reference, typeof(DmpChangeReference))
+        var data = BinaryData.FromObjectAsJson(change.Reference, DataJson);
+        return new CloudEvent(change.Source, change.EventType, data, "application/json", CloudEventDataFormat.Json)
         {
             Id = change.EventId,
             Subject = change.DmpId,
