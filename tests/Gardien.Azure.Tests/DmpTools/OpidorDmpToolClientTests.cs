@@ -5,6 +5,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Madmp.Opidor;
 using Gardien.Workflows.Ports;
+using Moq;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
@@ -113,6 +114,21 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Assert.Equal(RetentionSource.PreservationUntil, dataset.Retention.Source);
         Assert.Equal(new DateOnly(2036, 12, 31), dataset.Retention.KeepUntil);
         Assert.NotEqual(RetentionSource.PreservationUntil, Assert.Single(rdaOnly.Plan!.Datasets).Retention.Source);
+    }
+
+    [Fact]
+    public async Task IntakeEvaluation_FetchingFromOpidor_UsesTheStandardExport()
+    {
+        Authenticate();
+        Export("rda", _rda);
+        Export("standard", _standard);
+        var context = new Mock<Gardien.Runtime.ActivityContext>();
+        context.SetupGet(c => c.CancellationToken).Returns(CancellationToken.None);
+
+        var evaluation = await new EvaluateDmpActivity(Client(), new Gardien.Workflows.GardienWorkflowOptions()).RunAsync(context.Object, new EvaluateDmpInput(DmpId, null, new DateOnly(2026, 6, 1)));
+
+        Assert.True(evaluation.IsValid, string.Join("\n", evaluation.Errors));
+        Assert.Equal(new DateOnly(2036, 12, 31), Assert.Single(evaluation.Plan!.Datasets).Retention.KeepUntil);
     }
 
     [Fact]
