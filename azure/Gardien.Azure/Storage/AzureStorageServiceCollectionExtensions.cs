@@ -1,7 +1,7 @@
 using Azure.Core;
 using Azure.Storage.Blobs;
 using Gardien.Azure.Arm;
-using Gardien.Azure.Blobs;
+using Gardien.BlobStorage;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;

@@ -1,4 +1,4 @@
-using Gardien.Azure.Blobs;
+using Gardien.BlobStorage;
 using Gardien.Local.Audit;
 using Gardien.Local.Directory;
 using Gardien.Local.DmpTool;

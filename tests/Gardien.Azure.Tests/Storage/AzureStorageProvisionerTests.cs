@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
 using Gardien.Azure.Arm;
-using Gardien.Azure.Blobs;
+using Gardien.BlobStorage;
 using Gardien.Azure.Storage;
 using Gardien.Azure.Tests.Fakes;
 using Gardien.Testing;

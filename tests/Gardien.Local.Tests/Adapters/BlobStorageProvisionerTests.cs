@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using Gardien.Azure.Blobs;
+using Gardien.BlobStorage;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 

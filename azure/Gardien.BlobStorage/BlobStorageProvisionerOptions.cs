@@ -1,4 +1,4 @@
-namespace Gardien.Azure.Blobs;
+namespace Gardien.BlobStorage;
 
 /// <summary>How <see cref="BlobStorageProvisioner"/> creates containers when a management-plane layer works beside it.</summary>
 public sealed class BlobStorageProvisionerOptions

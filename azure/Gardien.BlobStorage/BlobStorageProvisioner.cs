@@ -10,7 +10,7 @@ using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Gardien.Azure.Blobs;
+namespace Gardien.BlobStorage;
 
 /// <summary>
 /// <see cref="IStorageProvisioner"/> on the Blob Storage data plane (Azure.Storage.Blobs): works on Azurite and on a
