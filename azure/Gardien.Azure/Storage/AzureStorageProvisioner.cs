@@ -1,3 +1,5 @@
+using System.Globalization;
+using Gardien.BlobStorage;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -5,7 +7,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Gardien.Azure.Storage;
 
 /// <summary>
-/// <see cref="IStorageProvisioner"/> for a real Azure account: the Blob data plane (<see cref="Blobs.BlobStorageProvisioner"/>,
+/// <see cref="IStorageProvisioner"/> for a real Azure account: the Blob data plane (<see cref="BlobStorageProvisioner"/>,
 /// composed, not copied) plus the management-plane controls through ARM (<see cref="StorageAccountControls"/>):
 /// encryption scope (created once per account, the container's default at creation), time-based immutability
 /// (unlocked, locked when the spec says), legal hold, and the account's lifecycle rules kept in step with the registry
@@ -138,18 +140,22 @@ public sealed class AzureStorageProvisioner(
     public async Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default)
     {
         var recorded = await dataPlane.GetControlsAsync(container, cancellationToken).ConfigureAwait(false);
+        var info = await dataPlane.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
+            ?? throw new PortNotFoundException($"Container '{container}' does not exist in account {controls.AccountName}.");
         var state = await controls.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
             ?? throw new PortNotFoundException($"Container '{container}' does not exist in account {controls.AccountName}.");
         var rules = lifecycle is null ? [] : await lifecycle.RulesCoveringAsync(container, cancellationToken).ConfigureAwait(false);
         var hold = await GetHoldStatusAsync(container, cancellationToken).ConfigureAwait(false);
+
+        // What was asked is what the data plane recorded at provisioning; what is in force is what ARM reports.
         var intent = new ContainerSpec
         {
             Name = container,
-            ImmutabilityDays = Recorded(recorded, GovernanceFeatures.Immutability) ? 1 : null,
-            EncryptionScope = Recorded(recorded, GovernanceFeatures.EncryptionScope) ? state.DefaultEncryptionScope ?? string.Empty : null,
+            ImmutabilityDays = info.Metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days) && int.TryParse(days, CultureInfo.InvariantCulture, out var d) ? d : null,
+            EncryptionScope = info.Metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope) ? Uri.UnescapeDataString(scope) : null,
             LegalHold = hold.LegalHold,
         };
-        var (enforced, notEnforced) = Compare(intent, state, rules, recorded.NotEnforced, strictEncryptionScope: false);
+        var (enforced, notEnforced) = Compare(intent, state, rules, recorded.NotEnforced);
         if (state.ImmutabilityDays is not null && !enforced.Contains(GovernanceFeatures.Immutability))
         {
             enforced.Add(GovernanceFeatures.Immutability);
@@ -162,8 +168,6 @@ public sealed class AzureStorageProvisioner(
             EncryptionScope = IsAccountDefault(state.DefaultEncryptionScope) ? null : state.DefaultEncryptionScope,
             LifecycleRules = rules,
         };
-
-        static bool Recorded(ContainerControls controls, string feature) => controls.NotEnforced.Any(f => f.Feature == feature);
     }
 
     public async Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default)
@@ -178,14 +182,14 @@ public sealed class AzureStorageProvisioner(
     }
 
     private static (List<string> Enforced, List<NotEnforcedFeature> NotEnforced) Compare(
-        ContainerSpec spec, ArmContainerState state, IReadOnlyList<string> rules, IReadOnlyList<NotEnforcedFeature> fromDataPlane, bool strictEncryptionScope = true)
+        ContainerSpec spec, ArmContainerState state, IReadOnlyList<string> rules, IReadOnlyList<NotEnforcedFeature> fromDataPlane)
     {
         var enforced = new List<string>();
         var notEnforced = fromDataPlane.Where(f => !ManagementFeatures.Contains(f.Feature, StringComparer.Ordinal)).ToList();
         if (spec.EncryptionScope is { } scope)
         {
             var inForce = !IsAccountDefault(state.DefaultEncryptionScope) && state.DenyEncryptionScopeOverride &&
-                (!strictEncryptionScope || string.Equals(state.DefaultEncryptionScope, scope, StringComparison.OrdinalIgnoreCase));
+                string.Equals(state.DefaultEncryptionScope, scope, StringComparison.OrdinalIgnoreCase);
             if (inForce)
             {
                 enforced.Add(GovernanceFeatures.EncryptionScope);
