@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using Azure.Storage.Blobs;
 using Gardien.Azure.Arm;
-using Gardien.BlobStorage;
 using Gardien.Azure.Storage;
 using Gardien.Azure.Tests.Fakes;
+using Gardien.BlobStorage;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Time.Testing;
