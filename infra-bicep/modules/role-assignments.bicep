@@ -34,7 +34,25 @@ var roles = {
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
   eventGridDataSender: 'd5a91429-5739-47e2-a06b-3470a27159e7'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
+  roleBasedAccessControlAdministrator: 'f58310d9-a9f6-439a-9e8d-f62e7b41a168'
 }
+
+// The app may create and delete role assignments on the research account (and its containers) only for these two
+// roles: dataset groups get read or read-write access to their own container, never ownership or any other role.
+// (Role ids are written out: a condition is a literal, and Storage Blob Data Reader / Contributor are the GUIDs below.)
+var delegationCondition = '''
+(
+  (!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'}))
+  OR
+  (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1, ba92f5b4-2d11-453d-a403-e96b0029c9fe})
+)
+AND
+(
+  (!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'}))
+  OR
+  (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {2a2b9908-6ea1-4ae2-8e65-a410df84e7d1, ba92f5b4-2d11-453d-a403-e96b0029c9fe})
+)
+'''
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2026-06-01' existing = {
   name: hostStorageAccountName
@@ -119,6 +137,21 @@ resource researchAccountContributor 'Microsoft.Authorization/roleAssignments@202
   }
 }
 
+// Dataset access: the app assigns Storage Blob Data Reader / Contributor to the dataset groups on their containers
+// (Gardien.Azure.Arm.ContainerRoleAssignments). The condition limits the delegation to exactly those two roles.
+resource researchRoleDelegation 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(researchStorage.id, identityResourceId, roles.roleBasedAccessControlAdministrator)
+  scope: researchStorage
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.roleBasedAccessControlAdministrator)
+    description: 'Gardien: assign and remove Storage Blob Data Reader / Contributor on research containers only'
+    conditionVersion: '2.0'
+    condition: delegationCondition
+  }
+}
+
 resource vaultSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, identityResourceId, roles.keyVaultSecretsUser)
   scope: vault
@@ -157,6 +190,7 @@ output roleAssignmentIds array = concat(
     hostTableContributor.id
     researchBlobOwner.id
     researchTableContributor.id
+    researchRoleDelegation.id
     vaultSecretsUser.id
     dmpTopicSender.id
     metricsPublisher.id

@@ -14,6 +14,9 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
     private const string KeyVaultSecretsUser = "4633458b-17de-408a-b874-0445c86b69e6";
     private const string EventGridDataSender = "d5a91429-5739-47e2-a06b-3470a27159e7";
     private const string MonitoringMetricsPublisher = "3913510d-42f4-4e42-8a64-420c390055eb";
+    private const string RoleBasedAccessControlAdministrator = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
+    private const string BlobDataReader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
+    private const string BlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 
     private IReadOnlyList<ArmResource> Assignments => infra.Main.OfType("Microsoft.Authorization/roleAssignments").ToList();
 
@@ -47,11 +50,28 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
             $"{BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
             $"{TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
             $"{StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{RoleBasedAccessControlAdministrator} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
             $"{KeyVaultSecretsUser} @ [resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]",
             $"{EventGridDataSender} @ [resourceId('Microsoft.EventGrid/topics', parameters('dmpTopicName'))]",
             $"{MonitoringMetricsPublisher} @ [resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual);
+    }
+
+    [Fact]
+    public void RoleDelegation_OnTheResearchAccount_AllowsOnlyBlobDataReaderAndContributor()
+    {
+        var delegation = Assert.Single(Assignments, a => RoleOf(a) == RoleBasedAccessControlAdministrator);
+        var condition = delegation.Value("properties", "condition")!.GetValue<string>();
+
+        Assert.Equal("2.0", delegation.Value("properties", "conditionVersion")!.GetValue<string>());
+        Assert.Null(delegation.Condition);
+        Assert.Equal([BlobDataReader, BlobDataContributor], RoleGuid().Matches(condition).Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal));
+        Assert.Contains("ActionMatches{'Microsoft.Authorization/roleAssignments/write'}", condition, StringComparison.Ordinal);
+        Assert.Contains("ActionMatches{'Microsoft.Authorization/roleAssignments/delete'}", condition, StringComparison.Ordinal);
+        Assert.Contains("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals", condition, StringComparison.Ordinal);
+        Assert.Contains("@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals", condition, StringComparison.Ordinal);
+        Assert.All(Assignments.Where(a => RoleOf(a) != RoleBasedAccessControlAdministrator), a => Assert.Null(a.Raw("properties", "condition")));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using Azure.Storage.Blobs;
-using Gardien.Local.Storage;
+using Gardien.BlobStorage;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 
@@ -35,6 +35,24 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
         Assert.Equal("intake-1", info!.OwnerInstanceId);
         Assert.Equal("10.1234/abc", info.Metadata["dmp_id"]);
         Assert.EndsWith("/" + name, first.Location.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Controls_ReportWhatIsOnlyRecorded_FromTheContainerItself()
+    {
+        var name = NewName();
+        await Provisioner.EnsureContainerAsync(new ContainerSpec { Name = name, ImmutabilityDays = 30, EncryptionScope = "sensitive", QuotaBytes = 1000 });
+        await Provisioner.SetLegalHoldAsync(name, "case42", hold: true);
+
+        var controls = await Provisioner.GetControlsAsync(name);
+
+        Assert.Contains(GovernanceFeatures.ContainerMetadata, controls.Enforced);
+        Assert.Equal(
+            [GovernanceFeatures.EncryptionScope, GovernanceFeatures.Immutability, GovernanceFeatures.LegalHold, GovernanceFeatures.Quota],
+            controls.NotEnforced.Select(f => f.Feature).Order(StringComparer.Ordinal));
+        Assert.True(controls.Hold is { LegalHold: true, PlatformEnforced: false });
+        Assert.Null(controls.ImmutabilityDays);
+        await Assert.ThrowsAsync<PortNotFoundException>(() => Provisioner.GetControlsAsync(NewName()));
     }
 
     [Fact]

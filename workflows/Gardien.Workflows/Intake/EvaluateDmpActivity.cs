@@ -1,6 +1,7 @@
 using Gardien.Runtime;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Madmp;
+using Gardien.Workflows.Madmp.Opidor;
 using Gardien.Workflows.Ports;
 
 namespace Gardien.Workflows.Intake;
@@ -54,13 +55,26 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
             }
 
             json = fetched.Json;
+            if (fetched is { NativeExport: { } native, NativeFormat: { } format } && SourceMappers.TryGetValue(format, out var mapper))
+            {
+                return Evaluate(input.DmpId, json, input.Today, input.Policy ?? options.Policy, mapper, native);
+            }
         }
 
         return Evaluate(input.DmpId, json, input.Today, input.Policy ?? options.Policy);
     }
 
-    /// <summary>The evaluation itself (pure).</summary>
-    public static DmpEvaluation Evaluate(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy)
+    /// <summary>Mappers of the tools' native exports, by <see cref="IMadmpSourceMapper.SourceName"/>.</summary>
+    private static readonly Dictionary<string, IMadmpSourceMapper> SourceMappers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        [new OpidorStandardMapper().SourceName] = new OpidorStandardMapper(),
+    };
+
+    /// <summary>
+    /// The evaluation itself (pure). With a <paramref name="mapper"/>, the tool's <paramref name="nativeExport"/> fills in
+    /// what the RDA document lacks before the plan is made; what the mapper could not use becomes a warning.
+    /// </summary>
+    public static DmpEvaluation Evaluate(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper = null, string? nativeExport = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         var read = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Lenient });
@@ -70,7 +84,15 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
             return new DmpEvaluation(false, expectedDmpId ?? string.Empty, null, null, null, null, [.. read.Errors.Select(Format)], warnings, null);
         }
 
-        var dmp = read.Document.Dmp;
+        var document = read.Document;
+        if (mapper is not null && nativeExport is not null)
+        {
+            var mapped = mapper.Enrich(document, System.Text.Encoding.UTF8.GetBytes(nativeExport));
+            document = mapped.Document;
+            warnings.AddRange(mapped.Warnings.Select(w => $"{mapper.SourceName} export {Format(w)}"));
+        }
+
+        var dmp = document.Dmp;
         if (expectedDmpId is not null && !string.Equals(expectedDmpId, dmp.DmpId.Value, StringComparison.Ordinal))
         {
             return new DmpEvaluation(false, expectedDmpId, dmp.Modified, dmp.Title, dmp.Contact.Name, Mailbox.Problem(dmp.Contact.Mbox?.Trim()) is null ? dmp.Contact.Mbox!.Trim() : null,

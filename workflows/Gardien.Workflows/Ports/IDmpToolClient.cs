@@ -19,9 +19,24 @@ public interface IDmpToolClient
 /// <param name="Json">The maDMP document exactly as served (the reader validates it).</param>
 /// <param name="Modified">The DMP's <c>modified</c> as the tool reports it, when known without parsing.</param>
 /// <param name="Version">Tool-side version tag (ETag, file hash), when any.</param>
-public sealed record FetchedDmp(string DmpId, string Json, DateTimeOffset? Modified, string? Version);
+public sealed record FetchedDmp(string DmpId, string Json, DateTimeOffset? Modified, string? Version)
+{
+    /// <summary>
+    /// The tool's own export of the same version, when it carries governance facts the RDA export drops (DMP OPIDoR's
+    /// "standard" export: storage type, backup, preservation end date). Evaluation merges it in with the mapper named by
+    /// <see cref="NativeFormat"/>; it never overrides what <see cref="Json"/> states.
+    /// </summary>
+    public string? NativeExport { get; init; }
 
-public sealed record DmpSummary(string DmpId, DateTimeOffset? Modified);
+    /// <summary>The mapper for <see cref="NativeExport"/> (<c>IMadmpSourceMapper.SourceName</c>, e.g. "dmp-opidor").</summary>
+    public string? NativeFormat { get; init; }
+}
+
+public sealed record DmpSummary(string DmpId, DateTimeOffset? Modified)
+{
+    /// <summary>The tool's own identifier of the plan (DMP OPIDoR plan number, Common maDMP API system id), when it differs from the dmp_id.</summary>
+    public string? ToolId { get; init; }
+}
 
 /// <param name="HostUrl">Written to <c>host.url</c>.</param>
 /// <param name="StorageType">Written to <c>host.storage_type</c>.</param>

@@ -74,6 +74,17 @@ public interface IStorageProvisioner
     /// <summary>Legal hold and immutability state of the container (platform state where available, else Gardien's recorded flags).</summary>
     Task<HoldStatus> GetHoldStatusAsync(string container, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// The controls in force on the container, read back from the store, so that the plan status shows what is enforced
+    /// rather than what was asked. Read-only. Throws <see cref="PortNotFoundException"/> for a missing container. The
+    /// default reports only the hold state, for stores that know nothing more.
+    /// </summary>
+    async Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default)
+    {
+        var hold = await GetHoldStatusAsync(container, cancellationToken).ConfigureAwait(false);
+        return new ContainerControls(container, hold.PlatformEnforced && hold.LegalHold ? [GovernanceFeatures.LegalHold] : [], [], hold);
+    }
+
     /// <summary>Sets or clears a legal hold tag on the container. Idempotent. Locally recorded as metadata and reported as not enforced.</summary>
     Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default);
 }

@@ -29,6 +29,12 @@ public sealed record ContainerSpec
     /// <summary>Time-based immutability (WORM) retention in days, or null for none.</summary>
     public int? ImmutabilityDays { get; init; }
 
+    /// <summary>
+    /// Locks the immutability policy (irreversible: its period can then only grow and the container cannot be deleted
+    /// while it holds data). False keeps the policy unlocked, which is how a policy starts.
+    /// </summary>
+    public bool LockImmutability { get; init; }
+
     public long? QuotaBytes { get; init; }
 
     public bool LegalHold { get; init; }
@@ -118,6 +124,26 @@ public sealed record PurgeResult(PurgeOutcome Outcome, ContainerManifest? Manife
 /// <param name="ImmutableUntil">End of a time-based immutability policy, when one is known.</param>
 /// <param name="PlatformEnforced">True when the state comes from the platform; false when it is Gardien's own recorded flag.</param>
 public sealed record HoldStatus(bool LegalHold, IReadOnlyList<string> HoldTags, DateTimeOffset? ImmutableUntil, bool PlatformEnforced);
+
+/// <summary>
+/// The governance controls in force on a container, read back from the store rather than assumed from the spec: what
+/// the platform enforces (<see cref="Enforced"/>, names from <see cref="GovernanceFeatures"/>) and what is only recorded.
+/// </summary>
+/// <param name="Hold">Legal hold state, as <see cref="IStorageProvisioner.GetHoldStatusAsync"/> reports it.</param>
+public sealed record ContainerControls(string Container, IReadOnlyList<string> Enforced, IReadOnlyList<NotEnforcedFeature> NotEnforced, HoldStatus Hold)
+{
+    /// <summary>Days of the time-based immutability policy in force; null when there is none.</summary>
+    public int? ImmutabilityDays { get; init; }
+
+    /// <summary>True when that policy is locked.</summary>
+    public bool ImmutabilityLocked { get; init; }
+
+    /// <summary>The container's default encryption scope, when it has its own.</summary>
+    public string? EncryptionScope { get; init; }
+
+    /// <summary>Names of the lifecycle management rules that cover the container.</summary>
+    public IReadOnlyList<string> LifecycleRules { get; init; } = [];
+}
 
 /// <summary>
 /// The deletion-certificate view of a container: count, bytes and a SHA-256 over the sorted "name\tetag\n" lines.

@@ -1,4 +1,4 @@
-namespace Gardien.Local.Storage;
+namespace Gardien.BlobStorage;
 
 /// <summary>
 /// Container metadata written by <see cref="BlobStorageProvisioner"/>. Where a feature is not enforced by the store,

@@ -10,7 +10,7 @@ using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace Gardien.Local.Storage;
+namespace Gardien.BlobStorage;
 
 /// <summary>
 /// <see cref="IStorageProvisioner"/> on the Blob Storage data plane (Azure.Storage.Blobs): works on Azurite and on a
@@ -19,7 +19,11 @@ namespace Gardien.Local.Storage;
 /// recorded as container metadata and reported as <see cref="NotEnforcedFeature"/>, never pretended. Legal hold and the
 /// deletion mark are honoured by <see cref="PurgeAsync"/> itself.
 /// </summary>
-public sealed partial class BlobStorageProvisioner(BlobServiceClient service, ILogger<BlobStorageProvisioner>? logger = null) : IStorageProvisioner
+/// <remarks>
+/// The Azure adapter composes this class with the management plane; <see cref="BlobStorageProvisionerOptions"/> carries
+/// the one thing it must do differently at creation (the container's default encryption scope).
+/// </remarks>
+public sealed partial class BlobStorageProvisioner(BlobServiceClient service, ILogger<BlobStorageProvisioner>? logger = null, BlobStorageProvisionerOptions? options = null) : IStorageProvisioner
 {
     private const string Adapter = "the local blob adapter (Blob data plane; Azurite lacks it)";
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -48,7 +52,10 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
         try
         {
-            await container.CreateAsync(PublicAccessType.None, createMetadata, cancellationToken).ConfigureAwait(false);
+            var encryption = options?.CreateWithEncryptionScope == true && spec.EncryptionScope is { } scope
+                ? new BlobContainerEncryptionScopeOptions { DefaultEncryptionScope = scope, PreventEncryptionScopeOverride = true }
+                : null;
+            await container.CreateAsync(PublicAccessType.None, createMetadata, encryption, cancellationToken).ConfigureAwait(false);
             _logger.LogInformation("Created container {Container}", spec.Name);
             return new ProvisionResult(spec.Name, ProvisionOutcome.Created, container.Uri, enforced, notEnforced);
         }
@@ -372,6 +379,34 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         var metadata = await GetMetadataAsync(service.GetBlobContainerClient(container), cancellationToken).ConfigureAwait(false);
         var tags = HoldTags(metadata);
         return new HoldStatus(tags.Count > 0, tags, null, PlatformEnforced: false);
+    }
+
+    public async Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default)
+    {
+        var metadata = await GetMetadataAsync(service.GetBlobContainerClient(container), cancellationToken).ConfigureAwait(false);
+        var enforced = new List<string> { GovernanceFeatures.ContainerMetadata };
+        if (!_tagsUnsupported)
+        {
+            enforced.Add(GovernanceFeatures.BlobIndexTags);
+        }
+
+        var spec = new ContainerSpec
+        {
+            Name = container,
+            Tier = metadata.TryGetValue(ContainerMetadataKeys.Tier, out var tier) && Enum.TryParse<StorageTier>(tier, out var parsedTier) ? parsedTier : StorageTier.Hot,
+            ImmutabilityDays = metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days) && int.TryParse(days, CultureInfo.InvariantCulture, out var parsedDays) ? parsedDays : null,
+            EncryptionScope = metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope) ? Uri.UnescapeDataString(scope) : null,
+            QuotaBytes = metadata.TryGetValue(ContainerMetadataKeys.QuotaBytes, out var quota) && long.TryParse(quota, CultureInfo.InvariantCulture, out var parsedQuota) ? parsedQuota : null,
+            LifecycleRules = metadata.ContainsKey(ContainerMetadataKeys.LifecycleRules) ? [new LifecycleRule("recorded")] : [],
+        };
+        var (_, notEnforced) = RecordIntent(spec);
+        var hold = HoldTags(metadata);
+        if (hold.Count > 0)
+        {
+            notEnforced.Add(new(GovernanceFeatures.LegalHold, $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.", "container metadata " + ContainerMetadataKeys.HoldTags));
+        }
+
+        return new ContainerControls(container, enforced, notEnforced, new HoldStatus(hold.Count > 0, hold, null, PlatformEnforced: false));
     }
 
     public async Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default)
