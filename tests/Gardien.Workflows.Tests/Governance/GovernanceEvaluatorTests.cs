@@ -205,13 +205,14 @@ public class GovernanceEvaluatorTests
         Assert.Contains(Single(Dataset(personal: YesNoUnknown.Yes, distributions: Distribution(host: Host(null, "coretrustseal")))).Findings, f => f.Code == "HostRegionUnknown");
 
     [Fact]
-    public void Evaluate_PersonalDataInOpenDistribution_IsAnError()
+    public void Evaluate_PersonalDataInOpenDistribution_IsAnErrorOfTheDmpAtTheDistribution()
     {
-        var plan = Single(Dataset(personal: YesNoUnknown.Yes, distributions: [Distribution(DataAccess.Closed), Distribution(DataAccess.Open)]));
-        var finding = Assert.Single(plan.Findings, f => f.Code == "PersonalDataInOpenDistribution");
+        var plan = Evaluate(Dmp(Dataset(personal: YesNoUnknown.Yes, distributions: [Distribution(DataAccess.Closed), Distribution(DataAccess.Open), Distribution(DataAccess.Open)])));
+        var finding = Assert.Single(plan.AllFindings(), f => f.Code == "PersonalDataInOpenDistribution");
+        Assert.Contains(finding, plan.Findings);
         Assert.Equal(FindingSeverity.Error, finding.Severity);
         Assert.Equal("/dmp/dataset/0/distribution/1/data_access", finding.Path);
-        Assert.Equal(DataClassification.Confidential, plan.Classification.Classification);
+        Assert.Equal(DataClassification.Confidential, plan.Datasets.Single().Classification.Classification);
     }
 
     [Fact]

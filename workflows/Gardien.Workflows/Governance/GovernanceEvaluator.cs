@@ -33,6 +33,7 @@ public static class GovernanceEvaluator
         var grants = Grants(dmp, policy, pi, accessEndsOn, findings);
 
         var shared = new SharedParts(policy);
+        var openPersonal = new List<OpenPersonalData>();
         var datasets = new List<DatasetPlan>(dmp.Datasets.Count);
         var keys = DatasetKeys.Assign(dmp.Datasets);
         var dmpIdValue = dmp.DmpId.Value;
@@ -50,7 +51,12 @@ public static class GovernanceEvaluator
                 datasetFindings.Add(new Finding(FindingSeverity.Error, "DatasetIdNotStorable", limit, path + "/dataset_id/identifier"));
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared));
+            datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared, openPersonal));
+        }
+
+        if (OpenPersonalDataFinding(openPersonal) is { } open)
+        {
+            findings.Add(open);
         }
 
         CheckContainersDistinct(datasets);
@@ -209,7 +215,8 @@ public static class GovernanceEvaluator
         DateOnly? projectEnd,
         IReadOnlyList<AccessGrant> grants,
         List<Finding> findings,
-        SharedParts shared)
+        SharedParts shared,
+        List<OpenPersonalData> openPersonal)
     {
         var access = EffectiveAccess(dataset.Distributions);
         var personal = dataset.PersonalData != YesNoUnknown.No;
@@ -264,22 +271,22 @@ public static class GovernanceEvaluator
                 }
             }
 
-            if (distribution.DataAccess == DataAccess.Open && (personal || sensitive))
+            if (distribution.DataAccess == DataAccess.Open && (personal || sensitive) && (openPersonal.Count == 0 || openPersonal[^1].DatasetPath != path))
             {
-                findings.Add(new Finding(FindingSeverity.Error, "PersonalDataInOpenDistribution", $"Distribution '{distribution.Title}' is open but the dataset holds personal or sensitive data (yes or unknown). Anonymise the data and answer \"no\", or make the distribution shared or closed.", distributionPath + "/data_access"));
+                openPersonal.Add(new OpenPersonalData(dataset.Title, path, distributionPath + "/data_access", dataset.PersonalData, dataset.SensitiveData));
             }
 
             CheckHost(distribution.Host, distributionPath + "/host", sensitive, classification, allowedRegions, hostRegions, findings);
         }
 
+        var (immutabilityDays, immutabilityReason) = Immutability(dataset, policy.Storage.RawDataImmutability, path, findings);
         var storage = new StoragePlan
         {
             ContainerName = ContainerNaming.ContainerName(policy.Storage.ContainerPrefix, dmpId, key),
             Tier = policy.Storage.Tier.For(classification),
             EncryptionScope = policy.Storage.Encryption.AppliesTo.Contains(classification) ? policy.Storage.Encryption.Scope : null,
-            ImmutabilityDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
-                ? policy.Storage.RawDataImmutability.Days
-                : null,
+            ImmutabilityDays = immutabilityDays,
+            ImmutabilityReason = immutabilityReason,
             QuotaBytes = quota,
             HostRegions = hostRegions,
         };
@@ -303,6 +310,50 @@ public static class GovernanceEvaluator
             Retention = retention,
             Findings = findings,
         };
+    }
+
+    /// <summary>A dataset with personal or sensitive data (yes or unknown) and an open distribution (the first one).</summary>
+    private sealed record OpenPersonalData(string Title, string DatasetPath, string AccessPath, YesNoUnknown Personal, YesNoUnknown Sensitive)
+    {
+        public bool Declared => Personal == YesNoUnknown.Yes || Sensitive == YesNoUnknown.Yes;
+
+        public override string ToString() => $"'{Title}' ({AccessPath})";
+    }
+
+    /// <summary>
+    /// Open distributions of personal or sensitive data, reported once for the DMP: most real DMPs answer "unknown",
+    /// which counts as yes, so one finding per distribution would bury the others. Datasets that declare such data come
+    /// first, because for them the conflict is certain.
+    /// </summary>
+    private static Finding? OpenPersonalDataFinding(List<OpenPersonalData> datasets)
+    {
+        const int Shown = 10;
+        if (datasets.Count == 0)
+        {
+            return null;
+        }
+
+        static string List(IReadOnlyList<OpenPersonalData> group) =>
+            string.Join(", ", group.Take(Shown)) + (group.Count > Shown ? $" and {group.Count - Shown} more" : string.Empty);
+
+        var declared = datasets.Where(d => d.Declared).ToList();
+        var unknown = datasets.Where(d => !d.Declared).ToList();
+        var parts = new List<string>(2);
+        if (declared.Count > 0)
+        {
+            parts.Add($"declared personal or sensitive: {List(declared)}");
+        }
+
+        if (unknown.Count > 0)
+        {
+            parts.Add($"answered unknown (which counts as yes): {List(unknown)}");
+        }
+
+        var count = datasets.Count == 1 ? "One dataset has" : $"{datasets.Count} datasets have";
+        return new Finding(FindingSeverity.Error, "PersonalDataInOpenDistribution",
+            $"{count} an open distribution but may hold personal or sensitive data; {string.Join("; ", parts)}. "
+            + "Anonymise the data and answer \"no\" to personal_data and sensitive_data, or make those distributions shared or closed.",
+            datasets.Count == 1 ? datasets[0].AccessPath : "/dmp/dataset");
     }
 
     private static void CheckHost(Host? host, string hostPath, bool sensitive, DataClassification classification, IReadOnlyList<string> allowedRegions, List<string> hostRegions, List<Finding> findings)
@@ -340,7 +391,10 @@ public static class GovernanceEvaluator
 
         if (allowedRegions.Count > 0 && !allowedRegions.Contains(region, StringComparer.OrdinalIgnoreCase))
         {
-            findings.Add(new Finding(FindingSeverity.Error, "HostOutsideAllowedRegions", $"Host '{host.Title}' is in {region}, outside the regions allowed for {Lower(classification)} data ({string.Join(", ", allowedRegions)}). Choose a host in an allowed country.", hostPath + "/geo_location"));
+            // The allowed countries are listed once, in the plan's allowed_regions, not in every finding.
+            findings.Add(new Finding(FindingSeverity.Error, "HostOutsideAllowedRegions",
+                $"Host '{host.Title}' is in {region}, which the policy does not allow for {Lower(classification)} data ({allowedRegions.Count} countries are allowed: see allowed_regions in the plan). Choose a host in an allowed country.",
+                hostPath + "/geo_location"));
         }
     }
 
@@ -410,7 +464,7 @@ public static class GovernanceEvaluator
 
         if (end is null)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "NoProjectEndDate", "No project states an end date: access does not end automatically and default retention cannot be computed from it. Add project.end.", "/dmp/project"));
+            findings.Add(new Finding(FindingSeverity.Warning, "NoProjectEndDate", "No project states an end date that can be read: access does not end automatically and default retention cannot be computed from it. Add project.end as YYYY-MM-DD (a date that was given but not read is among the reading warnings).", "/dmp/project"));
         }
 
         return end;
@@ -604,22 +658,35 @@ public static class GovernanceEvaluator
         return (slash >= 0 ? trimmed[(slash + 1)..] : trimmed).ToUpperInvariant();
     }
 
-    private static bool IsRaw(Dataset dataset, IReadOnlyList<string> rawTypes)
+    /// <summary>
+    /// Raw data is write-once when the policy asks (<see cref="RawDataTerms"/>). A dataset whose rawness the DMP leaves
+    /// open is treated as raw, the cautious answer while the policy is unlocked (it can still be lifted), and a finding
+    /// asks the DMP to say which it is.
+    /// </summary>
+    private static (int? Days, string? Reason) Immutability(Dataset dataset, ImmutabilityPolicy policy, string path, List<Finding> findings)
     {
-        foreach (var term in rawTypes)
+        if (!policy.Enabled)
         {
-            if (dataset.Type is { } type && type.Contains(term, StringComparison.OrdinalIgnoreCase))
-            {
-                return true;
-            }
-
-            if (dataset.Keywords.Any(k => string.Equals(k.Trim(), term, StringComparison.OrdinalIgnoreCase)))
-            {
-                return true;
-            }
+            return (null, null);
         }
 
-        return false;
+        var decision = RawDataTerms.Decide(dataset, policy);
+        switch (decision.Rawness)
+        {
+            case Rawness.Raw:
+                return (policy.Days, "raw data: " + string.Join(", ", decision.RawEvidence.Take(3)));
+            case Rawness.Undecided:
+                var why = decision.FromDescription
+                    ? $"only its description mentions raw data ({string.Join(", ", decision.RawEvidence.Concat(decision.NotRawEvidence))})"
+                    : $"{string.Join(", ", decision.RawEvidence)} {(decision.RawEvidence.Count == 1 ? "says" : "say")} raw but {string.Join(", ", decision.NotRawEvidence)} {(decision.NotRawEvidence.Count == 1 ? "says" : "say")} derived";
+                findings.Add(new Finding(FindingSeverity.Warning, "RawDataUndecided",
+                    $"Whether the dataset holds raw data cannot be decided: {why}. It is treated as raw (write-once for {policy.Days} days). "
+                    + "Say which it is in its type or keywords (e.g. \"raw data\" or \"processed\"); split raw and derived data into two datasets.",
+                    path + (decision.FromDescription ? "/description" : "/type")));
+                return (policy.Days, "rawness undecided, treated as raw: " + why);
+            default:
+                return (null, null);
+        }
     }
 
     /// <summary>One requirement per role; each distinct reason once, followed by the datasets it comes from (the first few).</summary>

@@ -155,6 +155,9 @@ public sealed record StoragePlan
     /// <summary>Days of time-based immutability for raw data; null when none applies.</summary>
     public int? ImmutabilityDays { get; init; }
 
+    /// <summary>Why the data is write-once: the words of the DMP that say raw, or that its rawness was left open.</summary>
+    public string? ImmutabilityReason { get; init; }
+
     /// <summary>Sum of the distributions' byte_size; null when none states it.</summary>
     public long? QuotaBytes { get; init; }
 

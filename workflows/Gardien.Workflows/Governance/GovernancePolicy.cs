@@ -172,10 +172,27 @@ public sealed record StoragePolicy
 public sealed record EncryptionPolicy(string Scope, IReadOnlyList<DataClassification> AppliesTo);
 
 /// <summary>
-/// Time-based immutability (WORM) for raw data. A dataset is raw when its <c>type</c> contains one of
-/// <see cref="DatasetTypes"/> (case-insensitive), or when one of its keywords equals one of them.
+/// Time-based immutability (WORM) for raw data. A dataset is raw when its type, a keyword or its title holds one of
+/// <see cref="EffectiveRawTerms"/> and none of <see cref="EffectiveNotRawTerms"/> (<see cref="RawDataTerms"/>); when
+/// they conflict, or only the description mentions raw data, the dataset is treated as raw and the plan says so.
 /// </summary>
-public sealed record ImmutabilityPolicy(bool Enabled, int Days, IReadOnlyList<string> DatasetTypes);
+/// <param name="DatasetTypes">The former name of <see cref="RawTerms"/> (policies written before titles and descriptions
+/// were read); a policy gives one or the other.</param>
+public sealed record ImmutabilityPolicy(bool Enabled, int Days, IReadOnlyList<string>? DatasetTypes = null)
+{
+    /// <summary>Terms that say a dataset is raw; null: <see cref="RawDataTerms.DefaultRaw"/> (English and French).</summary>
+    public IReadOnlyList<string>? RawTerms { get; init; }
+
+    /// <summary>Terms that say a dataset is derived from others; null: <see cref="RawDataTerms.DefaultNotRaw"/>.</summary>
+    public IReadOnlyList<string>? NotRawTerms { get; init; }
+
+    /// <summary>The raw terms in force: <see cref="RawTerms"/>, else <see cref="DatasetTypes"/>, else the built-in ones.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<string> EffectiveRawTerms => RawTerms ?? DatasetTypes ?? RawDataTerms.DefaultRaw;
+
+    [JsonIgnore]
+    public IReadOnlyList<string> EffectiveNotRawTerms => NotRawTerms ?? RawDataTerms.DefaultNotRaw;
+}
 
 public sealed record AccessPolicy
 {

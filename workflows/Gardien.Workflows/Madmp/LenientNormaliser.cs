@@ -123,6 +123,8 @@ internal sealed partial class LenientNormaliser
             }
         });
 
+        FixDates(dmp);
+
         ForEachObject(dmp, "dataset", "/dmp/dataset", (dataset, path) =>
         {
             FixYesNo(dataset, "personal_data", path);
@@ -242,6 +244,58 @@ internal sealed partial class LenientNormaliser
         var iso = DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         owner[key] = iso;
         Warn("type", JsonPointer.Append(path, key), $"\"{key}\" is a number ({number.ToString(CultureInfo.InvariantCulture)}); it was read as the epoch time {iso}. Write ISO 8601 date-times such as \"{iso}\".");
+    }
+
+    /// <summary>
+    /// Dates typed in a common non-ISO form (<see cref="LenientDates"/>): read with a warning naming the format assumed,
+    /// or, when day and month could be swapped and nothing in the document settles which, left unread with a warning
+    /// giving both readings (a project end read wrongly would move when access ends by months).
+    /// </summary>
+    private void FixDates(JsonObject dmp)
+    {
+        var fields = new List<(JsonObject Owner, string Key, string Path, string Text)>();
+        void Add(JsonObject owner, string key, string path)
+        {
+            if (owner[key] is JsonValue value && value.GetValueKind() == JsonValueKind.String)
+            {
+                fields.Add((owner, key, JsonPointer.Append(path, key), value.GetValue<string>()));
+            }
+        }
+
+        ForEachObject(dmp, "project", "/dmp/project", (project, path) =>
+        {
+            Add(project, "start", path);
+            Add(project, "end", path);
+        });
+        ForEachObject(dmp, "dataset", "/dmp/dataset", (dataset, path) =>
+        {
+            Add(dataset, "issued", path);
+            ForEachObject(dataset, "distribution", path + "/distribution", (distribution, distributionPath) =>
+            {
+                Add(distribution, "available_until", distributionPath);
+                Add(distribution, "issued", distributionPath);
+                ForEachObject(distribution, "license", distributionPath + "/license", (license, licensePath) => Add(license, "start_date", licensePath));
+            });
+        });
+
+        var (order, example) = LenientDates.DocumentOrder(fields.Select(f => f.Text));
+        foreach (var (owner, key, path, text) in fields)
+        {
+            if (LenientDates.Read(text, order, example) is not { } reading)
+            {
+                continue;
+            }
+
+            if (reading.Date is not { } date)
+            {
+                Warn("format", path, $"\"{key}\" is \"{text}\", which was not read as a date: {reading.Explanation}. Write it as YYYY-MM-DD.");
+                continue;
+            }
+
+            var iso = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            owner[key] = iso;
+            Warn("format", path, $"\"{key}\" is \"{text}\", not an ISO 8601 date; it was read as {iso} ({LenientDates.Long(date)}), assuming {reading.Explanation}. Write it as \"{iso}\".");
+        }
     }
 
     private void FixLanguage(JsonObject owner, string path)

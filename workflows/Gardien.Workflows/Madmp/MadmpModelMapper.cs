@@ -179,11 +179,15 @@ internal sealed class MadmpModelMapper
         _ => null,
     };
 
-    /// <summary>Dates are "YYYY-MM-DD"; a date-time (a format warning, not an error) gives its date part.</summary>
+    /// <summary>
+    /// Dates are "YYYY-MM-DD"; an ISO date-time (a format warning, not an error) gives its date part. Nothing else is
+    /// guessed here: "01/02/2028" would otherwise become 2 January by the invariant culture's month-first rule. Lenient
+    /// reads rewrite the common forms first, saying which format they assumed (<see cref="LenientDates"/>).
+    /// </summary>
     internal static DateOnly? Date(JsonNode? node)
     {
         var text = Str(node)?.Trim();
-        if (string.IsNullOrEmpty(text))
+        if (string.IsNullOrEmpty(text) || !LenientDates.IsIso(text))
         {
             return null;
         }

@@ -149,7 +149,17 @@ public sealed class MadmpReader
             var schema = MadmpSchemaCatalog.Get(version.Value);
             var token = JsonNodeConversion.ToJToken(root);
             var schemaErrors = new JsonSchemaValidator(ValidatorSettings).Validate(token, schema);
+            var normalised = warnings.Count;
             SchemaIssueMapper.Map(schemaErrors, version.Value, errors, warnings);
+
+            // A date the normaliser would not guess has its warning already, with both readings: one is enough.
+            var explained = warnings.Take(normalised).Where(w => w.Keyword == "format").Select(w => w.Path).ToHashSet(StringComparer.Ordinal);
+            if (explained.Count > 0)
+            {
+                var fromSchema = warnings.Skip(normalised).Where(w => w.Keyword != "format" || !explained.Contains(w.Path)).ToList();
+                warnings.RemoveRange(normalised, warnings.Count - normalised);
+                warnings.AddRange(fromSchema);
+            }
             if (errors.Count > 0)
             {
                 return Fail(version, errors, warnings);
