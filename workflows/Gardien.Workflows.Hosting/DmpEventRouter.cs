@@ -131,8 +131,7 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             case { State: DmpState.Active }:
                 if (!RecordDmpActivity.IsNewer(version, record.Modified))
                 {
-                    if (version == record.Modified && record.InstanceId is { } applying
-                        && await client.GetInstanceAsync(applying, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is { IsCompleted: false })
+                    if (version == record.Modified && record.InstanceId is { } claimant && await ApplyingAsync(claimant, cancellationToken).ConfigureAwait(false) is { } applying)
                     {
                         return Result(DmpRoute.Update, applying, DmpRouteOutcome.Joined, version, $"version {label} is being applied ({applying}): joined it");
                     }
@@ -217,6 +216,23 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
 
         return Result(DmpRoute.Intake, target, started ? DmpRouteOutcome.Started : DmpRouteOutcome.Joined, version,
             started ? $"version {label} is taken in by intake {target}" : $"version {label} is already in intake ({target}): joined it");
+    }
+
+    /// <summary>
+    /// The running instance applying the version claimed by <paramref name="claimant"/>: the claimant itself, or, for a
+    /// queued version whose turn was claimed for its hand-over update before that update started, its intake.
+    /// </summary>
+    private async Task<string?> ApplyingAsync(string claimant, CancellationToken cancellationToken)
+    {
+        if (await client.GetInstanceAsync(claimant, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is { IsCompleted: false })
+        {
+            return claimant;
+        }
+
+        return UpdateDmpWorkflow.HandedOverBy(claimant) is { } intake
+            && await client.GetInstanceAsync(intake, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is { IsCompleted: false }
+            ? intake
+            : null;
     }
 
     private async Task<DmpRouteResult> QueueAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string versioned, string? owner, DateTimeOffset? ownerVersion, CancellationToken cancellationToken)

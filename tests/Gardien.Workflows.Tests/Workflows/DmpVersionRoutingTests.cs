@@ -173,6 +173,24 @@ public sealed class DmpVersionRoutingTests
         var results = await Task.WhenAll(versions.Select(v => Task.Run(() => host.Submissions.SubmitAsync(
             Json(v, datasets: v == V5 ? [Open, Cohort] : [Open]), $"user:submitter-{v:MMdd}"))));
         var handled = results.Where(r => r.InstanceId is not null).Select(r => r.InstanceId!).Distinct().ToList();
+
+        // Every version reaches the registry before anyone approves: the versions were all submitted before any
+        // decision. (A version whose intake only records after an older one is in force is that older one's update, and
+        // is applied after it: Intake_OlderVersionTakingItsTurnAfterANewerOneTookIts_GivesWayAndIsNeverInForce.)
+        foreach (var id in handled)
+        {
+            await IntakeTestHost.WaitUntilAsync(
+                async () =>
+                {
+                    // A write that lost a registry race is retried after a backoff on the clock.
+                    host.Time.Advance(TimeSpan.FromSeconds(2));
+                    return await host.Client.GetInstanceAsync(id) is { } instance
+                        && (instance.IsCompleted
+                            || (instance.SerializedCustomStatus is not null && instance.ReadCustomStatusAs<IntakeStatus>() is { Stage: not ("validating" or "recording") }));
+                },
+                $"{id} to record its version");
+        }
+
         await ApproveEverythingAsync(host, handled);
 
         // The newest version is in force, with its own datasets.
@@ -203,6 +221,7 @@ public sealed class DmpVersionRoutingTests
                     Assert.Equal(result.Outcome == DmpRouteOutcome.Joined, result.JoinedExisting);
                     var ended = (await host.Client.GetInstanceAsync(result.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>()!;
                     Assert.Contains(ended.State, (IntakeState[])(version == V5 ? [IntakeState.Active, IntakeState.Updated] : [IntakeState.Active, IntakeState.Superseded]));
+                    Assert.True(ended.State != IntakeState.Updated || ended.Update?.State == UpdateState.Applied, $"{version:O}: {ended.State}: {ended.Reason}");
                     break;
                 default:
                     Assert.Fail($"{version:O}: unexpected outcome {result.Outcome}: {result.Message}");
@@ -212,6 +231,93 @@ public sealed class DmpVersionRoutingTests
 
         Assert.Single(results, r => r.Outcome == DmpRouteOutcome.Started);
         Assert.Contains(results, r => r.Accepted && r.InstanceId is { } id && inputVersions[id] == V5);
+    }
+
+    [Fact]
+    public async Task Intake_OlderVersionTakingItsTurnAfterANewerOneTookIts_GivesWayAndIsNeverInForce()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+
+        // The newer version is fetched from the DMP tool; the fetch of its update waits until the older version has run.
+        var fetches = 0;
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        host.DmpTool.Setup(t => t.FetchDmpAsync(DmpId, It.IsAny<CancellationToken>())).Returns(async (string id, CancellationToken _) =>
+        {
+            if (Interlocked.Increment(ref fetches) > 1)
+            {
+                await release.Task;
+            }
+
+            return new FetchedDmp(id, Json(V5, datasets: [Open, Cohort]), V5, null);
+        });
+        var first = await host.Submissions.SubmitAsync(Json(V2, datasets: Open), "user:" + PiEmail);
+        await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
+        var newer = await host.Router.RouteAsync(new DmpEvent(DmpId, null, V5, "system:dmp-tool"));
+        await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "queued");
+        await host.DecideAsync(PiEmail, "approve");
+        await host.CompletionAsync(first.InstanceId!);
+        await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "updating");
+        await IntakeTestHost.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref fetches) == 2), "the newer version's update to fetch it");
+
+        // An intake the router queued earlier, whose first steps ran only now.
+        var late = IntakeDmpWorkflow.InstanceIdFor(DmpId) + "-late";
+        await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), new IntakeDmpInput(DmpId, Json(V3, datasets: Open), "user:" + PiEmail), late);
+        var lateOutput = (await host.CompletionAsync(late)).ReadOutputAs<IntakeDmpOutput>()!;
+        release.SetResult();
+        var newerOutput = (await host.ApproveAllUntilCompletedAsync(newer.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
+
+        Assert.Equal(DmpRouteOutcome.Queued, newer.Outcome);
+        Assert.Equal(IntakeState.Superseded, lateOutput.State);
+        Assert.Contains(V5.ToString("O", System.Globalization.CultureInfo.InvariantCulture), lateOutput.Reason, StringComparison.Ordinal);
+        Assert.Null(lateOutput.Update);
+        Assert.DoesNotContain(host.AuditEntries, e => e.InstanceId.StartsWith(late, StringComparison.Ordinal) && e.Action is "dmp.version_claimed" or "dmp.state_changed");
+        Assert.Equal(IntakeState.Updated, newerOutput.State);
+        Assert.Equal(UpdateState.Applied, newerOutput.Update!.State);
+        Assert.Equal(V5, host.Dmps[DmpId].Modified);
+        Assert.True(host.Datasets[(DmpId, "ds-cohort")].PersonalData);
+    }
+
+    [Fact]
+    public async Task Intake_WhoseUpdateANewerVersionOvertook_EndsSupersededNotUpdated()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
+        await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
+        var queued = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
+        await host.WaitForCustomStatusAsync<IntakeStatus>(queued.InstanceId!, s => s.Stage == "queued");
+        await host.DecideAsync(PiEmail, "approve");
+        await host.CompletionAsync(first.InstanceId!);
+        await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
+
+        var newest = await host.Submissions.SubmitAsync(Json(V3, datasets: [Open, Cohort]), "user:" + PiEmail);
+        await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest, count: 2);
+        var queuedOutput = (await host.ApproveAllUntilCompletedAsync(queued.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
+        var newestOutput = (await host.ApproveAllUntilCompletedAsync(newest.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
+
+        Assert.Equal(DmpRouteOutcome.Started, newest.Outcome);
+        Assert.Equal(IntakeState.Superseded, queuedOutput.State);
+        Assert.Contains("newer version", queuedOutput.Reason, StringComparison.Ordinal);
+        Assert.Equal(UpdateState.Superseded, queuedOutput.Update!.State);
+        Assert.Equal(UpdateState.Applied, newestOutput.State);
+        Assert.Equal(V3, host.Dmps[DmpId].Modified);
+    }
+
+    [Fact]
+    public async Task Intake_OfAnOlderVersionThanTheOneInForce_EndsSupersededAndOfTheSameVersionAlreadyGoverned()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        await GovernAsync(host, Json(V2));
+        var stem = IntakeDmpWorkflow.InstanceIdFor(DmpId);
+
+        await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), new IntakeDmpInput(DmpId, Json(V1)), stem + "-older");
+        await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), new IntakeDmpInput(DmpId, Json(V2)), stem + "-same");
+        var older = (await host.CompletionAsync(stem + "-older")).ReadOutputAs<IntakeDmpOutput>()!;
+        var same = (await host.CompletionAsync(stem + "-same")).ReadOutputAs<IntakeDmpOutput>()!;
+
+        Assert.Equal(IntakeState.Superseded, older.State);
+        Assert.Contains(V2.ToString("O", System.Globalization.CultureInfo.InvariantCulture), older.Reason, StringComparison.Ordinal);
+        Assert.Equal(IntakeState.AlreadyGoverned, same.State);
+        Assert.Equal(V2, host.Dmps[DmpId].Modified);
     }
 
     /// <summary>

@@ -191,7 +191,15 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     // An older version is in force (it may have been approved while this one waited): apply this one as an update.
                     AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
                     var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
-                        nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-update");
+                        nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), UpdateDmpWorkflow.HandOverInstanceId(context.InstanceId));
+                    if (update.State is UpdateState.Superseded or UpdateState.Ignored)
+                    {
+                        // Not applied: a newer version claimed the DMP first. "Updated" would tell the submitter otherwise.
+                        var overtaken = $"a newer version overtook this one while it was being applied as an update ({update.Reason})";
+                        AuditTrail.SetStatus(context, new IntakeStatus("superseded", overtaken));
+                        return Output(dmpId, IntakeState.Superseded, overtaken, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], []) with { Update = update };
+                    }
+
                     var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
                     AuditTrail.SetStatus(context, new IntakeStatus("updated", reason));
                     return Output(dmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], update.CompensationIncomplete) with { Update = update };

@@ -69,13 +69,24 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 await AppendRecordedAsync(me, null, input, actor, subject, ct).ConfigureAwait(false);
                 return new RecordDmpResult(RecordDmpOutcome.Recorded, existing.State, existing.Modified);
 
+            case { State: DmpState.Active } when existing.InstanceId == UpdateDmpWorkflow.HandOverInstanceId(me):
+                // A redelivery: this version's turn was claimed below by the first run.
+                return new RecordDmpResult(RecordDmpOutcome.NeedsUpdate, existing.State, input.Modified);
+
+            case { State: DmpState.Active } when IsNewer(input.Modified, existing.Modified) && newerWaiting is null:
+                return await ClaimForUpdateAsync(me, existing, input, ct).ConfigureAwait(false);
+
             case { State: DmpState.Active or DmpState.Disposed }:
                 await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
                 if (existing.State == DmpState.Active && IsNewer(input.Modified, existing.Modified))
                 {
-                    return newerWaiting is null
-                        ? new RecordDmpResult(RecordDmpOutcome.NeedsUpdate, existing.State, existing.Modified)
-                        : await SupersededAsync(me, existing, input, newerWaiting.InstanceId, newerWaiting.Modified, actor, subject, ct).ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, newerWaiting!.InstanceId, newerWaiting.Modified, actor, subject, ct).ConfigureAwait(false);
+                }
+
+                // An older version than the one in force (or being applied) gives way to it, like one older than a waiting version.
+                if (existing.State == DmpState.Active && input.Modified is not null && IsNewer(existing.Modified, input.Modified))
+                {
+                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct).ConfigureAwait(false);
                 }
 
                 return new RecordDmpResult(RecordDmpOutcome.AlreadyGoverned, existing.State, existing.Modified);
@@ -139,6 +150,33 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 await AppendRecordedAsync(me, existing, input, actor, subject, ct).ConfigureAwait(false);
                 return new RecordDmpResult(RecordDmpOutcome.Recorded, existing?.State, existing?.Modified, Wake: [.. others.Select(q => q.InstanceId)]);
         }
+    }
+
+    /// <summary>
+    /// This version's turn as an update of the version in force: the version is claimed for the update the intake hands
+    /// it to (<see cref="UpdateDmpWorkflow.HandOverInstanceId"/>) in the same write that takes it out of the queue, as
+    /// <see cref="ClaimDmpVersionActivity"/> would. Otherwise an older version whose turn came a moment later would see
+    /// the plan in force unclaimed and be applied first, although a newer one had already taken its turn.
+    /// </summary>
+    private async Task<RecordDmpResult> ClaimForUpdateAsync(string me, DmpRecord existing, RecordDmpInput input, CancellationToken ct)
+    {
+        var update = UpdateDmpWorkflow.HandOverInstanceId(me);
+        await registry.UpsertDmpAsync(existing with
+        {
+            Queue = [.. existing.Queue.Where(q => q.InstanceId != me)],
+            Modified = input.Modified,
+            InstanceId = update,
+            UpdatedAt = input.At,
+            StateReason = "update: version claimed",
+        }, ct).ConfigureAwait(false);
+
+        // The entry of the update's own claim: the update appends it again with the same key, which the log keeps once.
+        await audit.AppendAsync(
+            AuditEntries.Create(GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow)), "dmp.version_claimed", update, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+                before: new { modified = existing.Modified, instanceId = existing.InstanceId },
+                after: new { modified = input.Modified }),
+            ct).ConfigureAwait(false);
+        return new RecordDmpResult(RecordDmpOutcome.NeedsUpdate, existing.State, existing.Modified);
     }
 
     /// <summary>The single-use key that the intake writing a DMP's first record claims.</summary>

@@ -80,6 +80,15 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
     /// <summary>The suffix of an update an intake hands its version to; such an update never hands it back.</summary>
     private const string IntakeHandOverSuffix = "-update";
 
+    /// <summary>The update an intake hands its version to when an older version is in force.</summary>
+    public static string HandOverInstanceId(string intakeInstanceId) => intakeInstanceId + IntakeHandOverSuffix;
+
+    /// <summary>The intake that hands its version to <paramref name="updateInstanceId"/>; null for an update started on its own.</summary>
+    public static string? HandedOverBy(string updateInstanceId) =>
+        updateInstanceId.StartsWith("intake-", StringComparison.Ordinal) && updateInstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal)
+            ? updateInstanceId[..^IntakeHandOverSuffix.Length]
+            : null;
+
     /// <summary>
     /// Instance id of the update of a DMP to the version <paramref name="modified"/>: "update-" + the intake id's slug and
     /// hash + "-" + the version stamp (UTC ticks; the content hash when the DMP has no <c>modified</c>). Duplicates of a
