@@ -27,6 +27,10 @@ public sealed class WorkflowActivities(DurableWorkflowHost host)
     public Task<object?> RecordDmp([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(RecordDmpActivity), invocation, client, cancellationToken);
 
+    [Function(nameof(CheckQueueOwnerActivity))]
+    public Task<object?> CheckQueueOwner([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        host.RunActivityAsync(nameof(CheckQueueOwnerActivity), invocation, client, cancellationToken);
+
     [Function(nameof(SetDmpStateActivity))]
     public Task<object?> SetDmpState([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(SetDmpStateActivity), invocation, client, cancellationToken);

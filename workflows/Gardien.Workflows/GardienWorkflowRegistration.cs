@@ -27,6 +27,7 @@ public static class GardienWorkflowRegistration
             .AddWorkflow<UpdateDmpWorkflow>()
             .AddActivity<EvaluateDmpActivity>()
             .AddActivity<RecordDmpActivity>()
+            .AddActivity<CheckQueueOwnerActivity>()
             .AddActivity<SetDmpStateActivity>()
             .AddActivity<ClaimDmpVersionActivity>()
             .AddActivity<WriteBackDmpActivity>()

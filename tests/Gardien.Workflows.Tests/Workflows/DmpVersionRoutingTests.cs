@@ -141,7 +141,8 @@ public sealed class DmpVersionRoutingTests
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
         Assert.Empty(host.Dmps[DmpId].Queue);
         Assert.Equal(DatasetState.Provisioned, host.Datasets[(DmpId, "ds-cohort")].State);
-        Assert.DoesNotContain(await host.Engine.Store.GetHistoryAsync(newer.InstanceId!), e => e.EventType == HistoryEventType.TimerCreated);
+        // Its turn came with the intake's end, not from a timer (the daily watchdog never fired).
+        Assert.DoesNotContain(await host.Engine.Store.GetHistoryAsync(newer.InstanceId!), e => e.EventType == HistoryEventType.TimerFired);
         Assert.Contains(host.AuditEntries, e => e.Action == "intake.queued" && e.InstanceId == newer.InstanceId);
     }
 
@@ -318,6 +319,52 @@ public sealed class DmpVersionRoutingTests
         Assert.Contains(V2.ToString("O", System.Globalization.CultureInfo.InvariantCulture), older.Reason, StringComparison.Ordinal);
         Assert.Equal(IntakeState.AlreadyGoverned, same.State);
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
+    }
+
+    [Fact]
+    public async Task Submit_NewerVersionWaitingForAnIntakeAnOperatorTerminated_IsTakenInAfterADay()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
+        await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
+        var newer = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
+        await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "queued");
+
+        await host.Client.TerminateAsync(first.InstanceId!, "stopped by an operator");
+        await host.CompletionAsync(first.InstanceId!);
+        await host.AdvanceToNextTimerAsync(newer.InstanceId!);
+        var output = (await host.ApproveAllUntilCompletedAsync(newer.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
+
+        Assert.Equal(DmpRouteOutcome.Queued, newer.Outcome);
+        Assert.Equal(IntakeState.Active, output.State);
+        Assert.Equal(V2, host.Dmps[DmpId].Modified);
+        Assert.Equal(newer.InstanceId, host.Dmps[DmpId].InstanceId);
+        Assert.Equal(DmpState.Active, host.Dmps[DmpId].State);
+        var lost = Assert.Single(host.AuditEntries, e => e.Action == "intake.owner_lost");
+        Assert.Equal(newer.InstanceId, lost.InstanceId);
+        Assert.Contains("Terminated", lost.After!.Value.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Submit_NewerVersionWaitingForAnIntakeStillAwaitingApprovals_KeepsWaitingPastTheDailyCheck()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
+        await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
+        var newer = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
+        await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "queued");
+
+        await host.AdvanceToNextTimerAsync(newer.InstanceId!);
+        await host.WaitForTimersAsync(newer.InstanceId!, 2);
+        var stillQueued = await host.Client.GetInstanceAsync(newer.InstanceId!);
+        await host.DecideAsync(PiEmail, "approve");
+        var output = (await host.ApproveAllUntilCompletedAsync(newer.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
+
+        Assert.Equal("queued", stillQueued!.ReadCustomStatusAs<IntakeStatus>()!.Stage);
+        Assert.Equal(IntakeState.Active, (await host.CompletionAsync(first.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
+        Assert.Equal(IntakeState.Updated, output.State);
+        Assert.Equal(V2, host.Dmps[DmpId].Modified);
+        Assert.DoesNotContain(host.AuditEntries, e => e.Action == "intake.owner_lost");
     }
 
     /// <summary>

@@ -50,6 +50,7 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             MaxConcurrentWorkflowSteps = 2,
             MaxConcurrentActivities = 8,
         });
+        _services[typeof(IWorkflowClient)] = Engine.Client;
     }
 
     public FakeTimeProvider Time { get; } = new(Epoch);

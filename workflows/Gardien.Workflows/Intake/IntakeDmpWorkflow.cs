@@ -174,7 +174,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             }
 
             AuditTrail.SetStatus(context, new IntakeStatus("queued", $"waiting for the intake {recorded.Owner} of version {recorded.OwnerModified:O} to end; a newer version arriving meanwhile takes this one's place"));
-            await context.WaitForExternalEvent<DmpTurn>(TurnEventName);
+            await WaitForTurnAsync(context, dmpId, recorded.Owner);
         }
 
         switch (recorded.Outcome)
@@ -356,6 +356,38 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
         AuditTrail.SetStatus(context, new IntakeStatus("active"));
         return Output(dmpId, IntakeState.Active, null, containers, grants, approvals, Distinct(notEnforced), warnings, []);
+    }
+
+    /// <summary>How often a queued version checks that the intake it waits for still runs (<see cref="CheckQueueOwnerActivity"/>).</summary>
+    internal static readonly TimeSpan QueueOwnerCheckEvery = TimeSpan.FromDays(1);
+
+    /// <summary>
+    /// The intake this version waits for wakes it when it ends. One stopped from outside never does, so once a day the
+    /// waiting version checks that it still runs; the turn itself always comes from the event or that check.
+    /// </summary>
+    private static async Task WaitForTurnAsync(WorkflowContext context, string dmpId, string? owner)
+    {
+        while (true)
+        {
+            try
+            {
+                await context.WaitForExternalEvent<DmpTurn>(TurnEventName, QueueOwnerCheckEvery);
+                return;
+            }
+            catch (TimeoutException)
+            {
+                if (owner is null)
+                {
+                    continue;
+                }
+
+                var check = await Audited<QueueOwnerCheck>(context, nameof(CheckQueueOwnerActivity), new CheckQueueOwnerInput(dmpId, owner, Now(context)), ActivityRetryPolicies.Persistent);
+                if (check.OwnerEnded)
+                {
+                    return;
+                }
+            }
+        }
     }
 
     /// <summary>At most this many grants go to one <see cref="GrantAccessBatchActivity"/> (whole datasets, unless one dataset alone has more).</summary>
