@@ -106,6 +106,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             ct).ConfigureAwait(false);
 
         var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct).ConfigureAwait(false);
         var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
         {
             Container = input.Container,
@@ -117,7 +118,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             SensitiveData = input.SensitiveData,
             EmbargoUntil = input.EmbargoUntil,
             QuotaBytes = input.QuotaBytes,
-            CreatedByInstanceId = existing?.CreatedByInstanceId ?? (result.Outcome == ProvisionOutcome.Created ? context.InstanceId : null),
+            CreatedByInstanceId = creator,
             UpdatedAt = input.At,
             NotEnforcedLocally = result.NotEnforcedLocally,
         };
@@ -129,7 +130,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                 {
                     dmpId = input.DmpId,
                     datasetId = input.DatasetId,
-                    outcome = result.Outcome.ToString(),
+                    outcome = outcome.ToString(),
                     location = result.Location,
                     tier = input.Tier.ToString(),
                     keepUntil = input.KeepUntil,
@@ -138,6 +139,29 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     notEnforcedLocally = result.NotEnforcedLocally,
                 }),
             ct).ConfigureAwait(false);
-        return new ProvisionedContainer(input.DatasetId, input.Container, result.Outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
+        return new ProvisionedContainer(input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
+    }
+
+    /// <summary>
+    /// Which run created the container, which is what compensation deletes by. A container this call created is this
+    /// run's. One found already there is whoever the registry says; when the registry says nobody (this run, or another,
+    /// died between creating it and recording it), the owner the store wrote into the container's metadata at creation.
+    /// Found and owned by this run, it is reported as created, as on the first attempt.
+    /// </summary>
+    private async Task<(ProvisionOutcome Outcome, string? Creator)> CreatorAsync(string me, string container, ProvisionOutcome outcome, DatasetRecord? existing, CancellationToken ct)
+    {
+        if (outcome == ProvisionOutcome.Created)
+        {
+            return (outcome, me);
+        }
+
+        var creator = existing?.CreatedByInstanceId;
+        if (creator is null)
+        {
+            var info = await storage.GetContainerAsync(container, ct).ConfigureAwait(false);
+            creator = string.IsNullOrEmpty(info?.OwnerInstanceId) ? null : info.OwnerInstanceId;
+        }
+
+        return (creator == me ? ProvisionOutcome.Created : outcome, creator);
     }
 }
