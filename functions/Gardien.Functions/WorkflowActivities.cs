@@ -28,7 +28,8 @@ public sealed class WorkflowActivities(DurableWorkflowHost host)
         host.RunActivityAsync(nameof(RecordDmpActivity), invocation, client, cancellationToken);
 
     [Function(nameof(CheckQueueOwnerActivity))]
-    public Task<object?> CheckQueueOwner([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+    public Task<object?> CheckQueueOwner(
+        [ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(CheckQueueOwnerActivity), invocation, client, cancellationToken);
 
     [Function(nameof(SetDmpStateActivity))]

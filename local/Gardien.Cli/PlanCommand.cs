@@ -284,10 +284,12 @@ internal static class PlanCommand
             console.Write(table);
 
             // The findings do not repeat the policy's country lists; the classes they concern get theirs once, here.
-            var outside = plan.Datasets.Where(d => d.Findings.Any(f => f.Code == "HostOutsideAllowedRegions")).Select(d => d.Classification.Classification).Distinct();
+            var outside = plan.Datasets.Where(d => d.Findings.Any(f => f.Code == "HostOutsideAllowedRegions"))
+                .Select(d => d.Classification.Classification).Distinct();
             foreach (var classification in outside.Order())
             {
-                console.WriteLine($"Host countries allowed for {Lower(classification)} data: {string.Join(", ", plan.AllowedRegions.For(classification))}.");
+                var allowed = string.Join(", ", plan.AllowedRegions.For(classification));
+                console.WriteLine($"Host countries allowed for {Lower(classification)} data: {allowed}.");
             }
         }
         else

@@ -131,7 +131,8 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
             case { State: DmpState.Active }:
                 if (!RecordDmpActivity.IsNewer(version, record.Modified))
                 {
-                    if (version == record.Modified && record.InstanceId is { } claimant && await ApplyingAsync(claimant, cancellationToken).ConfigureAwait(false) is { } applying)
+                    if (version == record.Modified && record.InstanceId is { } claimant
+                        && await ApplyingAsync(claimant, cancellationToken).ConfigureAwait(false) is { } applying)
                     {
                         return Result(DmpRoute.Update, applying, DmpRouteOutcome.Joined, version, $"version {label} is being applied ({applying}): joined it");
                     }
@@ -224,16 +225,18 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
     /// </summary>
     private async Task<string?> ApplyingAsync(string claimant, CancellationToken cancellationToken)
     {
-        if (await client.GetInstanceAsync(claimant, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is { IsCompleted: false })
+        if (await IsRunningAsync(claimant, cancellationToken).ConfigureAwait(false))
         {
             return claimant;
         }
 
-        return UpdateDmpWorkflow.HandedOverBy(claimant) is { } intake
-            && await client.GetInstanceAsync(intake, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is { IsCompleted: false }
-            ? intake
-            : null;
+        var intake = UpdateDmpWorkflow.HandedOverBy(claimant);
+        return intake is not null && await IsRunningAsync(intake, cancellationToken).ConfigureAwait(false) ? intake : null;
     }
+
+    private async Task<bool> IsRunningAsync(string instanceId, CancellationToken cancellationToken) =>
+        await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false)
+            is { IsCompleted: false };
 
     private async Task<DmpRouteResult> QueueAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string versioned, string? owner, DateTimeOffset? ownerVersion, CancellationToken cancellationToken)
     {

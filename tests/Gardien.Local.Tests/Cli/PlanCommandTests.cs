@@ -167,6 +167,35 @@ public sealed class PlanCommandTests : IDisposable
     }
 
     [Fact]
+    public async Task Plan_HostsOutsideTheAllowedCountries_ListTheCountriesOnceAfterTheFindings()
+    {
+        var dmp = JsonNode.Parse(File.ReadAllText(Sample))!;
+        dmp["dmp"]!["dataset"]![0]!["distribution"]![0]!["host"]!["geo_location"] = "US";
+        dmp["dmp"]!["dataset"]![1]!["distribution"]![0]!["host"]!["geo_location"] = "US";
+        var path = Write("outside.json", dmp.ToJsonString());
+
+        var output = await RenderAsync(200, path, "--today", "2026-01-15");
+
+        Assert.Equal(2, output.Split("HostOutsideAllowedRegions").Length - 1);
+        const string Allowed = "Host countries allowed for restricted data: AT, BE,";
+        Assert.Single(output.Split('\n'), line => line.StartsWith(Allowed, StringComparison.Ordinal));
+        Assert.Equal(1, output.Split("AT, BE").Length - 1);
+    }
+
+    [Fact]
+    public async Task Plan_FrenchExportWithDayFirstDates_ShowsTheProjectEndAndTheRawAcquisitions()
+    {
+        var file = Path.Combine(RepoPaths.TestData, "plans", "opidor-irm-fr.json");
+        var (exit, output, _) = await RunAsync(file, "--today", "2026-01-15", "--json");
+
+        Assert.Equal(CliRunner.Ok, exit);
+        var plan = GovernanceJson.DeserializePlan(output)!;
+        Assert.Equal(new DateOnly(2028, 12, 31), plan.ProjectEnd);
+        Assert.Equal(3650, plan.Datasets[0].Storage.ImmutabilityDays);
+        Assert.Single(plan.Findings, f => f.Code == "PersonalDataInOpenDistribution");
+    }
+
+    [Fact]
     public async Task Plan_SameInputTwice_PrintsTheSameJson()
     {
         var first = await RunAsync(Sample, "--today", "2026-01-15", "--json");

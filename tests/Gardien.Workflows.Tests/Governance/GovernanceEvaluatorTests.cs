@@ -207,7 +207,8 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_PersonalDataInOpenDistribution_IsAnErrorOfTheDmpAtTheDistribution()
     {
-        var plan = Evaluate(Dmp(Dataset(personal: YesNoUnknown.Yes, distributions: [Distribution(DataAccess.Closed), Distribution(DataAccess.Open), Distribution(DataAccess.Open)])));
+        var distributions = new[] { Distribution(DataAccess.Closed), Distribution(DataAccess.Open), Distribution(DataAccess.Open) };
+        var plan = Evaluate(Dmp(Dataset(personal: YesNoUnknown.Yes, distributions: distributions)));
         var finding = Assert.Single(plan.AllFindings(), f => f.Code == "PersonalDataInOpenDistribution");
         Assert.Contains(finding, plan.Findings);
         Assert.Equal(FindingSeverity.Error, finding.Severity);

@@ -6,7 +6,7 @@ using static Gardien.Workflows.Tests.Governance.TestDmps;
 
 namespace Gardien.Workflows.Tests.Governance;
 
-/// <summary>Raw data read as a steward reads it: the policy's terms, English and French, in type, keywords, title and description.</summary>
+/// <summary>Raw data read as a steward reads it: the policy's terms (English, French) in type, keywords, title and description.</summary>
 public class RawDataTests
 {
     private static Dataset Described(string title, string? type = null, string? description = null, params string[] keywords) =>
@@ -73,24 +73,28 @@ public class RawDataTests
     public void RawData_KeywordSaysRawButTitleSaysProcessed_IsUndecided()
     {
         var plan = Single(Described("Processed actigraphy summaries", "dataset", null, "raw", "actigraphy"));
-        Assert.Contains(plan.Findings, f => f.Code == "RawDataUndecided" && f.Message.Contains("keyword \"raw\"", StringComparison.Ordinal));
+        var finding = Assert.Single(plan.Findings, f => f.Code == "RawDataUndecided");
+        Assert.Contains("keyword \"raw\"", finding.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void RawData_OnlyTheDescriptionMentionsIt_IsUndecidedAtTheDescription()
     {
-        var plan = Single(Described("Enregistrements EEG", "dataset", "Les données brutes de l'EEG et les signaux prétraités sont conservés ensemble."));
+        const string Description = "Les données brutes de l'EEG et les signaux prétraités sont conservés ensemble.";
+        var plan = Single(Described("Enregistrements EEG", "dataset", Description));
 
         var finding = Assert.Single(plan.Findings, f => f.Code == "RawDataUndecided");
         Assert.Equal("/dmp/dataset/0/description", finding.Path);
-        Assert.Contains("only its description mentions raw data (description \"données brutes\", description \"prétraités\")", finding.Message, StringComparison.Ordinal);
+        const string Why = "only its description mentions raw data (description \"données brutes\", description \"prétraités\")";
+        Assert.Contains(Why, finding.Message, StringComparison.Ordinal);
         Assert.Equal(3650, plan.Storage.ImmutabilityDays);
     }
 
     [Fact]
     public void RawData_PolicyWithoutImmutability_RaisesNoFinding()
     {
-        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { Enabled = false } } };
+        var off = Policy.Storage.RawDataImmutability with { Enabled = false };
+        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = off } };
         var plan = Single(Described("Raw and processed EEG"), policy);
         Assert.Null(plan.Storage.ImmutabilityDays);
         Assert.DoesNotContain(plan.Findings, f => f.Code == "RawDataUndecided");
@@ -99,10 +103,8 @@ public class RawDataTests
     [Fact]
     public void RawData_PolicyTerms_ReplaceTheBuiltInOnes()
     {
-        var policy = Policy with
-        {
-            Storage = Policy.Storage with { RawDataImmutability = new ImmutabilityPolicy(true, 365) { RawTerms = ["Rohdaten"], NotRawTerms = [] } },
-        };
+        var german = new ImmutabilityPolicy(true, 365) { RawTerms = ["Rohdaten"], NotRawTerms = [] };
+        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = german } };
 
         Assert.Equal(365, Single(Described("Rohdaten der Befragung"), policy).Storage.ImmutabilityDays);
         Assert.Null(Single(Described("Données brutes"), policy).Storage.ImmutabilityDays);
@@ -165,7 +167,8 @@ public class RawDataTests
         Assert.Equal(3650, mri.Storage.ImmutabilityDays);
         Assert.Equal("raw data: title \"Acquisitions\", title \"brutes\"", mri.Storage.ImmutabilityReason);
         Assert.Null(plan.Datasets.Single(d => d.Key == "ro-2").Storage.ImmutabilityDays);
-        Assert.Contains(plan.Datasets.Single(d => d.Key == "ro-3").Findings, f => f.Code == "RawDataUndecided" && f.Path == "/dmp/dataset/2/description");
+        var eeg = plan.Datasets.Single(d => d.Key == "ro-3");
+        Assert.Contains(eeg.Findings, f => f.Code == "RawDataUndecided" && f.Path == "/dmp/dataset/2/description");
     }
 
     [Fact]

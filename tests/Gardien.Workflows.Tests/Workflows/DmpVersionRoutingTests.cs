@@ -187,7 +187,8 @@ public sealed class DmpVersionRoutingTests
                     host.Time.Advance(TimeSpan.FromSeconds(2));
                     return await host.Client.GetInstanceAsync(id) is { } instance
                         && (instance.IsCompleted
-                            || (instance.SerializedCustomStatus is not null && instance.ReadCustomStatusAs<IntakeStatus>() is { Stage: not ("validating" or "recording") }));
+                            || (instance.SerializedCustomStatus is not null
+                                && instance.ReadCustomStatusAs<IntakeStatus>() is { Stage: not ("validating" or "recording") }));
                 },
                 $"{id} to record its version");
         }
@@ -222,7 +223,8 @@ public sealed class DmpVersionRoutingTests
                     Assert.Equal(result.Outcome == DmpRouteOutcome.Joined, result.JoinedExisting);
                     var ended = (await host.Client.GetInstanceAsync(result.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>()!;
                     Assert.Contains(ended.State, (IntakeState[])(version == V5 ? [IntakeState.Active, IntakeState.Updated] : [IntakeState.Active, IntakeState.Superseded]));
-                    Assert.True(ended.State != IntakeState.Updated || ended.Update?.State == UpdateState.Applied, $"{version:O}: {ended.State}: {ended.Reason}");
+                    var applied = ended.State != IntakeState.Updated || ended.Update?.State == UpdateState.Applied;
+                    Assert.True(applied, $"{version:O}: {ended.State}: {ended.Reason}");
                     break;
                 default:
                     Assert.Fail($"{version:O}: unexpected outcome {result.Outcome}: {result.Message}");
@@ -258,11 +260,12 @@ public sealed class DmpVersionRoutingTests
         await host.DecideAsync(PiEmail, "approve");
         await host.CompletionAsync(first.InstanceId!);
         await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "updating");
-        await IntakeTestHost.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref fetches) == 2), "the newer version's update to fetch it");
+        await IntakeTestHost.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref fetches) == 2), "the newer update's fetch");
 
         // An intake the router queued earlier, whose first steps ran only now.
         var late = IntakeDmpWorkflow.InstanceIdFor(DmpId) + "-late";
-        await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), new IntakeDmpInput(DmpId, Json(V3, datasets: Open), "user:" + PiEmail), late);
+        var lateInput = new IntakeDmpInput(DmpId, Json(V3, datasets: Open), "user:" + PiEmail);
+        await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), lateInput, late);
         var lateOutput = (await host.CompletionAsync(late)).ReadOutputAs<IntakeDmpOutput>()!;
         release.SetResult();
         var newerOutput = (await host.ApproveAllUntilCompletedAsync(newer.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
@@ -271,7 +274,9 @@ public sealed class DmpVersionRoutingTests
         Assert.Equal(IntakeState.Superseded, lateOutput.State);
         Assert.Contains(V5.ToString("O", System.Globalization.CultureInfo.InvariantCulture), lateOutput.Reason, StringComparison.Ordinal);
         Assert.Null(lateOutput.Update);
-        Assert.DoesNotContain(host.AuditEntries, e => e.InstanceId.StartsWith(late, StringComparison.Ordinal) && e.Action is "dmp.version_claimed" or "dmp.state_changed");
+        var lateEntries = host.AuditEntries.Where(e => e.InstanceId.StartsWith(late, StringComparison.Ordinal)).Select(e => e.Action);
+        Assert.DoesNotContain("dmp.version_claimed", lateEntries);
+        Assert.DoesNotContain("dmp.state_changed", lateEntries);
         Assert.Equal(IntakeState.Updated, newerOutput.State);
         Assert.Equal(UpdateState.Applied, newerOutput.Update!.State);
         Assert.Equal(V5, host.Dmps[DmpId].Modified);

@@ -384,10 +384,9 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
             return After("Storage.EnsureContainer", new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced));
         });
-        Storage.Setup(s => s.GetContainerAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, CancellationToken _) =>
-            Containers.TryGetValue(name, out var owner)
-                ? new ContainerInfo(name, new Uri("https://store.test/" + name), new Dictionary<string, string>(), "etag", Epoch, owner, null, false)
-                : null);
+        Storage.Setup(s => s.GetContainerAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((string name, CancellationToken _) =>
+                Containers.TryGetValue(name, out var owner) ? ContainerInfoOf(name, owner) : null);
         Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string? owner, CancellationToken _) =>
             !Containers.TryGetValue(name, out var recorded) ? ContainerDeletionOutcome.NotFound
             : owner is not null && recorded != owner ? ContainerDeletionOutcome.NotOwned
@@ -465,6 +464,9 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             }
         });
     }
+
+    private static ContainerInfo ContainerInfoOf(string name, string? owner) =>
+        new(name, new Uri("https://store.test/" + name), new Dictionary<string, string>(), "etag", Epoch, owner, null, false);
 
     /// <summary>Throws the fault injected after <paramref name="call"/> took effect, if any; otherwise returns <paramref name="result"/>.</summary>
     private T After<T>(string call, T result) =>

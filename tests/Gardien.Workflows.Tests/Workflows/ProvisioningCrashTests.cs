@@ -12,7 +12,8 @@ namespace Gardien.Workflows.Tests.Workflows;
 /// </summary>
 public sealed class ProvisioningCrashTests
 {
-    private static readonly string Container = ContainerNaming.ContainerName(GovernancePolicy.Default.Storage.ContainerPrefix, DmpId, "ds-open");
+    private static readonly string Container =
+        ContainerNaming.ContainerName(GovernancePolicy.Default.Storage.ContainerPrefix, DmpId, "ds-open");
 
     private static async Task<(IntakeDmpOutput Output, string InstanceId)> IntakeAsync(IntakeTestHost host, bool grantsFail)
     {
@@ -56,7 +57,8 @@ public sealed class ProvisioningCrashTests
         Assert.Equal(IntakeState.Active, output.State);
         Assert.True(Assert.Single(output.Containers).CreatedByThisRun);
         Assert.Equal(instanceId, host.Datasets[(DmpId, "ds-open")].CreatedByInstanceId);
-        Assert.Contains(host.AuditEntries, e => e.Action == "container.provisioned" && e.After!.Value.GetProperty("outcome").GetString() == nameof(ProvisionOutcome.Created));
+        var provisioned = Assert.Single(host.AuditEntries, e => e.Action == "container.provisioned");
+        Assert.Equal(nameof(ProvisionOutcome.Created), provisioned.After!.Value.GetProperty("outcome").GetString());
     }
 
     [Fact]

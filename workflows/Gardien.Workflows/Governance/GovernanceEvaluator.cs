@@ -51,7 +51,9 @@ public static class GovernanceEvaluator
                 datasetFindings.Add(new Finding(FindingSeverity.Error, "DatasetIdNotStorable", limit, path + "/dataset_id/identifier"));
             }
 
-            datasets.Add(EvaluateDataset(dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared, openPersonal));
+            datasets.Add(EvaluateDataset(
+                dmpIdValue, dataset, keys.Keys[i], path, dmp.EthicalIssuesExist, policy, today, projectEnd, grants, datasetFindings, shared,
+                openPersonal));
         }
 
         if (OpenPersonalDataFinding(openPersonal) is { } open)
@@ -271,9 +273,11 @@ public static class GovernanceEvaluator
                 }
             }
 
-            if (distribution.DataAccess == DataAccess.Open && (personal || sensitive) && (openPersonal.Count == 0 || openPersonal[^1].DatasetPath != path))
+            var listed = openPersonal.Count > 0 && openPersonal[^1].DatasetPath == path;
+            if (distribution.DataAccess == DataAccess.Open && (personal || sensitive) && !listed)
             {
-                openPersonal.Add(new OpenPersonalData(dataset.Title, path, distributionPath + "/data_access", dataset.PersonalData, dataset.SensitiveData));
+                openPersonal.Add(new OpenPersonalData(
+                    dataset.Title, path, distributionPath + "/data_access", dataset.PersonalData, dataset.SensitiveData));
             }
 
             CheckHost(distribution.Host, distributionPath + "/host", sensitive, classification, allowedRegions, hostRegions, findings);
@@ -313,7 +317,8 @@ public static class GovernanceEvaluator
     }
 
     /// <summary>A dataset with personal or sensitive data (yes or unknown) and an open distribution (the first one).</summary>
-    private sealed record OpenPersonalData(string Title, string DatasetPath, string AccessPath, YesNoUnknown Personal, YesNoUnknown Sensitive)
+    private sealed record OpenPersonalData(
+        string Title, string DatasetPath, string AccessPath, YesNoUnknown Personal, YesNoUnknown Sensitive)
     {
         public bool Declared => Personal == YesNoUnknown.Yes || Sensitive == YesNoUnknown.Yes;
 
@@ -393,7 +398,8 @@ public static class GovernanceEvaluator
         {
             // The allowed countries are listed once, in the plan's allowed_regions, not in every finding.
             findings.Add(new Finding(FindingSeverity.Error, "HostOutsideAllowedRegions",
-                $"Host '{host.Title}' is in {region}, which the policy does not allow for {Lower(classification)} data ({allowedRegions.Count} countries are allowed: see allowed_regions in the plan). Choose a host in an allowed country.",
+                $"Host '{host.Title}' is in {region}, which the policy does not allow for {Lower(classification)} data "
+                + $"({allowedRegions.Count} countries are allowed: see allowed_regions in the plan). Choose a host in an allowed country.",
                 hostPath + "/geo_location"));
         }
     }
@@ -464,7 +470,10 @@ public static class GovernanceEvaluator
 
         if (end is null)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "NoProjectEndDate", "No project states an end date that can be read: access does not end automatically and default retention cannot be computed from it. Add project.end as YYYY-MM-DD (a date that was given but not read is among the reading warnings).", "/dmp/project"));
+            findings.Add(new Finding(FindingSeverity.Warning, "NoProjectEndDate",
+                "No project states an end date that can be read: access does not end automatically and default retention cannot be "
+                + "computed from it. Add project.end as YYYY-MM-DD (a date that was given but not read is among the reading warnings).",
+                "/dmp/project"));
         }
 
         return end;
@@ -676,12 +685,15 @@ public static class GovernanceEvaluator
             case Rawness.Raw:
                 return (policy.Days, "raw data: " + string.Join(", ", decision.RawEvidence.Take(3)));
             case Rawness.Undecided:
+                static string Say(IReadOnlyList<string> evidence) => string.Join(", ", evidence) + (evidence.Count == 1 ? " says" : " say");
                 var why = decision.FromDescription
                     ? $"only its description mentions raw data ({string.Join(", ", decision.RawEvidence.Concat(decision.NotRawEvidence))})"
-                    : $"{string.Join(", ", decision.RawEvidence)} {(decision.RawEvidence.Count == 1 ? "says" : "say")} raw but {string.Join(", ", decision.NotRawEvidence)} {(decision.NotRawEvidence.Count == 1 ? "says" : "say")} derived";
+                    : $"{Say(decision.RawEvidence)} raw but {Say(decision.NotRawEvidence)} derived";
                 findings.Add(new Finding(FindingSeverity.Warning, "RawDataUndecided",
-                    $"Whether the dataset holds raw data cannot be decided: {why}. It is treated as raw (write-once for {policy.Days} days). "
-                    + "Say which it is in its type or keywords (e.g. \"raw data\" or \"processed\"); split raw and derived data into two datasets.",
+                    $"Whether the dataset holds raw data cannot be decided: {why}. "
+                    + $"It is treated as raw (write-once for {policy.Days} days). "
+                    + "Say which it is in its type or keywords (e.g. \"raw data\" or \"processed\"); "
+                    + "split raw and derived data into two datasets.",
                     path + (decision.FromDescription ? "/description" : "/type")));
                 return (policy.Days, "rawness undecided, treated as raw: " + why);
             default:

@@ -199,13 +199,17 @@ public static class PolicyLoader
         var immutability = policy.Storage.RawDataImmutability;
         if (immutability.DatasetTypes is not null && immutability.RawTerms is not null)
         {
-            errors.Add(Error("/storage/raw_data_immutability/dataset_types", "\"dataset_types\" is the former name of \"raw_terms\", which is also given. Keep only \"raw_terms\".", "rules"));
+            errors.Add(Error("/storage/raw_data_immutability/dataset_types",
+                "\"dataset_types\" is the former name of \"raw_terms\", which is also given. Keep only \"raw_terms\".", "rules"));
         }
 
         if (immutability.Enabled && immutability.EffectiveRawTerms.All(t => Text.FoldedWords.Split(t).Count == 0))
         {
             var key = immutability.RawTerms is null && immutability.DatasetTypes is not null ? "dataset_types" : "raw_terms";
-            errors.Add(Error("/storage/raw_data_immutability/" + key, "Raw-data immutability is enabled but no term has a letter or digit, so no dataset could ever be found raw. List words such as \"raw\", \"brut\".", "rules"));
+            errors.Add(Error("/storage/raw_data_immutability/" + key,
+                "Raw-data immutability is enabled but no term has a letter or digit, so no dataset could ever be found raw. "
+                + "List words such as \"raw\", \"brut\".",
+                "rules"));
         }
 
         if (policy.Storage.Encryption.AppliesTo.Contains(DataClassification.Restricted) is false)

@@ -19,7 +19,8 @@ public enum Rawness
 /// <param name="RawEvidence">The terms found that say raw, each with its field (<c>title "brutes"</c>).</param>
 /// <param name="NotRawEvidence">The terms found that say derived.</param>
 /// <param name="FromDescription">True when the evidence comes from the description alone.</param>
-public sealed record RawDataDecision(Rawness Rawness, IReadOnlyList<string> RawEvidence, IReadOnlyList<string> NotRawEvidence, bool FromDescription = false);
+public sealed record RawDataDecision(
+    Rawness Rawness, IReadOnlyList<string> RawEvidence, IReadOnlyList<string> NotRawEvidence, bool FromDescription = false);
 
 /// <summary>
 /// Finds the policy's raw-data terms in a dataset as a data steward would read it: in its <c>type</c>, keywords and
@@ -50,7 +51,10 @@ public static class RawDataTerms
     // Policies are immutable records: the compiled terms of one are valid for its lifetime.
     private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<ImmutabilityPolicy, Compiled> CompiledTerms = new();
 
-    /// <summary>Reads the dataset against the policy's terms (<see cref="ImmutabilityPolicy.EffectiveRawTerms"/>, <see cref="ImmutabilityPolicy.EffectiveNotRawTerms"/>).</summary>
+    /// <summary>
+    /// Reads the dataset against the policy's terms (<see cref="ImmutabilityPolicy.EffectiveRawTerms"/>,
+    /// <see cref="ImmutabilityPolicy.EffectiveNotRawTerms"/>).
+    /// </summary>
     public static RawDataDecision Decide(Dataset dataset, ImmutabilityPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(dataset);
@@ -87,7 +91,7 @@ public static class RawDataTerms
                 .Where(t => t.Item1.Length > 0),
         ];
 
-        /// <summary>Adds <c>field "words as written"</c> to the raw or the derived list for each term found in <paramref name="text"/>.</summary>
+        /// <summary>Adds <c>field "words as written"</c> to the raw or derived list for each term in <paramref name="text"/>.</summary>
         public void Find(string field, string? text, List<string> raw, List<string> notRaw)
         {
             if (string.IsNullOrWhiteSpace(text))
@@ -111,7 +115,8 @@ public static class RawDataTerms
             foreach (var match in matches)
             {
                 // A match inside a longer one counts only as part of it: "non traité" is raw, although "traité" says derived.
-                if (matches.Any(other => other.Length > match.Length && other.Start <= match.Start && other.Start + other.Length >= match.Start + match.Length))
+                var end = match.Start + match.Length;
+                if (matches.Any(other => other.Length > match.Length && other.Start <= match.Start && other.Start + other.Length >= end))
                 {
                     continue;
                 }
@@ -133,7 +138,9 @@ public static class RawDataTerms
             {
                 var word = words[start + i].Folded;
                 var term = termWords[i];
-                if (word.Length < term.Length || !word.StartsWith(term, StringComparison.Ordinal) || !Suffixes.Contains(word[term.Length..]))
+                var inflected = word.Length >= term.Length && word.StartsWith(term, StringComparison.Ordinal)
+                    && Suffixes.Contains(word[term.Length..]);
+                if (!inflected)
                 {
                     return false;
                 }

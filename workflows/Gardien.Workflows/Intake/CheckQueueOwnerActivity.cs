@@ -17,7 +17,8 @@ public sealed record QueueOwnerCheck(bool OwnerEnded, string? Reason);
 /// so an intake that finished meanwhile wins) and audited as an alert, because what it provisioned or granted before it
 /// was stopped was not undone; the waiting version then takes its turn as after any failed intake.
 /// </summary>
-public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit) : Activity<CheckQueueOwnerInput, QueueOwnerCheck>
+public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit)
+    : Activity<CheckQueueOwnerInput, QueueOwnerCheck>
 {
     public override async Task<QueueOwnerCheck> RunAsync(ActivityContext context, CheckQueueOwnerInput input)
     {
@@ -42,7 +43,8 @@ public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceR
         var status = owner?.Status.ToString() ?? "purged";
         var reason = $"the intake {input.Owner} ended ({status}) without recording its outcome, e.g. terminated by an operator; "
             + "what it provisioned or granted was not undone: check the DMP's containers and grants";
-        await registry.UpsertDmpAsync(record with { State = DmpState.Failed, StateReason = reason, UpdatedAt = input.At }, ct).ConfigureAwait(false);
+        var failed = record with { State = DmpState.Failed, StateReason = reason, UpdatedAt = input.At };
+        await registry.UpsertDmpAsync(failed, ct).ConfigureAwait(false);
         await audit.AppendAsync(
             AuditEntries.Create(actor, "intake.owner_lost", context.InstanceId, subject, input.At.UtcDateTime,
                 before: new { state = nameof(DmpState.Pending), instanceId = input.Owner, modified = record.Modified },

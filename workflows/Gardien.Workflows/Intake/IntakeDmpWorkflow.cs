@@ -191,13 +191,17 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     // An older version is in force (it may have been approved while this one waited): apply this one as an update.
                     AuditTrail.SetStatus(context, new IntakeStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update"));
                     var update = await context.CallSubWorkflowAsync<UpdateDmpOutput>(
-                        nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy), UpdateDmpWorkflow.HandOverInstanceId(context.InstanceId));
+                        nameof(UpdateDmpWorkflow),
+                        new UpdateDmpInput(dmpId, input.DmpJson, input.SubmittedBy, input.Policy),
+                        UpdateDmpWorkflow.HandOverInstanceId(context.InstanceId));
                     if (update.State is UpdateState.Superseded or UpdateState.Ignored)
                     {
                         // Not applied: a newer version claimed the DMP first. "Updated" would tell the submitter otherwise.
                         var overtaken = $"a newer version overtook this one while it was being applied as an update ({update.Reason})";
                         AuditTrail.SetStatus(context, new IntakeStatus("superseded", overtaken));
-                        return Output(dmpId, IntakeState.Superseded, overtaken, [], [], update.Approvals, [], [.. warnings, .. update.Warnings], []) with { Update = update };
+                        List<string> all = [.. warnings, .. update.Warnings];
+                        var stopped = Output(dmpId, IntakeState.Superseded, overtaken, [], [], update.Approvals, [], all, []);
+                        return stopped with { Update = update };
                     }
 
                     var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}" + (update.Reason is null ? string.Empty : $" ({update.Reason})");
@@ -358,7 +362,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         return Output(dmpId, IntakeState.Active, null, containers, grants, approvals, Distinct(notEnforced), warnings, []);
     }
 
-    /// <summary>How often a queued version checks that the intake it waits for still runs (<see cref="CheckQueueOwnerActivity"/>).</summary>
+    /// <summary>How often a queued version checks that the intake it waits for still runs (<see cref="CheckQueueOwnerActivity"/>).
+    /// </summary>
     internal static readonly TimeSpan QueueOwnerCheckEvery = TimeSpan.FromDays(1);
 
     /// <summary>
@@ -381,7 +386,9 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                     continue;
                 }
 
-                var check = await Audited<QueueOwnerCheck>(context, nameof(CheckQueueOwnerActivity), new CheckQueueOwnerInput(dmpId, owner, Now(context)), ActivityRetryPolicies.Persistent);
+                var check = await Audited<QueueOwnerCheck>(
+                    context, nameof(CheckQueueOwnerActivity), new CheckQueueOwnerInput(dmpId, owner, Now(context)),
+                    ActivityRetryPolicies.Persistent);
                 if (check.OwnerEnded)
                 {
                     return;

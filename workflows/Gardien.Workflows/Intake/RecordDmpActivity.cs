@@ -80,13 +80,15 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
                 if (existing.State == DmpState.Active && IsNewer(input.Modified, existing.Modified))
                 {
-                    return await SupersededAsync(me, existing, input, newerWaiting!.InstanceId, newerWaiting.Modified, actor, subject, ct).ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, newerWaiting!.InstanceId, newerWaiting.Modified, actor, subject, ct)
+                        .ConfigureAwait(false);
                 }
 
                 // An older version than the one in force (or being applied) gives way to it, like one older than a waiting version.
                 if (existing.State == DmpState.Active && input.Modified is not null && IsNewer(existing.Modified, input.Modified))
                 {
-                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct).ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct)
+                        .ConfigureAwait(false);
                 }
 
                 return new RecordDmpResult(RecordDmpOutcome.AlreadyGoverned, existing.State, existing.Modified);
@@ -172,7 +174,9 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
 
         // The entry of the update's own claim: the update appends it again with the same key, which the log keeps once.
         await audit.AppendAsync(
-            AuditEntries.Create(GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow)), "dmp.version_claimed", update, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+            AuditEntries.Create(
+                GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow)), "dmp.version_claimed", update,
+                AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                 before: new { modified = existing.Modified, instanceId = existing.InstanceId },
                 after: new { modified = input.Modified }),
             ct).ConfigureAwait(false);

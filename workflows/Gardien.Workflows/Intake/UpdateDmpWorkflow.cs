@@ -85,7 +85,8 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
 
     /// <summary>The intake that hands its version to <paramref name="updateInstanceId"/>; null for an update started on its own.</summary>
     public static string? HandedOverBy(string updateInstanceId) =>
-        updateInstanceId.StartsWith("intake-", StringComparison.Ordinal) && updateInstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal)
+        updateInstanceId.StartsWith("intake-", StringComparison.Ordinal)
+        && updateInstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal)
             ? updateInstanceId[..^IntakeHandOverSuffix.Length]
             : null;
 

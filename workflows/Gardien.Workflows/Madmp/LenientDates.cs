@@ -25,21 +25,23 @@ internal static partial class LenientDates
     /// <param name="Explanation">What was assumed (e.g. "DD/MM/YYYY: day, month, year"), or why nothing was read.</param>
     internal sealed record Reading(DateOnly? Date, string Explanation);
 
-    private static readonly Dictionary<string, int> Months = new(StringComparer.Ordinal)
+    /// <summary>English and French month names and abbreviations, without accents (the words are folded before lookup).</summary>
+    private static readonly Dictionary<string, int> Months = new (int Month, string Names)[]
     {
-        ["january"] = 1, ["jan"] = 1, ["janvier"] = 1, ["janv"] = 1,
-        ["february"] = 2, ["feb"] = 2, ["fevrier"] = 2, ["fevr"] = 2, ["fev"] = 2,
-        ["march"] = 3, ["mar"] = 3, ["mars"] = 3,
-        ["april"] = 4, ["apr"] = 4, ["avril"] = 4, ["avr"] = 4,
-        ["may"] = 5, ["mai"] = 5,
-        ["june"] = 6, ["jun"] = 6, ["juin"] = 6,
-        ["july"] = 7, ["jul"] = 7, ["juillet"] = 7, ["juil"] = 7,
-        ["august"] = 8, ["aug"] = 8, ["aout"] = 8,
-        ["september"] = 9, ["sep"] = 9, ["sept"] = 9, ["septembre"] = 9,
-        ["october"] = 10, ["oct"] = 10, ["octobre"] = 10,
-        ["november"] = 11, ["nov"] = 11, ["novembre"] = 11,
-        ["december"] = 12, ["dec"] = 12, ["decembre"] = 12,
-    };
+        (1, "january jan janvier janv"),
+        (2, "february feb fevrier fevr fev"),
+        (3, "march mar mars"),
+        (4, "april apr avril avr"),
+        (5, "may mai"),
+        (6, "june jun juin"),
+        (7, "july jul juillet juil"),
+        (8, "august aug aout"),
+        (9, "september sep sept septembre"),
+        (10, "october oct octobre"),
+        (11, "november nov novembre"),
+        (12, "december dec decembre"),
+    }.SelectMany(m => m.Names.Split(' ').Select(name => (Name: name, m.Month)))
+        .ToDictionary(m => m.Name, m => m.Month, StringComparer.Ordinal);
 
     /// <summary>An ISO 8601 calendar date, alone or starting a date-time: left to the schema and the model as it is.</summary>
     public static bool IsIso(string text) => IsoStart().IsMatch(text);
@@ -135,7 +137,8 @@ internal static partial class LenientDates
 
         // Both readings are dates (day and month are both at most 12): guessing could move a deadline by months.
         return Date(year, b, a) is { } d && Date(year, a, b) is { } m
-            ? new Reading(null, $"it can be read as {Long(d)} ({dayFirst}) or as {Long(m)} ({monthFirst}), and no other date of the document settles which")
+            ? new Reading(null, $"it can be read as {Long(d)} ({dayFirst}) or as {Long(m)} ({monthFirst}), "
+                + "and no other date of the document settles which")
             : null;
     }
 
@@ -148,10 +151,8 @@ internal static partial class LenientDates
             return null;
         }
 
-        static string Day(string word) => word.EndsWith("er", StringComparison.Ordinal) || word.EndsWith("st", StringComparison.Ordinal)
-            || word.EndsWith("nd", StringComparison.Ordinal) || word.EndsWith("rd", StringComparison.Ordinal) || word.EndsWith("th", StringComparison.Ordinal)
-            ? word[..^2]
-            : word;
+        // Ordinal suffixes: "1er", "1st", "2nd", "3rd", "4th".
+        static string Day(string word) => word.Length > 2 && word[^2..] is "er" or "st" or "nd" or "rd" or "th" ? word[..^2] : word;
 
         if (Months.TryGetValue(words[1], out var month) && words[2].Length == 4 && IsNumber(Day(words[0])))
         {
@@ -173,7 +174,8 @@ internal static partial class LenientDates
 
     private static DateOnly? Date(string year, string month, string day) =>
         int.TryParse(year, CultureInfo.InvariantCulture, out var y) && int.TryParse(month, CultureInfo.InvariantCulture, out var m)
-        && int.TryParse(day, CultureInfo.InvariantCulture, out var d) && y is >= 1 and <= 9999 && m is >= 1 and <= 12 && d >= 1 && d <= DateTime.DaysInMonth(y, m)
+        && int.TryParse(day, CultureInfo.InvariantCulture, out var d)
+        && y is >= 1 and <= 9999 && m is >= 1 and <= 12 && d >= 1 && d <= DateTime.DaysInMonth(y, m)
             ? new DateOnly(y, m, d)
             : null;
 

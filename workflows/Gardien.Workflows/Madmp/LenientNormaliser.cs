@@ -274,7 +274,8 @@ internal sealed partial class LenientNormaliser
             {
                 Add(distribution, "available_until", distributionPath);
                 Add(distribution, "issued", distributionPath);
-                ForEachObject(distribution, "license", distributionPath + "/license", (license, licensePath) => Add(license, "start_date", licensePath));
+                ForEachObject(distribution, "license", distributionPath + "/license",
+                    (license, licensePath) => Add(license, "start_date", licensePath));
             });
         });
 
@@ -288,13 +289,15 @@ internal sealed partial class LenientNormaliser
 
             if (reading.Date is not { } date)
             {
-                Warn("format", path, $"\"{key}\" is \"{text}\", which was not read as a date: {reading.Explanation}. Write it as YYYY-MM-DD.");
+                Warn("format", path,
+                    $"\"{key}\" is \"{text}\", which was not read as a date: {reading.Explanation}. Write it as YYYY-MM-DD.");
                 continue;
             }
 
             var iso = date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
             owner[key] = iso;
-            Warn("format", path, $"\"{key}\" is \"{text}\", not an ISO 8601 date; it was read as {iso} ({LenientDates.Long(date)}), assuming {reading.Explanation}. Write it as \"{iso}\".");
+            Warn("format", path, $"\"{key}\" is \"{text}\", not an ISO 8601 date; it was read as {iso} ({LenientDates.Long(date)}), "
+                + $"assuming {reading.Explanation}. Write it as \"{iso}\".");
         }
     }
 

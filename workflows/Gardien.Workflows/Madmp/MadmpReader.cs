@@ -153,7 +153,8 @@ public sealed class MadmpReader
             SchemaIssueMapper.Map(schemaErrors, version.Value, errors, warnings);
 
             // A date the normaliser would not guess has its warning already, with both readings: one is enough.
-            var explained = warnings.Take(normalised).Where(w => w.Keyword == "format").Select(w => w.Path).ToHashSet(StringComparer.Ordinal);
+            var explained = warnings.Take(normalised).Where(w => w.Keyword == "format").Select(w => w.Path)
+                .ToHashSet(StringComparer.Ordinal);
             if (explained.Count > 0)
             {
                 var fromSchema = warnings.Skip(normalised).Where(w => w.Keyword != "format" || !explained.Contains(w.Path)).ToList();

@@ -106,7 +106,8 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             ct).ConfigureAwait(false);
 
         var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
-        var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct).ConfigureAwait(false);
+        var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct)
+            .ConfigureAwait(false);
         var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
         {
             Container = input.Container,
@@ -139,7 +140,8 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     notEnforcedLocally = result.NotEnforcedLocally,
                 }),
             ct).ConfigureAwait(false);
-        return new ProvisionedContainer(input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
+        return new ProvisionedContainer(
+            input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
     }
 
     /// <summary>
@@ -148,7 +150,8 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
     /// died between creating it and recording it), the owner the store wrote into the container's metadata at creation.
     /// Found and owned by this run, it is reported as created, as on the first attempt.
     /// </summary>
-    private async Task<(ProvisionOutcome Outcome, string? Creator)> CreatorAsync(string me, string container, ProvisionOutcome outcome, DatasetRecord? existing, CancellationToken ct)
+    private async Task<(ProvisionOutcome Outcome, string? Creator)> CreatorAsync(
+        string me, string container, ProvisionOutcome outcome, DatasetRecord? existing, CancellationToken ct)
     {
         if (outcome == ProvisionOutcome.Created)
         {
