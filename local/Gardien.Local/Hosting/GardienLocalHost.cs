@@ -234,7 +234,7 @@ public sealed class GardienLocalHost : IAsyncDisposable
         var policy = GovernancePolicy.Default;
         if (!string.IsNullOrWhiteSpace(options.PolicyPath))
         {
-            var loaded = PolicyLoader.LoadFile(options.PolicyPath);
+            var loaded = PolicyFiles.Load(options.PolicyPath);
             policy = loaded.Policy ?? throw new GardienLocalHostException(
                 $"The policy '{Path.GetFullPath(options.PolicyPath)}' (Workflows:PolicyPath) is not valid:\n"
                 + string.Join("\n", loaded.Errors.Select(e => $"  - {(e.Path.Length == 0 ? "(file)" : e.Path)}: {e.Message}"))

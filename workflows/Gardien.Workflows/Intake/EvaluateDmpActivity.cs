@@ -48,7 +48,7 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
                 return Invalid(string.Empty, "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.");
             }
 
-            var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken).ConfigureAwait(false);
+            var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken);
             if (fetched is null)
             {
                 return Invalid(input.DmpId, $"/dmp/dmp_id: the DMP tool does not know DMP '{input.DmpId}'; check the identifier or export the DMP again.");

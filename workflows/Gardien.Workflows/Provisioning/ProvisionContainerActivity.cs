@@ -103,9 +103,9 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                 QuotaBytes = input.QuotaBytes,
                 OwnerInstanceId = context.InstanceId,
             },
-            ct).ConfigureAwait(false);
+            ct);
 
-        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
         var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
         {
             Container = input.Container,
@@ -121,7 +121,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             UpdatedAt = input.At,
             NotEnforcedLocally = result.NotEnforcedLocally,
         };
-        await registry.UpsertDatasetAsync(record, ct).ConfigureAwait(false);
+        await registry.UpsertDatasetAsync(record, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "container.provisioned", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString() },
@@ -137,7 +137,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     enforced = result.EnforcedFeatures,
                     notEnforcedLocally = result.NotEnforcedLocally,
                 }),
-            ct).ConfigureAwait(false);
+            ct);
         return new ProvisionedContainer(input.DatasetId, input.Container, result.Outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
     }
 }
