@@ -64,7 +64,8 @@ public sealed record GrantAccessBatchResult(IReadOnlyList<GrantAccessResult> Res
 /// <summary>
 /// Grants access: the person joins the container's group for the level (created on first use, with its role
 /// assignment on the container), leaves the group of any other level, and the grant is recorded with its approvals.
-/// Idempotent; audited. Used by the update workflow and access reviews; the intake uses <see cref="GrantAccessBatchActivity"/>.
+/// Idempotent; audited. The workflows grant in batches (<see cref="GrantAccessBatchActivity"/>); this one stays registered
+/// for instances whose history calls it.
 /// </summary>
 public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit) : Activity<GrantAccessInput, GrantAccessResult>
 {

@@ -140,11 +140,7 @@ public sealed class TagBlobActivity(IStorageProvisioner storage) : Activity<TagB
         }
         catch (PortNotFoundException)
         {
-            return new TagBlobResult(TagBlobOutcome.BlobGone, []);
-        }
-        catch (Exception ex) when (ex.GetType().Name == "RequestFailedException" && (ex.Message.Contains("BlobNotFound", StringComparison.Ordinal) || ex.Message.Contains("ContainerNotFound", StringComparison.Ordinal)))
-        {
-            // Azure SDK's not-found (the port adapter may let it through): the blob was deleted meanwhile.
+            // The blob (or its container) was deleted meanwhile; adapters translate the SDK's not-found into this.
             return new TagBlobResult(TagBlobOutcome.BlobGone, []);
         }
     }

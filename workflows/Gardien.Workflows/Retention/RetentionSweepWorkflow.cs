@@ -46,6 +46,9 @@ public sealed record RetentionSweepReport(
     IReadOnlyList<RetentionDiscrepancy> Discrepancies)
 {
     public int CasesStarted => Items.Count(i => i.Action == SweepAction.CaseStarted);
+
+    /// <summary>The discrepancy alert, when it could not be delivered (audited; the sweep carried on).</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
 }
 
 /// <summary>
@@ -56,6 +59,9 @@ public sealed record RetentionSweepReport(
 /// </summary>
 public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, RetentionSweepReport>
 {
+    /// <summary>What the sweep's audit entries and undelivered alerts are about.</summary>
+    private const string AuditSubject = "retention:sweep";
+
     /// <summary>One sweep per day: "retention-sweep-20260131".</summary>
     public static string InstanceIdFor(DateOnly date) => string.Create(CultureInfo.InvariantCulture, $"retention-sweep-{date:yyyyMMdd}");
 
@@ -66,55 +72,37 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(RetentionSweepWorkflow));
-        context.SetCustomStatus("loading");
-        var settings = input.Settings
-            ?? await context.CallActivityAsync<RetentionSettings>(nameof(LoadRetentionSettingsActivity), null, ActivityRetryPolicies.Transient);
+        context.SetStatus(new WorkflowStage("loading"));
+        var settings = input.Settings ?? await context.LoadRetentionSettingsAsync();
         var horizon = settings.MaxNoticeDays;
-        var found = await context.CallActivityAsync<RetentionCandidates>(
-            nameof(FindRetentionCandidatesActivity), new FindRetentionCandidatesInput(input.Date, horizon), ActivityRetryPolicies.Transient);
+        var found = await context.FindRetentionCandidatesAsync(new FindRetentionCandidatesInput(input.Date, horizon));
 
-        context.SetCustomStatus(input.DryRun ? "dry-run" : "starting-cases");
+        context.SetStatus(new WorkflowStage(input.DryRun ? "dry-run" : "starting-cases"));
         var items = await Task.WhenAll(found.Candidates.Select(c => HandleAsync(context, input, settings, c)));
         var report = new RetentionSweepReport(input.Date, input.DryRun, horizon, items, found.Discrepancies);
         if (input.DryRun)
         {
-            context.SetCustomStatus("completed (dry run)");
+            context.SetStatus(new WorkflowStage("completed", "dry run"));
             return report;
         }
 
         if (found.Discrepancies.Count > 0)
         {
-            var lines = found.Discrepancies.Select(d =>
-                $"- {d.Kind}: container {d.Container} ({d.BlobCount} blobs, e.g. {string.Join(", ", d.Examples)}), registry keep-until {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil}" + (d.DmpId is null ? string.Empty : $", dataset {d.DmpId}/{d.DatasetId}"));
-            await context.CallActivityAsync<NotificationReceipt>(
-                nameof(SendNotificationActivity),
-                new Notification(
-                    NotificationKind.Alert,
-                    [settings.StewardEmail],
-                    $"Retention sweep {input.Date:yyyy-MM-dd}: {found.Discrepancies.Count} tag discrepancies",
-                    "Blob index tags disagree with the registry (the registry is authoritative; no action was taken on the tags):\n" + string.Join("\n", lines),
-                    [],
-                    context.InstanceId,
-                    $"{context.InstanceId}:discrepancies"),
-                ActivityRetryPolicies.Transient);
+            await context.NotifyAsync(
+                MessageCatalogue.For(settings.Language).SweepDiscrepancies(input.Date, found.Discrepancies), [settings.StewardEmail], "discrepancies", AuditSubject);
         }
 
-        await context.CallActivityAsync<AuditReceipt>(
-            nameof(WriteAuditActivity),
-            AuditEntries.Create(actor, "retention.sweep_completed", context.InstanceId, "retention:sweep", context.CurrentUtcDateTime,
-                after: new
-                {
-                    date = input.Date,
-                    horizonDays = horizon,
-                    casesStarted = report.CasesStarted,
-                    casesOpen = items.Count(i => i.Action == SweepAction.CaseAlreadyOpen),
-                    cases = items.Select(i => new { i.DmpId, i.DatasetId, i.KeepUntil, action = i.Action.ToString(), i.CaseInstanceId }),
-                    discrepancies = found.Discrepancies,
-                }),
-            ActivityRetryPolicies.Persistent);
-        context.SetCustomStatus("completed");
-        return report;
+        await context.AuditAsync("retention.sweep_completed", AuditSubject, after: new
+        {
+            date = input.Date,
+            horizonDays = horizon,
+            casesStarted = report.CasesStarted,
+            casesOpen = items.Count(i => i.Action == SweepAction.CaseAlreadyOpen),
+            cases = items.Select(i => new { i.DmpId, i.DatasetId, i.KeepUntil, action = i.Action.ToString(), i.CaseInstanceId }),
+            discrepancies = found.Discrepancies,
+        });
+        context.SetStatus(new WorkflowStage("completed"));
+        return report with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
     private static async Task<SweepItem> HandleAsync(WorkflowContext context, RetentionSweepInput input, RetentionSettings settings, RetentionCandidate candidate)
@@ -123,11 +111,10 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
         var window = NoticeSchedule.CurrentWindow(candidate.KeepUntil, input.Date, settings.NoticeDays);
         if (input.DryRun)
         {
-            var status = await context.CallActivityAsync<string?>(nameof(GetRetentionCaseStatusActivity), id, ActivityRetryPolicies.Transient);
+            var status = await context.GetRetentionCaseStatusAsync(id);
 
             // Read-only preview of the due date: holds and missing approvals show up now, not on the day.
-            var snapshot = await context.CallActivityAsync<RetentionCaseSnapshot>(
-                nameof(LoadRetentionCaseActivity), new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil), ActivityRetryPolicies.Transient);
+            var snapshot = await context.LoadRetentionCaseAsync(new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil));
             var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date) : null;
             return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status) with
             {
@@ -137,19 +124,16 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             };
         }
 
-        var started = await context.CallActivityAsync<StartedInstance>(
-            nameof(StartRetentionCaseActivity),
-            new StartRetentionCaseInput(id, new RetentionCaseInput
-            {
-                DmpId = candidate.DmpId,
-                DatasetId = candidate.DatasetId,
-                Container = candidate.Container,
-                KeepUntil = candidate.KeepUntil,
-                Disposal = candidate.Disposal,
-                Settings = settings,
-                SweepInstanceId = context.InstanceId,
-            }),
-            ActivityRetryPolicies.Transient);
+        var started = await context.StartRetentionCaseAsync(new StartRetentionCaseInput(id, new RetentionCaseInput
+        {
+            DmpId = candidate.DmpId,
+            DatasetId = candidate.DatasetId,
+            Container = candidate.Container,
+            KeepUntil = candidate.KeepUntil,
+            Disposal = candidate.Disposal,
+            Settings = settings,
+            SweepInstanceId = context.InstanceId,
+        }));
         return Item(started.Started ? SweepAction.CaseStarted : SweepAction.CaseAlreadyOpen, started.ExistingStatus);
 
         SweepItem Item(SweepAction action, string? status) =>
