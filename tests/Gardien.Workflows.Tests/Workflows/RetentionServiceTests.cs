@@ -90,4 +90,41 @@ public sealed class RetentionServiceTests
 
         Assert.Null(await service.GetCertificateAsync(Dmp, "mri-raw"));
     }
+
+    [Fact]
+    public async Task EnsureSchedule_NoSchedule_StartsIt()
+    {
+        var client = new Mock<IWorkflowClient>(MockBehavior.Strict);
+        client.Setup(c => c.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, false, false, It.IsAny<CancellationToken>())).ReturnsAsync((WorkflowMetadata?)null);
+        client.Setup(c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), RetentionScheduleWorkflow.InstanceId, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(RetentionScheduleWorkflow.InstanceId);
+
+        var id = await Service(client).EnsureScheduleAsync();
+
+        Assert.Equal(RetentionScheduleWorkflow.InstanceId, id);
+        client.Verify(c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), RetentionScheduleWorkflow.InstanceId, null, It.IsAny<CancellationToken>()), Times.Once);
+    }
+
+    [Theory]
+    [InlineData(WorkflowStatus.Running, false)]
+    [InlineData(WorkflowStatus.ContinuedAsNew, false)]
+    [InlineData(WorkflowStatus.Terminated, false)]
+    [InlineData(WorkflowStatus.Failed, true)]
+    public async Task EnsureSchedule_ExistingSchedule_IsLeftAloneUnlessItFailed(WorkflowStatus status, bool startedAfresh)
+    {
+        var client = new Mock<IWorkflowClient>(MockBehavior.Strict);
+        client.Setup(c => c.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, false, false, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new WorkflowMetadata(RetentionScheduleWorkflow.InstanceId, nameof(RetentionScheduleWorkflow), status, new JsonWorkflowSerializer()));
+        client.Setup(c => c.PurgeAsync(RetentionScheduleWorkflow.InstanceId, It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        client.Setup(c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), RetentionScheduleWorkflow.InstanceId, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(RetentionScheduleWorkflow.InstanceId);
+
+        await Service(client).EnsureScheduleAsync();
+
+        // Scheduling an existing id is a no-op of the client; only a failed schedule is purged first, so that it runs again.
+        client.Verify(c => c.PurgeAsync(RetentionScheduleWorkflow.InstanceId, It.IsAny<CancellationToken>()), startedAfresh ? Times.Once : Times.Never);
+    }
+
+    private static RetentionService Service(Mock<IWorkflowClient> client) =>
+        new(client.Object, new Mock<IGovernanceRegistry>(MockBehavior.Strict).Object, new Mock<IAuditLog>(MockBehavior.Strict).Object);
 }
