@@ -169,10 +169,14 @@ public sealed partial class ApprovalDecisionService(
     }
 
     // The token is a credential: it is never logged, only what failed.
-    [LoggerMessage(EventId = 1, Level = LogLevel.Error, Message = "An approval decision ({Decision}) could not be submitted; the person was asked to retry")]
+    [LoggerMessage(
+        EventId = 1,
+        Level = LogLevel.Error,
+        Message = "An approval decision ({Decision}) could not be submitted; the person was asked to retry")]
     private static partial void LogSubmissionFailed(ILogger logger, Exception exception, string decision);
 
-    [LoggerMessage(EventId = 2, Level = LogLevel.Error, Message = "An approval link could not be checked for its page; the person was asked to retry")]
+    [LoggerMessage(
+        EventId = 2, Level = LogLevel.Error, Message = "An approval link could not be checked for its page; the person was asked to retry")]
     private static partial void LogPreviewFailed(ILogger logger, Exception exception);
 
     private static ApprovalSubmissionResult Refused(ApprovalTokenFailure failure, string message, string? instanceId = null, string? decision = null) => new(false, message, instanceId, failure, decision);

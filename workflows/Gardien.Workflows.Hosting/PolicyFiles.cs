@@ -24,14 +24,15 @@ public static class PolicyFiles
             if (info.Length > PolicyLoader.MaxPolicyBytes)
             {
                 return Fail(
-                    $"Policy file '{path}' is {info.Length} bytes; a policy is at most {PolicyLoader.MaxPolicyBytes} bytes. Is it the right file?",
+                    $"Policy file '{path}' is {info.Length} bytes; a policy is at most {PolicyLoader.MaxPolicyBytes} bytes. "
+                    + "Is it the right file?",
                     "size");
             }
 
             return PolicyLoader.Load(File.ReadAllText(path, Encoding.UTF8));
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException or ArgumentException
-            or NotSupportedException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException
+            or ArgumentException or NotSupportedException)
         {
             return Fail($"Policy file '{path}' cannot be read: {ex.Message}", "io");
         }

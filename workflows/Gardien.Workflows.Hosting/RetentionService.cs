@@ -59,15 +59,18 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
     /// </summary>
     public async Task<string> EnsureScheduleAsync(RetentionScheduleInput? input = null, CancellationToken cancellationToken = default)
     {
-        var existing = await client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
+        var existing = await client
+            .GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         if (existing is { Status: WorkflowStatus.Failed })
         {
             await client.PurgeAsync(RetentionScheduleWorkflow.InstanceId, cancellationToken).ConfigureAwait(false);
         }
 
-        return await client.ScheduleNewAsync(
-            nameof(RetentionScheduleWorkflow), input ?? new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId, cancellationToken: cancellationToken)
+        return await client
+            .ScheduleNewAsync(
+                nameof(RetentionScheduleWorkflow), input ?? new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId,
+                cancellationToken: cancellationToken)
             .ConfigureAwait(false);
     }
 

@@ -73,7 +73,15 @@ public static class WorkflowContextExtensions
     {
         ArgumentNullException.ThrowIfNull(context);
         return context.AuditAsync(AuditEntries.Create(
-            actor ?? context.SystemActor(), action, context.InstanceId, subject, context.CurrentUtcDateTime, before, after, correlationId, discriminator));
+            actor ?? context.SystemActor(),
+            action,
+            context.InstanceId,
+            subject,
+            context.CurrentUtcDateTime,
+            before,
+            after,
+            correlationId,
+            discriminator));
     }
 
     /// <summary>
@@ -83,7 +91,8 @@ public static class WorkflowContextExtensions
     /// <paramref name="about"/> (recipients, kind, subject, reason), remembered for <see cref="UndeliveredNotifications"/>,
     /// and the workflow carries on. Returns null when it was delivered, else why not.
     /// </summary>
-    public static async Task<NotificationFailure?> NotifyAsync(this WorkflowContext context, Message message, IEnumerable<string?> to, string step, string about)
+    public static async Task<NotificationFailure?> NotifyAsync(
+        this WorkflowContext context, Message message, IEnumerable<string?> to, string step, string about)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(message);
@@ -99,8 +108,16 @@ public static class WorkflowContextExtensions
             try
             {
                 var notification = new Notification(
-                    message.Kind, recipients, message.Subject, message.Body, message.Links, context.InstanceId, $"{context.InstanceId}:{step}", message.Language);
-                await context.CallActivityAsync<NotificationReceipt>(nameof(SendNotificationActivity), notification, ActivityRetryPolicies.Transient);
+                    message.Kind,
+                    recipients,
+                    message.Subject,
+                    message.Body,
+                    message.Links,
+                    context.InstanceId,
+                    $"{context.InstanceId}:{step}",
+                    message.Language);
+                await context.CallActivityAsync<NotificationReceipt>(
+                    nameof(SendNotificationActivity), notification, ActivityRetryPolicies.Transient);
                 return null;
             }
             catch (WorkflowTaskFailedException ex)

@@ -158,7 +158,8 @@ public sealed class GardienLocalHost : IAsyncDisposable
         if (WorkflowsOptions.StartRetentionSchedule)
         {
             // Nothing else starts the daily sweep and the access reviews locally; a running schedule is left alone.
-            await Services.GetRequiredService<RetentionService>().EnsureScheduleAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var retention = Services.GetRequiredService<RetentionService>();
+            await retention.EnsureScheduleAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
         }
     }
 

@@ -102,7 +102,8 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
         var tags = new Dictionary<string, string> { ["gardien_dmp"] = "dmp1" };
 
         var blobGone = await Assert.ThrowsAsync<PortNotFoundException>(() => Provisioner.SetBlobTagsAsync(name, "raw/deleted.csv", tags));
-        var containerGone = await Assert.ThrowsAsync<PortNotFoundException>(() => Provisioner.SetBlobTagsAsync(NewName(), "raw/a.csv", tags));
+        var containerGone = await Assert.ThrowsAsync<PortNotFoundException>(
+            () => Provisioner.SetBlobTagsAsync(NewName(), "raw/a.csv", tags));
 
         Assert.Contains("raw/deleted.csv", blobGone.Message, StringComparison.Ordinal);
         Assert.Contains("does not exist", containerGone.Message, StringComparison.Ordinal);

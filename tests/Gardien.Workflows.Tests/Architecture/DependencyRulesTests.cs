@@ -94,7 +94,8 @@ public sealed class DependencyRulesTests
             .Where(l => !l.StartsWith("//", StringComparison.Ordinal)).Select(l => l.Split(';')[0].Trim());
 
         Assert.Contains(symbol, banned);
-        Assert.Contains(project.Descendants("PackageReference"), r => r.Attribute("Include")?.Value == "Microsoft.CodeAnalysis.BannedApiAnalyzers");
+        Assert.Contains(
+            project.Descendants("PackageReference"), r => r.Attribute("Include")?.Value == "Microsoft.CodeAnalysis.BannedApiAnalyzers");
         Assert.Contains(project.Descendants("AdditionalFiles"), f => f.Attribute("Include")?.Value == "BannedSymbols.txt");
         Assert.Contains("RS0030", project.Descendants("WarningsAsErrors").Single().Value, StringComparison.Ordinal);
     }

@@ -46,7 +46,7 @@ public sealed class MessageCatalogueTests
         var catalogue = MessageCatalogue.For(language);
         var method = MessageMethods().Single(m => m.Name == name);
 
-        var message = (Message)method.Invoke(catalogue, [.. method.GetParameters().Select(p => Sample(p.ParameterType, catalogue))])!;
+        var message = Write(catalogue, method);
 
         Assert.Equal(language, message.Language);
         Assert.DoesNotContain('\n', message.Subject);
@@ -61,8 +61,8 @@ public sealed class MessageCatalogueTests
     {
         foreach (var method in MessageMethods())
         {
-            var english = (Message)method.Invoke(MessageCatalogue.English, [.. method.GetParameters().Select(p => Sample(p.ParameterType, MessageCatalogue.English))])!;
-            var french = (Message)method.Invoke(MessageCatalogue.French, [.. method.GetParameters().Select(p => Sample(p.ParameterType, MessageCatalogue.French))])!;
+            var english = Write(MessageCatalogue.English, method);
+            var french = Write(MessageCatalogue.French, method);
 
             Assert.True(english.Subject != french.Subject, $"{method.Name}: the same subject in both languages");
             Assert.True(english.Body != french.Body, $"{method.Name}: the same body in both languages");
@@ -115,7 +115,11 @@ public sealed class MessageCatalogueTests
     private static readonly DateTimeOffset Now = new(2026, 2, 2, 8, 0, 0, TimeSpan.Zero);
 
     private static IEnumerable<MethodInfo> MessageMethods() =>
-        typeof(MessageCatalogue).GetMethods(BindingFlags.Public | BindingFlags.Instance).Where(m => m.IsAbstract && m.ReturnType == typeof(Message));
+        typeof(MessageCatalogue).GetMethods(BindingFlags.Public | BindingFlags.Instance)
+            .Where(m => m.IsAbstract && m.ReturnType == typeof(Message));
+
+    private static Message Write(MessageCatalogue catalogue, MethodInfo method) =>
+        (Message)method.Invoke(catalogue, [.. method.GetParameters().Select(p => Sample(p.ParameterType, catalogue))])!;
 
     private static object? Sample(Type type, MessageCatalogue catalogue) => type switch
     {
@@ -136,7 +140,8 @@ public sealed class MessageCatalogueTests
             [Refusal() with { Outcome = ApprovalOutcome.Approved }],
             [new NotEnforcedFeature(Hostile, Hostile)],
             [Hostile]),
-        _ when type == typeof(PlanDiff) => PlanDiff.Compare(Plan(withDataManager: true, datasets: 1), Plan(withDataManager: false, datasets: 2)),
+        _ when type == typeof(PlanDiff) =>
+            PlanDiff.Compare(Plan(withDataManager: true, datasets: 1), Plan(withDataManager: false, datasets: 2)),
         _ when type == typeof(ApprovalWorkflowInput) => ApprovalInput(),
         _ when type == typeof(ResolvedApprover) => Approver(),
         _ when type == typeof(ApprovalLink) => Link(),
@@ -161,13 +166,15 @@ public sealed class MessageCatalogueTests
         },
         _ when type == typeof(IReadOnlyList<RetentionDiscrepancy>) => new[]
         {
-            new RetentionDiscrepancy(RetentionDiscrepancyKind.UnknownContainer, Hostile, Hostile, Hostile, null, "2030-01-01", 1, [Hostile]),
+            new RetentionDiscrepancy(
+                RetentionDiscrepancyKind.UnknownContainer, Hostile, Hostile, Hostile, null, "2030-01-01", 1, [Hostile]),
         },
         _ when type == typeof(IReadOnlyList<(ReviewMember Member, ApprovalLink Link)>) => new[]
         {
             (new ReviewMember("u-1", Hostile, Hostile, [new ReviewedGrant(Hostile, "gdn-test-ds", AccessLevel.Reader, null)]), Link()),
         },
-        _ when type == typeof(Message) => catalogue.AccessReview(Hostile, Hostile, Now, [(new ReviewMember("u-1", Hostile, null, []), Link())]),
+        _ when type == typeof(Message) =>
+            catalogue.AccessReview(Hostile, Hostile, Now, [(new ReviewMember("u-1", Hostile, null, []), Link())]),
         _ when type == typeof(BlobEventInput) => Blob(),
         _ when type == typeof(DatasetRecord) => new DatasetRecord
         {
@@ -201,13 +208,16 @@ public sealed class MessageCatalogueTests
         new("a1", ApprovalRole.DataSteward, ApprovalOutcome.Rejected, Hostile, Hostile, Now, Hostile, false, 0);
 
     private static ApprovalWorkflowInput ApprovalInput() =>
-        new(Hostile, ApprovalRole.PrincipalInvestigator, Hostile, [Hostile], MessageCatalogue.English.PlanSummary(Plan()), DmpTitle: Hostile);
+        new(Hostile, ApprovalRole.PrincipalInvestigator, Hostile, [Hostile], MessageCatalogue.English.PlanSummary(Plan()),
+            DmpTitle: Hostile);
 
     private static ResolvedApprover Approver() =>
-        new(Hostile, "pi@neuro.example", Hostile, "delegate@neuro.example", "steward@neuro.example", IsoPeriod.FromDays(3), IsoPeriod.FromDays(7), IsoPeriod.FromDays(30));
+        new(Hostile, "pi@neuro.example", Hostile, "delegate@neuro.example", "steward@neuro.example",
+            IsoPeriod.FromDays(3), IsoPeriod.FromDays(7), IsoPeriod.FromDays(30));
 
     private static ApprovalLink Link() =>
-        new("t1", "pi@neuro.example", Now.AddDays(30), new Uri("https://gardien.test/approvals/t1?decision=approve"), new Uri("https://gardien.test/approvals/t1?decision=reject"));
+        new("t1", "pi@neuro.example", Now.AddDays(30),
+            new Uri("https://gardien.test/approvals/t1?decision=approve"), new Uri("https://gardien.test/approvals/t1?decision=reject"));
 
     private static RetentionCaseInput Case() => new()
     {

@@ -40,7 +40,8 @@ public sealed class ApprovalDecisionServiceLoggingTests
         Assert.Equal("key vault unreachable", Assert.Single(logger.Entries).Exception!.Message);
     }
 
-    private static async Task<(ApprovalDecisionService Service, CapturingLogger Logger, string Token)> ServiceWithBrokenBackendAsync(bool failSecrets = false)
+    private static async Task<(ApprovalDecisionService Service, CapturingLogger Logger, string Token)> ServiceWithBrokenBackendAsync(
+        bool failSecrets = false)
     {
         var time = new FakeTimeProvider(Now);
         var key = "a-text-secret-of-at-least-thirty-two-characters!";
@@ -48,17 +49,20 @@ public sealed class ApprovalDecisionServiceLoggingTests
         secrets.Setup(s => s.GetSecretAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(key);
         var registry = new Mock<IGovernanceRegistry>(MockBehavior.Strict);
         var token = await new ApprovalTokenService(secrets.Object, registry.Object, new ApprovalTokenSettings(), time)
-            .IssueAsync(new ApprovalTokenRequest("tok-1", "intake-x-approval-pi", "pi", "pi@neuro.example", ["approve", "reject"], Now.AddDays(14)));
+            .IssueAsync(new ApprovalTokenRequest(
+                "tok-1", "intake-x-approval-pi", "pi", "pi@neuro.example", ["approve", "reject"], Now.AddDays(14)));
         if (failSecrets)
         {
-            secrets.Setup(s => s.GetSecretAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("key vault unreachable"));
+            secrets.Setup(s => s.GetSecretAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
+                .ThrowsAsync(new InvalidOperationException("key vault unreachable"));
         }
 
         var client = new Mock<IWorkflowClient>(MockBehavior.Strict);
         client.Setup(c => c.GetInstanceAsync(It.IsAny<string>(), It.IsAny<bool>(), It.IsAny<bool>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new InvalidOperationException("table storage unreachable"));
         var logger = new CapturingLogger();
-        return (new ApprovalDecisionService(client.Object, new ApprovalTokenService(secrets.Object, registry.Object, new ApprovalTokenSettings(), time), time, logger), logger, token);
+        var tokens = new ApprovalTokenService(secrets.Object, registry.Object, new ApprovalTokenSettings(), time);
+        return (new ApprovalDecisionService(client.Object, tokens, time, logger), logger, token);
     }
 
     private sealed class CapturingLogger : ILogger<ApprovalDecisionService>
@@ -70,7 +74,8 @@ public sealed class ApprovalDecisionServiceLoggingTests
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        public void Log<TState>(
+            LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             Entries.Add((logLevel, exception, formatter(state, exception)));
     }
 }

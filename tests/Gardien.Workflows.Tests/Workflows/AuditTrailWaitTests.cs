@@ -9,17 +9,20 @@ namespace Gardien.Workflows.Tests.Workflows;
 /// <summary>The retention workflows wait for a damaged audit trail to be repaired, as intake, approval and update do.</summary>
 public sealed class AuditTrailWaitTests
 {
-    private const string Damage = "audit/0.jsonl line 3 was changed after it was written: restore it from the backup, then run gardien audit verify";
+    private const string Damage = "audit/0.jsonl line 3 was changed after it was written: restore it, then run gardien audit verify";
 
     [Fact]
     public async Task Sweep_AuditTrailDamaged_WaitsShowingWhatToRepair_ThenCompletesOnceRepaired()
     {
         var fakes = new RetentionTestFakes();
         fakes.AddDataset("https://doi.org/10.1234/health-study", "mri-raw", RetentionTestHost.Today.AddDays(20));
-        fakes.Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ThrowsAsync(new AuditTrailDamagedException(Damage));
+        fakes.Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new AuditTrailDamagedException(Damage));
         await using var host = await RetentionTestHost.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
-            nameof(RetentionSweepWorkflow), new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings), RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
+            nameof(RetentionSweepWorkflow),
+            new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings),
+            RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
 
         WorkflowStage? waiting = null;
         await host.RunUntilAsync(id, async () =>
@@ -32,7 +35,8 @@ public sealed class AuditTrailWaitTests
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
 
         var repaired = new List<AuditEntry>();
-        fakes.Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
+        fakes.Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((AuditEntry entry, CancellationToken _) =>
         {
             lock (repaired)
             {

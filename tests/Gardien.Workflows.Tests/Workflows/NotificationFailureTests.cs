@@ -65,7 +65,8 @@ public sealed class NotificationFailureTests
         Assert.Equal([PiEmail], request.To);
         Assert.Contains("mail server down", request.Reason, StringComparison.Ordinal);
         Assert.Equal(approval.RemindersSent, approval.UndeliveredNotifications.Count(f => f.Kind == NotificationKind.Reminder));
-        Assert.Contains(approval.UndeliveredNotifications, f => f.Kind == NotificationKind.Escalation && f.To.SequenceEqual([StewardEmail]));
+        Assert.Contains(
+            approval.UndeliveredNotifications, f => f.Kind == NotificationKind.Escalation && f.To.SequenceEqual([StewardEmail]));
         Assert.Contains(output.UndeliveredNotifications, f => f.Kind == NotificationKind.Rejection);
         Assert.Contains(output.Warnings, w => w.Contains("could not be sent: mail server down", StringComparison.Ordinal));
         Assert.Equal(DmpState.Rejected, host.Dmps[DmpId].State);
@@ -83,10 +84,13 @@ public sealed class NotificationFailureTests
     {
         var sends = 0;
         await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
-            call == "Notifier.Send" && Interlocked.Increment(ref sends) <= ActivityRetryPolicies.Transient.MaxNumberOfAttempts ? MailDown() : null);
+            call == "Notifier.Send" && Interlocked.Increment(ref sends) <= ActivityRetryPolicies.Transient.MaxNumberOfAttempts
+                ? MailDown()
+                : null);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
-        var approvalId = ApprovalWorkflow.InstanceIdFor(submitted.InstanceId!, Gardien.Workflows.Governance.ApprovalRole.PrincipalInvestigator);
+        var approvalId = ApprovalWorkflow.InstanceIdFor(
+            submitted.InstanceId!, Gardien.Workflows.Governance.ApprovalRole.PrincipalInvestigator);
         ApprovalStatus? status = null;
         await AdvanceUntilAsync(host, async () =>
         {
@@ -98,7 +102,8 @@ public sealed class NotificationFailureTests
         Assert.Equal(NotificationKind.ApprovalRequest, Assert.Single(status.Undelivered!).Kind);
         Assert.Empty(host.SentTo(PiEmail));
 
-        await AdvanceUntilAsync(host, () => Task.FromResult(host.SentTo(PiEmail, NotificationKind.Reminder).Count > 0), TimeSpan.FromHours(6));
+        await AdvanceUntilAsync(
+            host, () => Task.FromResult(host.SentTo(PiEmail, NotificationKind.Reminder).Count > 0), TimeSpan.FromHours(6));
         await host.DecideAsync(PiEmail, "approve", kind: NotificationKind.Reminder);
         var output = (await host.CompletionAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
 
@@ -112,7 +117,8 @@ public sealed class NotificationFailureTests
     {
         await using var host = await IntakeTestHost.StartAsync();
         var intake = await host.Submissions.SubmitAsync(Json(V1), "user:" + PiEmail);
-        Assert.Equal(IntakeState.Active, (await host.ApproveAllUntilCompletedAsync(intake.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
+        var governed = await host.ApproveAllUntilCompletedAsync(intake.InstanceId!);
+        Assert.Equal(IntakeState.Active, governed.ReadOutputAs<IntakeDmpOutput>()!.State);
         host.Fault = call => call == "Notifier.Send" ? MailDown() : null;
 
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, withDataManager: false)));
@@ -161,12 +167,17 @@ public sealed class NotificationFailureTests
     public async Task Sweep_NotifierDown_TheDiscrepancyAlertIsReportedAndTheSweepCompletes()
     {
         var fakes = new RetentionTestFakes();
-        var stale = new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(RetentionTestHost.Today.AddDays(10)) };
+        var stale = new Dictionary<string, string>
+        {
+            [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(RetentionTestHost.Today.AddDays(10)),
+        };
         fakes.Blobs["orphan-container"] = [new StoredBlob("x.csv", "\"1\"", 5, stale, StorageTier.Hot, null)];
         NotifierDown(fakes);
         await using var host = await RetentionTestHost.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
-            nameof(RetentionSweepWorkflow), new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings), RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
+            nameof(RetentionSweepWorkflow),
+            new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings),
+            RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
 
         var done = await host.RunToCompletionAsync(id);
 
@@ -197,7 +208,8 @@ public sealed class NotificationFailureTests
         fakes.GroupMembers.GetOrAdd(AccessGroups.GroupName(dataset.Container, AccessLevel.Reader), _ => []).Add("u-bob");
         NotifierDown(fakes);
         await using var host = await RetentionTestHost.StartAsync(fakes);
-        var id = await host.Client.ScheduleNewAsync(nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, RetentionTestHost.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
+        var id = await host.Client.ScheduleNewAsync(
+            nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, RetentionTestHost.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
 
         await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditSnapshot().Any(e => e.Action == "access_review.completed")));
 
@@ -205,7 +217,8 @@ public sealed class NotificationFailureTests
         var kinds = FailedMessages(fakes.AuditSnapshot()).Select(f => f.GetProperty("kind").GetString()).ToList();
         Assert.Contains("AccessReview", kinds);
         Assert.Contains("Reminder", kinds);
-        await host.RunUntilAsync(id, () => Task.FromResult(FailedMessages(fakes.AuditSnapshot()).Any(f => f.GetProperty("kind").GetString() == "Summary")));
+        await host.RunUntilAsync(
+            id, () => Task.FromResult(FailedMessages(fakes.AuditSnapshot()).Any(f => f.GetProperty("kind").GetString() == "Summary")));
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
     }
 
@@ -215,8 +228,10 @@ public sealed class NotificationFailureTests
         var fakes = new RetentionTestFakes();
         NotifierDown(fakes);
         await using var host = await RetentionTestHost.StartAsync(fakes);
-        var input = new BlobEventInput("ev-down", BlobEventKind.Created, "shadow-data", "dump.sql", "\"0x8D1\"", 100, RetentionTestHost.Epoch, "PutBlob");
-        var id = await host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
+        var input = new BlobEventInput(
+            "ev-down", BlobEventKind.Created, "shadow-data", "dump.sql", "\"0x8D1\"", 100, RetentionTestHost.Epoch, "PutBlob");
+        var id = await host.Client.ScheduleNewAsync(
+            nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
 
         var done = await host.RunToCompletionAsync(id);
 

@@ -10,12 +10,14 @@ namespace Gardien.Workflows.Tests.Workflows;
 /// <summary>The policy's <c>notifications.language</c> chooses the language of every message, end to end.</summary>
 public sealed class NotificationLanguageTests
 {
-    private static readonly GovernancePolicy French = GovernancePolicy.Default with { Notifications = new NotificationPolicy { Language = "fr" } };
+    private static readonly GovernancePolicy French =
+        GovernancePolicy.Default with { Notifications = new NotificationPolicy { Language = "fr" } };
 
     [Fact]
     public async Task Intake_FrenchPolicy_RequestAndSummaryAreInFrench_AndTheApproveLinkKeepsItsLabel()
     {
-        await using var host = await IntakeTestHost.StartAsync(options: new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("https://gardien.test/"), Policy = French });
+        var options = new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("https://gardien.test/"), Policy = French };
+        await using var host = await IntakeTestHost.StartAsync(options: options);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);

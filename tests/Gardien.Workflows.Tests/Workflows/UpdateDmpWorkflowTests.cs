@@ -101,9 +101,11 @@ public sealed class UpdateDmpWorkflowTests
         var planBefore = host.Dmps[DmpId].ActivePlanJson;
         // The grant batch dies right after recording the PI's grant on the new dataset: everything it did must be undone.
         var failed = 0;
-        host.FaultAfter = call => call == "Registry.UpsertGrant" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi")) && Interlocked.Exchange(ref failed, 1) == 0
-            ? new PortNotFoundException("group vanished")
-            : null;
+        host.FaultAfter = call =>
+            call == "Registry.UpsertGrant" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi"))
+            && Interlocked.Exchange(ref failed, 1) == 0
+                ? new PortNotFoundException("group vanished")
+                : null;
 
         var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed")]);
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));
@@ -132,7 +134,8 @@ public sealed class UpdateDmpWorkflowTests
         await using var host = await IntakeTestHost.StartAsync();
         await GovernAsync(host, Json(V1, withDataManager: false));
 
-        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-more")])));
+        var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-more")]);
+        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));
         var output = (await host.ApproveAllUntilCompletedAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
 
         Assert.Equal(UpdateState.Applied, output.State);

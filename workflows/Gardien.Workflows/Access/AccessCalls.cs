@@ -9,7 +9,8 @@ internal static class AccessCalls
         context.CallAuditedAsync<GrantAccessBatchResult>(nameof(GrantAccessBatchActivity), input, ActivityRetryPolicies.Transient);
 
     /// <param name="retry">Default: <see cref="ActivityRetryPolicies.Persistent"/> (a revocation must eventually happen).</param>
-    public static Task<RevokeAccessResult> RevokeAccessAsync(this WorkflowContext context, RevokeAccessInput input, RetryPolicy? retry = null) =>
+    public static Task<RevokeAccessResult> RevokeAccessAsync(
+        this WorkflowContext context, RevokeAccessInput input, RetryPolicy? retry = null) =>
         context.CallAuditedAsync<RevokeAccessResult>(nameof(RevokeAccessActivity), input, retry ?? ActivityRetryPolicies.Persistent);
 
     public static Task<AccessReviewSnapshot> LoadAccessReviewAsync(this WorkflowContext context, string dmpId) =>

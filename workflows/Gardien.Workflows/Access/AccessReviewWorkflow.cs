@@ -32,7 +32,8 @@ public enum AccessReviewOutcome
 
 /// <param name="Confirmed">Principal ids the PI confirmed in the last cycle.</param>
 /// <param name="Revoked">Principal ids who lost access in the last cycle (unconfirmed, removed, or access end).</param>
-public sealed record AccessReviewResult(AccessReviewOutcome Outcome, int Cycle, IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked, string Detail)
+public sealed record AccessReviewResult(
+    AccessReviewOutcome Outcome, int Cycle, IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked, string Detail)
 {
     /// <summary>Messages of this cycle that could not be delivered (each audited; the review carried on).</summary>
     public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
@@ -103,10 +104,11 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
 
         // Nobody to review this time (no grant yet, or only the PI): keep the schedule, members may be granted later.
         var (confirmed, revoked) = members.Count == 0 ? ([], []) : await run.ReviewAsync(snapshot, members);
-        context.ContinueAsNew(input with { Settings = settings, NextReviewOn = settings.ReviewEvery.AddTo(reviewOn), Cycle = input.Cycle + 1 });
+        var next = input with { Settings = settings, NextReviewOn = settings.ReviewEvery.AddTo(reviewOn), Cycle = input.Cycle + 1 };
+        context.ContinueAsNew(next);
         var result = members.Count == 0
-            ? new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No member to review; the next review is scheduled.")
-            : new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {input.Cycle + 1} done.");
+            ? new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No member to review; the next review is planned.")
+            : new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {next.Cycle} done.");
         return result with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
@@ -123,7 +125,8 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
         private string About => AuditEntries.DmpSubject(input.DmpId);
 
         /// <summary>Asks the PI to keep or remove each member; those not kept by the deadline lose access.</summary>
-        public async Task<(IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked)> ReviewAsync(AccessReviewSnapshot snapshot, List<ReviewMember> members)
+        public async Task<(IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked)> ReviewAsync(
+            AccessReviewSnapshot snapshot, List<ReviewMember> members)
         {
             var pi = snapshot.PiEmail ?? settings.StewardEmail;
             var started = context.CurrentUtcDateTime;
@@ -139,7 +142,14 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
 
             var review = _messages.AccessReview(input.DmpId, snapshot.Title, WorkflowContextExtensions.Utc(deadline), linked);
             await context.NotifyAsync(review, [pi], $"review-{_cycle}", About);
-            await AuditAsync("access_review.requested", new { cycle = input.Cycle, pi, deadline = WorkflowContextExtensions.Utc(deadline), members = members.Select(m => m.PrincipalId) }, ":" + _cycle);
+            var requested = new
+            {
+                cycle = input.Cycle,
+                pi,
+                deadline = WorkflowContextExtensions.Utc(deadline),
+                members = members.Select(m => m.PrincipalId),
+            };
+            await AuditAsync("access_review.requested", requested, ":" + _cycle);
 
             var kept = new HashSet<string>(StringComparer.Ordinal);
             var removed = new HashSet<string>(StringComparer.Ordinal);
@@ -148,25 +158,30 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
             var now = context.UtcNow();
             if (kept.Count > 0)
             {
-                await context.ConfirmGrantsAsync(new ConfirmGrantsInput(input.DmpId, [.. kept.Order(StringComparer.Ordinal)], now, "user:" + pi));
+                await context.ConfirmGrantsAsync(
+                    new ConfirmGrantsInput(input.DmpId, [.. kept.Order(StringComparer.Ordinal)], now, "user:" + pi));
             }
 
             var revoked = new List<string>();
             foreach (var member in members.Where(m => !kept.Contains(m.PrincipalId)))
             {
                 var byPi = removed.Contains(member.PrincipalId);
-                var reason = byPi ? $"removed by the PI in access review {input.Cycle + 1}" : $"not confirmed in access review {input.Cycle + 1} before {now:yyyy-MM-dd}";
+                var reason = byPi
+                    ? $"removed by the PI in access review {input.Cycle + 1}"
+                    : $"not confirmed in access review {input.Cycle + 1} before {now:yyyy-MM-dd}";
                 await RevokeAllAsync(member, reason, now, byPi ? "user:" + pi : _actor);
                 revoked.Add(member.PrincipalId);
             }
 
-            await AuditAsync("access_review.completed", new { cycle = input.Cycle, confirmed = kept.Order(StringComparer.Ordinal), revoked, reminders }, ":" + _cycle);
+            var completed = new { cycle = input.Cycle, confirmed = kept.Order(StringComparer.Ordinal), revoked, reminders };
+            await AuditAsync("access_review.completed", completed, ":" + _cycle);
             var removedNames = members.Where(m => revoked.Contains(m.PrincipalId)).Select(m => m.DisplayName).ToList();
-            await context.NotifyAsync(_messages.AccessReviewDone(input.DmpId, snapshot.Title, kept.Count, removedNames), [pi], $"review-{_cycle}-summary", About);
+            var done = _messages.AccessReviewDone(input.DmpId, snapshot.Title, kept.Count, removedNames);
+            await context.NotifyAsync(done, [pi], $"review-{_cycle}-summary", About);
             return ([.. kept.Order(StringComparer.Ordinal)], revoked);
         }
 
-        /// <summary>Keep / Remove answers until every member is answered or the deadline passes, with reminders; returns how many.</summary>
+        /// <summary>Keep / Remove answers until all are in or the deadline passes, with reminders; returns how many were sent.</summary>
         private async Task<int> CollectAnswersAsync(
             AccessReviewSnapshot snapshot,
             List<ReviewMember> members,
@@ -206,7 +221,8 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
                 if (nextReminder is { } due && context.CurrentUtcDateTime >= due && context.CurrentUtcDateTime < deadline)
                 {
                     reminders++;
-                    await context.NotifyAsync(_messages.AccessReviewReminder(review, reminders), [pi], $"review-{_cycle}-reminder-{reminders}", About);
+                    var reminder = _messages.AccessReviewReminder(review, reminders);
+                    await context.NotifyAsync(reminder, [pi], $"review-{_cycle}-reminder-{reminders}", About);
                     nextReminder = RetentionSettings.Add(due, settings.ReminderEvery);
                 }
             }
@@ -216,12 +232,19 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
         }
 
         /// <summary>A verified Keep or Remove for one member; anything else is audited and ignored.</summary>
-        private async Task AnswerAsync(ApprovalDecisionEvent answer, int received, Dictionary<string, ReviewMember> byToken, HashSet<string> kept, HashSet<string> removed)
+        private async Task AnswerAsync(
+            ApprovalDecisionEvent answer,
+            int received,
+            Dictionary<string, ReviewMember> byToken,
+            HashSet<string> kept,
+            HashSet<string> removed)
         {
-            var verified = await context.VerifyDecisionAsync(new VerifyApprovalDecisionInput(answer.Token, answer.Decision, context.InstanceId, context.UtcNow()));
+            var verified = await context.VerifyDecisionAsync(
+                new VerifyApprovalDecisionInput(answer.Token, answer.Decision, context.InstanceId, context.UtcNow()));
             if (!verified.IsValid || verified.TokenId is null || !byToken.TryGetValue(verified.TokenId, out var member))
             {
-                await AuditAsync("access_review.response_refused", new { cycle = input.Cycle, message = verified.Message }, $":{_cycle}:{received}", answer.Actor ?? "anonymous");
+                var refused = new { cycle = input.Cycle, message = verified.Message };
+                await AuditAsync("access_review.response_refused", refused, $":{_cycle}:{received}", answer.Actor ?? "anonymous");
                 return;
             }
 
@@ -238,17 +261,20 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
             var revoked = new List<string>();
             foreach (var member in snapshot.Members)
             {
-                await RevokeAllAsync(member, $"project ended; access ended after {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace)", now, _actor);
+                var reason = $"project ended; access ended after {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace)";
+                await RevokeAllAsync(member, reason, now, _actor);
                 revoked.Add(member.PrincipalId);
             }
 
             await AuditAsync("access.ended", new { accessEndsOn = snapshot.AccessEndsOn, revoked });
             if (snapshot.PiEmail is { } pi)
             {
-                await context.NotifyAsync(_messages.AccessEnded(input.DmpId, snapshot.Title, snapshot.AccessEndsOn, revoked.Count), [pi], "access-ended", About);
+                var ended = _messages.AccessEnded(input.DmpId, snapshot.Title, snapshot.AccessEndsOn, revoked.Count);
+                await context.NotifyAsync(ended, [pi], "access-ended", About);
             }
 
-            return new AccessReviewResult(AccessReviewOutcome.AccessEnded, input.Cycle, [], revoked, $"Access ended after {snapshot.AccessEndsOn:yyyy-MM-dd}.")
+            var detail = $"Access ended after {snapshot.AccessEndsOn:yyyy-MM-dd}.";
+            return new AccessReviewResult(AccessReviewOutcome.AccessEnded, input.Cycle, [], revoked, detail)
             {
                 UndeliveredNotifications = context.UndeliveredNotifications(),
             };

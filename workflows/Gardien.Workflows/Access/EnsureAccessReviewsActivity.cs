@@ -23,7 +23,8 @@ public sealed class EnsureAccessReviewsActivity(IWorkflowClient client, IGoverna
         var started = new List<string>();
         foreach (var dmp in active.OrderBy(d => d.DmpId, StringComparer.Ordinal))
         {
-            var result = await WorkflowStarts.StartOnceAsync(client, nameof(AccessReviewWorkflow), new AccessReviewInput(dmp.DmpId), AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), ct);
+            var result = await WorkflowStarts.StartOnceAsync(
+                client, nameof(AccessReviewWorkflow), new AccessReviewInput(dmp.DmpId), AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), ct);
             if (result.Started)
             {
                 started.Add(result.InstanceId);

@@ -73,7 +73,8 @@ public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistr
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var results = await GrantAccessBatchActivity.GrantAsync(directory, registry, audit, context.InstanceId, [input], context.CancellationToken);
+        var results = await GrantAccessBatchActivity.GrantAsync(
+            directory, registry, audit, context.InstanceId, [input], context.CancellationToken);
         return results[0];
     }
 }
@@ -90,7 +91,8 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        return new GrantAccessBatchResult(await GrantAsync(directory, registry, audit, context.InstanceId, input.Grants, context.CancellationToken));
+        return new GrantAccessBatchResult(
+            await GrantAsync(directory, registry, audit, context.InstanceId, input.Grants, context.CancellationToken));
     }
 
     internal static async Task<IReadOnlyList<GrantAccessResult>> GrantAsync(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit, string instanceId, IReadOnlyList<GrantAccessInput> inputs, CancellationToken ct)
@@ -140,9 +142,14 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
         foreach (var byGroup in plans.Where(p => p.User is not null).GroupBy(p => (p.Input.Container, p.Input.Level)))
         {
             var first = byGroup.First().Input;
-            var group = await directory.EnsureGroupAsync(AccessGroups.GroupName(first.Container, first.Level), AccessGroups.Description(first.DmpId, first.DatasetId, first.Level), ct);
-            var assignment = await directory.AssignRoleAsync(new PrincipalRef(group.Id, PrincipalKind.Group), first.Container, first.Level, ct);
-            var added = await directory.AddMembersAsync(group.Id, [.. byGroup.Select(p => p.User!.Id).Distinct(StringComparer.Ordinal)], ct);
+            var group = await directory.EnsureGroupAsync(
+                AccessGroups.GroupName(first.Container, first.Level),
+                AccessGroups.Description(first.DmpId, first.DatasetId, first.Level),
+                ct);
+            var assignment = await directory.AssignRoleAsync(
+                new PrincipalRef(group.Id, PrincipalKind.Group), first.Container, first.Level, ct);
+            var added = await directory.AddMembersAsync(
+                group.Id, [.. byGroup.Select(p => p.User!.Id).Distinct(StringComparer.Ordinal)], ct);
             groups[byGroup.Key] = (group, assignment, added.ToHashSet(StringComparer.Ordinal));
         }
 
@@ -154,7 +161,9 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
                 var key = (input.Container, other);
                 if (!otherGroups.TryGetValue(key, out var otherGroup))
                 {
-                    otherGroups[key] = otherGroup = groups.TryGetValue(key, out var known) ? known.Group : await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, other), ct);
+                    otherGroups[key] = otherGroup = groups.TryGetValue(key, out var known)
+                        ? known.Group
+                        : await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, other), ct);
                 }
 
                 if (otherGroup is not null)

@@ -62,7 +62,8 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
         var grant = await registry.GetGrantAsync(input.DmpId, input.DatasetId, principalId, ct);
         if (grant is { State: GrantState.Active } && (input.Level is null || grant.Level == input.Level))
         {
-            await registry.UpsertGrantAsync(grant with { State = GrantState.Revoked, RevokedAt = input.At, RevokedReason = input.Reason }, ct);
+            await registry.UpsertGrantAsync(
+                grant with { State = GrantState.Revoked, RevokedAt = input.At, RevokedReason = input.Reason }, ct);
             changed = true;
         }
 

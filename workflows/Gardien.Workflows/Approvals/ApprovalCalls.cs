@@ -10,7 +10,8 @@ internal static class ApprovalCalls
         context.CallActivityAsync<ResolvedApprover>(nameof(ResolveApproverActivity), input, ActivityRetryPolicies.Transient);
 
     /// <summary>A signed single-use link pair for <paramref name="approver"/>; the token id comes from the replay-safe GUID.</summary>
-    public static Task<ApprovalLink> IssueApprovalLinkAsync(this WorkflowContext context, string role, string approver, DateTimeOffset expiresAt) =>
+    public static Task<ApprovalLink> IssueApprovalLinkAsync(
+        this WorkflowContext context, string role, string approver, DateTimeOffset expiresAt) =>
         context.CallActivityAsync<ApprovalLink>(
             nameof(IssueApprovalLinkActivity),
             new IssueApprovalLinkInput(context.NewGuid().ToString("N"), context.InstanceId, role, approver, expiresAt),

@@ -43,7 +43,8 @@ public enum ApprovalOutcome
     Cancelled,
 }
 
-/// <param name="DecidedBy">Who decided: the approver, a delegate, or someone acting on the approver's behalf (<paramref name="OnBehalfOf"/>).</param>
+/// <param name="DecidedBy">Who decided: the approver, a delegate, or someone acting on the approver's behalf
+/// (<paramref name="OnBehalfOf"/>).</param>
 /// <param name="OnBehalfOf">The approver, when <paramref name="DecidedBy"/> decided on their behalf as the policy allows.</param>
 public sealed record ApprovalWorkflowOutput(
     string ApprovalId,
@@ -66,7 +67,9 @@ public sealed record ApprovalWorkflowOutput(
     public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
 }
 
-/// <summary>The payload of the <see cref="ApprovalWorkflow.DecisionEventName"/> event raised by hosts (<see cref="ApprovalDecisionService"/>).</summary>
+/// <summary>
+/// The payload of the <see cref="ApprovalWorkflow.DecisionEventName"/> event raised by hosts (<see cref="ApprovalDecisionService"/>).
+/// </summary>
 /// <param name="Token">The token of the link that was used.</param>
 /// <param name="Decision">"approve" or "reject".</param>
 /// <param name="Actor">Who submitted it, as the host established it ("user:e-mail"; in Azure from the Entra sign-in, never
@@ -121,7 +124,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
     }
 
     /// <summary>Sub-workflow instance id of one role's approval requested by <paramref name="parentInstanceId"/>.</summary>
-    public static string InstanceIdFor(string parentInstanceId, ApprovalRole role) => $"{parentInstanceId}-approval-{ApprovalRoles.Code(role)}";
+    public static string InstanceIdFor(string parentInstanceId, ApprovalRole role) =>
+        $"{parentInstanceId}-approval-{ApprovalRoles.Code(role)}";
 
     /// <summary>Registry id of one role's approval requested by <paramref name="parentInstanceId"/>.</summary>
     public static string ApprovalIdFor(string parentInstanceId, ApprovalRole role) => $"{parentInstanceId}:{ApprovalRoles.Code(role)}";
@@ -131,7 +135,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
     /// approval ends other than Approved the others are withdrawn: the plan cannot pass any more, nobody should be asked
     /// in vain. Results come back in request order.
     /// </summary>
-    public static async Task<IReadOnlyList<ApprovalWorkflowOutput>> RequestAllAsync(WorkflowContext context, IReadOnlyList<ApprovalWorkflowInput> requests)
+    public static async Task<IReadOnlyList<ApprovalWorkflowOutput>> RequestAllAsync(
+        WorkflowContext context, IReadOnlyList<ApprovalWorkflowInput> requests)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(requests);
@@ -165,14 +170,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             if (!output.IsApproved && !withdrawn)
             {
                 withdrawn = true;
-                Withdraw(context, running, $"the {ApprovalRoles.Title(output.Role)} approval ended {output.Outcome.ToString().ToLowerInvariant()}");
+                var ended = $"the {ApprovalRoles.Title(output.Role)} approval ended {output.Outcome.ToString().ToLowerInvariant()}";
+                Withdraw(context, running, ended);
             }
         }
 
         return results;
     }
 
-    private static void Withdraw(WorkflowContext context, IEnumerable<(Task<ApprovalWorkflowOutput> Task, string InstanceId, int Index)> running, string reason)
+    private static void Withdraw(
+        WorkflowContext context, IEnumerable<(Task<ApprovalWorkflowOutput> Task, string InstanceId, int Index)> running, string reason)
     {
         foreach (var other in running)
         {
@@ -255,8 +262,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 new ResolveApproverInput(input.Role, input.PiName, input.PiEmail, input.Policy, input.RequestedWith, input.PersonalData));
             _messages = MessageCatalogue.For(_approver.Language);
             _expiresAt = Add(_requestedAt, _approver.Timeout);
-            var escalateAt = Add(_requestedAt, _approver.EscalateAfter);
-            _escalateAt = _approver.EscalateAfter.IsZero || escalateAt >= _expiresAt ? null : escalateAt;
+            var escalation = Add(_requestedAt, _approver.EscalateAfter);
+            _escalateAt = _approver.EscalateAfter.IsZero || escalation >= _expiresAt ? null : escalation;
             _nextReminder = _approver.ReminderEvery.IsZero ? null : Add(_requestedAt, _approver.ReminderEvery);
             ShowStatus("requesting");
 
@@ -274,8 +281,10 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 RequestedAt = Utc(_requestedAt),
                 TokenId = link.TokenId,
             };
-            await RecordAsync(_record, "approval.requested", _actor, new { reasons = input.Reasons, expiresAt = Utc(_expiresAt), escalateAt = _escalateAt is { } e ? Utc(e) : (DateTimeOffset?)null });
-            await context.NotifyAsync(_messages.ApprovalRequest(input, _approver, Utc(_expiresAt), link), [_approver.Email], "request", About);
+            var escalateAt = _escalateAt is { } e ? Utc(e) : (DateTimeOffset?)null;
+            var details = new { reasons = input.Reasons, expiresAt = Utc(_expiresAt), escalateAt };
+            await RecordAsync(_record, "approval.requested", _actor, details);
+            await NotifyAsync(_messages.ApprovalRequest(input, _approver, Utc(_expiresAt), link), _approver.Email, "request");
         }
 
         /// <summary>Verifies a decision; a refused one is audited and the approval keeps waiting (null).</summary>
@@ -283,7 +292,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         {
             var now = context.UtcNow();
             var verified = await context.VerifyDecisionAsync(
-                new VerifyApprovalDecisionInput(received.Token, received.Decision, context.InstanceId, now, received.Actor, _approver.ToAuthority()));
+                new VerifyApprovalDecisionInput(
+                    received.Token, received.Decision, context.InstanceId, now, received.Actor, _approver.ToAuthority()));
             if (!verified.IsValid)
             {
                 _lastRefusal = verified.Message;
@@ -312,7 +322,13 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         /// <summary>The requester withdrew the request (another approval of it did not pass).</summary>
         private async Task<ApprovalWorkflowOutput> WithdrawnAsync(string reason)
         {
-            var withdrawn = _record with { Decision = ApprovalDecision.Expired, Comment = "withdrawn: " + reason, DecidedAt = context.UtcNow(), Escalated = _escalated };
+            var withdrawn = _record with
+            {
+                Decision = ApprovalDecision.Expired,
+                Comment = "withdrawn: " + reason,
+                DecidedAt = context.UtcNow(),
+                Escalated = _escalated,
+            };
             await RecordAsync(withdrawn, "approval.cancelled", _actor, new { reason });
             return Output(withdrawn, ApprovalOutcome.Cancelled);
         }
@@ -361,11 +377,13 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             {
                 var link = await context.IssueApprovalLinkAsync(_role, delegateEmail, Utc(_expiresAt));
                 _links.Add(link);
-                await context.NotifyAsync(_messages.ApprovalEscalated(input, _approver, Utc(_requestedAt), Utc(_expiresAt), link), [delegateEmail], "escalation", About);
+                var escalated = _messages.ApprovalEscalated(input, _approver, Utc(_requestedAt), Utc(_expiresAt), link);
+                await NotifyAsync(escalated, delegateEmail, "escalation");
             }
-            else if (_approver.EscalationNoticeTo is { } noticeTo && !string.Equals(noticeTo, _approver.Email, StringComparison.OrdinalIgnoreCase))
+            else if (_approver.EscalationNoticeTo is { } noticeTo
+                && !string.Equals(noticeTo, _approver.Email, StringComparison.OrdinalIgnoreCase))
             {
-                await context.NotifyAsync(_messages.ApprovalOverdue(input, _approver, Utc(_requestedAt), Utc(_expiresAt)), [noticeTo], "escalation", About);
+                await NotifyAsync(_messages.ApprovalOverdue(input, _approver, Utc(_requestedAt), Utc(_expiresAt)), noticeTo, "escalation");
             }
 
             await RecordAsync(_record, "approval.escalated", _actor, new { to = _approver.DelegateEmail ?? _approver.EscalationNoticeTo });
@@ -377,11 +395,12 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             _reminders++;
             foreach (var link in _links)
             {
-                await context.NotifyAsync(
-                    _messages.ApprovalReminder(input, _approver, Utc(_expiresAt), _reminders, link), [link.Approver], $"reminder-{_reminders}-{link.TokenId}", About);
+                var reminder = _messages.ApprovalReminder(input, _approver, Utc(_expiresAt), _reminders, link);
+                await NotifyAsync(reminder, link.Approver, $"reminder-{_reminders}-{link.TokenId}");
             }
 
-            await RecordAsync(_record, "approval.reminded", _actor, new { reminder = _reminders }, ":" + _reminders.ToString(CultureInfo.InvariantCulture), writeRecord: false);
+            var discriminator = ":" + _reminders.ToString(CultureInfo.InvariantCulture);
+            await RecordAsync(_record, "approval.reminded", _actor, new { reminder = _reminders }, discriminator, writeRecord: false);
         }
 
         private DateTime NextWakeUp()
@@ -396,24 +415,54 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         }
 
         /// <summary>Records and audits a step; while the audit trail is damaged the approval waits for its repair.</summary>
-        private Task<ApprovalRecord> RecordAsync(ApprovalRecord record, string action, string actor, object? details = null, string? discriminator = null, bool writeRecord = true) =>
-            context.RecordApprovalAsync(new RecordApprovalInput(record, action, actor, context.UtcNow(), details, discriminator, writeRecord));
+        private Task<ApprovalRecord> RecordAsync(
+            ApprovalRecord record,
+            string action,
+            string actor,
+            object? details = null,
+            string? discriminator = null,
+            bool writeRecord = true) =>
+            context.RecordApprovalAsync(
+                new RecordApprovalInput(record, action, actor, context.UtcNow(), details, discriminator, writeRecord));
+
+        /// <summary>Sends a message of the approval; one not delivered is audited and shown, and the approval goes on.</summary>
+        private Task<NotificationFailure?> NotifyAsync(Message message, string to, string step) =>
+            context.NotifyAsync(message, [to], step, About);
 
         private void ShowStatus(string stage)
         {
             var undelivered = context.UndeliveredNotifications();
             context.SetStatus(new ApprovalStatus(
-                stage, _role, [.. _links.Select(l => l.Approver).DefaultIfEmpty(_approver.Email)], Utc(_requestedAt), Utc(_expiresAt), _escalated, _reminders, _lastRefusal,
-                _approver.ToAuthority(), undelivered.Count == 0 ? null : undelivered));
+                stage,
+                _role,
+                [.. _links.Select(l => l.Approver).DefaultIfEmpty(_approver.Email)],
+                Utc(_requestedAt),
+                Utc(_expiresAt),
+                _escalated,
+                _reminders,
+                _lastRefusal,
+                _approver.ToAuthority(),
+                undelivered.Count == 0 ? null : undelivered));
         }
 
         private ApprovalWorkflowOutput Output(ApprovalRecord record, ApprovalOutcome outcome) =>
-            new(record.ApprovalId, input.Role, outcome, record.Approver ?? string.Empty, record.DecidedBy, record.DecidedAt, record.Comment, record.Escalated, _reminders, record.OnBehalfOf)
+            new(
+                record.ApprovalId,
+                input.Role,
+                outcome,
+                record.Approver ?? string.Empty,
+                record.DecidedBy,
+                record.DecidedAt,
+                record.Comment,
+                record.Escalated,
+                _reminders,
+                record.OnBehalfOf)
             {
                 UndeliveredNotifications = context.UndeliveredNotifications(),
             };
 
-        private static DateTime Add(DateTime at, IsoPeriod period) => at.AddYears(period.Years).AddMonths(period.Months).AddDays(period.Days);
+        private static DateTime Add(DateTime at, IsoPeriod period) =>
+            at.AddYears(period.Years).AddMonths(period.Months).AddDays(period.Days);
 
         private static DateTimeOffset Utc(DateTime at) => WorkflowContextExtensions.Utc(at);
     }

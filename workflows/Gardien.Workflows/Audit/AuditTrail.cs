@@ -76,7 +76,8 @@ public static class AuditTrail
             {
                 var damage = Damage(ex.FailureDetails);
                 var before = LastStatusOf(context);
-                context.SetCustomStatus(before is IWorkflowStatus status ? status.WaitingForAuditTrail(damage) : new WorkflowStage(WaitingStage, damage));
+                context.SetCustomStatus(
+                    before is IWorkflowStatus status ? status.WaitingForAuditTrail(damage) : new WorkflowStage(WaitingStage, damage));
                 using var stop = new CancellationTokenSource();
                 var repaired = context.WaitForExternalEvent<object?>(RepairedEventName, stop.Token);
                 var recheck = context.CreateTimer(RecheckEvery, stop.Token);
@@ -92,5 +93,7 @@ public static class AuditTrail
 
     /// <summary>The log's own message (where the damage is, how to repair it).</summary>
     private static string Damage(TaskFailureDetails failure) =>
-        failure.ErrorType == typeof(AuditTrailDamagedException).FullName || failure.InnerFailure is null ? failure.ErrorMessage : Damage(failure.InnerFailure);
+        failure.ErrorType == typeof(AuditTrailDamagedException).FullName || failure.InnerFailure is null
+            ? failure.ErrorMessage
+            : Damage(failure.InnerFailure);
 }

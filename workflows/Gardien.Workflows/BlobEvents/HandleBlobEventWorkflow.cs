@@ -21,7 +21,15 @@ public enum BlobEventKind
 /// and start <see cref="HandleBlobEventWorkflow"/> with <see cref="HandleBlobEventWorkflow.InstanceIdFor"/>.
 /// </summary>
 /// <param name="EventId">Event Grid's event id: the deduplication key.</param>
-public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string Container, string BlobName, string? ETag, long? ContentLength, DateTimeOffset EventTime, string? Api = null)
+public sealed record BlobEventInput(
+    string EventId,
+    BlobEventKind Kind,
+    string Container,
+    string BlobName,
+    string? ETag,
+    long? ContentLength,
+    DateTimeOffset EventTime,
+    string? Api = null)
 {
     public const string BlobCreatedType = "Microsoft.Storage.BlobCreated";
     public const string BlobDeletedType = "Microsoft.Storage.BlobDeleted";
@@ -40,10 +48,14 @@ public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string C
         }
 
         var id = String(gridEvent, "id") ?? throw new FormatException("The event has no 'id'.");
-        var type = String(gridEvent, "eventType") ?? String(gridEvent, "type") ?? throw new FormatException($"Event '{id}' has no 'eventType' (or CloudEvents 'type').");
+        var type = String(gridEvent, "eventType") ?? String(gridEvent, "type")
+            ?? throw new FormatException($"Event '{id}' has no 'eventType' (or CloudEvents 'type').");
         var subject = String(gridEvent, "subject") ?? throw new FormatException($"Event '{id}' has no 'subject'.");
         var timeText = String(gridEvent, "eventTime") ?? String(gridEvent, "time");
-        var time = timeText is not null && DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : DateTimeOffset.MinValue;
+        var time = timeText is not null
+            && DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+                ? parsed
+                : DateTimeOffset.MinValue;
         var data = gridEvent.TryGetProperty("data", out var d) ? d : default;
         return FromEventGrid(id, type, subject, time, data);
     }
@@ -58,18 +70,25 @@ public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string C
         {
             BlobCreatedType => BlobEventKind.Created,
             BlobDeletedType => BlobEventKind.Deleted,
-            _ => throw new FormatException($"Event '{id}' has type '{eventType}'; only {BlobCreatedType} and {BlobDeletedType} are handled."),
+            _ => throw new FormatException(
+                $"Event '{id}' has type '{eventType}'; only {BlobCreatedType} and {BlobDeletedType} are handled."),
         };
         var (container, blob) = ParseSubject(subject)
-            ?? throw new FormatException($"Event '{id}' has subject '{subject}'; expected '{SubjectPrefix}{{container}}{BlobsSegment}{{blob name}}'.");
+            ?? throw new FormatException(
+                $"Event '{id}' has subject '{subject}'; expected '{SubjectPrefix}{{container}}{BlobsSegment}{{blob name}}'.");
         var hasData = data.ValueKind == JsonValueKind.Object;
         var etag = hasData ? String(data, "eTag") : null;
-        long? length = hasData && data.TryGetProperty("contentLength", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetInt64(out var n) ? n : null;
+        long? length = hasData && data.TryGetProperty("contentLength", out var l) && l.ValueKind == JsonValueKind.Number
+            && l.TryGetInt64(out var n)
+                ? n
+                : null;
         var api = hasData ? String(data, "api") : null;
         return new BlobEventInput(id, kind, container, blob, etag, length, eventTime, api);
     }
 
-    /// <summary>(container, blob name) from "/blobServices/default/containers/{c}/blobs/{name}" (the name may contain '/'), or null.</summary>
+    /// <summary>
+    /// (container, blob name) from "/blobServices/default/containers/{c}/blobs/{name}" (the name may contain '/'), or null.
+    /// </summary>
     public static (string Container, string BlobName)? ParseSubject(string subject)
     {
         ArgumentNullException.ThrowIfNull(subject);
@@ -116,7 +135,8 @@ public enum BlobEventOutcome
     DeletedOutsideDisposal,
 }
 
-/// <param name="Alerts">What was flagged: "unknown-container", "quota-exceeded", "open-before-embargo", "write-to-disposed-dataset", "deleted-outside-disposal".</param>
+/// <param name="Alerts">What was flagged: "unknown-container", "quota-exceeded", "open-before-embargo", "write-to-disposed-dataset",
+/// "deleted-outside-disposal".</param>
 public sealed record BlobEventResult(BlobEventOutcome Outcome, IReadOnlyList<string> Alerts, string? DmpId = null, string? DatasetId = null)
 {
     /// <summary>Alerts that could not be delivered (each audited; the event was handled all the same).</summary>
@@ -158,7 +178,8 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         {
             alerts.Add("unknown-container");
             var created = input.Kind == BlobEventKind.Created;
-            await AuditAsync(context, input, created ? "blob.unknown_container" : "blob.deleted_unknown_container", AuditEntries.ContainerSubject(input.Container), null);
+            var action = created ? "blob.unknown_container" : "blob.deleted_unknown_container";
+            await AuditAsync(context, input, action, AuditEntries.ContainerSubject(input.Container), null);
             if (created)
             {
                 await AlertAsync(context, input, null, "unknown-container", m => m.BlobInUnknownContainer(input));
@@ -179,7 +200,8 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
             alerts.Add("deleted-outside-disposal");
             await AuditAsync(context, input, "blob.deleted_outside_disposal", AuditEntries.DatasetSubject(dataset.DmpId, dataset.DatasetId),
                 new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil });
-            await AlertAsync(context, input, analysis.PiEmail, "deleted-outside-disposal", m => m.BlobDeletedOutsideDisposal(input, dataset));
+            await AlertAsync(
+                context, input, analysis.PiEmail, "deleted-outside-disposal", m => m.BlobDeletedOutsideDisposal(input, dataset));
             result = new BlobEventResult(BlobEventOutcome.DeletedOutsideDisposal, alerts, dataset.DmpId, dataset.DatasetId);
         }
 
@@ -191,7 +213,8 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         WorkflowContext context, BlobEventInput input, BlobEventAnalysis analysis, DatasetRecord dataset, List<string> alerts)
     {
         var subject = AuditEntries.DatasetSubject(dataset.DmpId, dataset.DatasetId);
-        var tagged = await context.TagBlobAsync(new TagBlobInput(input.Container, input.BlobName, dataset.DmpId, dataset.DatasetId, dataset.KeepUntil));
+        var tagged = await context.TagBlobAsync(
+            new TagBlobInput(input.Container, input.BlobName, dataset.DmpId, dataset.DatasetId, dataset.KeepUntil));
         if (tagged.Outcome == TagBlobOutcome.BlobGone)
         {
             return new BlobEventResult(BlobEventOutcome.BlobGone, [], dataset.DmpId, dataset.DatasetId);
@@ -201,13 +224,15 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         {
             alerts.Add("write-to-disposed-dataset");
             await AuditAsync(context, input, "blob.written_to_disposed_dataset", subject, new { state = dataset.State.ToString() });
-            await AlertAsync(context, input, analysis.PiEmail, "write-to-disposed-dataset", m => m.BlobWrittenDuringDisposal(input, dataset));
+            await AlertAsync(
+                context, input, analysis.PiEmail, "write-to-disposed-dataset", m => m.BlobWrittenDuringDisposal(input, dataset));
         }
 
         if (analysis.QuotaExceeded)
         {
             alerts.Add("quota-exceeded");
-            await AuditAsync(context, input, "blob.quota_exceeded", subject, new { quotaBytes = dataset.QuotaBytes, usedBytes = analysis.UsedBytes });
+            await AuditAsync(
+                context, input, "blob.quota_exceeded", subject, new { quotaBytes = dataset.QuotaBytes, usedBytes = analysis.UsedBytes });
             await AlertAsync(context, input, analysis.PiEmail, "quota-exceeded", m => m.QuotaExceeded(input, dataset, analysis.UsedBytes));
         }
 
@@ -222,13 +247,16 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
     }
 
     /// <summary>Alerts the data steward (and the PI, when known) in the policy's language.</summary>
-    private static async Task AlertAsync(WorkflowContext context, BlobEventInput input, string? piEmail, string step, Func<MessageCatalogue, Message> message)
+    private static async Task AlertAsync(
+        WorkflowContext context, BlobEventInput input, string? piEmail, string step, Func<MessageCatalogue, Message> message)
     {
         var settings = await context.LoadRetentionSettingsAsync();
-        await context.NotifyAsync(message(MessageCatalogue.For(settings.Language)), [settings.StewardEmail, piEmail], step, AuditEntries.ContainerSubject(input.Container));
+        var alert = message(MessageCatalogue.For(settings.Language));
+        await context.NotifyAsync(alert, [settings.StewardEmail, piEmail], step, AuditEntries.ContainerSubject(input.Container));
     }
 
-    private static Task<AuditReceipt> AuditAsync(WorkflowContext context, BlobEventInput input, string action, string subject, object? state) =>
+    private static Task<AuditReceipt> AuditAsync(
+        WorkflowContext context, BlobEventInput input, string action, string subject, object? state) =>
         context.AuditAsync(action, subject, after: new
         {
             alert = true,

@@ -59,7 +59,14 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
             return new ClaimDmpVersionResult(ClaimOutcome.Stale, existing.Modified, null);
         }
 
-        var stored = await registry.UpsertDmpAsync(existing with { Modified = input.Modified, InstanceId = context.InstanceId, UpdatedAt = input.At, StateReason = "update: version claimed" }, ct);
+        var claimed = existing with
+        {
+            Modified = input.Modified,
+            InstanceId = context.InstanceId,
+            UpdatedAt = input.At,
+            StateReason = "update: version claimed",
+        };
+        var stored = await registry.UpsertDmpAsync(claimed, ct);
         await AppendClaimedAsync(context, input, existing, ct);
         return new ClaimDmpVersionResult(ClaimOutcome.Claimed, stored.Modified, stored.ActivePlanJson);
     }

@@ -19,7 +19,9 @@ internal sealed record PlannedGrant(DatasetPlan Dataset, AccessGrant Grant, IRea
 /// </summary>
 internal abstract class DmpRun(WorkflowContext context, string actor)
 {
-    /// <summary>At most this many grants go to one <see cref="GrantAccessBatchActivity"/> (whole datasets, unless one dataset alone has more).</summary>
+    /// <summary>
+    /// At most this many grants go to one <see cref="GrantAccessBatchActivity"/> (whole datasets, unless one dataset alone has more).
+    /// </summary>
     internal const int GrantsPerBatch = 100;
 
     private readonly List<(string What, Func<Task> Undo)> _undos = [];
@@ -55,9 +57,14 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
         return evaluation;
     }
 
-    /// <summary>The approvals of <paramref name="requirements"/>, in parallel; the first that does not approve withdraws the others.</summary>
+    /// <summary>The approvals of <paramref name="requirements"/>, in parallel; the first that does not pass withdraws the others.</summary>
     protected Task<IReadOnlyList<ApprovalWorkflowOutput>> RequestApprovalsAsync(
-        IReadOnlyList<ApprovalRequirement> requirements, string subject, string summary, GovernancePlan plan, GovernancePolicy? policy, bool personalData)
+        IReadOnlyList<ApprovalRequirement> requirements,
+        string subject,
+        string summary,
+        GovernancePlan plan,
+        GovernancePolicy? policy,
+        bool personalData)
     {
         var roles = requirements.Select(r => r.Role).ToList();
         var pi = plan.PrincipalInvestigator;
@@ -77,7 +84,8 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
         OnFailureUndo($"remove container {container}", () => Context.RemoveContainerIfEmptyAsync(
             new RemoveContainerIfEmptyInput(DmpId, dataset.Key, container, Context.InstanceId, undoReason, Context.UtcNow(), Actor)));
         var provisioned = await Context.ProvisionContainerAsync(ProvisionContainerInput.FromPlan(DmpId, dataset, Context.UtcNow(), Actor));
-        Containers.Add(new ContainerSummary(dataset.Key, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
+        var created = provisioned.Outcome == ProvisionOutcome.Created;
+        Containers.Add(new ContainerSummary(dataset.Key, provisioned.Container, provisioned.Location, created));
         NotEnforced.AddRange(provisioned.NotEnforcedLocally);
     }
 
@@ -89,7 +97,8 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
     {
         foreach (var batch in GrantBatches(planned))
         {
-            var requests = batch.Select(p => GrantAccessInput.FromPlan(DmpId, p.Dataset, p.Grant, p.ApprovalIds, Context.UtcNow(), Actor)).ToList();
+            var requests = batch.Select(p => GrantAccessInput.FromPlan(DmpId, p.Dataset, p.Grant, p.ApprovalIds, Context.UtcNow(), Actor))
+                .ToList();
             for (var i = 0; i < batch.Count; i++)
             {
                 if (batch[i].UndoOnFailure)
@@ -106,7 +115,8 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
                 if (result.Status == GrantStatus.PrincipalNotFound)
                 {
                     Warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no "
-                        + $"{grant.Role.ToString().ToLowerInvariant()} access to {dataset.Key} was granted. Add them to the directory and resubmit the DMP.");
+                        + $"{grant.Role.ToString().ToLowerInvariant()} access to {dataset.Key} was granted. "
+                        + "Add them to the directory and resubmit the DMP.");
                     continue;
                 }
 
@@ -116,7 +126,10 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
         }
     }
 
-    /// <summary>Consecutive grants in batches of at most <see cref="GrantsPerBatch"/>, a dataset's grants never split unless they alone are more.</summary>
+    /// <summary>
+    /// Consecutive grants in batches of at most <see cref="GrantsPerBatch"/>; a dataset's grants are never split unless they
+    /// alone are more.
+    /// </summary>
     internal static IEnumerable<IReadOnlyList<PlannedGrant>> GrantBatches(IReadOnlyList<PlannedGrant> planned)
     {
         var batch = new List<PlannedGrant>();
@@ -189,11 +202,13 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
         {
             try
             {
-                await Context.WriteBackDmpAsync(new WriteBackDmpInput(DmpId, container.DatasetId, container.Location, container.Container, Context.UtcNow(), Actor));
+                await Context.WriteBackDmpAsync(
+                    new WriteBackDmpInput(DmpId, container.DatasetId, container.Location, container.Container, Context.UtcNow(), Actor));
             }
             catch (WorkflowTaskFailedException ex)
             {
-                Warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
+                Warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: "
+                    + FailureMessages.ForUser(ex.FailureDetails));
             }
         }
     }
@@ -207,7 +222,9 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
 
     /// <summary>"{activity} failed after retries: {why}", or the message of a failure the run raised itself.</summary>
     protected static string FailureReason(WorkflowTaskFailedException failure) =>
-        string.IsNullOrEmpty(failure.TaskName) ? failure.Message : $"{failure.TaskName} failed after retries: {FailureMessages.ForUser(failure.FailureDetails)}";
+        string.IsNullOrEmpty(failure.TaskName)
+            ? failure.Message
+            : $"{failure.TaskName} failed after retries: {FailureMessages.ForUser(failure.FailureDetails)}";
 
     private Func<Task> UndoGrant(GrantAccessInput request, string reason) => () => Context.RevokeAccessAsync(new RevokeAccessInput
     {

@@ -48,7 +48,10 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         {
             if (string.IsNullOrWhiteSpace(input.DmpId))
             {
-                return Invalid(string.Empty, "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.", input.Policy ?? options.Policy);
+                return Invalid(
+                    string.Empty,
+                    "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.",
+                    input.Policy ?? options.Policy);
             }
 
             var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken);
@@ -86,7 +89,8 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         return EvaluateIn(expectedDmpId, json, today, policy, mapper, nativeExport) with { Language = policy.Notifications.Language };
     }
 
-    private static DmpEvaluation EvaluateIn(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper, string? nativeExport)
+    private static DmpEvaluation EvaluateIn(
+        string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper, string? nativeExport)
     {
         var read = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Lenient });
         var warnings = read.Warnings.Select(Format).ToList();

@@ -39,7 +39,9 @@ public enum IntakeState
     /// <summary>This or a newer version of the DMP is already governed: nothing to do (a newer one goes through an update).</summary>
     AlreadyGoverned,
 
-    /// <summary>The same or a newer version of the DMP was already in intake or waiting for its turn: this one stopped, the newest wins.</summary>
+    /// <summary>
+    /// The same or a newer version of the DMP was already in intake or waiting for its turn: this one stopped, the newest wins.
+    /// </summary>
     Superseded,
 
     /// <summary>
@@ -70,7 +72,7 @@ public sealed record IntakeDmpOutput(
     IReadOnlyList<string> Warnings,
     IReadOnlyList<string> CompensationIncomplete)
 {
-    /// <summary>When <see cref="State"/> is <see cref="IntakeState.Updated"/>: what the update of the version in force ended with.</summary>
+    /// <summary>When <see cref="State"/> is <see cref="IntakeState.Updated"/>: what the update of the version in force ended in.</summary>
     public UpdateDmpOutput? Update { get; init; }
 
     /// <summary>Messages of this intake and its approvals that could not be delivered (each audited; the intake carried on).</summary>
@@ -154,7 +156,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
     }
 
     /// <summary>One execution of an intake: the phases in order, each ending the run early when it decides the outcome.</summary>
-    private sealed class IntakeRun(WorkflowContext context, IntakeDmpInput input) : DmpRun(context, GardienWorkflowOptions.SystemActor(nameof(IntakeDmpWorkflow)))
+    private sealed class IntakeRun(WorkflowContext context, IntakeDmpInput input)
+        : DmpRun(context, GardienWorkflowOptions.SystemActor(nameof(IntakeDmpWorkflow)))
     {
         private readonly string _submittedBy = input.SubmittedBy ?? "anonymous";
         private DmpEvaluation _evaluation = null!;
@@ -244,7 +247,12 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             await Context.AuditAsync("intake.started", About, actor: _submittedBy, after: new
             {
                 modified = _evaluation.Modified,
-                datasets = _plan.Datasets.Select(d => new { d.Key, classification = d.Classification.Classification.ToString(), container = d.Storage.ContainerName }),
+                datasets = _plan.Datasets.Select(d => new
+                {
+                    d.Key,
+                    classification = d.Classification.Classification.ToString(),
+                    container = d.Storage.ContainerName,
+                }),
                 approvals = _plan.RequiredApprovals.Select(a => a.Role.ToString()),
             });
             return null;
@@ -254,12 +262,16 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
         {
             SetStatus("updating", $"version {recorded.ExistingModified:O} is in force; this version is applied as an update");
             var update = await Context.CallSubWorkflowAsync<UpdateDmpOutput>(
-                nameof(UpdateDmpWorkflow), new UpdateDmpInput(DmpId, input.DmpJson, input.SubmittedBy, input.Policy), Context.InstanceId + "-update");
-            var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, which ended {update.State}"
+                nameof(UpdateDmpWorkflow),
+                new UpdateDmpInput(DmpId, input.DmpJson, input.SubmittedBy, input.Policy),
+                Context.InstanceId + "-update");
+            var reason = $"version {recorded.ExistingModified:O} was in force: this version was applied as an update, "
+                + $"which ended {update.State}"
                 + (update.Reason is null ? string.Empty : $" ({update.Reason})");
             SetStatus("updated", reason);
             Warnings.AddRange(update.Warnings);
-            return new IntakeDmpOutput(DmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. Warnings], update.CompensationIncomplete)
+            return new IntakeDmpOutput(
+                DmpId, IntakeState.Updated, reason, [], [], update.Approvals, [], [.. Warnings], update.CompensationIncomplete)
             {
                 Update = update,
                 UndeliveredNotifications = [.. Context.UndeliveredNotifications(), .. update.UndeliveredNotifications],
@@ -272,8 +284,9 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             Context.SetStatus(AwaitingStatus(_plan.RequiredApprovals, _evaluation));
             try
             {
+                var personalData = GovernanceEvaluator.InvolvesPersonalData(_plan.Datasets);
                 _approvals = await RequestApprovalsAsync(
-                    _plan.RequiredApprovals, "intake", Messages.PlanSummary(_plan), _plan, input.Policy, GovernanceEvaluator.InvolvesPersonalData(_plan.Datasets));
+                    _plan.RequiredApprovals, "intake", Messages.PlanSummary(_plan), _plan, input.Policy, personalData);
             }
             catch (WorkflowTaskFailedException ex)
             {
@@ -309,14 +322,22 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 }
 
                 SetStatus("granting");
-                await GrantAsync(
-                    [.. _plan.Datasets.SelectMany(d => d.Access.Select(grant => new PlannedGrant(d, grant, ApprovalIdsFor(d, _approvals), UndoOnFailure: true)))],
-                    "intake compensation");
+                var planned = _plan.Datasets.SelectMany(d =>
+                    d.Access.Select(g => new PlannedGrant(d, g, ApprovalIdsFor(d, _approvals), UndoOnFailure: true)));
+                await GrantAsync([.. planned], "intake compensation");
 
                 SetStatus("activating");
                 activated = await Context.SetDmpStateAsync(new SetDmpStateInput(
-                    DmpId, DmpState.Active, "intake approved and provisioned", Context.UtcNow(), Actor, GovernanceJson.Serialize(_plan), _evaluation.Modified,
-                    DistinctNotEnforced(), Title: _plan.Title, ContactEmail: _plan.PrincipalInvestigator.Email));
+                    DmpId,
+                    DmpState.Active,
+                    "intake approved and provisioned",
+                    Context.UtcNow(),
+                    Actor,
+                    GovernanceJson.Serialize(_plan),
+                    _evaluation.Modified,
+                    DistinctNotEnforced(),
+                    Title: _plan.Title,
+                    ContactEmail: _plan.PrincipalInvestigator.Email));
             }
             catch (WorkflowTaskFailedException ex)
             {
@@ -336,7 +357,8 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             await NotifyPiAsync(_plan, Messages.IntakeSummary(_plan, facts), "summary");
             await WriteBackAsync();
             SetStatus("active");
-            return new IntakeDmpOutput(DmpId, IntakeState.Active, null, [.. Containers], [.. Grants], _approvals, DistinctNotEnforced(), [.. Warnings], [])
+            return new IntakeDmpOutput(
+                DmpId, IntakeState.Active, null, [.. Containers], [.. Grants], _approvals, DistinctNotEnforced(), [.. Warnings], [])
             {
                 UndeliveredNotifications = Undelivered(_approvals),
             };
@@ -351,7 +373,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             return Ended(IntakeState.Failed, reason, incomplete) with { NotEnforcedLocally = DistinctNotEnforced() };
         }
 
-        /// <summary>Tells the versions waiting for this intake that it ended; each then takes its turn or gives way to a newer one.</summary>
+        /// <summary>Tells the versions waiting for this intake that it ended: each takes its turn or gives way to a newer one.</summary>
         private void Wake(IReadOnlyList<string>? waiting, string state)
         {
             foreach (var instanceId in waiting ?? [])
@@ -369,6 +391,9 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
 
         /// <summary>An intake that asked its approvals and ended without the plan in force (rejected or failed).</summary>
         private IntakeDmpOutput Ended(IntakeState state, string reason, IReadOnlyList<string> incomplete) =>
-            new(DmpId, state, reason, [], [], _approvals, [], [.. Warnings], incomplete) { UndeliveredNotifications = Undelivered(_approvals) };
+            new(DmpId, state, reason, [], [], _approvals, [], [.. Warnings], incomplete)
+            {
+                UndeliveredNotifications = Undelivered(_approvals),
+            };
     }
 }

@@ -46,7 +46,10 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
         var ct = context.CancellationToken;
         var me = context.InstanceId;
         var existing = await registry.GetDmpAsync(input.DmpId, ct);
-        if (existing is null && await registry.TryConsumeTokenAsync(FirstRecordKey(input.DmpId), me, input.At, input.At.AddYears(100), ct) == TokenConsumption.AlreadyUsed)
+        var firstRecordTaken = existing is null
+            && await registry.TryConsumeTokenAsync(FirstRecordKey(input.DmpId), me, input.At, input.At.AddYears(100), ct)
+                == TokenConsumption.AlreadyUsed;
+        if (firstRecordTaken)
         {
             // Record writes are ETag-checked, but the port has no create-only write: the first record of a DMP is claimed
             // in the single-use set instead. Another intake holds that claim and writes the record in a moment; decide
@@ -97,7 +100,8 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 var older = others.Select(q => q.InstanceId).ToList();
                 if (queue.All(q => q.InstanceId != me))
                 {
-                    await registry.UpsertDmpAsync(existing with { Queue = [.. queue, new QueuedDmpVersion(me, input.Modified, input.At)] }, ct);
+                    await registry.UpsertDmpAsync(
+                        existing with { Queue = [.. queue, new QueuedDmpVersion(me, input.Modified, input.At)] }, ct);
                 }
 
                 await audit.AppendAsync(

@@ -35,13 +35,18 @@ public enum UpdateState
     /// <summary>An approver rejected the change (or let it expire): the previous plan stays in force.</summary>
     Rejected,
 
-    /// <summary>Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.</summary>
+    /// <summary>
+    /// Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.
+    /// </summary>
     Failed,
 
     /// <summary>No active governance for the DMP (disposed of, or an intake the update could not hand the version to).</summary>
     NotGoverned,
 
-    /// <summary>No plan was in force but an intake was running or had ended: this version was handed to an intake of its own (<see cref="UpdateDmpOutput.Intake"/>).</summary>
+    /// <summary>
+    /// No plan was in force but an intake was running or had ended: this version was handed to an intake of its own
+    /// (<see cref="UpdateDmpOutput.Intake"/>).
+    /// </summary>
     TakenIn,
 
     /// <summary>A newer version claimed the DMP while this one waited for approvals: this one stops, the newer one applies.</summary>
@@ -144,7 +149,8 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 return null;
             }
 
-            await Context.AuditAsync("dmp.update_invalid", About, after: new { errors = _evaluation.Errors }, actor: _input.SubmittedBy ?? "anonymous");
+            await Context.AuditAsync(
+                "dmp.update_invalid", About, after: new { errors = _evaluation.Errors }, actor: _input.SubmittedBy ?? "anonymous");
             return Ended(UpdateState.Invalid, string.Join("; ", _evaluation.Errors));
         }
 
@@ -166,7 +172,11 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             {
                 case ClaimOutcome.Stale:
                     var stale = $"version {_evaluation.Modified:O} is not newer than the recorded {claim.RecordedModified:O}";
-                    await Context.AuditAsync("dmp.version_ignored", About, after: new { modified = _evaluation.Modified, recorded = claim.RecordedModified }, actor: Actor);
+                    await Context.AuditAsync(
+                        "dmp.version_ignored",
+                        About,
+                        after: new { modified = _evaluation.Modified, recorded = claim.RecordedModified },
+                        actor: Actor);
                     SetStatus("ignored", stale);
                     return Ended(UpdateState.Ignored, stale);
                 case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
@@ -194,13 +204,25 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 ? "an intake of this DMP is running: this version waits for it"
                 : "no plan is in force: this version is taken in");
             var intake = await Context.CallSubWorkflowAsync<IntakeDmpOutput>(
-                nameof(IntakeDmpWorkflow), new IntakeDmpInput(DmpId, _input.DmpJson, _input.SubmittedBy, _input.Policy), Context.InstanceId + "-intake");
+                nameof(IntakeDmpWorkflow),
+                new IntakeDmpInput(DmpId, _input.DmpJson, _input.SubmittedBy, _input.Policy),
+                Context.InstanceId + "-intake");
             var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}"
                 + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
             SetStatus("taken-in", reason);
             Warnings.AddRange(intake.Warnings);
             return new UpdateDmpOutput(
-                DmpId, UpdateState.TakenIn, reason, null, intake.Approvals, intake.Containers, intake.Grants, [], [], [.. Warnings], intake.CompensationIncomplete)
+                DmpId,
+                UpdateState.TakenIn,
+                reason,
+                null,
+                intake.Approvals,
+                intake.Containers,
+                intake.Grants,
+                [],
+                [],
+                [.. Warnings],
+                intake.CompensationIncomplete)
             {
                 Intake = intake,
                 UndeliveredNotifications = [.. Context.UndeliveredNotifications(), .. intake.UndeliveredNotifications],
@@ -214,18 +236,29 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             if (_diff.IsEmpty)
             {
                 await Context.SetDmpStateAsync(new SetDmpStateInput(
-                    DmpId, DmpState.Active, "update: no governance change", Context.UtcNow(), Actor, GovernanceJson.Serialize(_plan), _evaluation.Modified,
-                    RequireOwnership: true, Title: _plan.Title));
+                    DmpId,
+                    DmpState.Active,
+                    "update: no governance change",
+                    Context.UtcNow(),
+                    Actor,
+                    GovernanceJson.Serialize(_plan),
+                    _evaluation.Modified,
+                    RequireOwnership: true,
+                    Title: _plan.Title));
                 SetStatus("no-changes");
                 return Ended(UpdateState.NoChanges, null);
             }
 
-            await Context.AuditAsync("update.started", About, before: new { modified = _recordedModified }, after: new { modified = _evaluation.Modified, diff = _diff },
+            await Context.AuditAsync(
+                "update.started",
+                About,
+                before: new { modified = _recordedModified },
+                after: new { modified = _evaluation.Modified, diff = _diff },
                 actor: _input.SubmittedBy ?? "anonymous");
             return null;
         }
 
-        /// <summary>Approvals: only those the change needs; then the version must still be ours (a newer one may have claimed it).</summary>
+        /// <summary>Approvals: only those the change needs; then the version must still be ours (a newer one may claim it).</summary>
         private async Task<UpdateDmpOutput?> ApprovalsAsync()
         {
             var diff = _diff!;
@@ -234,12 +267,14 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                 Context.SetStatus(AwaitingStatus(diff.RequiredApprovals, _evaluation));
                 try
                 {
-                    _approvals = await RequestApprovalsAsync(diff.RequiredApprovals, "update", Messages.ChangeSummary(diff), _plan, _input.Policy,
-                        GovernanceEvaluator.InvolvesPersonalData(_plan.Datasets.Concat(_current.Datasets)));
+                    var personalData = GovernanceEvaluator.InvolvesPersonalData(_plan.Datasets.Concat(_current.Datasets));
+                    _approvals = await RequestApprovalsAsync(
+                        diff.RequiredApprovals, "update", Messages.ChangeSummary(diff), _plan, _input.Policy, personalData);
                 }
                 catch (WorkflowTaskFailedException ex)
                 {
-                    return await UnchangedAsync(UpdateState.Failed, "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails), []);
+                    var reason = "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails);
+                    return await UnchangedAsync(UpdateState.Failed, reason, []);
                 }
 
                 if (ApprovalRefusals.Decisive(_approvals) is { } refusal)
@@ -256,7 +291,12 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             }
 
             await Context.AuditAsync("update.superseded", About, actor: Actor,
-                after: new { modified = _evaluation.Modified, newer = stillOurs.RecordedModified, approvals = _approvals.Select(a => a.ApprovalId) });
+                after: new
+                {
+                    modified = _evaluation.Modified,
+                    newer = stillOurs.RecordedModified,
+                    approvals = _approvals.Select(a => a.ApprovalId),
+                });
             SetStatus("superseded");
             return Ended(UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP") with
             {
@@ -311,7 +351,9 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
                         Container = removed.ContainerName,
                         Email = removed.Principal.Email,
                         Orcid = removed.Principal.Orcid,
-                        Reason = diff.DatasetsRemoved.Any(d => d.DatasetKey == removed.DatasetKey) ? "dataset removed from the DMP" : "no longer in the DMP",
+                        Reason = diff.DatasetsRemoved.Any(d => d.DatasetKey == removed.DatasetKey)
+                            ? "dataset removed from the DMP"
+                            : "no longer in the DMP",
                         At = Context.UtcNow(),
                         Actor = Actor,
                     },
@@ -329,24 +371,34 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             foreach (var change in diff.RetentionChanges)
             {
                 var container = byKey[change.DatasetKey].Storage.ContainerName;
-                OnFailureUndo($"restore retention of {change.DatasetKey}", () => Context.UpdateDatasetRetentionAsync(new UpdateDatasetRetentionInput(
-                    DmpId, change.DatasetKey, container, change.OldKeepUntil, Disposal(change.OldDisposal), Context.UtcNow(), Actor)));
-                await Context.UpdateDatasetRetentionAsync(
-                    new UpdateDatasetRetentionInput(DmpId, change.DatasetKey, container, change.NewKeepUntil, Disposal(change.NewDisposal), Context.UtcNow(), Actor),
-                    ActivityRetryPolicies.Transient);
+                OnFailureUndo($"restore retention of {change.DatasetKey}", () => Context.UpdateDatasetRetentionAsync(
+                    new UpdateDatasetRetentionInput(
+                        DmpId, change.DatasetKey, container, change.OldKeepUntil, Disposal(change.OldDisposal), Context.UtcNow(), Actor)));
+                var retention = new UpdateDatasetRetentionInput(
+                    DmpId, change.DatasetKey, container, change.NewKeepUntil, Disposal(change.NewDisposal), Context.UtcNow(), Actor);
+                await Context.UpdateDatasetRetentionAsync(retention, ActivityRetryPolicies.Transient);
                 _retention.Add($"{change.DatasetKey}: keep until {change.NewKeepUntil:yyyy-MM-dd} (was {change.OldKeepUntil:yyyy-MM-dd}), "
                     + $"then {change.NewDisposal.ToString().ToLowerInvariant()}");
             }
 
             foreach (var change in diff.ClassificationChanges.Where(c => c.RequiresReprovisioning))
             {
-                Warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ (encryption scope, tier or "
-                    + "immutability); the data steward must migrate the container by hand.");
+                Warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ "
+                    + "(encryption scope, tier or immutability); the data steward must migrate the container by hand.");
             }
 
             var applied = await Context.SetDmpStateAsync(new SetDmpStateInput(
-                DmpId, DmpState.Active, "update applied", Context.UtcNow(), Actor, GovernanceJson.Serialize(_plan), _evaluation.Modified, DistinctNotEnforced(),
-                RequireOwnership: true, Title: _plan.Title, ContactEmail: _plan.PrincipalInvestigator.Email));
+                DmpId,
+                DmpState.Active,
+                "update applied",
+                Context.UtcNow(),
+                Actor,
+                GovernanceJson.Serialize(_plan),
+                _evaluation.Modified,
+                DistinctNotEnforced(),
+                RequireOwnership: true,
+                Title: _plan.Title,
+                ContactEmail: _plan.PrincipalInvestigator.Email));
             return applied.Applied;
         }
 
@@ -362,7 +414,8 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             {
                 var dataset = byKey[change.DatasetKey];
                 var isNew = diff.GrantsAdded.Any(g => g.DatasetKey == change.DatasetKey && g.Principal.Key == change.Principal.Key);
-                planned.Add(new PlannedGrant(dataset, dataset.Access.First(a => a.Principal.Key == change.Principal.Key), approvalIds, UndoOnFailure: isNew));
+                var grant = dataset.Access.First(a => a.Principal.Key == change.Principal.Key);
+                planned.Add(new PlannedGrant(dataset, grant, approvalIds, UndoOnFailure: isNew));
             }
 
             foreach (var key in diff.AccessEndChangedFor)
@@ -385,24 +438,44 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             await NotifyPiAsync(_plan, Messages.UpdateApplied(_plan, _diff!, _revoked, Warnings), "summary");
             await WriteBackAsync();
             SetStatus("applied");
-            return new UpdateDmpOutput(DmpId, UpdateState.Applied, null, _diff, _approvals, [.. Containers], [.. Grants], [.. _revoked], [.. _retention], [.. Warnings], [])
+            return new UpdateDmpOutput(
+                DmpId,
+                UpdateState.Applied,
+                null,
+                _diff,
+                _approvals,
+                [.. Containers],
+                [.. Grants],
+                [.. _revoked],
+                [.. _retention],
+                [.. Warnings],
+                [])
             {
                 UndeliveredNotifications = Undelivered(_approvals),
             };
         }
 
-        /// <summary>Ends with the previous plan still in force (the claimed version stays recorded, so older versions stay ignored).</summary>
+        /// <summary>Ends with the previous plan in force (the claimed version stays recorded: older versions stay ignored).</summary>
         private async Task<UpdateDmpOutput> UnchangedAsync(UpdateState state, string reason, IReadOnlyList<string> incomplete)
         {
             var word = state.ToString().ToLowerInvariant();
             SetStatus(word, reason);
-            await Context.SetDmpStateAsync(new SetDmpStateInput(DmpId, DmpState.Active, $"update {word}: {reason}", Context.UtcNow(), Actor, RequireOwnership: true));
-            return Ended(state, reason) with { Diff = _diff, Approvals = _approvals, CompensationIncomplete = incomplete, UndeliveredNotifications = Undelivered(_approvals) };
+            await Context.SetDmpStateAsync(
+                new SetDmpStateInput(DmpId, DmpState.Active, $"update {word}: {reason}", Context.UtcNow(), Actor, RequireOwnership: true));
+            return Ended(state, reason) with
+            {
+                Approvals = _approvals,
+                CompensationIncomplete = incomplete,
+                UndeliveredNotifications = Undelivered(_approvals),
+            };
         }
 
         /// <summary>An update that changed nothing.</summary>
         private UpdateDmpOutput Ended(UpdateState state, string? reason) =>
-            new(DmpId, state, reason, _diff, [], [], [], [], [], [.. Warnings], []) { UndeliveredNotifications = Context.UndeliveredNotifications() };
+            new(DmpId, state, reason, _diff, [], [], [], [], [], [.. Warnings], [])
+            {
+                UndeliveredNotifications = Context.UndeliveredNotifications(),
+            };
 
         private static PortDisposal Disposal(Governance.DisposalAction action) => Enum.Parse<PortDisposal>(action.ToString());
     }

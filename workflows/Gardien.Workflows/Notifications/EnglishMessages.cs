@@ -23,8 +23,8 @@ internal sealed class EnglishMessages : MessageCatalogue
     public override Message IntakeRejected(GovernancePlan plan, ApprovalWorkflowOutput refusal) => Create(
         NotificationKind.Rejection,
         $"DMP not approved: {Line(plan.Title)}",
-        $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" was not approved: {Md(Refusal(refusal))}.\n"
-        + "Nothing was provisioned. Revise the DMP and submit it again.");
+        $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe governance plan of \"{Md(plan.Title)}\" was not approved: "
+        + $"{Md(Refusal(refusal))}.\nNothing was provisioned. Revise the DMP and submit it again.");
 
     public override Message IntakeFailed(GovernancePlan plan, string reason, IReadOnlyList<string> incomplete) => Create(
         NotificationKind.Alert,
@@ -52,7 +52,8 @@ internal sealed class EnglishMessages : MessageCatalogue
         $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" was not approved: {Md(Refusal(refusal))}.\n"
         + $"The previous plan stays in force.\n\n{ChangeSummary(diff)}");
 
-    public override Message UpdateApplied(GovernancePlan plan, PlanDiff diff, IReadOnlyList<string> revoked, IReadOnlyList<string> warnings) => Create(
+    public override Message UpdateApplied(
+        GovernancePlan plan, PlanDiff diff, IReadOnlyList<string> revoked, IReadOnlyList<string> warnings) => Create(
         NotificationKind.Summary,
         $"DMP change applied: {Line(plan.Title)}",
         $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" is in force.\n\n{ChangeSummary(diff)}"
@@ -69,11 +70,14 @@ internal sealed class EnglishMessages : MessageCatalogue
     {
         var lines = new List<string>();
         lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {Md(d.Title)} ({Md(d.DatasetKey)}, {Lower(d.Classification)})"));
-        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {Md(d.Title)} ({Md(d.DatasetKey)}) removed (data stays under retention)"));
+        lines.AddRange(diff.DatasetsRemoved.Select(d =>
+            $"- dataset {Md(d.Title)} ({Md(d.DatasetKey)}) removed (data stays under retention)"));
         lines.AddRange(diff.GrantsAdded.Select(g => $"- {Md(g.Principal.Name)} gains {Lower(g.NewRole)} access to {Md(g.DatasetKey)}"));
-        lines.AddRange(diff.GrantsChanged.Select(g => $"- {Md(g.Principal.Name)}: {Lower(g.OldRole)} → {Lower(g.NewRole)} on {Md(g.DatasetKey)}"));
+        lines.AddRange(diff.GrantsChanged.Select(g =>
+            $"- {Md(g.Principal.Name)}: {Lower(g.OldRole)} → {Lower(g.NewRole)} on {Md(g.DatasetKey)}"));
         lines.AddRange(diff.GrantsRemoved.Select(g => $"- {Md(g.Principal.Name)} loses access to {Md(g.DatasetKey)}"));
-        lines.AddRange(diff.RetentionChanges.Select(r => $"- {Md(r.DatasetKey)}: keep until {Date(r.NewKeepUntil)} (was {Date(r.OldKeepUntil)})"));
+        lines.AddRange(diff.RetentionChanges.Select(r =>
+            $"- {Md(r.DatasetKey)}: keep until {Date(r.NewKeepUntil)} (was {Date(r.OldKeepUntil)})"));
         lines.AddRange(diff.ClassificationChanges.Select(c => $"- {Md(c.DatasetKey)}: {Lower(c.Old)} → {Lower(c.New)}"));
         if (diff.PrincipalInvestigatorChangedTo is { } pi)
         {
@@ -87,7 +91,8 @@ internal sealed class EnglishMessages : MessageCatalogue
 
     // ---- Approvals -----------------------------------------------------------------------------------------------
 
-    public override Message ApprovalRequest(ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset expiresAt, ApprovalLink link) => Create(
+    public override Message ApprovalRequest(
+        ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset expiresAt, ApprovalLink link) => Create(
         NotificationKind.ApprovalRequest,
         $"Approval needed ({RoleTitle(input.Role)}): {Line(TitleOf(input))}",
         RequestBody(input, approver.Name, expiresAt),
@@ -101,19 +106,24 @@ internal sealed class EnglishMessages : MessageCatalogue
         ApproveReject(link));
 
     public override Message ApprovalEscalated(
-        ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt, ApprovalLink link) => Create(
+        ApprovalWorkflowInput input,
+        ResolvedApprover approver,
+        DateTimeOffset requestedAt,
+        DateTimeOffset expiresAt,
+        ApprovalLink link) => Create(
         NotificationKind.Escalation,
         $"Escalated approval ({RoleTitle(input.Role)}): {Line(TitleOf(input))}",
         $"{Md(approver.Name)} has not decided since {Date(requestedAt)}. As their delegate, please decide.\n\n"
         + RequestBody(input, approver.DelegateName ?? link.Approver, expiresAt),
         ApproveReject(link));
 
-    public override Message ApprovalOverdue(ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt) =>
+    public override Message ApprovalOverdue(
+        ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt) =>
         Create(
             NotificationKind.Escalation,
             $"Approval overdue ({RoleTitle(input.Role)}): {Line(TitleOf(input))}",
-            $"{Md(approver.Name)} ({Md(approver.Email)}) has not decided since {Date(requestedAt)}; the request expires on {Date(expiresAt)}. "
-            + "No delegate is named for this role: please follow up.");
+            $"{Md(approver.Name)} ({Md(approver.Email)}) has not decided since {Date(requestedAt)}; the request expires on "
+            + $"{Date(expiresAt)}. No delegate is named for this role: please follow up.");
 
     public override string RoleTitle(ApprovalRole role) => ApprovalRoles.Title(role);
 
@@ -134,28 +144,31 @@ internal sealed class EnglishMessages : MessageCatalogue
         NotificationKind.Alert,
         $"Deletion stopped by the PI: {Line(title ?? dataset.DatasetId)}",
         $"{Md(by)} stopped the deletion of dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) during its grace period. "
-        + $"Comment: {Md(comment ?? "(none)")}.\nThe data is kept; keep-until {Date(dataset.KeepUntil)} has passed, so the data steward must "
-        + "decide on an extension or a new disposal.");
+        + $"Comment: {Md(comment ?? "(none)")}.\nThe data is kept; keep-until {Date(dataset.KeepUntil)} has passed, so the data "
+        + "steward must decide on an extension or a new disposal.");
 
     public override Message ExtensionUnclear(RetentionCaseInput dataset, string? title) => Create(
         NotificationKind.Rejection,
         $"Extension request not understood: {Line(title ?? dataset.DatasetId)}",
         $"Your objection to the disposal of dataset {Md(dataset.DatasetId)} was received, but the comment gives no new keep-until date "
-        + $"after {Date(dataset.KeepUntil)}. The link you used works only once: to ask for an extension, write to the data steward, or answer "
-        + "the next notice with the date written as yyyy-MM-dd in the comment.");
+        + $"after {Date(dataset.KeepUntil)}. The link you used works only once: to ask for an extension, write to the data steward, "
+        + "or answer the next notice with the date written as yyyy-MM-dd in the comment.");
 
     public override (IReadOnlyList<string> Reasons, string Summary) ExtensionRequest(
         RetentionCaseInput dataset, string requestedBy, DateOnly newKeepUntil, string? comment) =>
-        ([$"The PI ({requestedBy}) asks to keep dataset {dataset.DatasetId} until {Date(newKeepUntil)} instead of {Date(dataset.KeepUntil)}."],
+        ([$"The PI ({requestedBy}) asks to keep dataset {dataset.DatasetId} until {Date(newKeepUntil)} "
+            + $"instead of {Date(dataset.KeepUntil)}."],
             $"Reason given: {Md(comment)}");
 
-    public override Message ExtensionDenied(RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval) => Create(
+    public override Message ExtensionDenied(
+        RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval) => Create(
         NotificationKind.Rejection,
         $"Extension not granted: {Line(title ?? dataset.DatasetId)}",
         $"The data steward did not approve keeping dataset {Md(dataset.DatasetId)} until {Date(newKeepUntil)} "
         + $"({approval.Outcome}: {Md(approval.Comment ?? "no comment")}). The planned action on {Date(dataset.KeepUntil)} stands.");
 
-    public override Message RetentionExtended(RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval) => Create(
+    public override Message RetentionExtended(
+        RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval) => Create(
         NotificationKind.Summary,
         $"Retention extended: {Line(title ?? dataset.DatasetId)}",
         $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) is now kept until {Date(newKeepUntil)} (approved by "
@@ -167,12 +180,14 @@ internal sealed class EnglishMessages : MessageCatalogue
         $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}, container {Md(dataset.Container)}) reached keep-until "
         + $"{Date(dataset.KeepUntil)} but was NOT disposed of: {Md(reason)}\nGardien checks again on {Date(recheckOn)}.");
 
-    public override (IReadOnlyList<string> Reasons, string Summary) DisposalRequest(RetentionCaseInput dataset, string noticesTo, int noticesSent) =>
+    public override (IReadOnlyList<string> Reasons, string Summary) DisposalRequest(
+        RetentionCaseInput dataset, string noticesTo, int noticesSent) =>
         ([$"Dataset {dataset.DatasetId} reached keep-until {Date(dataset.KeepUntil)}; planned action: {Describe(dataset.Disposal)}. "
             + "The policy requires your approval before it happens."],
             $"Container {Md(dataset.Container)}. Notices sent to {Md(noticesTo)}: {noticesSent}.");
 
-    public override Message DisposalNotApproved(RetentionCaseInput dataset, string? title, IReadOnlyList<ApprovalWorkflowOutput> refused) => Create(
+    public override Message DisposalNotApproved(
+        RetentionCaseInput dataset, string? title, IReadOnlyList<ApprovalWorkflowOutput> refused) => Create(
         NotificationKind.Alert,
         $"Disposal not approved: {Line(title ?? dataset.DatasetId)}",
         $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) reached keep-until {Date(dataset.KeepUntil)} but its disposal was not "
@@ -188,11 +203,12 @@ internal sealed class EnglishMessages : MessageCatalogue
         + "Reject (the link below) stops the deletion.",
         new NotificationLink("Stop the deletion", link.RejectUrl));
 
-    public override Message DisposalCompleted(RetentionCaseInput dataset, string? title, DeletionCertificate certificate, long auditSequence) => Create(
+    public override Message DisposalCompleted(
+        RetentionCaseInput dataset, string? title, DeletionCertificate certificate, long auditSequence) => Create(
         NotificationKind.Summary,
         $"Disposal completed: {Line(title ?? dataset.DatasetId)}",
-        $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) was disposed of ({Describe(dataset.Disposal)}): {certificate.BlobCount} "
-        + $"blobs, {certificate.TotalBytes} bytes, manifest SHA-256 {certificate.ManifestSha256}. "
+        $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) was disposed of ({Describe(dataset.Disposal)}): "
+        + $"{certificate.BlobCount} blobs, {certificate.TotalBytes} bytes, manifest SHA-256 {certificate.ManifestSha256}. "
         + $"Certificate {certificate.CertificateId} is audit entry #{auditSequence}.");
 
     public override Message SweepDiscrepancies(DateOnly date, IReadOnlyList<RetentionDiscrepancy> discrepancies) => Create(
@@ -226,7 +242,8 @@ internal sealed class EnglishMessages : MessageCatalogue
     public override Message AccessReviewDone(string dmpId, string? title, int confirmed, IReadOnlyList<string> removed) => Create(
         NotificationKind.Summary,
         $"Access review done: {Line(title ?? dmpId)}",
-        $"Confirmed: {confirmed}. Access removed: {removed.Count}" + (removed.Count == 0 ? "." : ": " + string.Join(", ", removed.Select(Md)) + "."));
+        $"Confirmed: {confirmed}. Access removed: {removed.Count}"
+        + (removed.Count == 0 ? "." : ": " + string.Join(", ", removed.Select(Md)) + "."));
 
     public override Message AccessEnded(string dmpId, string? title, DateOnly? accessEndsOn, int revoked) => Create(
         NotificationKind.Summary,
@@ -245,8 +262,9 @@ internal sealed class EnglishMessages : MessageCatalogue
     public override Message BlobDeletedOutsideDisposal(BlobEventInput blob, DatasetRecord dataset) => Create(
         NotificationKind.Alert,
         $"Blob deleted outside a disposal: {Line(dataset.DatasetId)}",
-        $"Blob '{Md(blob.BlobName)}' (etag {Md(blob.ETag)}) was deleted from container '{Md(blob.Container)}' (dataset {Md(dataset.DatasetId)} "
-        + $"of DMP {Md(dataset.DmpId)}, state {dataset.State}, keep-until {Date(dataset.KeepUntil)}) although no disposal is under way. "
+        $"Blob '{Md(blob.BlobName)}' (etag {Md(blob.ETag)}) was deleted from container '{Md(blob.Container)}' "
+        + $"(dataset {Md(dataset.DatasetId)} of DMP {Md(dataset.DmpId)}, state {dataset.State}, keep-until {Date(dataset.KeepUntil)}) "
+        + "although no disposal is under way. "
         + "Check whether the deletion was legitimate; restore from backup if not.");
 
     public override Message BlobWrittenDuringDisposal(BlobEventInput blob, DatasetRecord dataset) => Create(
@@ -264,8 +282,8 @@ internal sealed class EnglishMessages : MessageCatalogue
     public override Message OpenBeforeEmbargo(DatasetRecord dataset) => Create(
         NotificationKind.Alert,
         $"Open distribution before embargo end: {Line(dataset.DatasetId)}",
-        $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) is distributed openly but is under embargo until {Date(dataset.EmbargoUntil)}. "
-        + "Writing data is fine; publishing it before that date is not.");
+        $"Dataset {Md(dataset.DatasetId)} (DMP {Md(dataset.DmpId)}) is distributed openly but is under embargo until "
+        + $"{Date(dataset.EmbargoUntil)}. Writing data is fine; publishing it before that date is not.");
 
     // ---- Words --------------------------------------------------------------------------------------------------
 

@@ -53,7 +53,8 @@ public abstract class MessageCatalogue
     public abstract Message UpdateRejected(GovernancePlan plan, ApprovalWorkflowOutput refusal, PlanDiff diff);
 
     /// <summary>To the PI: the change is in force.</summary>
-    public abstract Message UpdateApplied(GovernancePlan plan, PlanDiff diff, IReadOnlyList<string> revoked, IReadOnlyList<string> warnings);
+    public abstract Message UpdateApplied(
+        GovernancePlan plan, PlanDiff diff, IReadOnlyList<string> revoked, IReadOnlyList<string> warnings);
 
     /// <summary>What approvers of an intake are asked to approve (Markdown, shown in the request as is).</summary>
     public abstract string PlanSummary(GovernancePlan plan);
@@ -66,7 +67,8 @@ public abstract class MessageCatalogue
 
     // ---- Approvals -----------------------------------------------------------------------------------------------
 
-    public abstract Message ApprovalRequest(ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset expiresAt, ApprovalLink link);
+    public abstract Message ApprovalRequest(
+        ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset expiresAt, ApprovalLink link);
 
     public abstract Message ApprovalReminder(
         ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset expiresAt, int reminder, ApprovalLink link);
@@ -76,7 +78,8 @@ public abstract class MessageCatalogue
         ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt, ApprovalLink link);
 
     /// <summary>To the data steward when the role names no delegate.</summary>
-    public abstract Message ApprovalOverdue(ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt);
+    public abstract Message ApprovalOverdue(
+        ApprovalWorkflowInput input, ResolvedApprover approver, DateTimeOffset requestedAt, DateTimeOffset expiresAt);
 
     public abstract string RoleTitle(ApprovalRole role);
 
@@ -94,14 +97,17 @@ public abstract class MessageCatalogue
     public abstract (IReadOnlyList<string> Reasons, string Summary) ExtensionRequest(
         RetentionCaseInput dataset, string requestedBy, DateOnly newKeepUntil, string? comment);
 
-    public abstract Message ExtensionDenied(RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval);
+    public abstract Message ExtensionDenied(
+        RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval);
 
-    public abstract Message RetentionExtended(RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval);
+    public abstract Message RetentionExtended(
+        RetentionCaseInput dataset, string? title, DateOnly newKeepUntil, ApprovalWorkflowOutput approval);
 
     public abstract Message DisposalHeld(RetentionCaseInput dataset, string? title, string reason, DateOnly recheckOn);
 
     /// <summary>Why a role is asked to approve a disposal (reasons, summary).</summary>
-    public abstract (IReadOnlyList<string> Reasons, string Summary) DisposalRequest(RetentionCaseInput dataset, string noticesTo, int noticesSent);
+    public abstract (IReadOnlyList<string> Reasons, string Summary) DisposalRequest(
+        RetentionCaseInput dataset, string noticesTo, int noticesSent);
 
     public abstract Message DisposalNotApproved(RetentionCaseInput dataset, string? title, IReadOnlyList<ApprovalWorkflowOutput> refused);
 
@@ -109,7 +115,8 @@ public abstract class MessageCatalogue
     public abstract Message MarkedForDeletion(
         RetentionCaseInput dataset, string? title, ContainerManifest? manifest, DateTimeOffset purgeAt, ApprovalLink link);
 
-    public abstract Message DisposalCompleted(RetentionCaseInput dataset, string? title, DeletionCertificate certificate, long auditSequence);
+    public abstract Message DisposalCompleted(
+        RetentionCaseInput dataset, string? title, DeletionCertificate certificate, long auditSequence);
 
     public abstract Message SweepDiscrepancies(DateOnly date, IReadOnlyList<RetentionDiscrepancy> discrepancies);
 

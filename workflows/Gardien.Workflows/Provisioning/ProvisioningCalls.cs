@@ -9,7 +9,8 @@ internal static class ProvisioningCalls
     public static Task<ProvisionedContainer> ProvisionContainerAsync(this WorkflowContext context, ProvisionContainerInput input) =>
         context.CallAuditedAsync<ProvisionedContainer>(nameof(ProvisionContainerActivity), input, ActivityRetryPolicies.Transient);
 
-    public static Task<ContainerDeletionOutcome> RemoveContainerIfEmptyAsync(this WorkflowContext context, RemoveContainerIfEmptyInput input) =>
+    public static Task<ContainerDeletionOutcome> RemoveContainerIfEmptyAsync(
+        this WorkflowContext context, RemoveContainerIfEmptyInput input) =>
         context.CallAuditedAsync<ContainerDeletionOutcome>(nameof(RemoveContainerIfEmptyActivity), input, ActivityRetryPolicies.Persistent);
 
     /// <param name="retry">Default: <see cref="ActivityRetryPolicies.Persistent"/> (bookkeeping that must happen).</param>

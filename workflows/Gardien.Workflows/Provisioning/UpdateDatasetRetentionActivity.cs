@@ -25,7 +25,8 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         var changed = dataset.KeepUntil != input.KeepUntil || dataset.Disposal != input.Disposal;
         if (changed)
         {
-            await registry.UpsertDatasetAsync(dataset with { KeepUntil = input.KeepUntil, Disposal = input.Disposal, UpdatedAt = input.At }, ct);
+            await registry.UpsertDatasetAsync(
+                dataset with { KeepUntil = input.KeepUntil, Disposal = input.Disposal, UpdatedAt = input.At }, ct);
         }
 
         var keepUntil = GovernanceMetadata.Date(input.KeepUntil);
@@ -38,7 +39,8 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         {
             if (!blob.Tags.TryGetValue(GovernanceMetadata.KeepUntil, out var current) || current != keepUntil)
             {
-                await storage.SetBlobTagsAsync(input.Container, blob.Name, new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = keepUntil }, ct);
+                await storage.SetBlobTagsAsync(
+                    input.Container, blob.Name, new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = keepUntil }, ct);
                 retagged++;
             }
         }

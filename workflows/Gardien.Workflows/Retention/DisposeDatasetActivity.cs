@@ -82,7 +82,8 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
         {
             case DisposalAction.Delete:
                 var purgeNotBefore = input.PurgeNotBefore ?? throw new NonRetryableActivityException("A deletion needs the end of its grace period (PurgeNotBefore).");
-                await storage.MarkForDeletionAsync(dataset.Container, purgeNotBefore, $"Retention ended {input.KeepUntil:yyyy-MM-dd}; case {context.InstanceId}", ct);
+                await storage.MarkForDeletionAsync(
+                    dataset.Container, purgeNotBefore, $"Retention ended {input.KeepUntil:yyyy-MM-dd}; case {context.InstanceId}", ct);
                 updated = dataset with { State = DatasetState.MarkedForDeletion, UpdatedAt = input.At };
                 action = "dataset.marked_for_deletion";
                 after = new { state = updated.State.ToString(), purgeNotBefore, blobCount = manifest.BlobCount, totalBytes = manifest.TotalBytes, manifestSha256 = manifest.ManifestSha256 };
@@ -169,7 +170,8 @@ public sealed class PurgeDatasetActivity(IGovernanceRegistry registry, IStorageP
             return new DisposalStepResult(DisposalStepOutcome.Refused, new DisposalDecision(DisposalVerdict.Held, purge.Detail, []), dataset.Disposal, purge.Manifest, dataset.Container, purge.Detail);
         }
 
-        await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Disposed, DisposedAt = input.At, UpdatedAt = input.At, ETag = null }, ct);
+        await registry.UpsertDatasetAsync(
+            dataset with { State = DatasetState.Disposed, DisposedAt = input.At, UpdatedAt = input.At, ETag = null }, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "dataset.purged", context.InstanceId, subject, input.At.UtcDateTime,
                 before: new { state = dataset.State.ToString() },

@@ -11,7 +11,8 @@ internal static class RetentionCalls
     public static Task<StartedInstance> StartRetentionSweepAsync(this WorkflowContext context, DateOnly date) =>
         context.CallActivityAsync<StartedInstance>(nameof(StartRetentionSweepActivity), date, ActivityRetryPolicies.Persistent);
 
-    public static Task<RetentionCandidates> FindRetentionCandidatesAsync(this WorkflowContext context, FindRetentionCandidatesInput input) =>
+    public static Task<RetentionCandidates> FindRetentionCandidatesAsync(
+        this WorkflowContext context, FindRetentionCandidatesInput input) =>
         context.CallActivityAsync<RetentionCandidates>(nameof(FindRetentionCandidatesActivity), input, ActivityRetryPolicies.Transient);
 
     public static Task<StartedInstance> StartRetentionCaseAsync(this WorkflowContext context, StartRetentionCaseInput input) =>
@@ -33,5 +34,6 @@ internal static class RetentionCalls
         context.CallAuditedAsync<bool>(nameof(CancelDeletionActivity), input, ActivityRetryPolicies.Persistent);
 
     public static Task<CertificateReceipt> WriteDeletionCertificateAsync(this WorkflowContext context, DeletionCertificate certificate) =>
-        context.CallAuditedAsync<CertificateReceipt>(nameof(WriteDeletionCertificateActivity), certificate, ActivityRetryPolicies.Persistent);
+        context.CallAuditedAsync<CertificateReceipt>(
+            nameof(WriteDeletionCertificateActivity), certificate, ActivityRetryPolicies.Persistent);
 }

@@ -62,7 +62,8 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         }
 
         return facts.KeepUntil != input.KeepUntil
-            ? Result(RetentionCaseOutcome.Superseded, $"Keep-until is now {Format(facts.KeepUntil)}, not {Format(input.KeepUntil)}.", facts.KeepUntil)
+            ? Result(RetentionCaseOutcome.Superseded, $"Keep-until is now {Format(facts.KeepUntil)}, not {Format(input.KeepUntil)}.",
+                facts.KeepUntil)
             : null;
     }
 
@@ -98,11 +99,14 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
     private async Task SendNoticeAsync(int days)
     {
         SetStatus("notifying", $"{days} days before keep-until");
-        var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, Utc(WorkflowContextExtensions.Midnight(input.KeepUntil)).AddDays(1));
+        var expiresAt = Utc(WorkflowContextExtensions.Midnight(input.KeepUntil)).AddDays(1);
+        var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, expiresAt);
         await NotifyAsync(_messages.RetentionNotice(input, _title, days, link), [Recipient], $"notice-{days}");
         _noticesSent.Add(days);
         _noticeTimestamps.Add(context.UtcNow());
-        await AuditAsync("retention.notice_sent", after: new { daysBefore = days, keepUntil = input.KeepUntil, to = Recipient, disposal = input.Disposal.ToString() },
+        await AuditAsync(
+            "retention.notice_sent",
+            after: new { daysBefore = days, keepUntil = input.KeepUntil, to = Recipient, disposal = input.Disposal.ToString() },
             discriminator: ":" + days.ToString(CultureInfo.InvariantCulture));
     }
 
@@ -111,7 +115,8 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
     {
         while (context.CurrentUtcDateTime < fireAt)
         {
-            SetStatus(input.Phase == RetentionCasePhase.Notice && context.Today() < input.KeepUntil ? "waiting-notice" : "waiting", $"until {fireAt:yyyy-MM-dd}");
+            var beforeKeepUntil = input.Phase == RetentionCasePhase.Notice && context.Today() < input.KeepUntil;
+            SetStatus(beforeKeepUntil ? "waiting-notice" : "waiting", $"until {fireAt:yyyy-MM-dd}");
             if (await WaitForResponseAsync(fireAt) is not { } response)
             {
                 return null;
@@ -140,11 +145,15 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
     private async Task<RetentionCaseResult?> ResponseAsync(ApprovalDecisionEvent response, bool inGrace)
     {
         _responses++;
-        var verified = await context.VerifyDecisionAsync(new VerifyApprovalDecisionInput(response.Token, response.Decision, context.InstanceId, context.UtcNow()));
+        var verified = await context.VerifyDecisionAsync(
+            new VerifyApprovalDecisionInput(response.Token, response.Decision, context.InstanceId, context.UtcNow()));
         if (!verified.IsValid)
         {
-            await AuditAsync("retention.response_refused", after: new { failure = verified.Failure.ToString(), message = verified.Message, decision = response.Decision },
-                actor: response.Actor ?? "anonymous", discriminator: ":" + _responses.ToString(CultureInfo.InvariantCulture));
+            await AuditAsync(
+                "retention.response_refused",
+                after: new { failure = verified.Failure.ToString(), message = verified.Message, decision = response.Decision },
+                actor: response.Actor ?? "anonymous",
+                discriminator: ":" + _responses.ToString(CultureInfo.InvariantCulture));
             return null;
         }
 
@@ -161,9 +170,11 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
 
         if (inGrace)
         {
+            var reason = $"stopped by {by} during the grace period: {response.Comment}";
             await context.CancelDeletionAsync(
-                new CancelDeletionInput(input.DmpId, input.DatasetId, $"stopped by {by} during the grace period: {response.Comment}", context.UtcNow(), "user:" + by));
-            await NotifyAsync(_messages.DeletionStoppedByPi(input, _title, by, response.Comment), [_settings.StewardEmail, Recipient], "stopped");
+                new CancelDeletionInput(input.DmpId, input.DatasetId, reason, context.UtcNow(), "user:" + by));
+            var stopped = _messages.DeletionStoppedByPi(input, _title, by, response.Comment);
+            await NotifyAsync(stopped, [_settings.StewardEmail, Recipient], "stopped");
             return Result(RetentionCaseOutcome.StoppedByPi, $"Stopped by {by}: {response.Comment}");
         }
 
@@ -197,7 +208,10 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         if (RetentionCaseWorkflow.RequestedDate(comment) is not { } newKeepUntil || newKeepUntil <= input.KeepUntil)
         {
             await NotifyAsync(_messages.ExtensionUnclear(input, _title), [Recipient], $"extension-unclear-{_responses}");
-            await AuditAsync("retention.extension_unclear", after: new { requestedBy, comment }, discriminator: ":" + _responses.ToString(CultureInfo.InvariantCulture));
+            await AuditAsync(
+                "retention.extension_unclear",
+                after: new { requestedBy, comment },
+                discriminator: ":" + _responses.ToString(CultureInfo.InvariantCulture));
             return null;
         }
 
@@ -209,7 +223,7 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             new ApprovalWorkflowInput(
                 input.DmpId,
                 ApprovalRole.DataSteward,
-                string.Create(CultureInfo.InvariantCulture, $"retention-extension:{input.DmpId}/{input.DatasetId}:{newKeepUntil:yyyy-MM-dd}"),
+                ExtensionSubject(newKeepUntil),
                 reasons,
                 Summary: summary,
                 ApprovalId: $"{context.InstanceId}:steward:extension:{_round}",
@@ -222,14 +236,18 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         if (!approval.IsApproved)
         {
             await NotifyAsync(_messages.ExtensionDenied(input, _title, newKeepUntil, approval), [Recipient], $"extension-denied-{_round}");
-            await AuditAsync("retention.extension_denied", after: new { requested = newKeepUntil, outcome = approval.Outcome.ToString(), decidedBy = approval.DecidedBy },
+            await AuditAsync(
+                "retention.extension_denied",
+                after: new { requested = newKeepUntil, outcome = approval.Outcome.ToString(), decidedBy = approval.DecidedBy },
                 discriminator: ":" + _round.ToString(CultureInfo.InvariantCulture));
             return null;
         }
 
-        await context.CancelDeletionAsync(new CancelDeletionInput(input.DmpId, input.DatasetId, "retention extended", context.UtcNow(), _actor));
+        await context.CancelDeletionAsync(
+            new CancelDeletionInput(input.DmpId, input.DatasetId, "retention extended", context.UtcNow(), _actor));
+        var approvedBy = "user:" + (approval.DecidedBy ?? approval.Approver);
         await context.UpdateDatasetRetentionAsync(new UpdateDatasetRetentionInput(
-            input.DmpId, input.DatasetId, input.Container, newKeepUntil, input.Disposal, context.UtcNow(), "user:" + (approval.DecidedBy ?? approval.Approver)));
+            input.DmpId, input.DatasetId, input.Container, newKeepUntil, input.Disposal, context.UtcNow(), approvedBy));
         await AuditAsync("retention.extended", before: new { keepUntil = input.KeepUntil },
             after: new { keepUntil = newKeepUntil, requestedBy, approvedBy = approval.DecidedBy, approvalId = approval.ApprovalId });
         await NotifyAsync(_messages.RetentionExtended(input, _title, newKeepUntil, approval), [Recipient], $"extended-{_round}");
@@ -279,8 +297,11 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         _round++;
         SetStatus("held", decision.Reason);
         var recheckAt = RetentionSettings.Add(context.CurrentUtcDateTime, _settings.HoldRecheckEvery);
-        await NotifyAsync(_messages.DisposalHeld(input, _title, decision.Reason, DateOnly.FromDateTime(recheckAt)), [_settings.StewardEmail, _settings.DpoEmail], $"held-{_round}");
-        await AuditAsync("retention.disposal_held", after: new { reason = decision.Reason, recheckAfter = _settings.HoldRecheckEvery.ToString() },
+        var held = _messages.DisposalHeld(input, _title, decision.Reason, DateOnly.FromDateTime(recheckAt));
+        await NotifyAsync(held, [_settings.StewardEmail, _settings.DpoEmail], $"held-{_round}");
+        await AuditAsync(
+            "retention.disposal_held",
+            after: new { reason = decision.Reason, recheckAfter = _settings.HoldRecheckEvery.ToString() },
             discriminator: ":" + _round.ToString(CultureInfo.InvariantCulture));
         if (await WaitUntilAsync(RetentionSettings.Add(context.CurrentUtcDateTime, _settings.HoldRecheckEvery)) is { } ended)
         {
@@ -299,10 +320,10 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             NoticeTimestamps = [.. _noticeTimestamps],
             Round = _round,
         });
-        return Result(RetentionCaseOutcome.ContinuedAsNew, $"Still on hold after {_round} re-checks: the case goes on with a fresh history.");
+        return Result(RetentionCaseOutcome.ContinuedAsNew, $"Still on hold after {_round} re-checks: the case goes on with a new history.");
     }
 
-    /// <summary>One approval per role the policy requires, in parallel; any refusal or expiry ends the case with nothing disposed of.</summary>
+    /// <summary>One approval per role the policy requires, in parallel; a refusal or an expiry ends the case unchanged.</summary>
     private async Task<RetentionCaseResult?> RequestDisposalApprovalsAsync(IReadOnlyList<string> roles)
     {
         _round++;
@@ -328,8 +349,18 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         }
 
         await AuditAsync("retention.disposal_not_approved",
-            after: new { refused = refused.Select(r => new { role = ApprovalRoles.Code(r.Role), outcome = r.Outcome.ToString(), r.DecidedBy, r.Comment }) });
-        await NotifyAsync(_messages.DisposalNotApproved(input, _title, refused), [_settings.StewardEmail, Recipient], $"not-approved-{_round}");
+            after: new
+            {
+                refused = refused.Select(r => new
+                {
+                    role = ApprovalRoles.Code(r.Role),
+                    outcome = r.Outcome.ToString(),
+                    r.DecidedBy,
+                    r.Comment,
+                }),
+            });
+        var notApproved = _messages.DisposalNotApproved(input, _title, refused);
+        await NotifyAsync(notApproved, [_settings.StewardEmail, Recipient], $"not-approved-{_round}");
         return Result(RetentionCaseOutcome.NotApproved, ApprovalRefusals.Summary(refused));
     }
 
@@ -343,7 +374,12 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         var purgeNotBefore = RetentionSettings.Add(context.CurrentUtcDateTime, _settings.DeletionGrace);
         var phase1At = context.UtcNow();
         var phase1 = await context.DisposeDatasetAsync(new DisposeDatasetInput(
-            input.DmpId, input.DatasetId, input.KeepUntil, phase1At, input.Disposal == DisposalAction.Delete ? Utc(purgeNotBefore) : null, _actor));
+            input.DmpId,
+            input.DatasetId,
+            input.KeepUntil,
+            phase1At,
+            input.Disposal == DisposalAction.Delete ? Utc(purgeNotBefore) : null,
+            _actor));
         if (phase1.Outcome == DisposalStepOutcome.Refused)
         {
             // The activity's own re-check saw something the workflow did not (a hold set a moment ago): loop and re-decide.
@@ -360,7 +396,8 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         if (input.Disposal == DisposalAction.Delete)
         {
             var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, Utc(purgeNotBefore));
-            await NotifyAsync(_messages.MarkedForDeletion(input, _title, phase1.Manifest, Utc(purgeNotBefore), link), [Recipient, _settings.StewardEmail], "marked");
+            var marked = _messages.MarkedForDeletion(input, _title, phase1.Manifest, Utc(purgeNotBefore), link);
+            await NotifyAsync(marked, [Recipient, _settings.StewardEmail], "marked");
             while (context.CurrentUtcDateTime < purgeNotBefore)
             {
                 SetStatus("grace-period", $"purge on {purgeNotBefore:yyyy-MM-dd}");
@@ -372,11 +409,13 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             }
 
             phase2At = context.UtcNow();
-            phase2 = await context.PurgeDatasetAsync(new PurgeDatasetInput(input.DmpId, input.DatasetId, input.KeepUntil, phase2At.Value, _actor));
+            phase2 = await context.PurgeDatasetAsync(
+                new PurgeDatasetInput(input.DmpId, input.DatasetId, input.KeepUntil, phase2At.Value, _actor));
             if (phase2.Outcome == DisposalStepOutcome.Refused)
             {
                 // Typically a hold that arrived during the grace period: undo the mark, report, and go back to the checks.
-                await context.CancelDeletionAsync(new CancelDeletionInput(input.DmpId, input.DatasetId, "purge refused: " + phase2.Detail, context.UtcNow(), _actor));
+                await context.CancelDeletionAsync(
+                    new CancelDeletionInput(input.DmpId, input.DatasetId, "purge refused: " + phase2.Detail, context.UtcNow(), _actor));
                 return BackToTheChecks(phase2.Decision) ? null : Result(RetentionCaseOutcome.Refused, phase2.Detail);
             }
         }
@@ -393,7 +432,11 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             BlobCount = manifest.BlobCount,
             TotalBytes = manifest.TotalBytes,
             ManifestSha256 = manifest.ManifestSha256,
-            Approvals = [.. facts.Approvals.Select(a => new CertificateApproval(a.Role, a.Decision.ToString(), a.DecidedBy, a.DecidedAt, a.ApprovalId))],
+            Approvals =
+            [
+                .. facts.Approvals.Select(a =>
+                    new CertificateApproval(a.Role, a.Decision.ToString(), a.DecidedBy, a.DecidedAt, a.ApprovalId)),
+            ],
             NoticesSentAt = [.. _noticeTimestamps],
             ApprovedAt = facts.Approvals.Where(a => a.Decision == ApprovalDecision.Approved).Max(a => a.DecidedAt),
             Phase1At = phase1At,
@@ -401,12 +444,14 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             Actor = _actor,
             InstanceId = context.InstanceId,
             IssuedAt = context.UtcNow(),
-            Phase1ManifestSha256 = phase1.Manifest is { } first && phase2?.Manifest is { } second && first.ManifestSha256 != second.ManifestSha256
-                ? first.ManifestSha256
-                : null,
+            Phase1ManifestSha256 =
+                phase1.Manifest is { } first && phase2?.Manifest is { } second && first.ManifestSha256 != second.ManifestSha256
+                    ? first.ManifestSha256
+                    : null,
         };
         var receipt = await context.WriteDeletionCertificateAsync(certificate);
-        await NotifyAsync(_messages.DisposalCompleted(input, _title, certificate, receipt.Sequence), [Recipient, _settings.StewardEmail], "completed");
+        var completed = _messages.DisposalCompleted(input, _title, certificate, receipt.Sequence);
+        await NotifyAsync(completed, [Recipient, _settings.StewardEmail], "completed");
         SetStatus("completed", Describe(input.Disposal));
         var outcome = input.Disposal switch
         {
@@ -414,7 +459,8 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             DisposalAction.Publish => RetentionCaseOutcome.Published,
             _ => RetentionCaseOutcome.Disposed,
         };
-        return new RetentionCaseResult(outcome, $"Certificate {certificate.CertificateId} (audit #{receipt.Sequence}).", input.KeepUntil, null, receipt, certificate)
+        var detail = $"Certificate {certificate.CertificateId} (audit #{receipt.Sequence}).";
+        return new RetentionCaseResult(outcome, detail, input.KeepUntil, null, receipt, certificate)
         {
             UndeliveredNotifications = context.UndeliveredNotifications(),
         };
@@ -430,19 +476,25 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         return snapshot;
     }
 
-    private Task<NotificationFailure?> NotifyAsync(Message message, IEnumerable<string?> to, string step) => context.NotifyAsync(message, to, step, Subject);
+    private Task<NotificationFailure?> NotifyAsync(Message message, IEnumerable<string?> to, string step) =>
+        context.NotifyAsync(message, to, step, Subject);
 
-    private Task<AuditReceipt> AuditAsync(string action, object? before = null, object? after = null, string? actor = null, string? discriminator = null) =>
+    private Task<AuditReceipt> AuditAsync(
+        string action, object? before = null, object? after = null, string? actor = null, string? discriminator = null) =>
         context.AuditAsync(action, Subject, before, after, actor ?? _actor, discriminator, input.SweepInstanceId);
 
     private void SetStatus(string stage, string? detail)
     {
         var undelivered = context.UndeliveredNotifications();
-        context.SetStatus(new RetentionCaseStatus(stage, input.KeepUntil, input.Disposal.ToString(), [.. _noticesSent], detail, undelivered.Count == 0 ? null : undelivered));
+        context.SetStatus(new RetentionCaseStatus(
+            stage, input.KeepUntil, input.Disposal.ToString(), [.. _noticesSent], detail, undelivered.Count == 0 ? null : undelivered));
     }
 
     private RetentionCaseResult Result(RetentionCaseOutcome outcome, string detail, DateOnly? newKeepUntil = null) =>
         new(outcome, detail, input.KeepUntil, newKeepUntil) { UndeliveredNotifications = context.UndeliveredNotifications() };
+
+    private string ExtensionSubject(DateOnly newKeepUntil) =>
+        string.Create(CultureInfo.InvariantCulture, $"retention-extension:{input.DmpId}/{input.DatasetId}:{newKeepUntil:yyyy-MM-dd}");
 
     /// <summary>A refusal the case waits out (a hold, approvals, a date): the due-date checks run again.</summary>
     private static bool BackToTheChecks(DisposalDecision decision) =>

@@ -132,7 +132,8 @@ public sealed partial class RetentionCaseWorkflow : Workflow<RetentionCaseInput,
         }
 
         var match = IsoDate().Match(comment);
-        return match.Success && DateOnly.TryParseExact(match.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date) ? date : null;
+        var valid = DateOnly.TryParseExact(match.Value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date);
+        return match.Success && valid ? date : null;
     }
 
     [GeneratedRegex(@"\b\d{4}-\d{2}-\d{2}\b", RegexOptions.CultureInvariant, 1000)]

@@ -7,7 +7,8 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Retention;
 
 /// <param name="RunAt">Time of day (UTC) of the daily run.</param>
-/// <param name="NextRunOn">Day of the next run; null on the first start: today if <see cref="RunAt"/> is still ahead, else tomorrow.</param>
+/// <param name="NextRunOn">Day of the next run; null on the first start: today if <see cref="RunAt"/> is still ahead, else
+/// tomorrow.</param>
 /// <param name="StartAccessReviews">Also start the <see cref="AccessReviewWorkflow"/> of every active DMP that has none.</param>
 /// <param name="Runs">Runs so far (carried over ContinueAsNew).</param>
 public sealed record RetentionScheduleInput
@@ -23,7 +24,8 @@ public sealed record RetentionScheduleInput
 
 /// <summary>One daily run (the output of each execution before it continues as new).</summary>
 /// <param name="Sweep">Null when starting the sweep failed after retries (see <paramref name="Failures"/>).</param>
-public sealed record RetentionScheduleRun(DateOnly SweptOn, StartedInstance? Sweep, AccessReviewsEnsured? AccessReviews, int Runs, IReadOnlyList<string> Failures);
+public sealed record RetentionScheduleRun(
+    DateOnly SweptOn, StartedInstance? Sweep, AccessReviewsEnsured? AccessReviews, int Runs, IReadOnlyList<string> Failures);
 
 /// <summary>What <c>SetCustomStatus</c> shows.</summary>
 public sealed record RetentionScheduleStatus(string Stage, DateTime NextRunAt, int Runs, string? Detail = null) : IWorkflowStatus

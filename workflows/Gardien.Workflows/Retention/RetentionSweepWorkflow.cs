@@ -7,7 +7,8 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Retention;
 
 /// <param name="Date">The day swept (the timer's date, UTC): notice windows are computed from it.</param>
-/// <param name="DryRun">List what would happen (cases to open, what the due date would decide); start nothing, notify nobody, write nothing.</param>
+/// <param name="DryRun">List what would happen (cases to open, what the due date would decide); start nothing, notify nobody,
+/// write nothing.</param>
 /// <param name="Settings">Policy values; null: loaded from the configured policy.</param>
 public sealed record RetentionSweepInput(DateOnly Date, bool DryRun = false, RetentionSettings? Settings = null);
 
@@ -21,7 +22,8 @@ public enum SweepAction
 
 /// <param name="Window">The notice window the dataset is in today (days before keep-until), null when past keep-until.</param>
 /// <param name="CaseStatus">Status of the existing case, when one exists.</param>
-/// <param name="DueVerdict">Dry run only: what the disposal guard would decide on the due date with today's facts (held, approvals missing, ...).</param>
+/// <param name="DueVerdict">Dry run only: what the disposal guard would decide on the due date with today's facts (held,
+/// approvals missing, ...).</param>
 /// <param name="DueReason">Dry run only: the guard's reason, in words.</param>
 /// <param name="ApprovalsNeeded">Dry run only: roles whose approval the disposal still needs.</param>
 public sealed record SweepItem(
@@ -66,7 +68,8 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
     public static string InstanceIdFor(DateOnly date) => string.Create(CultureInfo.InvariantCulture, $"retention-sweep-{date:yyyyMMdd}");
 
     /// <summary>Dry runs get their own ids (they may be repeated at will and never block the real sweep).</summary>
-    public static string DryRunInstanceIdFor(DateOnly date, string runId) => string.Create(CultureInfo.InvariantCulture, $"retention-sweep-dryrun-{date:yyyyMMdd}-{runId}");
+    public static string DryRunInstanceIdFor(DateOnly date, string runId) =>
+        string.Create(CultureInfo.InvariantCulture, $"retention-sweep-dryrun-{date:yyyyMMdd}-{runId}");
 
     public override async Task<RetentionSweepReport> RunAsync(WorkflowContext context, RetentionSweepInput input)
     {
@@ -88,8 +91,8 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
 
         if (found.Discrepancies.Count > 0)
         {
-            await context.NotifyAsync(
-                MessageCatalogue.For(settings.Language).SweepDiscrepancies(input.Date, found.Discrepancies), [settings.StewardEmail], "discrepancies", AuditSubject);
+            var alert = MessageCatalogue.For(settings.Language).SweepDiscrepancies(input.Date, found.Discrepancies);
+            await context.NotifyAsync(alert, [settings.StewardEmail], "discrepancies", AuditSubject);
         }
 
         await context.AuditAsync("retention.sweep_completed", AuditSubject, after: new
@@ -105,7 +108,8 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
         return report with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
-    private static async Task<SweepItem> HandleAsync(WorkflowContext context, RetentionSweepInput input, RetentionSettings settings, RetentionCandidate candidate)
+    private static async Task<SweepItem> HandleAsync(
+        WorkflowContext context, RetentionSweepInput input, RetentionSettings settings, RetentionCandidate candidate)
     {
         var id = RetentionCaseWorkflow.InstanceIdFor(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil);
         var window = NoticeSchedule.CurrentWindow(candidate.KeepUntil, input.Date, settings.NoticeDays);
@@ -114,8 +118,10 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             var status = await context.GetRetentionCaseStatusAsync(id);
 
             // Read-only preview of the due date: holds and missing approvals show up now, not on the day.
-            var snapshot = await context.LoadRetentionCaseAsync(new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil));
-            var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date) : null;
+            var snapshot = await context.LoadRetentionCaseAsync(
+                new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil));
+            var dueOn = candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date;
+            var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, dueOn) : null;
             return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status) with
             {
                 DueVerdict = due?.Verdict,
@@ -137,6 +143,7 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
         return Item(started.Started ? SweepAction.CaseStarted : SweepAction.CaseAlreadyOpen, started.ExistingStatus);
 
         SweepItem Item(SweepAction action, string? status) =>
-            new(candidate.DmpId, candidate.DatasetId, candidate.Container, candidate.KeepUntil, candidate.Disposal, window, id, action, status);
+            new(candidate.DmpId, candidate.DatasetId, candidate.Container, candidate.KeepUntil, candidate.Disposal, window, id, action,
+                status);
     }
 }
