@@ -20,7 +20,7 @@ public static class WorkflowContextExtensions
     public static DateTimeOffset UtcNow(this WorkflowContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return Utc(context.CurrentUtcDateTime);
+        return context.CurrentUtcDateTime.AsUtc();
     }
 
     /// <summary>The replay-safe current date (UTC).</summary>
@@ -31,10 +31,10 @@ public static class WorkflowContextExtensions
     }
 
     /// <summary>The start of a day (00:00 UTC), the instant the workflows' date-based timers fire.</summary>
-    public static DateTime Midnight(DateOnly date) => date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
+    public static DateTime Midnight(this DateOnly date) => date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
 
-    /// <summary>A workflow time as the UTC instant it is.</summary>
-    public static DateTimeOffset Utc(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
+    /// <summary>A workflow time (<see cref="WorkflowContext.CurrentUtcDateTime"/>, a timer's due time) as the UTC instant it is.</summary>
+    public static DateTimeOffset AsUtc(this DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
 
     /// <summary>"system:{workflow}": the actor of what the running workflow decides itself.</summary>
     public static string SystemActor(this WorkflowContext context)

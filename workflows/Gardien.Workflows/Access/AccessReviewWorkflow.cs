@@ -81,10 +81,10 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
         }
 
         var reviewOn = input.NextReviewOn ?? settings.ReviewEvery.AddTo(context.Today());
-        var reviewAt = WorkflowContextExtensions.Midnight(reviewOn);
+        var reviewAt = reviewOn.Midnight();
 
         // Access ends at the start of the day after the last day of access.
-        DateTime? endAt = snapshot.AccessEndsOn is { } last ? WorkflowContextExtensions.Midnight(last.AddDays(1)) : null;
+        DateTime? endAt = snapshot.AccessEndsOn is { } last ? last.AddDays(1).Midnight() : null;
         context.SetStatus(new AccessReviewStatus("waiting", input.Cycle, reviewOn, snapshot.AccessEndsOn, []));
         var run = new ReviewRun(context, input, settings);
         if (endAt is { } end && end <= reviewAt)
@@ -135,18 +135,18 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
             var linked = new List<(ReviewMember Member, ApprovalLink Link)>();
             foreach (var member in members)
             {
-                var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, pi, WorkflowContextExtensions.Utc(deadline));
+                var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, pi, deadline.AsUtc());
                 byToken[link.TokenId] = member;
                 linked.Add((member, link));
             }
 
-            var review = _messages.AccessReview(input.DmpId, snapshot.Title, WorkflowContextExtensions.Utc(deadline), linked);
+            var review = _messages.AccessReview(input.DmpId, snapshot.Title, deadline.AsUtc(), linked);
             await context.NotifyAsync(review, [pi], $"review-{_cycle}", About);
             var requested = new
             {
                 cycle = input.Cycle,
                 pi,
-                deadline = WorkflowContextExtensions.Utc(deadline),
+                deadline = deadline.AsUtc(),
                 members = members.Select(m => m.PrincipalId),
             };
             await AuditAsync("access_review.requested", requested, ":" + _cycle);

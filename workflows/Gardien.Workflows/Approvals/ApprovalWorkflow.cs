@@ -267,7 +267,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             _nextReminder = _approver.ReminderEvery.IsZero ? null : Add(_requestedAt, _approver.ReminderEvery);
             ShowStatus("requesting");
 
-            var link = await context.IssueApprovalLinkAsync(_role, _approver.Email, Utc(_expiresAt));
+            var link = await context.IssueApprovalLinkAsync(_role, _approver.Email, _expiresAt.AsUtc());
             _links.Add(link);
             _record = new ApprovalRecord
             {
@@ -278,13 +278,13 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 Decision = ApprovalDecision.Pending,
                 Subject = input.Subject,
                 Approver = _approver.Email,
-                RequestedAt = Utc(_requestedAt),
+                RequestedAt = _requestedAt.AsUtc(),
                 TokenId = link.TokenId,
             };
-            var escalateAt = _escalateAt is { } e ? Utc(e) : (DateTimeOffset?)null;
-            var details = new { reasons = input.Reasons, expiresAt = Utc(_expiresAt), escalateAt };
+            var escalateAt = _escalateAt is { } e ? e.AsUtc() : (DateTimeOffset?)null;
+            var details = new { reasons = input.Reasons, expiresAt = _expiresAt.AsUtc(), escalateAt };
             await RecordAsync(_record, "approval.requested", _actor, details);
-            await NotifyAsync(_messages.ApprovalRequest(input, _approver, Utc(_expiresAt), link), _approver.Email, "request");
+            await NotifyAsync(_messages.ApprovalRequest(input, _approver, _expiresAt.AsUtc(), link), _approver.Email, "request");
         }
 
         /// <summary>Verifies a decision; a refused one is audited and the approval keeps waiting (null).</summary>
@@ -342,9 +342,9 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 var expired = _record with
                 {
                     Decision = ApprovalDecision.Expired,
-                    DecidedAt = Utc(now),
+                    DecidedAt = now.AsUtc(),
                     Escalated = _escalated,
-                    Comment = "no decision before " + Utc(_expiresAt).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                    Comment = "no decision before " + _expiresAt.AsUtc().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
                 };
                 await RecordAsync(expired, "approval.expired", _actor);
                 return Output(expired, ApprovalOutcome.Expired);
@@ -375,15 +375,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             _record = _record with { Escalated = true };
             if (_approver.DelegateEmail is { } delegateEmail)
             {
-                var link = await context.IssueApprovalLinkAsync(_role, delegateEmail, Utc(_expiresAt));
+                var link = await context.IssueApprovalLinkAsync(_role, delegateEmail, _expiresAt.AsUtc());
                 _links.Add(link);
-                var escalated = _messages.ApprovalEscalated(input, _approver, Utc(_requestedAt), Utc(_expiresAt), link);
+                var escalated = _messages.ApprovalEscalated(input, _approver, _requestedAt.AsUtc(), _expiresAt.AsUtc(), link);
                 await NotifyAsync(escalated, delegateEmail, "escalation");
             }
             else if (_approver.EscalationNoticeTo is { } noticeTo
                 && !string.Equals(noticeTo, _approver.Email, StringComparison.OrdinalIgnoreCase))
             {
-                await NotifyAsync(_messages.ApprovalOverdue(input, _approver, Utc(_requestedAt), Utc(_expiresAt)), noticeTo, "escalation");
+                var overdue = _messages.ApprovalOverdue(input, _approver, _requestedAt.AsUtc(), _expiresAt.AsUtc());
+                await NotifyAsync(overdue, noticeTo, "escalation");
             }
 
             await RecordAsync(_record, "approval.escalated", _actor, new { to = _approver.DelegateEmail ?? _approver.EscalationNoticeTo });
@@ -395,7 +396,7 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             _reminders++;
             foreach (var link in _links)
             {
-                var reminder = _messages.ApprovalReminder(input, _approver, Utc(_expiresAt), _reminders, link);
+                var reminder = _messages.ApprovalReminder(input, _approver, _expiresAt.AsUtc(), _reminders, link);
                 await NotifyAsync(reminder, link.Approver, $"reminder-{_reminders}-{link.TokenId}");
             }
 
@@ -436,8 +437,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
                 stage,
                 _role,
                 [.. _links.Select(l => l.Approver).DefaultIfEmpty(_approver.Email)],
-                Utc(_requestedAt),
-                Utc(_expiresAt),
+                _requestedAt.AsUtc(),
+                _expiresAt.AsUtc(),
                 _escalated,
                 _reminders,
                 _lastRefusal,
@@ -464,6 +465,5 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         private static DateTime Add(DateTime at, IsoPeriod period) =>
             at.AddYears(period.Years).AddMonths(period.Months).AddDays(period.Days);
 
-        private static DateTimeOffset Utc(DateTime at) => WorkflowContextExtensions.Utc(at);
     }
 }

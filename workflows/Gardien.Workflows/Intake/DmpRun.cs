@@ -78,7 +78,7 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
             [.. requirements.Select(a => $"{ApprovalRoles.Title(a.Role)}: {evaluation.Approvers.GetValueOrDefault(a.Role, "?")}")]);
 
     /// <summary>Provisions a dataset's container; a later failure removes it if it is still empty and this run created it.</summary>
-    protected async Task ProvisionAsync(DatasetPlan dataset, string undoReason)
+    protected async Task ProvisionDatasetAsync(DatasetPlan dataset, string undoReason)
     {
         var container = dataset.Storage.ContainerName;
         OnFailureUndo($"remove container {container}", () => Context.RemoveContainerIfEmptyAsync(
@@ -185,10 +185,13 @@ internal abstract class DmpRun(WorkflowContext context, string actor)
         return incomplete;
     }
 
-    /// <summary>Tells the PI; a message that cannot be delivered becomes a warning (and is audited), never a failure.</summary>
-    protected async Task NotifyPiAsync(GovernancePlan plan, Message message, string step)
+    protected Task NotifyPiAsync(GovernancePlan plan, Message message, string step) =>
+        NotifyAsync(message, [plan.PrincipalInvestigator.Email], step);
+
+    /// <summary>Sends a message; one that cannot be delivered becomes a warning (and is audited), never a failure.</summary>
+    protected async Task NotifyAsync(Message message, IEnumerable<string?> to, string step)
     {
-        if (await Context.NotifyAsync(message, [plan.PrincipalInvestigator.Email], step, About) is { } failure)
+        if (await Context.NotifyAsync(message, to, step, About) is { } failure)
         {
             Warnings.Add($"'{failure.Subject}' could not be sent: {failure.Reason}");
         }

@@ -185,11 +185,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
             await Context.AuditAsync("dmp.invalid", About, after: new { errors = _evaluation.Errors }, actor: _submittedBy);
             if (_evaluation.ContactEmail is { } contact)
             {
-                var message = Messages.IntakeInvalid(_evaluation.Title ?? DmpId, _evaluation.Errors);
-                if (await Context.NotifyAsync(message, [contact], "invalid", About) is { } failure)
-                {
-                    Warnings.Add($"'{failure.Subject}' could not be sent: {failure.Reason}");
-                }
+                await NotifyAsync(Messages.IntakeInvalid(_evaluation.Title ?? DmpId, _evaluation.Errors), [contact], "invalid");
             }
 
             SetStatus("invalid", _evaluation.Errors.FirstOrDefault());
@@ -318,7 +314,7 @@ public sealed class IntakeDmpWorkflow : Workflow<IntakeDmpInput, IntakeDmpOutput
                 SetStatus("provisioning");
                 foreach (var dataset in _plan.Datasets)
                 {
-                    await ProvisionAsync(dataset, "intake compensation");
+                    await ProvisionDatasetAsync(dataset, "intake compensation");
                 }
 
                 SetStatus("granting");

@@ -337,7 +337,7 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
             SetStatus("provisioning");
             foreach (var added in diff.DatasetsAdded)
             {
-                await ProvisionAsync(byKey[added.DatasetKey], "update compensation");
+                await ProvisionDatasetAsync(byKey[added.DatasetKey], "update compensation");
             }
 
             SetStatus("revoking");

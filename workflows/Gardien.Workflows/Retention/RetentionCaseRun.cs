@@ -85,7 +85,7 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
                 continue;
             }
 
-            if (await WaitUntilAsync(WorkflowContextExtensions.Midnight(date)) is { } ended)
+            if (await WaitUntilAsync(date.Midnight()) is { } ended)
             {
                 return ended;
             }
@@ -93,13 +93,13 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             await SendNoticeAsync(days);
         }
 
-        return await WaitUntilAsync(WorkflowContextExtensions.Midnight(input.KeepUntil));
+        return await WaitUntilAsync(input.KeepUntil.Midnight());
     }
 
     private async Task SendNoticeAsync(int days)
     {
         SetStatus("notifying", $"{days} days before keep-until");
-        var expiresAt = Utc(WorkflowContextExtensions.Midnight(input.KeepUntil)).AddDays(1);
+        var expiresAt = input.KeepUntil.Midnight().AsUtc().AddDays(1);
         var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, expiresAt);
         await NotifyAsync(_messages.RetentionNotice(input, _title, days, link), [Recipient], $"notice-{days}");
         _noticesSent.Add(days);
@@ -270,7 +270,7 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             var decision = DisposalGuard.Evaluate(facts, context.Today());
             var ended = decision.Verdict switch
             {
-                DisposalVerdict.NotYetDue => await WaitUntilAsync(WorkflowContextExtensions.Midnight(input.KeepUntil)),
+                DisposalVerdict.NotYetDue => await WaitUntilAsync(input.KeepUntil.Midnight()),
                 DisposalVerdict.Held => await HeldAsync(decision),
                 DisposalVerdict.MissingApprovals => await RequestDisposalApprovalsAsync(decision.MissingRoles),
                 DisposalVerdict.Proceed => await DisposeAsync(facts),
@@ -378,7 +378,7 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
             input.DatasetId,
             input.KeepUntil,
             phase1At,
-            input.Disposal == DisposalAction.Delete ? Utc(purgeNotBefore) : null,
+            input.Disposal == DisposalAction.Delete ? purgeNotBefore.AsUtc() : null,
             _actor));
         if (phase1.Outcome == DisposalStepOutcome.Refused)
         {
@@ -395,8 +395,8 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         DateTimeOffset? phase2At = null;
         if (input.Disposal == DisposalAction.Delete)
         {
-            var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, Utc(purgeNotBefore));
-            var marked = _messages.MarkedForDeletion(input, _title, phase1.Manifest, Utc(purgeNotBefore), link);
+            var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, Recipient, purgeNotBefore.AsUtc());
+            var marked = _messages.MarkedForDeletion(input, _title, phase1.Manifest, purgeNotBefore.AsUtc(), link);
             await NotifyAsync(marked, [Recipient, _settings.StewardEmail], "marked");
             while (context.CurrentUtcDateTime < purgeNotBefore)
             {
@@ -515,7 +515,6 @@ internal sealed class RetentionCaseRun(WorkflowContext context, RetentionCaseInp
         _ => "delete (marked first, purged after the grace period)",
     };
 
-    private static DateTimeOffset Utc(DateTime at) => WorkflowContextExtensions.Utc(at);
 
     private static string Format(DateOnly? date) => date?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "none";
 }
