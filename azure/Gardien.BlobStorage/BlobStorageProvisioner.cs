@@ -166,6 +166,20 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
             ValidateTag(key, value);
         }
 
+        try
+        {
+            return await SetBlobTagsCoreAsync(container, blobName, tags, cancellationToken).ConfigureAwait(false);
+        }
+        catch (RequestFailedException ex) when (ex.Status == 404)
+        {
+            // The port's not-found: a blob deleted before its (late or repeated) creation event is handled is not an error.
+            throw new PortNotFoundException($"Blob '{container}/{blobName}' does not exist ({ex.ErrorCode ?? "404"}).", ex);
+        }
+    }
+
+    private async Task<OperationResult> SetBlobTagsCoreAsync(
+        string container, string blobName, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken)
+    {
         var blob = service.GetBlobContainerClient(container).GetBlobClient(blobName);
         if (!_tagsUnsupported)
         {

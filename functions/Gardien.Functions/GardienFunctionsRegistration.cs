@@ -67,7 +67,7 @@ public static class GardienFunctionsRegistration
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configuration);
         var path = Path.IsPathRooted(options.PolicyPath!) ? options.PolicyPath! : Path.Combine(AppContext.BaseDirectory, options.PolicyPath!);
-        var loaded = PolicyLoader.LoadFile(path);
+        var loaded = PolicyFiles.Load(path);
         if (loaded.Policy is null)
         {
             throw new OptionsValidationException(GardienFunctionsOptions.SectionName, typeof(GardienFunctionsOptions),

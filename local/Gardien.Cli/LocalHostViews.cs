@@ -4,6 +4,7 @@ using Gardien.Local.Notifications;
 using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Intake;
+using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Text;
 using Spectre.Console;
@@ -11,7 +12,15 @@ using Spectre.Console;
 namespace Gardien.Cli;
 
 /// <summary>An approval still waiting for a decision, as its workflow's custom status shows it.</summary>
-internal sealed record PendingApproval(string InstanceId, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset? ExpiresAt, bool Escalated, string? LastRefusal);
+/// <param name="Undelivered">Messages of the approval that could not be delivered (it waits all the same).</param>
+internal sealed record PendingApproval(
+    string InstanceId,
+    string Role,
+    IReadOnlyList<string> Awaiting,
+    DateTimeOffset? ExpiresAt,
+    bool Escalated,
+    string? LastRefusal,
+    IReadOnlyList<NotificationFailure>? Undelivered = null);
 
 /// <summary>A governed dataset with its container as the store sees it (null when the container does not exist).</summary>
 internal sealed record DatasetView(DatasetRecord Dataset, ContainerInfo? Container);
@@ -102,7 +111,8 @@ internal static class LocalHostViews
         {
             if (approval.IsRunning && approval.ReadCustomStatusAs<ApprovalStatus>() is { } status)
             {
-                awaiting.Add(new PendingApproval(approval.InstanceId, status.Role, status.Awaiting, status.ExpiresAt, status.Escalated, status.LastRefusal));
+                awaiting.Add(new PendingApproval(
+                    approval.InstanceId, status.Role, status.Awaiting, status.ExpiresAt, status.Escalated, status.LastRefusal, status.Undelivered));
             }
         }
 
@@ -164,7 +174,10 @@ internal static class LocalHostViews
         snapshot.Awaiting.Select(a => $"{a.Role}: {string.Join(", ", a.Awaiting)}"
             + (a.ExpiresAt is { } expires ? string.Create(CultureInfo.InvariantCulture, $" (expires {expires:yyyy-MM-dd})") : string.Empty)
             + (a.Escalated ? " [escalated]" : string.Empty)
-            + (a.LastRefusal is null ? string.Empty : $" [last attempt refused: {a.LastRefusal}]"));
+            + (a.LastRefusal is null ? string.Empty : $" [last attempt refused: {a.LastRefusal}]")
+            + (a.Undelivered is not { Count: > 0 } undelivered
+                ? string.Empty
+                : " [not delivered: " + string.Join("; ", undelivered.Select(f => $"{f.Kind} to {string.Join(", ", f.To)}: {f.Reason}")) + "]"));
 
     public static void Render(IAnsiConsole console, IntakeSnapshot snapshot, bool withContainers = true)
     {

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Madmp;
 using Gardien.Workflows.Text;
 using Spectre.Console;
@@ -76,7 +77,7 @@ internal static class PlanCommand
         }
         else
         {
-            var loaded = PolicyLoader.LoadFile(policyPath);
+            var loaded = PolicyFiles.Load(policyPath);
             if (loaded.Policy is null)
             {
                 await error.WriteLineAsync($"error: policy '{policyPath}' is invalid ({loaded.Errors.Count} error(s)):");

@@ -1,5 +1,7 @@
 using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gardien.Workflows.Hosting;
 
@@ -34,9 +36,12 @@ public sealed record ApprovalLinkPreview(bool Usable, string Message, string? To
 /// and a refused identity leaves the link usable by its approver. The workflow verifies all of it again before recording
 /// anything. Never throws for bad input or an unavailable backend: the result says what happened.
 /// </summary>
-public sealed class ApprovalDecisionService(IWorkflowClient client, ApprovalTokenService tokens, TimeProvider? timeProvider = null)
+/// <param name="logger">Gets what the catch-all catches (the person only sees "a backend is unavailable").</param>
+public sealed partial class ApprovalDecisionService(
+    IWorkflowClient client, ApprovalTokenService tokens, TimeProvider? timeProvider = null, ILogger<ApprovalDecisionService>? logger = null)
 {
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
+    private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
     /// <summary>A decision with a token or a link; <paramref name="decision"/> must agree with the link's own decision.</summary>
     public Task<ApprovalSubmissionResult> SubmitAsync(string token, string decision, string? comment, string? actor, CancellationToken cancellationToken = default) =>
@@ -99,9 +104,10 @@ public sealed class ApprovalDecisionService(IWorkflowClient client, ApprovalToke
             throw;
         }
 #pragma warning disable CA1031 // The contract: a person clicking a link gets a message, never a stack trace.
-        catch (Exception)
+        catch (Exception ex)
 #pragma warning restore CA1031
         {
+            LogSubmissionFailed(_logger, ex, decision);
             return Refused(ApprovalTokenFailure.None, "Your decision could not be submitted right now (a backend is unavailable). Please use the same link again in a few minutes.", decision: decision);
         }
     }
@@ -142,9 +148,10 @@ public sealed class ApprovalDecisionService(IWorkflowClient client, ApprovalToke
             throw;
         }
 #pragma warning disable CA1031 // As for submissions: a message, never a stack trace.
-        catch (Exception)
+        catch (Exception ex)
 #pragma warning restore CA1031
         {
+            LogPreviewFailed(_logger, ex);
             return new ApprovalLinkPreview(false, "This link cannot be checked right now (a backend is unavailable). Please try again in a few minutes.", reference.Token, chosen, null, null, null, ApprovalTokenFailure.None);
         }
     }
@@ -160,6 +167,17 @@ public sealed class ApprovalDecisionService(IWorkflowClient client, ApprovalToke
             return null;
         }
     }
+
+    // The token is a credential: it is never logged, only what failed.
+    [LoggerMessage(
+        EventId = 1,
+        Level = LogLevel.Error,
+        Message = "An approval decision ({Decision}) could not be submitted; the person was asked to retry")]
+    private static partial void LogSubmissionFailed(ILogger logger, Exception exception, string decision);
+
+    [LoggerMessage(
+        EventId = 2, Level = LogLevel.Error, Message = "An approval link could not be checked for its page; the person was asked to retry")]
+    private static partial void LogPreviewFailed(ILogger logger, Exception exception);
 
     private static ApprovalSubmissionResult Refused(ApprovalTokenFailure failure, string message, string? instanceId = null, string? decision = null) => new(false, message, instanceId, failure, decision);
 }

@@ -2,6 +2,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Gardien.Workflows.Hosting;
 
@@ -22,7 +23,10 @@ public static class GardienHostServicesRegistration
         services.TryAddTransient<RetentionService>();
         services.TryAddTransient<AuditTrailService>();
         services.TryAddTransient(sp => new ApprovalDecisionService(
-            sp.GetRequiredService<IWorkflowClient>(), sp.GetRequiredService<ApprovalTokenService>(), sp.GetService<TimeProvider>()));
+            sp.GetRequiredService<IWorkflowClient>(),
+            sp.GetRequiredService<ApprovalTokenService>(),
+            sp.GetService<TimeProvider>(),
+            sp.GetService<ILogger<ApprovalDecisionService>>()));
         services.TryAddTransient(sp => new ApprovalHttpEndpoint(sp.GetRequiredService<ApprovalDecisionService>()));
         return services;
     }

@@ -52,9 +52,27 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
         return report;
     }
 
-    /// <summary>Starts the eternal daily schedule (<see cref="RetentionScheduleWorkflow"/>); idempotent, returns its instance id.</summary>
-    public Task<string> EnsureScheduleAsync(RetentionScheduleInput? input = null, CancellationToken cancellationToken = default) =>
-        client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), input ?? new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId, cancellationToken: cancellationToken);
+    /// <summary>
+    /// Starts the eternal daily schedule (<see cref="RetentionScheduleWorkflow"/>, which also starts the access reviews)
+    /// unless it runs; returns its instance id. Hosts call it at every start: a running schedule is left alone, a failed one
+    /// is started afresh (its history is purged), and one an operator terminated stays stopped until purged.
+    /// </summary>
+    public async Task<string> EnsureScheduleAsync(RetentionScheduleInput? input = null, CancellationToken cancellationToken = default)
+    {
+        var existing = await client
+            .GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        if (existing is { Status: WorkflowStatus.Failed })
+        {
+            await client.PurgeAsync(RetentionScheduleWorkflow.InstanceId, cancellationToken).ConfigureAwait(false);
+        }
+
+        return await client
+            .ScheduleNewAsync(
+                nameof(RetentionScheduleWorkflow), input ?? new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId,
+                cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+    }
 
     /// <summary>Starts the periodic access review of one DMP (one instance per DMP, idempotent); returns its instance id.</summary>
     public Task<string> StartAccessReviewAsync(string dmpId, CancellationToken cancellationToken = default)

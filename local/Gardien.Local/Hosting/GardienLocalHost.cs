@@ -124,7 +124,7 @@ public sealed class GardienLocalHost : IAsyncDisposable
 
     /// <summary>
     /// Validates the configuration, loads the policy, checks that storage answers and the approval signing key exists,
-    /// then starts the engine.
+    /// starts the engine, and makes sure the daily retention schedule runs (<see cref="LocalWorkflowsOptions.StartRetentionSchedule"/>).
     /// </summary>
     /// <exception cref="GardienLocalHostException">Something is misconfigured or unreachable; the message says what and how to fix it.</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
@@ -155,6 +155,12 @@ public sealed class GardienLocalHost : IAsyncDisposable
         await CheckSigningKeyAsync(cancellationToken).ConfigureAwait(false);
         _engine = Services.GetRequiredService<WorkflowEngine>();
         await _engine.StartAsync(cancellationToken).ConfigureAwait(false);
+        if (WorkflowsOptions.StartRetentionSchedule)
+        {
+            // Nothing else starts the daily sweep and the access reviews locally; a running schedule is left alone.
+            var retention = Services.GetRequiredService<RetentionService>();
+            await retention.EnsureScheduleAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
     }
 
     /// <summary>
@@ -234,7 +240,7 @@ public sealed class GardienLocalHost : IAsyncDisposable
         var policy = GovernancePolicy.Default;
         if (!string.IsNullOrWhiteSpace(options.PolicyPath))
         {
-            var loaded = PolicyLoader.LoadFile(options.PolicyPath);
+            var loaded = PolicyFiles.Load(options.PolicyPath);
             policy = loaded.Policy ?? throw new GardienLocalHostException(
                 $"The policy '{Path.GetFullPath(options.PolicyPath)}' (Workflows:PolicyPath) is not valid:\n"
                 + string.Join("\n", loaded.Errors.Select(e => $"  - {(e.Path.Length == 0 ? "(file)" : e.Path)}: {e.Message}"))

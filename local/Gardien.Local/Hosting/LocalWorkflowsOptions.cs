@@ -20,6 +20,12 @@ public sealed class LocalWorkflowsOptions : IValidatableObject
     /// <summary>Written back to the DMP as <c>host.backup_frequency</c>; null: the workflows' default.</summary>
     public string? BackupFrequency { get; set; }
 
+    /// <summary>
+    /// Whether the host makes sure, at every start, that the daily retention schedule runs (it also starts the access
+    /// reviews); default true. False leaves sweeps to <c>gardien retention sweep</c>.
+    /// </summary>
+    public bool StartRetentionSchedule { get; set; } = true;
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (ApprovalBaseUrl is { IsAbsoluteUri: false } or { Scheme: not ("http" or "https") })

@@ -95,6 +95,21 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     }
 
     [Fact]
+    public async Task SetBlobTags_BlobOrContainerGone_IsThePortsNotFound()
+    {
+        var name = NewName();
+        await Provisioner.EnsureContainerAsync(new ContainerSpec { Name = name });
+        var tags = new Dictionary<string, string> { ["gardien_dmp"] = "dmp1" };
+
+        var blobGone = await Assert.ThrowsAsync<PortNotFoundException>(() => Provisioner.SetBlobTagsAsync(name, "raw/deleted.csv", tags));
+        var containerGone = await Assert.ThrowsAsync<PortNotFoundException>(
+            () => Provisioner.SetBlobTagsAsync(NewName(), "raw/a.csv", tags));
+
+        Assert.Contains("raw/deleted.csv", blobGone.Message, StringComparison.Ordinal);
+        Assert.Contains("does not exist", containerGone.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SetBlobTags_SameTagsTwice_ChangesOnceAndIsFindableByTag()
     {
         var name = NewName();

@@ -60,4 +60,37 @@ public sealed class GardienLocalHostTests(AzuriteFixture fixture)
         var intake = await host.Client.GetInstanceAsync(submitted.InstanceId!);
         Assert.Equal(Runtime.WorkflowStatus.Running, intake!.Status);
     }
+
+    [Fact]
+    public async Task Start_StartsTheRetentionSchedule_AndASecondStartLeavesItRunning()
+    {
+        using var sandbox = new LocalHostSandbox(fixture);
+        await using (var first = GardienLocalHost.Create(GardienLocalConfiguration.Build(sandbox.ConfigPath), consoleLogging: false))
+        {
+            await first.StartAsync();
+            Assert.True(await first.RunUntilIdleAsync());
+        }
+
+        await using var second = GardienLocalHost.Create(GardienLocalConfiguration.Build(sandbox.ConfigPath), consoleLogging: false);
+        await second.StartAsync();
+        Assert.True(await second.RunUntilIdleAsync());
+
+        var schedule = await second.Client.GetInstanceAsync(
+            Workflows.Retention.RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: true);
+        Assert.Equal(Runtime.WorkflowStatus.Running, schedule!.Status);
+        Assert.Equal(0, schedule.ReadInputAs<Workflows.Retention.RetentionScheduleInput>()!.Runs);
+        Assert.Equal("waiting", schedule.ReadCustomStatusAs<Workflows.Retention.RetentionScheduleStatus>()!.Stage);
+    }
+
+    [Fact]
+    public async Task Start_WithTheScheduleTurnedOff_StartsNoSchedule()
+    {
+        using var sandbox = new LocalHostSandbox(fixture);
+        await using var host = GardienLocalHost.Create(
+            GardienLocalConfiguration.Build(sandbox.ConfigPath, [new("Workflows:StartRetentionSchedule", "false")]), consoleLogging: false);
+
+        await host.StartAsync();
+
+        Assert.Null(await host.Client.GetInstanceAsync(Workflows.Retention.RetentionScheduleWorkflow.InstanceId));
+    }
 }

@@ -68,4 +68,35 @@ public sealed class DependencyRulesTests
         Assert.DoesNotContain(typeof(GardienWorkflowRegistration).Assembly.GetExportedTypes(), t => t.Name == name);
         Assert.Contains(typeof(GardienHostServicesRegistration).Assembly.GetExportedTypes(), t => t.Name == name);
     }
+
+    [Theory]
+    [InlineData("P:System.DateTime.Now")]
+    [InlineData("P:System.DateTime.UtcNow")]
+    [InlineData("P:System.DateTime.Today")]
+    [InlineData("P:System.DateTimeOffset.Now")]
+    [InlineData("P:System.DateTimeOffset.UtcNow")]
+    [InlineData("M:System.Guid.NewGuid")]
+    [InlineData("T:System.Random")]
+    [InlineData("M:System.Threading.Tasks.Task.Delay(System.TimeSpan)")]
+    [InlineData("M:System.Threading.Tasks.Task.Run(System.Func{System.Threading.Tasks.Task})")]
+    [InlineData("T:System.Threading.Thread")]
+    [InlineData("T:System.Threading.Timer")]
+    [InlineData("T:System.Timers.Timer")]
+    [InlineData("T:System.Environment")]
+    [InlineData("T:System.IO.File")]
+    [InlineData("T:System.Net.Http.HttpClient")]
+    [InlineData("M:System.Threading.Tasks.Task.ConfigureAwait(System.Boolean)")]
+    [InlineData("M:System.Threading.Tasks.Task`1.ConfigureAwait(System.Boolean)")]
+    public void Core_BansNonDeterministicApis_AsBuildErrors(string symbol)
+    {
+        var project = XDocument.Load(Path.Combine(RepoPaths.Root, "workflows/Gardien.Workflows/Gardien.Workflows.csproj"));
+        var banned = File.ReadAllLines(Path.Combine(RepoPaths.Root, "workflows/Gardien.Workflows/BannedSymbols.txt"))
+            .Where(l => !l.StartsWith("//", StringComparison.Ordinal)).Select(l => l.Split(';')[0].Trim());
+
+        Assert.Contains(symbol, banned);
+        Assert.Contains(
+            project.Descendants("PackageReference"), r => r.Attribute("Include")?.Value == "Microsoft.CodeAnalysis.BannedApiAnalyzers");
+        Assert.Contains(project.Descendants("AdditionalFiles"), f => f.Attribute("Include")?.Value == "BannedSymbols.txt");
+        Assert.Contains("RS0030", project.Descendants("WarningsAsErrors").Single().Value, StringComparison.Ordinal);
+    }
 }

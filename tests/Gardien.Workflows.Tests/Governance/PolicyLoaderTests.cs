@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Gardien.Testing;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Madmp;
 
 namespace Gardien.Workflows.Tests.Governance;
@@ -22,7 +23,7 @@ public class PolicyLoaderTests
     [Fact]
     public void LoadFile_Sample_IsValid()
     {
-        var result = PolicyLoader.LoadFile(SamplePath);
+        var result = PolicyFiles.Load(SamplePath);
         Assert.True(result.IsValid, string.Join("\n", result.Errors.Select(e => $"{e.Path}: {e.Message}")));
         var policy = result.Policy!;
         Assert.Equal("gdn", policy.Storage.ContainerPrefix);
@@ -41,7 +42,7 @@ public class PolicyLoaderTests
     [Fact]
     public void Default_EqualsTheRepositorySample()
     {
-        var sample = PolicyLoader.LoadFile(SamplePath).Policy!;
+        var sample = PolicyFiles.Load(SamplePath).Policy!;
         Assert.Equal(GovernanceJson.Serialize(sample), GovernanceJson.Serialize(GovernancePolicy.Default));
     }
 
@@ -221,7 +222,7 @@ public class PolicyLoaderTests
     [Fact]
     public void LoadFile_Missing_IsAnIoError()
     {
-        var result = PolicyLoader.LoadFile(Path.Combine(Path.GetTempPath(), "gardien-no-such-policy-" + Guid.NewGuid() + ".json"));
+        var result = PolicyFiles.Load(Path.Combine(Path.GetTempPath(), "gardien-no-such-policy-" + Guid.NewGuid() + ".json"));
         Assert.Equal("io", Assert.Single(result.Errors).Keyword);
     }
 

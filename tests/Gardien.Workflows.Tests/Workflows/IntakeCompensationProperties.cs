@@ -26,9 +26,13 @@ public sealed class IntakeCompensationProperties
 
     private static async Task<bool> RunAsync(int nth)
     {
+        // Messages are left out: one that cannot be delivered never fails the intake (an undelivered approval request just
+        // waits, see NotificationFailureTests), so it is no failure of the saga.
         var calls = 0;
         await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
-            Interlocked.Increment(ref calls) == nth ? new PortNotFoundException($"injected failure of {call} (call {nth})") : null);
+            call != "Notifier.Send" && Interlocked.Increment(ref calls) == nth
+                ? new PortNotFoundException($"injected failure of {call} (call {nth})")
+                : null);
 
         // Two datasets (one closed: the steward approves too), the PI and a data manager on each: four grants.
         var submitted = await host.Submissions.SubmitAsync(Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b", Access: "closed")]));

@@ -90,4 +90,49 @@ public sealed class RetentionServiceTests
 
         Assert.Null(await service.GetCertificateAsync(Dmp, "mri-raw"));
     }
+
+    [Fact]
+    public async Task EnsureSchedule_NoSchedule_StartsIt()
+    {
+        var client = new Mock<IWorkflowClient>(MockBehavior.Strict);
+        client.Setup(c => c.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, false, false, It.IsAny<CancellationToken>()))
+            .ReturnsAsync((WorkflowMetadata?)null);
+        SetupSchedule(client);
+
+        var id = await Service(client).EnsureScheduleAsync();
+
+        Assert.Equal(RetentionScheduleWorkflow.InstanceId, id);
+        client.Verify(
+            c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()),
+            Times.Once);
+    }
+
+    [Theory]
+    [InlineData(WorkflowStatus.Running, false)]
+    [InlineData(WorkflowStatus.ContinuedAsNew, false)]
+    [InlineData(WorkflowStatus.Terminated, false)]
+    [InlineData(WorkflowStatus.Failed, true)]
+    public async Task EnsureSchedule_ExistingSchedule_IsLeftAloneUnlessItFailed(WorkflowStatus status, bool startedAfresh)
+    {
+        var client = new Mock<IWorkflowClient>(MockBehavior.Strict);
+        client.Setup(c => c.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, false, false, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new WorkflowMetadata(
+                RetentionScheduleWorkflow.InstanceId, nameof(RetentionScheduleWorkflow), status, new JsonWorkflowSerializer()));
+        client.Setup(c => c.PurgeAsync(RetentionScheduleWorkflow.InstanceId, It.IsAny<CancellationToken>())).ReturnsAsync(true);
+        SetupSchedule(client);
+
+        await Service(client).EnsureScheduleAsync();
+
+        // Scheduling an existing id is a no-op of the client; only a failed schedule is purged first, so that it runs again.
+        client.Verify(c => c.PurgeAsync(Id, It.IsAny<CancellationToken>()), startedAfresh ? Times.Once : Times.Never);
+    }
+
+    private static void SetupSchedule(Mock<IWorkflowClient> client) =>
+        client.Setup(c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()))
+            .ReturnsAsync(Id);
+
+    private const string Id = RetentionScheduleWorkflow.InstanceId;
+
+    private static RetentionService Service(Mock<IWorkflowClient> client) =>
+        new(client.Object, new Mock<IGovernanceRegistry>(MockBehavior.Strict).Object, new Mock<IAuditLog>(MockBehavior.Strict).Object);
 }

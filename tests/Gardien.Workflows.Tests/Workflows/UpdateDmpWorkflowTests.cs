@@ -99,7 +99,13 @@ public sealed class UpdateDmpWorkflowTests
         await using var host = await IntakeTestHost.StartAsync();
         await GovernAsync(host, Json(V1));
         var planBefore = host.Dmps[DmpId].ActivePlanJson;
-        host.Fault = call => call is "Directory.AddMember" or "Directory.AddMembers" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi")) ? new PortNotFoundException("group vanished") : null;
+        // The grant batch dies right after recording the PI's grant on the new dataset: everything it did must be undone.
+        var failed = 0;
+        host.FaultAfter = call =>
+            call == "Registry.UpsertGrant" && host.Grants.ContainsKey((DmpId, "ds-cohort", "u-pi"))
+            && Interlocked.Exchange(ref failed, 1) == 0
+                ? new PortNotFoundException("group vanished")
+                : null;
 
         var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed")]);
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));
@@ -120,6 +126,25 @@ public sealed class UpdateDmpWorkflowTests
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
         Assert.Equal(2, host.ActiveGrants(DmpId).Count(g => g.DatasetId == "ds-open"));
         Assert.Contains(host.AuditEntries, e => e.Action == "container.compensated" && e.InstanceId == routed.InstanceId);
+    }
+
+    [Fact]
+    public async Task Update_NewAccessOnSeveralDatasets_IsGrantedInOneBatch()
+    {
+        await using var host = await IntakeTestHost.StartAsync();
+        await GovernAsync(host, Json(V1, withDataManager: false));
+
+        var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-more")]);
+        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, v2));
+        var output = (await host.ApproveAllUntilCompletedAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
+
+        Assert.Equal(UpdateState.Applied, output.State);
+        Assert.Equal(3, output.Grants.Count);
+        var scheduled = (await host.Engine.Store.GetHistoryAsync(routed.InstanceId!))
+            .Where(e => e.EventType == Gardien.Runtime.HistoryEventType.TaskScheduled).Select(e => e.Name).ToList();
+        Assert.Single(scheduled, n => n == nameof(Access.GrantAccessBatchActivity));
+        Assert.DoesNotContain(nameof(Access.GrantAccessActivity), scheduled);
+        Assert.True(host.Memberships.ContainsKey(("g-" + host.Datasets[(DmpId, "ds-open")].Container + "-contributors", "u-dm")));
     }
 
     [Fact]

@@ -17,16 +17,16 @@ public static class AccessGroups
     public static async Task<DirectoryUser?> ResolveUserAsync(IDirectory directory, string? principalId, string? email, string? orcid, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(directory);
-        if (!string.IsNullOrWhiteSpace(principalId) && await directory.GetUserAsync(principalId, cancellationToken).ConfigureAwait(false) is { } byId)
+        if (!string.IsNullOrWhiteSpace(principalId) && await directory.GetUserAsync(principalId, cancellationToken) is { } byId)
         {
             return byId;
         }
 
-        if (!string.IsNullOrWhiteSpace(email) && await directory.FindUserAsync(email, cancellationToken).ConfigureAwait(false) is { } byEmail)
+        if (!string.IsNullOrWhiteSpace(email) && await directory.FindUserAsync(email, cancellationToken) is { } byEmail)
         {
             return byEmail;
         }
 
-        return !string.IsNullOrWhiteSpace(orcid) ? await directory.FindUserAsync(orcid, cancellationToken).ConfigureAwait(false) : null;
+        return !string.IsNullOrWhiteSpace(orcid) ? await directory.FindUserAsync(orcid, cancellationToken) : null;
     }
 }

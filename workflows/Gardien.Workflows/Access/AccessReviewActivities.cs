@@ -27,18 +27,18 @@ public sealed class LoadAccessReviewActivity(IGovernanceRegistry registry, IDire
         ArgumentNullException.ThrowIfNull(context);
         ArgumentException.ThrowIfNullOrWhiteSpace(input);
         var ct = context.CancellationToken;
-        var dmp = await registry.GetDmpAsync(input, ct).ConfigureAwait(false);
+        var dmp = await registry.GetDmpAsync(input, ct);
         if (dmp is null)
         {
             return new AccessReviewSnapshot(null, null, null, null, []);
         }
 
-        var grants = (await registry.ListGrantsAsync(input, null, ct).ConfigureAwait(false)).Where(g => g.State == GrantState.Active).ToList();
-        var datasets = (await registry.ListDatasetsAsync(input, ct).ConfigureAwait(false)).ToDictionary(d => d.DatasetId, StringComparer.Ordinal);
+        var grants = (await registry.ListGrantsAsync(input, null, ct)).Where(g => g.State == GrantState.Active).ToList();
+        var datasets = (await registry.ListDatasetsAsync(input, ct)).ToDictionary(d => d.DatasetId, StringComparer.Ordinal);
         var members = new List<ReviewMember>();
         foreach (var byPrincipal in grants.GroupBy(g => g.PrincipalId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var user = await directory.GetUserAsync(byPrincipal.Key, ct).ConfigureAwait(false);
+            var user = await directory.GetUserAsync(byPrincipal.Key, ct);
             var reviewed = byPrincipal
                 .Where(g => datasets.ContainsKey(g.DatasetId))
                 .OrderBy(g => g.DatasetId, StringComparer.Ordinal)
@@ -84,11 +84,11 @@ public sealed class ConfirmGrantsActivity(IGovernanceRegistry registry, IAuditLo
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         var wanted = input.PrincipalIds.ToHashSet(StringComparer.Ordinal);
-        var grants = await registry.ListGrantsAsync(input.DmpId, null, ct).ConfigureAwait(false);
+        var grants = await registry.ListGrantsAsync(input.DmpId, null, ct);
         var confirmed = 0;
         foreach (var grant in grants.Where(g => g.State == GrantState.Active && wanted.Contains(g.PrincipalId) && g.ConfirmedAt != input.At))
         {
-            await registry.UpsertGrantAsync(grant with { ConfirmedAt = input.At, ETag = null }, ct).ConfigureAwait(false);
+            await registry.UpsertGrantAsync(grant with { ConfirmedAt = input.At, ETag = null }, ct);
             confirmed++;
         }
 
@@ -97,7 +97,7 @@ public sealed class ConfirmGrantsActivity(IGovernanceRegistry registry, IAuditLo
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "access_review.confirmed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                     after: new { principals = input.PrincipalIds, grantsConfirmed = confirmed }),
-                ct).ConfigureAwait(false);
+                ct);
         }
 
         return confirmed;

@@ -7,7 +7,6 @@ using Gardien.Workflows.Audit;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Text;
 
 namespace Gardien.Workflows.Access;
 
@@ -33,10 +32,26 @@ public enum AccessReviewOutcome
 
 /// <param name="Confirmed">Principal ids the PI confirmed in the last cycle.</param>
 /// <param name="Revoked">Principal ids who lost access in the last cycle (unconfirmed, removed, or access end).</param>
-public sealed record AccessReviewResult(AccessReviewOutcome Outcome, int Cycle, IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked, string Detail);
+public sealed record AccessReviewResult(
+    AccessReviewOutcome Outcome, int Cycle, IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked, string Detail)
+{
+    /// <summary>Messages of this cycle that could not be delivered (each audited; the review carried on).</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
+}
 
 /// <summary>What <c>SetCustomStatus</c> shows.</summary>
-public sealed record AccessReviewStatus(string Stage, int Cycle, DateOnly? NextReviewOn, DateOnly? AccessEndsOn, IReadOnlyList<string> Awaiting);
+/// <param name="Undelivered">Messages of this cycle that could not be delivered (the review carries on).</param>
+public sealed record AccessReviewStatus(
+    string Stage,
+    int Cycle,
+    DateOnly? NextReviewOn,
+    DateOnly? AccessEndsOn,
+    IReadOnlyList<string> Awaiting,
+    string? Detail = null,
+    IReadOnlyList<NotificationFailure>? Undelivered = null) : IWorkflowStatus
+{
+    public IWorkflowStatus WaitingForAuditTrail(string damage) => this with { Stage = AuditTrail.WaitingStage, Detail = damage };
+}
 
 /// <summary>
 /// Periodic access review of one DMP: one eternal instance per DMP (<see cref="InstanceIdFor"/>), one review per cycle,
@@ -48,9 +63,6 @@ public sealed record AccessReviewStatus(string Stage, int Cycle, DateOnly? NextR
 /// </summary>
 public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessReviewResult>
 {
-    /// <summary>A value from the DMP or a person inside a Markdown message body: escaped, one line.</summary>
-    private static string Md(string? text) => UntrustedText.MarkdownInline(text);
-
     public static string InstanceIdFor(string dmpId)
     {
         ArgumentNullException.ThrowIfNull(dmpId);
@@ -61,171 +73,220 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(AccessReviewWorkflow));
-        var settings = input.Settings
-            ?? await context.CallActivityAsync<RetentionSettings>(nameof(LoadRetentionSettingsActivity), null, ActivityRetryPolicies.Transient);
-        var snapshot = await LoadAsync(context, input.DmpId);
+        var settings = input.Settings ?? await context.LoadRetentionSettingsAsync();
+        var snapshot = await context.LoadAccessReviewAsync(input.DmpId);
         if (snapshot.DmpState != DmpState.Active)
         {
-            return new AccessReviewResult(AccessReviewOutcome.DmpNotActive, input.Cycle, [], [], $"The DMP is {snapshot.DmpState?.ToString() ?? "unknown"}.");
+            return NotActive(input, snapshot);
         }
 
-        var reviewOn = input.NextReviewOn ?? settings.ReviewEvery.AddTo(Today(context));
-        var reviewAt = Midnight(reviewOn);
+        var reviewOn = input.NextReviewOn ?? settings.ReviewEvery.AddTo(context.Today());
+        var reviewAt = reviewOn.Midnight();
 
         // Access ends at the start of the day after the last day of access.
-        DateTime? endAt = snapshot.AccessEndsOn is { } last ? Midnight(last.AddDays(1)) : null;
-        context.SetCustomStatus(new AccessReviewStatus("waiting", input.Cycle, reviewOn, snapshot.AccessEndsOn, []));
+        DateTime? endAt = snapshot.AccessEndsOn is { } last ? last.AddDays(1).Midnight() : null;
+        context.SetStatus(new AccessReviewStatus("waiting", input.Cycle, reviewOn, snapshot.AccessEndsOn, []));
+        var run = new ReviewRun(context, input, settings);
         if (endAt is { } end && end <= reviewAt)
         {
             await context.CreateTimer(end, CancellationToken.None);
-            return await EndAccessAsync(context, input, actor);
+            return await run.EndAccessAsync();
         }
 
         await context.CreateTimer(reviewAt, CancellationToken.None);
-        snapshot = await LoadAsync(context, input.DmpId);
+        snapshot = await context.LoadAccessReviewAsync(input.DmpId);
         if (snapshot.DmpState != DmpState.Active)
         {
-            return new AccessReviewResult(AccessReviewOutcome.DmpNotActive, input.Cycle, [], [], $"The DMP is {snapshot.DmpState?.ToString() ?? "unknown"}.");
+            return NotActive(input, snapshot);
         }
 
-        var pi = snapshot.PiEmail ?? settings.StewardEmail;
         var members = snapshot.Members.Where(m => !string.Equals(m.Email, snapshot.PiEmail, StringComparison.OrdinalIgnoreCase)).ToList();
+
         // Nobody to review this time (no grant yet, or only the PI): keep the schedule, members may be granted later.
-        var (confirmed, revoked) = members.Count == 0 ? ([], []) : await ReviewAsync(context, input, settings, snapshot, members, pi, actor);
-        context.ContinueAsNew(input with { Settings = settings, NextReviewOn = settings.ReviewEvery.AddTo(reviewOn), Cycle = input.Cycle + 1 });
-        return members.Count == 0
-            ? new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No member to review; the next review is scheduled.")
-            : new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {input.Cycle + 1} done.");
+        var (confirmed, revoked) = members.Count == 0 ? ([], []) : await run.ReviewAsync(snapshot, members);
+        var next = input with { Settings = settings, NextReviewOn = settings.ReviewEvery.AddTo(reviewOn), Cycle = input.Cycle + 1 };
+        context.ContinueAsNew(next);
+        var result = members.Count == 0
+            ? new AccessReviewResult(AccessReviewOutcome.NoMembers, input.Cycle, [], [], "No member to review; the next review is planned.")
+            : new AccessReviewResult(AccessReviewOutcome.ContinuedAsNew, input.Cycle, confirmed, revoked, $"Review {next.Cycle} done.");
+        return result with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
-    private static async Task<(IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked)> ReviewAsync(
-        WorkflowContext context, AccessReviewInput input, RetentionSettings settings, AccessReviewSnapshot snapshot, List<ReviewMember> members, string pi, string actor)
+    private static AccessReviewResult NotActive(AccessReviewInput input, AccessReviewSnapshot snapshot) =>
+        new(AccessReviewOutcome.DmpNotActive, input.Cycle, [], [], $"The DMP is {snapshot.DmpState?.ToString() ?? "unknown"}.");
+
+    /// <summary>One review cycle: the PI's answers until the deadline, then the revocations; or the end of access.</summary>
+    private sealed class ReviewRun(WorkflowContext context, AccessReviewInput input, RetentionSettings settings)
     {
-        var started = context.CurrentUtcDateTime;
-        var deadline = RetentionSettings.Add(started, settings.ReviewDeadline);
-        var cycle = input.Cycle.ToString(CultureInfo.InvariantCulture);
-        var byToken = new Dictionary<string, ReviewMember>(StringComparer.Ordinal);
-        var links = new List<NotificationLink>();
-        var lines = new StringBuilder();
-        foreach (var member in members)
+        private readonly string _actor = GardienWorkflowOptions.SystemActor(nameof(AccessReviewWorkflow));
+        private readonly string _cycle = input.Cycle.ToString(CultureInfo.InvariantCulture);
+        private readonly MessageCatalogue _messages = MessageCatalogue.For(settings.Language);
+
+        private string About => AuditEntries.DmpSubject(input.DmpId);
+
+        /// <summary>Asks the PI to keep or remove each member; those not kept by the deadline lose access.</summary>
+        public async Task<(IReadOnlyList<string> Confirmed, IReadOnlyList<string> Revoked)> ReviewAsync(
+            AccessReviewSnapshot snapshot, List<ReviewMember> members)
         {
-            var link = await context.CallActivityAsync<ApprovalLink>(
-                nameof(IssueApprovalLinkActivity),
-                new IssueApprovalLinkInput(context.NewGuid().ToString("N"), context.InstanceId, DisposalGuard.PiRole, pi, Utc(deadline)),
-                ActivityRetryPolicies.Transient);
-            byToken[link.TokenId] = member;
-            links.Add(new NotificationLink($"Keep {member.DisplayName}", link.ApproveUrl));
-            links.Add(new NotificationLink($"Remove {member.DisplayName}", link.RejectUrl));
-            lines.Append(CultureInfo.InvariantCulture, $"- {Md(member.DisplayName)} ({Md(member.Email ?? member.PrincipalId)}): {string.Join(", ", member.Grants.Select(g => $"{g.Level} on {Md(g.DatasetId)}"))}\n");
+            var pi = snapshot.PiEmail ?? settings.StewardEmail;
+            var started = context.CurrentUtcDateTime;
+            var deadline = RetentionSettings.Add(started, settings.ReviewDeadline);
+            var byToken = new Dictionary<string, ReviewMember>(StringComparer.Ordinal);
+            var linked = new List<(ReviewMember Member, ApprovalLink Link)>();
+            foreach (var member in members)
+            {
+                var link = await context.IssueApprovalLinkAsync(DisposalGuard.PiRole, pi, deadline.AsUtc());
+                byToken[link.TokenId] = member;
+                linked.Add((member, link));
+            }
+
+            var review = _messages.AccessReview(input.DmpId, snapshot.Title, deadline.AsUtc(), linked);
+            await context.NotifyAsync(review, [pi], $"review-{_cycle}", About);
+            var requested = new
+            {
+                cycle = input.Cycle,
+                pi,
+                deadline = deadline.AsUtc(),
+                members = members.Select(m => m.PrincipalId),
+            };
+            await AuditAsync("access_review.requested", requested, ":" + _cycle);
+
+            var kept = new HashSet<string>(StringComparer.Ordinal);
+            var removed = new HashSet<string>(StringComparer.Ordinal);
+            var reminders = await CollectAnswersAsync(snapshot, members, pi, review, started, deadline, byToken, kept, removed);
+
+            var now = context.UtcNow();
+            if (kept.Count > 0)
+            {
+                await context.ConfirmGrantsAsync(
+                    new ConfirmGrantsInput(input.DmpId, [.. kept.Order(StringComparer.Ordinal)], now, "user:" + pi));
+            }
+
+            var revoked = new List<string>();
+            foreach (var member in members.Where(m => !kept.Contains(m.PrincipalId)))
+            {
+                var byPi = removed.Contains(member.PrincipalId);
+                var reason = byPi
+                    ? $"removed by the PI in access review {input.Cycle + 1}"
+                    : $"not confirmed in access review {input.Cycle + 1} before {now:yyyy-MM-dd}";
+                await RevokeAllAsync(member, reason, now, byPi ? "user:" + pi : _actor);
+                revoked.Add(member.PrincipalId);
+            }
+
+            var completed = new { cycle = input.Cycle, confirmed = kept.Order(StringComparer.Ordinal), revoked, reminders };
+            await AuditAsync("access_review.completed", completed, ":" + _cycle);
+            var removedNames = members.Where(m => revoked.Contains(m.PrincipalId)).Select(m => m.DisplayName).ToList();
+            var done = _messages.AccessReviewDone(input.DmpId, snapshot.Title, kept.Count, removedNames);
+            await context.NotifyAsync(done, [pi], $"review-{_cycle}-summary", About);
+            return ([.. kept.Order(StringComparer.Ordinal)], revoked);
         }
 
-        var subject = $"Access review: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}";
-        var body = $"Please confirm who still needs access to the data of DMP {Md(input.DmpId)}. Use Keep or Remove for each person before {Utc(deadline):yyyy-MM-dd} (UTC). "
-            + "People you do not confirm by then lose access automatically.\n\n" + lines;
-        await NotifyAsync(context, NotificationKind.AccessReview, pi, subject, body, links, $"review-{cycle}");
-        await AuditAsync(context, actor, "access_review.requested", input.DmpId, new { cycle = input.Cycle, pi, deadline = Utc(deadline), members = members.Select(m => m.PrincipalId) }, ":" + cycle);
-
-        var kept = new HashSet<string>(StringComparer.Ordinal);
-        var removed = new HashSet<string>(StringComparer.Ordinal);
-        var nextReminder = settings.ReminderEvery.IsZero ? (DateTime?)null : RetentionSettings.Add(started, settings.ReminderEvery);
-        var reminders = 0;
-        var received = 0;
-        using (var waits = new CancellationTokenSource())
+        /// <summary>Keep / Remove answers until all are in or the deadline passes, with reminders; returns how many were sent.</summary>
+        private async Task<int> CollectAnswersAsync(
+            AccessReviewSnapshot snapshot,
+            List<ReviewMember> members,
+            string pi,
+            Message review,
+            DateTime started,
+            DateTime deadline,
+            Dictionary<string, ReviewMember> byToken,
+            HashSet<string> kept,
+            HashSet<string> removed)
         {
+            var nextReminder = settings.ReminderEvery.IsZero ? (DateTime?)null : RetentionSettings.Add(started, settings.ReminderEvery);
+            var reminders = 0;
+            var received = 0;
+            using var waits = new CancellationTokenSource();
             Task<ApprovalDecisionEvent>? decision = null;
             while (kept.Count + removed.Count < members.Count && context.CurrentUtcDateTime < deadline)
             {
-                context.SetCustomStatus(new AccessReviewStatus("awaiting-pi", input.Cycle, null, snapshot.AccessEndsOn,
-                    [.. members.Where(m => !kept.Contains(m.PrincipalId) && !removed.Contains(m.PrincipalId)).Select(m => m.DisplayName)]));
+                var undelivered = context.UndeliveredNotifications();
+                context.SetStatus(new AccessReviewStatus("awaiting-pi", input.Cycle, null, snapshot.AccessEndsOn,
+                    [.. members.Where(m => !kept.Contains(m.PrincipalId) && !removed.Contains(m.PrincipalId)).Select(m => m.DisplayName)],
+                    Undelivered: undelivered.Count == 0 ? null : undelivered));
                 decision ??= context.WaitForExternalEvent<ApprovalDecisionEvent>(ApprovalWorkflow.DecisionEventName, waits.Token);
                 var next = nextReminder is { } r && r < deadline ? r : deadline;
                 using var timerCancel = new CancellationTokenSource();
                 var timer = context.CreateTimer(next, timerCancel.Token);
-                var winner = await Task.WhenAny(decision, timer);
-                if (winner == decision)
+                if (await Task.WhenAny(decision, timer) == decision)
                 {
                     timerCancel.Cancel();
-                    var evt = await decision;
+                    var answer = await decision;
                     decision = null;
                     received++;
-                    var verified = await context.CallActivityAsync<VerifiedDecision>(
-                        nameof(VerifyApprovalDecisionActivity), new VerifyApprovalDecisionInput(evt.Token, evt.Decision, context.InstanceId, Utc(context.CurrentUtcDateTime)), ActivityRetryPolicies.Transient);
-                    if (!verified.IsValid || verified.TokenId is null || !byToken.TryGetValue(verified.TokenId, out var member))
-                    {
-                        await AuditAsync(context, evt.Actor ?? "anonymous", "access_review.response_refused", input.DmpId, new { cycle = input.Cycle, message = verified.Message }, $":{cycle}:{received}");
-                        continue;
-                    }
-
-                    var keep = ApprovalDecisions.Normalise(evt.Decision) == IssueApprovalLinkActivity.ApproveDecision;
-                    (keep ? kept : removed).Add(member.PrincipalId);
-                    (keep ? removed : kept).Remove(member.PrincipalId);
+                    await AnswerAsync(answer, received, byToken, kept, removed);
                     continue;
                 }
 
                 if (nextReminder is { } due && context.CurrentUtcDateTime >= due && context.CurrentUtcDateTime < deadline)
                 {
                     reminders++;
-                    await NotifyAsync(context, NotificationKind.Reminder, pi, $"Reminder {reminders}: {subject}", body, links, $"review-{cycle}-reminder-{reminders}");
+                    var reminder = _messages.AccessReviewReminder(review, reminders);
+                    await context.NotifyAsync(reminder, [pi], $"review-{_cycle}-reminder-{reminders}", About);
                     nextReminder = RetentionSettings.Add(due, settings.ReminderEvery);
                 }
             }
 
             waits.Cancel();
+            return reminders;
         }
 
-        var now = Utc(context.CurrentUtcDateTime);
-        if (kept.Count > 0)
+        /// <summary>A verified Keep or Remove for one member; anything else is audited and ignored.</summary>
+        private async Task AnswerAsync(
+            ApprovalDecisionEvent answer,
+            int received,
+            Dictionary<string, ReviewMember> byToken,
+            HashSet<string> kept,
+            HashSet<string> removed)
         {
-            await context.CallActivityAsync<int>(nameof(ConfirmGrantsActivity), new ConfirmGrantsInput(input.DmpId, [.. kept.Order(StringComparer.Ordinal)], now, "user:" + pi), ActivityRetryPolicies.Persistent);
+            var verified = await context.VerifyDecisionAsync(
+                new VerifyApprovalDecisionInput(answer.Token, answer.Decision, context.InstanceId, context.UtcNow()));
+            if (!verified.IsValid || verified.TokenId is null || !byToken.TryGetValue(verified.TokenId, out var member))
+            {
+                var refused = new { cycle = input.Cycle, message = verified.Message };
+                await AuditAsync("access_review.response_refused", refused, $":{_cycle}:{received}", answer.Actor ?? "anonymous");
+                return;
+            }
+
+            var keep = ApprovalDecisions.Normalise(answer.Decision) == IssueApprovalLinkActivity.ApproveDecision;
+            (keep ? kept : removed).Add(member.PrincipalId);
+            (keep ? removed : kept).Remove(member.PrincipalId);
         }
 
-        var revoked = new List<string>();
-        foreach (var member in members.Where(m => !kept.Contains(m.PrincipalId)))
+        /// <summary>Project end + grace: every grant goes, the PI is told, the instance ends.</summary>
+        public async Task<AccessReviewResult> EndAccessAsync()
         {
-            var reason = removed.Contains(member.PrincipalId) ? $"removed by the PI in access review {input.Cycle + 1}" : $"not confirmed in access review {input.Cycle + 1} before {now:yyyy-MM-dd}";
-            await RevokeAllAsync(context, input.DmpId, member, reason, now, removed.Contains(member.PrincipalId) ? "user:" + pi : actor);
-            revoked.Add(member.PrincipalId);
+            var snapshot = await context.LoadAccessReviewAsync(input.DmpId);
+            var now = context.UtcNow();
+            var revoked = new List<string>();
+            foreach (var member in snapshot.Members)
+            {
+                var reason = $"project ended; access ended after {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace)";
+                await RevokeAllAsync(member, reason, now, _actor);
+                revoked.Add(member.PrincipalId);
+            }
+
+            await AuditAsync("access.ended", new { accessEndsOn = snapshot.AccessEndsOn, revoked });
+            if (snapshot.PiEmail is { } pi)
+            {
+                var ended = _messages.AccessEnded(input.DmpId, snapshot.Title, snapshot.AccessEndsOn, revoked.Count);
+                await context.NotifyAsync(ended, [pi], "access-ended", About);
+            }
+
+            var detail = $"Access ended after {snapshot.AccessEndsOn:yyyy-MM-dd}.";
+            return new AccessReviewResult(AccessReviewOutcome.AccessEnded, input.Cycle, [], revoked, detail)
+            {
+                UndeliveredNotifications = context.UndeliveredNotifications(),
+            };
         }
 
-        await AuditAsync(context, actor, "access_review.completed", input.DmpId, new { cycle = input.Cycle, confirmed = kept.Order(StringComparer.Ordinal), revoked, reminders }, ":" + cycle);
-        await NotifyAsync(context, NotificationKind.Summary, pi, $"Access review done: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}",
-            $"Confirmed: {kept.Count}. Access removed: {revoked.Count}" + (revoked.Count == 0 ? "." : ": " + string.Join(", ", members.Where(m => revoked.Contains(m.PrincipalId)).Select(m => m.DisplayName)) + "."),
-            [], $"review-{cycle}-summary");
-        return ([.. kept.Order(StringComparer.Ordinal)], revoked);
-    }
-
-    private static async Task<AccessReviewResult> EndAccessAsync(WorkflowContext context, AccessReviewInput input, string actor)
-    {
-        var snapshot = await LoadAsync(context, input.DmpId);
-        var now = Utc(context.CurrentUtcDateTime);
-        var revoked = new List<string>();
-        foreach (var member in snapshot.Members)
+        private async Task RevokeAllAsync(ReviewMember member, string reason, DateTimeOffset at, string actor)
         {
-            await RevokeAllAsync(context, input.DmpId, member, $"project ended; access ended after {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace)", now, actor);
-            revoked.Add(member.PrincipalId);
-        }
-
-        await AuditAsync(context, actor, "access.ended", input.DmpId, new { accessEndsOn = snapshot.AccessEndsOn, revoked });
-        if (snapshot.PiEmail is { } pi)
-        {
-            await NotifyAsync(context, NotificationKind.Summary, pi, $"Access ended: {UntrustedText.PlainLine(snapshot.Title ?? input.DmpId)}",
-                $"The project's access period ended on {snapshot.AccessEndsOn:yyyy-MM-dd} (project end + grace). Gardien removed the access of {revoked.Count} people. The data itself stays until its keep-until date.",
-                [], "access-ended");
-        }
-
-        return new AccessReviewResult(AccessReviewOutcome.AccessEnded, input.Cycle, [], revoked, $"Access ended after {snapshot.AccessEndsOn:yyyy-MM-dd}.");
-    }
-
-    private static async Task RevokeAllAsync(WorkflowContext context, string dmpId, ReviewMember member, string reason, DateTimeOffset at, string actor)
-    {
-        foreach (var grant in member.Grants)
-        {
-            await context.CallActivityAsync<RevokeAccessResult>(
-                nameof(RevokeAccessActivity),
-                new RevokeAccessInput
+            foreach (var grant in member.Grants)
+            {
+                await context.RevokeAccessAsync(new RevokeAccessInput
                 {
-                    DmpId = dmpId,
+                    DmpId = input.DmpId,
                     DatasetId = grant.DatasetId,
                     Container = grant.Container,
                     PrincipalId = member.PrincipalId,
@@ -234,25 +295,11 @@ public sealed class AccessReviewWorkflow : Workflow<AccessReviewInput, AccessRev
                     RemoveEmptyGroupAssignment = true,
                     At = at,
                     Actor = actor,
-                },
-                ActivityRetryPolicies.Persistent);
+                });
+            }
         }
+
+        private Task<AuditReceipt> AuditAsync(string action, object after, string? discriminator = null, string? actor = null) =>
+            context.AuditAsync(action, About, after: after, actor: actor ?? _actor, discriminator: discriminator);
     }
-
-    private static Task<AccessReviewSnapshot> LoadAsync(WorkflowContext context, string dmpId) =>
-        context.CallActivityAsync<AccessReviewSnapshot>(nameof(LoadAccessReviewActivity), dmpId, ActivityRetryPolicies.Transient);
-
-    private static Task<NotificationReceipt> NotifyAsync(WorkflowContext context, NotificationKind kind, string to, string subject, string body, IReadOnlyList<NotificationLink> links, string step) =>
-        context.CallActivityAsync<NotificationReceipt>(
-            nameof(SendNotificationActivity), new Notification(kind, [to], subject, body, links, context.InstanceId, $"{context.InstanceId}:{step}"), ActivityRetryPolicies.Transient);
-
-    private static Task<AuditReceipt> AuditAsync(WorkflowContext context, string actor, string action, string dmpId, object after, string? discriminator = null) =>
-        context.CallActivityAsync<AuditReceipt>(
-            nameof(WriteAuditActivity), AuditEntries.Create(actor, action, context.InstanceId, AuditEntries.DmpSubject(dmpId), context.CurrentUtcDateTime, after: after, discriminator: discriminator), ActivityRetryPolicies.Persistent);
-
-    private static DateOnly Today(WorkflowContext context) => DateOnly.FromDateTime(context.CurrentUtcDateTime);
-
-    private static DateTime Midnight(DateOnly date) => date.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc);
-
-    private static DateTimeOffset Utc(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
 }

@@ -19,11 +19,12 @@ public sealed class EnsureAccessReviewsActivity(IWorkflowClient client, IGoverna
     {
         ArgumentNullException.ThrowIfNull(context);
         var ct = context.CancellationToken;
-        var active = await registry.ListDmpsAsync(DmpState.Active, ct).ConfigureAwait(false);
+        var active = await registry.ListDmpsAsync(DmpState.Active, ct);
         var started = new List<string>();
         foreach (var dmp in active.OrderBy(d => d.DmpId, StringComparer.Ordinal))
         {
-            var result = await WorkflowStarts.StartOnceAsync(client, nameof(AccessReviewWorkflow), new AccessReviewInput(dmp.DmpId), AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), ct).ConfigureAwait(false);
+            var result = await WorkflowStarts.StartOnceAsync(
+                client, nameof(AccessReviewWorkflow), new AccessReviewInput(dmp.DmpId), AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), ct);
             if (result.Started)
             {
                 started.Add(result.InstanceId);

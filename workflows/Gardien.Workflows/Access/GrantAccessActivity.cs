@@ -64,7 +64,8 @@ public sealed record GrantAccessBatchResult(IReadOnlyList<GrantAccessResult> Res
 /// <summary>
 /// Grants access: the person joins the container's group for the level (created on first use, with its role
 /// assignment on the container), leaves the group of any other level, and the grant is recorded with its approvals.
-/// Idempotent; audited. Used by the update workflow and access reviews; the intake uses <see cref="GrantAccessBatchActivity"/>.
+/// Idempotent; audited. The workflows grant in batches (<see cref="GrantAccessBatchActivity"/>); this one stays registered
+/// for instances whose history calls it.
 /// </summary>
 public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit) : Activity<GrantAccessInput, GrantAccessResult>
 {
@@ -72,7 +73,8 @@ public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistr
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var results = await GrantAccessBatchActivity.GrantAsync(directory, registry, audit, context.InstanceId, [input], context.CancellationToken).ConfigureAwait(false);
+        var results = await GrantAccessBatchActivity.GrantAsync(
+            directory, registry, audit, context.InstanceId, [input], context.CancellationToken);
         return results[0];
     }
 }
@@ -89,7 +91,8 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        return new GrantAccessBatchResult(await GrantAsync(directory, registry, audit, context.InstanceId, input.Grants, context.CancellationToken).ConfigureAwait(false));
+        return new GrantAccessBatchResult(
+            await GrantAsync(directory, registry, audit, context.InstanceId, input.Grants, context.CancellationToken));
     }
 
     internal static async Task<IReadOnlyList<GrantAccessResult>> GrantAsync(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit, string instanceId, IReadOnlyList<GrantAccessInput> inputs, CancellationToken ct)
@@ -102,10 +105,10 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
             var who = (input.PrincipalId, input.Email, input.Orcid);
             if (!users.TryGetValue(who, out var user))
             {
-                users[who] = user = await AccessGroups.ResolveUserAsync(directory, input.PrincipalId, input.Email, input.Orcid, ct).ConfigureAwait(false);
+                users[who] = user = await AccessGroups.ResolveUserAsync(directory, input.PrincipalId, input.Email, input.Orcid, ct);
             }
 
-            var existing = user is null ? null : await registry.GetGrantAsync(input.DmpId, input.DatasetId, user.Id, ct).ConfigureAwait(false);
+            var existing = user is null ? null : await registry.GetGrantAsync(input.DmpId, input.DatasetId, user.Id, ct);
 
             // A grant always carries approvals: new ones, or (a change that needs none, e.g. a lowered role or a moved end
             // date) the ones of the active grant it changes. Anything else is refused before touching the directory.
@@ -139,9 +142,14 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
         foreach (var byGroup in plans.Where(p => p.User is not null).GroupBy(p => (p.Input.Container, p.Input.Level)))
         {
             var first = byGroup.First().Input;
-            var group = await directory.EnsureGroupAsync(AccessGroups.GroupName(first.Container, first.Level), AccessGroups.Description(first.DmpId, first.DatasetId, first.Level), ct).ConfigureAwait(false);
-            var assignment = await directory.AssignRoleAsync(new PrincipalRef(group.Id, PrincipalKind.Group), first.Container, first.Level, ct).ConfigureAwait(false);
-            var added = await directory.AddMembersAsync(group.Id, [.. byGroup.Select(p => p.User!.Id).Distinct(StringComparer.Ordinal)], ct).ConfigureAwait(false);
+            var group = await directory.EnsureGroupAsync(
+                AccessGroups.GroupName(first.Container, first.Level),
+                AccessGroups.Description(first.DmpId, first.DatasetId, first.Level),
+                ct);
+            var assignment = await directory.AssignRoleAsync(
+                new PrincipalRef(group.Id, PrincipalKind.Group), first.Container, first.Level, ct);
+            var added = await directory.AddMembersAsync(
+                group.Id, [.. byGroup.Select(p => p.User!.Id).Distinct(StringComparer.Ordinal)], ct);
             groups[byGroup.Key] = (group, assignment, added.ToHashSet(StringComparer.Ordinal));
         }
 
@@ -153,12 +161,14 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
                 var key = (input.Container, other);
                 if (!otherGroups.TryGetValue(key, out var otherGroup))
                 {
-                    otherGroups[key] = otherGroup = groups.TryGetValue(key, out var known) ? known.Group : await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, other), ct).ConfigureAwait(false);
+                    otherGroups[key] = otherGroup = groups.TryGetValue(key, out var known)
+                        ? known.Group
+                        : await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, other), ct);
                 }
 
                 if (otherGroup is not null)
                 {
-                    await directory.RemoveMemberAsync(otherGroup.Id, user!.Id, ct).ConfigureAwait(false);
+                    await directory.RemoveMemberAsync(otherGroup.Id, user!.Id, ct);
                 }
             }
         }
@@ -172,7 +182,7 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
                     AuditEntries.Create(input.Actor, "grant.skipped", instanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
                         after: new { reason = "principal not found in the directory", email = input.Email, orcid = input.Orcid, level = input.Level.ToString() },
                         discriminator: ":" + (input.Email ?? input.Orcid ?? input.PrincipalId)),
-                    ct).ConfigureAwait(false);
+                    ct);
                 results.Add(new GrantAccessResult(GrantStatus.PrincipalNotFound, input.DatasetId, input.Container, null, input.DisplayName, input.Level, null, []));
                 continue;
             }
@@ -191,13 +201,13 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
                 RevokedAt = null,
                 RevokedReason = null,
             };
-            await registry.UpsertGrantAsync(record, ct).ConfigureAwait(false);
+            await registry.UpsertGrantAsync(record, ct);
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "grant.created", instanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
                     before: existing is null ? null : new { level = existing.Level.ToString(), state = existing.State.ToString() },
                     after: new { principalId = user.Id, principal = user.DisplayName, level = input.Level.ToString(), group = group.Name, container = input.Container, endsOn = input.EndsOn, approvals = approvalIds, notEnforcedLocally = assignment.NotEnforcedLocally },
                     discriminator: ":" + user.Id),
-                ct).ConfigureAwait(false);
+                ct);
             results.Add(new GrantAccessResult(unchanged ? GrantStatus.AlreadyGranted : GrantStatus.Granted, input.DatasetId, input.Container, user.Id, user.DisplayName, input.Level, group.Id, assignment.NotEnforcedLocally));
         }
 

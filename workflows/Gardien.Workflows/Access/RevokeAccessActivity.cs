@@ -36,7 +36,7 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var user = await AccessGroups.ResolveUserAsync(directory, input.PrincipalId, input.Email, input.Orcid, ct).ConfigureAwait(false);
+        var user = await AccessGroups.ResolveUserAsync(directory, input.PrincipalId, input.Email, input.Orcid, ct);
         var principalId = user?.Id ?? input.PrincipalId;
         if (principalId is null)
         {
@@ -47,22 +47,23 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
         var levels = input.Level is { } level ? [level] : Enum.GetValues<AccessLevel>();
         foreach (var each in levels)
         {
-            if (await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, each), ct).ConfigureAwait(false) is not { } group)
+            if (await directory.FindGroupAsync(AccessGroups.GroupName(input.Container, each), ct) is not { } group)
             {
                 continue;
             }
 
-            changed |= await directory.RemoveMemberAsync(group.Id, principalId, ct).ConfigureAwait(false);
-            if (input.RemoveEmptyGroupAssignment && (await directory.ListMembersAsync(group.Id, ct).ConfigureAwait(false)).Count == 0)
+            changed |= await directory.RemoveMemberAsync(group.Id, principalId, ct);
+            if (input.RemoveEmptyGroupAssignment && (await directory.ListMembersAsync(group.Id, ct)).Count == 0)
             {
-                await directory.RemoveRoleAssignmentAsync(new PrincipalRef(group.Id, PrincipalKind.Group), input.Container, each, ct).ConfigureAwait(false);
+                await directory.RemoveRoleAssignmentAsync(new PrincipalRef(group.Id, PrincipalKind.Group), input.Container, each, ct);
             }
         }
 
-        var grant = await registry.GetGrantAsync(input.DmpId, input.DatasetId, principalId, ct).ConfigureAwait(false);
+        var grant = await registry.GetGrantAsync(input.DmpId, input.DatasetId, principalId, ct);
         if (grant is { State: GrantState.Active } && (input.Level is null || grant.Level == input.Level))
         {
-            await registry.UpsertGrantAsync(grant with { State = GrantState.Revoked, RevokedAt = input.At, RevokedReason = input.Reason }, ct).ConfigureAwait(false);
+            await registry.UpsertGrantAsync(
+                grant with { State = GrantState.Revoked, RevokedAt = input.At, RevokedReason = input.Reason }, ct);
             changed = true;
         }
 
@@ -76,7 +77,7 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
                     before: grant is null ? null : new { level = grant.Level.ToString(), state = grant.State.ToString() },
                     after: new { principalId, container = input.Container, level = input.Level?.ToString() ?? "all", reason = input.Reason },
                     discriminator: ":" + principalId),
-                ct).ConfigureAwait(false);
+                ct);
         }
 
         return new RevokeAccessResult(changed, principalId);

@@ -41,7 +41,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         }
 
         var kid = settings.ActiveKeyId;
-        var key = await GetKeyAsync(kid, cancellationToken).ConfigureAwait(false)
+        var key = await GetKeyAsync(kid, cancellationToken)
             ?? throw new PortNotFoundException($"Approval signing key '{settings.SecretNamePrefix}{kid}' is missing from the secret store.");
         var payload = SerializePayload(new ApprovalTokenClaims(kid, request.TokenId, request.InstanceId, request.Role, request.Approver, request.DecisionOptions, request.ExpiresAt));
         var signature = HMACSHA256.HashData(key, payload);
@@ -81,7 +81,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer accepted. Ask for a new link.");
         }
 
-        var keys = await GetVerificationKeysAsync(claims.KeyId, cancellationToken).ConfigureAwait(false);
+        var keys = await GetVerificationKeysAsync(claims.KeyId, cancellationToken);
         if (keys.Count == 0)
         {
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer available. Ask for a new link.");
@@ -136,7 +136,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(decision);
         var instant = now ?? _time.GetUtcNow();
-        var validation = await ValidateAsync(token, expectedInstanceId, expectedApprover, decision, instant, cancellationToken).ConfigureAwait(false);
+        var validation = await ValidateAsync(token, expectedInstanceId, expectedApprover, decision, instant, cancellationToken);
         if (!validation.IsValid || validation.Claims is not { } claims)
         {
             return validation;
@@ -144,7 +144,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
 
         var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant()
             + (decidedBy is null || string.Equals(decidedBy, claims.Approver, StringComparison.OrdinalIgnoreCase) ? string.Empty : "|" + decidedBy.ToUpperInvariant());
-        var consumption = await registry.TryConsumeTokenAsync(claims.TokenId, fingerprint, instant, claims.ExpiresAt, cancellationToken).ConfigureAwait(false);
+        var consumption = await registry.TryConsumeTokenAsync(claims.TokenId, fingerprint, instant, claims.ExpiresAt, cancellationToken);
         return consumption == TokenConsumption.AlreadyUsed
             ? ApprovalTokenValidation.Fail(ApprovalTokenFailure.AlreadyUsed, "The approval link has already been used; a decision was recorded. Each link works once.", claims)
             : new ApprovalTokenValidation(true, ApprovalTokenFailure.None, "The decision was accepted.", claims);
@@ -160,8 +160,8 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         {
             var name = settings.SecretNamePrefix + kid;
             values = secrets is IVersionedSecretStore versioned
-                ? await versioned.GetAcceptedSecretValuesAsync(name, cancellationToken).ConfigureAwait(false)
-                : [await secrets.GetSecretAsync(name, cancellationToken).ConfigureAwait(false)];
+                ? await versioned.GetAcceptedSecretValuesAsync(name, cancellationToken)
+                : [await secrets.GetSecretAsync(name, cancellationToken)];
         }
         catch (PortNotFoundException)
         {
@@ -181,7 +181,7 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         string secret;
         try
         {
-            secret = await secrets.GetSecretAsync(settings.SecretNamePrefix + kid, cancellationToken).ConfigureAwait(false);
+            secret = await secrets.GetSecretAsync(settings.SecretNamePrefix + kid, cancellationToken);
         }
         catch (PortNotFoundException)
         {

@@ -43,7 +43,8 @@ public enum ApprovalOutcome
     Cancelled,
 }
 
-/// <param name="DecidedBy">Who decided: the approver, a delegate, or someone acting on the approver's behalf (<paramref name="OnBehalfOf"/>).</param>
+/// <param name="DecidedBy">Who decided: the approver, a delegate, or someone acting on the approver's behalf
+/// (<paramref name="OnBehalfOf"/>).</param>
 /// <param name="OnBehalfOf">The approver, when <paramref name="DecidedBy"/> decided on their behalf as the policy allows.</param>
 public sealed record ApprovalWorkflowOutput(
     string ApprovalId,
@@ -61,9 +62,14 @@ public sealed record ApprovalWorkflowOutput(
     public string? DecidedByLabel => DecidedBy is null || OnBehalfOf is null ? DecidedBy : $"{DecidedBy} on behalf of {OnBehalfOf}";
 
     public bool IsApproved => Outcome == ApprovalOutcome.Approved;
+
+    /// <summary>Messages of this approval (request, reminders, escalation) that could not be delivered; it waited all the same.</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
 }
 
-/// <summary>The payload of the <see cref="ApprovalWorkflow.DecisionEventName"/> event raised by hosts (<see cref="ApprovalDecisionService"/>).</summary>
+/// <summary>
+/// The payload of the <see cref="ApprovalWorkflow.DecisionEventName"/> event raised by hosts (<see cref="ApprovalDecisionService"/>).
+/// </summary>
 /// <param name="Token">The token of the link that was used.</param>
 /// <param name="Decision">"approve" or "reject".</param>
 /// <param name="Actor">Who submitted it, as the host established it ("user:e-mail"; in Azure from the Entra sign-in, never
@@ -79,13 +85,28 @@ public sealed record ApprovalCancellation(string Reason);
 /// <param name="LastRefusal">Why the last decision received was refused (used or expired link...), if any.</param>
 /// <param name="Authority">Who may decide (approver, delegates, people acting on the approver's behalf): hosts check a
 /// decision's identity against it before using the link up.</param>
-public sealed record ApprovalStatus(string Stage, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset Since, DateTimeOffset ExpiresAt, bool Escalated, int RemindersSent, string? LastRefusal, ApproverAuthority? Authority = null);
+/// <param name="Undelivered">Messages of this approval that could not be delivered (the approval waits all the same).</param>
+public sealed record ApprovalStatus(
+    string Stage,
+    string Role,
+    IReadOnlyList<string> Awaiting,
+    DateTimeOffset Since,
+    DateTimeOffset ExpiresAt,
+    bool Escalated,
+    int RemindersSent,
+    string? LastRefusal,
+    ApproverAuthority? Authority = null,
+    IReadOnlyList<NotificationFailure>? Undelivered = null) : IWorkflowStatus
+{
+    public IWorkflowStatus WaitingForAuditTrail(string damage) => this with { Stage = AuditTrail.WaitingStage, LastRefusal = damage };
+}
 
 /// <summary>
 /// Asks one approver role for a decision: resolves the approver, sends a signed single-use link, waits for the
 /// decision event, reminds every N days, escalates to the delegate after M days and expires after the policy's
 /// timeout. Every decision event is verified (token genuine, unexpired, for this instance, unused, then used up);
-/// a refused one is audited and the workflow keeps waiting.
+/// a refused one is audited and the workflow keeps waiting. A message that cannot be delivered is audited and shown in
+/// the status; the approval still waits, reminds and escalates (each reminder carries the same links).
 /// </summary>
 public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalWorkflowOutput>
 {
@@ -95,158 +116,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
     /// <summary>Raised by the requesting workflow with an <see cref="ApprovalCancellation"/>.</summary>
     public const string CancelEventName = "ApprovalCancelled";
 
-    public override async Task<ApprovalWorkflowOutput> RunAsync(WorkflowContext context, ApprovalWorkflowInput input)
+    public override Task<ApprovalWorkflowOutput> RunAsync(WorkflowContext context, ApprovalWorkflowInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(ApprovalWorkflow));
-        var role = ApprovalRoles.Code(input.Role);
-        var approvalId = input.ApprovalId ?? context.InstanceId;
-        var requestedAt = context.CurrentUtcDateTime;
-
-        var approver = await context.CallActivityAsync<ResolvedApprover>(
-            nameof(ResolveApproverActivity), new ResolveApproverInput(input.Role, input.PiName, input.PiEmail, input.Policy, input.RequestedWith, input.PersonalData), ActivityRetryPolicies.Transient);
-        var expiresAt = Add(requestedAt, approver.Timeout);
-        DateTime? escalateAt = approver.EscalateAfter.IsZero || Add(requestedAt, approver.EscalateAfter) >= expiresAt ? null : Add(requestedAt, approver.EscalateAfter);
-        DateTime? nextReminder = approver.ReminderEvery.IsZero ? null : Add(requestedAt, approver.ReminderEvery);
-
-        var links = new List<ApprovalLink>
-        {
-            await IssueLinkAsync(context, role, approver.Email, expiresAt),
-        };
-        var record = new ApprovalRecord
-        {
-            DmpId = input.DmpId,
-            ApprovalId = approvalId,
-            InstanceId = context.InstanceId,
-            Role = role,
-            Decision = ApprovalDecision.Pending,
-            Subject = input.Subject,
-            Approver = approver.Email,
-            RequestedAt = Utc(requestedAt),
-            TokenId = links[0].TokenId,
-        };
-        await RecordAsync(context, record, "approval.requested", actor, new { reasons = input.Reasons, expiresAt = Utc(expiresAt), escalateAt = escalateAt is { } e ? Utc(e) : (DateTimeOffset?)null });
-        await NotifyAsync(context, NotificationKind.ApprovalRequest, [approver.Email], $"Approval needed ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}", RequestBody(input, approver, expiresAt), [links[0]], "request");
-
-        var escalated = false;
-        var reminders = 0;
-        string? lastRefusal = null;
-        using var waits = new CancellationTokenSource();
-        var cancelled = context.WaitForExternalEvent<ApprovalCancellation>(CancelEventName, waits.Token);
-        Task<ApprovalDecisionEvent>? decision = null;
-        try
-        {
-            while (true)
-            {
-                AuditTrail.SetStatus(context, new ApprovalStatus("awaiting-decision", role, [.. links.Select(l => l.Approver)], Utc(requestedAt), Utc(expiresAt), escalated, reminders, lastRefusal, approver.ToAuthority()));
-                decision ??= context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEventName, waits.Token);
-                var next = Min(expiresAt, escalated ? null : escalateAt, nextReminder);
-                using var timerCancel = new CancellationTokenSource();
-                var timer = context.CreateTimer(next, timerCancel.Token);
-                var winner = await Task.WhenAny(decision, timer, cancelled);
-                if (winner != timer)
-                {
-                    timerCancel.Cancel();
-                }
-
-                if (winner == cancelled)
-                {
-                    var reason = (await cancelled).Reason;
-                    var withdrawn = record with { Decision = ApprovalDecision.Expired, Comment = "withdrawn: " + reason, DecidedAt = Utc(context.CurrentUtcDateTime), Escalated = escalated };
-                    await RecordAsync(context, withdrawn, "approval.cancelled", actor, new { reason });
-                    return Output(withdrawn, input.Role, ApprovalOutcome.Cancelled, reminders);
-                }
-
-                if (winner == decision)
-                {
-                    var received = await decision;
-                    decision = null;
-                    var now = context.CurrentUtcDateTime;
-                    var verified = await context.CallActivityAsync<VerifiedDecision>(
-                        nameof(VerifyApprovalDecisionActivity), new VerifyApprovalDecisionInput(received.Token, received.Decision, context.InstanceId, Utc(now), received.Actor, approver.ToAuthority()), ActivityRetryPolicies.Transient);
-                    if (!verified.IsValid)
-                    {
-                        lastRefusal = verified.Message;
-                        await RecordAsync(context, record, "approval.token_refused", received.Actor ?? "anonymous", new { failure = verified.Failure.ToString(), message = verified.Message, decision = received.Decision }, ":" + context.NewGuid().ToString("N"), writeRecord: false);
-                        continue;
-                    }
-
-                    var approved = ApprovalDecisions.Normalise(received.Decision) == IssueApprovalLinkActivity.ApproveDecision;
-                    var decided = record with
-                    {
-                        Decision = approved ? ApprovalDecision.Approved : ApprovalDecision.Rejected,
-                        DecidedBy = verified.DecidedBy ?? verified.Approver,
-                        OnBehalfOf = verified.OnBehalfOf,
-                        DecidedAt = Utc(now),
-                        Comment = received.Comment,
-                        TokenId = verified.TokenId,
-                        Escalated = escalated,
-                    };
-                    await RecordAsync(context, decided, "approval.decided", "user:" + decided.DecidedBy, new { submittedBy = received.Actor, linkIssuedTo = verified.Approver, onBehalfOf = verified.OnBehalfOf });
-                    return Output(decided, input.Role, approved ? ApprovalOutcome.Approved : ApprovalOutcome.Rejected, reminders);
-                }
-
-                // A timer fired: expiry first, then escalation, then a reminder (one message per tick).
-                var tick = context.CurrentUtcDateTime;
-                if (tick >= expiresAt)
-                {
-                    var expired = record with { Decision = ApprovalDecision.Expired, DecidedAt = Utc(tick), Escalated = escalated, Comment = "no decision before " + Utc(expiresAt).ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture) };
-                    await RecordAsync(context, expired, "approval.expired", actor);
-                    return Output(expired, input.Role, ApprovalOutcome.Expired, reminders);
-                }
-
-                if (!escalated && escalateAt is { } escalation && tick >= escalation)
-                {
-                    escalated = true;
-                    record = record with { Escalated = true };
-                    if (approver.DelegateEmail is { } delegateEmail)
-                    {
-                        var delegateLink = await IssueLinkAsync(context, role, delegateEmail, expiresAt);
-                        links.Add(delegateLink);
-                        await NotifyAsync(context, NotificationKind.Escalation, [delegateEmail], $"Escalated approval ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
-                            $"{Md(approver.Name)} has not decided since {Utc(requestedAt):yyyy-MM-dd}. As their delegate, please decide.\n\n" + RequestBody(input, approver, expiresAt), [delegateLink], "escalation");
-                    }
-                    else if (approver.EscalationNoticeTo is { } noticeTo && !string.Equals(noticeTo, approver.Email, StringComparison.OrdinalIgnoreCase))
-                    {
-                        await NotifyAsync(context, NotificationKind.Escalation, [noticeTo], $"Approval overdue ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
-                            $"{Md(approver.Name)} ({Md(approver.Email)}) has not decided since {Utc(requestedAt):yyyy-MM-dd}; the request expires on {Utc(expiresAt):yyyy-MM-dd}. No delegate is named for this role: please follow up.", [], "escalation");
-                    }
-
-                    await RecordAsync(context, record, "approval.escalated", actor, new { to = approver.DelegateEmail ?? approver.EscalationNoticeTo });
-                    while (nextReminder is { } r && r <= tick)
-                    {
-                        nextReminder = Add(r, approver.ReminderEvery);
-                    }
-
-                    continue;
-                }
-
-                if (nextReminder is { } reminderAt && tick >= reminderAt)
-                {
-                    reminders++;
-                    foreach (var link in links)
-                    {
-                        await NotifyAsync(context, NotificationKind.Reminder, [link.Approver], $"Reminder {reminders}: approval needed ({ApprovalRoles.Title(input.Role)}): {UntrustedText.PlainLine(Title(input))}",
-                            RequestBody(input, approver, expiresAt), [link], $"reminder-{reminders}-{link.TokenId}");
-                    }
-
-                    await RecordAsync(context, record, "approval.reminded", actor, new { reminder = reminders }, ":" + reminders.ToString(CultureInfo.InvariantCulture), writeRecord: false);
-                    while (nextReminder is { } r && r <= tick)
-                    {
-                        nextReminder = Add(r, approver.ReminderEvery);
-                    }
-                }
-            }
-        }
-        finally
-        {
-            waits.Cancel();
-        }
+        return new ApprovalRun(context, input).RunAsync();
     }
 
     /// <summary>Sub-workflow instance id of one role's approval requested by <paramref name="parentInstanceId"/>.</summary>
-    public static string InstanceIdFor(string parentInstanceId, ApprovalRole role) => $"{parentInstanceId}-approval-{ApprovalRoles.Code(role)}";
+    public static string InstanceIdFor(string parentInstanceId, ApprovalRole role) =>
+        $"{parentInstanceId}-approval-{ApprovalRoles.Code(role)}";
 
     /// <summary>Registry id of one role's approval requested by <paramref name="parentInstanceId"/>.</summary>
     public static string ApprovalIdFor(string parentInstanceId, ApprovalRole role) => $"{parentInstanceId}:{ApprovalRoles.Code(role)}";
@@ -256,7 +135,8 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
     /// approval ends other than Approved the others are withdrawn: the plan cannot pass any more, nobody should be asked
     /// in vain. Results come back in request order.
     /// </summary>
-    public static async Task<IReadOnlyList<ApprovalWorkflowOutput>> RequestAllAsync(WorkflowContext context, IReadOnlyList<ApprovalWorkflowInput> requests)
+    public static async Task<IReadOnlyList<ApprovalWorkflowOutput>> RequestAllAsync(
+        WorkflowContext context, IReadOnlyList<ApprovalWorkflowInput> requests)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(requests);
@@ -290,14 +170,16 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
             if (!output.IsApproved && !withdrawn)
             {
                 withdrawn = true;
-                Withdraw(context, running, $"the {ApprovalRoles.Title(output.Role)} approval ended {output.Outcome.ToString().ToLowerInvariant()}");
+                var ended = $"the {ApprovalRoles.Title(output.Role)} approval ended {output.Outcome.ToString().ToLowerInvariant()}";
+                Withdraw(context, running, ended);
             }
         }
 
         return results;
     }
 
-    private static void Withdraw(WorkflowContext context, IEnumerable<(Task<ApprovalWorkflowOutput> Task, string InstanceId, int Index)> running, string reason)
+    private static void Withdraw(
+        WorkflowContext context, IEnumerable<(Task<ApprovalWorkflowOutput> Task, string InstanceId, int Index)> running, string reason)
     {
         foreach (var other in running)
         {
@@ -305,61 +187,283 @@ public sealed class ApprovalWorkflow : Workflow<ApprovalWorkflowInput, ApprovalW
         }
     }
 
-    private static async Task<ApprovalLink> IssueLinkAsync(WorkflowContext context, string role, string approver, DateTime expiresAt) =>
-        await context.CallActivityAsync<ApprovalLink>(
-            nameof(IssueApprovalLinkActivity), new IssueApprovalLinkInput(context.NewGuid().ToString("N"), context.InstanceId, role, approver, Utc(expiresAt)), ActivityRetryPolicies.Transient);
-
-    /// <summary>Records and audits a step; while the audit trail is damaged the approval waits for its repair (<see cref="AuditTrail"/>).</summary>
-    private static Task<ApprovalRecord> RecordAsync(WorkflowContext context, ApprovalRecord record, string action, string actor, object? details = null, string? discriminator = null, bool writeRecord = true) =>
-        AuditTrail.CallAsync<ApprovalRecord>(
-            context,
-            nameof(RecordApprovalActivity),
-            new RecordApprovalInput(record, action, actor, Utc(context.CurrentUtcDateTime), details, discriminator, writeRecord),
-            ActivityRetryPolicies.Persistent,
-            damage => AuditTrail.LastStatusOf(context) is ApprovalStatus last
-                ? last with { Stage = AuditTrail.WaitingStage, LastRefusal = damage }
-                : new ApprovalStatus(AuditTrail.WaitingStage, record.Role, record.Approver is { } approver ? [approver] : [], record.RequestedAt ?? Utc(context.CurrentUtcDateTime), Utc(context.CurrentUtcDateTime), record.Escalated, 0, damage));
-
-    private static Task<NotificationReceipt> NotifyAsync(WorkflowContext context, NotificationKind kind, IReadOnlyList<string> to, string subject, string body, IReadOnlyList<ApprovalLink> links, string step) =>
-        context.CallActivityAsync<NotificationReceipt>(
-            nameof(SendNotificationActivity),
-            new Notification(kind, to, subject, body, [.. links.SelectMany(l => new[] { new NotificationLink("Approve", l.ApproveUrl), new NotificationLink("Reject", l.RejectUrl) })], context.InstanceId, $"{context.InstanceId}:{step}"),
-            ActivityRetryPolicies.Transient);
-
-    private static ApprovalWorkflowOutput Output(ApprovalRecord record, ApprovalRole role, ApprovalOutcome outcome, int reminders) =>
-        new(record.ApprovalId, role, outcome, record.Approver ?? string.Empty, record.DecidedBy, record.DecidedAt, record.Comment, record.Escalated, reminders, record.OnBehalfOf);
-
-    private static string Title(ApprovalWorkflowInput input) => input.DmpTitle ?? input.DmpId;
-
-    /// <summary>A value from the DMP or a person in the Markdown body: escaped, one line (<see cref="UntrustedText.MarkdownInline"/>).</summary>
-    private static string Md(string? text) => UntrustedText.MarkdownInline(text);
-
-    private static string RequestBody(ApprovalWorkflowInput input, ResolvedApprover approver, DateTime expiresAt)
+    /// <summary>One execution of an approval: the request, then a loop that hands each wake-up to its handler.</summary>
+    private sealed class ApprovalRun(WorkflowContext context, ApprovalWorkflowInput input)
     {
-        var reasons = input.Reasons.Count == 0 ? string.Empty : "Why you are asked:\n" + string.Concat(input.Reasons.Select(r => $"- {Md(r)}\n")) + "\n";
-        return $"Dear {Md(approver.Name)},\n\nGardien asks for your decision as {ApprovalRoles.Title(input.Role)} on \"{Md(Title(input))}\" (DMP {Md(input.DmpId)}, {Md(input.Subject)}).\n\n"
-            + reasons
-            + (input.Summary is null ? string.Empty : input.Summary + "\n\n")
-            + $"Use the Approve or Reject link below. Each link works once and expires on {Utc(expiresAt):yyyy-MM-dd HH:mm} UTC.";
-    }
+        private readonly string _actor = GardienWorkflowOptions.SystemActor(nameof(ApprovalWorkflow));
+        private readonly string _role = ApprovalRoles.Code(input.Role);
+        private readonly DateTime _requestedAt = context.CurrentUtcDateTime;
+        private readonly List<ApprovalLink> _links = [];
+        private ResolvedApprover _approver = null!;
+        private MessageCatalogue _messages = MessageCatalogue.English;
+        private ApprovalRecord _record = null!;
+        private DateTime _expiresAt;
+        private DateTime? _escalateAt;
+        private DateTime? _nextReminder;
+        private bool _escalated;
+        private int _reminders;
+        private string? _lastRefusal;
 
-    private static DateTime Add(DateTime at, IsoPeriod period) => at.AddYears(period.Years).AddMonths(period.Months).AddDays(period.Days);
+        private string About => AuditEntries.DmpSubject(input.DmpId);
 
-    private static DateTime Min(DateTime first, DateTime? second, DateTime? third)
-    {
-        var min = first;
-        if (second is { } s && s < min)
+        public async Task<ApprovalWorkflowOutput> RunAsync()
         {
-            min = s;
+            await RequestAsync();
+            using var waits = new CancellationTokenSource();
+            var cancelled = context.WaitForExternalEvent<ApprovalCancellation>(CancelEventName, waits.Token);
+            Task<ApprovalDecisionEvent>? decision = null;
+            try
+            {
+                while (true)
+                {
+                    ShowStatus("awaiting-decision");
+                    decision ??= context.WaitForExternalEvent<ApprovalDecisionEvent>(DecisionEventName, waits.Token);
+                    using var timerCancel = new CancellationTokenSource();
+                    var timer = context.CreateTimer(NextWakeUp(), timerCancel.Token);
+                    var winner = await Task.WhenAny(decision, timer, cancelled);
+                    if (winner != timer)
+                    {
+                        timerCancel.Cancel();
+                    }
+
+                    if (winner == cancelled)
+                    {
+                        return await WithdrawnAsync((await cancelled).Reason);
+                    }
+
+                    if (winner == decision)
+                    {
+                        var received = await decision;
+                        decision = null;
+                        if (await DecisionAsync(received) is { } decided)
+                        {
+                            return decided;
+                        }
+
+                        continue;
+                    }
+
+                    if (await TimerAsync() is { } expired)
+                    {
+                        return expired;
+                    }
+                }
+            }
+            finally
+            {
+                waits.Cancel();
+            }
         }
 
-        if (third is { } t && t < min)
+        /// <summary>Resolves the approver, issues the link, records the pending approval and sends the request.</summary>
+        private async Task RequestAsync()
         {
-            min = t;
+            _approver = await context.ResolveApproverAsync(
+                new ResolveApproverInput(input.Role, input.PiName, input.PiEmail, input.Policy, input.RequestedWith, input.PersonalData));
+            _messages = MessageCatalogue.For(_approver.Language);
+            _expiresAt = Add(_requestedAt, _approver.Timeout);
+            var escalation = Add(_requestedAt, _approver.EscalateAfter);
+            _escalateAt = _approver.EscalateAfter.IsZero || escalation >= _expiresAt ? null : escalation;
+            _nextReminder = _approver.ReminderEvery.IsZero ? null : Add(_requestedAt, _approver.ReminderEvery);
+            ShowStatus("requesting");
+
+            var link = await context.IssueApprovalLinkAsync(_role, _approver.Email, _expiresAt.AsUtc());
+            _links.Add(link);
+            _record = new ApprovalRecord
+            {
+                DmpId = input.DmpId,
+                ApprovalId = input.ApprovalId ?? context.InstanceId,
+                InstanceId = context.InstanceId,
+                Role = _role,
+                Decision = ApprovalDecision.Pending,
+                Subject = input.Subject,
+                Approver = _approver.Email,
+                RequestedAt = _requestedAt.AsUtc(),
+                TokenId = link.TokenId,
+            };
+            var escalateAt = _escalateAt is { } e ? e.AsUtc() : (DateTimeOffset?)null;
+            var details = new { reasons = input.Reasons, expiresAt = _expiresAt.AsUtc(), escalateAt };
+            await RecordAsync(_record, "approval.requested", _actor, details);
+            await NotifyAsync(_messages.ApprovalRequest(input, _approver, _expiresAt.AsUtc(), link), _approver.Email, "request");
         }
 
-        return min;
-    }
+        /// <summary>Verifies a decision; a refused one is audited and the approval keeps waiting (null).</summary>
+        private async Task<ApprovalWorkflowOutput?> DecisionAsync(ApprovalDecisionEvent received)
+        {
+            var now = context.UtcNow();
+            var verified = await context.VerifyDecisionAsync(
+                new VerifyApprovalDecisionInput(
+                    received.Token, received.Decision, context.InstanceId, now, received.Actor, _approver.ToAuthority()));
+            if (!verified.IsValid)
+            {
+                _lastRefusal = verified.Message;
+                await RecordAsync(_record, "approval.token_refused", received.Actor ?? "anonymous",
+                    new { failure = verified.Failure.ToString(), message = verified.Message, decision = received.Decision },
+                    ":" + context.NewGuid().ToString("N"), writeRecord: false);
+                return null;
+            }
 
-    private static DateTimeOffset Utc(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
+            var approved = ApprovalDecisions.Normalise(received.Decision) == IssueApprovalLinkActivity.ApproveDecision;
+            var decided = _record with
+            {
+                Decision = approved ? ApprovalDecision.Approved : ApprovalDecision.Rejected,
+                DecidedBy = verified.DecidedBy ?? verified.Approver,
+                OnBehalfOf = verified.OnBehalfOf,
+                DecidedAt = now,
+                Comment = received.Comment,
+                TokenId = verified.TokenId,
+                Escalated = _escalated,
+            };
+            await RecordAsync(decided, "approval.decided", "user:" + decided.DecidedBy,
+                new { submittedBy = received.Actor, linkIssuedTo = verified.Approver, onBehalfOf = verified.OnBehalfOf });
+            return Output(decided, approved ? ApprovalOutcome.Approved : ApprovalOutcome.Rejected);
+        }
+
+        /// <summary>The requester withdrew the request (another approval of it did not pass).</summary>
+        private async Task<ApprovalWorkflowOutput> WithdrawnAsync(string reason)
+        {
+            var withdrawn = _record with
+            {
+                Decision = ApprovalDecision.Expired,
+                Comment = "withdrawn: " + reason,
+                DecidedAt = context.UtcNow(),
+                Escalated = _escalated,
+            };
+            await RecordAsync(withdrawn, "approval.cancelled", _actor, new { reason });
+            return Output(withdrawn, ApprovalOutcome.Cancelled);
+        }
+
+        /// <summary>A timer fired: expiry first, then escalation, then a reminder (one message per wake-up).</summary>
+        private async Task<ApprovalWorkflowOutput?> TimerAsync()
+        {
+            var now = context.CurrentUtcDateTime;
+            if (now >= _expiresAt)
+            {
+                var expired = _record with
+                {
+                    Decision = ApprovalDecision.Expired,
+                    DecidedAt = now.AsUtc(),
+                    Escalated = _escalated,
+                    Comment = "no decision before " + _expiresAt.AsUtc().ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+                };
+                await RecordAsync(expired, "approval.expired", _actor);
+                return Output(expired, ApprovalOutcome.Expired);
+            }
+
+            if (!_escalated && _escalateAt is { } escalateAt && now >= escalateAt)
+            {
+                await EscalateAsync();
+            }
+            else if (_nextReminder is { } reminderAt && now >= reminderAt)
+            {
+                await RemindAsync();
+            }
+
+            // Reminders that fell due meanwhile are not sent late, one after another: the next one is in the future.
+            while (_nextReminder is { } due && due <= now)
+            {
+                _nextReminder = Add(due, _approver.ReminderEvery);
+            }
+
+            return null;
+        }
+
+        /// <summary>A link for the delegate; without a delegate, the data steward hears that the approval is overdue.</summary>
+        private async Task EscalateAsync()
+        {
+            _escalated = true;
+            _record = _record with { Escalated = true };
+            if (_approver.DelegateEmail is { } delegateEmail)
+            {
+                var link = await context.IssueApprovalLinkAsync(_role, delegateEmail, _expiresAt.AsUtc());
+                _links.Add(link);
+                var escalated = _messages.ApprovalEscalated(input, _approver, _requestedAt.AsUtc(), _expiresAt.AsUtc(), link);
+                await NotifyAsync(escalated, delegateEmail, "escalation");
+            }
+            else if (_approver.EscalationNoticeTo is { } noticeTo
+                && !string.Equals(noticeTo, _approver.Email, StringComparison.OrdinalIgnoreCase))
+            {
+                var overdue = _messages.ApprovalOverdue(input, _approver, _requestedAt.AsUtc(), _expiresAt.AsUtc());
+                await NotifyAsync(overdue, noticeTo, "escalation");
+            }
+
+            await RecordAsync(_record, "approval.escalated", _actor, new { to = _approver.DelegateEmail ?? _approver.EscalationNoticeTo });
+        }
+
+        /// <summary>Everyone holding a link hears again, with the same link.</summary>
+        private async Task RemindAsync()
+        {
+            _reminders++;
+            foreach (var link in _links)
+            {
+                var reminder = _messages.ApprovalReminder(input, _approver, _expiresAt.AsUtc(), _reminders, link);
+                await NotifyAsync(reminder, link.Approver, $"reminder-{_reminders}-{link.TokenId}");
+            }
+
+            var discriminator = ":" + _reminders.ToString(CultureInfo.InvariantCulture);
+            await RecordAsync(_record, "approval.reminded", _actor, new { reminder = _reminders }, discriminator, writeRecord: false);
+        }
+
+        private DateTime NextWakeUp()
+        {
+            var next = _expiresAt;
+            if (!_escalated && _escalateAt is { } escalateAt && escalateAt < next)
+            {
+                next = escalateAt;
+            }
+
+            return _nextReminder is { } reminderAt && reminderAt < next ? reminderAt : next;
+        }
+
+        /// <summary>Records and audits a step; while the audit trail is damaged the approval waits for its repair.</summary>
+        private Task<ApprovalRecord> RecordAsync(
+            ApprovalRecord record,
+            string action,
+            string actor,
+            object? details = null,
+            string? discriminator = null,
+            bool writeRecord = true) =>
+            context.RecordApprovalAsync(
+                new RecordApprovalInput(record, action, actor, context.UtcNow(), details, discriminator, writeRecord));
+
+        /// <summary>Sends a message of the approval; one not delivered is audited and shown, and the approval goes on.</summary>
+        private Task<NotificationFailure?> NotifyAsync(Message message, string to, string step) =>
+            context.NotifyAsync(message, [to], step, About);
+
+        private void ShowStatus(string stage)
+        {
+            var undelivered = context.UndeliveredNotifications();
+            context.SetStatus(new ApprovalStatus(
+                stage,
+                _role,
+                [.. _links.Select(l => l.Approver).DefaultIfEmpty(_approver.Email)],
+                _requestedAt.AsUtc(),
+                _expiresAt.AsUtc(),
+                _escalated,
+                _reminders,
+                _lastRefusal,
+                _approver.ToAuthority(),
+                undelivered.Count == 0 ? null : undelivered));
+        }
+
+        private ApprovalWorkflowOutput Output(ApprovalRecord record, ApprovalOutcome outcome) =>
+            new(
+                record.ApprovalId,
+                input.Role,
+                outcome,
+                record.Approver ?? string.Empty,
+                record.DecidedBy,
+                record.DecidedAt,
+                record.Comment,
+                record.Escalated,
+                _reminders,
+                record.OnBehalfOf)
+            {
+                UndeliveredNotifications = context.UndeliveredNotifications(),
+            };
+
+        private static DateTime Add(DateTime at, IsoPeriod period) =>
+            at.AddYears(period.Years).AddMonths(period.Months).AddDays(period.Days);
+
+    }
 }

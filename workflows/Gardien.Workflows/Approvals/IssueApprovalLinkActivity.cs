@@ -22,7 +22,7 @@ public sealed class IssueApprovalLinkActivity(ApprovalTokenService tokens, Gardi
         ArgumentNullException.ThrowIfNull(input);
         var token = await tokens.IssueAsync(
             new ApprovalTokenRequest(input.TokenId, input.InstanceId, input.Role, input.Approver, [ApproveDecision, RejectDecision], input.ExpiresAt),
-            context.CancellationToken).ConfigureAwait(false);
+            context.CancellationToken);
         return new ApprovalLink(input.TokenId, input.Approver, input.ExpiresAt, LinkFor(options.ApprovalBaseUrl, token, ApproveDecision), LinkFor(options.ApprovalBaseUrl, token, RejectDecision));
     }
 

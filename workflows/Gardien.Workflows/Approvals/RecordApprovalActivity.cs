@@ -16,14 +16,14 @@ public sealed class RecordApprovalActivity(IGovernanceRegistry registry, IAuditL
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var existing = await registry.GetApprovalAsync(input.Record.DmpId, input.Record.ApprovalId, ct).ConfigureAwait(false);
+        var existing = await registry.GetApprovalAsync(input.Record.DmpId, input.Record.ApprovalId, ct);
         var stored = existing;
         if (input.WriteRecord)
         {
             // A decided approval never goes back to pending (a redelivered "requested" step after the decision).
             stored = existing is { Decision: not ApprovalDecision.Pending } && input.Record.Decision == ApprovalDecision.Pending
                 ? existing
-                : await registry.UpsertApprovalAsync(input.Record with { ETag = null }, ct).ConfigureAwait(false);
+                : await registry.UpsertApprovalAsync(input.Record with { ETag = null }, ct);
         }
 
         await audit.AppendAsync(
@@ -44,7 +44,7 @@ public sealed class RecordApprovalActivity(IGovernanceRegistry registry, IAuditL
                     details = input.Details,
                 },
                 discriminator: ":" + input.Record.ApprovalId + input.Discriminator),
-            ct).ConfigureAwait(false);
+            ct);
         return stored ?? input.Record;
     }
 }

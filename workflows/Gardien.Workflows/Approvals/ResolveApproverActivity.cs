@@ -13,6 +13,7 @@ public sealed record ResolveApproverInput(ApprovalRole Role, string? PiName, str
 /// <summary>Who approves and on which schedule.</summary>
 /// <param name="DelegateEmail">Who takes over on escalation; null when nobody is named (the data steward is then informed).</param>
 /// <param name="EscalationNoticeTo">Informed on escalation when there is no delegate.</param>
+/// <param name="Language">The language the policy writes messages in.</param>
 public sealed record ResolvedApprover(
     string Name,
     string Email,
@@ -23,7 +24,8 @@ public sealed record ResolvedApprover(
     IsoPeriod EscalateAfter,
     IsoPeriod Timeout,
     IReadOnlyList<string>? Delegates = null,
-    IReadOnlyList<string>? OnBehalf = null)
+    IReadOnlyList<string>? OnBehalf = null,
+    string Language = NotificationLanguages.English)
 {
     /// <summary>Who may decide for this role: the approver, every delegate, and the people allowed to act on the approver's behalf.</summary>
     public ApproverAuthority ToAuthority() => new(Email, Delegates ?? (DelegateEmail is null ? [] : [DelegateEmail]), OnBehalf ?? []);
@@ -73,7 +75,7 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
             ? configured.OnBehalf.Select(o => o.Email).Where(e => !others.Any(o => Mailbox.SamePerson(o, e))).ToList()
             : [];
         return new ResolvedApprover(approver.Name, approver.Email, approver.DelegateName, approver.DelegateEmail, notice, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout,
-            approver.DelegateEmail is null ? [] : [approver.DelegateEmail], onBehalf);
+            approver.DelegateEmail is null ? [] : [approver.DelegateEmail], onBehalf, policy.Notifications.Language);
     }
 
     private static Approver? PolicyApprover(ApprovalRole role, ApprovalPolicy approvals) => role switch

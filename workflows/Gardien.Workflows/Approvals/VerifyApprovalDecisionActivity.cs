@@ -31,7 +31,7 @@ public sealed class VerifyApprovalDecisionActivity(ApprovalTokenService tokens) 
         }
 
         var ct = context.CancellationToken;
-        var validation = await tokens.ValidateAsync(input.Token ?? string.Empty, input.InstanceId, null, decision, input.Now, ct).ConfigureAwait(false);
+        var validation = await tokens.ValidateAsync(input.Token ?? string.Empty, input.InstanceId, null, decision, input.Now, ct);
         if (!validation.IsValid || validation.Claims is not { } claims)
         {
             return new VerifiedDecision(false, validation.Failure, validation.Message, validation.Claims?.Approver, validation.Claims?.TokenId, validation.Claims?.Role);
@@ -43,7 +43,7 @@ public sealed class VerifyApprovalDecisionActivity(ApprovalTokenService tokens) 
             return new VerifiedDecision(false, ApprovalTokenFailure.WrongApprover, authority.Refusal!, claims.Approver, claims.TokenId, claims.Role);
         }
 
-        var result = await tokens.RedeemAsync(input.Token!, decision, input.InstanceId, null, input.Now, authority.DecidedBy, ct).ConfigureAwait(false);
+        var result = await tokens.RedeemAsync(input.Token!, decision, input.InstanceId, null, input.Now, authority.DecidedBy, ct);
         return new VerifiedDecision(result.IsValid, result.Failure, result.Message, result.Claims?.Approver, result.Claims?.TokenId, result.Claims?.Role,
             result.IsValid ? authority.DecidedBy : null, result.IsValid ? authority.OnBehalfOf : null);
     }

@@ -51,7 +51,7 @@ public sealed class AnalyzeBlobEventActivity(IGovernanceRegistry registry, IStor
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         var evt = input.Event;
-        if (await registry.IsEventProcessedAsync(evt.EventId, ct).ConfigureAwait(false))
+        if (await registry.IsEventProcessedAsync(evt.EventId, ct))
         {
             return new BlobEventAnalysis(true, false, null, null, null, false, false);
         }
@@ -61,13 +61,13 @@ public sealed class AnalyzeBlobEventActivity(IGovernanceRegistry registry, IStor
             return new BlobEventAnalysis(false, true, null, null, null, false, false);
         }
 
-        var dataset = await registry.FindDatasetByContainerAsync(evt.Container, ct).ConfigureAwait(false);
+        var dataset = await registry.FindDatasetByContainerAsync(evt.Container, ct);
         if (dataset is null)
         {
             return new BlobEventAnalysis(false, false, null, null, null, false, false);
         }
 
-        var dmp = await registry.GetDmpAsync(dataset.DmpId, ct).ConfigureAwait(false);
+        var dmp = await registry.GetDmpAsync(dataset.DmpId, ct);
         if (evt.Kind != BlobEventKind.Created)
         {
             return new BlobEventAnalysis(false, false, dataset, dmp?.ContactEmail, null, false, false);
@@ -77,7 +77,7 @@ public sealed class AnalyzeBlobEventActivity(IGovernanceRegistry registry, IStor
         var quotaExceeded = false;
         if (dataset.QuotaBytes is { } quota && dataset.State is DatasetState.Provisioned)
         {
-            used = (await storage.ComputeManifestAsync(evt.Container, ct).ConfigureAwait(false)).TotalBytes;
+            used = (await storage.ComputeManifestAsync(evt.Container, ct)).TotalBytes;
             quotaExceeded = used > quota;
         }
 
@@ -135,16 +135,12 @@ public sealed class TagBlobActivity(IStorageProvisioner storage) : Activity<TagB
 
         try
         {
-            var result = await storage.SetBlobTagsAsync(input.Container, input.BlobName, tags, context.CancellationToken).ConfigureAwait(false);
+            var result = await storage.SetBlobTagsAsync(input.Container, input.BlobName, tags, context.CancellationToken);
             return new TagBlobResult(TagBlobOutcome.Tagged, result.NotEnforcedLocally);
         }
         catch (PortNotFoundException)
         {
-            return new TagBlobResult(TagBlobOutcome.BlobGone, []);
-        }
-        catch (Exception ex) when (ex.GetType().Name == "RequestFailedException" && (ex.Message.Contains("BlobNotFound", StringComparison.Ordinal) || ex.Message.Contains("ContainerNotFound", StringComparison.Ordinal)))
-        {
-            // Azure SDK's not-found (the port adapter may let it through): the blob was deleted meanwhile.
+            // The blob (or its container) was deleted meanwhile; adapters translate the SDK's not-found into this.
             return new TagBlobResult(TagBlobOutcome.BlobGone, []);
         }
     }

@@ -21,7 +21,15 @@ public enum BlobEventKind
 /// and start <see cref="HandleBlobEventWorkflow"/> with <see cref="HandleBlobEventWorkflow.InstanceIdFor"/>.
 /// </summary>
 /// <param name="EventId">Event Grid's event id: the deduplication key.</param>
-public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string Container, string BlobName, string? ETag, long? ContentLength, DateTimeOffset EventTime, string? Api = null)
+public sealed record BlobEventInput(
+    string EventId,
+    BlobEventKind Kind,
+    string Container,
+    string BlobName,
+    string? ETag,
+    long? ContentLength,
+    DateTimeOffset EventTime,
+    string? Api = null)
 {
     public const string BlobCreatedType = "Microsoft.Storage.BlobCreated";
     public const string BlobDeletedType = "Microsoft.Storage.BlobDeleted";
@@ -40,10 +48,14 @@ public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string C
         }
 
         var id = String(gridEvent, "id") ?? throw new FormatException("The event has no 'id'.");
-        var type = String(gridEvent, "eventType") ?? String(gridEvent, "type") ?? throw new FormatException($"Event '{id}' has no 'eventType' (or CloudEvents 'type').");
+        var type = String(gridEvent, "eventType") ?? String(gridEvent, "type")
+            ?? throw new FormatException($"Event '{id}' has no 'eventType' (or CloudEvents 'type').");
         var subject = String(gridEvent, "subject") ?? throw new FormatException($"Event '{id}' has no 'subject'.");
         var timeText = String(gridEvent, "eventTime") ?? String(gridEvent, "time");
-        var time = timeText is not null && DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) ? parsed : DateTimeOffset.MinValue;
+        var time = timeText is not null
+            && DateTimeOffset.TryParse(timeText, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
+                ? parsed
+                : DateTimeOffset.MinValue;
         var data = gridEvent.TryGetProperty("data", out var d) ? d : default;
         return FromEventGrid(id, type, subject, time, data);
     }
@@ -58,18 +70,25 @@ public sealed record BlobEventInput(string EventId, BlobEventKind Kind, string C
         {
             BlobCreatedType => BlobEventKind.Created,
             BlobDeletedType => BlobEventKind.Deleted,
-            _ => throw new FormatException($"Event '{id}' has type '{eventType}'; only {BlobCreatedType} and {BlobDeletedType} are handled."),
+            _ => throw new FormatException(
+                $"Event '{id}' has type '{eventType}'; only {BlobCreatedType} and {BlobDeletedType} are handled."),
         };
         var (container, blob) = ParseSubject(subject)
-            ?? throw new FormatException($"Event '{id}' has subject '{subject}'; expected '{SubjectPrefix}{{container}}{BlobsSegment}{{blob name}}'.");
+            ?? throw new FormatException(
+                $"Event '{id}' has subject '{subject}'; expected '{SubjectPrefix}{{container}}{BlobsSegment}{{blob name}}'.");
         var hasData = data.ValueKind == JsonValueKind.Object;
         var etag = hasData ? String(data, "eTag") : null;
-        long? length = hasData && data.TryGetProperty("contentLength", out var l) && l.ValueKind == JsonValueKind.Number && l.TryGetInt64(out var n) ? n : null;
+        long? length = hasData && data.TryGetProperty("contentLength", out var l) && l.ValueKind == JsonValueKind.Number
+            && l.TryGetInt64(out var n)
+                ? n
+                : null;
         var api = hasData ? String(data, "api") : null;
         return new BlobEventInput(id, kind, container, blob, etag, length, eventTime, api);
     }
 
-    /// <summary>(container, blob name) from "/blobServices/default/containers/{c}/blobs/{name}" (the name may contain '/'), or null.</summary>
+    /// <summary>
+    /// (container, blob name) from "/blobServices/default/containers/{c}/blobs/{name}" (the name may contain '/'), or null.
+    /// </summary>
     public static (string Container, string BlobName)? ParseSubject(string subject)
     {
         ArgumentNullException.ThrowIfNull(subject);
@@ -116,8 +135,13 @@ public enum BlobEventOutcome
     DeletedOutsideDisposal,
 }
 
-/// <param name="Alerts">What was flagged: "unknown-container", "quota-exceeded", "open-before-embargo", "write-to-disposed-dataset", "deleted-outside-disposal".</param>
-public sealed record BlobEventResult(BlobEventOutcome Outcome, IReadOnlyList<string> Alerts, string? DmpId = null, string? DatasetId = null);
+/// <param name="Alerts">What was flagged: "unknown-container", "quota-exceeded", "open-before-embargo", "write-to-disposed-dataset",
+/// "deleted-outside-disposal".</param>
+public sealed record BlobEventResult(BlobEventOutcome Outcome, IReadOnlyList<string> Alerts, string? DmpId = null, string? DatasetId = null)
+{
+    /// <summary>Alerts that could not be delivered (each audited; the event was handled all the same).</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
+}
 
 /// <summary>
 /// Handles one blob event. Event Grid delivers at least once and in no particular order: the instance id derives from
@@ -138,9 +162,7 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(HandleBlobEventWorkflow));
-        var analysis = await context.CallActivityAsync<BlobEventAnalysis>(
-            nameof(AnalyzeBlobEventActivity), new AnalyzeBlobEventInput(input, DateOnly.FromDateTime(context.CurrentUtcDateTime)), ActivityRetryPolicies.Transient);
+        var analysis = await context.AnalyzeBlobEventAsync(new AnalyzeBlobEventInput(input, context.Today()));
         if (analysis.Duplicate)
         {
             return new BlobEventResult(BlobEventOutcome.Duplicate, []);
@@ -155,18 +177,19 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         else if (analysis.Dataset is not { } dataset)
         {
             alerts.Add("unknown-container");
-            await AuditAsync(context, actor, input, input.Kind == BlobEventKind.Created ? "blob.unknown_container" : "blob.deleted_unknown_container", AuditEntries.ContainerSubject(input.Container), null);
-            if (input.Kind == BlobEventKind.Created)
+            var created = input.Kind == BlobEventKind.Created;
+            var action = created ? "blob.unknown_container" : "blob.deleted_unknown_container";
+            await AuditAsync(context, input, action, AuditEntries.ContainerSubject(input.Container), null);
+            if (created)
             {
-                await AlertAsync(context, input, null, "Blob in a container no plan knows",
-                    $"Blob '{input.BlobName}' ({input.ContentLength} bytes) was written to container '{input.Container}', which no governed DMP declares. Data outside a plan is not governed: find its owner and add it to a DMP, or remove it.");
+                await AlertAsync(context, input, null, "unknown-container", m => m.BlobInUnknownContainer(input));
             }
 
             result = new BlobEventResult(BlobEventOutcome.UnknownContainer, alerts);
         }
         else if (input.Kind == BlobEventKind.Created)
         {
-            result = await CreatedAsync(context, input, analysis, dataset, actor, alerts);
+            result = await CreatedAsync(context, input, analysis, dataset, alerts);
         }
         else if (dataset.State is DatasetState.MarkedForDeletion or DatasetState.Disposed)
         {
@@ -175,22 +198,23 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         else
         {
             alerts.Add("deleted-outside-disposal");
-            await AuditAsync(context, actor, input, "blob.deleted_outside_disposal", AuditEntries.DatasetSubject(dataset.DmpId, dataset.DatasetId), new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil });
-            await AlertAsync(context, input, analysis.PiEmail, $"Blob deleted outside a disposal: {dataset.DatasetId}",
-                $"Blob '{input.BlobName}' (etag {input.ETag}) was deleted from container '{input.Container}' (dataset {dataset.DatasetId} of DMP {dataset.DmpId}, state {dataset.State}, keep-until {dataset.KeepUntil:yyyy-MM-dd}) although no disposal is under way. Check whether the deletion was legitimate; restore from backup if not.");
+            await AuditAsync(context, input, "blob.deleted_outside_disposal", AuditEntries.DatasetSubject(dataset.DmpId, dataset.DatasetId),
+                new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil });
+            await AlertAsync(
+                context, input, analysis.PiEmail, "deleted-outside-disposal", m => m.BlobDeletedOutsideDisposal(input, dataset));
             result = new BlobEventResult(BlobEventOutcome.DeletedOutsideDisposal, alerts, dataset.DmpId, dataset.DatasetId);
         }
 
-        await context.CallActivityAsync<bool>(
-            nameof(MarkBlobEventProcessedActivity), new MarkBlobEventProcessedInput(input.EventId, Utc(context.CurrentUtcDateTime)), ActivityRetryPolicies.Persistent);
-        return result;
+        await context.MarkBlobEventProcessedAsync(new MarkBlobEventProcessedInput(input.EventId, context.UtcNow()));
+        return result with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
-    private static async Task<BlobEventResult> CreatedAsync(WorkflowContext context, BlobEventInput input, BlobEventAnalysis analysis, DatasetRecord dataset, string actor, List<string> alerts)
+    private static async Task<BlobEventResult> CreatedAsync(
+        WorkflowContext context, BlobEventInput input, BlobEventAnalysis analysis, DatasetRecord dataset, List<string> alerts)
     {
         var subject = AuditEntries.DatasetSubject(dataset.DmpId, dataset.DatasetId);
-        var tagged = await context.CallActivityAsync<TagBlobResult>(
-            nameof(TagBlobActivity), new TagBlobInput(input.Container, input.BlobName, dataset.DmpId, dataset.DatasetId, dataset.KeepUntil), ActivityRetryPolicies.Transient);
+        var tagged = await context.TagBlobAsync(
+            new TagBlobInput(input.Container, input.BlobName, dataset.DmpId, dataset.DatasetId, dataset.KeepUntil));
         if (tagged.Outcome == TagBlobOutcome.BlobGone)
         {
             return new BlobEventResult(BlobEventOutcome.BlobGone, [], dataset.DmpId, dataset.DatasetId);
@@ -199,46 +223,50 @@ public sealed class HandleBlobEventWorkflow : Workflow<BlobEventInput, BlobEvent
         if (dataset.State is not DatasetState.Provisioned)
         {
             alerts.Add("write-to-disposed-dataset");
-            await AuditAsync(context, actor, input, "blob.written_to_disposed_dataset", subject, new { state = dataset.State.ToString() });
-            await AlertAsync(context, input, analysis.PiEmail, $"Data written to a dataset being disposed of: {dataset.DatasetId}",
-                $"Blob '{input.BlobName}' was written to container '{input.Container}' while dataset {dataset.DatasetId} (DMP {dataset.DmpId}) is {dataset.State}. It will be included in the disposal unless the deletion is stopped.");
+            await AuditAsync(context, input, "blob.written_to_disposed_dataset", subject, new { state = dataset.State.ToString() });
+            await AlertAsync(
+                context, input, analysis.PiEmail, "write-to-disposed-dataset", m => m.BlobWrittenDuringDisposal(input, dataset));
         }
 
         if (analysis.QuotaExceeded)
         {
             alerts.Add("quota-exceeded");
-            await AuditAsync(context, actor, input, "blob.quota_exceeded", subject, new { quotaBytes = dataset.QuotaBytes, usedBytes = analysis.UsedBytes });
-            await AlertAsync(context, input, analysis.PiEmail, $"Storage quota exceeded: {dataset.DatasetId}",
-                $"Container '{input.Container}' (dataset {dataset.DatasetId} of DMP {dataset.DmpId}) holds {analysis.UsedBytes} bytes, above the {dataset.QuotaBytes} bytes the DMP declares. Update the DMP's byte_size or remove data.");
+            await AuditAsync(
+                context, input, "blob.quota_exceeded", subject, new { quotaBytes = dataset.QuotaBytes, usedBytes = analysis.UsedBytes });
+            await AlertAsync(context, input, analysis.PiEmail, "quota-exceeded", m => m.QuotaExceeded(input, dataset, analysis.UsedBytes));
         }
 
         if (analysis.OpenBeforeEmbargo)
         {
             alerts.Add("open-before-embargo");
-            await AuditAsync(context, actor, input, "blob.open_before_embargo", subject, new { embargoUntil = dataset.EmbargoUntil });
-            await AlertAsync(context, input, analysis.PiEmail, $"Open distribution before embargo end: {dataset.DatasetId}",
-                $"Dataset {dataset.DatasetId} (DMP {dataset.DmpId}) is distributed openly but is under embargo until {dataset.EmbargoUntil:yyyy-MM-dd}. Writing data is fine; publishing it before that date is not.");
+            await AuditAsync(context, input, "blob.open_before_embargo", subject, new { embargoUntil = dataset.EmbargoUntil });
+            await AlertAsync(context, input, analysis.PiEmail, "open-before-embargo", m => m.OpenBeforeEmbargo(dataset));
         }
 
         return new BlobEventResult(BlobEventOutcome.Tagged, alerts, dataset.DmpId, dataset.DatasetId);
     }
 
-    private static async Task AlertAsync(WorkflowContext context, BlobEventInput input, string? piEmail, string subject, string body)
+    /// <summary>Alerts the data steward (and the PI, when known) in the policy's language.</summary>
+    private static async Task AlertAsync(
+        WorkflowContext context, BlobEventInput input, string? piEmail, string step, Func<MessageCatalogue, Message> message)
     {
-        var settings = await context.CallActivityAsync<RetentionSettings>(nameof(LoadRetentionSettingsActivity), null, ActivityRetryPolicies.Transient);
-        var to = piEmail is null ? new[] { settings.StewardEmail } : [settings.StewardEmail, piEmail];
-        await context.CallActivityAsync<NotificationReceipt>(
-            nameof(SendNotificationActivity),
-            new Notification(NotificationKind.Alert, [.. to.Distinct(StringComparer.OrdinalIgnoreCase)], subject, body, [], context.InstanceId, $"{context.InstanceId}:{subject}"[..Math.Min(200, context.InstanceId.Length + 1 + subject.Length)]),
-            ActivityRetryPolicies.Transient);
+        var settings = await context.LoadRetentionSettingsAsync();
+        var alert = message(MessageCatalogue.For(settings.Language));
+        await context.NotifyAsync(alert, [settings.StewardEmail, piEmail], step, AuditEntries.ContainerSubject(input.Container));
     }
 
-    private static Task<AuditReceipt> AuditAsync(WorkflowContext context, string actor, BlobEventInput input, string action, string subject, object? state) =>
-        context.CallActivityAsync<AuditReceipt>(
-            nameof(WriteAuditActivity),
-            AuditEntries.Create(actor, action, context.InstanceId, subject, context.CurrentUtcDateTime,
-                after: new { alert = true, eventId = input.EventId, container = input.Container, blob = input.BlobName, etag = input.ETag, contentLength = input.ContentLength, eventTime = input.EventTime, api = input.Api, dataset = state }),
-            ActivityRetryPolicies.Persistent);
-
-    private static DateTimeOffset Utc(DateTime at) => new(DateTime.SpecifyKind(at, DateTimeKind.Utc));
+    private static Task<AuditReceipt> AuditAsync(
+        WorkflowContext context, BlobEventInput input, string action, string subject, object? state) =>
+        context.AuditAsync(action, subject, after: new
+        {
+            alert = true,
+            eventId = input.EventId,
+            container = input.Container,
+            blob = input.BlobName,
+            etag = input.ETag,
+            contentLength = input.ContentLength,
+            eventTime = input.EventTime,
+            api = input.Api,
+            dataset = state,
+        });
 }

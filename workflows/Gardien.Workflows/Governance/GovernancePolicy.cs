@@ -68,6 +68,9 @@ public sealed record GovernancePolicy
 
     public required RetentionPolicy Retention { get; init; }
 
+    /// <summary>How Gardien writes to people; optional (English when absent).</summary>
+    public NotificationPolicy Notifications { get; init; } = new();
+
     /// <summary>The built-in policy: the same content as policy.sample.json (a brain/biomedical research institute).</summary>
     public static GovernancePolicy Default => PolicyLoader.BuiltInDefault;
 }
@@ -218,6 +221,19 @@ public sealed record RetentionPolicy
 
     /// <summary>Between the two phases of a deletion (soft then hard), the data can still be restored.</summary>
     public IsoPeriod DeletionGrace { get; init; } = IsoPeriod.FromDays(30);
+}
+
+public sealed record NotificationPolicy
+{
+    /// <summary>The language of every message Gardien sends ("en" or "fr"): subjects, bodies, adapters' button labels.</summary>
+    public string Language { get; init; } = NotificationLanguages.English;
+}
+
+/// <summary>The languages the message catalogue speaks.</summary>
+public static class NotificationLanguages
+{
+    public const string English = "en";
+    public const string French = "fr";
 }
 
 /// <summary>One value per classification.</summary>

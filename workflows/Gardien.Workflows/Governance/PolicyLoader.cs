@@ -13,9 +13,9 @@ public sealed record PolicyLoadResult(GovernancePolicy? Policy, IReadOnlyList<Va
 }
 
 /// <summary>
-/// Loads and validates a policy file: JSON syntax (line and column), then policy.schema.json (draft-07, NJsonSchema;
-/// JSON Pointer paths), then rules a schema cannot say (a role mapped twice, escalation after the timeout...).
-/// Never throws for bad input.
+/// Loads and validates a policy: JSON syntax (line and column), then policy.schema.json (draft-07, NJsonSchema; JSON
+/// Pointer paths), then rules a schema cannot say (a role mapped twice, escalation after the timeout...). Never throws
+/// for bad input. Hosts read a policy file with <c>PolicyFiles.Load</c> (Gardien.Workflows.Hosting): the core reads no file.
 /// </summary>
 public static class PolicyLoader
 {
@@ -35,30 +35,6 @@ public static class PolicyLoader
     public static string SchemaJson => ReadResource(SchemaResourceName);
 
     internal static GovernancePolicy BuiltInDefault => LazyDefault.Value;
-
-    public static PolicyLoadResult LoadFile(string path)
-    {
-        ArgumentNullException.ThrowIfNull(path);
-        try
-        {
-            var info = new FileInfo(path);
-            if (!info.Exists)
-            {
-                return Fail("", $"Policy file '{path}' does not exist. Check the path (see policy.sample.json for an example).", "io");
-            }
-
-            if (info.Length > MaxPolicyBytes)
-            {
-                return Fail("", $"Policy file '{path}' is {info.Length} bytes; a policy is at most {MaxPolicyBytes} bytes. Is it the right file?", "size");
-            }
-
-            return Load(File.ReadAllText(path, Encoding.UTF8));
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.SecurityException or ArgumentException or NotSupportedException)
-        {
-            return Fail("", $"Policy file '{path}' cannot be read: {ex.Message}", "io");
-        }
-    }
 
     public static PolicyLoadResult Load(string json)
     {

@@ -25,7 +25,7 @@ public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceR
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var record = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
+        var record = await registry.GetDmpAsync(input.DmpId, ct);
         var subject = AuditEntries.DmpSubject(input.DmpId);
         var actor = GardienWorkflowOptions.SystemActor(nameof(IntakeDmpWorkflow));
         if (record is not { State: DmpState.Pending } || record.InstanceId != input.Owner)
@@ -34,7 +34,7 @@ public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceR
             return new QueueOwnerCheck(true, "the intake waited for no longer holds the DMP");
         }
 
-        var owner = await client.GetInstanceAsync(input.Owner, getInputsAndOutputs: false, cancellationToken: ct).ConfigureAwait(false);
+        var owner = await client.GetInstanceAsync(input.Owner, getInputsAndOutputs: false, cancellationToken: ct);
         if (owner is { IsCompleted: false })
         {
             return new QueueOwnerCheck(false, null);
@@ -44,13 +44,13 @@ public sealed class CheckQueueOwnerActivity(IWorkflowClient client, IGovernanceR
         var reason = $"the intake {input.Owner} ended ({status}) without recording its outcome, e.g. terminated by an operator; "
             + "what it provisioned or granted was not undone: check the DMP's containers and grants";
         var failed = record with { State = DmpState.Failed, StateReason = reason, UpdatedAt = input.At };
-        await registry.UpsertDmpAsync(failed, ct).ConfigureAwait(false);
+        await registry.UpsertDmpAsync(failed, ct);
         await audit.AppendAsync(
             AuditEntries.Create(actor, "intake.owner_lost", context.InstanceId, subject, input.At.UtcDateTime,
                 before: new { state = nameof(DmpState.Pending), instanceId = input.Owner, modified = record.Modified },
                 after: new { state = nameof(DmpState.Failed), ownerStatus = status, reason },
                 discriminator: ":" + input.Owner),
-            ct).ConfigureAwait(false);
+            ct);
         return new QueueOwnerCheck(true, reason);
     }
 }

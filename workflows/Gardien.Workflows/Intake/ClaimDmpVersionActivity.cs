@@ -37,7 +37,7 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var existing = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
+        var existing = await registry.GetDmpAsync(input.DmpId, ct);
         switch (existing)
         {
             case null or { State: DmpState.Rejected or DmpState.Failed or DmpState.Disposed }:
@@ -50,7 +50,7 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
         {
             // Our own claim, redelivered or checked again: the entry is appended again with its key (the log keeps the
             // first), so a crash between the claim and its entry cannot lose the entry.
-            await AppendClaimedAsync(context, input, null, ct).ConfigureAwait(false);
+            await AppendClaimedAsync(context, input, null, ct);
             return new ClaimDmpVersionResult(ClaimOutcome.Claimed, existing.Modified, existing.ActivePlanJson);
         }
 
@@ -59,8 +59,15 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
             return new ClaimDmpVersionResult(ClaimOutcome.Stale, existing.Modified, null);
         }
 
-        var stored = await registry.UpsertDmpAsync(existing with { Modified = input.Modified, InstanceId = context.InstanceId, UpdatedAt = input.At, StateReason = "update: version claimed" }, ct).ConfigureAwait(false);
-        await AppendClaimedAsync(context, input, existing, ct).ConfigureAwait(false);
+        var claimed = existing with
+        {
+            Modified = input.Modified,
+            InstanceId = context.InstanceId,
+            UpdatedAt = input.At,
+            StateReason = "update: version claimed",
+        };
+        var stored = await registry.UpsertDmpAsync(claimed, ct);
+        await AppendClaimedAsync(context, input, existing, ct);
         return new ClaimDmpVersionResult(ClaimOutcome.Claimed, stored.Modified, stored.ActivePlanJson);
     }
 

@@ -28,6 +28,9 @@ public sealed record DmpEvaluation(
 {
     /// <summary>The approvers of each role the policy names (PI: the DMP's contact), for showing who is awaited.</summary>
     public IReadOnlyDictionary<ApprovalRole, string> Approvers { get; init; } = new Dictionary<ApprovalRole, string>();
+
+    /// <summary>The language the policy writes messages in (<see cref="NotificationPolicy.Language"/>).</summary>
+    public string Language { get; init; } = NotificationLanguages.English;
 }
 
 /// <summary>
@@ -45,13 +48,19 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         {
             if (string.IsNullOrWhiteSpace(input.DmpId))
             {
-                return Invalid(string.Empty, "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.");
+                return Invalid(
+                    string.Empty,
+                    "/: neither a DMP document nor a dmp_id was given; submit the maDMP JSON or its identifier.",
+                    input.Policy ?? options.Policy);
             }
 
-            var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken).ConfigureAwait(false);
+            var fetched = await dmpTool.FetchDmpAsync(input.DmpId, context.CancellationToken);
             if (fetched is null)
             {
-                return Invalid(input.DmpId, $"/dmp/dmp_id: the DMP tool does not know DMP '{input.DmpId}'; check the identifier or export the DMP again.");
+                return Invalid(
+                    input.DmpId,
+                    $"/dmp/dmp_id: the DMP tool does not know DMP '{input.DmpId}'; check the identifier or export the DMP again.",
+                    input.Policy ?? options.Policy);
             }
 
             json = fetched.Json;
@@ -77,6 +86,12 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
     public static DmpEvaluation Evaluate(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper = null, string? nativeExport = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
+        return EvaluateIn(expectedDmpId, json, today, policy, mapper, nativeExport) with { Language = policy.Notifications.Language };
+    }
+
+    private static DmpEvaluation EvaluateIn(
+        string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper, string? nativeExport)
+    {
         var read = MadmpReader.Default.Read(json, new MadmpReadOptions { Mode = ValidationMode.Lenient });
         var warnings = read.Warnings.Select(Format).ToList();
         if (!read.IsValid || read.Document is null)
@@ -120,7 +135,8 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         };
     }
 
-    private static DmpEvaluation Invalid(string dmpId, string error) => new(false, dmpId, null, null, null, null, [error], [], null);
+    private static DmpEvaluation Invalid(string dmpId, string error, GovernancePolicy policy) =>
+        new(false, dmpId, null, null, null, null, [error], [], null) { Language = policy.Notifications.Language };
 
     private static string Format(ValidationIssue issue) => $"{(issue.Path.Length == 0 ? "/" : issue.Path)}: {issue.Message}";
 }

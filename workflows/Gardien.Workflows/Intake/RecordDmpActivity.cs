@@ -45,13 +45,16 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         var me = context.InstanceId;
-        var existing = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
-        if (existing is null && await registry.TryConsumeTokenAsync(FirstRecordKey(input.DmpId), me, input.At, input.At.AddYears(100), ct).ConfigureAwait(false) == TokenConsumption.AlreadyUsed)
+        var existing = await registry.GetDmpAsync(input.DmpId, ct);
+        var firstRecordTaken = existing is null
+            && await registry.TryConsumeTokenAsync(FirstRecordKey(input.DmpId), me, input.At, input.At.AddYears(100), ct)
+                == TokenConsumption.AlreadyUsed;
+        if (firstRecordTaken)
         {
             // Record writes are ETag-checked, but the port has no create-only write: the first record of a DMP is claimed
             // in the single-use set instead. Another intake holds that claim and writes the record in a moment; decide
             // against it then.
-            existing = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false)
+            existing = await registry.GetDmpAsync(input.DmpId, ct)
                 ?? throw new ConcurrencyConflictException($"Another intake of '{input.DmpId}' is recording it first; this version is decided once that record exists.");
         }
 
@@ -66,7 +69,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
             case { State: DmpState.Pending } when existing.InstanceId == me:
                 // A redelivery: the record is ours. What it held before is no longer known, so the entry (if the first
                 // run did not append it) records no "before".
-                await AppendRecordedAsync(me, null, input, actor, subject, ct).ConfigureAwait(false);
+                await AppendRecordedAsync(me, null, input, actor, subject, ct);
                 return new RecordDmpResult(RecordDmpOutcome.Recorded, existing.State, existing.Modified);
 
             case { State: DmpState.Active } when existing.InstanceId == UpdateDmpWorkflow.HandOverInstanceId(me):
@@ -74,21 +77,19 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 return new RecordDmpResult(RecordDmpOutcome.NeedsUpdate, existing.State, input.Modified);
 
             case { State: DmpState.Active } when IsNewer(input.Modified, existing.Modified) && newerWaiting is null:
-                return await ClaimForUpdateAsync(me, existing, input, ct).ConfigureAwait(false);
+                return await ClaimForUpdateAsync(me, existing, input, ct);
 
             case { State: DmpState.Active or DmpState.Disposed }:
-                await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
+                await LeaveQueueAsync(existing, me, ct);
                 if (existing.State == DmpState.Active && IsNewer(input.Modified, existing.Modified))
                 {
-                    return await SupersededAsync(me, existing, input, newerWaiting!.InstanceId, newerWaiting.Modified, actor, subject, ct)
-                        .ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, newerWaiting!.InstanceId, newerWaiting.Modified, actor, subject, ct);
                 }
 
                 // An older version than the one in force (or being applied) gives way to it, like one older than a waiting version.
                 if (existing.State == DmpState.Active && input.Modified is not null && IsNewer(existing.Modified, input.Modified))
                 {
-                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct)
-                        .ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct);
                 }
 
                 return new RecordDmpResult(RecordDmpOutcome.AlreadyGoverned, existing.State, existing.Modified);
@@ -97,20 +98,21 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 // Another intake holds the record: give way to the same or a newer version, queue behind an older one.
                 if (!IsNewer(input.Modified, existing.Modified))
                 {
-                    await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
-                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct).ConfigureAwait(false);
+                    await LeaveQueueAsync(existing, me, ct);
+                    return await SupersededAsync(me, existing, input, existing.InstanceId, existing.Modified, actor, subject, ct);
                 }
 
                 if (newerWaiting is not null)
                 {
-                    await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
-                    return await SupersededAsync(me, existing, input, newerWaiting.InstanceId, newerWaiting.Modified, actor, subject, ct).ConfigureAwait(false);
+                    await LeaveQueueAsync(existing, me, ct);
+                    return await SupersededAsync(me, existing, input, newerWaiting.InstanceId, newerWaiting.Modified, actor, subject, ct);
                 }
 
                 var older = others.Select(q => q.InstanceId).ToList();
                 if (queue.All(q => q.InstanceId != me))
                 {
-                    await registry.UpsertDmpAsync(existing with { Queue = [.. queue, new QueuedDmpVersion(me, input.Modified, input.At)] }, ct).ConfigureAwait(false);
+                    await registry.UpsertDmpAsync(
+                        existing with { Queue = [.. queue, new QueuedDmpVersion(me, input.Modified, input.At)] }, ct);
                 }
 
                 await audit.AppendAsync(
@@ -118,7 +120,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                         before: new { state = existing.State.ToString(), modified = existing.Modified, instanceId = existing.InstanceId },
                         after: new { modified = input.Modified, waitsFor = existing.InstanceId, supersedes = older },
                         discriminator: ":" + existing.InstanceId),
-                    ct).ConfigureAwait(false);
+                    ct);
                 return new RecordDmpResult(RecordDmpOutcome.Queued, existing.State, existing.Modified, existing.InstanceId, existing.Modified, older);
 
             default:
@@ -127,10 +129,10 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 {
                     if (existing is not null)
                     {
-                        await LeaveQueueAsync(existing, me, ct).ConfigureAwait(false);
+                        await LeaveQueueAsync(existing, me, ct);
                     }
 
-                    return await SupersededAsync(me, existing, input, newerWaiting.InstanceId, newerWaiting.Modified, actor, subject, ct).ConfigureAwait(false);
+                    return await SupersededAsync(me, existing, input, newerWaiting.InstanceId, newerWaiting.Modified, actor, subject, ct);
                 }
 
                 var record = new DmpRecord
@@ -148,8 +150,8 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                     // The versions still waiting are older than this one: they give way when woken.
                     Queue = [],
                 };
-                await registry.UpsertDmpAsync(record, ct).ConfigureAwait(false);
-                await AppendRecordedAsync(me, existing, input, actor, subject, ct).ConfigureAwait(false);
+                await registry.UpsertDmpAsync(record, ct);
+                await AppendRecordedAsync(me, existing, input, actor, subject, ct);
                 return new RecordDmpResult(RecordDmpOutcome.Recorded, existing?.State, existing?.Modified, Wake: [.. others.Select(q => q.InstanceId)]);
         }
     }
@@ -170,7 +172,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
             InstanceId = update,
             UpdatedAt = input.At,
             StateReason = "update: version claimed",
-        }, ct).ConfigureAwait(false);
+        }, ct);
 
         // The entry of the update's own claim: the update appends it again with the same key, which the log keeps once.
         await audit.AppendAsync(
@@ -179,7 +181,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                 before: new { modified = existing.Modified, instanceId = existing.InstanceId },
                 after: new { modified = input.Modified }),
-            ct).ConfigureAwait(false);
+            ct);
         return new RecordDmpResult(RecordDmpOutcome.NeedsUpdate, existing.State, existing.Modified);
     }
 
@@ -203,7 +205,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
             AuditEntries.Create(actor, "intake.superseded", me, subject, input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString(), modified = existing.Modified, instanceId = existing.InstanceId },
                 after: new { modified = input.Modified, by, byModified }),
-            ct).ConfigureAwait(false);
+            ct);
         return new RecordDmpResult(RecordDmpOutcome.Superseded, existing?.State, existing?.Modified, by, byModified);
     }
 
@@ -211,7 +213,7 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
     {
         if (existing.Queue.Any(q => q.InstanceId == me))
         {
-            await registry.UpsertDmpAsync(existing with { Queue = [.. existing.Queue.Where(q => q.InstanceId != me)] }, ct).ConfigureAwait(false);
+            await registry.UpsertDmpAsync(existing with { Queue = [.. existing.Queue.Where(q => q.InstanceId != me)] }, ct);
         }
     }
 }

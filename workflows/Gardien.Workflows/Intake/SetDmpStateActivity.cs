@@ -35,7 +35,7 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var existing = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
+        var existing = await registry.GetDmpAsync(input.DmpId, ct);
         if (input.RequireOwnership && existing is not null && existing.InstanceId != context.InstanceId)
         {
             return new SetDmpStateResult(false, existing.State);
@@ -61,13 +61,13 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
         };
 
         // The ETag read above makes the write conditional: a concurrent writer fails us and the retry re-reads.
-        await registry.UpsertDmpAsync(record, ct).ConfigureAwait(false);
+        await registry.UpsertDmpAsync(record, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "dmp.state_changed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString(), modified = existing.Modified },
                 after: new { state = input.State.ToString(), reason = input.Reason, modified = record.Modified },
                 discriminator: ":" + input.State),
-            ct).ConfigureAwait(false);
+            ct);
         return new SetDmpStateResult(true, input.State, input.State == DmpState.Pending ? [] : [.. record.Queue.Select(q => q.InstanceId)]);
     }
 }

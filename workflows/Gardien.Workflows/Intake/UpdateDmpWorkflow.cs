@@ -6,6 +6,7 @@ using Gardien.Workflows.Access;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Audit;
 using Gardien.Workflows.Governance;
+using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using PortDisposal = Gardien.Workflows.Ports.DisposalAction;
@@ -34,13 +35,18 @@ public enum UpdateState
     /// <summary>An approver rejected the change (or let it expire): the previous plan stays in force.</summary>
     Rejected,
 
-    /// <summary>Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.</summary>
+    /// <summary>
+    /// Applying failed after retries: this run's new grants and empty new containers were undone; the previous plan stays in force.
+    /// </summary>
     Failed,
 
     /// <summary>No active governance for the DMP (disposed of, or an intake the update could not hand the version to).</summary>
     NotGoverned,
 
-    /// <summary>No plan was in force but an intake was running or had ended: this version was handed to an intake of its own (<see cref="UpdateDmpOutput.Intake"/>).</summary>
+    /// <summary>
+    /// No plan was in force but an intake was running or had ended: this version was handed to an intake of its own
+    /// (<see cref="UpdateDmpOutput.Intake"/>).
+    /// </summary>
     TakenIn,
 
     /// <summary>A newer version claimed the DMP while this one waited for approvals: this one stops, the newer one applies.</summary>
@@ -66,14 +72,18 @@ public sealed record UpdateDmpOutput(
 {
     /// <summary>When <see cref="State"/> is <see cref="UpdateState.TakenIn"/>: what the intake of this version ended with.</summary>
     public IntakeDmpOutput? Intake { get; init; }
+
+    /// <summary>Messages of this update and its approvals that could not be delivered (each audited; the update carried on).</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
 }
 
 /// <summary>
-/// Applies a new version of a governed DMP: the version is claimed against the registry's <c>modified</c> (an older
-/// version arriving late is ignored), the new plan is diffed with the plan in force, only the approvals the change
-/// needs are asked (<see cref="PlanDiff.RequiredApprovals"/>), then new datasets are provisioned, grants added, changed
-/// and revoked, and retention dates and tags updated. New grants and containers are compensated on failure; revocations
-/// are never undone (they only reduce exposure).
+/// Applies a new version of a governed DMP, in phases: validate → claim (the version against the registry's
+/// <c>modified</c>: an older version arriving late is ignored; no plan in force yet: the version goes through an intake of
+/// its own, which waits for a running intake and is woken when it ends) → diff with the plan in force → approvals (only
+/// those the change needs, <see cref="PlanDiff.RequiredApprovals"/>) → apply (the saga: new datasets provisioned, grants
+/// revoked, added and changed in batches, retention dates and tags updated) → announce. New grants, containers and
+/// retention changes are undone on failure; revocations never are (they only reduce exposure).
 /// </summary>
 public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput>
 {
@@ -104,285 +114,379 @@ public sealed class UpdateDmpWorkflow : Workflow<UpdateDmpInput, UpdateDmpOutput
         return $"update-{stem}-{version}";
     }
 
-    public override async Task<UpdateDmpOutput> RunAsync(WorkflowContext context, UpdateDmpInput input)
+    public override Task<UpdateDmpOutput> RunAsync(WorkflowContext context, UpdateDmpInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow));
-        var warnings = new List<string>();
+        return new UpdateRun(context, input).RunAsync();
+    }
 
-        AuditTrail.SetStatus(context, new IntakeStatus("validating"));
-        var evaluation = await context.CallActivityAsync<DmpEvaluation>(
-            nameof(EvaluateDmpActivity), new EvaluateDmpInput(input.DmpId, input.DmpJson, DateOnly.FromDateTime(context.CurrentUtcDateTime), input.Policy), ActivityRetryPolicies.Transient);
-        warnings.AddRange(evaluation.Warnings);
-        if (!evaluation.IsValid || evaluation.Plan is not { } plan)
+    /// <summary>One execution of an update: the phases in order, each ending the run early when it decides the outcome.</summary>
+    private sealed class UpdateRun : DmpRun
+    {
+        private readonly UpdateDmpInput _input;
+        private readonly List<string> _revoked = [];
+        private readonly List<string> _retention = [];
+        private DmpEvaluation _evaluation = null!;
+        private GovernancePlan _plan = null!;
+        private GovernancePlan _current = null!;
+        private PlanDiff? _diff;
+        private DateTimeOffset? _recordedModified;
+        private IReadOnlyList<ApprovalWorkflowOutput> _approvals = [];
+
+        public UpdateRun(WorkflowContext context, UpdateDmpInput input)
+            : base(context, GardienWorkflowOptions.SystemActor(nameof(UpdateDmpWorkflow)))
         {
-            await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(input.SubmittedBy ?? "anonymous", "dmp.update_invalid", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { errors = evaluation.Errors }));
-            return Output(input.DmpId, UpdateState.Invalid, string.Join("; ", evaluation.Errors), null, [], [], [], [], [], warnings, []);
+            _input = input;
+            DmpId = input.DmpId;
         }
 
-        // The out-of-order guard: claim this version against the registry (ETag).
-        AuditTrail.SetStatus(context, new IntakeStatus("claiming-version", evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture)));
-        var claim = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
-            nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
-        if (claim.Outcome is ClaimOutcome.IntakeInProgress or ClaimOutcome.NotGoverned && claim.RecordedState is not DmpState.Disposed
-            && !context.InstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal))
+        public async Task<UpdateDmpOutput> RunAsync() =>
+            await ValidateAsync()
+            ?? await ClaimAsync()
+            ?? await DiffAsync()
+            ?? await ApprovalsAsync()
+            ?? await ApplyAsync()
+            ?? await AnnounceAsync();
+
+        /// <summary>Validate: an invalid version is audited and ignored; the plan in force stays.</summary>
+        private async Task<UpdateDmpOutput?> ValidateAsync()
         {
-            // No plan in force yet: the version goes through an intake of its own, which waits for a running intake
-            // (and is woken when it ends) or takes the DMP in after a rejection or a failure. Nothing is polled or lost.
-            AuditTrail.SetStatus(context, new IntakeStatus("taking-in", claim.Outcome == ClaimOutcome.IntakeInProgress ? "an intake of this DMP is running: this version waits for it" : "no plan is in force: this version is taken in"));
-            var intake = await context.CallSubWorkflowAsync<IntakeDmpOutput>(
-                nameof(IntakeDmpWorkflow), new IntakeDmpInput(input.DmpId, input.DmpJson, input.SubmittedBy, input.Policy), context.InstanceId + "-intake");
-            var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}" + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
-            AuditTrail.SetStatus(context, new IntakeStatus("taken-in", reason));
-            return Output(input.DmpId, UpdateState.TakenIn, reason, null, intake.Approvals, intake.Containers, intake.Grants, [], [], [.. warnings, .. intake.Warnings], intake.CompensationIncomplete) with { Intake = intake };
+            _evaluation = await EvaluateAsync(_input.DmpId, _input.DmpJson, _input.Policy);
+            if (_evaluation.IsValid && _evaluation.Plan is { } plan)
+            {
+                _plan = plan;
+                return null;
+            }
+
+            await Context.AuditAsync(
+                "dmp.update_invalid", About, after: new { errors = _evaluation.Errors }, actor: _input.SubmittedBy ?? "anonymous");
+            return Ended(UpdateState.Invalid, string.Join("; ", _evaluation.Errors));
         }
 
-        switch (claim.Outcome)
+        /// <summary>
+        /// Claim: the out-of-order guard (ETag). With no plan in force yet, the version goes through an intake of its own,
+        /// which waits for a running intake (and is woken when it ends) or takes the DMP in: nothing is polled or lost.
+        /// </summary>
+        private async Task<UpdateDmpOutput?> ClaimAsync()
         {
-            case ClaimOutcome.Stale:
-                var stale = $"version {evaluation.Modified:O} is not newer than the recorded {claim.RecordedModified:O}";
-                await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.version_ignored", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, recorded = claim.RecordedModified }));
-                AuditTrail.SetStatus(context, new IntakeStatus("ignored", stale));
-                return Output(input.DmpId, UpdateState.Ignored, stale, null, [], [], [], [], [], warnings, []);
-            case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
-                await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "dmp.update_not_governed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime, after: new { modified = evaluation.Modified, outcome = claim.Outcome.ToString() }));
-                AuditTrail.SetStatus(context, new IntakeStatus("not-governed"));
-                return Output(input.DmpId, UpdateState.NotGoverned, claim.RecordedState == DmpState.Disposed ? "the DMP's data has been disposed of: it is no longer governed" : "the DMP has no plan in force: submit it for intake", null, [], [], [], [], [], warnings, []);
+            SetStatus("claiming-version", _evaluation.Modified?.ToString("O", CultureInfo.InvariantCulture));
+            var claim = await Context.ClaimDmpVersionAsync(new ClaimDmpVersionInput(DmpId, _evaluation.Modified, Context.UtcNow()));
+            if (claim.Outcome is ClaimOutcome.IntakeInProgress or ClaimOutcome.NotGoverned && claim.RecordedState is not DmpState.Disposed
+                && !Context.InstanceId.EndsWith(IntakeHandOverSuffix, StringComparison.Ordinal))
+            {
+                return await TakenInAsync(claim.Outcome);
+            }
+
+            switch (claim.Outcome)
+            {
+                case ClaimOutcome.Stale:
+                    var stale = $"version {_evaluation.Modified:O} is not newer than the recorded {claim.RecordedModified:O}";
+                    await Context.AuditAsync(
+                        "dmp.version_ignored",
+                        About,
+                        after: new { modified = _evaluation.Modified, recorded = claim.RecordedModified },
+                        actor: Actor);
+                    SetStatus("ignored", stale);
+                    return Ended(UpdateState.Ignored, stale);
+                case ClaimOutcome.NotGoverned or ClaimOutcome.IntakeInProgress:
+                    await Context.AuditAsync("dmp.update_not_governed", About,
+                        after: new { modified = _evaluation.Modified, outcome = claim.Outcome.ToString() }, actor: Actor);
+                    SetStatus("not-governed");
+                    return Ended(UpdateState.NotGoverned, claim.RecordedState == DmpState.Disposed
+                        ? "the DMP's data has been disposed of: it is no longer governed"
+                        : "the DMP has no plan in force: submit it for intake");
+            }
+
+            if (claim.ActivePlanJson is null || GovernanceJson.DeserializePlan(claim.ActivePlanJson) is not { } current)
+            {
+                return Ended(UpdateState.NotGoverned, "the registry holds no plan in force for this DMP");
+            }
+
+            _current = current;
+            _recordedModified = claim.RecordedModified;
+            return null;
         }
 
-        if (claim.ActivePlanJson is null || GovernanceJson.DeserializePlan(claim.ActivePlanJson) is not { } current)
+        private async Task<UpdateDmpOutput> TakenInAsync(ClaimOutcome outcome)
         {
-            return Output(input.DmpId, UpdateState.NotGoverned, "the registry holds no plan in force for this DMP", null, [], [], [], [], [], warnings, []);
+            SetStatus("taking-in", outcome == ClaimOutcome.IntakeInProgress
+                ? "an intake of this DMP is running: this version waits for it"
+                : "no plan is in force: this version is taken in");
+            var intake = await Context.CallSubWorkflowAsync<IntakeDmpOutput>(
+                nameof(IntakeDmpWorkflow),
+                new IntakeDmpInput(DmpId, _input.DmpJson, _input.SubmittedBy, _input.Policy),
+                Context.InstanceId + "-intake");
+            var reason = $"no plan was in force: this version went through an intake, which ended {intake.State}"
+                + (intake.Reason is null ? string.Empty : $" ({intake.Reason})");
+            SetStatus("taken-in", reason);
+            Warnings.AddRange(intake.Warnings);
+            return new UpdateDmpOutput(
+                DmpId,
+                UpdateState.TakenIn,
+                reason,
+                null,
+                intake.Approvals,
+                intake.Containers,
+                intake.Grants,
+                [],
+                [],
+                [.. Warnings],
+                intake.CompensationIncomplete)
+            {
+                Intake = intake,
+                UndeliveredNotifications = [.. Context.UndeliveredNotifications(), .. intake.UndeliveredNotifications],
+            };
         }
 
-        var diff = PlanDiff.Compare(current, plan);
-        var planJson = GovernanceJson.Serialize(plan);
-        if (diff.IsEmpty)
+        /// <summary>Diff with the plan in force: no change that governance cares about records the version and ends.</summary>
+        private async Task<UpdateDmpOutput?> DiffAsync()
         {
-            await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
-                new SetDmpStateInput(input.DmpId, DmpState.Active, "update: no governance change", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, RequireOwnership: true, Title: plan.Title), ActivityRetryPolicies.Persistent);
-            AuditTrail.SetStatus(context, new IntakeStatus("no-changes"));
-            return Output(input.DmpId, UpdateState.NoChanges, null, diff, [], [], [], [], [], warnings, []);
+            _diff = PlanDiff.Compare(_current, _plan);
+            if (_diff.IsEmpty)
+            {
+                await Context.SetDmpStateAsync(new SetDmpStateInput(
+                    DmpId,
+                    DmpState.Active,
+                    "update: no governance change",
+                    Context.UtcNow(),
+                    Actor,
+                    GovernanceJson.Serialize(_plan),
+                    _evaluation.Modified,
+                    RequireOwnership: true,
+                    Title: _plan.Title));
+                SetStatus("no-changes");
+                return Ended(UpdateState.NoChanges, null);
+            }
+
+            await Context.AuditAsync(
+                "update.started",
+                About,
+                before: new { modified = _recordedModified },
+                after: new { modified = _evaluation.Modified, diff = _diff },
+                actor: _input.SubmittedBy ?? "anonymous");
+            return null;
         }
 
-        await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(input.SubmittedBy ?? "anonymous", "update.started", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime,
-            before: new { modified = claim.RecordedModified }, after: new { modified = evaluation.Modified, diff }));
-
-        // Only the approvals the change needs.
-        IReadOnlyList<ApprovalWorkflowOutput> approvals = [];
-        if (diff.RequiredApprovals.Count > 0)
+        /// <summary>Approvals: only those the change needs; then the version must still be ours (a newer one may claim it).</summary>
+        private async Task<UpdateDmpOutput?> ApprovalsAsync()
         {
-            AuditTrail.SetStatus(context, IntakeDmpWorkflow.AwaitingStatus(diff.RequiredApprovals, evaluation));
+            var diff = _diff!;
+            if (diff.RequiredApprovals.Count > 0)
+            {
+                Context.SetStatus(AwaitingStatus(diff.RequiredApprovals, _evaluation));
+                try
+                {
+                    var personalData = GovernanceEvaluator.InvolvesPersonalData(_plan.Datasets.Concat(_current.Datasets));
+                    _approvals = await RequestApprovalsAsync(
+                        diff.RequiredApprovals, "update", Messages.ChangeSummary(diff), _plan, _input.Policy, personalData);
+                }
+                catch (WorkflowTaskFailedException ex)
+                {
+                    var reason = "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails);
+                    return await UnchangedAsync(UpdateState.Failed, reason, []);
+                }
+
+                if (ApprovalRefusals.Decisive(_approvals) is { } refusal)
+                {
+                    await NotifyPiAsync(_plan, Messages.UpdateRejected(_plan, refusal, diff), "rejected");
+                    return await UnchangedAsync(UpdateState.Rejected, ApprovalRefusals.Describe(refusal), []);
+                }
+            }
+
+            var stillOurs = await Context.ClaimDmpVersionAsync(new ClaimDmpVersionInput(DmpId, _evaluation.Modified, Context.UtcNow()));
+            if (stillOurs.Outcome == ClaimOutcome.Claimed)
+            {
+                return null;
+            }
+
+            await Context.AuditAsync("update.superseded", About, actor: Actor,
+                after: new
+                {
+                    modified = _evaluation.Modified,
+                    newer = stillOurs.RecordedModified,
+                    approvals = _approvals.Select(a => a.ApprovalId),
+                });
+            SetStatus("superseded");
+            return Ended(UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP") with
+            {
+                Approvals = _approvals,
+                UndeliveredNotifications = Undelivered(_approvals),
+            };
+        }
+
+        /// <summary>
+        /// Apply, the saga: new datasets, revocations (first: they only reduce exposure), grants, retention; then the new plan
+        /// in the registry if this instance still owns the claim. A failure undoes this run's additions; the plan in force stays.
+        /// </summary>
+        private async Task<UpdateDmpOutput?> ApplyAsync()
+        {
+            var diff = _diff!;
+            string reason;
             try
             {
-                var roles = diff.RequiredApprovals.Select(r => r.Role).ToList();
-                var personal = GovernanceEvaluator.InvolvesPersonalData(plan.Datasets.Concat(current.Datasets));
-                approvals = await ApprovalWorkflow.RequestAllAsync(context, [.. diff.RequiredApprovals.Select(r => new ApprovalWorkflowInput(
-                    input.DmpId, r.Role, "update", r.Reasons, ChangeSummary(diff), null, plan.PrincipalInvestigator.Name, plan.PrincipalInvestigator.Email, plan.Title, input.Policy, roles, personal))]);
+                if (await ApplyChangesAsync(diff))
+                {
+                    return null;
+                }
+
+                reason = "a newer version claimed the DMP while this update was being applied";
             }
             catch (WorkflowTaskFailedException ex)
             {
-                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, "an approval could not be requested: " + FailureMessages.ForUser(ex.FailureDetails), diff, [], [], warnings, actor);
+                reason = FailureReason(ex);
             }
 
-            if (IntakeDmpWorkflow.DecisiveRefusal(approvals) is { } refusal)
-            {
-                var reason = IntakeDmpWorkflow.RefusalReason(refusal);
-                await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-                    NotificationKind.Rejection, IntakeDmpWorkflow.PiAddress(plan), $"DMP change not approved: {IntakeDmpWorkflow.Line(plan.Title)}",
-                    $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" was not approved: {Md(reason)}.\nThe previous plan stays in force.\n\n{ChangeSummary(diff)}",
-                    [], context.InstanceId, context.InstanceId + ":rejected"), warnings);
-                return await EndUnchangedAsync(context, input.DmpId, UpdateState.Rejected, reason, diff, approvals, [], warnings, actor);
-            }
+            return await UnchangedAsync(UpdateState.Failed, reason, await CompensateAsync(reason));
         }
 
-        // A newer version may have claimed the DMP while we waited: then it applies, not us.
-        var stillOurs = await IntakeDmpWorkflow.Audited<ClaimDmpVersionResult>(context,
-            nameof(ClaimDmpVersionActivity), new ClaimDmpVersionInput(input.DmpId, evaluation.Modified, IntakeDmpWorkflow.Now(context)), ActivityRetryPolicies.Persistent);
-        if (stillOurs.Outcome != ClaimOutcome.Claimed)
+        /// <summary>True when the registry took the new plan; false when a newer version owns the DMP now.</summary>
+        private async Task<bool> ApplyChangesAsync(PlanDiff diff)
         {
-            await IntakeDmpWorkflow.AuditAsync(context, AuditEntries.Create(actor, "update.superseded", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), context.CurrentUtcDateTime,
-                after: new { modified = evaluation.Modified, newer = stillOurs.RecordedModified, approvals = approvals.Select(a => a.ApprovalId) }));
-            AuditTrail.SetStatus(context, new IntakeStatus("superseded"));
-            return Output(input.DmpId, UpdateState.Superseded, $"a newer version ({stillOurs.RecordedModified:O}) claimed the DMP", diff, approvals, [], [], [], [], warnings, []);
-        }
-
-        var approvalIds = approvals.Where(a => a.IsApproved).Select(a => a.ApprovalId).ToList();
-        var containers = new List<ContainerSummary>();
-        var grants = new List<GrantSummary>();
-        var revoked = new List<string>();
-        var retention = new List<string>();
-        var notEnforced = new List<NotEnforcedFeature>();
-        var compensations = new List<(string What, Func<Task> Undo)>();
-        var byKey = plan.Datasets.ToDictionary(d => d.Key, StringComparer.Ordinal);
-        try
-        {
-            AuditTrail.SetStatus(context, new IntakeStatus("provisioning"));
+            var byKey = _plan.Datasets.ToDictionary(d => d.Key, StringComparer.Ordinal);
+            SetStatus("provisioning");
             foreach (var added in diff.DatasetsAdded)
             {
-                var dataset = byKey[added.DatasetKey];
-                compensations.Add(($"remove container {added.ContainerName}", () => IntakeDmpWorkflow.Audited<ContainerDeletionOutcome>(context,
-                    nameof(RemoveContainerIfEmptyActivity), new RemoveContainerIfEmptyInput(input.DmpId, dataset.Key, added.ContainerName, context.InstanceId, "update compensation", IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                var provisioned = await IntakeDmpWorkflow.Audited<ProvisionedContainer>(context,
-                    nameof(ProvisionContainerActivity), ProvisionContainerInput.FromPlan(input.DmpId, dataset, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
-                containers.Add(new ContainerSummary(dataset.Key, provisioned.Container, provisioned.Location, provisioned.Outcome == ProvisionOutcome.Created));
-                notEnforced.AddRange(provisioned.NotEnforcedLocally);
+                await ProvisionDatasetAsync(byKey[added.DatasetKey], "update compensation");
             }
 
-            // Revocations first: they only reduce exposure and need no approval.
-            AuditTrail.SetStatus(context, new IntakeStatus("revoking"));
+            SetStatus("revoking");
             foreach (var removed in diff.GrantsRemoved)
             {
-                var result = await IntakeDmpWorkflow.Audited<RevokeAccessResult>(context, nameof(RevokeAccessActivity), new RevokeAccessInput
-                {
-                    DmpId = input.DmpId,
-                    DatasetId = removed.DatasetKey,
-                    Container = removed.ContainerName,
-                    Email = removed.Principal.Email,
-                    Orcid = removed.Principal.Orcid,
-                    Reason = diff.DatasetsRemoved.Any(d => d.DatasetKey == removed.DatasetKey) ? "dataset removed from the DMP" : "no longer in the DMP",
-                    At = IntakeDmpWorkflow.Now(context),
-                    Actor = actor,
-                }, ActivityRetryPolicies.Transient);
+                var result = await Context.RevokeAccessAsync(
+                    new RevokeAccessInput
+                    {
+                        DmpId = DmpId,
+                        DatasetId = removed.DatasetKey,
+                        Container = removed.ContainerName,
+                        Email = removed.Principal.Email,
+                        Orcid = removed.Principal.Orcid,
+                        Reason = diff.DatasetsRemoved.Any(d => d.DatasetKey == removed.DatasetKey)
+                            ? "dataset removed from the DMP"
+                            : "no longer in the DMP",
+                        At = Context.UtcNow(),
+                        Actor = Actor,
+                    },
+                    ActivityRetryPolicies.Transient);
                 if (result.Changed)
                 {
-                    revoked.Add($"{removed.Principal.Name} on {removed.ContainerName}");
+                    _revoked.Add($"{removed.Principal.Name} on {removed.ContainerName}");
                 }
             }
 
-            AuditTrail.SetStatus(context, new IntakeStatus("granting"));
-            var toGrant = diff.GrantsAdded.Concat(diff.GrantsChanged).Select(g => (g.DatasetKey, g.Principal.Key, ApprovalIds: (IReadOnlyList<string>)approvalIds)).ToList();
-            foreach (var key in diff.AccessEndChangedFor)
-            {
-                if (byKey.TryGetValue(key, out var moved))
-                {
-                    toGrant.AddRange(moved.Access.Where(a => !toGrant.Any(t => t.DatasetKey == key && t.Key == a.Principal.Key)).Select(a => (key, a.Principal.Key, (IReadOnlyList<string>)[])));
-                }
-            }
+            SetStatus("granting");
+            await GrantAsync(PlannedGrants(diff, byKey), "update compensation");
 
-            foreach (var (datasetKey, principalKey, ids) in toGrant)
-            {
-                var dataset = byKey[datasetKey];
-                var grant = dataset.Access.First(a => a.Principal.Key == principalKey);
-                var isNew = diff.GrantsAdded.Any(g => g.DatasetKey == datasetKey && g.Principal.Key == principalKey);
-                var request = GrantAccessInput.FromPlan(input.DmpId, dataset, grant, ids, IntakeDmpWorkflow.Now(context), actor);
-                if (isNew)
-                {
-                    compensations.Add(($"revoke {grant.Principal.Name} on {request.Container}", () => IntakeDmpWorkflow.Audited<RevokeAccessResult>(context,
-                        nameof(RevokeAccessActivity), new RevokeAccessInput
-                        {
-                            DmpId = input.DmpId,
-                            DatasetId = request.DatasetId,
-                            Container = request.Container,
-                            Email = request.Email,
-                            Orcid = request.Orcid,
-                            Reason = "update compensation",
-                            RemoveEmptyGroupAssignment = true,
-                            At = IntakeDmpWorkflow.Now(context),
-                            Actor = actor,
-                        },
-                        ActivityRetryPolicies.Persistent)));
-                }
-
-                var granted = await IntakeDmpWorkflow.Audited<GrantAccessResult>(context, nameof(GrantAccessActivity), request, ActivityRetryPolicies.Transient);
-                if (granted.Status == GrantStatus.PrincipalNotFound)
-                {
-                    warnings.Add($"{grant.Principal.Name} ({grant.Principal.Email ?? grant.Principal.Orcid}) is not in the directory: no access to {datasetKey} was granted.");
-                    continue;
-                }
-
-                grants.Add(new GrantSummary(datasetKey, granted.Container, granted.PrincipalId!, granted.DisplayName, granted.Level));
-                notEnforced.AddRange(granted.NotEnforcedLocally);
-            }
-
-            AuditTrail.SetStatus(context, new IntakeStatus("retention"));
+            SetStatus("retention");
             foreach (var change in diff.RetentionChanges)
             {
-                var dataset = byKey[change.DatasetKey];
-                var oldDisposal = Enum.Parse<PortDisposal>(change.OldDisposal.ToString());
-                compensations.Add(($"restore retention of {change.DatasetKey}", () => IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
-                    nameof(UpdateDatasetRetentionActivity), new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.OldKeepUntil, oldDisposal, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Persistent)));
-                await IntakeDmpWorkflow.Audited<UpdateDatasetRetentionResult>(context,
-                    nameof(UpdateDatasetRetentionActivity),
-                    new UpdateDatasetRetentionInput(input.DmpId, change.DatasetKey, dataset.Storage.ContainerName, change.NewKeepUntil, Enum.Parse<PortDisposal>(change.NewDisposal.ToString()), IntakeDmpWorkflow.Now(context), actor),
-                    ActivityRetryPolicies.Transient);
-                retention.Add($"{change.DatasetKey}: keep until {change.NewKeepUntil:yyyy-MM-dd} (was {change.OldKeepUntil:yyyy-MM-dd}), then {change.NewDisposal.ToString().ToLowerInvariant()}");
+                var container = byKey[change.DatasetKey].Storage.ContainerName;
+                OnFailureUndo($"restore retention of {change.DatasetKey}", () => Context.UpdateDatasetRetentionAsync(
+                    new UpdateDatasetRetentionInput(
+                        DmpId, change.DatasetKey, container, change.OldKeepUntil, Disposal(change.OldDisposal), Context.UtcNow(), Actor)));
+                var retention = new UpdateDatasetRetentionInput(
+                    DmpId, change.DatasetKey, container, change.NewKeepUntil, Disposal(change.NewDisposal), Context.UtcNow(), Actor);
+                await Context.UpdateDatasetRetentionAsync(retention, ActivityRetryPolicies.Transient);
+                _retention.Add($"{change.DatasetKey}: keep until {change.NewKeepUntil:yyyy-MM-dd} (was {change.OldKeepUntil:yyyy-MM-dd}), "
+                    + $"then {change.NewDisposal.ToString().ToLowerInvariant()}");
             }
 
             foreach (var change in diff.ClassificationChanges.Where(c => c.RequiresReprovisioning))
             {
-                warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ (encryption scope, tier or immutability); the data steward must migrate the container by hand.");
+                Warnings.Add($"{change.DatasetKey} changed from {change.Old} to {change.New}: its storage settings differ "
+                    + "(encryption scope, tier or immutability); the data steward must migrate the container by hand.");
             }
 
-            var applied = await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
-                new SetDmpStateInput(input.DmpId, DmpState.Active, "update applied", IntakeDmpWorkflow.Now(context), actor, planJson, evaluation.Modified, IntakeDmpWorkflow.Distinct(notEnforced), RequireOwnership: true, Title: plan.Title, ContactEmail: plan.PrincipalInvestigator.Email),
-                ActivityRetryPolicies.Persistent);
-            if (!applied.Applied)
-            {
-                throw new WorkflowTaskFailedException("a newer version claimed the DMP while this update was being applied");
-            }
+            var applied = await Context.SetDmpStateAsync(new SetDmpStateInput(
+                DmpId,
+                DmpState.Active,
+                "update applied",
+                Context.UtcNow(),
+                Actor,
+                GovernanceJson.Serialize(_plan),
+                _evaluation.Modified,
+                DistinctNotEnforced(),
+                RequireOwnership: true,
+                Title: _plan.Title,
+                ContactEmail: _plan.PrincipalInvestigator.Email));
+            return applied.Applied;
         }
-        catch (WorkflowTaskFailedException ex)
+
+        /// <summary>
+        /// Added and changed access (new grants carry this update's approvals and are undone on failure), then the grants of
+        /// datasets whose access end moved (they keep the approvals they have).
+        /// </summary>
+        private List<PlannedGrant> PlannedGrants(PlanDiff diff, Dictionary<string, DatasetPlan> byKey)
         {
-            var reason = string.IsNullOrEmpty(ex.TaskName) ? ex.Message : $"{ex.TaskName} failed after retries: {FailureMessages.ForUser(ex.FailureDetails)}";
-            var incomplete = await IntakeDmpWorkflow.CompensateAsync(context, input.DmpId, compensations, reason, actor);
-            return await EndUnchangedAsync(context, input.DmpId, UpdateState.Failed, reason, diff, approvals, incomplete, warnings, actor);
-        }
-
-        AuditTrail.SetStatus(context, new IntakeStatus("notifying"));
-        await IntakeDmpWorkflow.TryNotifyAsync(context, new Notification(
-            NotificationKind.Summary, IntakeDmpWorkflow.PiAddress(plan), $"DMP change applied: {IntakeDmpWorkflow.Line(plan.Title)}",
-            $"Dear {Md(plan.PrincipalInvestigator.Name)},\n\nthe change to \"{Md(plan.Title)}\" is in force.\n\n{ChangeSummary(diff)}"
-            + (revoked.Count == 0 ? string.Empty : "\nAccess revoked:\n" + string.Concat(revoked.Select(r => $"- {Md(r)}\n")))
-            + (warnings.Count == 0 ? string.Empty : "\nPlease check:\n" + string.Concat(warnings.Select(w => $"- {Md(w)}\n"))),
-            [], context.InstanceId, context.InstanceId + ":summary"), warnings);
-        foreach (var container in containers)
-        {
-            try
+            var approvalIds = _approvals.Where(a => a.IsApproved).Select(a => a.ApprovalId).ToList();
+            var planned = new List<PlannedGrant>();
+            foreach (var change in diff.GrantsAdded.Concat(diff.GrantsChanged))
             {
-                await IntakeDmpWorkflow.Audited<OperationResult>(context,
-                    nameof(WriteBackDmpActivity), new WriteBackDmpInput(input.DmpId, container.DatasetId, container.Location, container.Container, IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
+                var dataset = byKey[change.DatasetKey];
+                var isNew = diff.GrantsAdded.Any(g => g.DatasetKey == change.DatasetKey && g.Principal.Key == change.Principal.Key);
+                var grant = dataset.Access.First(a => a.Principal.Key == change.Principal.Key);
+                planned.Add(new PlannedGrant(dataset, grant, approvalIds, UndoOnFailure: isNew));
             }
-            catch (WorkflowTaskFailedException ex)
+
+            foreach (var key in diff.AccessEndChangedFor)
             {
-                warnings.Add($"the provisioned location of {container.DatasetId} could not be written back to the DMP tool: {FailureMessages.ForUser(ex.FailureDetails)}");
+                if (byKey.TryGetValue(key, out var moved))
+                {
+                    planned.AddRange(moved.Access
+                        .Where(a => !planned.Any(p => p.Dataset.Key == key && p.Grant.Principal.Key == a.Principal.Key))
+                        .Select(a => new PlannedGrant(moved, a, [], UndoOnFailure: false)));
+                }
             }
+
+            return planned;
         }
 
-        AuditTrail.SetStatus(context, new IntakeStatus("applied"));
-        return Output(input.DmpId, UpdateState.Applied, null, diff, approvals, containers, grants, revoked, retention, warnings, []);
-    }
-
-    /// <summary>Ends with the previous plan still in force (the claimed version stays recorded, so older versions stay ignored).</summary>
-    private static async Task<UpdateDmpOutput> EndUnchangedAsync(WorkflowContext context, string dmpId, UpdateState state, string reason, PlanDiff diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<string> incomplete, List<string> warnings, string actor)
-    {
-        AuditTrail.SetStatus(context, new IntakeStatus(state.ToString().ToLowerInvariant(), reason));
-        await IntakeDmpWorkflow.Audited<SetDmpStateResult>(context, nameof(SetDmpStateActivity),
-            new SetDmpStateInput(dmpId, DmpState.Active, $"update {state.ToString().ToLowerInvariant()}: {reason}", IntakeDmpWorkflow.Now(context), actor, RequireOwnership: true), ActivityRetryPolicies.Persistent);
-        return Output(dmpId, state, reason, diff, approvals, [], [], [], [], warnings, incomplete);
-    }
-
-    internal static string ChangeSummary(PlanDiff diff)
-    {
-        var lines = new List<string>();
-        lines.AddRange(diff.DatasetsAdded.Select(d => $"- new dataset {Md(d.Title)} ({Md(d.DatasetKey)}, {d.Classification.ToString().ToLowerInvariant()})"));
-        lines.AddRange(diff.DatasetsRemoved.Select(d => $"- dataset {Md(d.Title)} ({Md(d.DatasetKey)}) removed (data stays under retention)"));
-        lines.AddRange(diff.GrantsAdded.Select(g => $"- {Md(g.Principal.Name)} gains {g.NewRole?.ToString().ToLowerInvariant()} access to {Md(g.DatasetKey)}"));
-        lines.AddRange(diff.GrantsChanged.Select(g => $"- {Md(g.Principal.Name)}: {g.OldRole?.ToString().ToLowerInvariant()} → {g.NewRole?.ToString().ToLowerInvariant()} on {Md(g.DatasetKey)}"));
-        lines.AddRange(diff.GrantsRemoved.Select(g => $"- {Md(g.Principal.Name)} loses access to {Md(g.DatasetKey)}"));
-        lines.AddRange(diff.RetentionChanges.Select(r => $"- {Md(r.DatasetKey)}: keep until {r.NewKeepUntil:yyyy-MM-dd} (was {r.OldKeepUntil:yyyy-MM-dd})"));
-        lines.AddRange(diff.ClassificationChanges.Select(c => $"- {Md(c.DatasetKey)}: {c.Old.ToString().ToLowerInvariant()} → {c.New.ToString().ToLowerInvariant()}"));
-        if (diff.PrincipalInvestigatorChangedTo is { } pi)
+        /// <summary>Announce: the change is in force; a message or a write-back that fails is reported, never undone.</summary>
+        private async Task<UpdateDmpOutput> AnnounceAsync()
         {
-            lines.Add($"- the PI becomes {Md(pi.Name)}");
+            SetStatus("notifying");
+            await NotifyPiAsync(_plan, Messages.UpdateApplied(_plan, _diff!, _revoked, Warnings), "summary");
+            await WriteBackAsync();
+            SetStatus("applied");
+            return new UpdateDmpOutput(
+                DmpId,
+                UpdateState.Applied,
+                null,
+                _diff,
+                _approvals,
+                [.. Containers],
+                [.. Grants],
+                [.. _revoked],
+                [.. _retention],
+                [.. Warnings],
+                [])
+            {
+                UndeliveredNotifications = Undelivered(_approvals),
+            };
         }
 
-        return "The change:\n" + string.Join("\n", lines) + "\n";
+        /// <summary>Ends with the previous plan in force (the claimed version stays recorded: older versions stay ignored).</summary>
+        private async Task<UpdateDmpOutput> UnchangedAsync(UpdateState state, string reason, IReadOnlyList<string> incomplete)
+        {
+            var word = state.ToString().ToLowerInvariant();
+            SetStatus(word, reason);
+            await Context.SetDmpStateAsync(
+                new SetDmpStateInput(DmpId, DmpState.Active, $"update {word}: {reason}", Context.UtcNow(), Actor, RequireOwnership: true));
+            return Ended(state, reason) with
+            {
+                Approvals = _approvals,
+                CompensationIncomplete = incomplete,
+                UndeliveredNotifications = Undelivered(_approvals),
+            };
+        }
+
+        /// <summary>An update that changed nothing.</summary>
+        private UpdateDmpOutput Ended(UpdateState state, string? reason) =>
+            new(DmpId, state, reason, _diff, [], [], [], [], [], [.. Warnings], [])
+            {
+                UndeliveredNotifications = Context.UndeliveredNotifications(),
+            };
+
+        private static PortDisposal Disposal(Governance.DisposalAction action) => Enum.Parse<PortDisposal>(action.ToString());
     }
-
-    private static string Md(string? text) => IntakeDmpWorkflow.Md(text);
-
-    private static UpdateDmpOutput Output(string dmpId, UpdateState state, string? reason, PlanDiff? diff, IReadOnlyList<ApprovalWorkflowOutput> approvals, IReadOnlyList<ContainerSummary> containers, IReadOnlyList<GrantSummary> grants, IReadOnlyList<string> revoked, IReadOnlyList<string> retention, List<string> warnings, IReadOnlyList<string> incomplete) =>
-        new(dmpId, state, reason, diff, approvals, containers, grants, revoked, retention, [.. warnings], incomplete);
 }

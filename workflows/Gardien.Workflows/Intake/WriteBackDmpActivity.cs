@@ -18,11 +18,11 @@ public sealed class WriteBackDmpActivity(IDmpToolClient dmpTool, IAuditLog audit
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var writeBack = new DmpWriteBack(input.DatasetId, input.Location, options.StorageType, options.BackupFrequency, input.Location.GetLeftPart(UriPartial.Authority) + "/" + input.Container);
-        var result = await dmpTool.WriteBackAsync(input.DmpId, writeBack, context.CancellationToken).ConfigureAwait(false);
+        var result = await dmpTool.WriteBackAsync(input.DmpId, writeBack, context.CancellationToken);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "dmp.written_back", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
                 after: new { hostUrl = input.Location, storageType = writeBack.StorageType, backupFrequency = writeBack.BackupFrequency }),
-            context.CancellationToken).ConfigureAwait(false);
+            context.CancellationToken);
         return result;
     }
 }

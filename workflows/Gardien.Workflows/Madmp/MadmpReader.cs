@@ -79,7 +79,7 @@ public sealed class MadmpReader
             using var buffer = new MemoryStream();
             var chunk = new byte[81920];
             int read;
-            while ((read = await stream.ReadAsync(chunk, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((read = await stream.ReadAsync(chunk, cancellationToken)) > 0)
             {
                 buffer.Write(chunk, 0, read);
                 if (buffer.Length > limit)

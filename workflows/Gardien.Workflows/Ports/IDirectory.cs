@@ -36,7 +36,7 @@ public interface IDirectory
         var added = new List<string>();
         foreach (var userId in userIds.Distinct(StringComparer.Ordinal))
         {
-            if (await AddMemberAsync(groupId, userId, cancellationToken).ConfigureAwait(false))
+            if (await AddMemberAsync(groupId, userId, cancellationToken))
             {
                 added.Add(userId);
             }

@@ -81,7 +81,7 @@ public interface IStorageProvisioner
     /// </summary>
     async Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default)
     {
-        var hold = await GetHoldStatusAsync(container, cancellationToken).ConfigureAwait(false);
+        var hold = await GetHoldStatusAsync(container, cancellationToken);
         return new ContainerControls(container, hold.PlatformEnforced && hold.LegalHold ? [GovernanceFeatures.LegalHold] : [], [], hold);
     }
 

@@ -103,11 +103,10 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                 QuotaBytes = input.QuotaBytes,
                 OwnerInstanceId = context.InstanceId,
             },
-            ct).ConfigureAwait(false);
+            ct);
 
-        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
-        var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct)
-            .ConfigureAwait(false);
+        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
+        var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct);
         var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
         {
             Container = input.Container,
@@ -123,7 +122,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             UpdatedAt = input.At,
             NotEnforcedLocally = result.NotEnforcedLocally,
         };
-        await registry.UpsertDatasetAsync(record, ct).ConfigureAwait(false);
+        await registry.UpsertDatasetAsync(record, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "container.provisioned", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString() },
@@ -139,7 +138,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     enforced = result.EnforcedFeatures,
                     notEnforcedLocally = result.NotEnforcedLocally,
                 }),
-            ct).ConfigureAwait(false);
+            ct);
         return new ProvisionedContainer(
             input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
     }
@@ -161,7 +160,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
         var creator = existing?.CreatedByInstanceId;
         if (creator is null)
         {
-            var info = await storage.GetContainerAsync(container, ct).ConfigureAwait(false);
+            var info = await storage.GetContainerAsync(container, ct);
             creator = string.IsNullOrEmpty(info?.OwnerInstanceId) ? null : info.OwnerInstanceId;
         }
 

@@ -18,20 +18,20 @@ public sealed class RemoveContainerIfEmptyActivity(IStorageProvisioner storage, 
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var outcome = await storage.DeleteContainerIfEmptyAsync(input.Container, input.OwnerInstanceId, ct).ConfigureAwait(false);
+        var outcome = await storage.DeleteContainerIfEmptyAsync(input.Container, input.OwnerInstanceId, ct);
         if (outcome is ContainerDeletionOutcome.Deleted or ContainerDeletionOutcome.NotFound)
         {
-            var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+            var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
             if (dataset is not null && dataset.CreatedByInstanceId == input.OwnerInstanceId && dataset.State != DatasetState.Failed)
             {
-                await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Failed, UpdatedAt = input.At }, ct).ConfigureAwait(false);
+                await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Failed, UpdatedAt = input.At }, ct);
             }
         }
 
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "container.compensated", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
                 after: new { outcome = outcome.ToString(), reason = input.Reason }),
-            ct).ConfigureAwait(false);
+            ct);
         return outcome;
     }
 }

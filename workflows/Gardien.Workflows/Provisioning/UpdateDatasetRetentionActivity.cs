@@ -20,25 +20,27 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false)
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct)
             ?? throw new PortNotFoundException($"Dataset '{input.DatasetId}' of DMP '{input.DmpId}' is not in the registry; it cannot have its retention changed.");
         var changed = dataset.KeepUntil != input.KeepUntil || dataset.Disposal != input.Disposal;
         if (changed)
         {
-            await registry.UpsertDatasetAsync(dataset with { KeepUntil = input.KeepUntil, Disposal = input.Disposal, UpdatedAt = input.At }, ct).ConfigureAwait(false);
+            await registry.UpsertDatasetAsync(
+                dataset with { KeepUntil = input.KeepUntil, Disposal = input.Disposal, UpdatedAt = input.At }, ct);
         }
 
         var keepUntil = GovernanceMetadata.Date(input.KeepUntil);
         await storage.SetContainerMetadataAsync(
             input.Container,
             new Dictionary<string, string?> { [GovernanceMetadata.KeepUntil] = keepUntil, [GovernanceMetadata.Disposal] = input.Disposal.ToString() },
-            ct).ConfigureAwait(false);
+            ct);
         var retagged = 0;
-        await foreach (var blob in storage.ListBlobsAsync(input.Container, cancellationToken: ct).ConfigureAwait(false))
+        await foreach (var blob in storage.ListBlobsAsync(input.Container, cancellationToken: ct))
         {
             if (!blob.Tags.TryGetValue(GovernanceMetadata.KeepUntil, out var current) || current != keepUntil)
             {
-                await storage.SetBlobTagsAsync(input.Container, blob.Name, new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = keepUntil }, ct).ConfigureAwait(false);
+                await storage.SetBlobTagsAsync(
+                    input.Container, blob.Name, new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = keepUntil }, ct);
                 retagged++;
             }
         }
@@ -52,7 +54,7 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
                 AuditEntries.Create(input.Actor, "dataset.retention_changed", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
                     before: changed ? new { keepUntil = dataset.KeepUntil, disposal = dataset.Disposal.ToString() } : null,
                     after: new { keepUntil = input.KeepUntil, disposal = input.Disposal.ToString(), blobsRetagged = retagged }),
-                ct).ConfigureAwait(false);
+                ct);
         }
 
         return new UpdateDatasetRetentionResult(changed, retagged);

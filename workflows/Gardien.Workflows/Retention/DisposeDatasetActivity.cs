@@ -33,9 +33,9 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false)
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct)
             ?? throw new PortNotFoundException($"Dataset '{input.DatasetId}' of DMP '{input.DmpId}' is not in the registry; nothing can be disposed of.");
-        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.KeepUntil, ct).ConfigureAwait(false);
+        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.KeepUntil, ct);
         var decision = DisposalGuard.Evaluate(facts, DateOnly.FromDateTime(input.At.UtcDateTime));
         var subject = AuditEntries.DatasetSubject(input.DmpId, input.DatasetId);
 
@@ -43,22 +43,22 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
         // key so that a crash between the registry write and the entry cannot lose it (the log keeps the first).
         if (dataset.State == DatasetState.MarkedForDeletion && dataset.Disposal == DisposalAction.Delete && decision.Allowed)
         {
-            var marked = await storage.ComputeManifestAsync(dataset.Container, ct).ConfigureAwait(false);
+            var marked = await storage.ComputeManifestAsync(dataset.Container, ct);
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "dataset.marked_for_deletion", context.InstanceId, subject, input.At.UtcDateTime,
                     after: new { state = dataset.State.ToString(), purgeNotBefore = input.PurgeNotBefore, blobCount = marked.BlobCount, totalBytes = marked.TotalBytes, manifestSha256 = marked.ManifestSha256 }),
-                ct).ConfigureAwait(false);
+                ct);
             return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, decision, dataset.Disposal, marked, dataset.Container, "Already marked for deletion.");
         }
 
         // Archived or handed over for publication by this very request (a redelivery): the same, for its entry.
         if (dataset.State is DatasetState.Archived or DatasetState.Published && dataset.DisposedAt == input.At)
         {
-            var done = await storage.ComputeManifestAsync(dataset.Container, ct).ConfigureAwait(false);
+            var done = await storage.ComputeManifestAsync(dataset.Container, ct);
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, dataset.State == DatasetState.Archived ? "dataset.archived" : "dataset.publication_handoff", context.InstanceId, subject, input.At.UtcDateTime,
                     after: new { state = dataset.State.ToString(), blobCount = done.BlobCount, totalBytes = done.TotalBytes, manifestSha256 = done.ManifestSha256 }),
-                ct).ConfigureAwait(false);
+                ct);
             return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, decision, dataset.Disposal, done, dataset.Container, $"Already {dataset.State.ToString().ToLowerInvariant()}.");
         }
 
@@ -68,13 +68,13 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
                 AuditEntries.Create(input.Actor, "dataset.disposal_refused", context.InstanceId, subject, input.At.UtcDateTime,
                     before: new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil, legalHold = facts.RegistryLegalHold || facts.StorageLegalHold, openCase = facts.OpenCaseId },
                     after: new { verdict = decision.Verdict.ToString(), reason = decision.Reason, missing = decision.MissingRoles, step = "phase1" }),
-                ct).ConfigureAwait(false);
+                ct);
             return new DisposalStepResult(
                 decision.Verdict == DisposalVerdict.AlreadyDisposed ? DisposalStepOutcome.AlreadyDone : DisposalStepOutcome.Refused,
                 decision, dataset.Disposal, null, dataset.Container, decision.Reason);
         }
 
-        var manifest = await storage.ComputeManifestAsync(dataset.Container, ct).ConfigureAwait(false);
+        var manifest = await storage.ComputeManifestAsync(dataset.Container, ct);
         DatasetRecord updated;
         string action;
         object after;
@@ -82,13 +82,14 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
         {
             case DisposalAction.Delete:
                 var purgeNotBefore = input.PurgeNotBefore ?? throw new NonRetryableActivityException("A deletion needs the end of its grace period (PurgeNotBefore).");
-                await storage.MarkForDeletionAsync(dataset.Container, purgeNotBefore, $"Retention ended {input.KeepUntil:yyyy-MM-dd}; case {context.InstanceId}", ct).ConfigureAwait(false);
+                await storage.MarkForDeletionAsync(
+                    dataset.Container, purgeNotBefore, $"Retention ended {input.KeepUntil:yyyy-MM-dd}; case {context.InstanceId}", ct);
                 updated = dataset with { State = DatasetState.MarkedForDeletion, UpdatedAt = input.At };
                 action = "dataset.marked_for_deletion";
                 after = new { state = updated.State.ToString(), purgeNotBefore, blobCount = manifest.BlobCount, totalBytes = manifest.TotalBytes, manifestSha256 = manifest.ManifestSha256 };
                 break;
             case DisposalAction.Archive:
-                await storage.SetTierAsync(dataset.Container, StorageTier.Archive, ct).ConfigureAwait(false);
+                await storage.SetTierAsync(dataset.Container, StorageTier.Archive, ct);
                 updated = dataset with { State = DatasetState.Archived, DisposedAt = input.At, UpdatedAt = input.At };
                 action = "dataset.archived";
                 after = new { state = updated.State.ToString(), tier = StorageTier.Archive.ToString(), blobCount = manifest.BlobCount, totalBytes = manifest.TotalBytes, manifestSha256 = manifest.ManifestSha256 };
@@ -105,12 +106,12 @@ public sealed class DisposeDatasetActivity(IGovernanceRegistry registry, IStorag
                 break;
         }
 
-        await registry.UpsertDatasetAsync(updated with { ETag = null }, ct).ConfigureAwait(false);
+        await registry.UpsertDatasetAsync(updated with { ETag = null }, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, action, context.InstanceId, subject, input.At.UtcDateTime,
                 before: new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil },
                 after: after),
-            ct).ConfigureAwait(false);
+            ct);
         return new DisposalStepResult(DisposalStepOutcome.Done, decision, dataset.Disposal, manifest, dataset.Container, action);
     }
 }
@@ -129,7 +130,7 @@ public sealed class PurgeDatasetActivity(IGovernanceRegistry registry, IStorageP
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false)
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct)
             ?? throw new PortNotFoundException($"Dataset '{input.DatasetId}' of DMP '{input.DmpId}' is not in the registry; nothing can be purged.");
         var subject = AuditEntries.DatasetSubject(input.DmpId, input.DatasetId);
         if (dataset.State == DatasetState.Disposed)
@@ -140,13 +141,13 @@ public sealed class PurgeDatasetActivity(IGovernanceRegistry registry, IStorageP
                 await audit.AppendAsync(
                     AuditEntries.Create(input.Actor, "dataset.purged", context.InstanceId, subject, input.At.UtcDateTime,
                         after: new { state = DatasetState.Disposed.ToString(), outcome = PurgeOutcome.AlreadyGone.ToString() }),
-                    ct).ConfigureAwait(false);
+                    ct);
             }
 
             return new DisposalStepResult(DisposalStepOutcome.AlreadyDone, new DisposalDecision(DisposalVerdict.AlreadyDisposed, "Already purged.", []), dataset.Disposal, null, dataset.Container, "Already purged.");
         }
 
-        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.KeepUntil, ct).ConfigureAwait(false);
+        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.KeepUntil, ct);
         var decision = DisposalGuard.Evaluate(facts, DateOnly.FromDateTime(input.At.UtcDateTime));
         if (!decision.Allowed || dataset.State != DatasetState.MarkedForDeletion || dataset.Disposal != DisposalAction.Delete)
         {
@@ -155,26 +156,27 @@ public sealed class PurgeDatasetActivity(IGovernanceRegistry registry, IStorageP
                 AuditEntries.Create(input.Actor, "dataset.disposal_refused", context.InstanceId, subject, input.At.UtcDateTime,
                     before: new { state = dataset.State.ToString(), keepUntil = dataset.KeepUntil },
                     after: new { verdict = decision.Verdict.ToString(), reason, step = "phase2" }),
-                ct).ConfigureAwait(false);
+                ct);
             return new DisposalStepResult(DisposalStepOutcome.Refused, decision with { Reason = reason }, dataset.Disposal, null, dataset.Container, reason);
         }
 
-        var purge = await storage.PurgeAsync(dataset.Container, input.At, ct).ConfigureAwait(false);
+        var purge = await storage.PurgeAsync(dataset.Container, input.At, ct);
         if (purge.Outcome is not (PurgeOutcome.Purged or PurgeOutcome.AlreadyGone))
         {
             await audit.AppendAsync(
                 AuditEntries.Create(input.Actor, "dataset.disposal_refused", context.InstanceId, subject, input.At.UtcDateTime,
                     after: new { verdict = purge.Outcome.ToString(), reason = purge.Detail, step = "phase2-storage" }),
-                ct).ConfigureAwait(false);
+                ct);
             return new DisposalStepResult(DisposalStepOutcome.Refused, new DisposalDecision(DisposalVerdict.Held, purge.Detail, []), dataset.Disposal, purge.Manifest, dataset.Container, purge.Detail);
         }
 
-        await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Disposed, DisposedAt = input.At, UpdatedAt = input.At, ETag = null }, ct).ConfigureAwait(false);
+        await registry.UpsertDatasetAsync(
+            dataset with { State = DatasetState.Disposed, DisposedAt = input.At, UpdatedAt = input.At, ETag = null }, ct);
         await audit.AppendAsync(
             AuditEntries.Create(input.Actor, "dataset.purged", context.InstanceId, subject, input.At.UtcDateTime,
                 before: new { state = dataset.State.ToString() },
                 after: new { state = DatasetState.Disposed.ToString(), outcome = purge.Outcome.ToString(), blobCount = purge.Manifest?.BlobCount, totalBytes = purge.Manifest?.TotalBytes, manifestSha256 = purge.Manifest?.ManifestSha256 }),
-            ct).ConfigureAwait(false);
+            ct);
         return new DisposalStepResult(DisposalStepOutcome.Done, decision, dataset.Disposal, purge.Manifest, dataset.Container, purge.Detail);
     }
 }
@@ -189,21 +191,21 @@ public sealed class CancelDeletionActivity(IGovernanceRegistry registry, IStorag
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
         if (dataset is not { State: DatasetState.MarkedForDeletion })
         {
             if (dataset is { State: DatasetState.Provisioned } && dataset.UpdatedAt == input.At)
             {
                 // Cancelled by this very request (a redelivery): its entry is appended again with its key.
-                await AppendCancelledAsync(context, input, ct).ConfigureAwait(false);
+                await AppendCancelledAsync(context, input, ct);
             }
 
             return false;
         }
 
-        await storage.UnmarkForDeletionAsync(dataset.Container, ct).ConfigureAwait(false);
-        await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Provisioned, UpdatedAt = input.At, ETag = null }, ct).ConfigureAwait(false);
-        await AppendCancelledAsync(context, input, ct).ConfigureAwait(false);
+        await storage.UnmarkForDeletionAsync(dataset.Container, ct);
+        await registry.UpsertDatasetAsync(dataset with { State = DatasetState.Provisioned, UpdatedAt = input.At, ETag = null }, ct);
+        await AppendCancelledAsync(context, input, ct);
         return true;
     }
 

@@ -21,14 +21,14 @@ public sealed class LoadRetentionCaseActivity(IGovernanceRegistry registry, ISto
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
         if (dataset is null)
         {
             return new RetentionCaseSnapshot(false, null, null, null, null, null);
         }
 
-        var dmp = await registry.GetDmpAsync(input.DmpId, ct).ConfigureAwait(false);
-        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.ExpectedKeepUntil, ct).ConfigureAwait(false);
+        var dmp = await registry.GetDmpAsync(input.DmpId, ct);
+        var facts = await DisposalFactsReader.ReadAsync(registry, storage, dataset, input.ExpectedKeepUntil, ct);
         return new RetentionCaseSnapshot(true, facts, dmp?.ContactEmail, dataset.Container, dataset.Title, dataset.EmbargoUntil);
     }
 }
@@ -45,12 +45,12 @@ public static class DisposalFactsReader
         // A container that is already gone cannot be held; any other storage failure propagates (retry, never assume "no hold").
         var storageHold = false;
         if (dataset.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion
-            && await storage.GetContainerAsync(dataset.Container, cancellationToken).ConfigureAwait(false) is not null)
+            && await storage.GetContainerAsync(dataset.Container, cancellationToken) is not null)
         {
-            storageHold = (await storage.GetHoldStatusAsync(dataset.Container, cancellationToken).ConfigureAwait(false)).LegalHold;
+            storageHold = (await storage.GetHoldStatusAsync(dataset.Container, cancellationToken)).LegalHold;
         }
 
-        var approvals = await registry.ListApprovalsAsync(dataset.DmpId, null, cancellationToken).ConfigureAwait(false);
+        var approvals = await registry.ListApprovalsAsync(dataset.DmpId, null, cancellationToken);
         var subject = dataset.KeepUntil is { } keepUntil ? DisposalGuard.ApprovalSubject(dataset.DmpId, dataset.DatasetId, keepUntil) : null;
         var relevant = approvals
             .Where(a => subject is not null && string.Equals(a.Subject, subject, StringComparison.Ordinal))

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Gardien.Runtime;
 using Gardien.Workflows.Access;
 using Gardien.Workflows.Audit;
@@ -6,7 +7,8 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Retention;
 
 /// <param name="RunAt">Time of day (UTC) of the daily run.</param>
-/// <param name="NextRunOn">Day of the next run; null on the first start: today if <see cref="RunAt"/> is still ahead, else tomorrow.</param>
+/// <param name="NextRunOn">Day of the next run; null on the first start: today if <see cref="RunAt"/> is still ahead, else
+/// tomorrow.</param>
 /// <param name="StartAccessReviews">Also start the <see cref="AccessReviewWorkflow"/> of every active DMP that has none.</param>
 /// <param name="Runs">Runs so far (carried over ContinueAsNew).</param>
 public sealed record RetentionScheduleInput
@@ -22,10 +24,14 @@ public sealed record RetentionScheduleInput
 
 /// <summary>One daily run (the output of each execution before it continues as new).</summary>
 /// <param name="Sweep">Null when starting the sweep failed after retries (see <paramref name="Failures"/>).</param>
-public sealed record RetentionScheduleRun(DateOnly SweptOn, StartedInstance? Sweep, AccessReviewsEnsured? AccessReviews, int Runs, IReadOnlyList<string> Failures);
+public sealed record RetentionScheduleRun(
+    DateOnly SweptOn, StartedInstance? Sweep, AccessReviewsEnsured? AccessReviews, int Runs, IReadOnlyList<string> Failures);
 
 /// <summary>What <c>SetCustomStatus</c> shows.</summary>
-public sealed record RetentionScheduleStatus(string Stage, DateTime NextRunAt, int Runs);
+public sealed record RetentionScheduleStatus(string Stage, DateTime NextRunAt, int Runs, string? Detail = null) : IWorkflowStatus
+{
+    public IWorkflowStatus WaitingForAuditTrail(string damage) => this with { Stage = AuditTrail.WaitingStage, Detail = damage };
+}
 
 /// <summary>
 /// The daily timer of the retention sweep, as an eternal workflow (the schedule seam for hosts without a timer trigger:
@@ -49,28 +55,23 @@ public sealed class RetentionScheduleWorkflow : Workflow<RetentionScheduleInput,
         var today = DateOnly.FromDateTime(now);
         var day = input.NextRunOn ?? (TimeOnly.FromDateTime(now) <= input.RunAt ? today : today.AddDays(1));
         var runAt = day.ToDateTime(input.RunAt, DateTimeKind.Utc);
-        context.SetCustomStatus(new RetentionScheduleStatus("waiting", runAt, input.Runs));
+        context.SetStatus(new RetentionScheduleStatus("waiting", runAt, input.Runs));
         if (runAt > now)
         {
             await context.CreateTimer(runAt, CancellationToken.None);
         }
 
-        var sweptOn = DateOnly.FromDateTime(context.CurrentUtcDateTime);
-        context.SetCustomStatus(new RetentionScheduleStatus("starting-sweep", runAt, input.Runs));
+        var sweptOn = context.Today();
+        context.SetStatus(new RetentionScheduleStatus("starting-sweep", runAt, input.Runs));
         var failures = new List<string>();
-        var sweep = await TryAsync(() => context.CallActivityAsync<StartedInstance>(nameof(StartRetentionSweepActivity), sweptOn, ActivityRetryPolicies.Persistent), failures);
-        var reviews = input.StartAccessReviews
-            ? await TryAsync(() => context.CallActivityAsync<AccessReviewsEnsured>(nameof(EnsureAccessReviewsActivity), null, ActivityRetryPolicies.Persistent), failures)
-            : null;
+        var sweep = await TryAsync(() => context.StartRetentionSweepAsync(sweptOn), failures);
+        var reviews = input.StartAccessReviews ? await TryAsync(context.EnsureAccessReviewsAsync, failures) : null;
         if (failures.Count > 0)
         {
             // The schedule must outlive a bad day: report and try again tomorrow (the next sweep catches up on everything due).
             await TryAsync(
-                () => context.CallActivityAsync<AuditReceipt>(
-                    nameof(WriteAuditActivity),
-                    AuditEntries.Create(GardienWorkflowOptions.SystemActor(nameof(RetentionScheduleWorkflow)), "retention.schedule_run_failed", context.InstanceId, "retention:schedule", context.CurrentUtcDateTime,
-                        after: new { date = sweptOn, failures }, discriminator: ":" + sweptOn.ToString("yyyyMMdd", System.Globalization.CultureInfo.InvariantCulture)),
-                    ActivityRetryPolicies.Transient),
+                () => context.AuditAsync("retention.schedule_run_failed", "retention:schedule", after: new { date = sweptOn, failures },
+                    discriminator: ":" + sweptOn.ToString("yyyyMMdd", CultureInfo.InvariantCulture)),
                 failures);
         }
 

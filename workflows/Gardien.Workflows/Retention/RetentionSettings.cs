@@ -39,6 +39,9 @@ public sealed record RetentionSettings
 
     public IsoPeriod AccessGraceAfterProjectEnd { get; init; } = IsoPeriod.FromDays(90);
 
+    /// <summary>The language the policy writes messages in (<see cref="NotificationPolicy.Language"/>).</summary>
+    public string Language { get; init; } = NotificationLanguages.English;
+
     /// <summary>Largest notice window (how far ahead the sweep looks).</summary>
     public int MaxNoticeDays => NoticeDays.Count == 0 ? 0 : NoticeDays.Max();
 
@@ -59,6 +62,7 @@ public sealed record RetentionSettings
             ReviewEvery = policy.Access.ReviewEvery,
             ReviewDeadline = policy.Access.ReviewDeadline,
             AccessGraceAfterProjectEnd = policy.Access.GraceAfterProjectEnd,
+            Language = policy.Notifications.Language,
         };
     }
 

@@ -48,7 +48,7 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         var horizon = input.Today.AddDays(Math.Max(0, input.HorizonDays));
-        var due = await registry.ListDatasetsDueAsync(horizon, ct).ConfigureAwait(false);
+        var due = await registry.ListDatasetsDueAsync(horizon, ct);
         var candidates = due
             .Where(d => d.KeepUntil is not null && d.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion)
             .Select(d => new RetentionCandidate(d.DmpId, d.DatasetId, d.Container, d.KeepUntil!.Value, d.Disposal, d.State))
@@ -58,7 +58,7 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
         // Group tagged blobs by (container, tag value): millions of blobs collapse to a few rows.
         var groups = new Dictionary<(string Container, string Tag), (int Count, List<string> Examples)>();
         var condition = new TagCondition(GovernanceMetadata.KeepUntil, TagOperator.LessThanOrEqual, GovernanceMetadata.Date(horizon));
-        await foreach (var blob in storage.FindBlobsByTagsAsync([condition], ct).ConfigureAwait(false))
+        await foreach (var blob in storage.FindBlobsByTagsAsync([condition], ct))
         {
             var tag = blob.Tags.TryGetValue(GovernanceMetadata.KeepUntil, out var value) ? value : string.Empty;
             var key = (blob.Container, tag);
@@ -78,7 +78,7 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
         var discrepancies = new List<RetentionDiscrepancy>();
         foreach (var ((container, tag), (count, examples)) in groups.OrderBy(g => g.Key.Container, StringComparer.Ordinal).ThenBy(g => g.Key.Tag, StringComparer.Ordinal))
         {
-            var dataset = await registry.FindDatasetByContainerAsync(container, ct).ConfigureAwait(false);
+            var dataset = await registry.FindDatasetByContainerAsync(container, ct);
             if (dataset is null)
             {
                 discrepancies.Add(new(RetentionDiscrepancyKind.UnknownContainer, container, null, null, null, tag, count, examples));
@@ -122,7 +122,7 @@ public sealed class GetRetentionCaseStatusActivity(IWorkflowClient client) : Act
     public override async Task<string?> RunAsync(ActivityContext context, string input)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var existing = await client.GetInstanceAsync(input, getInputsAndOutputs: false, cancellationToken: context.CancellationToken).ConfigureAwait(false);
+        var existing = await client.GetInstanceAsync(input, getInputsAndOutputs: false, cancellationToken: context.CancellationToken);
         return existing?.Status.ToString();
     }
 }

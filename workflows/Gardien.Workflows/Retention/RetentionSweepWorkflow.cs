@@ -7,7 +7,8 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Retention;
 
 /// <param name="Date">The day swept (the timer's date, UTC): notice windows are computed from it.</param>
-/// <param name="DryRun">List what would happen (cases to open, what the due date would decide); start nothing, notify nobody, write nothing.</param>
+/// <param name="DryRun">List what would happen (cases to open, what the due date would decide); start nothing, notify nobody,
+/// write nothing.</param>
 /// <param name="Settings">Policy values; null: loaded from the configured policy.</param>
 public sealed record RetentionSweepInput(DateOnly Date, bool DryRun = false, RetentionSettings? Settings = null);
 
@@ -21,7 +22,8 @@ public enum SweepAction
 
 /// <param name="Window">The notice window the dataset is in today (days before keep-until), null when past keep-until.</param>
 /// <param name="CaseStatus">Status of the existing case, when one exists.</param>
-/// <param name="DueVerdict">Dry run only: what the disposal guard would decide on the due date with today's facts (held, approvals missing, ...).</param>
+/// <param name="DueVerdict">Dry run only: what the disposal guard would decide on the due date with today's facts (held,
+/// approvals missing, ...).</param>
 /// <param name="DueReason">Dry run only: the guard's reason, in words.</param>
 /// <param name="ApprovalsNeeded">Dry run only: roles whose approval the disposal still needs.</param>
 public sealed record SweepItem(
@@ -46,6 +48,9 @@ public sealed record RetentionSweepReport(
     IReadOnlyList<RetentionDiscrepancy> Discrepancies)
 {
     public int CasesStarted => Items.Count(i => i.Action == SweepAction.CaseStarted);
+
+    /// <summary>The discrepancy alert, when it could not be delivered (audited; the sweep carried on).</summary>
+    public IReadOnlyList<NotificationFailure> UndeliveredNotifications { get; init; } = [];
 }
 
 /// <summary>
@@ -56,79 +61,67 @@ public sealed record RetentionSweepReport(
 /// </summary>
 public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, RetentionSweepReport>
 {
+    /// <summary>What the sweep's audit entries and undelivered alerts are about.</summary>
+    private const string AuditSubject = "retention:sweep";
+
     /// <summary>One sweep per day: "retention-sweep-20260131".</summary>
     public static string InstanceIdFor(DateOnly date) => string.Create(CultureInfo.InvariantCulture, $"retention-sweep-{date:yyyyMMdd}");
 
     /// <summary>Dry runs get their own ids (they may be repeated at will and never block the real sweep).</summary>
-    public static string DryRunInstanceIdFor(DateOnly date, string runId) => string.Create(CultureInfo.InvariantCulture, $"retention-sweep-dryrun-{date:yyyyMMdd}-{runId}");
+    public static string DryRunInstanceIdFor(DateOnly date, string runId) =>
+        string.Create(CultureInfo.InvariantCulture, $"retention-sweep-dryrun-{date:yyyyMMdd}-{runId}");
 
     public override async Task<RetentionSweepReport> RunAsync(WorkflowContext context, RetentionSweepInput input)
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        var actor = GardienWorkflowOptions.SystemActor(nameof(RetentionSweepWorkflow));
-        context.SetCustomStatus("loading");
-        var settings = input.Settings
-            ?? await context.CallActivityAsync<RetentionSettings>(nameof(LoadRetentionSettingsActivity), null, ActivityRetryPolicies.Transient);
+        context.SetStatus(new WorkflowStage("loading"));
+        var settings = input.Settings ?? await context.LoadRetentionSettingsAsync();
         var horizon = settings.MaxNoticeDays;
-        var found = await context.CallActivityAsync<RetentionCandidates>(
-            nameof(FindRetentionCandidatesActivity), new FindRetentionCandidatesInput(input.Date, horizon), ActivityRetryPolicies.Transient);
+        var found = await context.FindRetentionCandidatesAsync(new FindRetentionCandidatesInput(input.Date, horizon));
 
-        context.SetCustomStatus(input.DryRun ? "dry-run" : "starting-cases");
+        context.SetStatus(new WorkflowStage(input.DryRun ? "dry-run" : "starting-cases"));
         var items = await Task.WhenAll(found.Candidates.Select(c => HandleAsync(context, input, settings, c)));
         var report = new RetentionSweepReport(input.Date, input.DryRun, horizon, items, found.Discrepancies);
         if (input.DryRun)
         {
-            context.SetCustomStatus("completed (dry run)");
+            context.SetStatus(new WorkflowStage("completed", "dry run"));
             return report;
         }
 
         if (found.Discrepancies.Count > 0)
         {
-            var lines = found.Discrepancies.Select(d =>
-                $"- {d.Kind}: container {d.Container} ({d.BlobCount} blobs, e.g. {string.Join(", ", d.Examples)}), registry keep-until {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil}" + (d.DmpId is null ? string.Empty : $", dataset {d.DmpId}/{d.DatasetId}"));
-            await context.CallActivityAsync<NotificationReceipt>(
-                nameof(SendNotificationActivity),
-                new Notification(
-                    NotificationKind.Alert,
-                    [settings.StewardEmail],
-                    $"Retention sweep {input.Date:yyyy-MM-dd}: {found.Discrepancies.Count} tag discrepancies",
-                    "Blob index tags disagree with the registry (the registry is authoritative; no action was taken on the tags):\n" + string.Join("\n", lines),
-                    [],
-                    context.InstanceId,
-                    $"{context.InstanceId}:discrepancies"),
-                ActivityRetryPolicies.Transient);
+            var alert = MessageCatalogue.For(settings.Language).SweepDiscrepancies(input.Date, found.Discrepancies);
+            await context.NotifyAsync(alert, [settings.StewardEmail], "discrepancies", AuditSubject);
         }
 
-        await context.CallActivityAsync<AuditReceipt>(
-            nameof(WriteAuditActivity),
-            AuditEntries.Create(actor, "retention.sweep_completed", context.InstanceId, "retention:sweep", context.CurrentUtcDateTime,
-                after: new
-                {
-                    date = input.Date,
-                    horizonDays = horizon,
-                    casesStarted = report.CasesStarted,
-                    casesOpen = items.Count(i => i.Action == SweepAction.CaseAlreadyOpen),
-                    cases = items.Select(i => new { i.DmpId, i.DatasetId, i.KeepUntil, action = i.Action.ToString(), i.CaseInstanceId }),
-                    discrepancies = found.Discrepancies,
-                }),
-            ActivityRetryPolicies.Persistent);
-        context.SetCustomStatus("completed");
-        return report;
+        await context.AuditAsync("retention.sweep_completed", AuditSubject, after: new
+        {
+            date = input.Date,
+            horizonDays = horizon,
+            casesStarted = report.CasesStarted,
+            casesOpen = items.Count(i => i.Action == SweepAction.CaseAlreadyOpen),
+            cases = items.Select(i => new { i.DmpId, i.DatasetId, i.KeepUntil, action = i.Action.ToString(), i.CaseInstanceId }),
+            discrepancies = found.Discrepancies,
+        });
+        context.SetStatus(new WorkflowStage("completed"));
+        return report with { UndeliveredNotifications = context.UndeliveredNotifications() };
     }
 
-    private static async Task<SweepItem> HandleAsync(WorkflowContext context, RetentionSweepInput input, RetentionSettings settings, RetentionCandidate candidate)
+    private static async Task<SweepItem> HandleAsync(
+        WorkflowContext context, RetentionSweepInput input, RetentionSettings settings, RetentionCandidate candidate)
     {
         var id = RetentionCaseWorkflow.InstanceIdFor(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil);
         var window = NoticeSchedule.CurrentWindow(candidate.KeepUntil, input.Date, settings.NoticeDays);
         if (input.DryRun)
         {
-            var status = await context.CallActivityAsync<string?>(nameof(GetRetentionCaseStatusActivity), id, ActivityRetryPolicies.Transient);
+            var status = await context.GetRetentionCaseStatusAsync(id);
 
             // Read-only preview of the due date: holds and missing approvals show up now, not on the day.
-            var snapshot = await context.CallActivityAsync<RetentionCaseSnapshot>(
-                nameof(LoadRetentionCaseActivity), new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil), ActivityRetryPolicies.Transient);
-            var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date) : null;
+            var snapshot = await context.LoadRetentionCaseAsync(
+                new LoadRetentionCaseInput(candidate.DmpId, candidate.DatasetId, candidate.KeepUntil));
+            var dueOn = candidate.KeepUntil > input.Date ? candidate.KeepUntil : input.Date;
+            var due = snapshot.Facts is { } facts ? DisposalGuard.Evaluate(facts, dueOn) : null;
             return Item(status is null ? SweepAction.WouldStartCase : SweepAction.WouldFindCaseOpen, status) with
             {
                 DueVerdict = due?.Verdict,
@@ -137,22 +130,20 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             };
         }
 
-        var started = await context.CallActivityAsync<StartedInstance>(
-            nameof(StartRetentionCaseActivity),
-            new StartRetentionCaseInput(id, new RetentionCaseInput
-            {
-                DmpId = candidate.DmpId,
-                DatasetId = candidate.DatasetId,
-                Container = candidate.Container,
-                KeepUntil = candidate.KeepUntil,
-                Disposal = candidate.Disposal,
-                Settings = settings,
-                SweepInstanceId = context.InstanceId,
-            }),
-            ActivityRetryPolicies.Transient);
+        var started = await context.StartRetentionCaseAsync(new StartRetentionCaseInput(id, new RetentionCaseInput
+        {
+            DmpId = candidate.DmpId,
+            DatasetId = candidate.DatasetId,
+            Container = candidate.Container,
+            KeepUntil = candidate.KeepUntil,
+            Disposal = candidate.Disposal,
+            Settings = settings,
+            SweepInstanceId = context.InstanceId,
+        }));
         return Item(started.Started ? SweepAction.CaseStarted : SweepAction.CaseAlreadyOpen, started.ExistingStatus);
 
         SweepItem Item(SweepAction action, string? status) =>
-            new(candidate.DmpId, candidate.DatasetId, candidate.Container, candidate.KeepUntil, candidate.Disposal, window, id, action, status);
+            new(candidate.DmpId, candidate.DatasetId, candidate.Container, candidate.KeepUntil, candidate.Disposal, window, id, action,
+                status);
     }
 }

@@ -16,13 +16,13 @@ public static class WorkflowStarts
     public static async Task<StartedInstance> StartOnceAsync(IWorkflowClient client, string workflowName, object input, string instanceId, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
-        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
         if (existing is not null)
         {
             return new StartedInstance(instanceId, false, existing.Status.ToString());
         }
 
-        await client.ScheduleNewAsync(workflowName, input, instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        await client.ScheduleNewAsync(workflowName, input, instanceId, cancellationToken: cancellationToken);
         return new StartedInstance(instanceId, true, null);
     }
 }

@@ -30,11 +30,11 @@ public sealed class WriteDeletionCertificateActivity(IAuditLog audit, IGovernanc
                 input.IssuedAt,
                 After: input.ToJsonElement(),
                 IdempotencyKey: "certificate:" + input.CertificateId),
-            ct).ConfigureAwait(false);
-        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+            ct);
+        var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
         if (dataset is not null && dataset.DeletionCertificateSequence != receipt.Sequence)
         {
-            await registry.UpsertDatasetAsync(dataset with { DeletionCertificateSequence = receipt.Sequence, ETag = null }, ct).ConfigureAwait(false);
+            await registry.UpsertDatasetAsync(dataset with { DeletionCertificateSequence = receipt.Sequence, ETag = null }, ct);
         }
 
         return new CertificateReceipt(receipt.Sequence, receipt.Hash, receipt.Location, input.CertificateId);
