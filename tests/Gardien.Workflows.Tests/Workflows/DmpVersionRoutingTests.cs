@@ -5,7 +5,7 @@ using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Moq;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -22,19 +22,19 @@ public sealed class DmpVersionRoutingTests
     private static readonly DatasetSpec Open = new("ds-open");
     private static readonly DatasetSpec Cohort = new("ds-cohort", PersonalData: "yes", SensitiveData: "yes", Access: "closed");
 
-    private static async Task GovernAsync(IntakeTestHost host, string json)
+    private static async Task GovernAsync(WorkflowTestEnvironment host, string json)
     {
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
         Assert.Equal(IntakeState.Active, (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
     }
 
-    private static IReadOnlyList<string> AskedFor(IntakeTestHost host, string instanceId) =>
+    private static IReadOnlyList<string> AskedFor(WorkflowTestEnvironment host, string instanceId) =>
         [.. host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(m => m.To).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Submit_NewerVersionOfAnActiveDmp_IsAppliedAsAnUpdateThatAsksTheDpo()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, datasets: Open));
 
         var submitted = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
@@ -56,7 +56,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_OlderOrSameVersionOfAnActiveDmp_IsRefusedAsStaleOrAlreadyInForce()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V2));
 
         var older = await host.Submissions.SubmitAsync(Json(V1, datasets: [Open, Cohort]));
@@ -74,7 +74,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_RevisedVersionAfterARejection_IsTakenInByANewIntake()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Cohort));
         await host.DecideAsync(DpoEmail, "reject", "no consent form");
         Assert.Equal(IntakeState.Rejected, (await host.CompletionAsync(first.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
@@ -97,7 +97,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_SameVersionAfterAFailure_StartsANewAttemptWhichDuplicatesJoin()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var failing = true;
         host.Fault = call => failing && call == "Storage.EnsureContainer" ? new PortRefusedException("quota exceeded") : null;
         var first = await host.Submissions.SubmitAsync(Json(V1));
@@ -120,7 +120,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionDuringAnIntake_WaitsWithoutPollingAndIsAppliedAsAnUpdateOnceTheIntakeIsApproved()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open));
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
 
@@ -148,7 +148,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionDuringAnIntakeThatIsRejected_IsTakenInAsTheNewIntake()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Cohort));
         await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
         var revised = await host.Submissions.SubmitAsync(Json(V2, datasets: Cohort));
@@ -167,7 +167,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_FiveVersionsAtOnce_TheNewestWinsAndEverySubmitterIsToldTruthfully()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         DateTimeOffset[] versions = [V2, V5, V1, V4, V3];
 
         var results = await Task.WhenAll(versions.Select(v => Task.Run(() => host.Submissions.SubmitAsync(
@@ -219,10 +219,10 @@ public sealed class DmpVersionRoutingTests
     /// clock moves on a little each round so that a registry race lost by one intake is retried (seconds, far from any
     /// reminder).
     /// </summary>
-    private static async Task ApproveEverythingAsync(IntakeTestHost host, IReadOnlyList<string> instanceIds)
+    private static async Task ApproveEverythingAsync(WorkflowTestEnvironment host, IReadOnlyList<string> instanceIds)
     {
         var decided = new HashSet<string>(StringComparer.Ordinal);
-        await IntakeTestHost.WaitUntilAsync(
+        await WorkflowTestEnvironment.WaitUntilAsync(
             async () =>
             {
                 host.Time.Advance(TimeSpan.FromSeconds(2));
@@ -230,7 +230,7 @@ public sealed class DmpVersionRoutingTests
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 

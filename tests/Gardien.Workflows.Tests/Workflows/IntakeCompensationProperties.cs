@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Xunit;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -27,7 +27,7 @@ public sealed class IntakeCompensationProperties
     private static async Task<bool> RunAsync(int nth)
     {
         var calls = 0;
-        await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call =>
             Interlocked.Increment(ref calls) == nth ? new PortNotFoundException($"injected failure of {call} (call {nth})") : null);
 
         // Two datasets (one closed: the steward approves too), the PI and a data manager on each: four grants.
