@@ -201,8 +201,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
                 StoreErrorBackoff = remote ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromMilliseconds(1),
                 ReceiveTimeout = remote ? TimeSpan.FromSeconds(2) : TimeSpan.FromSeconds(5),
 
-                // Leases are measured on the fake clock, which jumps only while the engine is idle: no lease may end then.
-                LockDuration = TimeSpan.FromDays(400),
+                // The in-memory store measures leases on the fake clock; Azure queues on the real one, and cap them at 7 days.
+                LockDuration = remote ? new WorkflowEngineOptions().LockDuration : TimeSpan.FromDays(40),
                 MaxConcurrentWorkflowSteps = 2,
                 MaxConcurrentActivities = 8,
                 IdlePollInterval = TimeSpan.FromMilliseconds(10),

@@ -2,6 +2,7 @@ using Gardien.Runtime;
 using Gardien.Runtime.Engine;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Audit;
+using Gardien.Workflows.Governance;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
