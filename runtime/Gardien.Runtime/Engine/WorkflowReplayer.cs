@@ -28,15 +28,18 @@ public sealed class WorkflowReplayer
     {
         ArgumentNullException.ThrowIfNull(history);
         var started = history.FirstOrDefault(e => e.EventType == HistoryEventType.ExecutionStarted)
-            ?? throw new ArgumentException("The history has no ExecutionStarted event: it is not the history of an execution.", nameof(history));
+            ?? throw new ArgumentException(
+                "The history has no ExecutionStarted event: it is not the history of an execution.", nameof(history));
         var name = started.Name ?? throw new ArgumentException("The history's ExecutionStarted event names no workflow.", nameof(history));
         var version = string.IsNullOrEmpty(started.Version) ? _registry.LatestVersion(name) : started.Version;
         if (version is null || _registry.CreateWorkflow(name, version, _services) is not { } workflow)
         {
-            return new WorkflowReplayResult(name, false, $"Workflow '{name}' version '{started.Version}' is not registered: register it to replay this history.");
+            return new WorkflowReplayResult(
+                name, false, $"Workflow '{name}' version '{started.Version}' is not registered: register it to replay this history.");
         }
 
-        var executor = new WorkflowExecutor(workflow, started.InstanceId ?? "replay", _serializer, loggerFactory: null, maxTimerDelay: null);
+        var instanceId = started.InstanceId ?? "replay";
+        var executor = new WorkflowExecutor(workflow, instanceId, _serializer, loggerFactory: null, maxTimerDelay: null);
         var result = executor.Execute(history, [], customStatus: null);
         if (result.NonDeterministic)
         {
@@ -54,11 +57,12 @@ public sealed class WorkflowReplayer
         if (executor.ActionsTaken < recordedActions.Count)
         {
             return new WorkflowReplayResult(name, false,
-                $"The replayed code of '{name}' ended ({result.Outcome}) after {executor.ActionsTaken} of the {recordedActions.Count} actions the history "
-                + $"recorded; the next recorded one is {recordedActions[executor.ActionsTaken]}.");
+                $"The replayed code of '{name}' ended ({result.Outcome}) after {executor.ActionsTaken} of the {recordedActions.Count} "
+                + $"actions the history recorded; the next recorded one is {recordedActions[executor.ActionsTaken]}.");
         }
 
-        var recorded = history.LastOrDefault(e => e.EventType is HistoryEventType.ExecutionCompleted or HistoryEventType.ContinueAsNew or HistoryEventType.ExecutionTerminated);
+        var recorded = history.LastOrDefault(e =>
+            e.EventType is HistoryEventType.ExecutionCompleted or HistoryEventType.ContinueAsNew or HistoryEventType.ExecutionTerminated);
         var replayed = result.Outcome;
         var expected = recorded?.EventType switch
         {
@@ -70,7 +74,9 @@ public sealed class WorkflowReplayer
         };
         return replayed == expected
             ? new WorkflowReplayResult(name, true, null)
-            : new WorkflowReplayResult(name, false, $"The history of '{name}' ended {expected}, the replayed code ended {replayed}{(result.Failure is { } f ? ": " + f : string.Empty)}.");
+            : new WorkflowReplayResult(name, false,
+                $"The history of '{name}' ended {expected}, the replayed code ended {replayed}"
+                + (result.Failure is { } failure ? ": " + failure : string.Empty) + ".");
     }
 
     private static bool IsAction(HistoryEvent e) => e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated

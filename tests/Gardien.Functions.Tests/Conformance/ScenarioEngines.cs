@@ -76,7 +76,9 @@ public abstract class ScenarioEngine : IAsyncDisposable
         (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, getHistory: true))?.History?.Count(e => e.EventType == HistoryEventType.EventRaised && !e.Name!.StartsWith("logical-timer-", StringComparison.Ordinal)) ?? 0;
 }
 
-/// <summary>The embedded engine in the <see cref="WorkflowTestEnvironment"/> (in-memory store, fake clock) over the world's ports.</summary>
+/// <summary>
+/// The embedded engine in the <see cref="WorkflowTestEnvironment"/> (in-memory store, fake clock) over the world's ports.
+/// </summary>
 public sealed class EmbeddedScenarioEngine : ScenarioEngine
 {
     private WorkflowTestEnvironment _environment = null!;

@@ -134,11 +134,13 @@ public sealed class PortFakes
     public IReadOnlyList<Notification> SentTo(string email, NotificationKind? kind = null) =>
         [.. Sent.Where(n => n.To.Contains(email, StringComparer.OrdinalIgnoreCase) && (kind is null || n.Kind == kind))];
 
-    public IReadOnlyList<GrantRecord> ActiveGrants(string dmpId) => [.. Grants.Values.Where(g => g.DmpId == dmpId && g.State == GrantState.Active)];
+    public IReadOnlyList<GrantRecord> ActiveGrants(string dmpId) =>
+        [.. Grants.Values.Where(g => g.DmpId == dmpId && g.State == GrantState.Active)];
 
     public DatasetRecord Dataset(string dmpId, string datasetId) => Datasets[(dmpId, datasetId)];
 
-    public void AddUser(string id, string name, string email, string? orcid = null) => Users[id] = new DirectoryUser(id, name, email, orcid);
+    public void AddUser(string id, string name, string email, string? orcid = null) =>
+        Users[id] = new DirectoryUser(id, name, email, orcid);
 
     /// <summary>Puts <paramref name="userId"/> in the group named <paramref name="groupName"/>, creating the group.</summary>
     public void AddMember(string groupName, string userId) =>
@@ -160,7 +162,8 @@ public sealed class PortFakes
     }
 
     /// <summary>The index tags of one blob.</summary>
-    public IReadOnlyDictionary<string, string> BlobTags(string container, string name) => BlobsOf(container).Single(b => b.Name == name).Tags;
+    public IReadOnlyDictionary<string, string> BlobTags(string container, string name) =>
+        BlobsOf(container).Single(b => b.Name == name).Tags;
 
     /// <summary>A provisioned dataset with blobs and its DMP (PI contact): the usual starting point of retention tests.</summary>
     public DatasetRecord AddDataset(
@@ -168,7 +171,13 @@ public sealed class PortFakes
         int blobCount = 3, bool legalHold = false, string? openCase = null)
     {
         var container = "gardien-" + datasetId.ToLowerInvariant();
-        Dmps.TryAdd(dmpId, new DmpRecord { DmpId = dmpId, State = DmpState.Active, ContactEmail = "pi@neuro-institute.example", Title = "Study " + dmpId });
+        Dmps.TryAdd(dmpId, new DmpRecord
+        {
+            DmpId = dmpId,
+            State = DmpState.Active,
+            ContactEmail = "pi@neuro-institute.example",
+            Title = "Study " + dmpId,
+        });
         var record = new DatasetRecord
         {
             DmpId = dmpId,
@@ -186,7 +195,8 @@ public sealed class PortFakes
         Containers.TryAdd(container, null);
         Blobs[container] =
         [
-            .. Enumerable.Range(1, blobCount).Select(i => new StoredBlob($"raw/file-{i}.dat", $"\"0x8D{i:X4}\"", 100 * i, new Dictionary<string, string>(), StorageTier.Hot, null)),
+            .. Enumerable.Range(1, blobCount).Select(i =>
+                new StoredBlob($"raw/file-{i}.dat", $"\"0x8D{i:X4}\"", 100 * i, new Dictionary<string, string>(), StorageTier.Hot, null)),
         ];
         return record;
     }
@@ -216,7 +226,8 @@ public sealed class PortFakes
         };
     }
 
-    private static async IAsyncEnumerable<T> ToAsync<T>(IEnumerable<T> items, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    private static async IAsyncEnumerable<T> ToAsync<T>(
+        IEnumerable<T> items, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         foreach (var item in items)
         {
@@ -244,7 +255,9 @@ public sealed class PortFakes
         }
     }
 
-    /// <summary>Throws the fault injected after <paramref name="call"/> took effect, if any; otherwise returns <paramref name="result"/>.</summary>
+    /// <summary>
+    /// Throws the fault injected after <paramref name="call"/> took effect, if any; otherwise returns <paramref name="result"/>.
+    /// </summary>
     private T After<T>(string call, T result) => FaultAfter?.Invoke(call) is { } fault ? throw fault : result;
 
     private void SetupReads()
@@ -254,24 +267,30 @@ public sealed class PortFakes
         Registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string id, CancellationToken _) => Dmps.GetValueOrDefault(id));
         Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((DmpState? state, CancellationToken _) => (IReadOnlyList<DmpRecord>)[.. Dmps.Values.Where(d => state is null || d.State == state)]);
+            .ReturnsAsync((DmpState? state, CancellationToken _) =>
+                (IReadOnlyList<DmpRecord>)[.. Dmps.Values.Where(d => state is null || d.State == state)]);
         Registry.Setup(r => r.GetDatasetAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, string s, CancellationToken _) => Datasets.GetValueOrDefault((d, s)));
         Registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, CancellationToken _) => (IReadOnlyList<DatasetRecord>)[.. Datasets.Values.Where(x => x.DmpId == d)]);
         Registry.Setup(r => r.ListDatasetsDueAsync(It.IsAny<DateOnly>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((DateOnly until, CancellationToken _) => (IReadOnlyList<DatasetRecord>)
-                [.. Datasets.Values.Where(x => x.KeepUntil <= until && x.State is not (DatasetState.Disposed or DatasetState.Archived or DatasetState.Published))]);
+                [
+                    .. Datasets.Values.Where(x => x.KeepUntil <= until
+                        && x.State is not (DatasetState.Disposed or DatasetState.Archived or DatasetState.Published)),
+                ]);
         Registry.Setup(r => r.FindDatasetByContainerAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, CancellationToken _) => Datasets.Values.FirstOrDefault(x => x.Container == c));
         Registry.Setup(r => r.GetGrantAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, string s, string p, CancellationToken _) => Grants.GetValueOrDefault((d, s, p)));
         Registry.Setup(r => r.ListGrantsAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string d, string? s, CancellationToken _) => (IReadOnlyList<GrantRecord>)[.. Grants.Values.Where(g => g.DmpId == d && (s is null || g.DatasetId == s))]);
+            .ReturnsAsync((string d, string? s, CancellationToken _) =>
+                (IReadOnlyList<GrantRecord>)[.. Grants.Values.Where(g => g.DmpId == d && (s is null || g.DatasetId == s))]);
         Registry.Setup(r => r.GetApprovalAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, string a, CancellationToken _) => Approvals.GetValueOrDefault((d, a)));
         Registry.Setup(r => r.ListApprovalsAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string d, string? i, CancellationToken _) => (IReadOnlyList<ApprovalRecord>)[.. Approvals.Values.Where(a => a.DmpId == d && (i is null || a.InstanceId == i))]);
+            .ReturnsAsync((string d, string? i, CancellationToken _) =>
+                (IReadOnlyList<ApprovalRecord>)[.. Approvals.Values.Where(a => a.DmpId == d && (i is null || a.InstanceId == i))]);
         Registry.Setup(r => r.IsEventProcessedAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string id, CancellationToken _) => ProcessedEvents.ContainsKey(id));
 
@@ -282,11 +301,13 @@ public sealed class PortFakes
                     Containers.GetValueOrDefault(c), Marks.GetValueOrDefault(c), StorageHolds.GetValueOrDefault(c))
                 : null);
         Storage.Setup(s => s.GetHoldStatusAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string c, CancellationToken _) => new HoldStatus(StorageHolds.GetValueOrDefault(c), StorageHolds.GetValueOrDefault(c) ? ["case1"] : [], null, false));
+            .ReturnsAsync((string c, CancellationToken _) =>
+                new HoldStatus(StorageHolds.GetValueOrDefault(c), StorageHolds.GetValueOrDefault(c) ? ["case1"] : [], null, false));
         Storage.Setup(s => s.ComputeManifestAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, CancellationToken _) => ContainerManifest.Compute(c, BlobsOf(c)));
         Storage.Setup(s => s.ListBlobsAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))
-            .Returns((string c, string? prefix, CancellationToken _) => ToAsync(BlobsOf(c).Where(b => prefix is null || b.Name.StartsWith(prefix, StringComparison.Ordinal))));
+            .Returns((string c, string? prefix, CancellationToken _) =>
+                ToAsync(BlobsOf(c).Where(b => prefix is null || b.Name.StartsWith(prefix, StringComparison.Ordinal))));
         Storage.Setup(s => s.FindBlobsByTagsAsync(It.IsAny<IReadOnlyList<TagCondition>>(), It.IsAny<CancellationToken>()))
             .Returns((IReadOnlyList<TagCondition> conditions, CancellationToken _) => ToAsync(
                 Blobs.Keys.SelectMany(c => BlobsOf(c).Select(b => new TaggedBlob(c, b.Name, b.Tags)))
@@ -295,13 +316,15 @@ public sealed class PortFakes
 
         Directory.Setup(d => d.FindUserAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string key, CancellationToken _) => Users.Values.FirstOrDefault(u =>
-                string.Equals(u.Email, key, StringComparison.OrdinalIgnoreCase) || (u.Orcid is not null && key.EndsWith(u.Orcid, StringComparison.Ordinal))));
+                string.Equals(u.Email, key, StringComparison.OrdinalIgnoreCase)
+                || (u.Orcid is not null && key.EndsWith(u.Orcid, StringComparison.Ordinal))));
         Directory.Setup(d => d.GetUserAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string id, CancellationToken _) => Users.GetValueOrDefault(id));
         Directory.Setup(d => d.FindGroupAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string name, CancellationToken _) => Groups.GetValueOrDefault(name));
         Directory.Setup(d => d.ListMembersAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string g, CancellationToken _) => (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
+            .ReturnsAsync((string g, CancellationToken _) =>
+                (IReadOnlyList<DirectoryUser>)[.. Memberships.Keys.Where(k => k.GroupId == g).Select(k => Users[k.UserId])]);
     }
 
     private void SetupWrites()
@@ -310,7 +333,8 @@ public sealed class PortFakes
         SetupStorageWrites();
         SetupDirectoryWrites();
 
-        Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>())).ReturnsAsync((Notification n, CancellationToken _) =>
+        Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((Notification n, CancellationToken _) =>
         {
             Inject("Notifier.Send");
             lock (_gate)
@@ -324,7 +348,8 @@ public sealed class PortFakes
                 return After("Notifier.Send", new NotificationReceipt("msg-" + n.DeduplicationKey, duplicate));
             }
         });
-        Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync((AuditEntry entry, CancellationToken _) =>
+        Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((AuditEntry entry, CancellationToken _) =>
         {
             Inject("Audit.Append");
             lock (_gate)
@@ -360,7 +385,8 @@ public sealed class PortFakes
     /// <summary>Registry records with ETags: a conditional write on a record changed since it was read throws, as the port says.</summary>
     private void SetupRegistryWrites()
     {
-        Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DmpRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((DmpRecord record, CancellationToken _) =>
         {
             Inject("Registry.UpsertDmp");
             lock (_gate)
@@ -370,7 +396,8 @@ public sealed class PortFakes
                 return After("Registry.UpsertDmp", Dmps[record.DmpId] = record with { ETag = NewETag() });
             }
         });
-        Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DatasetRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((DatasetRecord record, CancellationToken _) =>
         {
             Inject("Registry.UpsertDataset");
             lock (_gate)
@@ -380,21 +407,30 @@ public sealed class PortFakes
                 return After("Registry.UpsertDataset", Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() });
             }
         });
-        Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((GrantRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((GrantRecord record, CancellationToken _) =>
         {
             Inject("Registry.UpsertGrant");
             lock (_gate)
             {
                 var stored = Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId));
                 CheckETag(stored?.ETag, stored is not null, record.ETag, "grant");
-                return After("Registry.UpsertGrant", Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = record with { ETag = NewETag() });
+                var stored = record with { ETag = NewETag() };
+                Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = stored;
+                return After("Registry.UpsertGrant", stored);
             }
         });
-        Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
+        Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
         {
             return After("Registry.UpsertApproval", Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
         });
-        Registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
+        Registry.Setup(r => r.TryConsumeTokenAsync(
+                It.IsAny<string>(),
+                It.IsAny<string>(),
+                It.IsAny<DateTimeOffset>(),
+                It.IsAny<DateTimeOffset>(),
+                It.IsAny<CancellationToken>()))
             .ReturnsAsync((string tokenId, string use, DateTimeOffset _, DateTimeOffset _, CancellationToken _) =>
             {
                 return After(
@@ -413,14 +449,21 @@ public sealed class PortFakes
 
     private void SetupStorageWrites()
     {
-        Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>())).ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
+        Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
         {
             Inject("Storage.EnsureContainer");
             var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
             Blobs.TryAdd(spec.Name, []);
-            IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
+            IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null
+                ? []
+                : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
             return After("Storage.EnsureContainer", new ProvisionResult(
-                spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced));
+                spec.Name,
+                created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted,
+                new Uri("https://store.test/" + spec.Name),
+                [GovernanceFeatures.ContainerMetadata],
+                notEnforced));
         });
         Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string name, string? owner, CancellationToken _) =>
@@ -443,10 +486,13 @@ public sealed class PortFakes
                     }
 
                     Blobs.TryRemove(name, out var _);
-                    return After("Storage.DeleteContainerIfEmpty", Containers.TryRemove(name, out var _) ? ContainerDeletionOutcome.Deleted : ContainerDeletionOutcome.NotFound);
+                    var deleted = Containers.TryRemove(name, out var _);
+                    var outcome = deleted ? ContainerDeletionOutcome.Deleted : ContainerDeletionOutcome.NotFound;
+                    return After("Storage.DeleteContainerIfEmpty", outcome);
                 }
             });
-        Storage.Setup(s => s.SetContainerMetadataAsync(It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string?>>(), It.IsAny<CancellationToken>()))
+        Storage.Setup(s => s.SetContainerMetadataAsync(
+                It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string?>>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken _) =>
             {
                 Inject("Storage.SetContainerMetadata");
@@ -461,7 +507,8 @@ public sealed class PortFakes
 
                 return After("Storage.SetContainerMetadata", OperationResult.Done);
             });
-        Storage.Setup(s => s.SetBlobTagsAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>()))
+        Storage.Setup(s => s.SetBlobTagsAsync(
+                It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, string name, IReadOnlyDictionary<string, string> tags, CancellationToken _) =>
             {
                 Inject("Storage.SetBlobTags");
@@ -483,7 +530,8 @@ public sealed class PortFakes
                     return After("Storage.SetBlobTags", OperationResult.Done);
                 }
             });
-        Storage.Setup(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
+        Storage.Setup(s => s.MarkForDeletionAsync(
+                It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, DateTimeOffset at, string reason, CancellationToken _) =>
             {
                 Inject("Storage.MarkForDeletion");
@@ -492,7 +540,8 @@ public sealed class PortFakes
                     throw new PortRefusedException($"Container '{c}' is under a legal hold.");
                 }
 
-                return After("Storage.MarkForDeletion", Marks.TryAdd(c, new DeletionMark(at, reason)) ? OperationResult.Done : OperationResult.Unchanged);
+                var marked = Marks.TryAdd(c, new DeletionMark(at, reason));
+                return After("Storage.MarkForDeletion", marked ? OperationResult.Done : OperationResult.Unchanged);
             });
         Storage.Setup(s => s.UnmarkForDeletionAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, CancellationToken _) =>
@@ -556,14 +605,16 @@ public sealed class PortFakes
             .ReturnsAsync((string g, IReadOnlyList<string> users, CancellationToken _) =>
             {
                 Inject("Directory.AddMembers");
-                return After("Directory.AddMembers", (IReadOnlyList<string>)[.. users.Distinct(StringComparer.Ordinal).Where(u => Memberships.TryAdd((g, u), true))]);
+                IReadOnlyList<string> added = [.. users.Distinct(StringComparer.Ordinal).Where(u => Memberships.TryAdd((g, u), true))];
+                return After("Directory.AddMembers", added);
             });
         Directory.Setup(d => d.RemoveMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string g, string u, CancellationToken _) =>
             {
                 return After("Directory.RemoveMember", Memberships.TryRemove((g, u), out var _));
             });
-        Directory.Setup(d => d.AssignRoleAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>()))
+        Directory.Setup(d => d.AssignRoleAsync(
+                It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             {
                 Inject("Directory.AssignRole");
@@ -571,10 +622,12 @@ public sealed class PortFakes
                     $"{p.Id}|{scope}|{role}", RoleAssignments.TryAdd((p.Id, scope, role), true),
                     [new NotEnforcedFeature(GovernanceFeatures.RoleAssignment, "recorded in the test directory only")]));
             });
-        Directory.Setup(d => d.RemoveRoleAssignmentAsync(It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>()))
+        Directory.Setup(d => d.RemoveRoleAssignmentAsync(
+                It.IsAny<PrincipalRef>(), It.IsAny<string>(), It.IsAny<AccessLevel>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((PrincipalRef p, string scope, AccessLevel role, CancellationToken _) =>
             {
-                return After("Directory.RemoveRoleAssignment", new RoleAssignmentResult($"{p.Id}|{scope}|{role}", RoleAssignments.TryRemove((p.Id, scope, role), out var _), []));
+                var removed = RoleAssignments.TryRemove((p.Id, scope, role), out var _);
+                return After("Directory.RemoveRoleAssignment", new RoleAssignmentResult($"{p.Id}|{scope}|{role}", removed, []));
             });
     }
 }

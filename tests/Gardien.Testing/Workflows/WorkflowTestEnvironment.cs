@@ -44,7 +44,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     private readonly PortFakes? _ports;
     private readonly Func<IReadOnlyList<Notification>>? _sent;
 
-    private WorkflowTestEnvironment(ServiceProvider services, FakeTimeProvider time, PortFakes? ports, Func<IReadOnlyList<Notification>>? sent, bool replay)
+    private WorkflowTestEnvironment(
+        ServiceProvider services, FakeTimeProvider time, PortFakes? ports, Func<IReadOnlyList<Notification>>? sent, bool replay)
     {
         _services = services;
         _ports = ports;
@@ -88,7 +89,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     public RetentionService Retention => _services.GetRequiredService<RetentionService>();
 
     /// <summary>Notifications sent so far, in order.</summary>
-    public IReadOnlyList<Notification> Sent => _ports?.Sent ?? _sent?.Invoke() ?? throw new InvalidOperationException("No notification record: set SentNotifications.");
+    public IReadOnlyList<Notification> Sent =>
+        _ports?.Sent ?? _sent?.Invoke() ?? throw new InvalidOperationException("No notification record: set SentNotifications.");
 
     // The port fakes, as the workflow tests use them (see PortFakes).
     public Mock<IStorageProvisioner> Storage => Ports.Storage;
@@ -143,8 +145,11 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         set => Ports.FaultAfter = value;
     }
 
-    /// <summary>The default environment: in-memory store and ports, the PI and the data manager of the test DMPs in the directory.</summary>
-    public static Task<WorkflowTestEnvironment> StartAsync(Action<WorkflowTestEnvironment>? configure = null, GardienWorkflowOptions? workflows = null)
+    /// <summary>
+    /// The default environment: in-memory store and ports, the PI and the data manager of the test DMPs in the directory.
+    /// </summary>
+    public static Task<WorkflowTestEnvironment> StartAsync(
+        Action<WorkflowTestEnvironment>? configure = null, GardienWorkflowOptions? workflows = null)
     {
         var options = new WorkflowTestOptions();
         if (workflows is not null)
@@ -162,7 +167,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     /// Composes and starts an environment; <paramref name="configure"/> runs before the engine starts (fault injection,
     /// mock setups, directory entries).
     /// </summary>
-    public static async Task<WorkflowTestEnvironment> StartAsync(WorkflowTestOptions options, Action<WorkflowTestEnvironment>? configure = null)
+    public static async Task<WorkflowTestEnvironment> StartAsync(
+        WorkflowTestOptions options, Action<WorkflowTestEnvironment>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var time = new FakeTimeProvider(options.Start);
@@ -265,7 +271,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         }
         catch (OperationCanceledException) when (guard.IsCancellationRequested)
         {
-            throw new TimeoutException($"The engine was still busy after {HangGuard.TotalSeconds:0} s (a workflow that never stops stepping?).");
+            throw new TimeoutException(
+                $"The engine was still busy after {HangGuard.TotalSeconds:0} s (a workflow that never stops stepping?).");
         }
     }
 
@@ -299,7 +306,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     /// <summary>
     /// Runs until <paramref name="done"/> holds: waits for the engine to be idle, checks, then lets the earliest pending
     /// durable timer fire, so that months of notices and grace periods pass at once and in order. Throws when nothing
-    /// but a decision could make progress.
+    /// but a decision could make progress. <paramref name="done"/> may act (answer requests): it is asked again, and
+    /// the clock stays, until an idle engine shows that the action changed nothing.
     /// </summary>
     public async Task RunUntilAsync(string instanceId, Func<Task<bool>> done, int maxJumps = 1000)
     {
@@ -308,9 +316,17 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         for (var jump = 0; jump < maxJumps; jump++)
         {
             await WaitForIdleAsync();
+            var before = await ProgressAsync();
             if (await done())
             {
                 return;
+            }
+
+            // The condition may have acted (answered a request): time moves only once that has settled and changed nothing.
+            await WaitForIdleAsync();
+            if (await ProgressAsync() != before)
+            {
+                continue;
             }
 
             var next = await NextTimerAsync();
@@ -318,7 +334,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
             {
                 if (++stalls > MaxStalls)
                 {
-                    throw new InvalidOperationException($"{instanceId} waits for something other than a timer: {await DescribeAsync(instanceId)}");
+                    throw new InvalidOperationException(
+                        $"{instanceId} waits for something other than a timer: {await DescribeAsync(instanceId)}");
                 }
 
                 await Task.Delay(StallPause);
@@ -329,7 +346,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
             Time.SetUtcNow(next.Value);
         }
 
-        throw new InvalidOperationException($"{instanceId} did not reach the expected state after {maxJumps} timer jumps: {await DescribeAsync(instanceId)}");
+        throw new InvalidOperationException(
+            $"{instanceId} did not reach the expected state after {maxJumps} timer jumps: {await DescribeAsync(instanceId)}");
     }
 
     /// <summary>Lets timers fire until <paramref name="instanceId"/> completes; its final state.</summary>
@@ -353,10 +371,13 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         var instance = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
         return instance is { IsCompleted: true }
             ? instance
-            : throw new InvalidOperationException($"{instanceId} has not completed and waits for a decision or the clock: {await DescribeAsync(instanceId)}");
+            : throw new InvalidOperationException(
+                $"{instanceId} has not completed and waits for a decision or the clock: {await DescribeAsync(instanceId)}");
     }
 
-    /// <summary>The <paramref name="count"/>-th message of <paramref name="kind"/> to <paramref name="to"/>, sent by the time the engine is idle.</summary>
+    /// <summary>
+    /// The <paramref name="count"/>-th message of <paramref name="kind"/> to <paramref name="to"/>, sent by the time the engine is idle.
+    /// </summary>
     public async Task<Notification> WaitForMessageAsync(string to, NotificationKind kind, int count = 1)
     {
         await WaitForIdleAsync();
@@ -364,10 +385,13 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         return messages.Count >= count
             ? messages[count - 1]
             : throw new InvalidOperationException(
-                $"No {kind} #{count} to {to} once the engine was idle; sent: {string.Join("; ", Sent.Select(n => $"{n.Kind} to {string.Join(",", n.To)}"))}");
+                $"No {kind} #{count} to {to} once the engine was idle; sent: "
+                + string.Join("; ", Sent.Select(n => $"{n.Kind} to {string.Join(",", n.To)}")));
     }
 
-    /// <summary>The custom status of <paramref name="instanceId"/> once the engine is idle, which must satisfy <paramref name="condition"/>.</summary>
+    /// <summary>
+    /// The custom status of <paramref name="instanceId"/> once the engine is idle, which must satisfy <paramref name="condition"/>.
+    /// </summary>
     public async Task<T?> WaitForCustomStatusAsync<T>(string instanceId, Func<T, bool> condition)
     {
         ArgumentNullException.ThrowIfNull(condition);
@@ -376,7 +400,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         var status = instance?.SerializedCustomStatus is null ? default : instance.ReadCustomStatusAs<T>();
         return status is not null && condition(status)
             ? status
-            : throw new InvalidOperationException($"The custom status of {instanceId} is not the expected one once the engine is idle: {instance?.SerializedCustomStatus}");
+            : throw new InvalidOperationException(
+                $"The custom status of {instanceId} is not the expected one once the engine is idle: {instance?.SerializedCustomStatus}");
     }
 
     /// <summary>
@@ -396,12 +421,16 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     /// Clicks the decision link number <paramref name="linkIndex"/> of <paramref name="notification"/> the way a host
     /// does: raises the decision event on the instance the link belongs to, then waits for the engine to be idle.
     /// </summary>
-    public async Task DecideAsync(Notification notification, string decision, string? comment = null, int linkIndex = 0, string? instanceId = null)
+    public async Task DecideAsync(
+        Notification notification, string decision, string? comment = null, int linkIndex = 0, string? instanceId = null)
     {
         ArgumentNullException.ThrowIfNull(notification);
         var links = notification.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).Where(l => l?.Decision is not null).ToList();
-        var token = links.Count > 0 ? links[Math.Min(linkIndex, links.Count - 1)]!.Token : throw new InvalidOperationException("The notification carries no decision link.");
-        await Client.RaiseEventAsync(instanceId ?? notification.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(token, decision, null, comment));
+        var token = links.Count > 0
+            ? links[Math.Min(linkIndex, links.Count - 1)]!.Token
+            : throw new InvalidOperationException("The notification carries no decision link.");
+        var target = instanceId ?? notification.CorrelationId;
+        await Client.RaiseEventAsync(target, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(token, decision, null, comment));
         await WaitForIdleAsync();
     }
 
@@ -415,17 +444,12 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         var decided = new HashSet<string>(StringComparer.Ordinal);
         await RunUntilAsync(instanceId, async () =>
         {
-            var requests = Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList();
-            var answered = false;
+            var requests = Sent
+                .Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal))
+                .ToList();
             foreach (var message in requests.Where(m => decided.Add(m.DeduplicationKey)))
             {
                 await Decisions.SubmitAsync(TokenOf(message), "approve", null, "user:" + message.To[0]);
-                answered = true;
-            }
-
-            if (answered)
-            {
-                await WaitForIdleAsync();
             }
 
             return (await Client.GetInstanceAsync(instanceId))?.IsCompleted == true;
@@ -433,9 +457,29 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         return (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!;
     }
 
-    public async Task<T?> OutputAsync<T>(string instanceId) => (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!.ReadOutputAs<T>();
+    public async Task<T?> OutputAsync<T>(string instanceId) =>
+        (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!.ReadOutputAs<T>();
 
     public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+
+    /// <summary>A number that grows with every step any instance commits (instances and history events, all counted).</summary>
+    private async Task<long> ProgressAsync()
+    {
+        long progress = 0;
+        string? continuation = null;
+        do
+        {
+            var page = await Store.QueryInstancesAsync(new WorkflowQuery { ContinuationToken = continuation });
+            foreach (var instance in page.Instances)
+            {
+                progress += 1 + (await Store.GetHistoryAsync(instance.InstanceId)).Count;
+            }
+
+            continuation = page.ContinuationToken;
+        }
+        while (continuation is not null);
+        return progress;
+    }
 
     /// <summary>The earliest durable timer not fired yet, over every instance that has not ended.</summary>
     private async Task<DateTimeOffset?> NextTimerAsync()
@@ -453,7 +497,9 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
             {
                 var history = await Store.GetHistoryAsync(instance.InstanceId);
                 var fired = history.Where(e => e.EventType == HistoryEventType.TimerFired).Select(e => e.TaskScheduledId).ToHashSet();
-                foreach (var timer in history.Where(e => e.EventType == HistoryEventType.TimerCreated && !fired.Contains(e.EventId) && e.FireAt is not null))
+                var pending = history.Where(e => e.EventType == HistoryEventType.TimerCreated && !fired.Contains(e.EventId))
+                    .Where(e => e.FireAt is not null);
+                foreach (var timer in pending)
                 {
                     var at = new DateTimeOffset(DateTime.SpecifyKind(timer.FireAt!.Value, DateTimeKind.Utc));
                     next = next is null || at < next ? at : next;
@@ -471,10 +517,12 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         var state = await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true);
         var history = await Store.GetHistoryAsync(instanceId);
         var children = history
-            .Where(e => e.EventType == HistoryEventType.SubOrchestrationInstanceCreated && !history.Any(c => c.TaskScheduledId == e.EventId))
+            .Where(e => e.EventType == HistoryEventType.SubOrchestrationInstanceCreated)
+            .Where(e => !history.Any(c => c.TaskScheduledId == e.EventId))
             .Select(e => e.InstanceId!)
             .ToList();
-        var text = $"status {state?.Status}, custom status {state?.SerializedCustomStatus}, failure {state?.FailureDetails}, now {Time.GetUtcNow():O}, history: "
+        var text = $"status {state?.Status}, custom status {state?.SerializedCustomStatus}, failure {state?.FailureDetails}, "
+            + $"now {Time.GetUtcNow():O}, history: "
             + string.Join("; ", history.TakeLast(12).Select(e => $"{e} fire={e.FireAt:O}"));
         foreach (var child in children)
         {

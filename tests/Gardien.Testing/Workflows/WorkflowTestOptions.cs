@@ -33,7 +33,9 @@ public sealed class WorkflowTestOptions
     /// <summary>Workflows and activities registered besides Gardien's own.</summary>
     public Action<WorkflowRegistry>? Register { get; set; }
 
-    /// <summary>The notifications sent, for <see cref="WorkflowTestEnvironment.Sent"/> when the ports are not <see cref="PortFakes"/>.</summary>
+    /// <summary>
+    /// The notifications sent, for <see cref="WorkflowTestEnvironment.Sent"/> when the ports are not <see cref="PortFakes"/>.
+    /// </summary>
     public Func<IReadOnlyList<Notification>>? SentNotifications { get; set; }
 
     /// <summary>

@@ -28,7 +28,8 @@ internal static class RecordedHistories
 
     public static bool Recording => Environment.GetEnvironmentVariable(RecordVariable) is "1" or "true";
 
-    public static string PathOf(string name) => Path.Combine(RepoPaths.Root, "tests", "Gardien.Workflows.Tests", "Replay", "Histories", name + ".json");
+    public static string PathOf(string name) =>
+        Path.Combine(RepoPaths.Root, "tests", "Gardien.Workflows.Tests", "Replay", "Histories", name + ".json");
 
     public static IReadOnlyList<HistoryEvent> Load(string name)
     {

@@ -83,7 +83,9 @@ public sealed class WorkflowReplayTests
     [Fact]
     public void Replay_IntakeHistoryAgainstTheApprovalWorkflow_IsReportedAsNotRegistered()
     {
-        var result = new WorkflowReplayer(new WorkflowRegistry().AddWorkflow<ApprovalWorkflow>()).Replay(RecordedHistories.Load("intake-personal-data-approved"));
+        var replayer = new WorkflowReplayer(new WorkflowRegistry().AddWorkflow<ApprovalWorkflow>());
+
+        var result = replayer.Replay(RecordedHistories.Load("intake-personal-data-approved"));
 
         Assert.False(result.Succeeded);
         Assert.Equal(nameof(IntakeDmpWorkflow), result.WorkflowName);
@@ -116,7 +118,9 @@ public sealed class WorkflowReplayTests
     {
         const string id = "approval-recorded";
         await using var host = await WorkflowTestEnvironment.StartAsync();
-        var request = new ApprovalWorkflowInput(DmpId, ApprovalRole.DataProtectionOfficer, "intake", ["personal data"], "The plan: one dataset.", DmpId + ":approval", "Claire Dubois", PiEmail, "Test DMP");
+        var request = new ApprovalWorkflowInput(
+            DmpId, ApprovalRole.DataProtectionOfficer, "intake", ["personal data"], "The plan: one dataset.", DmpId + ":approval",
+            "Claire Dubois", PiEmail, "Test DMP");
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), request, id);
         for (var timer = 0; timer < 3; timer++)
         {
@@ -136,7 +140,9 @@ public sealed class WorkflowReplayTests
         return await host.Store.GetHistoryAsync(id);
     }
 
-    /// <summary>Notices at 90, 30 and 7 days, the steward approves, phase one marks the container; then the purge and the certificate.</summary>
+    /// <summary>
+    /// Notices at 90, 30 and 7 days, the steward approves, phase one marks the container; then the purge and the certificate.
+    /// </summary>
     private static async Task<IReadOnlyList<HistoryEvent>> RecordRetentionCaseAsync(bool complete)
     {
         var fakes = new PortFakes();

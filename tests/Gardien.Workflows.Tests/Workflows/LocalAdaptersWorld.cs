@@ -94,12 +94,17 @@ internal sealed class LocalAdaptersWorld : IAsyncDisposable
             Ports = null,
             Workflows = workflows ?? new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("http://127.0.0.1:7071/") },
             Store = time => new AzureStorageWorkflowStore(
-                AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "E2e" + id) with { PartitionCount = 2, MaxPollingInterval = TimeSpan.FromMilliseconds(100) },
+                AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "E2e" + id) with
+                {
+                    PartitionCount = 2,
+                    MaxPollingInterval = TimeSpan.FromMilliseconds(100),
+                },
                 time),
             ConfigureServices = services =>
             {
                 // The inbox notifier the local host uses, with a copy of each message for the test to click links.
-                services.AddSingleton<INotifier>(sp => new RecordingNotifier(new InboxNotifier(inbox, sp.GetRequiredService<TimeProvider>()), sent));
+                services.AddSingleton<INotifier>(sp =>
+                    new RecordingNotifier(new InboxNotifier(inbox, sp.GetRequiredService<TimeProvider>()), sent));
                 services.AddGardienLocalAdapters(configuration);
             },
             SentNotifications = () => [.. sent],
