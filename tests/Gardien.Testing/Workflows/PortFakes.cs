@@ -335,35 +335,35 @@ public sealed class PortFakes
 
         Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((Notification n, CancellationToken _) =>
-        {
-            Inject("Notifier.Send");
-            lock (_gate)
             {
-                var duplicate = _sent.Any(s => s.DeduplicationKey == n.DeduplicationKey);
-                if (!duplicate)
+                Inject("Notifier.Send");
+                lock (_gate)
                 {
-                    _sent.Add(n);
-                }
+                    var duplicate = _sent.Any(s => s.DeduplicationKey == n.DeduplicationKey);
+                    if (!duplicate)
+                    {
+                        _sent.Add(n);
+                    }
 
-                return After("Notifier.Send", new NotificationReceipt("msg-" + n.DeduplicationKey, duplicate));
-            }
-        });
+                    return After("Notifier.Send", new NotificationReceipt("msg-" + n.DeduplicationKey, duplicate));
+                }
+            });
         Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((AuditEntry entry, CancellationToken _) =>
-        {
-            Inject("Audit.Append");
-            lock (_gate)
             {
-                var existing = entry.IdempotencyKey is null ? -1 : _audit.FindIndex(e => e.IdempotencyKey == entry.IdempotencyKey);
-                if (existing < 0)
+                Inject("Audit.Append");
+                lock (_gate)
                 {
-                    _audit.Add(entry);
-                }
+                    var existing = entry.IdempotencyKey is null ? -1 : _audit.FindIndex(e => e.IdempotencyKey == entry.IdempotencyKey);
+                    if (existing < 0)
+                    {
+                        _audit.Add(entry);
+                    }
 
-                var sequence = existing >= 0 ? existing + 1 : _audit.Count;
-                return After("Audit.Append", new AuditReceipt(sequence, "h" + sequence, "audit/0.jsonl", existing >= 0));
-            }
-        });
+                    var sequence = existing >= 0 ? existing + 1 : _audit.Count;
+                    return After("Audit.Append", new AuditReceipt(sequence, "h" + sequence, "audit/0.jsonl", existing >= 0));
+                }
+            });
 
         // An idempotent merge, as the port says: the same write-back again changes nothing.
         DmpTool.Setup(t => t.WriteBackAsync(It.IsAny<string>(), It.IsAny<DmpWriteBack>(), It.IsAny<CancellationToken>()))
@@ -387,44 +387,44 @@ public sealed class PortFakes
     {
         Registry.Setup(r => r.UpsertDmpAsync(It.IsAny<DmpRecord>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((DmpRecord record, CancellationToken _) =>
-        {
-            Inject("Registry.UpsertDmp");
-            lock (_gate)
             {
-                var stored = Dmps.GetValueOrDefault(record.DmpId);
-                CheckETag(stored?.ETag, stored is not null, record.ETag, "DMP " + record.DmpId);
-                return After("Registry.UpsertDmp", Dmps[record.DmpId] = record with { ETag = NewETag() });
-            }
-        });
+                Inject("Registry.UpsertDmp");
+                lock (_gate)
+                {
+                    var stored = Dmps.GetValueOrDefault(record.DmpId);
+                    CheckETag(stored?.ETag, stored is not null, record.ETag, "DMP " + record.DmpId);
+                    return After("Registry.UpsertDmp", Dmps[record.DmpId] = record with { ETag = NewETag() });
+                }
+            });
         Registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((DatasetRecord record, CancellationToken _) =>
-        {
-            Inject("Registry.UpsertDataset");
-            lock (_gate)
             {
-                var stored = Datasets.GetValueOrDefault((record.DmpId, record.DatasetId));
-                CheckETag(stored?.ETag, stored is not null, record.ETag, "dataset " + record.DatasetId);
-                return After("Registry.UpsertDataset", Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() });
-            }
-        });
+                Inject("Registry.UpsertDataset");
+                lock (_gate)
+                {
+                    var stored = Datasets.GetValueOrDefault((record.DmpId, record.DatasetId));
+                    CheckETag(stored?.ETag, stored is not null, record.ETag, "dataset " + record.DatasetId);
+                    return After("Registry.UpsertDataset", Datasets[(record.DmpId, record.DatasetId)] = record with { ETag = NewETag() });
+                }
+            });
         Registry.Setup(r => r.UpsertGrantAsync(It.IsAny<GrantRecord>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((GrantRecord record, CancellationToken _) =>
-        {
-            Inject("Registry.UpsertGrant");
-            lock (_gate)
             {
-                var stored = Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId));
-                CheckETag(stored?.ETag, stored is not null, record.ETag, "grant");
-                var stored = record with { ETag = NewETag() };
-                Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = stored;
-                return After("Registry.UpsertGrant", stored);
-            }
-        });
+                Inject("Registry.UpsertGrant");
+                lock (_gate)
+                {
+                    var stored = Grants.GetValueOrDefault((record.DmpId, record.DatasetId, record.PrincipalId));
+                    CheckETag(stored?.ETag, stored is not null, record.ETag, "grant");
+                    var written = record with { ETag = NewETag() };
+                    Grants[(record.DmpId, record.DatasetId, record.PrincipalId)] = written;
+                    return After("Registry.UpsertGrant", written);
+                }
+            });
         Registry.Setup(r => r.UpsertApprovalAsync(It.IsAny<ApprovalRecord>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((ApprovalRecord record, CancellationToken _) =>
-        {
-            return After("Registry.UpsertApproval", Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
-        });
+            {
+                return After("Registry.UpsertApproval", Approvals[(record.DmpId, record.ApprovalId)] = record with { ETag = NewETag() });
+            });
         Registry.Setup(r => r.TryConsumeTokenAsync(
                 It.IsAny<string>(),
                 It.IsAny<string>(),
@@ -451,20 +451,20 @@ public sealed class PortFakes
     {
         Storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((ContainerSpec spec, CancellationToken _) =>
-        {
-            Inject("Storage.EnsureContainer");
-            var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
-            Blobs.TryAdd(spec.Name, []);
-            IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null
-                ? []
-                : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
-            return After("Storage.EnsureContainer", new ProvisionResult(
-                spec.Name,
-                created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted,
-                new Uri("https://store.test/" + spec.Name),
-                [GovernanceFeatures.ContainerMetadata],
-                notEnforced));
-        });
+            {
+                Inject("Storage.EnsureContainer");
+                var created = Containers.TryAdd(spec.Name, spec.OwnerInstanceId);
+                Blobs.TryAdd(spec.Name, []);
+                IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null
+                    ? []
+                    : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
+                return After("Storage.EnsureContainer", new ProvisionResult(
+                    spec.Name,
+                    created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted,
+                    new Uri("https://store.test/" + spec.Name),
+                    [GovernanceFeatures.ContainerMetadata],
+                    notEnforced));
+            });
         Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string name, string? owner, CancellationToken _) =>
             {
