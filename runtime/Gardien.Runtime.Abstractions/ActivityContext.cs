@@ -3,6 +3,7 @@ namespace Gardien.Runtime;
 /// <summary>What an activity sees; mirrors Durable Task's <c>TaskActivityContext</c> plus an idempotency key.</summary>
 public abstract class ActivityContext
 {
+    /// <summary>The activity's registered name.</summary>
     public abstract string Name { get; }
 
     /// <summary>The workflow instance that scheduled the activity.</summary>

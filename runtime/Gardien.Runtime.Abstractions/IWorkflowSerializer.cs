@@ -18,6 +18,7 @@ public interface IWorkflowSerializer
 /// <summary>Typed helpers over <see cref="IWorkflowSerializer"/>.</summary>
 public static class WorkflowSerializerExtensions
 {
+    /// <summary>Reads <paramref name="data"/> as a <typeparamref name="T"/> (null or empty data: the default).</summary>
     public static T? Deserialize<T>(this IWorkflowSerializer serializer, string? data)
     {
         ArgumentNullException.ThrowIfNull(serializer);
@@ -28,13 +29,16 @@ public static class WorkflowSerializerExtensions
 /// <summary>System.Text.Json serializer (the default; same defaults as Durable Task's <c>JsonDataConverter</c>).</summary>
 public sealed class JsonWorkflowSerializer(JsonSerializerOptions? options = null) : IWorkflowSerializer
 {
+    /// <summary>The serializer with System.Text.Json's general defaults.</summary>
     public static JsonWorkflowSerializer Default { get; } = new();
 
     private readonly JsonSerializerOptions _options = options ?? new JsonSerializerOptions(JsonSerializerDefaults.General);
 
+    /// <inheritdoc/>
     public string? Serialize(object? value) =>
         value is null ? null : JsonSerializer.Serialize(value, value.GetType(), _options);
 
+    /// <inheritdoc/>
     public object? Deserialize(string? data, Type targetType)
     {
         ArgumentNullException.ThrowIfNull(targetType);

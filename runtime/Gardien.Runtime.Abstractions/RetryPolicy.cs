@@ -7,6 +7,12 @@ namespace Gardien.Runtime;
 /// </summary>
 public sealed record RetryPolicy
 {
+    /// <summary>A policy of <paramref name="maxNumberOfAttempts"/> attempts (the first included).</summary>
+    /// <param name="maxNumberOfAttempts">Attempts in all, at least 1.</param>
+    /// <param name="firstRetryInterval">Delay before the second attempt; positive.</param>
+    /// <param name="backoffCoefficient">Factor applied to the delay at each further attempt; 1.0 or more.</param>
+    /// <param name="maxRetryInterval">Longest delay between two attempts (default one hour).</param>
+    /// <param name="retryTimeout">No attempt starts later than this after the first (default: no limit).</param>
     public RetryPolicy(
         int maxNumberOfAttempts,
         TimeSpan firstRetryInterval,
@@ -36,12 +42,16 @@ public sealed record RetryPolicy
         RetryTimeout = retryTimeout ?? Timeout.InfiniteTimeSpan;
     }
 
+    /// <summary>Attempts in all, the first included.</summary>
     public int MaxNumberOfAttempts { get; }
 
+    /// <summary>Delay before the second attempt.</summary>
     public TimeSpan FirstRetryInterval { get; }
 
+    /// <summary>Factor applied to the delay at each further attempt.</summary>
     public double BackoffCoefficient { get; }
 
+    /// <summary>Longest delay between two attempts.</summary>
     public TimeSpan MaxRetryInterval { get; }
 
     /// <summary><see cref="Timeout.InfiniteTimeSpan"/> means no overall limit.</summary>

@@ -3,6 +3,7 @@ namespace Gardien.Runtime;
 /// <summary>What went wrong in an activity, sub-workflow or workflow; mirrors Durable Task's <c>TaskFailureDetails</c>.</summary>
 public sealed record TaskFailureDetails(string ErrorType, string ErrorMessage, string? StackTrace = null, TaskFailureDetails? InnerFailure = null)
 {
+    /// <summary>The details of <paramref name="exception"/> and its inner exceptions (a task failure keeps the details it carries).</summary>
     public static TaskFailureDetails FromException(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -20,6 +21,7 @@ public sealed record TaskFailureDetails(string ErrorType, string ErrorMessage, s
         where TException : Exception =>
         ErrorType == typeof(TException).FullName || (InnerFailure?.IsCausedBy<TException>() ?? false);
 
+    /// <summary>Type and message, then the inner failures after "---&gt;".</summary>
     public override string ToString() =>
         InnerFailure is null ? $"{ErrorType}: {ErrorMessage}" : $"{ErrorType}: {ErrorMessage} ---> {InnerFailure}";
 }
@@ -30,16 +32,19 @@ public sealed record TaskFailureDetails(string ErrorType, string ErrorMessage, s
 /// </summary>
 public sealed class WorkflowTaskFailedException : Exception
 {
+    /// <summary>A failure of no task in particular, with a default message.</summary>
     public WorkflowTaskFailedException()
         : this("A workflow task failed.")
     {
     }
 
+    /// <summary>A failure of no task in particular, described by <paramref name="message"/>.</summary>
     public WorkflowTaskFailedException(string message)
         : this(message, string.Empty, -1, new TaskFailureDetails(typeof(WorkflowTaskFailedException).FullName!, message))
     {
     }
 
+    /// <summary>A failure of no task in particular, caused by <paramref name="innerException"/>.</summary>
     public WorkflowTaskFailedException(string message, Exception innerException)
         : base(message, innerException)
     {
@@ -48,6 +53,7 @@ public sealed class WorkflowTaskFailedException : Exception
         FailureDetails = TaskFailureDetails.FromException(innerException);
     }
 
+    /// <summary>The failure of the call <paramref name="taskId"/> to <paramref name="taskName"/>, as reported by its engine.</summary>
     public WorkflowTaskFailedException(string taskName, int taskId, TaskFailureDetails failureDetails)
         : this($"Task '{taskName}' (#{taskId}) failed with an unhandled exception: {failureDetails?.ErrorMessage}", taskName, taskId, failureDetails!)
     {
@@ -68,5 +74,6 @@ public sealed class WorkflowTaskFailedException : Exception
     /// <summary>Task id of the failed call in the workflow's history.</summary>
     public int TaskId { get; }
 
+    /// <summary>What went wrong in the task (its exception type, message and causes).</summary>
     public TaskFailureDetails FailureDetails { get; }
 }

@@ -13,6 +13,7 @@ namespace Gardien.Runtime;
 /// </summary>
 public abstract class WorkflowContext
 {
+    /// <summary>The id of the running instance.</summary>
     public abstract string InstanceId { get; }
 
     /// <summary>Registered name of the running workflow.</summary>
@@ -27,6 +28,7 @@ public abstract class WorkflowContext
     /// <summary>True while the code re-executes steps already recorded in history.</summary>
     public abstract bool IsReplaying { get; }
 
+    /// <summary>The instance's input read as a <typeparamref name="T"/>.</summary>
     public abstract T? GetInput<T>();
 
     /// <summary>
@@ -38,6 +40,7 @@ public abstract class WorkflowContext
     /// <summary>A logger that writes nothing while <see cref="IsReplaying"/>.</summary>
     public abstract ILogger CreateReplaySafeLogger(string categoryName);
 
+    /// <summary>A replay-safe logger whose category is <typeparamref name="T"/>.</summary>
     public ILogger CreateReplaySafeLogger<T>() => CreateReplaySafeLogger(typeof(T).FullName ?? typeof(T).Name);
 
     /// <summary>Sets the status visible through the client (serialised with the workflow serializer).</summary>
@@ -46,6 +49,7 @@ public abstract class WorkflowContext
     /// <summary>Schedules an activity and waits for its result; throws <see cref="WorkflowTaskFailedException"/> when it fails (after retries).</summary>
     public abstract Task<TResult> CallActivityAsync<TResult>(string name, object? input = null, RetryPolicy? retryPolicy = null);
 
+    /// <summary>Schedules an activity and waits for it, ignoring its result.</summary>
     public virtual Task CallActivityAsync(string name, object? input = null, RetryPolicy? retryPolicy = null) =>
         CallActivityAsync<object?>(name, input, retryPolicy);
 
@@ -56,12 +60,14 @@ public abstract class WorkflowContext
     /// </summary>
     public abstract Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null);
 
+    /// <summary>Starts a sub-workflow and waits for it, ignoring its output.</summary>
     public virtual Task CallSubWorkflowAsync(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null) =>
         CallSubWorkflowAsync<object?>(name, input, instanceId, retryPolicy);
 
     /// <summary>A durable timer: survives restarts, any length. Cancelling it makes the returned task cancelled.</summary>
     public abstract Task CreateTimer(DateTime fireAtUtc, CancellationToken cancellationToken);
 
+    /// <summary>A durable timer that fires <paramref name="delay"/> after the current step's time.</summary>
     public Task CreateTimer(TimeSpan delay, CancellationToken cancellationToken) => CreateTimer(CurrentUtcDateTime.Add(delay), cancellationToken);
 
     /// <summary>

@@ -3,16 +3,20 @@ namespace Gardien.Runtime;
 /// <summary>Untyped view of a workflow, used by engines and adapters.</summary>
 public interface IWorkflow
 {
+    /// <summary>The type the input is deserialized to.</summary>
     Type InputType { get; }
 
+    /// <summary>The type of the output.</summary>
     Type OutputType { get; }
 
+    /// <summary>Runs the workflow code over <paramref name="context"/>; deterministic (see <see cref="WorkflowContext"/>).</summary>
     Task<object?> RunAsync(WorkflowContext context, object? input);
 }
 
 /// <summary>A workflow; mirrors Durable Task's <c>ITaskOrchestrator</c>.</summary>
 public interface IWorkflow<in TInput, TOutput>
 {
+    /// <summary>Runs the workflow code over <paramref name="context"/>; deterministic (see <see cref="WorkflowContext"/>).</summary>
     Task<TOutput> RunAsync(WorkflowContext context, TInput input);
 }
 
@@ -23,6 +27,7 @@ public abstract class Workflow<TInput, TOutput> : IWorkflow<TInput, TOutput>, IW
 
     Type IWorkflow.OutputType => typeof(TOutput);
 
+    /// <inheritdoc/>
     public abstract Task<TOutput> RunAsync(WorkflowContext context, TInput input);
 
     async Task<object?> IWorkflow.RunAsync(WorkflowContext context, object? input) => await RunAsync(context, (TInput)input!);
@@ -31,16 +36,20 @@ public abstract class Workflow<TInput, TOutput> : IWorkflow<TInput, TOutput>, IW
 /// <summary>Untyped view of an activity.</summary>
 public interface IActivity
 {
+    /// <summary>The type the input is deserialized to.</summary>
     Type InputType { get; }
 
+    /// <summary>The type of the output.</summary>
     Type OutputType { get; }
 
+    /// <summary>Runs the activity once (it may run again: make its side effects idempotent).</summary>
     Task<object?> RunAsync(ActivityContext context, object? input);
 }
 
 /// <summary>An activity; mirrors Durable Task's <c>ITaskActivity</c>.</summary>
 public interface IActivity<in TInput, TOutput>
 {
+    /// <summary>Runs the activity once (it may run again: make its side effects idempotent, see <see cref="ActivityContext.IdempotencyKey"/>).</summary>
     Task<TOutput> RunAsync(ActivityContext context, TInput input);
 }
 
@@ -51,6 +60,7 @@ public abstract class Activity<TInput, TOutput> : IActivity<TInput, TOutput>, IA
 
     Type IActivity.OutputType => typeof(TOutput);
 
+    /// <inheritdoc/>
     public abstract Task<TOutput> RunAsync(ActivityContext context, TInput input);
 
     async Task<object?> IActivity.RunAsync(ActivityContext context, object? input) => await RunAsync(context, (TInput)input!);
@@ -60,10 +70,13 @@ public abstract class Activity<TInput, TOutput> : IActivity<TInput, TOutput>, IA
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class WorkflowAttribute(string? name = null) : Attribute
 {
+    /// <summary>The registered name; null: the class name.</summary>
     public string? Name { get; } = name;
 
+    /// <summary>The version (default <see cref="DefaultVersion"/>); running instances keep the version they started with.</summary>
     public string Version { get; set; } = DefaultVersion;
 
+    /// <summary>The version of a workflow that does not name one.</summary>
     public const string DefaultVersion = "1";
 }
 
@@ -71,5 +84,6 @@ public sealed class WorkflowAttribute(string? name = null) : Attribute
 [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
 public sealed class ActivityAttribute(string? name = null) : Attribute
 {
+    /// <summary>The registered name; null: the class name.</summary>
     public string? Name { get; } = name;
 }

@@ -14,10 +14,13 @@ public sealed class WorkflowRegistry
     private readonly Dictionary<string, SortedDictionary<string, Func<IServiceProvider, IWorkflow>>> _workflows = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Func<IServiceProvider, IActivity>> _activities = new(StringComparer.Ordinal);
 
+    /// <summary>The names of the registered workflows.</summary>
     public IEnumerable<string> WorkflowNames => _workflows.Keys;
 
+    /// <summary>The names of the registered activities.</summary>
     public IEnumerable<string> ActivityNames => _activities.Keys;
 
+    /// <summary>Registers <typeparamref name="TWorkflow"/> under the name and version of its <see cref="WorkflowAttribute"/> (default: class name, version 1).</summary>
     public WorkflowRegistry AddWorkflow<TWorkflow>()
         where TWorkflow : class, IWorkflow
     {
@@ -25,10 +28,12 @@ public sealed class WorkflowRegistry
         return AddWorkflow<TWorkflow>(attribute?.Name ?? typeof(TWorkflow).Name, attribute?.Version ?? WorkflowAttribute.DefaultVersion);
     }
 
+    /// <summary>Registers <typeparamref name="TWorkflow"/> as <paramref name="name"/> at <paramref name="version"/>, created from the services per use.</summary>
     public WorkflowRegistry AddWorkflow<TWorkflow>(string name, string version = WorkflowAttribute.DefaultVersion)
         where TWorkflow : class, IWorkflow =>
         AddWorkflow(name, version, services => ActivatorUtilities.GetServiceOrCreateInstance<TWorkflow>(services));
 
+    /// <summary>Registers the workflow <paramref name="factory"/> creates as <paramref name="name"/> at <paramref name="version"/>; a version registered twice throws.</summary>
     public WorkflowRegistry AddWorkflow(string name, string version, Func<IServiceProvider, IWorkflow> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -56,14 +61,17 @@ public sealed class WorkflowRegistry
         return AddWorkflow(name, version, _ => workflow);
     }
 
+    /// <summary>Registers <typeparamref name="TActivity"/> under the name of its <see cref="ActivityAttribute"/> (default: class name).</summary>
     public WorkflowRegistry AddActivity<TActivity>()
         where TActivity : class, IActivity =>
         AddActivity<TActivity>(typeof(TActivity).GetCustomAttribute<ActivityAttribute>()?.Name ?? typeof(TActivity).Name);
 
+    /// <summary>Registers <typeparamref name="TActivity"/> as <paramref name="name"/>, created from the services per call.</summary>
     public WorkflowRegistry AddActivity<TActivity>(string name)
         where TActivity : class, IActivity =>
         AddActivity(name, services => ActivatorUtilities.GetServiceOrCreateInstance<TActivity>(services));
 
+    /// <summary>Registers the activity <paramref name="factory"/> creates as <paramref name="name"/>; a name registered twice throws.</summary>
     public WorkflowRegistry AddActivity(string name, Func<IServiceProvider, IActivity> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -88,6 +96,7 @@ public sealed class WorkflowRegistry
     public string? LatestVersion(string name) =>
         _workflows.TryGetValue(name, out var versions) && versions.Count > 0 ? versions.Keys.Last() : null;
 
+    /// <summary>Whether <paramref name="name"/> is registered (at <paramref name="version"/>, when given).</summary>
     public bool IsWorkflowRegistered(string name, string? version = null) =>
         _workflows.TryGetValue(name, out var versions) && (version is null || versions.ContainsKey(version));
 

@@ -5,10 +5,15 @@ public enum WorkflowStatus
 {
     /// <summary>Scheduled (possibly for a later start) but no step has run yet.</summary>
     Pending = 0,
+    /// <summary>Started: running a step or waiting for an activity, a timer or an event.</summary>
     Running = 1,
+    /// <summary>Ended with an output.</summary>
     Completed = 2,
+    /// <summary>Ended with an unhandled failure (see the instance's failure details).</summary>
     Failed = 3,
+    /// <summary>Stopped by a client before it ended.</summary>
     Terminated = 4,
+    /// <summary>Paused by a client: events are held until it is resumed.</summary>
     Suspended = 5,
 
     /// <summary>Transient: the instance restarted itself with new input and history.</summary>

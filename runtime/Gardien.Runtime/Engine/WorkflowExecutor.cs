@@ -80,6 +80,9 @@ internal sealed class WorkflowExecutor
     /// </summary>
     public bool IsOpenTask(int taskId) => taskId >= 0 && taskId < _context.NextTaskId && !_completedTaskIds.Contains(taskId);
 
+    /// <summary>How many actions (activities, timers, sub-workflows, events sent) the code has taken so far.</summary>
+    public int ActionsTaken => _context.NextTaskId;
+
     public ExecutionResult Execute(IReadOnlyList<HistoryEvent> pastEvents, IReadOnlyList<HistoryEvent> newEvents, string? customStatus) =>
         Run(pastEvents, newEvents, customStatus);
 

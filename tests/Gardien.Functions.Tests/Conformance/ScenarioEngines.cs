@@ -2,7 +2,6 @@ using Gardien.Functions.Durable;
 using Gardien.Runtime;
 using Gardien.Runtime.Storage;
 using Gardien.Workflows;
-using Gardien.Workflows.Tests.Workflows;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.DurableTask.Testing;
@@ -20,7 +19,7 @@ public abstract class ScenarioEngine : IAsyncDisposable
     protected static readonly TimeSpan HangGuard = TimeSpan.FromSeconds(120);
 
     /// <summary>Both engines start their clocks here, so that dates and times in outputs and side effects agree.</summary>
-    public static DateTimeOffset Epoch => RetentionTestHost.Epoch;
+    public static DateTimeOffset Epoch => WorkflowTestEnvironment.Epoch;
 
     public abstract string Name { get; }
 
@@ -77,28 +76,34 @@ public abstract class ScenarioEngine : IAsyncDisposable
         (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, getHistory: true))?.History?.Count(e => e.EventType == HistoryEventType.EventRaised && !e.Name!.StartsWith("logical-timer-", StringComparison.Ordinal)) ?? 0;
 }
 
-/// <summary>The embedded engine (in-memory store, fake clock) through the workflow tests' <see cref="RetentionTestHost"/> driver.</summary>
+/// <summary>
+/// The embedded engine in the <see cref="WorkflowTestEnvironment"/> (in-memory store, fake clock) over the world's ports.
+/// </summary>
 public sealed class EmbeddedScenarioEngine : ScenarioEngine
 {
-    private RetentionTestHost _host = null!;
+    private WorkflowTestEnvironment _environment = null!;
 
     public override string Name => "embedded engine";
 
-    public override IWorkflowClient Client => _host.Client;
+    public override IWorkflowClient Client => _environment.Client;
 
     public static async Task<ScenarioEngine> StartAsync(ConformanceWorld world, Action<WorkflowRegistry>? register = null)
     {
-        var time = new FakeTimeProvider(Epoch);
-        var registry = new WorkflowRegistry().AddGardienWorkflows();
-        register?.Invoke(registry);
         var engine = new EmbeddedScenarioEngine();
-        engine._host = await RetentionTestHost.StartAsync(new InMemoryWorkflowStore(time), time, registry, client => engine.Services = world.Services(time, client), world.Fakes.NotificationsSnapshot);
+        engine._environment = await WorkflowTestEnvironment.StartAsync(new WorkflowTestOptions
+        {
+            Start = Epoch,
+            Ports = world.Fakes,
+            Workflows = world.WorkflowOptions,
+            Register = register,
+        });
+        engine.Services = engine._environment.Services;
         return engine;
     }
 
-    public override Task RunUntilAsync(string instanceId, Func<Task<bool>> done) => _host.RunUntilAsync(instanceId, done);
+    public override Task RunUntilAsync(string instanceId, Func<Task<bool>> done) => _environment.RunUntilAsync(instanceId, done);
 
-    public override ValueTask DisposeAsync() => _host.DisposeAsync();
+    public override ValueTask DisposeAsync() => _environment.DisposeAsync();
 }
 
 /// <summary>

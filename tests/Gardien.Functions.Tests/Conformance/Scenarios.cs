@@ -9,9 +9,8 @@ using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using Gardien.Workflows.Tests.Workflows;
 using Microsoft.Extensions.DependencyInjection;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Functions.Tests.Conformance;
 
@@ -36,14 +35,14 @@ public sealed record ScenarioRecord(IReadOnlyList<string> Instances, IReadOnlyLi
         state2.AddRange(fakes.Approvals.Values.Select(a => Normalise(a with { ETag = null })));
         state2.AddRange(fakes.Blobs.Select(b => Normalise(new { container = b.Key, blobs = b.Value.OrderBy(x => x.Name, StringComparer.Ordinal) })));
         state2.AddRange(fakes.Marks.Select(m => Normalise(new { mark = m.Key, m.Value })));
-        state2.AddRange(fakes.GroupMembers.Select(g => Normalise(new { group = g.Key, members = g.Value.Order(StringComparer.Ordinal) })));
-        state2.AddRange(world.RoleAssignments.Keys.Select(r => Normalise(new { r.Principal, r.Scope, r.Role })));
-        state2.AddRange(world.WriteBacks.Select(w => Normalise(new { w.DmpId, w.WriteBack })));
+        state2.AddRange(fakes.Groups.Keys.Select(g => Normalise(new { group = g, members = fakes.MembersOf(g).Order(StringComparer.Ordinal) })));
+        state2.AddRange(fakes.RoleAssignments.Keys.Select(r => Normalise(new { r.PrincipalId, r.Scope, r.Role })));
+        state2.AddRange(fakes.WriteBacks.Select(w => Normalise(new { w.DmpId, w.WriteBack })));
         state2.AddRange(fakes.ProcessedEvents.Keys.Select(e => "processed " + e));
         return new ScenarioRecord(
             instances,
-            Sorted(fakes.NotificationsSnapshot().Select(n => Normalise(n))),
-            Sorted(fakes.AuditSnapshot().Select(e => Normalise(e))),
+            Sorted(fakes.Sent.Select(n => Normalise(n))),
+            Sorted(fakes.AuditEntries.Select(e => Normalise(e))),
             Sorted(state2));
     }
 
@@ -115,8 +114,8 @@ public static class Scenarios
     {
         var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json(datasets: [new DatasetSpec("ds-shared", Access: "shared")]));
         var id = submitted.InstanceId!;
-        var request = await WaitForAsync(world, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(RetentionTestFakes.StewardEmail));
-        var result = await Decisions(engine).SubmitAsync(IntakeTestHost.TokenOf(request, "reject"), "reject", "No storage budget for this project.", "user:" + RetentionTestFakes.StewardEmail);
+        var request = await WaitForAsync(world, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(StewardEmail));
+        var result = await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "reject"), "reject", "No storage budget for this project.", "user:" + StewardEmail);
         Assert.True(result.Accepted, result.Message);
         var done = await engine.CompletionAsync(id);
         Assert.Equal(WorkflowStatus.Completed, done.Status);
@@ -147,9 +146,9 @@ public static class Scenarios
     public static async Task<ScenarioRecord> ApprovalEscalatedThenApprovedAsync(ScenarioEngine engine, ConformanceWorld world)
     {
         var id = await engine.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), ApprovalRequest(world), "approval-escalated");
-        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.NotificationsSnapshot().Any(n => n.Kind == NotificationKind.Escalation)));
-        var escalation = world.Fakes.NotificationsSnapshot().Single(n => n.Kind == NotificationKind.Escalation);
-        var result = await Decisions(engine).SubmitAsync(IntakeTestHost.TokenOf(escalation), "approve", "Approved as deputy.", "user:" + escalation.To[0]);
+        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.Escalation)));
+        var escalation = world.Fakes.Sent.Single(n => n.Kind == NotificationKind.Escalation);
+        var result = await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(escalation), "approve", "Approved as deputy.", "user:" + escalation.To[0]);
         Assert.True(result.Accepted, result.Message);
         var done = await engine.CompletionAsync(id);
         Assert.Equal(ApprovalOutcome.Approved, done.ReadOutputAs<ApprovalWorkflowOutput>()!.Outcome);
@@ -174,11 +173,11 @@ public static class Scenarios
     /// <summary>Notices at each window, the steward approves, two-phase deletion with a certificate.</summary>
     public static async Task<ScenarioRecord> RetentionDisposalAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var dataset = world.Fakes.AddDataset(RetentionDmp, "mri-raw", RetentionTestHost.Today.AddDays(100));
+        var dataset = world.Fakes.AddDataset(RetentionDmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(100));
         var id = await StartCaseAsync(engine, dataset);
-        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.NotificationsSnapshot().Any(n => n.Kind == NotificationKind.ApprovalRequest)));
-        var request = world.Fakes.NotificationsSnapshot().First(n => n.Kind == NotificationKind.ApprovalRequest);
-        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(IntakeTestHost.TokenOf(request), "approve", null, null));
+        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.ApprovalRequest)));
+        var request = world.Fakes.Sent.First(n => n.Kind == NotificationKind.ApprovalRequest);
+        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
         var done = await engine.RunToCompletionAsync(id);
         Assert.Equal(RetentionCaseOutcome.Disposed, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         return await ScenarioRecord.CaptureAsync(engine, world, id);
@@ -187,13 +186,13 @@ public static class Scenarios
     /// <summary>A legal hold stops the disposal and is reported; once lifted, the re-check disposes after approval.</summary>
     public static async Task<ScenarioRecord> RetentionLegalHoldAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var dataset = world.Fakes.AddDataset(RetentionDmp, "eeg", RetentionTestHost.Today.AddDays(5), legalHold: true);
+        var dataset = world.Fakes.AddDataset(RetentionDmp, "eeg", WorkflowTestEnvironment.Today.AddDays(5), legalHold: true);
         var id = await StartCaseAsync(engine, dataset);
-        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.NotificationsSnapshot().Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal))));
+        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal))));
         world.Fakes.Datasets[(RetentionDmp, "eeg")] = world.Fakes.Dataset(RetentionDmp, "eeg") with { LegalHold = false };
-        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.NotificationsSnapshot().Any(n => n.Kind == NotificationKind.ApprovalRequest)));
-        var request = world.Fakes.NotificationsSnapshot().First(n => n.Kind == NotificationKind.ApprovalRequest);
-        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(IntakeTestHost.TokenOf(request), "approve", null, null));
+        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.ApprovalRequest)));
+        var request = world.Fakes.Sent.First(n => n.Kind == NotificationKind.ApprovalRequest);
+        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
         var done = await engine.RunToCompletionAsync(id);
         Assert.Equal(RetentionCaseOutcome.Disposed, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         return await ScenarioRecord.CaptureAsync(engine, world, id);
@@ -202,7 +201,7 @@ public static class Scenarios
     /// <summary>A blob lands in a governed container (tagged), twice (the duplicate changes nothing), and one lands in an unknown container.</summary>
     public static async Task<ScenarioRecord> BlobEventsAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var dataset = world.Fakes.AddDataset(RetentionDmp, "mri-raw", RetentionTestHost.Today.AddDays(3650));
+        var dataset = world.Fakes.AddDataset(RetentionDmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
         var created = new BlobEventInput("ev-1", BlobEventKind.Created, dataset.Container, "raw/file-1.dat", "\"0x8D1\"", 100, ScenarioEngine.Epoch, "PutBlob");
         var unknown = created with { EventId = "ev-2", Container = "shadow-data", BlobName = "dump.sql" };
         var ids = new List<string>();
@@ -232,7 +231,7 @@ public static class Scenarios
                 Container = dataset.Container,
                 KeepUntil = dataset.KeepUntil!.Value,
                 Disposal = dataset.Disposal,
-                Settings = RetentionTestHost.Settings,
+                Settings = WorkflowTestEnvironment.Settings,
             },
             RetentionCaseWorkflow.InstanceIdFor(dataset.DmpId, dataset.DatasetId, dataset.KeepUntil!.Value));
 
@@ -244,11 +243,11 @@ public static class Scenarios
         await ScenarioEngine.WaitUntilAsync(
             async () =>
             {
-                foreach (var message in world.Fakes.NotificationsSnapshot().Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList())
+                foreach (var message in world.Fakes.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList())
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await Decisions(engine).SubmitAsync(IntakeTestHost.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 
@@ -279,7 +278,7 @@ public static class Scenarios
 
     private static async Task<Notification> WaitForAsync(ConformanceWorld world, Func<Notification, bool> match)
     {
-        await ScenarioEngine.WaitUntilAsync(() => Task.FromResult(world.Fakes.NotificationsSnapshot().Any(match)), "a notification");
-        return world.Fakes.NotificationsSnapshot().First(match);
+        await ScenarioEngine.WaitUntilAsync(() => Task.FromResult(world.Fakes.Sent.Any(match)), "a notification");
+        return world.Fakes.Sent.First(match);
     }
 }

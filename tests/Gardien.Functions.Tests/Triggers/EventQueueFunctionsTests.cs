@@ -4,7 +4,6 @@ using Gardien.Functions.Events;
 using Gardien.Workflows.BlobEvents;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Tests.Workflows;
 
 namespace Gardien.Functions.Tests.Triggers;
 

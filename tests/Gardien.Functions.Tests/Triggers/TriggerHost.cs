@@ -4,7 +4,6 @@ using Gardien.Runtime;
 using Gardien.Workflows;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using Gardien.Workflows.Tests.Workflows;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -29,7 +28,7 @@ public sealed class TriggerHost
         Services = services.BuildServiceProvider();
     }
 
-    public RetentionTestFakes Fakes { get; } = new();
+    public PortFakes Fakes { get; } = new();
 
     public FakeTimeProvider Time { get; }
 

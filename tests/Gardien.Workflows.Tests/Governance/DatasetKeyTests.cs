@@ -53,7 +53,7 @@ public sealed class DatasetKeyTests
     [Fact]
     public void Evaluation_RepeatedDatasetId_IsRefusedWithItsPath()
     {
-        var json = Workflows.IntakeTestDmps.Json(datasets: [new("x", "yes", "yes", "closed"), new("x", "yes", "yes", "closed"), new("x#2")]);
+        var json = IntakeTestDmps.Json(datasets: [new("x", "yes", "yes", "closed"), new("x", "yes", "yes", "closed"), new("x#2")]);
 
         var evaluation = EvaluateDmpActivity.Evaluate(null, json, Today, Policy);
 

@@ -8,9 +8,9 @@ public sealed class AccessReviewWorkflowTests
 {
     private const string Dmp = "https://doi.org/10.1234/health-study";
 
-    private static (RetentionTestFakes Fakes, DatasetRecord Dataset) Project(DateOnly accessEndsOn)
+    private static (PortFakes Fakes, DatasetRecord Dataset) Project(DateOnly accessEndsOn)
     {
-        var fakes = new RetentionTestFakes();
+        var fakes = new PortFakes();
         var dataset = fakes.AddDataset(Dmp, "mri-raw", accessEndsOn.AddYears(10));
         foreach (var (id, name, level) in new[] { ("u-pi", "pi", AccessLevel.Owner), ("u-alice", "alice", AccessLevel.Contributor), ("u-bob", "bob", AccessLevel.Reader) })
         {
@@ -24,20 +24,20 @@ public sealed class AccessReviewWorkflowTests
                 State = GrantState.Active,
                 EndsOn = level == AccessLevel.Owner ? null : accessEndsOn,
             };
-            fakes.GroupMembers.GetOrAdd(AccessGroups.GroupName(dataset.Container, level), _ => []).Add(id);
+            fakes.AddMember(AccessGroups.GroupName(dataset.Container, level), id);
         }
 
         return (fakes, dataset);
     }
 
-    private static Task<string> StartAsync(RetentionTestHost host) =>
-        host.Client.ScheduleNewAsync(nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, RetentionTestHost.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
+    private static Task<string> StartAsync(WorkflowTestEnvironment host) =>
+        host.Client.ScheduleNewAsync(nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
 
     [Fact]
     public async Task AccessReview_UnconfirmedMemberLosesAccessAfterTheDeadline_ConfirmedMemberKeepsIt()
     {
-        var (fakes, dataset) = Project(RetentionTestHost.Today.AddYears(3));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var (fakes, dataset) = Project(WorkflowTestEnvironment.Today.AddYears(3));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host);
 
         var review = await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.AccessReview);
@@ -45,16 +45,16 @@ public sealed class AccessReviewWorkflowTests
         Assert.Equal(["Keep alice", "Remove alice", "Keep bob", "Remove bob"], review.Links.Select(l => l.Label));
         await host.DecideAsync(review, "approve", linkIndex: 0);
         await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.Reminder);
-        await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditSnapshot().Any(e => e.Action == "access_review.completed")));
+        await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditEntries.Any(e => e.Action == "access_review.completed")));
 
         Assert.Equal(GrantState.Revoked, fakes.Grants[(Dmp, "mri-raw", "u-bob")].State);
         Assert.Contains("not confirmed", fakes.Grants[(Dmp, "mri-raw", "u-bob")].RevokedReason, StringComparison.Ordinal);
-        Assert.DoesNotContain("u-bob", fakes.GroupMembers[AccessGroups.GroupName(dataset.Container, AccessLevel.Reader)]);
+        Assert.DoesNotContain("u-bob", fakes.MembersOf(AccessGroups.GroupName(dataset.Container, AccessLevel.Reader)));
         Assert.Equal(GrantState.Active, fakes.Grants[(Dmp, "mri-raw", "u-alice")].State);
         Assert.NotNull(fakes.Grants[(Dmp, "mri-raw", "u-alice")].ConfirmedAt);
         Assert.Equal(GrantState.Active, fakes.Grants[(Dmp, "mri-raw", "u-pi")].State);
         var revokedAt = fakes.Grants[(Dmp, "mri-raw", "u-bob")].RevokedAt!.Value;
-        Assert.True(revokedAt >= RetentionTestHost.Epoch.AddMonths(6).AddDays(14).Date, "revoked only after the review deadline");
+        Assert.True(revokedAt >= WorkflowTestEnvironment.Epoch.AddMonths(6).AddDays(14).Date, "revoked only after the review deadline");
 
         // One review per cycle: the instance continues as new and waits for the next review.
         await host.RunUntilAsync(id, async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 1);
@@ -64,8 +64,8 @@ public sealed class AccessReviewWorkflowTests
     [Fact]
     public async Task AccessReview_ProjectEndPlusGrace_RevokesEveryGrantAndEnds()
     {
-        var (fakes, _) = Project(RetentionTestHost.Today.AddDays(40));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var (fakes, _) = Project(WorkflowTestEnvironment.Today.AddDays(40));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host);
 
         var done = await host.RunToCompletionAsync(id);
@@ -74,17 +74,17 @@ public sealed class AccessReviewWorkflowTests
         Assert.Equal(AccessReviewOutcome.AccessEnded, result.Outcome);
         Assert.Equal(["u-alice", "u-bob", "u-pi"], result.Revoked.Order());
         Assert.All(fakes.Grants.Values, g => Assert.Equal(GrantState.Revoked, g.State));
-        Assert.All(fakes.Grants.Values, g => Assert.True(DateOnly.FromDateTime(g.RevokedAt!.Value.UtcDateTime) > RetentionTestHost.Today.AddDays(40), "never before the last day of access"));
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "access.ended");
-        Assert.DoesNotContain(fakes.NotificationsSnapshot(), n => n.Kind == NotificationKind.AccessReview);
+        Assert.All(fakes.Grants.Values, g => Assert.True(DateOnly.FromDateTime(g.RevokedAt!.Value.UtcDateTime) > WorkflowTestEnvironment.Today.AddDays(40), "never before the last day of access"));
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "access.ended");
+        Assert.DoesNotContain(fakes.Sent, n => n.Kind == NotificationKind.AccessReview);
     }
 
     [Fact]
     public async Task AccessReview_DmpNotActive_EndsWithoutTouchingAccess()
     {
-        var (fakes, _) = Project(RetentionTestHost.Today.AddYears(1));
+        var (fakes, _) = Project(WorkflowTestEnvironment.Today.AddYears(1));
         fakes.Dmps[Dmp] = fakes.Dmps[Dmp] with { State = DmpState.Rejected };
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host);
 
         var done = await host.RunToCompletionAsync(id);
@@ -96,19 +96,19 @@ public sealed class AccessReviewWorkflowTests
     [Fact]
     public async Task AccessReview_NoMemberYet_AsksNothingAndKeepsReviewingNextCycles()
     {
-        var (fakes, _) = Project(RetentionTestHost.Today.AddYears(3));
+        var (fakes, _) = Project(WorkflowTestEnvironment.Today.AddYears(3));
         foreach (var key in fakes.Grants.Keys.Where(k => k.PrincipalId != "u-pi").ToList())
         {
             fakes.Grants.TryRemove(key, out _);
         }
 
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host);
 
         await host.RunUntilAsync(id, async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 2);
 
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
-        Assert.DoesNotContain(fakes.NotificationsSnapshot(), n => n.Kind == NotificationKind.AccessReview);
+        Assert.DoesNotContain(fakes.Sent, n => n.Kind == NotificationKind.AccessReview);
         Assert.Equal(GrantState.Active, fakes.Grants[(Dmp, "mri-raw", "u-pi")].State);
     }
 }

@@ -2,7 +2,7 @@ using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -36,12 +36,12 @@ public sealed class ApprovalDecisionTests
     [InlineData("approve", ApprovalOutcome.Approved)]
     public async Task Decision_WholeLinkWithoutAskedDecision_RecordsTheLinksOwnDecision(string linkDecision, ApprovalOutcome expected)
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
         // What "gardien approve LINK" sends: no decision of its own, approve only as the default for a bare token.
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(IntakeTestHost.LinkOf(request, linkDecision), DefaultDecision: "approve"));
+        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, linkDecision), DefaultDecision: "approve"));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -54,10 +54,10 @@ public sealed class ApprovalDecisionTests
     [InlineData("approve", "reject")]
     public async Task Decision_AskedDecisionContradictsTheLink_IsRefusedAndTheLinkStaysUsable(string linkDecision, string asked)
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
-        var link = IntakeTestHost.LinkOf(request, linkDecision);
+        var link = WorkflowTestEnvironment.LinkOf(request, linkDecision);
 
         var refused = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(link, asked, DecisionSource: "--" + asked));
         var used = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(link));
@@ -74,10 +74,10 @@ public sealed class ApprovalDecisionTests
     [Fact]
     public async Task Decision_BySomeoneOtherThanTheApprover_IsRefusedAndTheApproverCanStillDecide()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
-        var link = IntakeTestHost.LinkOf(request, "approve");
+        var link = WorkflowTestEnvironment.LinkOf(request, "approve");
 
         var mallory = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(link, Actor: "user:" + Mallory));
         var steward = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(link, Actor: "user:" + StewardEmail));
@@ -95,12 +95,12 @@ public sealed class ApprovalDecisionTests
     [Fact]
     public async Task Decision_ForeignIdentityRaisedStraightToTheWorkflow_IsRefusedWithoutUsingTheLinkUp()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
         // A host that skipped the service's check: the workflow checks the identity itself, before the token is used.
-        await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(IntakeTestHost.TokenOf(request), "approve", "user:" + Mallory, null));
+        await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", "user:" + Mallory, null));
         var status = await host.WaitForCustomStatusAsync<ApprovalStatus>(InstanceId, s => s.LastRefusal is not null);
         Assert.Empty(host.UsedTokens);
         await host.DecideAsync(StewardEmail, "reject", "not with this retention");
@@ -116,11 +116,11 @@ public sealed class ApprovalDecisionTests
     [Fact]
     public async Task Decision_DelegateUsingTheApproversLink_IsRecordedAsTheDelegate()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer), InstanceId);
         var request = await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(IntakeTestHost.LinkOf(request, "approve"), Actor: "user:" + DpoDelegateEmail));
+        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoDelegateEmail));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -132,11 +132,11 @@ public sealed class ApprovalDecisionTests
     [Fact]
     public async Task Decision_OnBehalfAllowedByThePolicy_IsRecordedAndShownAsOnBehalf()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer, PolicyWithDpoAssistant()), InstanceId);
         var request = await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(IntakeTestHost.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
+        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -155,11 +155,11 @@ public sealed class ApprovalDecisionTests
     [Fact]
     public async Task Decision_OnBehalfPersonOfAnotherRole_IsRefused()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward, PolicyWithDpoAssistant()), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(IntakeTestHost.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
+        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
 
         Assert.False(result.Accepted);
         Assert.Equal(ApprovalTokenFailure.WrongApprover, result.Failure);

@@ -4,7 +4,7 @@ using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -27,9 +27,9 @@ public sealed class ApprovalHttpEndpointTests
             })))
             : null;
 
-    private static async Task<(IntakeTestHost Host, ApprovalHttpEndpoint Endpoint, Notification Request)> StartAsync()
+    private static async Task<(WorkflowTestEnvironment Host, ApprovalHttpEndpoint Endpoint, Notification Request)> StartAsync()
     {
-        var host = await IntakeTestHost.StartAsync();
+        var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
         return (host, new ApprovalHttpEndpoint(host.Decisions), request);
@@ -41,7 +41,7 @@ public sealed class ApprovalHttpEndpointTests
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
 
-        var page = await endpoint.GetAsync(new Uri(IntakeTestHost.LinkOf(request, "reject")), SignedInAs(StewardEmail));
+        var page = await endpoint.GetAsync(new Uri(WorkflowTestEnvironment.LinkOf(request, "reject")), SignedInAs(StewardEmail));
 
         Assert.Equal(200, page.StatusCode);
         Assert.Contains("<strong>reject</strong>", page.Body, StringComparison.Ordinal);
@@ -58,7 +58,7 @@ public sealed class ApprovalHttpEndpointTests
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
 
-        var page = await endpoint.PostAsync(new Uri(IntakeTestHost.LinkOf(request, decision)), new Dictionary<string, string> { ["comment"] = "checked" }, SignedInAs(StewardDelegateEmail));
+        var page = await endpoint.PostAsync(new Uri(WorkflowTestEnvironment.LinkOf(request, decision)), new Dictionary<string, string> { ["comment"] = "checked" }, SignedInAs(StewardDelegateEmail));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.Equal(200, page.StatusCode);
@@ -73,7 +73,7 @@ public sealed class ApprovalHttpEndpointTests
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
 
-        var page = await endpoint.PostAsync(new Uri(IntakeTestHost.LinkOf(request, "reject")), new Dictionary<string, string> { ["decision"] = "approve" }, SignedInAs(StewardEmail));
+        var page = await endpoint.PostAsync(new Uri(WorkflowTestEnvironment.LinkOf(request, "reject")), new Dictionary<string, string> { ["decision"] = "approve" }, SignedInAs(StewardEmail));
 
         Assert.Equal(400, page.StatusCode);
         Assert.Contains("Reject link", page.Body, StringComparison.Ordinal);
@@ -85,7 +85,7 @@ public sealed class ApprovalHttpEndpointTests
     {
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
-        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+        var link = new Uri(WorkflowTestEnvironment.LinkOf(request, "approve"));
 
         var forged = await endpoint.PostAsync(link, new Dictionary<string, string> { ["actor"] = "user:" + StewardEmail, ["as"] = StewardEmail }, SignedInAs("mallory@elsewhere.example"));
         var genuine = await endpoint.PostAsync(link, new Dictionary<string, string>(), SignedInAs(StewardEmail));
@@ -103,7 +103,7 @@ public sealed class ApprovalHttpEndpointTests
     {
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
-        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+        var link = new Uri(WorkflowTestEnvironment.LinkOf(request, "approve"));
 
         Assert.Equal(401, (await endpoint.GetAsync(link, SignedInAs(email, authType))).StatusCode);
         Assert.Equal(401, (await endpoint.PostAsync(link, new Dictionary<string, string>(), SignedInAs(email, authType))).StatusCode);
@@ -115,7 +115,7 @@ public sealed class ApprovalHttpEndpointTests
     {
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
-        var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
+        var link = new Uri(WorkflowTestEnvironment.LinkOf(request, "approve"));
         await endpoint.PostAsync(link, new Dictionary<string, string> { ["comment"] = "<script>alert(1)</script>" }, SignedInAs(StewardEmail));
         await host.CompletionAsync(InstanceId);
 

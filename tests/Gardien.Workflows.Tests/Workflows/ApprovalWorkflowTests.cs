@@ -3,7 +3,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Time.Testing;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -21,7 +21,7 @@ public sealed class ApprovalWorkflowTests
     [Fact]
     public async Task Approval_NoDecision_RemindsEveryThreeDaysEscalatesToDelegateAfterSevenThenExpires()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
 
         var statuses = new List<ApprovalStatus>();
@@ -37,7 +37,7 @@ public sealed class ApprovalWorkflowTests
         Assert.True(output.Escalated);
 
         // Day 3 and 6 remind the steward, day 7 escalates, days 9..27 remind both, day 30 expires.
-        var days = timers.Select(t => (int)(t - IntakeTestHost.Epoch.UtcDateTime).TotalDays).ToList();
+        var days = timers.Select(t => (int)(t - WorkflowTestEnvironment.Epoch.UtcDateTime).TotalDays).ToList();
         Assert.Equal([3, 6, 7, 9, 12, 15, 18, 21, 24, 27, 30], days);
         Assert.Equal(9, output.RemindersSent);
         Assert.Equal(9, host.SentTo(StewardEmail, NotificationKind.Reminder).Count);
@@ -53,7 +53,7 @@ public sealed class ApprovalWorkflowTests
 
         var record = host.Approvals[(DmpId, DmpId + ":approval")];
         Assert.Equal(ApprovalDecision.Expired, record.Decision);
-        Assert.Equal(IntakeTestHost.Epoch.AddDays(30), record.DecidedAt);
+        Assert.Equal(WorkflowTestEnvironment.Epoch.AddDays(30), record.DecidedAt);
         Assert.Contains("approval.escalated", host.AuditActions);
         Assert.Equal(9, host.AuditActions.Count(a => a == "approval.reminded"));
         Assert.Contains("approval.expired", host.AuditActions);
@@ -62,7 +62,7 @@ public sealed class ApprovalWorkflowTests
     [Fact]
     public async Task Approval_DelegateDecidesAfterEscalation_RecordsTheDelegateAsDecider()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer), InstanceId);
         for (var day = 0; day < 3; day++)
         {
@@ -80,19 +80,19 @@ public sealed class ApprovalWorkflowTests
         Assert.True(output.Escalated);
         var record = host.Approvals[(DmpId, DmpId + ":approval")];
         Assert.Equal(DpoDelegateEmail, record.DecidedBy);
-        Assert.Equal(IntakeTestHost.Epoch.AddDays(7), record.DecidedAt);
+        Assert.Equal(WorkflowTestEnvironment.Epoch.AddDays(7), record.DecidedAt);
     }
 
     [Fact]
     public async Task Approval_UsedLink_IsRefusedWithAClearMessage()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.PrincipalInvestigator), InstanceId);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
 
-        var first = await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(request, "reject"), "reject", "not yet", "user:" + PiEmail);
+        var first = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "reject"), "reject", "not yet", "user:" + PiEmail);
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
-        var again = await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(request, "approve"), "approve", null, "user:" + PiEmail);
+        var again = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "approve"), "approve", null, "user:" + PiEmail);
 
         Assert.True(first.Accepted, first.Message);
         Assert.Equal(ApprovalOutcome.Rejected, output.Outcome);
@@ -105,13 +105,13 @@ public sealed class ApprovalWorkflowTests
     [Fact]
     public async Task Approval_ExpiredLink_IsRefusedWithItsExpiryDate()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.PrincipalInvestigator), InstanceId);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
 
         // Someone clicks 31 days later (their clock), while this instance has not processed its expiry yet.
-        var late = new ApprovalDecisionService(host.Client, host.Tokens, new FakeTimeProvider(IntakeTestHost.Epoch.AddDays(31)));
-        var result = await late.SubmitAsync(IntakeTestHost.TokenOf(request), "approve", null, "user:" + PiEmail);
+        var late = new ApprovalDecisionService(host.Client, host.Tokens, new FakeTimeProvider(WorkflowTestEnvironment.Epoch.AddDays(31)));
+        var result = await late.SubmitAsync(WorkflowTestEnvironment.TokenOf(request), "approve", null, "user:" + PiEmail);
 
         Assert.False(result.Accepted);
         Assert.Equal(ApprovalTokenFailure.Expired, result.Failure);
@@ -122,10 +122,10 @@ public sealed class ApprovalWorkflowTests
     [Fact]
     public async Task Approval_ForgedTokenRaisedDirectly_IsRefusedAuditedAndTheWorkflowKeepsWaiting()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.PrincipalInvestigator), InstanceId);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
-        var genuine = IntakeTestHost.TokenOf(request);
+        var genuine = WorkflowTestEnvironment.TokenOf(request);
         var dot = genuine.IndexOf('.', StringComparison.Ordinal);
         var forged = genuine[..(dot + 1)] + (genuine[dot + 1] == 'A' ? 'B' : 'A') + genuine[(dot + 2)..];
 
@@ -145,13 +145,13 @@ public sealed class ApprovalWorkflowTests
     [Fact]
     public async Task Approval_WithdrawnByTheRequester_EndsCancelledWithTheReason()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
         await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.CancelEventName, new ApprovalCancellation("the DPO rejected the plan"));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
-        var tooLate = await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(request), "approve", null, "user:" + StewardEmail);
+        var tooLate = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request), "approve", null, "user:" + StewardEmail);
 
         Assert.Equal(ApprovalOutcome.Cancelled, output.Outcome);
         Assert.Contains("the DPO rejected the plan", output.Comment, StringComparison.Ordinal);

@@ -14,15 +14,15 @@ public sealed class AuditTrailWaitTests
     [Fact]
     public async Task Sweep_AuditTrailDamaged_WaitsShowingWhatToRepair_ThenCompletesOnceRepaired()
     {
-        var fakes = new RetentionTestFakes();
-        fakes.AddDataset("https://doi.org/10.1234/health-study", "mri-raw", RetentionTestHost.Today.AddDays(20));
+        var fakes = new PortFakes();
+        fakes.AddDataset("https://doi.org/10.1234/health-study", "mri-raw", WorkflowTestEnvironment.Today.AddDays(20));
         fakes.Audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
             .ThrowsAsync(new AuditTrailDamagedException(Damage));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionSweepWorkflow),
-            new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings),
-            RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
+            new RetentionSweepInput(WorkflowTestEnvironment.Today, Settings: WorkflowTestEnvironment.Settings),
+            RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today));
 
         WorkflowStage? waiting = null;
         await host.RunUntilAsync(id, async () =>

@@ -4,6 +4,7 @@ using Gardien.Workflows.BlobEvents;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Moq;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -12,12 +13,12 @@ public sealed class BlobEventWorkflowTests
     private const string Dmp = "https://doi.org/10.1234/health-study";
 
     private static BlobEventInput Created(string id, string container, string blob, long length = 100) =>
-        new(id, BlobEventKind.Created, container, blob, "\"0x8D1\"", length, RetentionTestHost.Epoch, "PutBlob");
+        new(id, BlobEventKind.Created, container, blob, "\"0x8D1\"", length, WorkflowTestEnvironment.Epoch, "PutBlob");
 
     private static BlobEventInput Deleted(string id, string container, string blob) =>
-        new(id, BlobEventKind.Deleted, container, blob, null, null, RetentionTestHost.Epoch, "DeleteBlob");
+        new(id, BlobEventKind.Deleted, container, blob, null, null, WorkflowTestEnvironment.Epoch, "DeleteBlob");
 
-    private static async Task<BlobEventResult> HandleAsync(RetentionTestHost host, BlobEventInput input, string? instanceId = null)
+    private static async Task<BlobEventResult> HandleAsync(WorkflowTestEnvironment host, BlobEventInput input, string? instanceId = null)
     {
         var id = await host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, instanceId ?? HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
         var done = await host.RunToCompletionAsync(id);
@@ -28,9 +29,9 @@ public sealed class BlobEventWorkflowTests
     [Fact]
     public async Task BlobCreated_InGovernedContainer_IsTaggedWithDmpDatasetAndKeepUntil()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(3650));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Created("ev-1", dataset.Container, "raw/file-1.dat"));
 
@@ -46,55 +47,55 @@ public sealed class BlobEventWorkflowTests
     [Fact]
     public async Task BlobCreated_InContainerNoPlanKnows_IsReportedToTheSteward()
     {
-        var fakes = new RetentionTestFakes();
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Created("ev-2", "shadow-data", "dump.sql"));
 
         Assert.Equal(BlobEventOutcome.UnknownContainer, result.Outcome);
-        var alert = Assert.Single(fakes.NotificationsSnapshot());
+        var alert = Assert.Single(fakes.Sent);
         Assert.Equal(NotificationKind.Alert, alert.Kind);
-        Assert.Contains(RetentionTestFakes.StewardEmail, alert.To);
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "blob.unknown_container");
+        Assert.Contains(StewardEmail, alert.To);
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "blob.unknown_container");
         fakes.Storage.Verify(s => s.SetBlobTagsAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 
     [Fact]
     public async Task BlobDeleted_OutsideDisposal_IsAnAuditAlert()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(3650));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Deleted("ev-3", dataset.Container, "raw/file-2.dat"));
 
         Assert.Equal(BlobEventOutcome.DeletedOutsideDisposal, result.Outcome);
-        var entry = Assert.Single(fakes.AuditSnapshot(), e => e.Action == "blob.deleted_outside_disposal");
+        var entry = Assert.Single(fakes.AuditEntries, e => e.Action == "blob.deleted_outside_disposal");
         Assert.True(entry.After!.Value.GetProperty("alert").GetBoolean());
         Assert.Equal("raw/file-2.dat", entry.After.Value.GetProperty("blob").GetString());
-        Assert.Contains(fakes.NotificationsSnapshot(), n => n.Kind == NotificationKind.Alert && n.To.Contains(RetentionTestFakes.StewardEmail));
+        Assert.Contains(fakes.Sent, n => n.Kind == NotificationKind.Alert && n.To.Contains(StewardEmail));
     }
 
     [Fact]
     public async Task BlobDeleted_DuringDisposal_IsNotAnAlert()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(-1));
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(-1));
         fakes.Datasets[(Dmp, "mri-raw")] = dataset with { State = DatasetState.MarkedForDeletion };
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Deleted("ev-4", dataset.Container, "raw/file-2.dat"));
 
         Assert.Equal(BlobEventOutcome.DeletedByDisposal, result.Outcome);
-        Assert.Empty(fakes.NotificationsSnapshot());
-        Assert.Empty(fakes.AuditSnapshot());
+        Assert.Empty(fakes.Sent);
+        Assert.Empty(fakes.AuditEntries);
     }
 
     [Fact]
     public async Task BlobEvent_DeliveredTwice_IsHandledOnce()
     {
-        var fakes = new RetentionTestFakes();
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var input = Created("ev-5", "shadow-data", "dump.sql");
 
         var first = await HandleAsync(host, input);
@@ -106,38 +107,38 @@ public sealed class BlobEventWorkflowTests
         Assert.Equal(HandleBlobEventWorkflow.InstanceIdFor("ev-5"), sameId);
         Assert.Equal(BlobEventOutcome.UnknownContainer, first.Outcome);
         Assert.Equal(BlobEventOutcome.Duplicate, second.Outcome);
-        Assert.Single(fakes.NotificationsSnapshot());
+        Assert.Single(fakes.Sent);
     }
 
     [Fact]
     public async Task BlobCreated_ArrivingAfterItsDeletion_HasNothingToTag()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(3650));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Created("ev-6", dataset.Container, "raw/already-deleted.dat"));
 
         Assert.Equal(BlobEventOutcome.BlobGone, result.Outcome);
-        Assert.Empty(fakes.NotificationsSnapshot());
+        Assert.Empty(fakes.Sent);
     }
 
     [Fact]
     public async Task BlobCreated_OverQuota_AlertsPiAndSteward()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(3650));
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
         fakes.Datasets[(Dmp, "mri-raw")] = dataset with { QuotaBytes = 500 };
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var result = await HandleAsync(host, Created("ev-7", dataset.Container, "raw/file-3.dat"));
 
         Assert.Equal(BlobEventOutcome.Tagged, result.Outcome);
         Assert.Equal(["quota-exceeded"], result.Alerts);
-        var alert = Assert.Single(fakes.NotificationsSnapshot());
+        var alert = Assert.Single(fakes.Sent);
         Assert.Contains("pi@neuro-institute.example", alert.To);
-        Assert.Contains(RetentionTestFakes.StewardEmail, alert.To);
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "blob.quota_exceeded");
+        Assert.Contains(StewardEmail, alert.To);
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "blob.quota_exceeded");
     }
 
     [Fact]

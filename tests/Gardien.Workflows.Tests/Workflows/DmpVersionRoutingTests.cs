@@ -5,7 +5,7 @@ using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Moq;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -22,19 +22,19 @@ public sealed class DmpVersionRoutingTests
     private static readonly DatasetSpec Open = new("ds-open");
     private static readonly DatasetSpec Cohort = new("ds-cohort", PersonalData: "yes", SensitiveData: "yes", Access: "closed");
 
-    private static async Task GovernAsync(IntakeTestHost host, string json)
+    private static async Task GovernAsync(WorkflowTestEnvironment host, string json)
     {
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
         Assert.Equal(IntakeState.Active, (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
     }
 
-    private static IReadOnlyList<string> AskedFor(IntakeTestHost host, string instanceId) =>
+    private static IReadOnlyList<string> AskedFor(WorkflowTestEnvironment host, string instanceId) =>
         [.. host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(m => m.To).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Submit_NewerVersionOfAnActiveDmp_IsAppliedAsAnUpdateThatAsksTheDpo()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, datasets: Open));
 
         var submitted = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
@@ -56,7 +56,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_OlderOrSameVersionOfAnActiveDmp_IsRefusedAsStaleOrAlreadyInForce()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V2));
 
         var older = await host.Submissions.SubmitAsync(Json(V1, datasets: [Open, Cohort]));
@@ -74,7 +74,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_RevisedVersionAfterARejection_IsTakenInByANewIntake()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Cohort));
         await host.DecideAsync(DpoEmail, "reject", "no consent form");
         Assert.Equal(IntakeState.Rejected, (await host.CompletionAsync(first.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
@@ -97,7 +97,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_SameVersionAfterAFailure_StartsANewAttemptWhichDuplicatesJoin()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var failing = true;
         host.Fault = call => failing && call == "Storage.EnsureContainer" ? new PortRefusedException("quota exceeded") : null;
         var first = await host.Submissions.SubmitAsync(Json(V1));
@@ -120,7 +120,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionDuringAnIntake_WaitsWithoutPollingAndIsAppliedAsAnUpdateOnceTheIntakeIsApproved()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open));
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
 
@@ -149,7 +149,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionDuringAnIntakeThatIsRejected_IsTakenInAsTheNewIntake()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Cohort));
         await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
         var revised = await host.Submissions.SubmitAsync(Json(V2, datasets: Cohort));
@@ -168,7 +168,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_FiveVersionsAtOnce_TheNewestWinsAndEverySubmitterIsToldTruthfully()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         DateTimeOffset[] versions = [V2, V5, V1, V4, V3];
 
         var results = await Task.WhenAll(versions.Select(v => Task.Run(() => host.Submissions.SubmitAsync(
@@ -180,7 +180,7 @@ public sealed class DmpVersionRoutingTests
         // is applied after it: Intake_OlderVersionTakingItsTurnAfterANewerOneTookIts_GivesWayAndIsNeverInForce.)
         foreach (var id in handled)
         {
-            await IntakeTestHost.WaitUntilAsync(
+            await WorkflowTestEnvironment.WaitUntilAsync(
                 async () =>
                 {
                     // A write that lost a registry race is retried after a backoff on the clock.
@@ -239,7 +239,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Intake_OlderVersionTakingItsTurnAfterANewerOneTookIts_GivesWayAndIsNeverInForce()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         // The newer version is fetched from the DMP tool; the fetch of its update waits until the older version has run.
         var fetches = 0;
@@ -258,15 +258,20 @@ public sealed class DmpVersionRoutingTests
         var newer = await host.Router.RouteAsync(new DmpEvent(DmpId, null, V5, "system:dmp-tool"));
         await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "queued");
         await host.DecideAsync(PiEmail, "approve");
-        await host.CompletionAsync(first.InstanceId!);
-        await host.WaitForCustomStatusAsync<IntakeStatus>(newer.InstanceId!, s => s.Stage == "updating");
-        await IntakeTestHost.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref fetches) == 2), "the newer update's fetch");
+
+        // From here an activity is held on purpose, so the engine is never idle: wait on the instances themselves.
+        using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await host.Client.WaitForCompletionAsync(first.InstanceId!, cancellationToken: guard.Token);
+        await WorkflowTestEnvironment.WaitUntilAsync(
+            async () => (await host.Client.GetInstanceAsync(newer.InstanceId!))?.ReadCustomStatusAs<IntakeStatus>()?.Stage == "updating",
+            "the newer version applied as an update");
+        await WorkflowTestEnvironment.WaitUntilAsync(() => Task.FromResult(Volatile.Read(ref fetches) == 2), "the newer update's fetch");
 
         // An intake the router queued earlier, whose first steps ran only now.
         var late = IntakeDmpWorkflow.InstanceIdFor(DmpId) + "-late";
         var lateInput = new IntakeDmpInput(DmpId, Json(V3, datasets: Open), "user:" + PiEmail);
         await host.Client.ScheduleNewAsync(nameof(IntakeDmpWorkflow), lateInput, late);
-        var lateOutput = (await host.CompletionAsync(late)).ReadOutputAs<IntakeDmpOutput>()!;
+        var lateOutput = (await host.Client.WaitForCompletionAsync(late, cancellationToken: guard.Token)).ReadOutputAs<IntakeDmpOutput>()!;
         release.SetResult();
         var newerOutput = (await host.ApproveAllUntilCompletedAsync(newer.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
 
@@ -286,7 +291,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Intake_WhoseUpdateANewerVersionOvertook_EndsSupersededNotUpdated()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
         var queued = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
@@ -311,7 +316,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Intake_OfAnOlderVersionThanTheOneInForce_EndsSupersededAndOfTheSameVersionAlreadyGoverned()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V2));
         var stem = IntakeDmpWorkflow.InstanceIdFor(DmpId);
 
@@ -329,7 +334,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionWaitingForAnIntakeAnOperatorTerminated_IsTakenInAfterADay()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
         var newer = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
@@ -353,7 +358,7 @@ public sealed class DmpVersionRoutingTests
     [Fact]
     public async Task Submit_NewerVersionWaitingForAnIntakeStillAwaitingApprovals_KeepsWaitingPastTheDailyCheck()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var first = await host.Submissions.SubmitAsync(Json(V1, datasets: Open), "user:" + PiEmail);
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
         var newer = await host.Submissions.SubmitAsync(Json(V2, datasets: [Open, Cohort]), "user:" + PiEmail);
@@ -377,10 +382,10 @@ public sealed class DmpVersionRoutingTests
     /// clock moves on a little each round so that a registry race lost by one intake is retried (seconds, far from any
     /// reminder).
     /// </summary>
-    private static async Task ApproveEverythingAsync(IntakeTestHost host, IReadOnlyList<string> instanceIds)
+    private static async Task ApproveEverythingAsync(WorkflowTestEnvironment host, IReadOnlyList<string> instanceIds)
     {
         var decided = new HashSet<string>(StringComparer.Ordinal);
-        await IntakeTestHost.WaitUntilAsync(
+        await WorkflowTestEnvironment.WaitUntilAsync(
             async () =>
             {
                 host.Time.Advance(TimeSpan.FromSeconds(2));
@@ -388,7 +393,7 @@ public sealed class DmpVersionRoutingTests
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 

@@ -2,7 +2,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -14,7 +14,7 @@ public sealed class IntakeApproverTests
     [Fact]
     public async Task Intake_ContactIsTheDataSteward_TheStewardsDelegateGivesTheStewardApproval()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(StewardEmail, datasets: new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed"));
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + StewardEmail);
@@ -35,7 +35,7 @@ public sealed class IntakeApproverTests
     [InlineData("claire.dubois＠neuro.example")]
     public async Task Intake_LookAlikeContactMailbox_AsksTheFallbackAndSendsItNothing(string lookAlike)
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(lookAlike, datasets: new DatasetSpec("ds-open"));
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:someone");

@@ -2,7 +2,7 @@ using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -45,7 +45,7 @@ public sealed class IntakeAuditCrashTests
 
     private static async Task<Run> RunAsync(int? crashAt)
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var sideEffects = 0;
         string? crashedAfter = null;
         host.FaultAfter = call =>
@@ -61,7 +61,7 @@ public sealed class IntakeAuditCrashTests
 
         var submitted = await host.Submissions.SubmitAsync(Json(V1, datasets: new DatasetSpec("ds-cohort", PersonalData: "yes", SensitiveData: "yes", Access: "closed")), "user:" + PiEmail);
         var decided = new HashSet<string>(StringComparer.Ordinal);
-        await IntakeTestHost.WaitUntilAsync(
+        await WorkflowTestEnvironment.WaitUntilAsync(
             async () =>
             {
                 // Retries of a crashed activity wait on the clock (seconds); reminders are days away.
@@ -69,7 +69,7 @@ public sealed class IntakeAuditCrashTests
                 foreach (var message in host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest).ToList())
                 {
                     if (!decided.Contains(message.DeduplicationKey)
-                        && await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(message), "approve", null, "user:" + message.To[0]) is { Accepted: true } or { Failure: not ApprovalTokenFailure.None })
+                        && await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]) is { Accepted: true } or { Failure: not ApprovalTokenFailure.None })
                     {
                         // A decision refused because the backend "crashed" is simply made again, as a person would.
                         decided.Add(message.DeduplicationKey);

@@ -2,7 +2,7 @@ using FsCheck;
 using FsCheck.Xunit;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -29,7 +29,7 @@ public sealed class IntakeCompensationProperties
         // Messages are left out: one that cannot be delivered never fails the intake (an undelivered approval request just
         // waits, see NotificationFailureTests), so it is no failure of the saga.
         var calls = 0;
-        await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call =>
             call != "Notifier.Send" && Interlocked.Increment(ref calls) == nth
                 ? new PortNotFoundException($"injected failure of {call} (call {nth})")
                 : null);

@@ -7,7 +7,7 @@ using Gardien.Workflows.Madmp;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Gardien.Workflows.Tests.Governance;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -21,7 +21,7 @@ public sealed class IntakeDatasetKeyProperties
     [Fact]
     public async Task Intake_RepeatedIdBesideLiteralHashSuffix_IsInvalidAndProvisionsNothing()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(datasets: [new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x#2")]);
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
@@ -40,8 +40,8 @@ public sealed class IntakeDatasetKeyProperties
     private static async Task<bool> RunAsync(DatasetKeyTests.DatasetFacts[] facts)
     {
         var json = Json(datasets: [.. facts.Select(f => new DatasetSpec(f.Id, Answer(f.Personal), Answer(f.Sensitive), f.Access.ToString().ToLowerInvariant()))]);
-        var expected = EvaluateDmpActivity.Evaluate(null, json, DateOnly.FromDateTime(IntakeTestHost.Epoch.UtcDateTime), GovernancePolicy.Default);
-        await using var host = await IntakeTestHost.StartAsync();
+        var expected = EvaluateDmpActivity.Evaluate(null, json, DateOnly.FromDateTime(WorkflowTestEnvironment.Epoch.UtcDateTime), GovernancePolicy.Default);
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
         var output = (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;

@@ -5,7 +5,7 @@ using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Moq;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -27,7 +27,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_PersonalData_RequiresDpoApproval()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(datasets: new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed"));
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
@@ -46,13 +46,13 @@ public sealed class IntakeDmpWorkflowTests
             output.Approvals.Select(a => a.Role).Order());
         var recorded = host.Approvals[(DmpId, InstanceId + ":dpo")];
         Assert.Equal(ApprovalDecision.Approved, recorded.Decision);
-        Assert.Equal(IntakeTestHost.Epoch, recorded.DecidedAt);
+        Assert.Equal(WorkflowTestEnvironment.Epoch, recorded.DecidedAt);
     }
 
     [Fact]
     public async Task Intake_AllApproved_ProvisionsGrantsNotifiesWritesBack()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b")]);
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
@@ -99,7 +99,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_Rejected_NotifiesPiAndProvisionsNothing()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(datasets: new DatasetSpec("ds-closed", Access: "closed"));
 
         var submitted = await host.Submissions.SubmitAsync(json);
@@ -126,7 +126,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_ApproverNeverDecides_EndsRejectedAsExpiredAfterTheTimeout()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var submitted = await host.Submissions.SubmitAsync(Json());
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
         var approval = ApprovalWorkflow.InstanceIdFor(InstanceId, ApprovalRole.PrincipalInvestigator);
@@ -152,7 +152,7 @@ public sealed class IntakeDmpWorkflowTests
     public async Task Intake_GrantFailsAfterRetries_CompensatesAndEndsFailed()
     {
         var attempts = 0;
-        await using var host = await IntakeTestHost.StartAsync(h => h.Directory
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Directory
             .Setup(d => d.AddMembersAsync(It.IsAny<string>(), It.Is<IReadOnlyList<string>>(ids => ids.Contains("u-dm")), It.IsAny<CancellationToken>()))
             .Callback(() => Interlocked.Increment(ref attempts))
             .ThrowsAsync(new PortException("directory throttled", isTransient: true)));
@@ -160,7 +160,7 @@ public sealed class IntakeDmpWorkflowTests
 
         var submitted = await host.Submissions.SubmitAsync(json);
         await host.DecideAsync(PiEmail, "approve");
-        var done = await host.AdvanceUntilCompletedAsync(submitted.InstanceId!, TimeSpan.FromSeconds(30));
+        var done = await host.RunToCompletionAsync(submitted.InstanceId!);
 
         var output = done.ReadOutputAs<IntakeDmpOutput>()!;
         Assert.Equal(IntakeState.Failed, output.State);
@@ -186,7 +186,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_SameSubmissionFiveTimesConcurrently_RunsOnceAndProvisionsOnce()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json();
 
         var submissions = await Task.WhenAll(Enumerable.Range(0, 5).Select(_ => host.Submissions.SubmitAsync(json)));
@@ -212,7 +212,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_InvalidDmp_ReportsWhereAndRecordsNothing()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json().Replace("\"contact\":{", "\"contact\":{\"x\":1,", StringComparison.Ordinal).Replace("\"mbox\":\"" + PiEmail + "\",\"contact_id\"", "\"contact_id\"", StringComparison.Ordinal);
 
         var submitted = await host.Submissions.SubmitAsync(json);
@@ -229,7 +229,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Submission_WithoutDmpId_IsRefusedWithTheFix()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         var result = await host.Submissions.SubmitAsync("{\"dmp\":{\"title\":\"x\"}}");
 
@@ -240,7 +240,7 @@ public sealed class IntakeDmpWorkflowTests
     [Fact]
     public async Task Intake_UnknownContributor_IsReportedNotGranted()
     {
-        await using var host = await IntakeTestHost.StartAsync(h => h.Users.TryRemove("u-dm", out _));
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Users.TryRemove("u-dm", out _));
 
         var submitted = await host.Submissions.SubmitAsync(Json());
         await host.DecideAsync(PiEmail, "approve");

@@ -31,8 +31,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
     [MemberData(nameof(Examples))]
     public async Task Intake_ApprovedThroughInboxLinks_ProvisionsGrantsNotifiesWritesBackAndAudits(string example, string idSuffix)
     {
-        await using var host = await IntakeEndToEndHost.StartAsync(azurite);
-        var json = IntakeEndToEndHost.Example(example, idSuffix);
+        await using var host = await LocalAdaptersWorld.StartAsync(azurite);
+        var json = LocalAdaptersWorld.Example(example, idSuffix);
         var dmpId = DmpSubmissionService.ExtractDmpId(json)!;
         var piEmail = JsonNode.Parse(json)!["dmp"]!["contact"]!["mbox"]!.GetValue<string>();
 
@@ -101,8 +101,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task Intake_Ex7OpenDistributionOfUnknownSensitivity_IsInvalidAndTheContactIsToldWhere()
     {
-        await using var host = await IntakeEndToEndHost.StartAsync(azurite);
-        var json = IntakeEndToEndHost.Example("examples/rda-1.2/ex7-dataset-many.json", "-ex7");
+        await using var host = await LocalAdaptersWorld.StartAsync(azurite);
+        var json = LocalAdaptersWorld.Example("examples/rda-1.2/ex7-dataset-many.json", "-ex7");
         var dmpId = DmpSubmissionService.ExtractDmpId(json)!;
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:cli");
@@ -122,8 +122,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task Intake_PersonalHealthData_NeedsTheDpoWhoseDecisionIsRecorded()
     {
-        await using var host = await IntakeEndToEndHost.StartAsync(azurite);
-        var json = IntakeEndToEndHost.Example(HealthStudy, string.Empty);
+        await using var host = await LocalAdaptersWorld.StartAsync(azurite);
+        var json = LocalAdaptersWorld.Example(HealthStudy, string.Empty);
         var dmpId = DmpSubmissionService.ExtractDmpId(json)!;
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:cli");
@@ -142,7 +142,7 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
 
         // The same link a second time is refused with a clear message.
         var dpoRequest = decided.First(m => m.To.Contains("dpo@neuro-institute.example"));
-        var again = await host.Decisions.SubmitAsync(IntakeEndToEndHost.TokenOf(dpoRequest, "reject"), "reject", null, "user:dpo@neuro-institute.example");
+        var again = await host.Decisions.SubmitAsync(LocalAdaptersWorld.TokenOf(dpoRequest, "reject"), "reject", null, "user:dpo@neuro-institute.example");
         Assert.False(again.Accepted);
         Assert.Contains("already", again.Message, StringComparison.OrdinalIgnoreCase);
     }
@@ -150,8 +150,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task Intake_SameSubmissionFiveTimesConcurrently_ProvisionsOneSetOfContainersAndGrants()
     {
-        await using var host = await IntakeEndToEndHost.StartAsync(azurite);
-        var json = IntakeEndToEndHost.Example("examples/rda-1.2/ex5-dataset-planned-host.json", "-concurrent");
+        await using var host = await LocalAdaptersWorld.StartAsync(azurite);
+        var json = LocalAdaptersWorld.Example("examples/rda-1.2/ex5-dataset-planned-host.json", "-concurrent");
         var dmpId = DmpSubmissionService.ExtractDmpId(json)!;
 
         var submissions = await Task.WhenAll(Enumerable.Range(0, 5).Select(i => host.Submissions.SubmitAsync(json, $"user:cli-{i}")));
@@ -174,8 +174,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
     [Fact]
     public async Task Update_NewerVersionApplied_ThenOlderVersionIgnored()
     {
-        await using var host = await IntakeEndToEndHost.StartAsync(azurite);
-        var v1 = IntakeEndToEndHost.Example(HealthStudy, string.Empty);
+        await using var host = await LocalAdaptersWorld.StartAsync(azurite);
+        var v1 = LocalAdaptersWorld.Example(HealthStudy, string.Empty);
         var dmpId = DmpSubmissionService.ExtractDmpId(v1)!;
         var intake = await host.Router.RouteAsync(new DmpEvent(dmpId, v1, SubmittedBy: "system:test"));
         var intakeOutput = (await host.ApproveEverythingAsync(intake.InstanceId!)).Done.ReadOutputAs<IntakeDmpOutput>()!;
@@ -241,7 +241,7 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
         return root.ToJsonString();
     }
 
-    private static async Task UploadAsync(IntakeEndToEndHost host, string container, string name)
+    private static async Task UploadAsync(LocalAdaptersWorld host, string container, string name)
     {
         var blobs = new Azure.Storage.Blobs.BlobContainerClient(host.ConnectionString, container);
         await blobs.UploadBlobAsync(name, BinaryData.FromString("a,b\n1,2\n"));

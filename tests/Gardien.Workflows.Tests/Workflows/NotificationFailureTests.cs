@@ -9,7 +9,7 @@ using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Gardien.Workflows.Retention;
 using Moq;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -26,13 +26,13 @@ public sealed class NotificationFailureTests
 
     private static PortException MailDown() => new("mail server down", isTransient: true);
 
-    private static void NotifierDown(RetentionTestFakes fakes) =>
+    private static void NotifierDown(PortFakes fakes) =>
         fakes.Notifier.Setup(n => n.SendAsync(It.IsAny<Notification>(), It.IsAny<CancellationToken>())).ThrowsAsync(MailDown());
 
     private static List<JsonElement> FailedMessages(IEnumerable<AuditEntry> entries) =>
         [.. entries.Where(e => e.Action == "notification.failed").Select(e => e.After!.Value)];
 
-    private static async Task AdvanceUntilAsync(IntakeTestHost host, Func<Task<bool>> condition, TimeSpan step)
+    private static async Task AdvanceUntilAsync(WorkflowTestEnvironment host, Func<Task<bool>> condition, TimeSpan step)
     {
         var deadline = DateTime.UtcNow + HangGuard;
         while (!await condition())
@@ -50,10 +50,10 @@ public sealed class NotificationFailureTests
     [Fact]
     public async Task Intake_NotifierAlwaysDown_ApprovalWaitsRemindsEscalatesAndExpires_TheIntakeEndsRejectedNotFailed()
     {
-        await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call => call == "Notifier.Send" ? MailDown() : null);
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call => call == "Notifier.Send" ? MailDown() : null);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
-        var output = (await host.AdvanceUntilCompletedAsync(submitted.InstanceId!, TimeSpan.FromHours(6))).ReadOutputAs<IntakeDmpOutput>()!;
+        var output = (await host.RunToCompletionAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
 
         Assert.Equal(IntakeState.Rejected, output.State);
         Assert.Contains("did not decide in time", output.Reason, StringComparison.Ordinal);
@@ -83,7 +83,7 @@ public sealed class NotificationFailureTests
     public async Task Approval_RequestUndelivered_IsShownInTheStatus_AndTheReminderCarriesAWorkingLink()
     {
         var sends = 0;
-        await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call =>
             call == "Notifier.Send" && Interlocked.Increment(ref sends) <= ActivityRetryPolicies.Transient.MaxNumberOfAttempts
                 ? MailDown()
                 : null);
@@ -115,14 +115,14 @@ public sealed class NotificationFailureTests
     [Fact]
     public async Task Update_NotifierDown_TheChangeIsApplied_AndThePiSummaryIsReportedUndelivered()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var intake = await host.Submissions.SubmitAsync(Json(V1), "user:" + PiEmail);
         var governed = await host.ApproveAllUntilCompletedAsync(intake.InstanceId!);
         Assert.Equal(IntakeState.Active, governed.ReadOutputAs<IntakeDmpOutput>()!.State);
         host.Fault = call => call == "Notifier.Send" ? MailDown() : null;
 
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, withDataManager: false)));
-        var output = (await host.AdvanceUntilCompletedAsync(routed.InstanceId!, TimeSpan.FromMinutes(1))).ReadOutputAs<UpdateDmpOutput>()!;
+        var output = (await host.RunToCompletionAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
 
         Assert.Equal(UpdateState.Applied, output.State);
         Assert.Single(output.Revoked);
@@ -135,10 +135,10 @@ public sealed class NotificationFailureTests
     [Fact]
     public async Task RetentionCase_NotifierDown_NoticesAreAuditedAndTheArchiveStillHappensOnTheDueDate()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "cohort", RetentionTestHost.Today.AddDays(100), disposal: DisposalAction.Archive);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "cohort", WorkflowTestEnvironment.Today.AddDays(100), disposal: DisposalAction.Archive);
         NotifierDown(fakes);
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = RetentionCaseWorkflow.InstanceIdFor(Dmp, "cohort", dataset.KeepUntil!.Value);
         await host.Client.ScheduleNewAsync(nameof(RetentionCaseWorkflow), new RetentionCaseInput
         {
@@ -147,7 +147,7 @@ public sealed class NotificationFailureTests
             Container = dataset.Container,
             KeepUntil = dataset.KeepUntil.Value,
             Disposal = DisposalAction.Archive,
-            Settings = RetentionTestHost.Settings,
+            Settings = WorkflowTestEnvironment.Settings,
         }, id);
 
         var done = await host.RunToCompletionAsync(id);
@@ -158,26 +158,26 @@ public sealed class NotificationFailureTests
         Assert.Equal(3, result.UndeliveredNotifications.Count(f => f.Kind == NotificationKind.RetentionNotice));
         Assert.Contains(result.UndeliveredNotifications, f => f.Kind == NotificationKind.Summary);
         Assert.Equal(DatasetState.Archived, fakes.Dataset(Dmp, "cohort").State);
-        Assert.Equal(3, fakes.AuditSnapshot().Count(e => e.Action == "retention.notice_sent"));
-        Assert.Equal(4, FailedMessages(fakes.AuditSnapshot()).Count);
-        Assert.Empty(fakes.NotificationsSnapshot());
+        Assert.Equal(3, fakes.AuditEntries.Count(e => e.Action == "retention.notice_sent"));
+        Assert.Equal(4, FailedMessages(fakes.AuditEntries).Count);
+        Assert.Empty(fakes.Sent);
     }
 
     [Fact]
     public async Task Sweep_NotifierDown_TheDiscrepancyAlertIsReportedAndTheSweepCompletes()
     {
-        var fakes = new RetentionTestFakes();
+        var fakes = new PortFakes();
         var stale = new Dictionary<string, string>
         {
-            [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(RetentionTestHost.Today.AddDays(10)),
+            [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(WorkflowTestEnvironment.Today.AddDays(10)),
         };
         fakes.Blobs["orphan-container"] = [new StoredBlob("x.csv", "\"1\"", 5, stale, StorageTier.Hot, null)];
         NotifierDown(fakes);
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionSweepWorkflow),
-            new RetentionSweepInput(RetentionTestHost.Today, Settings: RetentionTestHost.Settings),
-            RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
+            new RetentionSweepInput(WorkflowTestEnvironment.Today, Settings: WorkflowTestEnvironment.Settings),
+            RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today));
 
         var done = await host.RunToCompletionAsync(id);
 
@@ -185,16 +185,16 @@ public sealed class NotificationFailureTests
         var report = done.ReadOutputAs<RetentionSweepReport>()!;
         Assert.Single(report.Discrepancies);
         var alert = Assert.Single(report.UndeliveredNotifications);
-        Assert.Equal([RetentionTestFakes.StewardEmail], alert.To);
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.sweep_completed");
-        Assert.Single(FailedMessages(fakes.AuditSnapshot()));
+        Assert.Equal([StewardEmail], alert.To);
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.sweep_completed");
+        Assert.Single(FailedMessages(fakes.AuditEntries));
     }
 
     [Fact]
     public async Task AccessReview_NotifierDown_TheCycleStillEndsAndUnconfirmedMembersLoseAccess()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "mri-raw", RetentionTestHost.Today.AddYears(10));
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddYears(10));
         fakes.Users["u-bob"] = new DirectoryUser("u-bob", "bob", "bob@neuro-institute.example", null);
         fakes.Grants[(Dmp, "mri-raw", "u-bob")] = new GrantRecord
         {
@@ -203,33 +203,33 @@ public sealed class NotificationFailureTests
             PrincipalId = "u-bob",
             Level = AccessLevel.Reader,
             State = GrantState.Active,
-            EndsOn = RetentionTestHost.Today.AddYears(3),
+            EndsOn = WorkflowTestEnvironment.Today.AddYears(3),
         };
-        fakes.GroupMembers.GetOrAdd(AccessGroups.GroupName(dataset.Container, AccessLevel.Reader), _ => []).Add("u-bob");
+        fakes.AddMember(AccessGroups.GroupName(dataset.Container, AccessLevel.Reader), "u-bob");
         NotifierDown(fakes);
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
-            nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, RetentionTestHost.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
+            nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
 
-        await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditSnapshot().Any(e => e.Action == "access_review.completed")));
+        await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditEntries.Any(e => e.Action == "access_review.completed")));
 
         Assert.Equal(GrantState.Revoked, fakes.Grants[(Dmp, "mri-raw", "u-bob")].State);
-        var kinds = FailedMessages(fakes.AuditSnapshot()).Select(f => f.GetProperty("kind").GetString()).ToList();
+        var kinds = FailedMessages(fakes.AuditEntries).Select(f => f.GetProperty("kind").GetString()).ToList();
         Assert.Contains("AccessReview", kinds);
         Assert.Contains("Reminder", kinds);
         await host.RunUntilAsync(
-            id, () => Task.FromResult(FailedMessages(fakes.AuditSnapshot()).Any(f => f.GetProperty("kind").GetString() == "Summary")));
+            id, () => Task.FromResult(FailedMessages(fakes.AuditEntries).Any(f => f.GetProperty("kind").GetString() == "Summary")));
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
     }
 
     [Fact]
     public async Task BlobEvent_NotifierDown_TheAlertIsAuditedAndTheEventIsStillMarkedProcessed()
     {
-        var fakes = new RetentionTestFakes();
+        var fakes = new PortFakes();
         NotifierDown(fakes);
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var input = new BlobEventInput(
-            "ev-down", BlobEventKind.Created, "shadow-data", "dump.sql", "\"0x8D1\"", 100, RetentionTestHost.Epoch, "PutBlob");
+            "ev-down", BlobEventKind.Created, "shadow-data", "dump.sql", "\"0x8D1\"", 100, WorkflowTestEnvironment.Epoch, "PutBlob");
         var id = await host.Client.ScheduleNewAsync(
             nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
 
@@ -241,7 +241,7 @@ public sealed class NotificationFailureTests
         Assert.Equal(["unknown-container"], result.Alerts);
         Assert.Equal(NotificationKind.Alert, Assert.Single(result.UndeliveredNotifications).Kind);
         Assert.True(fakes.ProcessedEvents.ContainsKey("ev-down"));
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "blob.unknown_container");
-        Assert.Single(FailedMessages(fakes.AuditSnapshot()));
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "blob.unknown_container");
+        Assert.Single(FailedMessages(fakes.AuditEntries));
     }
 }

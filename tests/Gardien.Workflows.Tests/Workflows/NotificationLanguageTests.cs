@@ -3,7 +3,7 @@ using Gardien.Workflows.Intake;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -17,7 +17,7 @@ public sealed class NotificationLanguageTests
     public async Task Intake_FrenchPolicy_RequestAndSummaryAreInFrench_AndTheApproveLinkKeepsItsLabel()
     {
         var options = new GardienWorkflowOptions { ApprovalBaseUrl = new Uri("https://gardien.test/"), Policy = French };
-        await using var host = await IntakeTestHost.StartAsync(options: options);
+        await using var host = await WorkflowTestEnvironment.StartAsync(workflows: options);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
@@ -39,7 +39,7 @@ public sealed class NotificationLanguageTests
     [Fact]
     public async Task Intake_DefaultPolicy_WritesEnglish()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
@@ -51,9 +51,9 @@ public sealed class NotificationLanguageTests
     [Fact]
     public async Task RetentionCase_FrenchSettings_NoticeIsInFrenchWithFrenchLinkLabels()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset("https://doi.org/10.1234/health-study", "mri-raw", RetentionTestHost.Today.AddDays(100));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset("https://doi.org/10.1234/health-study", "mri-raw", WorkflowTestEnvironment.Today.AddDays(100));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = RetentionCaseWorkflow.InstanceIdFor(dataset.DmpId, dataset.DatasetId, dataset.KeepUntil!.Value);
         await host.Client.ScheduleNewAsync(nameof(RetentionCaseWorkflow), new RetentionCaseInput
         {
@@ -61,7 +61,7 @@ public sealed class NotificationLanguageTests
             DatasetId = dataset.DatasetId,
             Container = dataset.Container,
             KeepUntil = dataset.KeepUntil.Value,
-            Settings = RetentionTestHost.Settings with { Language = "fr" },
+            Settings = WorkflowTestEnvironment.Settings with { Language = "fr" },
         }, id);
 
         var notice = await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.RetentionNotice);

@@ -2,7 +2,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -15,7 +15,7 @@ public sealed class ProvisioningCrashTests
     private static readonly string Container =
         ContainerNaming.ContainerName(GovernancePolicy.Default.Storage.ContainerPrefix, DmpId, "ds-open");
 
-    private static async Task<(IntakeDmpOutput Output, string InstanceId)> IntakeAsync(IntakeTestHost host, bool grantsFail)
+    private static async Task<(IntakeDmpOutput Output, string InstanceId)> IntakeAsync(WorkflowTestEnvironment host, bool grantsFail)
     {
         var crashed = 0;
         host.FaultAfter = call => call == "Storage.EnsureContainer" && Interlocked.Exchange(ref crashed, 1) == 0
@@ -27,7 +27,7 @@ public sealed class ProvisioningCrashTests
 
         var submitted = await host.Submissions.SubmitAsync(Json(V1), "user:" + PiEmail);
         var decided = new HashSet<string>(StringComparer.Ordinal);
-        await IntakeTestHost.WaitUntilAsync(
+        await WorkflowTestEnvironment.WaitUntilAsync(
             async () =>
             {
                 // The crashed step is retried after a backoff on the clock (seconds; reminders are days away).
@@ -36,7 +36,7 @@ public sealed class ProvisioningCrashTests
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await host.Decisions.SubmitAsync(IntakeTestHost.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 
@@ -50,7 +50,7 @@ public sealed class ProvisioningCrashTests
     [Fact]
     public async Task Intake_CrashAfterCreatingAContainer_TheRerunRecordsThisRunAsItsCreator()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         var (output, instanceId) = await IntakeAsync(host, grantsFail: false);
 
@@ -64,7 +64,7 @@ public sealed class ProvisioningCrashTests
     [Fact]
     public async Task Intake_CrashAfterCreatingAContainerThenAFailure_CompensationRemovesTheContainerAndMarksTheDatasetFailed()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         var (output, instanceId) = await IntakeAsync(host, grantsFail: true);
 
@@ -78,7 +78,7 @@ public sealed class ProvisioningCrashTests
     [Fact]
     public async Task Intake_ContainerAnotherRunCreated_IsRecordedAsTheirsAndKeptOnCompensation()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         host.Containers[Container] = "intake-earlier-run";
 
         var (output, _) = await IntakeAsync(host, grantsFail: true);

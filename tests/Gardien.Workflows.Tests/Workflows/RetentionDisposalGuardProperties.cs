@@ -4,6 +4,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Retention;
 using Moq;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -146,18 +147,18 @@ public sealed class RetentionDisposalGuardProperties
     private static async Task<bool> RunCaseAsync(int holdKind, bool personal, bool stewardApproves, bool dpoApproves, DisposalAction disposal)
     {
         const string dmp = "https://doi.org/10.1234/property";
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(dmp, "ds", RetentionTestHost.Today.AddDays(10), disposal, personal, legalHold: holdKind == 1, openCase: holdKind == 3 ? "complaint-12" : null);
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(dmp, "ds", WorkflowTestEnvironment.Today.AddDays(10), disposal, personal, legalHold: holdKind == 1, openCase: holdKind == 3 ? "complaint-12" : null);
         fakes.StorageHolds[dataset.Container] = holdKind == 2;
         var keepUntil = dataset.KeepUntil!.Value;
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionCaseWorkflow),
-            new RetentionCaseInput { DmpId = dmp, DatasetId = "ds", Container = dataset.Container, KeepUntil = keepUntil, Disposal = disposal, Settings = RetentionTestHost.Settings },
+            new RetentionCaseInput { DmpId = dmp, DatasetId = "ds", Container = dataset.Container, KeepUntil = keepUntil, Disposal = disposal, Settings = WorkflowTestEnvironment.Settings },
             RetentionCaseWorkflow.InstanceIdFor(dmp, "ds", keepUntil));
         var answered = new HashSet<string>(StringComparer.Ordinal);
-        bool Held() => fakes.NotificationsSnapshot().Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
-        List<Notification> Pending() => [.. fakes.NotificationsSnapshot().Where(n => n.Kind == NotificationKind.ApprovalRequest && !answered.Contains(n.DeduplicationKey))];
+        bool Held() => fakes.Sent.Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
+        List<Notification> Pending() => [.. fakes.Sent.Where(n => n.Kind == NotificationKind.ApprovalRequest && !answered.Contains(n.DeduplicationKey))];
         async Task<bool> Completed() => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: false))!.IsCompleted;
         while (true)
         {
@@ -170,7 +171,7 @@ public sealed class RetentionDisposalGuardProperties
             foreach (var request in Pending())
             {
                 answered.Add(request.DeduplicationKey);
-                var approve = request.To.Contains(RetentionTestFakes.DpoEmail) ? dpoApproves : stewardApproves;
+                var approve = request.To.Contains(DpoEmail) ? dpoApproves : stewardApproves;
                 await host.DecideAsync(request, approve ? "approve" : "reject", approve ? null : "No.", linkIndex: approve ? 0 : 1, instanceId: request.CorrelationId);
             }
         }
@@ -179,7 +180,7 @@ public sealed class RetentionDisposalGuardProperties
         var allowed = holdKind == 0
             && (!required.Contains(DisposalGuard.StewardRole) || stewardApproves)
             && (!required.Contains(DisposalGuard.DpoRole) || dpoApproves);
-        var changes = fakes.AuditSnapshot().Where(e => e.Action is "dataset.marked_for_deletion" or "dataset.archived" or "dataset.publication_handoff" or "dataset.purged").ToList();
+        var changes = fakes.AuditEntries.Where(e => e.Action is "dataset.marked_for_deletion" or "dataset.archived" or "dataset.publication_handoff" or "dataset.purged").ToList();
         var touched = changes.Count > 0
             || fakes.Marks.ContainsKey(dataset.Container)
             || fakes.Tiers.ContainsKey(dataset.Container)

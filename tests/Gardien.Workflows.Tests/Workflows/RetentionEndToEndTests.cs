@@ -17,6 +17,7 @@ using Gardien.Workflows.Retention;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -34,11 +35,11 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_Delete_NoticesPiConfirmsStewardApprovesTwoPhaseDeleteAndCertificateMatchesTheBlobs()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "mri-raw", RetentionTestHost.Today.AddDays(90), DisposalAction.Delete);
+        var dataset = await world.ProvisionAsync(Dmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(90), DisposalAction.Delete);
         await world.TagThroughBlobEventsAsync(dataset);
         var expectedHash = await world.ManifestHashFromAzuriteAsync(dataset.Container);
 
-        var sweepId = await world.Retention.StartSweepAsync(RetentionTestHost.Today);
+        var sweepId = await world.Retention.StartSweepAsync(WorkflowTestEnvironment.Today);
         var sweep = (await world.Host.RunToCompletionAsync(sweepId)).ReadOutputAs<RetentionSweepReport>()!;
         var caseId = RetentionCaseWorkflow.InstanceIdFor(Dmp, "mri-raw", dataset.KeepUntil!.Value);
         Assert.Contains(sweep.Items, i => i.CaseInstanceId == caseId && i.Action == SweepAction.CaseStarted && i.Window == 90);
@@ -46,7 +47,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         var notice = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.RetentionNotice && n.Subject.StartsWith("Retention notice (90 days)", StringComparison.Ordinal));
         Assert.Contains(Pi, notice.To);
         await world.Host.DecideAsync(notice, "approve");
-        var request = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(RetentionTestFakes.StewardEmail));
+        var request = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(StewardEmail));
         Assert.True(world.Host.Time.GetUtcNow() >= Midnight(dataset.KeepUntil.Value), "the steward is asked only on the due date");
         await world.Host.DecideAsync(request, "approve");
         await world.Host.RunUntilNotifiedAsync(caseId, n => n.Subject.StartsWith("Marked for deletion", StringComparison.Ordinal));
@@ -66,7 +67,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(3, certificate.BlobCount);
         Assert.Equal(BlobSizes.Sum(), certificate.TotalBytes);
         Assert.Equal(expectedHash, certificate.ManifestSha256);
-        Assert.Contains(certificate.Approvals, a => a.Role == "steward" && a.Decision == "Approved" && a.DecidedBy == RetentionTestFakes.StewardEmail);
+        Assert.Contains(certificate.Approvals, a => a.Role == "steward" && a.Decision == "Approved" && a.DecidedBy == StewardEmail);
         Assert.Contains(certificate.Approvals, a => a.Role == "pi" && a.Decision == "Approved");
         Assert.Equal(3, certificate.NoticesSentAt.Count);
         Assert.True(certificate.Phase2At - certificate.Phase1At >= TimeSpan.FromDays(30), "the purge waits for the deletion grace");
@@ -80,10 +81,10 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_Archive_MovesBlobsToTheArchiveTierKeepsThemAndWritesACertificate()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "questionnaires", RetentionTestHost.Today, DisposalAction.Archive);
+        var dataset = await world.ProvisionAsync(Dmp, "questionnaires", WorkflowTestEnvironment.Today, DisposalAction.Archive);
         var expectedHash = await world.ManifestHashFromAzuriteAsync(dataset.Container);
 
-        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(RetentionTestHost.Today));
+        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(WorkflowTestEnvironment.Today));
         var done = await world.Host.RunToCompletionAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "questionnaires", dataset.KeepUntil!.Value));
 
         var result = done.ReadOutputAs<RetentionCaseResult>()!;
@@ -108,15 +109,15 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_LegalHoldOnTheContainer_SkipsDisposalReportsItAndKeepsEveryBlob()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "ecg", RetentionTestHost.Today, DisposalAction.Delete);
+        var dataset = await world.ProvisionAsync(Dmp, "ecg", WorkflowTestEnvironment.Today, DisposalAction.Delete);
         await world.Storage.SetLegalHoldAsync(dataset.Container, "litigation2030", hold: true);
 
-        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(RetentionTestHost.Today));
+        await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(WorkflowTestEnvironment.Today));
         var caseId = RetentionCaseWorkflow.InstanceIdFor(Dmp, "ecg", dataset.KeepUntil!.Value);
         var held = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
 
-        Assert.Contains(RetentionTestFakes.StewardEmail, held.To);
-        Assert.Contains(RetentionTestFakes.DpoEmail, held.To);
+        Assert.Contains(StewardEmail, held.To);
+        Assert.Contains(DpoEmail, held.To);
         Assert.Contains("legal hold", held.Body, StringComparison.Ordinal);
         Assert.Equal(3, await world.CountBlobsAsync(dataset.Container));
         Assert.Equal(DatasetState.Provisioned, (await world.Registry.GetDatasetAsync(Dmp, "ecg"))!.State);
@@ -131,10 +132,10 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_DryRun_ReportsTheCaseAndChangesNothing()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "genomes", RetentionTestHost.Today.AddDays(20), DisposalAction.Delete);
+        var dataset = await world.ProvisionAsync(Dmp, "genomes", WorkflowTestEnvironment.Today.AddDays(20), DisposalAction.Delete);
         var before = await world.Registry.GetDatasetAsync(Dmp, "genomes");
 
-        var report = await world.Retention.RunSweepAsync(RetentionTestHost.Today, dryRun: true);
+        var report = await world.Retention.RunSweepAsync(WorkflowTestEnvironment.Today, dryRun: true);
 
         var item = Assert.Single(report.Items);
         Assert.Equal(SweepAction.WouldStartCase, item.Action);
@@ -155,9 +156,9 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_BlobDeletedOutsideADisposal_IsAnAuditAlert_AndTheRedeliveryIsHarmless()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "eeg", RetentionTestHost.Today.AddDays(400), DisposalAction.Delete);
+        var dataset = await world.ProvisionAsync(Dmp, "eeg", WorkflowTestEnvironment.Today.AddDays(400), DisposalAction.Delete);
         await world.Blobs.GetBlobContainerClient(dataset.Container).DeleteBlobAsync("raw/file-1.dat");
-        var deleted = new BlobEventInput("evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, RetentionTestHost.Epoch);
+        var deleted = new BlobEventInput("evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, WorkflowTestEnvironment.Epoch);
 
         var first = await world.HandleBlobEventAsync(deleted);
         var again = await world.HandleBlobEventAsync(deleted, instanceSuffix: "-redelivered");
@@ -172,11 +173,11 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     public async Task EndToEnd_AccessReview_UnconfirmedMemberLosesDirectoryMembershipAndGrant_ConfirmedMemberKeepsThem()
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
-        var dataset = await world.ProvisionAsync(Dmp, "cohort", RetentionTestHost.Today.AddYears(10), DisposalAction.Delete);
+        var dataset = await world.ProvisionAsync(Dmp, "cohort", WorkflowTestEnvironment.Today.AddYears(10), DisposalAction.Delete);
         await world.Registry.UpsertDmpAsync((await world.Registry.GetDmpAsync(Dmp))! with { ContactEmail = "claire.dubois@neuro-institute.example", ETag = null });
         foreach (var (email, level) in new[] { ("claire.dubois@neuro-institute.example", AccessLevel.Owner), ("mehdi.benali@neuro-institute.example", AccessLevel.Contributor), ("anna.kowalska@neuro-institute.example", AccessLevel.Reader) })
         {
-            await world.GrantAsync(dataset, email, level, RetentionTestHost.Today.AddYears(3));
+            await world.GrantAsync(dataset, email, level, WorkflowTestEnvironment.Today.AddYears(3));
         }
 
         var id = await world.Retention.StartAccessReviewAsync(Dmp);
@@ -198,76 +199,30 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
 
     private static DateTimeOffset Midnight(DateOnly date) => new(date.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
 
-    /// <summary>One isolated Gardien on the shared Azurite: own task hub, tables, audit container, inbox folder.</summary>
-    private sealed class LocalRetentionWorld : IAsyncDisposable
+    /// <summary>One isolated Gardien on the shared Azurite (<see cref="LocalAdaptersWorld"/>) with the retention tests' helpers.</summary>
+    private sealed class LocalRetentionWorld(LocalAdaptersWorld local) : IAsyncDisposable
     {
-        private readonly string _root;
-        private readonly ServiceProvider _services;
-        private readonly string _id;
+        private readonly string _id = local.Id;
 
-        private LocalRetentionWorld(string id, string root, ServiceProvider services, RetentionTestHost host, ConcurrentQueue<Notification> sent)
-        {
-            _id = id;
-            _root = root;
-            _services = services;
-            Host = host;
-            SentQueue = sent;
-        }
+        public WorkflowTestEnvironment Host => local.Environment;
 
-        public RetentionTestHost Host { get; }
+        public IReadOnlyList<Notification> Sent => local.Sent;
 
-        public IReadOnlyList<Notification> Sent => [.. SentQueue];
+        public IGovernanceRegistry Registry => local.Registry;
 
-        public IGovernanceRegistry Registry => _services.GetRequiredService<IGovernanceRegistry>();
+        public IStorageProvisioner Storage => local.Storage;
 
-        public IStorageProvisioner Storage => _services.GetRequiredService<IStorageProvisioner>();
+        public IAuditLog Audit => local.Audit;
 
-        public IAuditLog Audit => _services.GetRequiredService<IAuditLog>();
+        public InboxReader Inbox => local.Inbox;
 
-        public InboxReader Inbox => _services.GetRequiredService<InboxReader>();
+        public RetentionService Retention => local.Retention;
 
-        public RetentionService Retention => _services.GetRequiredService<RetentionService>();
+        public BlobServiceClient Blobs => local.Blobs;
 
-        public BlobServiceClient Blobs => _services.GetRequiredService<LocalStorageClients>().Blobs;
+        private IServiceProvider Services => local.Environment.Services;
 
-        private ConcurrentQueue<Notification> SentQueue { get; }
-
-        public static async Task<LocalRetentionWorld> StartAsync(AzuriteFixture azurite)
-        {
-            var id = Guid.NewGuid().ToString("N")[..10];
-            var root = System.IO.Directory.CreateTempSubdirectory("gardien-retention-e2e-").FullName;
-            var inbox = Path.Combine(root, "inbox");
-            var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-            {
-                ["Local:StorageConnectionString"] = azurite.ConnectionString,
-                ["Local:InboxPath"] = inbox,
-                ["Local:DirectoryPath"] = Path.Combine(root, "directory.json"),
-                ["Local:DirectorySeedPath"] = Path.Combine(RepoPaths.Root, "samples", "directory.sample.json"),
-                ["Local:DmpFolder"] = Path.Combine(root, "dmps"),
-                ["Local:TablePrefix"] = "r" + id,
-                ["Local:AuditContainer"] = "audit-" + id,
-                ["Secrets:approval-signing-key-k1"] = RetentionTestFakes.SigningKey,
-            }).Build();
-            var time = new FakeTimeProvider(RetentionTestHost.Epoch);
-            var sent = new ConcurrentQueue<Notification>();
-            var store = new AzureStorageWorkflowStore(
-                AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "R" + id) with { PartitionCount = 2, MaxPollingInterval = TimeSpan.FromMilliseconds(100) },
-                time);
-            await store.CreateIfNotExistsAsync();
-            ServiceProvider? provider = null;
-            var host = await RetentionTestHost.StartAsync(store, time, RetentionTestHost.Register(new WorkflowRegistry()), client =>
-            {
-                var services = new ServiceCollection();
-                services.AddSingleton<TimeProvider>(time);
-                services.AddSingleton<INotifier>(_ => new RecordingNotifier(new InboxNotifier(inbox, time), sent));
-                services.AddSingleton<IWorkflowClient>(_ => client());
-                services.AddGardienLocalAdapters(configuration);
-                services.AddGardienHostServices(new GardienWorkflowOptions { Policy = RetentionTestHost.Policy });
-                provider = services.BuildServiceProvider();
-                return provider;
-            }, () => [.. sent]);
-            return new LocalRetentionWorld(id, root, provider!, host, sent);
-        }
+        public static async Task<LocalRetentionWorld> StartAsync(AzuriteFixture azurite) => new(await LocalAdaptersWorld.StartAsync(azurite));
 
         /// <summary>A provisioned dataset: its container (through the real provisioner) with three blobs, its DMP and dataset records.</summary>
         public async Task<DatasetRecord> ProvisionAsync(string dmpId, string datasetId, DateOnly keepUntil, DisposalAction disposal)
@@ -296,7 +251,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         /// <summary>Grants access the way the intake does: the real grant activity on the local directory and registry.</summary>
         public async Task GrantAsync(DatasetRecord dataset, string email, AccessLevel level, DateOnly endsOn)
         {
-            var activity = ActivatorUtilities.CreateInstance<GrantAccessActivity>(_services);
+            var activity = ActivatorUtilities.CreateInstance<GrantAccessActivity>(Services);
             var result = await activity.RunAsync(new TestActivityContext("e2e-grant"), new GrantAccessInput
             {
                 DmpId = dataset.DmpId,
@@ -306,7 +261,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
                 Level = level,
                 EndsOn = level == AccessLevel.Owner ? null : endsOn,
                 ApprovalIds = ["e2e-intake:steward"],
-                At = RetentionTestHost.Epoch,
+                At = WorkflowTestEnvironment.Epoch,
                 Actor = "system:e2e",
             });
             Assert.NotNull(result.PrincipalId);
@@ -314,7 +269,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
 
         public async Task<IReadOnlyList<string>> GroupMembersAsync(string container, AccessLevel level)
         {
-            var directory = _services.GetRequiredService<IDirectory>();
+            var directory = Services.GetRequiredService<IDirectory>();
             var group = await directory.FindGroupAsync(AccessGroups.GroupName(container, level));
             return group is null ? [] : [.. (await directory.ListMembersAsync(group.Id)).Select(u => u.Id)];
         }
@@ -325,7 +280,7 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
             var client = Blobs.GetBlobContainerClient(dataset.Container);
             await foreach (var blob in client.GetBlobsAsync())
             {
-                var created = new BlobEventInput("created-" + _id + "-" + blob.Name, BlobEventKind.Created, dataset.Container, blob.Name, blob.Properties.ETag?.ToString(), blob.Properties.ContentLength, RetentionTestHost.Epoch);
+                var created = new BlobEventInput("created-" + _id + "-" + blob.Name, BlobEventKind.Created, dataset.Container, blob.Name, blob.Properties.ETag?.ToString(), blob.Properties.ContentLength, WorkflowTestEnvironment.Epoch);
                 var result = await HandleBlobEventAsync(created);
                 Assert.Equal(BlobEventOutcome.Tagged, result.Outcome);
                 var tags = (await client.GetBlobClient(blob.Name).GetTagsAsync()).Value.Tags;
@@ -377,29 +332,6 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
             return actions;
         }
 
-        public async ValueTask DisposeAsync()
-        {
-            await Host.DisposeAsync();
-            await _services.DisposeAsync();
-            try
-            {
-                System.IO.Directory.Delete(_root, recursive: true);
-            }
-            catch (IOException)
-            {
-                // A leftover temp folder is harmless.
-            }
-        }
-    }
-
-    /// <summary>The real inbox notifier, with a copy of each message for the test to click links.</summary>
-    private sealed class RecordingNotifier(INotifier inner, ConcurrentQueue<Notification> sent) : INotifier
-    {
-        public async Task<NotificationReceipt> SendAsync(Notification notification, CancellationToken cancellationToken = default)
-        {
-            var receipt = await inner.SendAsync(notification, cancellationToken);
-            sent.Enqueue(notification);
-            return receipt;
-        }
+        public ValueTask DisposeAsync() => local.DisposeAsync();
     }
 }

@@ -4,6 +4,7 @@ using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Gardien.Workflows.Retention;
 using Moq;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -11,11 +12,11 @@ public sealed class RetentionSweepWorkflowTests
 {
     private const string Dmp = "https://doi.org/10.1234/health-study";
 
-    private static async Task<RetentionSweepReport> SweepAsync(RetentionTestHost host, DateOnly date, bool dryRun = false, string? instanceId = null)
+    private static async Task<RetentionSweepReport> SweepAsync(WorkflowTestEnvironment host, DateOnly date, bool dryRun = false, string? instanceId = null)
     {
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionSweepWorkflow),
-            new RetentionSweepInput(date, dryRun, RetentionTestHost.Settings),
+            new RetentionSweepInput(date, dryRun, WorkflowTestEnvironment.Settings),
             instanceId ?? (dryRun ? RetentionSweepWorkflow.DryRunInstanceIdFor(date, "t") : RetentionSweepWorkflow.InstanceIdFor(date)));
         var done = await host.RunToCompletionAsync(id);
         Assert.True(done.Status == WorkflowStatus.Completed, done.FailureDetails?.ToString());
@@ -25,13 +26,13 @@ public sealed class RetentionSweepWorkflowTests
     [Fact]
     public async Task Sweep_StartsOneCasePerDatasetInTheNoticeHorizon()
     {
-        var fakes = new RetentionTestFakes();
-        fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
-        fakes.AddDataset(Dmp, "due-at-horizon", RetentionTestHost.Today.AddDays(90));
-        fakes.AddDataset(Dmp, "far-away", RetentionTestHost.Today.AddDays(400));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        fakes.AddDataset(Dmp, "due-soon", WorkflowTestEnvironment.Today.AddDays(20));
+        fakes.AddDataset(Dmp, "due-at-horizon", WorkflowTestEnvironment.Today.AddDays(90));
+        fakes.AddDataset(Dmp, "far-away", WorkflowTestEnvironment.Today.AddDays(400));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
-        var report = await SweepAsync(host, RetentionTestHost.Today);
+        var report = await SweepAsync(host, WorkflowTestEnvironment.Today);
 
         Assert.Equal(["due-soon", "due-at-horizon"], report.Items.Select(i => i.DatasetId));
         Assert.All(report.Items, i => Assert.Equal(SweepAction.CaseStarted, i.Action));
@@ -44,21 +45,21 @@ public sealed class RetentionSweepWorkflowTests
             Assert.Equal(item.KeepUntil, instance.ReadInputAs<RetentionCaseInput>()!.KeepUntil);
         }
 
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.sweep_completed");
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.sweep_completed");
     }
 
     [Fact]
     public async Task Sweep_RepeatedNextDay_StartsNoDuplicateCase_AndSameDayStartJoinsTheFirstSweep()
     {
-        var fakes = new RetentionTestFakes();
-        fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes();
+        fakes.AddDataset(Dmp, "due-soon", WorkflowTestEnvironment.Today.AddDays(20));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
-        var first = await SweepAsync(host, RetentionTestHost.Today);
-        var sameDayId = await host.Client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(RetentionTestHost.Today), RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today));
-        var second = await SweepAsync(host, RetentionTestHost.Today.AddDays(1));
+        var first = await SweepAsync(host, WorkflowTestEnvironment.Today);
+        var sameDayId = await host.Client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(WorkflowTestEnvironment.Today), RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today));
+        var second = await SweepAsync(host, WorkflowTestEnvironment.Today.AddDays(1));
 
-        Assert.Equal(RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today), sameDayId);
+        Assert.Equal(RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today), sameDayId);
         Assert.Equal(SweepAction.CaseStarted, Assert.Single(first.Items).Action);
         Assert.Equal(SweepAction.CaseAlreadyOpen, Assert.Single(second.Items).Action);
         var cases = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "retention-case-" });
@@ -69,12 +70,12 @@ public sealed class RetentionSweepWorkflowTests
     public async Task Sweep_DryRun_ListsWhatWouldHappenAndChangesNothing()
     {
         // Read-only strict mocks: any write to the registry, storage, inbox or audit fails the test.
-        var fakes = new RetentionTestFakes(allowWrites: false);
-        var dataset = fakes.AddDataset(Dmp, "due-soon", RetentionTestHost.Today.AddDays(20), personal: true);
-        fakes.AddDataset(Dmp, "held", RetentionTestHost.Today.AddDays(60), legalHold: true);
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        var fakes = new PortFakes(allowWrites: false);
+        var dataset = fakes.AddDataset(Dmp, "due-soon", WorkflowTestEnvironment.Today.AddDays(20), personal: true);
+        fakes.AddDataset(Dmp, "held", WorkflowTestEnvironment.Today.AddDays(60), legalHold: true);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
-        var report = await SweepAsync(host, RetentionTestHost.Today, dryRun: true);
+        var report = await SweepAsync(host, WorkflowTestEnvironment.Today, dryRun: true);
 
         Assert.Equal(2, report.Items.Count);
         var item = report.Items[0];
@@ -94,14 +95,14 @@ public sealed class RetentionSweepWorkflowTests
     [Fact]
     public async Task Sweep_TagDisagreeingWithRegistry_IsReportedAndTheRegistryWins()
     {
-        var fakes = new RetentionTestFakes();
-        var dataset = fakes.AddDataset(Dmp, "tagged", RetentionTestHost.Today.AddDays(400));
-        var stale = new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(RetentionTestHost.Today.AddDays(10)) };
+        var fakes = new PortFakes();
+        var dataset = fakes.AddDataset(Dmp, "tagged", WorkflowTestEnvironment.Today.AddDays(400));
+        var stale = new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(WorkflowTestEnvironment.Today.AddDays(10)) };
         fakes.Blobs[dataset.Container] = [.. fakes.Blobs[dataset.Container].Select(b => b with { Tags = stale })];
         fakes.Blobs["orphan-container"] = [new StoredBlob("x.csv", "\"1\"", 5, stale, StorageTier.Hot, null)];
-        await using var host = await RetentionTestHost.StartAsync(fakes);
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
-        var report = await SweepAsync(host, RetentionTestHost.Today);
+        var report = await SweepAsync(host, WorkflowTestEnvironment.Today);
 
         Assert.Empty(report.Items);
         var disagree = Assert.Single(report.Discrepancies, d => d.Kind == RetentionDiscrepancyKind.TagDisagrees);
@@ -109,19 +110,19 @@ public sealed class RetentionSweepWorkflowTests
         Assert.Equal(3, disagree.BlobCount);
         Assert.Equal(GovernanceMetadata.Date(dataset.KeepUntil!.Value), disagree.RegistryKeepUntil);
         Assert.Single(report.Discrepancies, d => d.Kind == RetentionDiscrepancyKind.UnknownContainer && d.Container == "orphan-container");
-        var alert = Assert.Single(fakes.NotificationsSnapshot());
+        var alert = Assert.Single(fakes.Sent);
         Assert.Equal(NotificationKind.Alert, alert.Kind);
-        Assert.Contains(RetentionTestFakes.StewardEmail, alert.To);
+        Assert.Contains(StewardEmail, alert.To);
     }
 
     [Fact]
     public async Task Schedule_SweepsOncePerDayAtItsTime_AndStartsTheAccessReviewOfEachActiveDmpOnce()
     {
-        var fakes = new RetentionTestFakes();
+        var fakes = new PortFakes();
         fakes.Dmps[Dmp] = new DmpRecord { DmpId = Dmp, State = DmpState.Active, ContactEmail = "pi@neuro-institute.example" };
         fakes.Dmps["https://doi.org/10.1234/rejected"] = new DmpRecord { DmpId = "https://doi.org/10.1234/rejected", State = DmpState.Rejected };
-        await using var host = await RetentionTestHost.StartAsync(fakes);
-        var sweeps = Enumerable.Range(1, 3).Select(d => RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today.AddDays(d))).ToList();
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
+        var sweeps = Enumerable.Range(1, 3).Select(d => RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today.AddDays(d))).ToList();
 
         await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput { RunAt = new TimeOnly(2, 0) }, RetentionScheduleWorkflow.InstanceId);
         await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () =>
@@ -138,10 +139,10 @@ public sealed class RetentionSweepWorkflowTests
         });
 
         // Started at 08:00: today's 02:00 has passed, so the first sweep is tomorrow's.
-        Assert.Null(await host.Client.GetInstanceAsync(RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today)));
+        Assert.Null(await host.Client.GetInstanceAsync(RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today)));
         var first = await host.Client.GetInstanceAsync(sweeps[0], getInputsAndOutputs: true);
-        Assert.Equal(RetentionTestHost.Today.AddDays(1), first!.ReadInputAs<RetentionSweepInput>()!.Date);
-        Assert.True(first.CreatedAt >= new DateTimeOffset(RetentionTestHost.Today.AddDays(1).ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero), "the sweep runs at its time of day");
+        Assert.Equal(WorkflowTestEnvironment.Today.AddDays(1), first!.ReadInputAs<RetentionSweepInput>()!.Date);
+        Assert.True(first.CreatedAt >= new DateTimeOffset(WorkflowTestEnvironment.Today.AddDays(1).ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero), "the sweep runs at its time of day");
         var schedule = await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId);
         Assert.False(schedule!.Status.IsTerminal(), "the schedule is eternal");
         var reviews = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "access-review-" });
@@ -151,15 +152,15 @@ public sealed class RetentionSweepWorkflowTests
     [Fact]
     public async Task Schedule_ADayWhoseStepsFailAfterRetries_IsAuditedAndTheScheduleKeepsSweepingNextDays()
     {
-        var fakes = new RetentionTestFakes();
+        var fakes = new PortFakes();
         fakes.Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("registry unavailable"));
-        await using var host = await RetentionTestHost.StartAsync(fakes);
-        var secondDay = RetentionSweepWorkflow.InstanceIdFor(RetentionTestHost.Today.AddDays(2));
+        await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
+        var secondDay = RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today.AddDays(2));
 
         await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId);
         await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () => (await host.Client.GetInstanceAsync(secondDay, getInputsAndOutputs: false))?.Status == WorkflowStatus.Completed);
 
-        Assert.Contains(fakes.AuditSnapshot(), e => e.Action == "retention.schedule_run_failed");
+        Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.schedule_run_failed");
         Assert.False((await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId))!.Status.IsTerminal());
     }
 }

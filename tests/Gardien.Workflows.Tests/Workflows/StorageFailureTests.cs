@@ -2,7 +2,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
@@ -14,7 +14,7 @@ public sealed class StorageFailureTests
     [Fact]
     public async Task Intake_DatasetIdTooLongForStorage_IsInvalidBeforeAnyApproval()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var json = Json(datasets: [new DatasetSpec("ds-ok"), new DatasetSpec("https://doi.org/10.1234/" + new string('x', 3000))]);
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
@@ -81,7 +81,7 @@ public sealed class StorageFailureTests
     public async Task Intake_StorageRefusesTheContainer_FailsAtOnceWithAOneLineReason()
     {
         var ensureCalls = 0;
-        await using var host = await IntakeTestHost.StartAsync(h => h.Fault = call =>
+        await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call =>
             call == "Storage.EnsureContainer" && Interlocked.Increment(ref ensureCalls) > 0 ? new Azure.RequestFailedException(400, SdkDump, "InvalidMetadata", null) : null);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);

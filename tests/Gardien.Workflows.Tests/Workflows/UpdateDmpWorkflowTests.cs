@@ -4,14 +4,14 @@ using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Provisioning;
 using Moq;
-using static Gardien.Workflows.Tests.Workflows.IntakeTestDmps;
+using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
 /// <summary><see cref="UpdateDmpWorkflow"/> (and the routing of DMP events) on the engine with strict port mocks.</summary>
 public sealed class UpdateDmpWorkflowTests
 {
-    private static async Task<IntakeDmpOutput> GovernAsync(IntakeTestHost host, string json)
+    private static async Task<IntakeDmpOutput> GovernAsync(WorkflowTestEnvironment host, string json)
     {
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
         var output = (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
@@ -19,16 +19,16 @@ public sealed class UpdateDmpWorkflowTests
         return output;
     }
 
-    private static IReadOnlyList<string> AskedFor(IntakeTestHost host, string instanceId) =>
+    private static IReadOnlyList<string> AskedFor(WorkflowTestEnvironment host, string instanceId) =>
         [.. host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(m => m.To).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Update_ShortenedRetention_AsksOnlyDpoAndPi_ThenRetagsContainerAndBlobs()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, datasets: new DatasetSpec("ds-open", AvailableUntil: "2040-12-31")));
         var container = host.Datasets[(DmpId, "ds-open")].Container;
-        host.Blobs[(container, "results.csv")] = new() { [GovernanceMetadata.KeepUntil] = "2040-12-31" };
+        host.Ports.AddBlob(container, "results.csv", new() { [GovernanceMetadata.KeepUntil] = "2040-12-31" });
 
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2035-12-31"))));
         var output = (await host.ApproveAllUntilCompletedAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
@@ -39,7 +39,7 @@ public sealed class UpdateDmpWorkflowTests
         Assert.Equal([ApprovalRole.PrincipalInvestigator, ApprovalRole.DataProtectionOfficer], output.Approvals.Select(a => a.Role).Order());
         Assert.Equal(new DateOnly(2035, 12, 31), host.Datasets[(DmpId, "ds-open")].KeepUntil);
         Assert.Equal("2035-12-31", host.ContainerMetadata[container][GovernanceMetadata.KeepUntil]);
-        Assert.Equal("2035-12-31", host.Blobs[(container, "results.csv")][GovernanceMetadata.KeepUntil]);
+        Assert.Equal("2035-12-31", host.Ports.BlobTags(container, "results.csv")[GovernanceMetadata.KeepUntil]);
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
         Assert.Equal(new DateOnly(2035, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);
         var audited = Assert.Single(host.AuditEntries, e => e.Action == "dataset.retention_changed");
@@ -50,7 +50,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_ContributorRemoved_RevokesWithoutAskingAnyone()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         var intake = await GovernAsync(host, Json(V1));
         var container = intake.Containers[0].Container;
         Assert.True(host.Memberships.ContainsKey(("g-" + container + "-contributors", "u-dm")));
@@ -73,7 +73,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_NewPersonalDataset_AsksTheDpoAndProvisionsOnlyTheNewDataset()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1));
 
         var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-cohort", PersonalData: "yes", Access: "closed")]);
@@ -96,7 +96,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_GrantFailsForGood_UndoesTheNewContainerAndGrantsAndKeepsThePlanInForce()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1));
         var planBefore = host.Dmps[DmpId].ActivePlanJson;
         // The grant batch dies right after recording the PI's grant on the new dataset: everything it did must be undone.
@@ -131,7 +131,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_NewAccessOnSeveralDatasets_IsGrantedInOneBatch()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, withDataManager: false));
 
         var v2 = Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-more")]);
@@ -150,7 +150,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_RejectedChange_KeepsThePlanInForceAndTellsThePiWhy()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, datasets: new DatasetSpec("ds-open", AvailableUntil: "2040-12-31")));
 
         var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2030-12-31"))));
@@ -171,7 +171,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Route_OlderVersionArrivingWhileTheNewerIsInIntake_IsRefusedAsStale()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
 
         // v2 arrives first and goes into intake; v1 arrives while v2 awaits its approval.
         var intake = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2)));
@@ -195,7 +195,7 @@ public sealed class UpdateDmpWorkflowTests
     [Fact]
     public async Task Update_SameVersionTwice_JoinsOneInstance()
     {
-        await using var host = await IntakeTestHost.StartAsync();
+        await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1));
 
         var v2 = Json(V2, withDataManager: false);

@@ -48,6 +48,7 @@ public interface IDirectory
     /// <summary>Removes the user from the group. Returns false when not a member. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
     Task<bool> RemoveMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
 
+    /// <summary>The members of the group. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
     Task<IReadOnlyList<DirectoryUser>> ListMembersAsync(string groupId, CancellationToken cancellationToken = default);
 
     /// <summary>Assigns a data-plane role on a container to a user or group. Idempotent per (principal, scope, role).</summary>
@@ -63,24 +64,42 @@ public interface IDirectory
 /// <param name="Id">Stable directory id (object id in Entra ID).</param>
 public sealed record DirectoryUser(string Id, string DisplayName, string? Email, string? Orcid);
 
+/// <summary>A directory group.</summary>
+/// <param name="Id">Stable directory id (object id in Entra ID).</param>
+/// <param name="Name">Its unique name.</param>
+/// <param name="Description">What it is for.</param>
 public sealed record DirectoryGroup(string Id, string Name, string? Description);
 
+/// <summary>What a principal is.</summary>
 public enum PrincipalKind
 {
+    /// <summary>A person.</summary>
     User,
+    /// <summary>A group of people.</summary>
     Group,
 }
 
+/// <summary>A user or group a role is assigned to.</summary>
+/// <param name="Id">Its directory id.</param>
+/// <param name="Kind">User or group.</param>
 public sealed record PrincipalRef(string Id, PrincipalKind Kind);
 
 /// <summary>Access levels, mapped by Azure adapters to Storage Blob Data Reader / Contributor / Owner.</summary>
 public enum AccessLevel
 {
+    /// <summary>Reads blobs.</summary>
     Reader,
+    /// <summary>Reads and writes blobs.</summary>
     Contributor,
+    /// <summary>Reads and writes blobs and manages their access.</summary>
     Owner,
 }
 
+/// <summary>A role assignment recorded on a scope.</summary>
+/// <param name="AssignmentId">Deterministic id of the assignment.</param>
+/// <param name="Principal">The user or group.</param>
+/// <param name="Scope">The container the role is on.</param>
+/// <param name="Role">The access level.</param>
 public sealed record RoleAssignment(string AssignmentId, PrincipalRef Principal, string Scope, AccessLevel Role);
 
 /// <param name="AssignmentId">Deterministic id of the assignment (same inputs, same id).</param>

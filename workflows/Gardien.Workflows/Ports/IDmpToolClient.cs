@@ -32,6 +32,9 @@ public sealed record FetchedDmp(string DmpId, string Json, DateTimeOffset? Modif
     public string? NativeFormat { get; init; }
 }
 
+/// <summary>A plan the DMP tool lists.</summary>
+/// <param name="DmpId">The plan's <c>dmp_id</c>.</param>
+/// <param name="Modified">Its <c>modified</c>, when the listing says.</param>
 public sealed record DmpSummary(string DmpId, DateTimeOffset? Modified)
 {
     /// <summary>The tool's own identifier of the plan (DMP OPIDoR plan number, Common maDMP API system id), when it differs from the dmp_id.</summary>

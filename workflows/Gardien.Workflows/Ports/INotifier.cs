@@ -7,18 +7,28 @@ namespace Gardien.Workflows.Ports;
 /// </summary>
 public interface INotifier
 {
+    /// <summary>Delivers <paramref name="notification"/> once per deduplication key; throws a <see cref="PortException"/> when it cannot.</summary>
     Task<NotificationReceipt> SendAsync(Notification notification, CancellationToken cancellationToken = default);
 }
 
+/// <summary>What a message is for; adapters may render kinds differently (an approval request as a card with buttons).</summary>
 public enum NotificationKind
 {
+    /// <summary>Asks an approver to decide, with signed approve and reject links.</summary>
     ApprovalRequest,
+    /// <summary>Reminds an approver who has not decided.</summary>
     Reminder,
+    /// <summary>Hands an overdue approval to a delegate, or tells the steward it is overdue.</summary>
     Escalation,
+    /// <summary>Tells the PI what was provisioned and granted.</summary>
     Summary,
+    /// <summary>Tells the PI a plan, change or extension was not approved, and why.</summary>
     Rejection,
+    /// <summary>Tells the PI a dataset reaches the end of its retention.</summary>
     RetentionNotice,
+    /// <summary>Asks the PI to confirm who keeps access.</summary>
     AccessReview,
+    /// <summary>Tells the steward (and others) something needs attention.</summary>
     Alert,
 }
 

@@ -7,20 +7,24 @@ namespace Gardien.Workflows.Ports;
 /// </summary>
 public class PortException : Exception
 {
+    /// <summary>A failure with a default message.</summary>
     public PortException()
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>.</summary>
     public PortException(string message)
         : base(message)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public PortException(string message, Exception innerException)
         : base(message, innerException)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>; <paramref name="isTransient"/> tells whether trying again can help.</summary>
     public PortException(string message, bool isTransient, Exception? innerException = null)
         : base(message, innerException)
     {
@@ -37,15 +41,18 @@ public class PortException : Exception
 /// </summary>
 public sealed class ConcurrencyConflictException : PortException
 {
+    /// <summary>A failure with a default message.</summary>
     public ConcurrencyConflictException()
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>.</summary>
     public ConcurrencyConflictException(string message)
         : base(message, isTransient: true)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public ConcurrencyConflictException(string message, Exception innerException)
         : base(message, isTransient: true, innerException)
     {
@@ -55,15 +62,18 @@ public sealed class ConcurrencyConflictException : PortException
 /// <summary>A named thing the call needs (container, group, secret, DMP) does not exist. Not transient.</summary>
 public sealed class PortNotFoundException : PortException
 {
+    /// <summary>A failure with a default message.</summary>
     public PortNotFoundException()
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>.</summary>
     public PortNotFoundException(string message)
         : base(message, isTransient: false)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public PortNotFoundException(string message, Exception innerException)
         : base(message, isTransient: false, innerException)
     {
@@ -77,15 +87,18 @@ public sealed class PortNotFoundException : PortException
 /// </summary>
 public sealed class PortRefusedException : PortException
 {
+    /// <summary>A failure with a default message.</summary>
     public PortRefusedException()
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>.</summary>
     public PortRefusedException(string message)
         : base(message, isTransient: false)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public PortRefusedException(string message, Exception innerException)
         : base(message, isTransient: false, innerException)
     {
@@ -100,15 +113,18 @@ public sealed class PortRefusedException : PortException
 /// </summary>
 public sealed class AuditTrailDamagedException : PortException
 {
+    /// <summary>A failure with a default message.</summary>
     public AuditTrailDamagedException()
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>.</summary>
     public AuditTrailDamagedException(string message)
         : base(message, isTransient: false)
     {
     }
 
+    /// <summary>A failure described by <paramref name="message"/>, caused by <paramref name="innerException"/>.</summary>
     public AuditTrailDamagedException(string message, Exception innerException)
         : base(message, isTransient: false, innerException)
     {

@@ -6,9 +6,13 @@ namespace Gardien.Workflows.Ports;
 /// <summary>Storage access tiers, as in Azure Blob Storage.</summary>
 public enum StorageTier
 {
+    /// <summary>Frequent access.</summary>
     Hot,
+    /// <summary>Infrequent access, kept at least 30 days.</summary>
     Cool,
+    /// <summary>Rare access, kept at least 90 days.</summary>
     Cold,
+    /// <summary>Offline: blobs must be rehydrated before they can be read.</summary>
     Archive,
 }
 
@@ -24,6 +28,7 @@ public sealed record ContainerSpec
     /// <summary>Default tier for the container's blobs.</summary>
     public StorageTier Tier { get; init; } = StorageTier.Hot;
 
+    /// <summary>The encryption scope the container's blobs are encrypted with; null: the account default.</summary>
     public string? EncryptionScope { get; init; }
 
     /// <summary>Time-based immutability (WORM) retention in days, or null for none.</summary>
@@ -35,10 +40,13 @@ public sealed record ContainerSpec
     /// </summary>
     public bool LockImmutability { get; init; }
 
+    /// <summary>Storage quota in bytes; null: none.</summary>
     public long? QuotaBytes { get; init; }
 
+    /// <summary>Puts a legal hold on the container at creation.</summary>
     public bool LegalHold { get; init; }
 
+    /// <summary>Lifecycle management rules for the container's blobs.</summary>
     public IReadOnlyList<LifecycleRule> LifecycleRules { get; init; } = [];
 
     /// <summary>The workflow instance provisioning the container; stored only at creation (see <see cref="IStorageProvisioner.DeleteContainerIfEmptyAsync"/>).</summary>
@@ -48,9 +56,12 @@ public sealed record ContainerSpec
 /// <summary>A lifecycle management rule for one container (days since last modification).</summary>
 public sealed record LifecycleRule(string Name, int? TierToCoolAfterDays = null, int? TierToArchiveAfterDays = null, int? DeleteAfterDays = null);
 
+/// <summary>What <see cref="IStorageProvisioner.EnsureContainerAsync"/> did.</summary>
 public enum ProvisionOutcome
 {
+    /// <summary>The container was created by this call.</summary>
     Created,
+    /// <summary>The container existed already (a redelivered call, or another instance created it).</summary>
     AlreadyExisted,
 }
 
@@ -63,6 +74,15 @@ public sealed record ProvisionResult(
     IReadOnlyList<string> EnforcedFeatures,
     IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);
 
+/// <summary>A container as the store reports it.</summary>
+/// <param name="Name">The container's name.</param>
+/// <param name="Location">The container's URL.</param>
+/// <param name="Metadata">Its metadata.</param>
+/// <param name="ETag">Its ETag.</param>
+/// <param name="LastModified">When it last changed.</param>
+/// <param name="OwnerInstanceId">The workflow instance that created it, when recorded.</param>
+/// <param name="DeletionMark">The disposal phase-1 mark, when marked for deletion.</param>
+/// <param name="LegalHold">Whether a legal hold is on it.</param>
 public sealed record ContainerInfo(
     string Name,
     Uri Location,
@@ -85,35 +105,55 @@ public sealed record StoredBlob(
     StorageTier? Tier,
     DateTimeOffset? CreatedOn);
 
+/// <summary>A blob found by its index tags.</summary>
+/// <param name="Container">The blob's container.</param>
+/// <param name="Name">The blob's name.</param>
+/// <param name="Tags">Its index tags.</param>
 public sealed record TaggedBlob(string Container, string Name, IReadOnlyDictionary<string, string> Tags);
 
+/// <summary>How a <see cref="TagCondition"/> compares a tag with its value (ordinal string comparison).</summary>
 public enum TagOperator
 {
+    /// <summary>The tag equals the value.</summary>
     Equal,
+    /// <summary>The tag sorts before the value.</summary>
     LessThan,
+    /// <summary>The tag sorts before or equals the value.</summary>
     LessThanOrEqual,
+    /// <summary>The tag sorts after the value.</summary>
     GreaterThan,
+    /// <summary>The tag sorts after or equals the value.</summary>
     GreaterThanOrEqual,
 }
 
 /// <summary>One tag condition; values compare as ordinal strings (so dates must be written yyyy-MM-dd).</summary>
 public sealed record TagCondition(string Key, TagOperator Operator, string Value);
 
+/// <summary>What <see cref="IStorageProvisioner.DeleteContainerIfEmptyAsync"/> did.</summary>
 public enum ContainerDeletionOutcome
 {
+    /// <summary>The container was deleted.</summary>
     Deleted,
+    /// <summary>There was no such container.</summary>
     NotFound,
+    /// <summary>The container holds blobs: it was kept.</summary>
     NotEmpty,
     /// <summary>The container exists but another instance (or nobody recorded) created it.</summary>
     NotOwned,
 }
 
+/// <summary>What <see cref="IStorageProvisioner.PurgeAsync"/> did (phase 2 of a deletion).</summary>
 public enum PurgeOutcome
 {
+    /// <summary>The container and its blobs were deleted.</summary>
     Purged,
+    /// <summary>The container no longer existed.</summary>
     AlreadyGone,
+    /// <summary>The container was not marked for deletion: nothing was deleted.</summary>
     NotMarked,
+    /// <summary>The deletion grace period has not ended: nothing was deleted.</summary>
     GracePeriodNotOver,
+    /// <summary>A legal hold is on the container: nothing was deleted.</summary>
     UnderLegalHold,
 }
 

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 
-namespace Gardien.Workflows.Tests.Workflows;
+namespace Gardien.Testing.Workflows;
 
 /// <summary>maDMP 1.2 documents for the workflow tests, stating exactly the facts the tests depend on.</summary>
-internal static class IntakeTestDmps
+public static class IntakeTestDmps
 {
     public const string DmpId = "https://doi.org/10.99999/test.dmp";
     public const string PiEmail = "claire.dubois@neuro.example";
