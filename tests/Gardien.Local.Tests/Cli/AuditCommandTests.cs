@@ -2,7 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Gardien.Cli;
-using Gardien.Local.Audit;
+using Gardien.Storage.Audit;
 using Gardien.Local.Tests.Adapters;
 using Gardien.Testing;
 

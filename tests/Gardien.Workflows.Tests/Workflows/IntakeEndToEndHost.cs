@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Gardien.Local.Audit;
+using Gardien.Storage.Audit;
 using Gardien.Local.Configuration;
 using Gardien.Local.DmpTool;
 using Gardien.Local.Notifications;

@@ -3,7 +3,7 @@ using Azure;
 using Gardien.Workflows;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Local.Configuration;
+namespace Gardien.Storage;
 
 /// <summary>
 /// Translates Azure SDK failures that escape an adapter into port exceptions, as the port contract asks: a request the
