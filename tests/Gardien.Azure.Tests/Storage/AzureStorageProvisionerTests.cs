@@ -121,6 +121,25 @@ public sealed class AzureStorageProvisionerTests : IDisposable
     }
 
     [Fact]
+    public async Task LockImmutability_LaterThanProvisioning_LocksTheExistingPolicyOnce_AndRefusesAContainerWithout()
+    {
+        var (provisioner, _) = Create();
+        await provisioner.EnsureContainerAsync(Spec(immutability: 30));
+
+        var first = await provisioner.LockImmutabilityAsync(_container);
+        var second = await provisioner.LockImmutabilityAsync(_container);
+        var controls = await provisioner.GetControlsAsync(_container);
+
+        Assert.True(first.Changed);
+        Assert.False(second.Changed);
+        Assert.Single(WritesTo("/immutabilityPolicies/default/lock"));
+        Assert.True(controls.ImmutabilityLocked);
+        Assert.Equal(30, controls.ImmutabilityDays);
+        _arm.Containers["gardien-no-policy"] = new FakeStorageArm.ContainerRecord();
+        await Assert.ThrowsAsync<PortRefusedException>(() => provisioner.LockImmutabilityAsync("gardien-no-policy"));
+    }
+
+    [Fact]
     public async Task Ensure_LongerPeriodOnALockedPolicy_ExtendsIt_AShorterOneChangesNothing()
     {
         var (provisioner, _) = Create();

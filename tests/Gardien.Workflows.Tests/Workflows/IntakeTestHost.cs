@@ -383,6 +383,9 @@ internal sealed class IntakeTestHost : IAsyncDisposable
             IReadOnlyList<NotEnforcedFeature> notEnforced = spec.ImmutabilityDays is null ? [] : [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")];
             return After("Storage.EnsureContainer", new ProvisionResult(spec.Name, created ? ProvisionOutcome.Created : ProvisionOutcome.AlreadyExisted, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], notEnforced));
         });
+        // What the test store enforces: its metadata; immutability is only recorded (the Azure adapter enforces it).
+        Storage.Setup(s => s.GetControlsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, CancellationToken _) =>
+            new ContainerControls(name, [GovernanceFeatures.ContainerMetadata], [], new HoldStatus(false, [], null, false)));
         Storage.Setup(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>())).ReturnsAsync((string name, string? owner, CancellationToken _) =>
             !Containers.TryGetValue(name, out var recorded) ? ContainerDeletionOutcome.NotFound
             : owner is not null && recorded != owner ? ContainerDeletionOutcome.NotOwned

@@ -280,6 +280,9 @@ public static class GovernanceEvaluator
             ImmutabilityDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
                 ? policy.Storage.RawDataImmutability.Days
                 : null,
+            LockImmutabilityAfterDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
+                ? policy.Storage.RawDataImmutability.LockAfterDays
+                : null,
             QuotaBytes = quota,
             HostRegions = hostRegions,
         };

@@ -155,6 +155,9 @@ public sealed record StoragePlan
     /// <summary>Days of time-based immutability for raw data; null when none applies.</summary>
     public int? ImmutabilityDays { get; init; }
 
+    /// <summary>Days after provisioning at which that immutability is locked; null: never (or no immutability).</summary>
+    public int? LockImmutabilityAfterDays { get; init; }
+
     /// <summary>Sum of the distributions' byte_size; null when none states it.</summary>
     public long? QuotaBytes { get; init; }
 

@@ -175,7 +175,15 @@ public sealed record EncryptionPolicy(string Scope, IReadOnlyList<DataClassifica
 /// Time-based immutability (WORM) for raw data. A dataset is raw when its <c>type</c> contains one of
 /// <see cref="DatasetTypes"/> (case-insensitive), or when one of its keywords equals one of them.
 /// </summary>
-public sealed record ImmutabilityPolicy(bool Enabled, int Days, IReadOnlyList<string> DatasetTypes);
+public sealed record ImmutabilityPolicy(bool Enabled, int Days, IReadOnlyList<string> DatasetTypes)
+{
+    /// <summary>
+    /// Days after a container's provisioning at which its immutability policy is locked (0: at once); null: never, the
+    /// policy stays unlocked. Locking is irreversible: the period can then only grow and the data cannot be deleted
+    /// before it ends, so the delay leaves time to correct a wrong upload first.
+    /// </summary>
+    public int? LockAfterDays { get; init; }
+}
 
 public sealed record AccessPolicy
 {
