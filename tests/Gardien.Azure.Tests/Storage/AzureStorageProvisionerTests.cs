@@ -45,7 +45,7 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string dmpId, CancellationToken _) => [.. _datasets.Where(d => d.DmpId == dmpId)]);
         var options = Options(cool, archive);
-        var controls = new StorageAccountControls(options, new StaticTokenCredential(), _arm.Arm.ClientOptions());
+        var controls = new StorageAccountControls(options, new FixedTokenCredential(), _arm.Arm.ClientOptions());
         var dataPlane = new BlobStorageProvisioner(_blobs);
         var lifecycle = new LifecyclePolicySync(controls, registry.Object, dataPlane, options, _time);
         return (new AzureStorageProvisioner(dataPlane, controls, lifecycle, _time), lifecycle);
