@@ -1,5 +1,9 @@
 metadata name = 'Gardien'
-metadata description = 'The whole Gardien deployment in one stage (resource-group scope): identity, monitoring, host and research-data storage, Key Vault, Event Grid topics and their queue subscriptions, role assignments, optional private networking and the Flex Consumption Function App with App Service Authentication on the approval route.'
+metadata description = '''
+The whole Gardien deployment in one stage (resource-group scope): identity, monitoring, host and research-data
+storage, Key Vault, Event Grid topics and their queue subscriptions, role assignments, optional private networking
+and the Flex Consumption Function App with App Service Authentication on the approval route.
+'''
 
 targetScope = 'resourceGroup'
 
@@ -122,7 +126,10 @@ param durableAlwaysReadyInstanceCount int = 1
 @maxLength(36)
 param apiAuthClientId string
 
-@description('Optional. Grant the app Storage Account Contributor on the research-data account so it can manage lifecycle rules, immutability policies, legal holds and encryption scopes, and read them back. Off: those controls fail and provisioning stops.')
+@description('''
+Optional. Grant the app Storage Account Contributor on the research-data account to set and read back lifecycle
+rules, immutability policies, legal holds and encryption scopes. Off: those controls fail and provisioning stops.
+''')
 param enableResearchDataManagement bool = true
 
 @description('Optional. Durable Functions task hub name (letters and digits).')
@@ -131,28 +138,34 @@ param taskHubName string = 'gardien${environmentName}'
 @description('Optional. Path of the institution governance policy, relative to the deployed package.')
 param policyPath string = 'policy.json'
 
-@description('Optional. Key id signing new approval links: the app reads the Key Vault secret approval-signing-key-<id> (created by scripts/deploy.sh, rotated in place, see docs/ops.md).')
+@description('''
+Optional. Key id signing new approval links: the app reads the Key Vault secret approval-signing-key-<id>
+(created by scripts/deploy.sh, rotated in place, see docs/ops.md).
+''')
 @minLength(1)
 @maxLength(20)
 param approvalSigningKeyId string = 'k1'
 
-@description('Required. Mailbox (UPN or object ID) the app mails from when Teams delivery fails; the identity needs the Mail.Send Graph permission.')
+@description('Required. Mailbox (UPN or object ID) the app mails from when Teams delivery fails; needs the Mail.Send permission.')
 @minLength(3)
 param notificationMailSender string
 
-@description('Optional. ID of the Gardien Teams app manifest (functions/Gardien.Functions/teams-app); empty: no activity-feed notifications, mail only.')
+@description('Optional. ID of the Gardien Teams app manifest (functions/Gardien.Functions/teams-app); empty: no activity feed.')
 param teamsAppId string = ''
 
 @description('Optional. Key Vault secret holding the URL of the Teams Workflows webhook that posts Adaptive Cards; empty: no cards.')
 param teamsWebhookSecretName string = ''
 
-@description('Optional. Directory extension attribute holding a user\'s ORCID iD (extension_<app id>_<name>); empty: people are found by e-mail only.')
+@description('Optional. Directory extension attribute holding ORCID iDs (extension_<app id>_<name>); empty: e-mail only.')
 param graphOrcidAttribute string = ''
 
 @description('Optional. NCRONTAB schedule (six fields, seconds first) of the DMP-tool poller.')
 param dmpPollingSchedule string = '0 */15 * * * *'
 
-@description('Optional. The DMP tools the poller reads, as app settings DmpTools__Tools__<name>__<key> (Kind, BaseUrl, GrantType, ClientIdSecretName, ClientSecretName, TokenUrl, PlanIds__0...); names of Key Vault secrets, never credentials. See docs/ops.md.')
+@description('''
+Optional. The DMP tools the poller reads, as app settings DmpTools__Tools__<name>__<key> (Kind, BaseUrl, GrantType,
+ClientIdSecretName, ClientSecretName, TokenUrl, PlanIds__0...): names of Key Vault secrets, never credentials.
+''')
 param dmpToolSettings object = {}
 
 var deploymentContainerName = 'app-package'
@@ -378,7 +391,7 @@ output KEY_VAULT_NAME string = keyVault.outputs.name
 @description('URI of the Key Vault.')
 output KEY_VAULT_URI string = keyVault.outputs.uri
 
-@description('Name of the Key Vault secret holding the approval-link signing key (the app reads approval-signing-key-<KeyVault__SigningKeyId>).')
+@description('Name of the Key Vault secret holding the approval-link signing key (approval-signing-key-<KeyVault__SigningKeyId>).')
 output APPROVAL_LINK_KEY_SECRET_NAME string = 'approval-signing-key-${approvalSigningKeyId}'
 
 @description('Name of the host storage account.')

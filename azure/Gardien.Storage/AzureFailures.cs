@@ -115,7 +115,8 @@ public sealed class FailureTranslatingStorageProvisioner(IStorageProvisioner inn
         AzureFailures.Run(() => inner.GetControlsAsync(container, cancellationToken), $"Reading the controls of container '{container}'");
 
     public Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.LockImmutabilityAsync(container, cancellationToken), $"Locking the immutability of container '{container}'");
+        AzureFailures.Run(
+            () => inner.LockImmutabilityAsync(container, cancellationToken), $"Locking the immutability of container '{container}'");
 }
 
 /// <summary><see cref="IGovernanceRegistry"/> with Azure SDK failures translated (see <see cref="AzureFailures"/>).</summary>

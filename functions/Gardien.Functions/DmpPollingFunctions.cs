@@ -23,8 +23,12 @@ public sealed class DmpPollingFunctions(DmpToolPoller poller, ILogger<DmpPolling
         foreach (var result in results)
         {
             logger.LogInformation(
-                "DMP tool {Tool}: {Published} versions published, {Skipped} skipped, checkpoint {Watermark}{Error} (late timer: {IsPastDue}).",
-                result.Tool, result.Published.Count, result.Skipped.Count, result.Watermark, result.Error is null ? string.Empty : ", stopped: " + result.Error,
+                "DMP tool {Tool}: {Published} versions published, {Skipped} skipped, checkpoint {Watermark}{Error} (late: {IsPastDue}).",
+                result.Tool,
+                result.Published.Count,
+                result.Skipped.Count,
+                result.Watermark,
+                result.Error is null ? string.Empty : ", stopped: " + result.Error,
                 timer?.IsPastDue ?? false);
         }
     }

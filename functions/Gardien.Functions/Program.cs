@@ -14,7 +14,9 @@ internal static class Program
         await host.RunAsync().ConfigureAwait(false);
     }
 
-    /// <summary>The app's host: the Azure adapters behind the ports, then the workflows, their Durable host and the host services.</summary>
+    /// <summary>
+    /// The app's host: the Azure adapters behind the ports, then the workflows, their Durable host and the host services.
+    /// </summary>
     internal static IHostBuilder CreateHostBuilder() =>
         new HostBuilder()
             .ConfigureFunctionsWebApplication()

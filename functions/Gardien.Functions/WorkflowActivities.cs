@@ -68,7 +68,8 @@ public sealed class WorkflowActivities(DurableWorkflowHost host)
         host.RunActivityAsync(nameof(UpdateDatasetRetentionActivity), invocation, client, cancellationToken);
 
     [Function(nameof(LockDueImmutabilityActivity))]
-    public Task<object?> LockDueImmutability([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+    public Task<object?> LockDueImmutability(
+        [ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(LockDueImmutabilityActivity), invocation, client, cancellationToken);
 
     [Function(nameof(GrantAccessActivity))]

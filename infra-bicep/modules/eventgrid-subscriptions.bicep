@@ -1,5 +1,9 @@
 metadata name = 'Gardien Event Grid subscriptions'
-metadata description = 'Research-data blob events and DMP-change CloudEvents delivered to storage queues of the host account, each topic with its own system-assigned identity (delivery with resource identity): that identity may only send messages to its queue and write dead letters. The Functions app reads the queues with its queue triggers, so no subscription depends on the code being published.'
+metadata description = '''
+Research-data blob events and DMP-change CloudEvents delivered to storage queues of the host account, each topic with
+its own system-assigned identity (delivery with resource identity), which may only send to its queue and write dead
+letters. The Functions app reads the queues with queue triggers, so no subscription depends on published code.
+'''
 
 @description('Required. Name of the existing system topic on the research-data account.')
 param systemTopicName string

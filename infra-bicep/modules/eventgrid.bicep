@@ -1,5 +1,8 @@
 metadata name = 'Gardien Event Grid topics'
-metadata description = 'A system topic on the research-data account (blob events) and a custom CloudEvents 1.0 topic for DMP changes, each with its own system-assigned identity, which delivers events to the host storage queues and writes dead letters (eventgrid-subscriptions.bicep).'
+metadata description = '''
+A system topic on the research-data account (blob events) and a custom CloudEvents 1.0 topic for DMP changes, each
+with its own system-assigned identity, which delivers events to the host storage queues and writes dead letters.
+'''
 
 @description('Required. Name of the system topic on the research-data storage account.')
 param systemTopicName string
@@ -16,7 +19,7 @@ param tags object = {}
 @description('Required. Resource ID of the research-data storage account the system topic listens to.')
 param researchStorageAccountId string
 
-@description('Optional. Whether the custom topic accepts access keys/SAS. Off: publishers (the app\'s DMP-tool poller) authenticate with Entra ID and need EventGrid Data Sender.')
+@description('Optional. Whether the custom topic accepts keys/SAS. Off: publishers (the DMP poller) use Entra ID, EventGrid Data Sender.')
 param dmpTopicDisableLocalAuth bool = true
 
 @description('Required. Resource ID of the Log Analytics workspace receiving diagnostics.')

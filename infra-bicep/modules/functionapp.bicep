@@ -1,5 +1,9 @@
 metadata name = 'Gardien Function App (Flex Consumption)'
-metadata description = 'Flex Consumption plan (FC1) and a Linux dotnet-isolated Function App that runs as the user-assigned identity, pulls its package with that identity, and requires an Entra ID sign-in on the approval route (App Service Authentication); the other API routes use function keys.'
+metadata description = '''
+Flex Consumption plan (FC1) and a Linux dotnet-isolated Function App that runs as the user-assigned identity, pulls
+its package with that identity, and requires an Entra ID sign-in on the approval route (App Service Authentication);
+the other API routes use function keys.
+'''
 
 @description('Required. Name of the Function App.')
 param name string
@@ -54,7 +58,10 @@ param virtualNetworkSubnetId string = ''
 @description('Required. Client ID of the Entra ID app registration that protects the HTTP API (App Service authentication).')
 param apiAuthClientId string
 
-@description('Optional. Paths served without an Entra ID sign-in: the health probe (anonymous) and the API routes that function keys protect. Every other path, the approval pages /api/approvals/* above all, sends an anonymous browser to the Entra ID sign-in first.')
+@description('''
+Optional. Paths served without an Entra ID sign-in: the health probe (anonymous) and the API routes function keys
+protect. Every other path, the approval pages /api/approvals/* above all, sends an anonymous browser to sign in.
+''')
 param authExcludedPaths array = [
   '/api/health'
   '/api/dmps'

@@ -1,5 +1,9 @@
 metadata name = 'Gardien host storage'
-metadata description = 'Storage for the Functions host: Durable Functions task hub (queues, tables, blobs), the Flex Consumption deployment package, the queues Event Grid delivers events to (and their poison queues) and the Event Grid dead-letter container. Shared keys are disabled; every client uses Entra ID.'
+metadata description = '''
+Storage for the Functions host: Durable Functions task hub (queues, tables, blobs), the Flex Consumption deployment
+package, the queues Event Grid delivers events to (and their poison queues) and the Event Grid dead-letter container.
+Shared keys are disabled; every client uses Entra ID.
+'''
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits).')
 @minLength(3)

@@ -198,7 +198,8 @@ internal static class LocalHostViews
 
         if (snapshot.Datasets.Count > 0)
         {
-            var datasets = new Table().Title("Datasets and their containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
+            var datasets = new Table().Title("Datasets and their containers")
+                .AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
                 .AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data").AddColumn("Controls in force (read back)");
             var containers = new Table().Title("Containers as stored (metadata gardien_*)").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("Metadata");
 
@@ -208,7 +209,9 @@ internal static class LocalHostViews
                 var data = string.Join(", ", new[] { d.PersonalData ? "personal" : null, d.SensitiveData ? "sensitive" : null, d.LegalHold ? "legal hold" : null }.OfType<string>());
                 datasets.AddRow(
                     Cell(ShortId(d.DatasetId)), Cell(d.Container), Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
-                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"), Cell(d.Disposal.ToString()), Cell(data.Length == 0 ? "-" : data),
+                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"),
+                    Cell(d.Disposal.ToString()),
+                    Cell(data.Length == 0 ? "-" : data),
                     Cell(DescribeControls(d)));
                 if (view.Container is { } container)
                 {

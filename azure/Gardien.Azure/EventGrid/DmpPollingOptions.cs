@@ -51,7 +51,8 @@ internal sealed class DmpPollingOptionsValidator : IValidateOptions<DmpPollingOp
 
         if (string.IsNullOrWhiteSpace(options.Schedule) || options.Schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
         {
-            errors.Add($"DmpPolling__Schedule '{options.Schedule}' is not an NCRONTAB schedule: six fields, seconds first (e.g. 0 */15 * * * *).");
+            errors.Add(
+                $"DmpPolling__Schedule '{options.Schedule}' is not an NCRONTAB schedule: six fields, seconds first (e.g. 0 */15 * * * *).");
         }
 
         if (options.BatchSize is < 1 or > 500)

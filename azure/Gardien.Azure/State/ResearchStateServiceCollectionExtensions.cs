@@ -38,7 +38,8 @@ public static class ResearchStateServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         AddOptions(services);
         services.TryAddSingleton<IAuditLog>(sp => new AppendBlobAuditLog(
-            new BlobServiceClient(Options(sp).BlobServiceUri, sp.GetRequiredService<TokenCredential>()).GetBlobContainerClient(Options(sp).AuditContainerName),
+            new BlobServiceClient(Options(sp).BlobServiceUri, sp.GetRequiredService<TokenCredential>())
+                .GetBlobContainerClient(Options(sp).AuditContainerName),
             new AppendBlobAuditLogOptions { SegmentMaxEntries = Options(sp).AuditSegmentMaxEntries }));
         return services;
     }
@@ -50,5 +51,6 @@ public static class ResearchStateServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ResearchStateOptions>, ResearchStateOptionsValidator>());
     }
 
-    private static ResearchStateOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<ResearchStateOptions>>().Value;
+    private static ResearchStateOptions Options(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<ResearchStateOptions>>().Value;
 }

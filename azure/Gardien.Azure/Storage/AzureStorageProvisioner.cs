@@ -176,7 +176,8 @@ public sealed class AzureStorageProvisioner(
             ?? throw new PortNotFoundException($"Container '{container}' does not exist in account {controls.AccountName}.");
         if (state.ImmutabilityDays is not { } days)
         {
-            throw new PortRefusedException($"Container '{container}' has no immutability policy to lock; provision it with the plan's immutability first.");
+            throw new PortRefusedException(
+                $"Container '{container}' has no immutability policy to lock; provision it with the plan's immutability first.");
         }
 
         var changed = await controls.EnsureImmutabilityAsync(container, days, locked: true, cancellationToken).ConfigureAwait(false);

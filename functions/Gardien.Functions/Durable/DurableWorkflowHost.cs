@@ -92,7 +92,8 @@ public sealed class DurableWorkflowHost(WorkflowRegistry registry, IServiceProvi
 
         private static bool DependsOnClient(Type type, int depth) =>
             depth < 4 && type.IsClass && !type.IsAbstract && type.Assembly == typeof(DmpEventRouter).Assembly
-            && type.GetConstructors().Any(c => c.GetParameters().Any(p => p.ParameterType == typeof(IWorkflowClient) || DependsOnClient(p.ParameterType, depth + 1)));
+            && type.GetConstructors().Any(c => c.GetParameters()
+                .Any(p => p.ParameterType == typeof(IWorkflowClient) || DependsOnClient(p.ParameterType, depth + 1)));
 
         public bool IsService(Type serviceType) =>
             serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient) || (root.GetService<IServiceProviderIsService>()?.IsService(serviceType) ?? false);

@@ -19,7 +19,8 @@ public static class DmpCloudEvents
     public const string Updated = DmpChange.UpdatedType;
 
     public static bool IsDmpEvent(string type) =>
-        string.Equals(type, Submitted, StringComparison.OrdinalIgnoreCase) || string.Equals(type, Updated, StringComparison.OrdinalIgnoreCase);
+        string.Equals(type, Submitted, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(type, Updated, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The router's event; <see cref="FormatException"/> saying which JSON path is wrong when the data is unusable.</summary>
     public static DmpEvent ToDmpEvent(GridEvent gridEvent)
@@ -29,7 +30,8 @@ public static class DmpCloudEvents
         if (data.ValueKind != JsonValueKind.Object)
         {
             throw new FormatException(
-                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data must be an object holding {{\"dmpId\", \"modified\"}} or the maDMP document.");
+                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data must be an object holding "
+                + "{\"dmpId\", \"modified\"} or the maDMP document.");
         }
 
         var submittedBy = Text(data, "submitted_by");
@@ -45,7 +47,8 @@ public static class DmpCloudEvents
 
         var id = Text(data, "dmpId") ?? Text(data, "dmp_id")
             ?? throw new FormatException(
-                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmpId is missing (and /data/dmp too); give the plan's dmp_id or the whole document.");
+                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmpId is missing (and /data/dmp too); "
+                + "give the plan's dmp_id or the whole document.");
         DateTimeOffset? modified = null;
         if (Text(data, "modified") is { } text)
         {

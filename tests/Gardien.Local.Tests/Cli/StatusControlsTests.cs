@@ -22,7 +22,8 @@ public sealed class StatusControlsTests
             "gdn-raw",
             [GovernanceFeatures.ContainerMetadata, GovernanceFeatures.Immutability],
             [new NotEnforcedFeature(GovernanceFeatures.LegalHold, "recorded only")],
-            new HoldStatus(false, [], null, true)) { ImmutabilityDays = 3650 };
+            new HoldStatus(false, [], null, true))
+        { ImmutabilityDays = 3650 };
 
         var text = LocalHostViews.DescribeControls(Dataset(controls, new DateOnly(2030, 4, 3)));
 

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using System.Text.Json.Nodes;
-using Gardien.Storage.Audit;
 using Gardien.Local.Configuration;
 using Gardien.Local.DmpTool;
 using Gardien.Local.Notifications;
@@ -8,6 +7,7 @@ using Gardien.Runtime;
 using Gardien.Runtime.AzureStorage;
 using Gardien.Runtime.Engine;
 using Gardien.Runtime.Storage;
+using Gardien.Storage.Audit;
 using Gardien.Testing;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;

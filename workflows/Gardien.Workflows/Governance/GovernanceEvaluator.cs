@@ -272,6 +272,7 @@ public static class GovernanceEvaluator
             CheckHost(distribution.Host, distributionPath + "/host", sensitive, classification, allowedRegions, hostRegions, findings);
         }
 
+        var immutable = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes);
         var storage = new StoragePlan
         {
             ContainerName = ContainerNaming.ContainerName(policy.Storage.ContainerPrefix, dmpId, key),
@@ -280,9 +281,7 @@ public static class GovernanceEvaluator
             ImmutabilityDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
                 ? policy.Storage.RawDataImmutability.Days
                 : null,
-            LockImmutabilityAfterDays = policy.Storage.RawDataImmutability.Enabled && IsRaw(dataset, policy.Storage.RawDataImmutability.DatasetTypes)
-                ? policy.Storage.RawDataImmutability.LockAfterDays
-                : null,
+            LockImmutabilityAfterDays = immutable ? policy.Storage.RawDataImmutability.LockAfterDays : null,
             QuotaBytes = quota,
             HostRegions = hostRegions,
         };

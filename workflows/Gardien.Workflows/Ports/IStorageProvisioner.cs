@@ -92,7 +92,9 @@ public interface IStorageProvisioner
     /// reports immutability as not enforced.
     /// </summary>
     Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default) =>
-        Task.FromResult(new OperationResult(false, [new NotEnforcedFeature(GovernanceFeatures.Immutability, "This store has no immutability policies to lock; the Azure adapter locks them.")]));
+        Task.FromResult(new OperationResult(false, [
+            new NotEnforcedFeature(GovernanceFeatures.Immutability, "This store has no immutability policies to lock; the Azure adapter locks them."),
+        ]));
 
     /// <summary>Sets or clears a legal hold tag on the container. Idempotent. Locally recorded as metadata and reported as not enforced.</summary>
     Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default);

@@ -10,7 +10,8 @@ public sealed record LockDueImmutabilityInput(DateOnly Date, DateTimeOffset At, 
 /// <param name="Locked">Containers whose immutability policy is now locked.</param>
 /// <param name="NotEnforced">Containers whose store cannot lock (recorded, not retried).</param>
 /// <param name="Failed">Containers that could not be locked this time, with the reason; tried again on the next sweep.</param>
-public sealed record LockDueImmutabilityResult(IReadOnlyList<string> Locked, IReadOnlyList<string> NotEnforced, IReadOnlyList<string> Failed);
+public sealed record LockDueImmutabilityResult(
+    IReadOnlyList<string> Locked, IReadOnlyList<string> NotEnforced, IReadOnlyList<string> Failed);
 
 /// <summary>
 /// Locks the immutability policy of every provisioned dataset whose lock day (policy <c>lock_after_days</c> after its
@@ -26,19 +27,22 @@ public sealed class LockDueImmutabilityActivity(IGovernanceRegistry registry, IS
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         List<string> locked = [], notEnforced = [], failed = [];
-        foreach (var dmp in (await registry.ListDmpsAsync(DmpState.Active, ct).ConfigureAwait(false)).OrderBy(d => d.DmpId, StringComparer.Ordinal))
+        var dmps = await registry.ListDmpsAsync(DmpState.Active, ct).ConfigureAwait(false);
+        foreach (var dmp in dmps.OrderBy(d => d.DmpId, StringComparer.Ordinal))
         {
-            foreach (var dataset in (await registry.ListDatasetsAsync(dmp.DmpId, ct).ConfigureAwait(false)).Where(d => IsDue(d, input.Date)).OrderBy(d => d.DatasetId, StringComparer.Ordinal))
+            var datasets = await registry.ListDatasetsAsync(dmp.DmpId, ct).ConfigureAwait(false);
+            foreach (var dataset in datasets.Where(d => IsDue(d, input.Date)).OrderBy(d => d.DatasetId, StringComparer.Ordinal))
             {
                 try
                 {
                     var result = await storage.LockImmutabilityAsync(dataset.Container, ct).ConfigureAwait(false);
                     var controls = await storage.GetControlsAsync(dataset.Container, ct).ConfigureAwait(false);
-                    await registry.UpsertDatasetAsync(dataset with { Controls = controls, ControlsReadAt = input.At, UpdatedAt = input.At }, ct).ConfigureAwait(false);
+                    var record = dataset with { Controls = controls, ControlsReadAt = input.At, UpdatedAt = input.At };
+                    await registry.UpsertDatasetAsync(record, ct).ConfigureAwait(false);
                     (controls.ImmutabilityLocked ? locked : notEnforced).Add(dataset.Container);
+                    var action = controls.ImmutabilityLocked ? "container.immutability_locked" : "container.immutability_lock_not_enforced";
                     await audit.AppendAsync(
-                        AuditEntries.Create(input.Actor, controls.ImmutabilityLocked ? "container.immutability_locked" : "container.immutability_lock_not_enforced",
-                            context.InstanceId, AuditEntries.ContainerSubject(dataset.Container), input.At.UtcDateTime,
+                        AuditEntries.Create(input.Actor, action, context.InstanceId, AuditEntries.ContainerSubject(dataset.Container), input.At.UtcDateTime,
                             after: new
                             {
                                 dmpId = dataset.DmpId,

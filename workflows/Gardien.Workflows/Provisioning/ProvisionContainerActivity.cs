@@ -102,8 +102,9 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
         }
 
         var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct).ConfigureAwait(false);
+        var today = DateOnly.FromDateTime(input.At.UtcDateTime);
         var lockDue = input.ImmutabilityDays is null ? null
-            : existing?.ImmutabilityLockDue ?? (input.LockImmutabilityAfterDays is { } days ? DateOnly.FromDateTime(input.At.UtcDateTime).AddDays(days) : null);
+            : existing?.ImmutabilityLockDue ?? (input.LockImmutabilityAfterDays is { } days ? today.AddDays(days) : null);
         var result = await storage.EnsureContainerAsync(
             new ContainerSpec
             {
@@ -112,7 +113,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                 Tier = input.Tier,
                 EncryptionScope = input.EncryptionScope,
                 ImmutabilityDays = input.ImmutabilityDays,
-                LockImmutability = lockDue is { } due && due <= DateOnly.FromDateTime(input.At.UtcDateTime),
+                LockImmutability = lockDue is { } due && due <= today,
                 QuotaBytes = input.QuotaBytes,
                 OwnerInstanceId = context.InstanceId,
             },
@@ -157,6 +158,7 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     immutabilityLockDue = lockDue,
                 }),
             ct).ConfigureAwait(false);
-        return new ProvisionedContainer(input.DatasetId, input.Container, result.Outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally, controls);
+        return new ProvisionedContainer(
+            input.DatasetId, input.Container, result.Outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally, controls);
     }
 }

@@ -90,7 +90,9 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
         try
         {
             locks = await context.CallActivityAsync<LockDueImmutabilityResult>(
-                nameof(LockDueImmutabilityActivity), new LockDueImmutabilityInput(input.Date, Intake.IntakeDmpWorkflow.Now(context), actor), ActivityRetryPolicies.Transient);
+                nameof(LockDueImmutabilityActivity),
+                new LockDueImmutabilityInput(input.Date, Intake.IntakeDmpWorkflow.Now(context), actor),
+                ActivityRetryPolicies.Transient);
         }
         catch (WorkflowTaskFailedException ex)
         {
