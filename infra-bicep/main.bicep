@@ -1,5 +1,9 @@
 metadata name = 'Gardien'
-metadata description = 'Stage 1 of the Gardien deployment (resource-group scope): identity, monitoring, host and research-data storage, Key Vault, Event Grid topics, role assignments, optional private networking and the Flex Consumption Function App. Stage 2 (subscriptions.bicep) runs after the code is published.'
+metadata description = '''
+The whole Gardien deployment in one stage (resource-group scope): identity, monitoring, host and research-data
+storage, Key Vault, Event Grid topics and their queue subscriptions, role assignments, optional private networking
+and the Flex Consumption Function App with App Service Authentication on the approval route.
+'''
 
 targetScope = 'resourceGroup'
 
@@ -122,8 +126,11 @@ param durableAlwaysReadyInstanceCount int = 1
 @maxLength(36)
 param apiAuthClientId string
 
-@description('Optional. Grant the app Storage Account Contributor on the research-data account so it can manage lifecycle rules, immutability policies and encryption scopes.')
-param enableResearchDataManagement bool = false
+@description('''
+Optional. Grant the app Storage Account Contributor on the research-data account to set and read back lifecycle
+rules, immutability policies, legal holds and encryption scopes. Off: those controls fail and provisioning stops.
+''')
+param enableResearchDataManagement bool = true
 
 @description('Optional. Durable Functions task hub name (letters and digits).')
 param taskHubName string = 'gardien${environmentName}'
@@ -131,11 +138,41 @@ param taskHubName string = 'gardien${environmentName}'
 @description('Optional. Path of the institution governance policy, relative to the deployed package.')
 param policyPath string = 'policy.json'
 
-@description('Optional. Name of the Key Vault secret holding the approval-link HMAC key (value set after deployment, see docs/ops.md).')
-param approvalLinkKeySecretName string = 'approval-link-hmac-key'
+@description('''
+Optional. Key id signing new approval links: the app reads the Key Vault secret approval-signing-key-<id>
+(created by scripts/deploy.sh, rotated in place, see docs/ops.md).
+''')
+@minLength(1)
+@maxLength(20)
+param approvalSigningKeyId string = 'k1'
+
+@description('Required. Mailbox (UPN or object ID) the app mails from when Teams delivery fails; needs the Mail.Send permission.')
+@minLength(3)
+param notificationMailSender string
+
+@description('Optional. ID of the Gardien Teams app manifest (functions/Gardien.Functions/teams-app); empty: no activity feed.')
+param teamsAppId string = ''
+
+@description('Optional. Key Vault secret holding the URL of the Teams Workflows webhook that posts Adaptive Cards; empty: no cards.')
+param teamsWebhookSecretName string = ''
+
+@description('Optional. Directory extension attribute holding ORCID iDs (extension_<app id>_<name>); empty: e-mail only.')
+param graphOrcidAttribute string = ''
+
+@description('Optional. NCRONTAB schedule (six fields, seconds first) of the DMP-tool poller.')
+param dmpPollingSchedule string = '0 */15 * * * *'
+
+@description('''
+Optional. The DMP tools the poller reads, as app settings DmpTools__Tools__<name>__<key> (Kind, BaseUrl, GrantType,
+ClientIdSecretName, ClientSecretName, TokenUrl, PlanIds__0...): names of Key Vault secrets, never credentials.
+''')
+param dmpToolSettings object = {}
 
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
+// The queue triggers of the app (Gardien.Functions.Events.EventQueueFunctions) read these names.
+var blobEventsQueueName = 'gardien-blob-events'
+var dmpEventsQueueName = 'gardien-dmp-events'
 var allTags = union(tags, {
   'azd-env-name': environmentName
   application: 'gardien'
@@ -170,6 +207,10 @@ module hostStorage 'modules/storage-host.bicep' = {
     skuName: hostStorageSkuName
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    eventQueueNames: [
+      blobEventsQueueName
+      dmpEventsQueueName
+    ]
     enablePrivateNetworking: enablePrivateNetworking
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
@@ -208,7 +249,6 @@ module eventGrid 'modules/eventgrid.bicep' = {
     location: location
     tags: allTags
     researchStorageAccountId: researchStorage.outputs.resourceId
-    identityResourceId: identity.outputs.resourceId
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
 }
@@ -219,6 +259,8 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     principalId: identity.outputs.principalId
     identityResourceId: resourceId('Microsoft.ManagedIdentity/userAssignedIdentities', identityName)
     hostStorageAccountName: hostStorageAccountName
+    blobEventsQueueName: blobEventsQueueName
+    dmpEventsQueueName: dmpEventsQueueName
     researchStorageAccountName: researchStorageAccountName
     keyVaultName: keyVaultName
     dmpTopicName: dmpTopicName
@@ -232,6 +274,26 @@ module roleAssignments 'modules/role-assignments.bicep' = {
     keyVault
     eventGrid
     monitoring
+  ]
+}
+
+// Event Grid delivers to queues of the host account: nothing waits for the function code to be published.
+module eventGridSubscriptions 'modules/eventgrid-subscriptions.bicep' = {
+  name: 'eventgrid-subscriptions'
+  params: {
+    systemTopicName: systemTopicName
+    dmpTopicName: dmpTopicName
+    systemTopicPrincipalId: eventGrid.outputs.systemTopicPrincipalId
+    dmpTopicPrincipalId: eventGrid.outputs.dmpTopicPrincipalId
+    hostStorageAccountName: hostStorageAccountName
+    blobEventsQueueName: blobEventsQueueName
+    dmpEventsQueueName: dmpEventsQueueName
+    deadLetterContainerName: deadLetterContainerName
+  }
+  // Names are passed as parameters (not module outputs) so what-if can predict the subscriptions; the queues and the
+  // dead-letter container must exist first.
+  dependsOn: [
+    hostStorage
   ]
 }
 
@@ -261,8 +323,16 @@ var appSettings = {
   ResearchData__resourceId: researchStorage.outputs.resourceId
   ResearchData__auditContainerName: researchStorage.outputs.auditContainerName
   KeyVault__VaultUri: keyVault.outputs.uri
-  Approvals__LinkSigningKey: '@Microsoft.KeyVault(VaultName=${keyVault.outputs.name};SecretName=${approvalLinkKeySecretName})'
+  KeyVault__SigningKeyId: approvalSigningKeyId
   EventGrid__DmpTopicEndpoint: eventGrid.outputs.dmpTopicEndpoint
+  DmpPolling__Schedule: dmpPollingSchedule
+  Graph__GroupOwnerId: identity.outputs.principalId
+  Graph__OrcidAttribute: graphOrcidAttribute
+  Notifications__MailSender: notificationMailSender
+  Notifications__ActivityFeed: empty(teamsAppId) ? 'false' : 'true'
+  Notifications__TeamsAppId: teamsAppId
+  Notifications__WebhookSecretName: teamsWebhookSecretName
+  AzureIdentity__Credential: 'ManagedIdentity'
   Gardien__TaskHub: taskHubName
   Gardien__PolicyPath: policyPath
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.applicationInsightsConnectionString
@@ -283,6 +353,7 @@ module functionApp 'modules/functionapp.bicep' = {
     hostStorageBlobEndpoint: hostStorage.outputs.blobEndpoint
     deploymentContainerName: hostStorage.outputs.deploymentContainerName
     appSettings: appSettings
+    dmpToolSettings: dmpToolSettings
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
     durableAlwaysReadyInstanceCount: durableAlwaysReadyInstanceCount
@@ -320,13 +391,13 @@ output KEY_VAULT_NAME string = keyVault.outputs.name
 @description('URI of the Key Vault.')
 output KEY_VAULT_URI string = keyVault.outputs.uri
 
-@description('Name of the Key Vault secret holding the approval-link HMAC key.')
-output APPROVAL_LINK_KEY_SECRET_NAME string = approvalLinkKeySecretName
+@description('Name of the Key Vault secret holding the approval-link signing key (approval-signing-key-<KeyVault__SigningKeyId>).')
+output APPROVAL_LINK_KEY_SECRET_NAME string = 'approval-signing-key-${approvalSigningKeyId}'
 
 @description('Name of the host storage account.')
 output HOST_STORAGE_ACCOUNT_NAME string = hostStorage.outputs.name
 
-@description('Resource ID of the host storage account (dead-letter destination for stage 2).')
+@description('Resource ID of the host storage account (task hub, event queues, dead letters).')
 output HOST_STORAGE_ACCOUNT_ID string = hostStorage.outputs.resourceId
 
 @description('Name of the research-data storage account.')

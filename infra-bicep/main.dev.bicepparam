@@ -16,6 +16,8 @@ param logRetentionInDays = 30
 param maximumInstanceCount = 40
 param instanceMemoryMB = 2048
 param durableAlwaysReadyInstanceCount = 1
-param enableResearchDataManagement = false
+param enableResearchDataManagement = true
 // Client ID of the API's Entra ID app registration; scripts/deploy.sh and the workflows export it.
 param apiAuthClientId = readEnvironmentVariable('GARDIEN_API_CLIENT_ID')
+// Mailbox the app mails from when Teams delivery fails; scripts/deploy.sh and the workflows export it.
+param notificationMailSender = readEnvironmentVariable('GARDIEN_MAIL_SENDER')

@@ -19,3 +19,5 @@ param instanceMemoryMB = 2048
 param durableAlwaysReadyInstanceCount = 1
 param enableResearchDataManagement = true
 param apiAuthClientId = readEnvironmentVariable('GARDIEN_API_CLIENT_ID')
+// Mailbox the app mails from when Teams delivery fails; scripts/deploy.sh and the workflows export it.
+param notificationMailSender = readEnvironmentVariable('GARDIEN_MAIL_SENDER')

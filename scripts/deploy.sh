@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Deploys Gardien to one resource group in one command: stage 1 (infra-bicep/main.bicep), the approval-link
-# secret (created only if missing), the function code, then stage 2 (infra-bicep/subscriptions.bicep: Event Grid
-# subscriptions, which need the functions to exist). Idempotent: re-running converges to the same state.
+# Deploys Gardien to one resource group in one command: the infrastructure (infra-bicep/main.bicep, Event Grid
+# subscriptions to storage queues included), the approval-link signing key (created only if missing), then the
+# function code. Idempotent: re-running converges to the same state.
 #
-#   GARDIEN_API_CLIENT_ID=<api app registration client id> \
+#   GARDIEN_API_CLIENT_ID=<api app registration client id> GARDIEN_MAIL_SENDER=<mailbox> \
 #   scripts/deploy.sh --resource-group rg-gardien-dev --location westeurope --environment dev
 #
 # Needs: az (logged in), dotnet SDK (global.json), zip, openssl. The Bicep CLI is the NuGet-pinned one
@@ -20,9 +20,9 @@ Options:
   -l, --location REGION       region (needed only when the group does not exist yet)
   -e, --environment dev|prod  selects infra-bicep/main.<env>.bicepparam
       --package PATH.zip      deploy this prebuilt package instead of building functions/
-      --skip-code             stage 1 only (no publish, no subscriptions)
+      --skip-code             infrastructure and signing key only (no publish)
       --skip-secret           do not touch Key Vault secrets (e.g. vault closed to this network)
-      --what-if               preview stage 1 and exit
+      --what-if               preview the infrastructure changes and exit
 USAGE
 }
 
@@ -45,6 +45,7 @@ fail() { echo "deploy.sh: $*" >&2; exit 1; }
 [[ -n "$resource_group" ]] || fail "--resource-group is required"
 [[ "$environment" == dev || "$environment" == prod ]] || fail "--environment must be dev or prod"
 [[ -n "${GARDIEN_API_CLIENT_ID:-}" ]] || fail "GARDIEN_API_CLIENT_ID (client ID of the API's Entra ID app registration) is not set"
+[[ -n "${GARDIEN_MAIL_SENDER:-}" ]] || fail "GARDIEN_MAIL_SENDER (mailbox the app mails from when Teams delivery fails) is not set"
 command -v az >/dev/null || fail "Azure CLI (az) not found"
 
 work=$(mktemp -d)
@@ -61,7 +62,6 @@ compile() { # compile <template.bicep> <out.json>; any diagnostic (warnings incl
   [[ -z "$errors" ]] || fail "bicep build $1 reported diagnostics:\n$errors"
 }
 compile infra-bicep/main.bicep "$work/main.json"
-compile infra-bicep/subscriptions.bicep "$work/subscriptions.json"
 params_errors=$("$bicep" build-params "infra-bicep/main.$environment.bicepparam" --outfile "$work/main.parameters.json" 2>&1 >/dev/null) \
   || fail "bicep build-params failed: $params_errors"
 [[ -z "$params_errors" ]] || fail "bicep build-params reported diagnostics: $params_errors"
@@ -79,8 +79,8 @@ if $what_if; then
   exit 0
 fi
 
-# --- Stage 1: infrastructure -------------------------------------------------------------------------------------
-echo "Stage 1: infrastructure ($environment) -> $resource_group"
+# --- Infrastructure ----------------------------------------------------------------------------------------------
+echo "Infrastructure ($environment) -> $resource_group"
 az deployment group create -g "$resource_group" -n "gardien-main-$stamp" \
   --template-file "$work/main.json" --parameters "@$work/main.parameters.json" \
   --query properties.outputs -o json > "$work/outputs.json"
@@ -89,7 +89,9 @@ app=$(out FUNCTION_APP_NAME)
 vault=$(out KEY_VAULT_NAME)
 secret=$(out APPROVAL_LINK_KEY_SECRET_NAME)
 
-# --- Secret: generated here, never in a template or parameter file -----------------------------------------------
+# --- Signing key: generated here, never in a template or parameter file ------------------------------------------
+# The app reads approval-signing-key-<KeyVault__SigningKeyId> itself (no Key Vault reference): a new version of the
+# secret is picked up within KeyVault__CacheDuration, the previous one still verifies during KeyVault__RotationWindow.
 if ! $skip_secret; then
   if az keyvault secret show --vault-name "$vault" --name "$secret" --query id -o none 2>/dev/null; then
     echo "Secret $secret already exists in $vault (left unchanged; rotate with docs/ops.md)."
@@ -104,7 +106,7 @@ if ! $skip_secret; then
   fi
 fi
 
-$skip_code && { echo "Stage 1 done (--skip-code)."; exit 0; }
+$skip_code && { echo "Infrastructure done (--skip-code)."; exit 0; }
 
 # --- Code ----------------------------------------------------------------------------------------------------------
 if [[ -z "$package" ]]; then
@@ -115,20 +117,6 @@ if [[ -z "$package" ]]; then
 fi
 echo "Publishing $package to $app (Flex Consumption one-deploy)"
 az functionapp deployment source config-zip -g "$resource_group" -n "$app" --src "$package" -o none
-# Key Vault references resolve at start-up: restart so a secret created above is picked up.
-az functionapp restart -g "$resource_group" -n "$app" -o none
-
-# --- Stage 2: Event Grid subscriptions (functions must exist) -----------------------------------------------------
-echo "Stage 2: Event Grid subscriptions"
-az deployment group create -g "$resource_group" -n "gardien-subscriptions-$stamp" \
-  --template-file "$work/subscriptions.json" \
-  --parameters functionAppName="$app" \
-               systemTopicName="$(out EVENT_GRID_SYSTEM_TOPIC_NAME)" \
-               dmpTopicName="$(out EVENT_GRID_DMP_TOPIC_NAME)" \
-               identityResourceId="$(out IDENTITY_RESOURCE_ID)" \
-               deadLetterStorageAccountId="$(out HOST_STORAGE_ACCOUNT_ID)" \
-               deadLetterContainerName="$(out DEAD_LETTER_CONTAINER_NAME)" \
-  -o none
 
 echo "Done: $(out FUNCTION_APP_URL)"
 echo "Identity principal for Graph app roles (docs/ops.md): $(out IDENTITY_PRINCIPAL_ID)"

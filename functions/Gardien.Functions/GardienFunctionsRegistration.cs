@@ -1,5 +1,14 @@
 using System.Text.Json;
 using Azure.Core.Serialization;
+using Gardien.Azure.Arm;
+using Gardien.Azure.DmpTools;
+using Gardien.Azure.EventGrid;
+using Gardien.Azure.Graph;
+using Gardien.Azure.Identity;
+using Gardien.Azure.KeyVault;
+using Gardien.Azure.State;
+using Gardien.Azure.Storage;
+using Gardien.Azure.Teams;
 using Gardien.Functions.Durable;
 using Gardien.Runtime;
 using Gardien.Workflows;
@@ -15,7 +24,7 @@ using Microsoft.Extensions.Options;
 
 namespace Gardien.Functions;
 
-/// <summary>Everything the Functions app registers besides the ports (the Azure adapters register those).</summary>
+/// <summary>What the Functions app registers: the Azure adapters behind every port, then the app's own services.</summary>
 public static class GardienFunctionsRegistration
 {
     /// <summary>The ports every Gardien activity may need; the app refuses to start without any of them.</summary>
@@ -24,6 +33,31 @@ public static class GardienFunctionsRegistration
         typeof(IGovernanceRegistry), typeof(IStorageProvisioner), typeof(IDirectory), typeof(INotifier),
         typeof(ISecretStore), typeof(IDmpToolClient), typeof(IAuditLog),
     ];
+
+    /// <summary>
+    /// The Azure adapter of every port, each with its options bound and validated at start-up (errors name the
+    /// <c>Section__Key</c> app setting) and one managed-identity credential for all of them: the registry on the research
+    /// account's tables and the audit trail in its write-once container, Key Vault secrets (and the approval-link signing
+    /// keys), Entra ID groups and ARM role assignments for access, Teams and mail notifications, the research account's
+    /// data plane and ARM controls, the DMP tools and their poller. Call before <see cref="AddGardienFunctions"/>.
+    /// </summary>
+    public static IServiceCollection AddGardienAzureAdapters(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        // The identity first: every adapter that registers a credential only if none exists then shares this one.
+        services.AddGardienAzureIdentity();
+        services.AddGardienAzureRegistry();
+        services.AddGardienAzureAuditLog();
+        services.AddGardienAzureKeyVault();
+        services.AddGardienAzureRoleAssignments();
+        services.AddGardienAzureGraph();
+        services.AddGardienAzureTeamsNotifications();
+        services.AddGardienAzureStorage();
+        services.AddGardienAzureDmpTools();
+        services.AddGardienAzureDmpPolling();
+        return services;
+    }
 
     /// <summary>
     /// Options (validated at start), the workflow registry and its Durable host, the serializer shared by Durable

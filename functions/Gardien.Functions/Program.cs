@@ -9,12 +9,16 @@ internal static class Program
 {
     public static async Task Main()
     {
-        var host = new HostBuilder()
-            .ConfigureFunctionsWebApplication()
-            .ConfigureServices(services => services.AddGardienFunctions())
-            .Build();
-
+        var host = CreateHostBuilder().Build();
         GardienFunctionsRegistration.EnsurePortsRegistered(host.Services);
         await host.RunAsync().ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// The app's host: the Azure adapters behind the ports, then the workflows, their Durable host and the host services.
+    /// </summary>
+    internal static IHostBuilder CreateHostBuilder() =>
+        new HostBuilder()
+            .ConfigureFunctionsWebApplication()
+            .ConfigureServices(services => services.AddGardienAzureAdapters().AddGardienFunctions());
 }

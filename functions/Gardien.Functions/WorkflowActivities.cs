@@ -72,6 +72,11 @@ public sealed class WorkflowActivities(DurableWorkflowHost host)
     public Task<object?> UpdateDatasetRetention([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(UpdateDatasetRetentionActivity), invocation, client, cancellationToken);
 
+    [Function(nameof(LockDueImmutabilityActivity))]
+    public Task<object?> LockDueImmutability(
+        [ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
+        host.RunActivityAsync(nameof(LockDueImmutabilityActivity), invocation, client, cancellationToken);
+
     [Function(nameof(GrantAccessActivity))]
     public Task<object?> GrantAccess([ActivityTrigger] ActivityInvocation invocation, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken) =>
         host.RunActivityAsync(nameof(GrantAccessActivity), invocation, client, cancellationToken);

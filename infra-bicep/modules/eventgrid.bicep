@@ -1,5 +1,8 @@
 metadata name = 'Gardien Event Grid topics'
-metadata description = 'A system topic on the research-data account (blob events) and a custom CloudEvents 1.0 topic for the DMP tool. Subscriptions are created in a second stage (subscriptions.bicep) once the functions exist.'
+metadata description = '''
+A system topic on the research-data account (blob events) and a custom CloudEvents 1.0 topic for DMP changes, each
+with its own system-assigned identity, which delivers events to the host storage queues and writes dead letters.
+'''
 
 @description('Required. Name of the system topic on the research-data storage account.')
 param systemTopicName string
@@ -16,10 +19,7 @@ param tags object = {}
 @description('Required. Resource ID of the research-data storage account the system topic listens to.')
 param researchStorageAccountId string
 
-@description('Required. Resource ID of the user-assigned identity the topics use to write dead-lettered events.')
-param identityResourceId string
-
-@description('Optional. Whether the custom topic accepts access keys/SAS. Off: publishers (the app and the DMP tool) authenticate with Entra ID and need EventGrid Data Sender.')
+@description('Optional. Whether the custom topic accepts keys/SAS. Off: publishers (the DMP poller) use Entra ID, EventGrid Data Sender.')
 param dmpTopicDisableLocalAuth bool = true
 
 @description('Required. Resource ID of the Log Analytics workspace receiving diagnostics.')
@@ -30,10 +30,7 @@ resource systemTopic 'Microsoft.EventGrid/systemTopics@2025-02-15' = {
   location: location
   tags: tags
   identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityResourceId}': {}
-    }
+    type: 'SystemAssigned'
   }
   properties: {
     source: researchStorageAccountId
@@ -46,10 +43,7 @@ resource dmpTopic 'Microsoft.EventGrid/topics@2025-02-15' = {
   location: location
   tags: tags
   identity: {
-    type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityResourceId}': {}
-    }
+    type: 'SystemAssigned'
   }
   properties: {
     inputSchema: 'CloudEventSchemaV1_0'
@@ -115,3 +109,9 @@ output dmpTopicName string = dmpTopic.name
 
 @description('The publishing endpoint of the custom DMP topic.')
 output dmpTopicEndpoint string = dmpTopic.properties.endpoint
+
+@description('The principal ID of the system topic\'s identity (delivers blob events, writes their dead letters).')
+output systemTopicPrincipalId string = systemTopic.identity.principalId
+
+@description('The principal ID of the DMP topic\'s identity (delivers DMP events, writes their dead letters).')
+output dmpTopicPrincipalId string = dmpTopic.identity.principalId

@@ -1,5 +1,9 @@
 metadata name = 'Gardien Function App (Flex Consumption)'
-metadata description = 'Flex Consumption plan (FC1) and a Linux dotnet-isolated Function App that runs as the user-assigned identity, pulls its package with that identity, and requires Entra ID sign-in for its HTTP API.'
+metadata description = '''
+Flex Consumption plan (FC1) and a Linux dotnet-isolated Function App that runs as the user-assigned identity, pulls
+its package with that identity, and requires an Entra ID sign-in on the approval route (App Service Authentication);
+the other API routes use function keys.
+'''
 
 @description('Required. Name of the Function App.')
 param name string
@@ -24,6 +28,9 @@ param deploymentContainerName string
 
 @description('Required. App settings (name to value). Flex Consumption rejects FUNCTIONS_WORKER_RUNTIME and FUNCTIONS_EXTENSION_VERSION here: the runtime is set in functionAppConfig.')
 param appSettings object
+
+@description('Optional. The DMP tools\' app settings (DmpTools__Tools__<name>__<key>), added to appSettings.')
+param dmpToolSettings object = {}
 
 @description('Optional. .NET isolated runtime version.')
 param runtimeVersion string = '10.0'
@@ -51,9 +58,15 @@ param virtualNetworkSubnetId string = ''
 @description('Required. Client ID of the Entra ID app registration that protects the HTTP API (App Service authentication).')
 param apiAuthClientId string
 
-@description('Optional. Paths served without App Service authentication. Event Grid deliveries authenticate with the system key of the Event Grid extension instead.')
+@description('''
+Optional. Paths served without an Entra ID sign-in: the health probe (anonymous) and the API routes function keys
+protect. Every other path, the approval pages /api/approvals/* above all, sends an anonymous browser to sign in.
+''')
 param authExcludedPaths array = [
-  '/runtime/webhooks/eventgrid'
+  '/api/health'
+  '/api/dmps'
+  '/api/dmps/*'
+  '/api/workflows/*'
 ]
 
 @description('Required. Resource ID of the Log Analytics workspace receiving diagnostics.')
@@ -130,7 +143,7 @@ resource site 'Microsoft.Web/sites@2025-03-01' = {
 resource settings 'Microsoft.Web/sites/config@2025-03-01' = {
   parent: site
   name: 'appsettings'
-  properties: appSettings
+  properties: union(appSettings, dmpToolSettings)
 }
 
 // Basic (user/password) publishing credentials are off: deployments authenticate with Entra ID (OIDC in CI).
@@ -157,9 +170,12 @@ resource auth 'Microsoft.Web/sites/config@2025-03-01' = {
     platform: {
       enabled: true
     }
+    // Deny by default: a route not listed in authExcludedPaths needs a sign-in. The approval page then checks that
+    // the signed-in user is the approver (or the delegate) the signed link names.
     globalValidation: {
       requireAuthentication: true
-      unauthenticatedClientAction: 'Return401'
+      unauthenticatedClientAction: 'RedirectToLoginPage'
+      redirectToProvider: 'azureactivedirectory'
       excludedPaths: authExcludedPaths
     }
     identityProviders: {

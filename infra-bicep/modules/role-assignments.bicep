@@ -10,6 +10,12 @@ param identityResourceId string
 @description('Required. Name of the host storage account (task hub, deployment package, dead letters).')
 param hostStorageAccountName string
 
+@description('Required. Queue of the host account the app reads research-data blob events from.')
+param blobEventsQueueName string
+
+@description('Required. Queue of the host account the app reads DMP-change events from.')
+param dmpEventsQueueName string
+
 @description('Required. Name of the research-data storage account.')
 param researchStorageAccountName string
 
@@ -29,6 +35,7 @@ param enableResearchDataManagement bool = false
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+  storageQueueDataMessageProcessor: '8a0f0c08-91a1-4084-bc3d-661d67233fed'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   storageAccountContributor: '17d1049b-9a84-46fb-8f53-869881c3d3ab'
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6'
@@ -56,6 +63,21 @@ AND
 
 resource hostStorage 'Microsoft.Storage/storageAccounts@2026-06-01' existing = {
   name: hostStorageAccountName
+}
+
+resource hostQueueService 'Microsoft.Storage/storageAccounts/queueServices@2026-06-01' existing = {
+  parent: hostStorage
+  name: 'default'
+}
+
+resource blobEventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-06-01' existing = {
+  parent: hostQueueService
+  name: blobEventsQueueName
+}
+
+resource dmpEventsQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-06-01' existing = {
+  parent: hostQueueService
+  name: dmpEventsQueueName
 }
 
 resource researchStorage 'Microsoft.Storage/storageAccounts@2026-06-01' existing = {
@@ -102,6 +124,29 @@ resource hostTableContributor 'Microsoft.Authorization/roleAssignments@2022-04-0
     principalId: principalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageTableDataContributor)
+  }
+}
+
+// Event Grid deliveries: the queue triggers peek, read and delete the messages the topics put on these queues. (The
+// account-wide Queue Data Contributor above also covers them; this grant states the triggers' need on its own, so it
+// survives a narrower task-hub grant.)
+resource blobEventsProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(blobEventsQueue.id, identityResourceId, roles.storageQueueDataMessageProcessor)
+  scope: blobEventsQueue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageProcessor)
+  }
+}
+
+resource dmpEventsProcessor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(dmpEventsQueue.id, identityResourceId, roles.storageQueueDataMessageProcessor)
+  scope: dmpEventsQueue
+  properties: {
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageQueueDataMessageProcessor)
   }
 }
 
@@ -188,6 +233,8 @@ output roleAssignmentIds array = concat(
     hostBlobOwner.id
     hostQueueContributor.id
     hostTableContributor.id
+    blobEventsProcessor.id
+    dmpEventsProcessor.id
     researchBlobOwner.id
     researchTableContributor.id
     researchRoleDelegation.id

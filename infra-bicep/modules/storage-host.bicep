@@ -1,5 +1,9 @@
 metadata name = 'Gardien host storage'
-metadata description = 'Storage for the Functions host: Durable Functions task hub (queues, tables, blobs), the Flex Consumption deployment package and the Event Grid dead-letter container. Shared keys are disabled; every client uses Entra ID.'
+metadata description = '''
+Storage for the Functions host: Durable Functions task hub (queues, tables, blobs), the Flex Consumption deployment
+package, the queues Event Grid delivers events to (and their poison queues) and the Event Grid dead-letter container.
+Shared keys are disabled; every client uses Entra ID.
+'''
 
 @description('Required. Name of the storage account (3-24 lowercase letters and digits).')
 @minLength(3)
@@ -25,6 +29,9 @@ param deploymentContainerName string
 
 @description('Required. Blob container Event Grid writes undeliverable events to.')
 param deadLetterContainerName string
+
+@description('Required. Queues Event Grid delivers events to; each gets its -poison queue, where the app moves messages it cannot handle.')
+param eventQueueNames array
 
 @description('Optional. Deny public network traffic except trusted Azure services; clients reach the account through private endpoints.')
 param enablePrivateNetworking bool = false
@@ -118,6 +125,15 @@ resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2026-06-0
   parent: account
   name: 'default'
 }
+
+// Created here, not left to the Functions host: Event Grid cannot deliver to a queue that does not exist yet, and the
+// role assignments are scoped to each queue.
+resource eventQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2026-06-01' = [
+  for queueName in flatten(map(eventQueueNames, queue => [queue, '${queue}-poison'])): {
+    parent: queueService
+    name: queueName
+  }
+]
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2026-06-01' existing = {
   parent: account

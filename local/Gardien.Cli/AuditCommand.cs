@@ -4,8 +4,8 @@ using System.Text.Json;
 using Azure;
 using Azure.Identity;
 using Azure.Storage.Blobs;
-using Gardien.Local.Audit;
 using Gardien.Local.Configuration;
+using Gardien.Storage.Audit;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;
 

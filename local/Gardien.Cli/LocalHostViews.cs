@@ -211,7 +211,9 @@ internal static class LocalHostViews
 
         if (snapshot.Datasets.Count > 0)
         {
-            var datasets = new Table().Title("Datasets and their containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State").AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data");
+            var datasets = new Table().Title("Datasets and their containers")
+                .AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
+                .AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data").AddColumn("Controls in force (read back)");
             var containers = new Table().Title("Containers as stored (metadata gardien_*)").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("Metadata");
 
             foreach (var view in snapshot.Datasets)
@@ -220,7 +222,10 @@ internal static class LocalHostViews
                 var data = string.Join(", ", new[] { d.PersonalData ? "personal" : null, d.SensitiveData ? "sensitive" : null, d.LegalHold ? "legal hold" : null }.OfType<string>());
                 datasets.AddRow(
                     Cell(ShortId(d.DatasetId)), Cell(d.Container), Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
-                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"), Cell(d.Disposal.ToString()), Cell(data.Length == 0 ? "-" : data));
+                    Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"),
+                    Cell(d.Disposal.ToString()),
+                    Cell(data.Length == 0 ? "-" : data),
+                    Cell(DescribeControls(d)));
                 if (view.Container is { } container)
                 {
                     containers.AddRow(Cell(container.Name), Cell(DescribeMetadata(container.Metadata)));
@@ -278,6 +283,28 @@ internal static class LocalHostViews
         {
             console.WriteLine("warning: " + UntrustedText.Console(warning));
         }
+    }
+
+    /// <summary>What the store reported in force when the dataset was last provisioned or locked, and what it could not enforce.</summary>
+    public static string DescribeControls(DatasetRecord dataset)
+    {
+        ArgumentNullException.ThrowIfNull(dataset);
+        if (dataset.Controls is not { } controls)
+        {
+            return "not read yet";
+        }
+
+        var enforced = controls.Enforced.Count == 0 ? "none" : string.Join(", ", controls.Enforced);
+        if (controls.ImmutabilityDays is { } days)
+        {
+            enforced += $" (immutable {days} d, {(controls.ImmutabilityLocked ? "locked" : "unlocked")})";
+        }
+
+        var lockDue = dataset.ImmutabilityLockDue is { } due && !controls.ImmutabilityLocked
+            ? $"; lock due {due.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}"
+            : string.Empty;
+        var missing = controls.NotEnforced.Select(f => f.Feature).Distinct(StringComparer.Ordinal).ToList();
+        return enforced + lockDue + (missing.Count == 0 ? string.Empty : "; not enforced: " + string.Join(", ", missing));
     }
 
     /// <summary>The inbox, oldest first, with the tokens of approval links and whether each request is still open.</summary>

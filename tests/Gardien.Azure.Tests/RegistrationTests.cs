@@ -4,7 +4,7 @@ using Gardien.Azure.Graph;
 using Gardien.Azure.Identity;
 using Gardien.Azure.KeyVault;
 using Gardien.Azure.Teams;
-using Gardien.Azure.Tests.Support;
+using Gardien.Azure.Tests.Fakes;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;

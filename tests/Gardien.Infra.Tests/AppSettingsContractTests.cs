@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Gardien.Infra.Tests.Support;
 
 namespace Gardien.Infra.Tests;
@@ -9,14 +10,23 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
 {
     private static readonly JsonArray Contract = JsonNode.Parse(File.ReadAllText(InfraPaths.AppSettingsContract))!["settings"]!.AsArray();
 
-    private static IEnumerable<string> Names(string target) =>
-        Contract.Where(s => s![target]!.GetValue<bool>()).Select(s => s!["name"]!.GetValue<string>());
+    private static bool IsPattern(JsonNode? setting) => setting!["pattern"]?.GetValue<bool>() ?? false;
 
-    private JsonObject SiteSettings()
-    {
-        var config = Assert.Single(infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("'appsettings'", StringComparison.Ordinal));
-        return Assert.IsType<JsonObject>(config.Value("properties"));
-    }
+    /// <summary>The exact names a target sets (pattern entries stand for families of names: see <see cref="Patterns"/>).</summary>
+    private static IEnumerable<string> Names(string target) =>
+        Contract.Where(s => s![target]!.GetValue<bool>() && !IsPattern(s)).Select(s => s!["name"]!.GetValue<string>());
+
+    /// <summary>Pattern entries as regular expressions: each &lt;part&gt; is one name segment, or a list item (<c>PlanIds__0</c>).</summary>
+    private static List<Regex> Patterns(string target) =>
+        [.. Contract.Where(s => s![target]!.GetValue<bool>() && IsPattern(s))
+            .Select(s => new Regex("^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))];
+
+    private ArmResource SiteConfig() =>
+        Assert.Single(infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("'appsettings'", StringComparison.Ordinal));
+
+    /// <summary>The fixed settings main.bicep passes the app (the DMP tools' settings are added to them, see below).</summary>
+    private JsonObject SiteSettings() =>
+        Assert.IsType<JsonObject>(ArmTemplate.Resolve(JsonValue.Create("[parameters('appSettings')]"), SiteConfig().Scope));
 
     private static JsonObject LocalValues() =>
         JsonNode.Parse(File.ReadAllText(InfraPaths.LocalSettingsSample))!["Values"]!.AsObject();
@@ -64,11 +74,24 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
     }
 
     [Fact]
-    public void Bicep_ApprovalLinkKey_IsAKeyVaultReference()
+    public void Bicep_AppSettings_AreTheFixedSettingsPlusTheDmpToolSettings_WhichDefaultToNone()
     {
-        var value = SiteSettings()["Approvals__LinkSigningKey"]!.GetValue<string>();
+        Assert.Equal("[union(parameters('appSettings'), parameters('dmpToolSettings'))]", SiteConfig().Raw("properties")!.GetValue<string>());
+        Assert.Empty(Assert.IsType<JsonObject>(ArmTemplate.Resolve(JsonValue.Create("[parameters('dmpToolSettings')]"), SiteConfig().Scope)));
+        Assert.Contains(Patterns("azure"), p => p.IsMatch("DmpTools__Tools__opidor__PlanIds__0") && p.IsMatch("DmpTools__Tools__damap__BaseUrl"));
+    }
 
-        Assert.StartsWith("[format('@Microsoft.KeyVault(VaultName={0};SecretName={1})'", value, StringComparison.Ordinal);
+    [Fact]
+    public void Bicep_SecretsAreNeverSettings_TheAppReadsKeyVaultItself()
+    {
+        var settings = SiteSettings();
+
+        // The approval-link key and the webhook URL stay in Key Vault (read with the identity, rotated in place): the
+        // settings only name them.
+        Assert.DoesNotContain(settings, pair => (pair.Value?.ToString() ?? "").Contains("@Microsoft.KeyVault", StringComparison.Ordinal));
+        Assert.Equal("[parameters('approvalSigningKeyId')]", settings["KeyVault__SigningKeyId"]!.GetValue<string>());
+        Assert.Equal("ManagedIdentity", settings["AzureIdentity__Credential"]!.GetValue<string>());
+        Assert.Contains("outputs.principalId", settings["Graph__GroupOwnerId"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -82,20 +105,26 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
     [Fact]
     public void LocalSample_HasExactlyTheLocalContractSettings()
     {
-        var local = LocalValues().Select(pair => pair.Key).Order(StringComparer.Ordinal);
+        var local = LocalValues().Select(pair => pair.Key).ToList();
+        var patterns = Patterns("local");
 
-        Assert.Equal(Names("local").Order(StringComparer.Ordinal), local);
+        Assert.Equal(Names("local").Order(StringComparer.Ordinal), local.Where(n => !patterns.Any(p => p.IsMatch(n))).Order(StringComparer.Ordinal));
+        Assert.Contains(local, n => patterns.Any(p => p.IsMatch(n)));
     }
 
     [Fact]
-    public void LocalSample_StorageEndpoints_PointAtAzuriteOnLoopback()
+    public void LocalSample_TaskHubOnAzurite_ResearchDataIdentityBasedOverHttps()
     {
         var values = LocalValues();
 
+        // func start keeps the task hub on Azurite; the adapters only ever use tokens, which the SDKs send over https only.
         Assert.Equal("UseDevelopmentStorage=true", values["AzureWebJobsStorage"]!.GetValue<string>());
-        foreach (var (name, value) in values.Where(pair => pair.Key.EndsWith("ServiceUri", StringComparison.Ordinal)))
+        Assert.Equal("Default", values["AzureIdentity__Credential"]!.GetValue<string>());
+        foreach (var (name, value) in values.Where(pair => pair.Key.EndsWith("ServiceUri", StringComparison.Ordinal) || pair.Key.EndsWith("VaultUri", StringComparison.Ordinal)))
         {
-            Assert.StartsWith("http://127.0.0.1:", value!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.StartsWith("https://", value!.GetValue<string>(), StringComparison.Ordinal);
         }
+
+        Assert.DoesNotContain(values, pair => (pair.Value?.ToString() ?? "").Contains("AccountKey=", StringComparison.OrdinalIgnoreCase));
     }
 }

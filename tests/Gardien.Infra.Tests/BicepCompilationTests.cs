@@ -9,11 +9,9 @@ public sealed class BicepCompilationTests(CompiledInfrastructure infra)
     public static TheoryData<string> CliRuns() =>
     [
         "build main.bicep",
-        "build subscriptions.bicep",
         "build main.dev.bicepparam",
         "build main.prod.bicepparam",
         "lint main.bicep",
-        "lint subscriptions.bicep",
         "lint main.dev.bicepparam",
         "lint main.prod.bicepparam",
     ];

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Gardien.Infra.Tests.Support;
 
 namespace Gardien.Infra.Tests;
@@ -6,7 +7,9 @@ namespace Gardien.Infra.Tests;
 public sealed class EventGridTests(CompiledInfrastructure infra)
 {
     private IReadOnlyList<ArmResource> Subscriptions =>
-        infra.Subscriptions.Resources.Where(r => r.Type.EndsWith("/eventSubscriptions", StringComparison.Ordinal)).ToList();
+        infra.Main.Resources.Where(r => r.Type.EndsWith("/eventSubscriptions", StringComparison.Ordinal)).ToList();
+
+    private static string Resolved(ArmResource resource, string expression) => ArmTemplate.Resolve(JsonValue.Create(expression), resource.Scope)!.GetValue<string>();
 
     [Fact]
     public void SystemTopic_ListensToTheResearchDataAccount()
@@ -29,55 +32,76 @@ public sealed class EventGridTests(CompiledInfrastructure infra)
     }
 
     [Fact]
-    public void Stage1_CreatesNoSubscription_BecauseTheFunctionsDoNotExistYet()
+    public void OneStage_TheSubscriptionsArePartOfMain_AndNoneTargetsAFunction()
     {
-        Assert.DoesNotContain(infra.Main.Resources, r => r.Type.EndsWith("/eventSubscriptions", StringComparison.Ordinal));
+        Assert.Equal(2, Subscriptions.Count);
+        Assert.DoesNotContain("AzureFunction", infra.Main.Root.Template.ToJsonString(), StringComparison.Ordinal);
+        Assert.All(Subscriptions, s => Assert.Null(s.Raw("properties", "destination")));
     }
 
     [Fact]
-    public void Stage2_SubscribesBlobCreatedAndDeleted_ToOnBlobEvent()
+    public void BlobCreatedAndDeleted_AreDeliveredToTheBlobEventsQueue_InTheEventGridSchema()
     {
         var blob = Assert.Single(Subscriptions, s => s.Type == "Microsoft.EventGrid/systemTopics/eventSubscriptions");
+        var destination = blob.Value("properties", "deliveryWithResourceIdentity", "destination")!;
 
-        Assert.Equal("AzureFunction", blob.Value("properties", "destination", "endpointType")!.GetValue<string>());
-        Assert.Contains("/functions/{1}", blob.Raw("properties", "destination", "properties", "resourceId")!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.Equal("OnBlobEvent", ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('blobEventFunctionName')]"), blob.Scope)!.GetValue<string>());
+        Assert.Equal("EventGridSchema", blob.Value("properties", "eventDeliverySchema")!.GetValue<string>());
+        Assert.Equal("StorageQueue", destination["endpointType"]!.GetValue<string>());
+        Assert.Equal("gardien-blob-events", Resolved(blob, destination["properties"]!["queueName"]!.GetValue<string>()));
         var types = blob.Value("properties", "filter", "includedEventTypes")!.AsArray().Select(t => t!.GetValue<string>()).Order();
         Assert.Equal(["Microsoft.Storage.BlobCreated", "Microsoft.Storage.BlobDeleted"], types);
     }
 
     [Fact]
-    public void Stage2_SubscribesDmpCloudEvents_ToOnDmpEvent()
+    public void DmpChanges_AreDeliveredToTheDmpEventsQueue_AsCloudEventsOfThePollersTypes()
     {
         var dmp = Assert.Single(Subscriptions, s => s.Type == "Microsoft.EventGrid/topics/eventSubscriptions");
+        var destination = dmp.Value("properties", "deliveryWithResourceIdentity", "destination")!;
 
-        Assert.Equal("AzureFunction", dmp.Value("properties", "destination", "endpointType")!.GetValue<string>());
         Assert.Equal("CloudEventSchemaV1_0", dmp.Value("properties", "eventDeliverySchema")!.GetValue<string>());
-        Assert.Equal("OnDmpEvent", ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('dmpEventFunctionName')]"), dmp.Scope)!.GetValue<string>());
+        Assert.Equal("StorageQueue", destination["endpointType"]!.GetValue<string>());
+        Assert.Equal("gardien-dmp-events", Resolved(dmp, destination["properties"]!["queueName"]!.GetValue<string>()));
+        var types = dmp.Value("properties", "filter", "includedEventTypes")!.AsArray().Select(t => t!.GetValue<string>()).Order();
+        Assert.Equal(["Gardien.Dmp.Submitted", "Gardien.Dmp.Updated"], types);
     }
 
     [Fact]
-    public void Stage2_BothSubscriptions_RetryThenDeadLetterWithTheIdentity()
+    public void BothSubscriptions_DeliverAndDeadLetterWithTheTopicsOwnIdentity_ToTheHostAccount()
     {
-        Assert.Equal(2, Subscriptions.Count);
         Assert.All(Subscriptions, subscription =>
         {
             var retry = subscription.Value("properties", "retryPolicy")!;
             Assert.InRange(ArmTemplate.Resolve(retry["maxDeliveryAttempts"], subscription.Scope)!.GetValue<int>(), 1, 30);
             Assert.InRange(ArmTemplate.Resolve(retry["eventTimeToLiveInMinutes"], subscription.Scope)!.GetValue<int>(), 1, 1440);
 
+            var delivery = subscription.Value("properties", "deliveryWithResourceIdentity")!;
+            Assert.Equal("SystemAssigned", delivery["identity"]!["type"]!.GetValue<string>());
+            Assert.Contains("parameters('hostStorageAccountName')", delivery["destination"]!["properties"]!["resourceId"]!.GetValue<string>(), StringComparison.Ordinal);
+
             var deadLetter = subscription.Value("properties", "deadLetterWithResourceIdentity")!;
-            Assert.Equal("UserAssigned", deadLetter["identity"]!["type"]!.GetValue<string>());
+            Assert.Equal("SystemAssigned", deadLetter["identity"]!["type"]!.GetValue<string>());
             Assert.Equal("StorageBlob", deadLetter["deadLetterDestination"]!["endpointType"]!.GetValue<string>());
-            Assert.Equal("[parameters('deadLetterContainerName')]", deadLetter["deadLetterDestination"]!["properties"]!["blobContainerName"]!.GetValue<string>());
+            Assert.Equal("eventgrid-deadletter", Resolved(subscription, deadLetter["deadLetterDestination"]!["properties"]!["blobContainerName"]!.GetValue<string>()));
         });
     }
 
     [Fact]
-    public void Topics_CarryTheIdentityThatWritesDeadLetters()
+    public void Topics_HaveTheirOwnSystemAssignedIdentity()
     {
         Assert.All(
             infra.Main.Resources.Where(r => r.Type is "Microsoft.EventGrid/topics" or "Microsoft.EventGrid/systemTopics"),
-            topic => Assert.Equal("UserAssigned", topic.Value("identity", "type")!.GetValue<string>()));
+            topic => Assert.Equal("SystemAssigned", topic.Value("identity", "type")!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void HostAccount_HasTheEventQueues_AndTheirPoisonQueues()
+    {
+        var queues = infra.Main.OfType("Microsoft.Storage/storageAccounts/queueServices/queues").Single();
+        var names = queues.Scope.Provided["eventQueueNames"]!.AsArray()
+            .Select(n => ArmTemplate.Resolve(n, queues.Scope.Parent!)!.GetValue<string>()).ToList();
+
+        // The queue triggers read these names (Gardien.Functions.Events.EventQueueFunctions); each queue gets its -poison queue.
+        Assert.Equal(["gardien-blob-events", "gardien-dmp-events"], names);
+        Assert.Contains("-poison", queues.Json.ToJsonString(), StringComparison.Ordinal);
     }
 }

@@ -34,7 +34,6 @@ public sealed class KeyVaultAndFunctionAppTests(CompiledInfrastructure infra)
     {
         // Secret values are set after deployment (docs/ops.md); a secrets resource would need a value in the template.
         Assert.Empty(infra.Main.OfType("Microsoft.KeyVault/vaults/secrets"));
-        Assert.Empty(infra.Subscriptions.OfType("Microsoft.KeyVault/vaults/secrets"));
     }
 
     [Fact]
@@ -106,16 +105,20 @@ public sealed class KeyVaultAndFunctionAppTests(CompiledInfrastructure infra)
     }
 
     [Fact]
-    public void Authentication_RequiresEntraIdForTheApi_ExceptTheEventGridWebhook()
+    public void Authentication_SendsAnonymousBrowsersToEntraId_OnEveryRouteButTheKeyedApiAndTheHealthProbe()
     {
         var auth = Assert.Single(infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("authsettingsV2", StringComparison.Ordinal));
 
         Assert.True(auth.Value("properties", "platform", "enabled")!.GetValue<bool>());
         Assert.True(auth.Value("properties", "globalValidation", "requireAuthentication")!.GetValue<bool>());
-        Assert.Equal("Return401", auth.Value("properties", "globalValidation", "unauthenticatedClientAction")!.GetValue<string>());
+        Assert.Equal("RedirectToLoginPage", auth.Value("properties", "globalValidation", "unauthenticatedClientAction")!.GetValue<string>());
+        Assert.Equal("azureactivedirectory", auth.Value("properties", "globalValidation", "redirectToProvider")!.GetValue<string>());
         Assert.True(auth.Value("properties", "identityProviders", "azureActiveDirectory", "enabled")!.GetValue<bool>());
         Assert.True(auth.Value("properties", "httpSettings", "requireHttps")!.GetValue<bool>());
-        var excluded = auth.Value("properties", "globalValidation", "excludedPaths")!.AsArray().Select(p => p!.GetValue<string>());
-        Assert.Equal(["/runtime/webhooks/eventgrid"], excluded);
+
+        // Deny by default: only the listed paths skip the sign-in; the approval pages are never among them.
+        var excluded = auth.Value("properties", "globalValidation", "excludedPaths")!.AsArray().Select(p => p!.GetValue<string>()).ToList();
+        Assert.Equal(["/api/health", "/api/dmps", "/api/dmps/*", "/api/workflows/*"], excluded);
+        Assert.DoesNotContain(excluded, p => p.StartsWith("/api/approvals", StringComparison.Ordinal) || p is "/*" or "/api/*" or "/");
     }
 }

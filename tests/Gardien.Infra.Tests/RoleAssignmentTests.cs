@@ -17,6 +17,14 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
     private const string RoleBasedAccessControlAdministrator = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
     private const string BlobDataReader = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1";
     private const string BlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
+    private const string QueueDataMessageProcessor = "8a0f0c08-91a1-4084-bc3d-661d67233fed";
+    private const string QueueDataMessageSender = "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a";
+    private const string App = "[parameters('principalId')]";
+    private const string SystemTopic = "[parameters('systemTopicPrincipalId')]";
+    private const string DmpTopic = "[parameters('dmpTopicPrincipalId')]";
+    private const string BlobQueue = "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', parameters('blobEventsQueueName'))]";
+    private const string DmpQueue = "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', parameters('dmpEventsQueueName'))]";
+    private const string DeadLetters = "[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', parameters('hostStorageAccountName'), 'default', parameters('deadLetterContainerName'))]";
 
     private IReadOnlyList<ArmResource> Assignments => infra.Main.OfType("Microsoft.Authorization/roleAssignments").ToList();
 
@@ -37,23 +45,33 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
 
     private static string ScopeOf(ArmResource assignment) => assignment.Raw("scope")?.GetValue<string>() ?? "<resource group>";
 
+    private static string PrincipalOf(ArmResource assignment) => assignment.Raw("properties", "principalId")!.GetValue<string>();
+
     [Fact]
     public void Assignments_AreExactlyTheLeastPrivilegeSet_EachScopedToOneResource()
     {
-        var actual = Assignments.Select(a => $"{RoleOf(a)} @ {ScopeOf(a)}").Order(StringComparer.Ordinal).ToList();
+        var actual = Assignments.Select(a => $"{PrincipalOf(a)}: {RoleOf(a)} @ {ScopeOf(a)}").Order(StringComparer.Ordinal).ToList();
 
         string[] expected =
         [
-            $"{BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
-            $"{QueueDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
-            $"{TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
-            $"{BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{RoleBasedAccessControlAdministrator} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{KeyVaultSecretsUser} @ [resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]",
-            $"{EventGridDataSender} @ [resourceId('Microsoft.EventGrid/topics', parameters('dmpTopicName'))]",
-            $"{MonitoringMetricsPublisher} @ [resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
+            $"{App}: {BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{App}: {QueueDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{App}: {TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('hostStorageAccountName'))]",
+            $"{App}: {QueueDataMessageProcessor} @ {BlobQueue}",
+            $"{App}: {QueueDataMessageProcessor} @ {DmpQueue}",
+            $"{App}: {BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{App}: {TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{App}: {StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{App}: {RoleBasedAccessControlAdministrator} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{App}: {KeyVaultSecretsUser} @ [resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]",
+            $"{App}: {EventGridDataSender} @ [resourceId('Microsoft.EventGrid/topics', parameters('dmpTopicName'))]",
+            $"{App}: {MonitoringMetricsPublisher} @ [resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
+
+            // Each topic's own identity: send to its queue, write dead letters; nothing else.
+            $"{SystemTopic}: {QueueDataMessageSender} @ {BlobQueue}",
+            $"{SystemTopic}: {BlobDataContributor} @ {DeadLetters}",
+            $"{DmpTopic}: {QueueDataMessageSender} @ {DmpQueue}",
+            $"{DmpTopic}: {BlobDataContributor} @ {DeadLetters}",
         ];
         Assert.Equal(expected.Order(StringComparer.Ordinal), actual);
     }
@@ -81,7 +99,7 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
 
         Assert.Equal("[parameters('enableResearchDataManagement')]", contributor.Condition);
         Assert.All(Assignments.Where(a => RoleOf(a) != StorageAccountContributor), a => Assert.Null(a.Condition));
-        Assert.False(ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enableResearchDataManagement')]"), contributor.Scope)!.GetValue<bool>());
+        Assert.True(ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enableResearchDataManagement')]"), contributor.Scope)!.GetValue<bool>());
     }
 
     [Fact]
@@ -97,7 +115,7 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
         {
             Assert.StartsWith("[guid(", a.Name, StringComparison.Ordinal);
             Assert.Equal("ServicePrincipal", a.Value("properties", "principalType")!.GetValue<string>());
-            Assert.Equal("[parameters('principalId')]", a.Raw("properties", "principalId")!.GetValue<string>());
+            Assert.Contains(PrincipalOf(a), new[] { App, SystemTopic, DmpTopic });
         });
     }
 
@@ -105,16 +123,16 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
     public void Templates_NeverGrantOwnerContributorOrUserAccessAdministrator()
     {
         string[] broad = ["8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"];
-        var everything = infra.Main.Root.Template.ToJsonString() + infra.Subscriptions.Root.Template.ToJsonString();
+        var everything = infra.Main.Root.Template.ToJsonString();
 
         Assert.All(broad, role => Assert.DoesNotContain(role, everything, StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
-    public void ProdParameters_EnableResearchDataManagement_DevDoesNot()
+    public void BothParameterFiles_EnableResearchDataManagement_SoTheStorageControlsWork()
     {
         Assert.True(infra.ProdParameters["enableResearchDataManagement"]!.GetValue<bool>());
-        Assert.False(infra.DevParameters["enableResearchDataManagement"]!.GetValue<bool>());
+        Assert.True(infra.DevParameters["enableResearchDataManagement"]!.GetValue<bool>());
     }
 
     [GeneratedRegex(@"variables\('(\w+)'\)\.(\w+)")]

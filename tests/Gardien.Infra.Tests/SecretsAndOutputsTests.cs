@@ -6,7 +6,7 @@ namespace Gardien.Infra.Tests;
 [Collection(InfraCollection.Name)]
 public sealed partial class SecretsAndOutputsTests(CompiledInfrastructure infra)
 {
-    private IEnumerable<ArmScope> AllScopes => infra.Main.Scopes.Concat(infra.Subscriptions.Scopes);
+    private IEnumerable<ArmScope> AllScopes => infra.Main.Scopes;
 
     [Fact]
     public void NoSecureParameter_HasADefault()
@@ -46,7 +46,7 @@ public sealed partial class SecretsAndOutputsTests(CompiledInfrastructure infra)
     [Fact]
     public void Templates_NeverReadAccountKeys()
     {
-        var everything = infra.Main.Root.Template.ToJsonString() + infra.Subscriptions.Root.Template.ToJsonString();
+        var everything = infra.Main.Root.Template.ToJsonString();
 
         Assert.DoesNotMatch(ListFunction(), everything);
     }
@@ -65,25 +65,23 @@ public sealed partial class SecretsAndOutputsTests(CompiledInfrastructure infra)
     [Fact]
     public void RootOutputs_AreUpperSnakeCase_AndDescribed()
     {
-        foreach (var root in new[] { infra.Main.Root, infra.Subscriptions.Root })
+        Assert.NotEmpty(infra.Main.Root.Outputs);
+        foreach (var (name, output) in infra.Main.Root.Outputs)
         {
-            Assert.NotEmpty(root.Outputs);
-            foreach (var (name, output) in root.Outputs)
-            {
-                Assert.Matches("^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", name);
-                Assert.NotNull(output!["metadata"]?["description"]);
-            }
+            Assert.Matches("^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$", name);
+            Assert.NotNull(output!["metadata"]?["description"]);
         }
     }
 
     [Fact]
     public void MainOutputs_GiveThePipelineWhatItNeeds()
     {
-        string[] required = ["FUNCTION_APP_NAME", "FUNCTION_APP_URL", "IDENTITY_CLIENT_ID", "IDENTITY_PRINCIPAL_ID", "IDENTITY_RESOURCE_ID", "KEY_VAULT_NAME", "EVENT_GRID_SYSTEM_TOPIC_NAME", "EVENT_GRID_DMP_TOPIC_NAME", "HOST_STORAGE_ACCOUNT_ID", "DEAD_LETTER_CONTAINER_NAME"];
+        // scripts/deploy.sh reads these (one stage: nothing else is deployed with them afterwards).
+        string[] required = ["FUNCTION_APP_NAME", "FUNCTION_APP_URL", "IDENTITY_PRINCIPAL_ID", "KEY_VAULT_NAME", "APPROVAL_LINK_KEY_SECRET_NAME"];
 
         Assert.All(required, name => Assert.True(infra.Main.Root.Outputs.ContainsKey(name), name));
-        // Stage 2 takes stage 1's outputs: every required stage-2 parameter has a producer.
-        Assert.True(infra.Subscriptions.Root.Parameters.ContainsKey("functionAppName"));
+        var script = File.ReadAllText(Path.Combine(Gardien.Testing.RepoPaths.Root, "scripts", "deploy.sh"));
+        Assert.All(required, name => Assert.Contains($"out {name}", script, StringComparison.Ordinal));
     }
 
     [Fact]

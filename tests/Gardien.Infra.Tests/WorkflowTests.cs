@@ -33,16 +33,32 @@ public sealed partial class WorkflowTests
     }
 
     [Fact]
-    public void Deploy_RunsBothStages_ThroughTheOneCommandScript()
+    public void Deploy_IsOneStage_InfraThenSigningKeyThenCode_ThroughTheOneCommandScript()
     {
         var script = File.ReadAllText(Path.Combine(RepoPaths.Root, "scripts", "deploy.sh"));
         var deploy = File.ReadAllText(Path.Combine(Workflows, "deploy.yml"));
 
         Assert.Contains("scripts/deploy.sh", deploy, StringComparison.Ordinal);
-        var stage1 = script.IndexOf("main.json\" --parameters", StringComparison.Ordinal);
+        var infra = script.IndexOf("main.json\" --parameters", StringComparison.Ordinal);
+        var key = script.IndexOf("az keyvault secret set", StringComparison.Ordinal);
         var publish = script.IndexOf("config-zip", StringComparison.Ordinal);
-        var stage2 = script.IndexOf("subscriptions.json\" \\", StringComparison.Ordinal);
-        Assert.True(stage1 > 0 && publish > stage1 && stage2 > publish, "deploy.sh must run stage 1, then publish, then stage 2");
+        Assert.True(infra > 0 && key > infra && publish > key, "deploy.sh must deploy the infrastructure, then seed the signing key, then publish");
+
+        // The Event Grid subscriptions deliver to queues and are part of main.bicep: nothing is deployed after the code.
+        Assert.Single(Regex.Matches(script, "az deployment group create"));
+        Assert.DoesNotContain("subscriptions.bicep", script, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(RepoPaths.Root, "infra-bicep", "subscriptions.bicep")));
+    }
+
+    [Fact]
+    public void Deploy_SeedsTheSigningKeySecretTheKeyVaultAdapterReads()
+    {
+        var main = File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "main.bicep"));
+
+        // The adapter reads {KeyVault__SigningKeySecretPrefix}{KeyVault__SigningKeyId} (prefix approval-signing-key-, checked
+        // against the adapter in Gardien.Functions.Tests); the template names that secret and sets that id.
+        Assert.Contains("output APPROVAL_LINK_KEY_SECRET_NAME string = 'approval-signing-key-${approvalSigningKeyId}'", main, StringComparison.Ordinal);
+        Assert.Contains("KeyVault__SigningKeyId: approvalSigningKeyId", main, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"(?m)^\s*-?\s*uses:\s*([^\s#]+)")]

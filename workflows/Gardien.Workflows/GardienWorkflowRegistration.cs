@@ -38,6 +38,7 @@ public static class GardienWorkflowRegistration
             .AddActivity<ProvisionContainerActivity>()
             .AddActivity<RemoveContainerIfEmptyActivity>()
             .AddActivity<UpdateDatasetRetentionActivity>()
+            .AddActivity<LockDueImmutabilityActivity>()
             .AddActivity<GrantAccessActivity>()
             .AddActivity<GrantAccessBatchActivity>()
             .AddActivity<RevokeAccessActivity>()

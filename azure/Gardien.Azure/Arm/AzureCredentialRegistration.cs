@@ -1,7 +1,6 @@
 using Azure.Core;
-using Azure.Identity;
+using Gardien.Azure.Identity;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.DependencyInjection.Extensions;
 
 namespace Gardien.Azure.Arm;
 
@@ -9,12 +8,8 @@ namespace Gardien.Azure.Arm;
 internal static class AzureCredentialRegistration
 {
     /// <summary>
-    /// Registers <see cref="TokenCredential"/> as <see cref="DefaultAzureCredential"/> unless the host registered one:
-    /// in Azure it resolves the user-assigned identity named by <c>AZURE_CLIENT_ID</c> (or <paramref name="clientId"/>).
+    /// Registers <see cref="TokenCredential"/> through <see cref="AzureIdentityServiceCollectionExtensions.AddGardienAzureIdentity"/>
+    /// unless the host registered one, so every adapter authenticates alike whatever order the host registers them in.
     /// </summary>
-    public static void TryAddTokenCredential(IServiceCollection services, string? clientId = null) =>
-        services.TryAddSingleton<TokenCredential>(_ => new DefaultAzureCredential(new DefaultAzureCredentialOptions
-        {
-            ManagedIdentityClientId = string.IsNullOrWhiteSpace(clientId) ? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID") : clientId,
-        }));
+    public static void TryAddTokenCredential(IServiceCollection services) => services.AddGardienAzureIdentity();
 }

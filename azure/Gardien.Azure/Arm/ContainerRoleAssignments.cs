@@ -11,7 +11,8 @@ namespace Gardien.Azure.Arm;
 /// api-version 2022-04-01) on one container's scope of the research account. Assignment names are name-based GUIDs of
 /// (principal, scope, role definition), so a repeated call finds its own assignment. Only Storage Blob Data Reader and
 /// Contributor are ever assigned: the app identity's Role Based Access Control Administrator grant carries a condition
-/// that allows nothing else (docs/ops.md), and <see cref="AccessLevel.Owner"/> is refused before asking.
+/// that allows nothing else (docs/ops.md). <see cref="AccessLevel.Owner"/> (the PI's level) gets Contributor, the most
+/// that condition allows: ownership is Gardien's (who approves, who reviews access), not a storage right.
 /// </summary>
 public sealed class ContainerRoleAssignments : IContainerRoleAssignments
 {
@@ -180,7 +181,7 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
     private static string RoleDefinition(AccessLevel role) => role switch
     {
         AccessLevel.Reader => StorageBlobDataReader,
-        AccessLevel.Contributor => StorageBlobDataContributor,
+        AccessLevel.Contributor or AccessLevel.Owner => StorageBlobDataContributor,
         _ => throw new PortRefusedException($"Gardien assigns only Storage Blob Data Reader or Contributor on research containers; {role} is not allowed (the app identity's role-assignment condition refuses every other role)."),
     };
 

@@ -5,10 +5,14 @@ namespace Gardien.Azure.EventGrid;
 /// <summary>
 /// Settings of the DMP-tool poller in Azure, read from the app settings the infrastructure already sets:
 /// <c>EventGrid__DmpTopicEndpoint</c> (the custom topic), <c>ResearchData__tableServiceUri</c> (where checkpoints live),
-/// and optionally <c>DmpPolling__CheckpointTable</c>, <c>DmpPolling__OverlapMinutes</c>, <c>DmpPolling__BatchSize</c>.
+/// and optionally <c>DmpPolling__CheckpointTable</c>, <c>DmpPolling__OverlapMinutes</c>, <c>DmpPolling__BatchSize</c>,
+/// <c>DmpPolling__Schedule</c>.
 /// </summary>
 public sealed class DmpPollingOptions
 {
+    /// <summary>The poller timer's NCRONTAB schedule (six fields, seconds first); the Functions timer reads the same setting.</summary>
+    public string Schedule { get; set; } = "0 */15 * * * *";
+
     public Uri? TopicEndpoint { get; set; }
 
     public Uri? TableServiceUri { get; set; }
@@ -43,6 +47,12 @@ internal sealed class DmpPollingOptionsValidator : IValidateOptions<DmpPollingOp
         if (options.OverlapMinutes is < 0 or > 1440)
         {
             errors.Add($"DmpPolling__OverlapMinutes must be 0–1440; got {options.OverlapMinutes}.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Schedule) || options.Schedule.Split(' ', StringSplitOptions.RemoveEmptyEntries).Length != 6)
+        {
+            errors.Add(
+                $"DmpPolling__Schedule '{options.Schedule}' is not an NCRONTAB schedule: six fields, seconds first (e.g. 0 */15 * * * *).");
         }
 
         if (options.BatchSize is < 1 or > 500)

@@ -1,5 +1,6 @@
 using Azure.Core;
 using Azure.Identity;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -8,6 +9,9 @@ namespace Gardien.Azure.Identity;
 
 public static class AzureIdentityServiceCollectionExtensions
 {
+    /// <summary>The setting (and environment variable) naming the user-assigned identity's client id.</summary>
+    public const string AzureClientIdSetting = "AZURE_CLIENT_ID";
+
     /// <summary>
     /// Registers the <see cref="TokenCredential"/> every Azure adapter uses (singleton, options from section
     /// <c>AzureIdentity</c>, validated at start). A credential registered before this call is kept, so tests and other
@@ -16,7 +20,17 @@ public static class AzureIdentityServiceCollectionExtensions
     public static IServiceCollection AddGardienAzureIdentity(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<AzureIdentityOptions>().BindConfiguration(AzureIdentityOptions.SectionName).ValidateOnStart();
+        services.AddOptions<AzureIdentityOptions>()
+            .BindConfiguration(AzureIdentityOptions.SectionName)
+            .Configure<IConfiguration>((options, configuration) =>
+            {
+                // App Service sets AZURE_CLIENT_ID as an app setting, which a host reads as configuration too.
+                if (string.IsNullOrWhiteSpace(options.ClientId) && configuration[AzureClientIdSetting] is { Length: > 0 } clientId)
+                {
+                    options.ClientId = clientId;
+                }
+            })
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<AzureIdentityOptions>, AzureIdentityOptionsValidator>());
         services.TryAddSingleton(sp => CreateCredential(sp.GetRequiredService<IOptions<AzureIdentityOptions>>().Value));
         return services;

@@ -170,6 +170,25 @@ public sealed class AzureStorageProvisioner(
         };
     }
 
+    public async Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default)
+    {
+        var state = await controls.GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
+            ?? throw new PortNotFoundException($"Container '{container}' does not exist in account {controls.AccountName}.");
+        if (state.ImmutabilityDays is not { } days)
+        {
+            throw new PortRefusedException(
+                $"Container '{container}' has no immutability policy to lock; provision it with the plan's immutability first.");
+        }
+
+        var changed = await controls.EnsureImmutabilityAsync(container, days, locked: true, cancellationToken).ConfigureAwait(false);
+        if (changed)
+        {
+            _logger.LogInformation("Immutability of container {Container} locked at {Days} days", container, days);
+        }
+
+        return new OperationResult(changed, []);
+    }
+
     public async Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(holdTag);

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using Gardien.Runtime;
+using Gardien.Workflows.Hosting;
 using Microsoft.DurableTask;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.DependencyInjection;
@@ -76,10 +78,22 @@ public sealed class DurableWorkflowHost(WorkflowRegistry registry, IServiceProvi
 
     private sealed class ClientServices(IServiceProvider root, IWorkflowClient client) : IServiceProvider, IServiceProviderIsService
     {
+        private static readonly ConcurrentDictionary<Type, bool> ClientDependents = new();
+
         public object? GetService(Type serviceType) =>
             serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient) ? client
             : serviceType == typeof(IServiceProviderIsService) ? this
+            : NeedsClient(serviceType) ? ActivatorUtilities.CreateInstance(this, serviceType)
             : root.GetService(serviceType);
+
+        // A host service built on another that needs the client (the approval endpoint on the decision service) must be
+        // built here too: the app's registration would build the inner one from the app's services, which have no client.
+        private static bool NeedsClient(Type type) => ClientDependents.GetOrAdd(type, t => DependsOnClient(t, 0));
+
+        private static bool DependsOnClient(Type type, int depth) =>
+            depth < 4 && type.IsClass && !type.IsAbstract && type.Assembly == typeof(DmpEventRouter).Assembly
+            && type.GetConstructors().Any(c => c.GetParameters()
+                .Any(p => p.ParameterType == typeof(IWorkflowClient) || DependsOnClient(p.ParameterType, depth + 1)));
 
         public bool IsService(Type serviceType) =>
             serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient) || (root.GetService<IServiceProviderIsService>()?.IsService(serviceType) ?? false);

@@ -1,21 +1,26 @@
 using System.Globalization;
 using System.Text.Json;
 using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Hosting.DmpPolling;
 
 namespace Gardien.Functions.Events;
 
 /// <summary>
-/// The CloudEvents a DMP tool publishes when a plan is created or changed. <c>data</c> is either the maDMP document
-/// (<c>{"dmp": {...}}</c>) or a reference (<c>{"dmp_id": "...", "modified": "..."}</c>, the workflow then fetches the
-/// document); <c>submitted_by</c> may name who submitted it.
+/// The CloudEvents the DMP-tool poller publishes to the DMP topic when a plan is new or changed (types
+/// <see cref="Submitted"/> and <see cref="Updated"/>, see <see cref="DmpChange"/>). <c>data</c> is the poller's reference
+/// (<see cref="DmpChangeReference"/>: <c>{"tool", "id", "dmpId", "modified"}</c>, camelCase; the workflow then fetches
+/// the document); a tool publishing itself may spell the id <c>dmp_id</c> or send the maDMP document (<c>{"dmp": {...}}</c>)
+/// and name who submitted it (<c>submitted_by</c>). Which of the two types arrives does not matter: the router decides
+/// between intake and update from the registry.
 /// </summary>
 public static class DmpCloudEvents
 {
-    public const string Created = "org.gardien.dmp.created";
-    public const string Updated = "org.gardien.dmp.updated";
+    public const string Submitted = DmpChange.SubmittedType;
+    public const string Updated = DmpChange.UpdatedType;
 
     public static bool IsDmpEvent(string type) =>
-        string.Equals(type, Created, StringComparison.OrdinalIgnoreCase) || string.Equals(type, Updated, StringComparison.OrdinalIgnoreCase);
+        string.Equals(type, Submitted, StringComparison.OrdinalIgnoreCase)
+        || string.Equals(type, Updated, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>The router's event; <see cref="FormatException"/> saying which JSON path is wrong when the data is unusable.</summary>
     public static DmpEvent ToDmpEvent(GridEvent gridEvent)
@@ -24,7 +29,9 @@ public static class DmpCloudEvents
         var data = gridEvent.Data;
         if (data.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data must be an object holding the maDMP document or {{\"dmp_id\", \"modified\"}}.");
+            throw new FormatException(
+                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data must be an object holding "
+                + "{\"dmpId\", \"modified\"} or the maDMP document.");
         }
 
         var submittedBy = Text(data, "submitted_by");
@@ -38,8 +45,10 @@ public static class DmpCloudEvents
                 : throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmp must be an object.");
         }
 
-        var id = Text(data, "dmp_id")
-            ?? throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmp_id is missing (and /data/dmp too); give the plan's dmp_id or the whole document.");
+        var id = Text(data, "dmpId") ?? Text(data, "dmp_id")
+            ?? throw new FormatException(
+                $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmpId is missing (and /data/dmp too); "
+                + "give the plan's dmp_id or the whole document.");
         DateTimeOffset? modified = null;
         if (Text(data, "modified") is { } text)
         {

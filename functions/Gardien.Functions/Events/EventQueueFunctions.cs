@@ -60,7 +60,9 @@ public sealed class EventQueueFunctions(DurableWorkflowHost host, ILogger<EventQ
         {
             if (!DmpCloudEvents.IsDmpEvent(gridEvent.Type))
             {
-                logger.LogInformation("DMP event {EventId} of type {EventType} acknowledged without action: only {Created} and {Updated} are handled.", gridEvent.Id, gridEvent.Type, DmpCloudEvents.Created, DmpCloudEvents.Updated);
+                logger.LogInformation(
+                    "DMP event {EventId} of type {EventType} acknowledged without action: only {Submitted} and {Updated} are handled.",
+                    gridEvent.Id, gridEvent.Type, DmpCloudEvents.Submitted, DmpCloudEvents.Updated);
                 continue;
             }
 

@@ -1,10 +1,11 @@
 using Gardien.BlobStorage;
-using Gardien.Local.Audit;
 using Gardien.Local.Directory;
 using Gardien.Local.DmpTool;
 using Gardien.Local.Notifications;
-using Gardien.Local.Registry;
 using Gardien.Local.Secrets;
+using Gardien.Storage;
+using Gardien.Storage.Audit;
+using Gardien.Storage.Registry;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;

@@ -18,7 +18,7 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     public void Dispose() => _arm.Dispose();
 
     private ContainerRoleAssignments Client(int maxRetries = 2, TimeSpan? timeout = null) =>
-        new(_arm.Options, new StaticTokenCredential(), _arm.ClientOptions(maxRetries, timeout));
+        new(_arm.Options, new FixedTokenCredential(), _arm.ClientOptions(maxRetries, timeout));
 
     private string AssignmentPath(AccessLevel role = AccessLevel.Reader) =>
         $"{Scope}/providers/Microsoft.Authorization/roleAssignments/{Client().AssignmentName(Group, Container, role)}";
@@ -84,12 +84,18 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     }
 
     [Fact]
-    public async Task Assign_Owner_IsRefusedBeforeAskingAzure()
+    public async Task Assign_Owner_GetsStorageBlobDataContributor_TheMostTheDelegationConditionAllows()
     {
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Client().AssignAsync(Group, Container, AccessLevel.Owner));
+        var path = AssignmentPath(AccessLevel.Owner);
+        _arm.Reply("GET", path, 404, FakeArm.Error("RoleAssignmentNotFound"));
+        _arm.Reply("PUT", path, 201, Assignment(path.Split('/')[^1], GroupId, "contributor", Scope));
 
-        Assert.Contains("Reader or Contributor", ex.Message, StringComparison.Ordinal);
-        Assert.Empty(_arm.Requests);
+        var result = await Client().AssignAsync(Group, Container, AccessLevel.Owner);
+
+        Assert.True(result.Changed);
+        var body = JsonNode.Parse(Assert.Single(_arm.RequestsOf("PUT")).RequestMessage.Body!)!["properties"]!;
+        Assert.EndsWith(ContainerRoleAssignments.StorageBlobDataContributor, body["roleDefinitionId"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.NotEqual(Client().AssignmentName(Group, Container, AccessLevel.Owner), Client().AssignmentName(Group, Container, AccessLevel.Reader));
     }
 
     [Fact]

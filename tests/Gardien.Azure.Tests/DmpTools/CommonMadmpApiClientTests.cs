@@ -10,7 +10,7 @@ namespace Gardien.Azure.Tests.DmpTools;
 public sealed class CommonMadmpApiClientTests : IDisposable
 {
     private const string LastModified = "Sat, 02 May 2026 14:30:00 GMT";
-    private readonly FakeServer _fake = FakeServer.StartHttp();
+    private readonly Loopback _fake = Loopback.Http();
     private readonly DictionarySecretStore _secrets = new(new() { ["damap-id"] = "gardien", ["damap-secret"] = "s3cret", ["damap-token"] = "static-token" });
 
     public void Dispose() => _fake.Dispose();
@@ -78,7 +78,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         var list = await Client().ListDmpsAsync(new DateTimeOffset(2026, 4, 30, 12, 0, 0, TimeSpan.Zero));
 
         Assert.Equal(["doi:a/1", "doi:b/2", "doi:c/3"], list.Select(s => $"{s.DmpId}/{s.ToolId}"));
-        var pages = _fake.Requests.Where(r => r.RequestMessage.Path == "/api/dmps").Select(r => r.RequestMessage).ToList();
+        var pages = _fake.Log.Where(r => r.RequestMessage.Path == "/api/dmps").Select(r => r.RequestMessage).ToList();
         Assert.Equal(2, pages.Count);
         Assert.All(pages, p =>
         {
@@ -88,7 +88,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
             Assert.Equal("Bearer cc-token", p.Headers!["Authorization"].Single());
             Assert.Contains(CommonMadmpApiClient.MediaType, p.Headers!["Accept"].Single(), StringComparison.Ordinal);
         });
-        var token = Assert.Single(_fake.Requests, r => r.RequestMessage.Path == "/oauth/token").RequestMessage;
+        var token = Assert.Single(_fake.Log, r => r.RequestMessage.Path == "/oauth/token").RequestMessage;
         Assert.Equal("grant_type=client_credentials&client_id=gardien&client_secret=s3cret&scope=dmps", token.Body);
     }
 
@@ -104,7 +104,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         Assert.Null(JsonNode.Parse(fetched.Json)!["id"]);
         Assert.Equal("doi:a", JsonNode.Parse(fetched.Json)!["dmp"]!["dmp_id"]!["identifier"]!.GetValue<string>());
         Assert.Equal(LastModified, fetched.Version);
-        Assert.All(_fake.Requests, r => Assert.Equal("Bearer static-token", r.RequestMessage.Headers!["Authorization"].Single()));
+        Assert.All(_fake.Log, r => Assert.Equal("Bearer static-token", r.RequestMessage.Headers!["Authorization"].Single()));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         Reply(Request.Create().WithPath("/api/dmps").UsingGet(), 200, Page(0));
 
         Assert.Null(await Client("none").FetchDmpAsync("doi:zzz"));
-        Assert.All(_fake.Requests, r => Assert.False(r.RequestMessage.Headers!.ContainsKey("Authorization")));
+        Assert.All(_fake.Log, r => Assert.False(r.RequestMessage.Headers!.ContainsKey("Authorization")));
     }
 
     [Fact]
@@ -127,7 +127,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         var client = Client("bearer");
 
         var first = await client.WriteBackAsync("doi:a", writeBack);
-        var put = Assert.Single(_fake.Requests, r => r.RequestMessage.Method == "PUT").RequestMessage;
+        var put = Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT").RequestMessage;
         var written = JsonNode.Parse(put.Body!)!;
         _fake.Server.Given(Request.Create().WithPath("/api/dmps/17").UsingGet()).InScenario("wb").WhenStateIs("written")
             .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Last-Modified", LastModified).WithBody(new JsonObject { ["id"] = "17", ["dmp"] = written["dmp"]!.DeepClone() }.ToJsonString()));
@@ -135,7 +135,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
 
         Assert.True(first.Changed);
         Assert.False(second.Changed);
-        Assert.Single(_fake.Requests, r => r.RequestMessage.Method == "PUT");
+        Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT");
         Assert.Equal(LastModified, put.Headers!["If-Unmodified-Since"].Single());
         Assert.StartsWith(CommonMadmpApiClient.MediaType, put.Headers!["Content-Type"].Single(), StringComparison.Ordinal);
         var host = written["dmp"]!["dataset"]![0]!["distribution"]![0]!["host"]!;
@@ -167,7 +167,7 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         Reply(Request.Create().WithPath("/api/dmps").UsingGet(), 500, new JsonObject { ["error_code"] = "internal", ["error_message"] = "boom" });
         var failing = await Assert.ThrowsAsync<PortException>(() => Client("none").ListDmpsAsync(null));
         Assert.True(failing.IsTransient);
-        Assert.Equal(2, _fake.Requests.Count);
+        Assert.Equal(2, _fake.Log.Count);
         _fake.Server.Reset();
 
         _fake.Server.Given(Request.Create().WithPath("/api/dmps").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"items\": 3}"));

@@ -15,7 +15,7 @@ public sealed class OpidorDmpToolClientTests : IDisposable
 {
     private const string PlanPath = "/api/v1/madmp/plans/4242";
     private const string DmpId = "https://dmp.opidor.fr/plans/4242";
-    private readonly FakeServer _fake = FakeServer.StartHttp();
+    private readonly Loopback _fake = Loopback.Http();
     private readonly DictionarySecretStore _secrets = new(new() { ["opidor-client-id"] = "gardien-app", ["opidor-client-secret"] = "s3cret" });
     private readonly string _rda = TestFiles.Read("Data/opidor-rda.json");
     private readonly string _standard = TestFiles.Read("Data/opidor-standard.json");
@@ -62,7 +62,7 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         }
     }
 
-    private IReadOnlyList<WireMock.Logging.ILogEntry> Calls(string path) => [.. _fake.Requests.Where(r => r.RequestMessage.Path == path)];
+    private IReadOnlyList<WireMock.Logging.ILogEntry> Calls(string path) => [.. _fake.Log.Where(r => r.RequestMessage.Path == path)];
 
     [Fact]
     public async Task Fetch_AuthenticatesWithClientCredentials_ThenReadsTheRdaAndStandardExports()
@@ -241,14 +241,14 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         _fake.Server.Given(Request.Create().WithPath("/api/v1/madmp/fragments/9102").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
 
         var first = await Client().WriteBackAsync(DmpId, writeBack);
-        var put = Assert.Single(_fake.Requests, r => r.RequestMessage.Method == "PUT").RequestMessage;
+        var put = Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT").RequestMessage;
         written["researchOutput"]![0]!["dataStorage"] = JsonNode.Parse(put.Body!)!["data"]!.DeepClone();
         Export("standard", written.ToJsonString(), state: "written", next: "written");
         var second = await Client().WriteBackAsync(DmpId, writeBack);
 
         Assert.True(first.Changed);
         Assert.False(second.Changed);
-        Assert.Single(_fake.Requests, r => r.RequestMessage.Method == "PUT");
+        Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT");
         Assert.Equal("Bearer tok1", put.Headers!["Authorization"].Single());
         var data = JsonNode.Parse(put.Body!)!["data"]!;
         Assert.Equal("Chiffrement AES-256", data["securityMeasures"]!.GetValue<string>());
@@ -268,6 +268,6 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Client().WriteBackAsync("4242", new DmpWriteBack("ro-9", new Uri("https://x.example/c"), "t", "f", "loc")));
 
         Assert.Contains("ro-9", ex.Message, StringComparison.Ordinal);
-        Assert.DoesNotContain(_fake.Requests, r => r.RequestMessage.Method == "PUT");
+        Assert.DoesNotContain(_fake.Log, r => r.RequestMessage.Method == "PUT");
     }
 }

@@ -17,7 +17,7 @@ namespace Gardien.Azure.Tests.EventGrid;
 public sealed class DmpToolPollerTests : IDisposable
 {
     private static readonly DateTimeOffset T0 = new(2026, 5, 1, 8, 0, 0, TimeSpan.Zero);
-    private readonly FakeServer _topic = FakeServer.StartHttps();
+    private readonly Loopback _topic = Loopback.Https();
     private readonly AzuriteFixture _azurite;
     private readonly string _table = "poll" + Guid.NewGuid().ToString("N")[..12];
     private readonly ListedTool _tool = new();
@@ -38,7 +38,7 @@ public sealed class DmpToolPollerTests : IDisposable
         var options = new EventGridPublisherClientOptions { Transport = _topic.Transport };
         options.Retry.MaxRetries = maxRetries;
         options.Retry.Delay = TimeSpan.FromMilliseconds(10);
-        var publisher = new EventGridDmpChangePublisher(new EventGridPublisherClient(new Uri(_topic.Uri, "api/events"), new StaticTokenCredential(), options));
+        var publisher = new EventGridDmpChangePublisher(new EventGridPublisherClient(new Uri(_topic.Uri, "api/events"), new FixedTokenCredential(), options));
         var store = new TableDmpPollCheckpointStore(new TableClient(_azurite.ConnectionString, _table));
         return new DmpToolPoller([new DmpToolSource("damap", _tool)], publisher, store, _registry.Object, new DmpToolPollerOptions { BatchSize = batchSize, Overlap = TimeSpan.FromMinutes(10) });
     }
@@ -59,7 +59,7 @@ public sealed class DmpToolPollerTests : IDisposable
     }
 
     private List<JsonObject> PublishedEvents() =>
-        [.. _topic.Requests.Where(r => r.RequestMessage.Method == "POST" && r.ResponseMessage.StatusCode is 200).SelectMany(r => JsonNode.Parse(r.RequestMessage.Body!)!.AsArray().OfType<JsonObject>())];
+        [.. _topic.Log.Where(r => r.RequestMessage.Method == "POST" && r.ResponseMessage.StatusCode is 200).SelectMany(r => JsonNode.Parse(r.RequestMessage.Body!)!.AsArray().OfType<JsonObject>())];
 
     [Fact]
     public async Task Poll_PublishesOneCloudEventPerNewVersion_AReferenceNeverTheDocument()
@@ -71,7 +71,7 @@ public sealed class DmpToolPollerTests : IDisposable
         var result = Assert.Single(await Poller().PollAsync());
 
         Assert.Null(result.Error);
-        var request = Assert.Single(_topic.Requests).RequestMessage;
+        var request = Assert.Single(_topic.Log).RequestMessage;
         Assert.Equal("Bearer test-token", request.Headers!["Authorization"].Single());
         Assert.StartsWith("application/cloudevents-batch+json", request.Headers!["Content-Type"].Single(), StringComparison.Ordinal);
         var events = PublishedEvents();
@@ -164,7 +164,7 @@ public sealed class DmpToolPollerTests : IDisposable
 
         Assert.Empty(result.Published);
         Assert.Contains(result.Skipped, s => s.StartsWith("doi:undated", StringComparison.Ordinal));
-        Assert.Empty(_topic.Requests);
+        Assert.Empty(_topic.Log);
     }
 
     [Fact]

@@ -14,9 +14,9 @@ public sealed class FakeArm : IDisposable
     public const string Account = "research01";
     public const string AccountId = $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup}/providers/Microsoft.Storage/storageAccounts/{Account}";
 
-    public FakeArm() => Fake = FakeServer.StartHttps();
+    public FakeArm() => Fake = Loopback.Https();
 
-    public FakeServer Fake { get; }
+    public Loopback Fake { get; }
 
     public WireMock.Server.WireMockServer Server => Fake.Server;
 
@@ -35,7 +35,7 @@ public sealed class FakeArm : IDisposable
 
     public static string ContainerId(string container) => $"{AccountId}/blobServices/default/containers/{container}";
 
-    public IReadOnlyList<ILogEntry> Requests => Fake.Requests;
+    public IReadOnlyList<ILogEntry> Requests => Fake.Log;
 
     public IReadOnlyList<ILogEntry> RequestsOf(string method) => [.. Requests.Where(r => r.RequestMessage.Method == method)];
 

@@ -10,7 +10,8 @@ namespace Gardien.Azure.Tests.Fakes;
 /// <summary>
 /// A stateful fake of the Microsoft.Storage management plane for one account, answering as the ARM REST API documents:
 /// containers (with legal hold and immutability policy), immutability policy create / lock / extend with ETags,
-/// setLegalHold / clearLegalHold, encryption scopes and the lifecycle management policy.
+/// setLegalHold / clearLegalHold, encryption scopes, the lifecycle management policy, and role assignments on a
+/// container's scope (Microsoft.Authorization, create / read / list / delete).
 /// </summary>
 public sealed class FakeStorageArm : IDisposable
 {
@@ -30,6 +31,9 @@ public sealed class FakeStorageArm : IDisposable
     public HashSet<string> EncryptionScopes { get; } = new(StringComparer.Ordinal);
 
     public JsonArray? LifecycleRules { get; set; }
+
+    /// <summary>Role assignments by container, then by assignment name (a GUID).</summary>
+    public Dictionary<string, Dictionary<string, JsonObject>> RoleAssignments { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Containers ARM must report as missing.</summary>
     public HashSet<string> Missing { get; } = new(StringComparer.Ordinal);
@@ -74,6 +78,14 @@ public sealed class FakeStorageArm : IDisposable
                     : Json(200, new JsonObject { ["name"] = "DefaultManagementPolicy", ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = LifecycleRules.DeepClone() } } }),
                 ("PUT", ["managementPolicies", "default"]) => PutPolicyRules(body!),
                 ("DELETE", ["managementPolicies", "default"]) => DeletePolicyRules(),
+                ("GET", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments"]) =>
+                    Json(200, new JsonObject { ["value"] = new JsonArray([.. Assignments(c).Values.Select(a => a.DeepClone())]) }),
+                ("GET", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
+                    Assignments(c).TryGetValue(name, out var found) ? Json(200, found.DeepClone()) : Json(404, FakeArm.Error("RoleAssignmentNotFound")),
+                ("PUT", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
+                    PutAssignment(request.Path, c, name, body!),
+                ("DELETE", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
+                    Assignments(c).Remove(name, out var removed) ? Json(200, removed) : new ResponseMessage { StatusCode = 204 },
                 _ => Json(400, FakeArm.Error("InvalidResourceType", $"The fake does not know {request.Method} {rest}.")),
             };
         }
@@ -210,6 +222,44 @@ public sealed class FakeStorageArm : IDisposable
         var existed = LifecycleRules is not null;
         LifecycleRules = null;
         return new ResponseMessage { StatusCode = existed ? 200 : 204 };
+    }
+
+    private Dictionary<string, JsonObject> Assignments(string container)
+    {
+        if (!RoleAssignments.TryGetValue(container, out var assignments))
+        {
+            RoleAssignments[container] = assignments = new Dictionary<string, JsonObject>(StringComparer.OrdinalIgnoreCase);
+        }
+
+        return assignments;
+    }
+
+    private IResponseMessage PutAssignment(string path, string container, string name, JsonNode body)
+    {
+        var assignments = Assignments(container);
+        var properties = body["properties"]!;
+        if (assignments.Values.Any(a => (string?)a["properties"]!["principalId"] == (string?)properties["principalId"]
+            && (string?)a["properties"]!["roleDefinitionId"] == (string?)properties["roleDefinitionId"] && (string?)a["name"] != name))
+        {
+            return Json(409, FakeArm.Error("RoleAssignmentExists", "The role assignment already exists."));
+        }
+
+        var scope = path[..path.IndexOf("/providers/Microsoft.Authorization", StringComparison.Ordinal)];
+        var assignment = new JsonObject
+        {
+            ["id"] = path,
+            ["name"] = name,
+            ["type"] = "Microsoft.Authorization/roleAssignments",
+            ["properties"] = new JsonObject
+            {
+                ["principalId"] = (string?)properties["principalId"],
+                ["principalType"] = (string?)properties["principalType"],
+                ["roleDefinitionId"] = (string?)properties["roleDefinitionId"],
+                ["scope"] = scope,
+            },
+        };
+        assignments[name] = assignment;
+        return Json(201, assignment.DeepClone());
     }
 
     private static IResponseMessage Json(int status, JsonNode body)

@@ -7,8 +7,8 @@ internal static class TestFiles
     public static string Read(string relative) => File.ReadAllText(Path.Combine(AppContext.BaseDirectory, relative));
 }
 
-/// <summary>Secrets from a dictionary; a missing name throws as the port says.</summary>
-internal sealed class DictionarySecretStore(Dictionary<string, string> secrets) : ISecretStore
+/// <summary>Secrets from a dictionary (the Key Vault adapter has its own tests); a missing name throws as the port says.</summary>
+public sealed class DictionarySecretStore(Dictionary<string, string> secrets) : ISecretStore
 {
     public List<string> Reads { get; } = [];
 

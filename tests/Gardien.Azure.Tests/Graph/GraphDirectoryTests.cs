@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 using Gardien.Azure.Graph;
-using Gardien.Azure.Tests.Support;
+using Gardien.Azure.Tests.Fakes;
 using Gardien.Workflows.Access;
 using Gardien.Workflows.Ports;
 using WireMock.RequestBuilders;

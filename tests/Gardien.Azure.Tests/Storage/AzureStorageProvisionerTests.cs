@@ -45,7 +45,7 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string dmpId, CancellationToken _) => [.. _datasets.Where(d => d.DmpId == dmpId)]);
         var options = Options(cool, archive);
-        var controls = new StorageAccountControls(options, new StaticTokenCredential(), _arm.Arm.ClientOptions());
+        var controls = new StorageAccountControls(options, new FixedTokenCredential(), _arm.Arm.ClientOptions());
         var dataPlane = new BlobStorageProvisioner(_blobs);
         var lifecycle = new LifecyclePolicySync(controls, registry.Object, dataPlane, options, _time);
         return (new AzureStorageProvisioner(dataPlane, controls, lifecycle, _time), lifecycle);
@@ -118,6 +118,25 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         Assert.Equal("\"1\"", lockCall.Headers!["If-Match"].Single());
         Assert.Equal("Locked", _arm.Containers[_container].ImmutabilityState);
         Assert.DoesNotContain(result.NotEnforcedLocally, f => f.Feature == GovernanceFeatures.Immutability);
+    }
+
+    [Fact]
+    public async Task LockImmutability_LaterThanProvisioning_LocksTheExistingPolicyOnce_AndRefusesAContainerWithout()
+    {
+        var (provisioner, _) = Create();
+        await provisioner.EnsureContainerAsync(Spec(immutability: 30));
+
+        var first = await provisioner.LockImmutabilityAsync(_container);
+        var second = await provisioner.LockImmutabilityAsync(_container);
+        var controls = await provisioner.GetControlsAsync(_container);
+
+        Assert.True(first.Changed);
+        Assert.False(second.Changed);
+        Assert.Single(WritesTo("/immutabilityPolicies/default/lock"));
+        Assert.True(controls.ImmutabilityLocked);
+        Assert.Equal(30, controls.ImmutabilityDays);
+        _arm.Containers["gardien-no-policy"] = new FakeStorageArm.ContainerRecord();
+        await Assert.ThrowsAsync<PortRefusedException>(() => provisioner.LockImmutabilityAsync("gardien-no-policy"));
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
 using Gardien.Azure.Graph;
 using Gardien.Azure.Teams;
-using Gardien.Azure.Tests.Support;
+using Gardien.Azure.Tests.Fakes;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 
@@ -208,7 +208,7 @@ public sealed class TeamsNotifierTests : IDisposable
         return new TeamsNotifier(
             client,
             directory,
-            new MemorySecrets(new() { [WebhookSecret] = _webhook.Url.AbsoluteUri }),
+            new DictionarySecretStore(new() { [WebhookSecret] = _webhook.Url.AbsoluteUri }),
             _ledger,
             TeamsNotifier.CreateWebhookClient(Loopback.TrustingHandler()),
             options,

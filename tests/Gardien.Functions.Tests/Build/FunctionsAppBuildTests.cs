@@ -94,20 +94,31 @@ public sealed class FunctionsAppBuildTests
     [Fact]
     public void EverySettingTheAppReads_IsInTheContractAndTheLocalSample()
     {
-        var contract = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "app-settings.contract.json")))!["settings"]!.AsArray()
-            .Select(s => s!["name"]!.GetValue<string>()).ToHashSet(StringComparer.Ordinal);
+        var entries = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "app-settings.contract.json")))!["settings"]!.AsArray();
+        var contract = entries.Where(s => s!["pattern"] is null).Select(s => s!["name"]!.GetValue<string>()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var patterns = entries.Where(s => s!["pattern"] is not null)
+            .Select(s => new Regex("^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))
+            .ToList();
         var local = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")))!["Values"]!.AsObject()
-            .Select(p => p.Key).ToHashSet(StringComparer.Ordinal);
+            .Select(p => p.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
         var hostJson = File.ReadAllText(Path.Combine(RepoPaths.Root, "host.json"));
+        bool Listed(string name) => contract.Contains(name) || patterns.Any(p => p.IsMatch(name));
 
+        // Settings binding expressions resolve (host.json, trigger attributes), the app's own options, and every setting a
+        // deployment gives the adapters (the wiring tests build the app from exactly these).
         var read = typeof(GardienFunctionsOptions).GetProperties().Select(p => $"{GardienFunctionsOptions.SectionName}__{p.Name}")
             .Concat(Regex.Matches(hostJson, "%([^%]+)%").Select(m => m.Groups[1].Value))
+            .Concat(Regex.Matches(Metadata().ToJsonString(), "%([^%]+)%").Select(m => m.Groups[1].Value))
+            .Concat(Wiring.AppWiringTests.AzureSettings().Keys.Where(k => k != "WEBSITE_HOSTNAME").Select(k => k.Replace(":", "__", StringComparison.Ordinal)))
             .Distinct(StringComparer.Ordinal)
             .ToList();
 
-        Assert.NotEmpty(read);
-        Assert.All(read, name => Assert.Contains(name, contract));
-        Assert.All(read, name => Assert.Contains(name, local));
+        Assert.Contains(DmpPollingFunctions.ScheduleSetting, read);
+        Assert.All(read, name => Assert.True(Listed(name), $"{name} is not in infra-bicep/app-settings.contract.json"));
+        Assert.All(read.Where(n => n != "AZURE_CLIENT_ID"), name => Assert.True(local.Contains(name) || patterns.Any(p => p.IsMatch(name)), $"{name} is not in local.settings.sample.json"));
+
+        // The secret deploy.sh seeds (main.bicep's approval-signing-key-<id>) is the one the Key Vault adapter reads.
+        Assert.Equal("approval-signing-key-", new Gardien.Azure.KeyVault.KeyVaultOptions().SigningKeySecretPrefix);
 
         // The host storage connection the queue triggers and Durable Functions use: identity-based in Azure, Azurite locally.
         Assert.Contains($"\"connectionName\": \"{EventQueueFunctions.Connection}\"", hostJson, StringComparison.Ordinal);

@@ -1,7 +1,10 @@
 using System.Text;
 using System.Text.Json;
+using Azure.Messaging.EventGrid;
+using Gardien.Azure.EventGrid;
 using Gardien.Functions.Events;
 using Gardien.Workflows.BlobEvents;
+using Gardien.Workflows.Hosting.DmpPolling;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 
@@ -56,10 +59,10 @@ public sealed class EventQueueFunctionsTests
         }
         """;
 
-    private static string DmpCreated(string dmpJson, string id = "evt-dmp-1") => $$"""
+    private static string DmpSubmitted(string dmpJson, string id = "evt-dmp-1") => $$"""
         {
           "specversion": "1.0",
-          "type": "{{DmpCloudEvents.Created}}",
+          "type": "{{DmpCloudEvents.Submitted}}",
           "source": "https://dmp.example.org",
           "id": "{{id}}",
           "time": "2030-01-01T08:00:00Z",
@@ -161,13 +164,13 @@ public sealed class EventQueueFunctionsTests
     }
 
     [Fact]
-    public async Task DmpCreated_WithTheDocument_StartsTheIntakeOnce()
+    public async Task DmpSubmitted_WithTheDocument_StartsTheIntakeOnce()
     {
         var host = new TriggerHost();
         var dmp = IntakeTestDmps.Json();
 
-        await host.Events.OnDmpEventAsync(DmpCreated(dmp), host.Durable.Client, CancellationToken.None);
-        await host.Events.OnDmpEventAsync(DmpCreated(dmp, "evt-dmp-1-redelivered"), host.Durable.Client, CancellationToken.None);
+        await host.Events.OnDmpEventAsync(DmpSubmitted(dmp), host.Durable.Client, CancellationToken.None);
+        await host.Events.OnDmpEventAsync(DmpSubmitted(dmp, "evt-dmp-1-redelivered"), host.Durable.Client, CancellationToken.None);
 
         var (id, started) = Assert.Single(host.Durable.Started);
         Assert.Equal(IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId), id);
@@ -182,7 +185,7 @@ public sealed class EventQueueFunctionsTests
     {
         var host = new TriggerHost();
         host.Fakes.Dmps[IntakeTestDmps.DmpId] = new DmpRecord { DmpId = IntakeTestDmps.DmpId, State = DmpState.Active, Modified = IntakeTestDmps.V1 };
-        string Reference(DateTimeOffset modified, string id) => DmpCreated($$"""{"dmp_id":"{{IntakeTestDmps.DmpId}}","modified":"{{modified:O}}"}""", id).Replace(DmpCloudEvents.Created, DmpCloudEvents.Updated, StringComparison.Ordinal);
+        string Reference(DateTimeOffset modified, string id) => DmpSubmitted($$"""{"dmpId":"{{IntakeTestDmps.DmpId}}","modified":"{{modified:O}}"}""", id).Replace(DmpCloudEvents.Submitted, DmpCloudEvents.Updated, StringComparison.Ordinal);
 
         await host.Events.OnDmpEventAsync(Reference(IntakeTestDmps.V2, "e2"), host.Durable.Client, CancellationToken.None);
         await host.Events.OnDmpEventAsync(Reference(IntakeTestDmps.V1.AddDays(-1), "e0"), host.Durable.Client, CancellationToken.None);
@@ -193,17 +196,60 @@ public sealed class EventQueueFunctionsTests
     }
 
     [Theory]
-    [InlineData("""{"title":"no id"}""", "/data/dmp_id")]
+    [InlineData("""{"title":"no id"}""", "/data/dmpId")]
     [InlineData("""{"dmp":{"title":"no id"}}""", "/data/dmp/dmp_id/identifier")]
-    [InlineData("""{"dmp_id":"https://doi.org/10.1/x","modified":"yesterday"}""", "/data/modified")]
+    [InlineData("""{"dmpId":"https://doi.org/10.1/x","modified":"yesterday"}""", "/data/modified")]
     [InlineData("\"just text\"", "/data")]
     public async Task DmpEvent_WithUnusableData_NamesTheJsonPath(string data, string path)
     {
         var host = new TriggerHost();
 
-        var error = await Assert.ThrowsAsync<FormatException>(() => host.Events.OnDmpEventAsync(DmpCreated(data), host.Durable.Client, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FormatException>(() => host.Events.OnDmpEventAsync(DmpSubmitted(data), host.Durable.Client, CancellationToken.None));
 
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
         Assert.Empty(host.Durable.Started);
+    }
+
+    [Fact]
+    public async Task PollerPublishedEvents_AsEventGridQueuesThem_StartTheIntakeAndTheUpdate()
+    {
+        var host = new TriggerHost();
+        const string governed = "https://doi.org/10.5281/zenodo.governed";
+        host.Fakes.Dmps[governed] = new DmpRecord { DmpId = governed, State = DmpState.Active, Modified = IntakeTestDmps.V1 };
+        var submitted = new DmpChange("opidor", IntakeTestDmps.DmpId, "4242", IntakeTestDmps.V1, DmpChangeKind.Submitted);
+        var updated = new DmpChange("opidor", governed, "4243", IntakeTestDmps.V2, DmpChangeKind.Updated);
+
+        // The publisher's own CloudEvents, serialized as Event Grid writes them into the queue (one JSON event per message).
+        foreach (var change in new[] { submitted, updated })
+        {
+            var message = JsonSerializer.Serialize(EventGridDmpChangePublisher.ToCloudEvent(change));
+            await host.Events.OnDmpEventAsync(message, host.Durable.Client, CancellationToken.None);
+        }
+
+        Assert.Equal(2, host.Durable.Started.Count);
+        var intake = host.Durable.Started[IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId)];
+        Assert.Equal(nameof(IntakeDmpWorkflow), intake.Name);
+        Assert.Equal(IntakeTestDmps.DmpId, Assert.IsType<IntakeDmpInput>(intake.Input).DmpId);
+        var update = host.Durable.Started[UpdateDmpWorkflow.InstanceIdFor(governed, IntakeTestDmps.V2)];
+        Assert.Equal(nameof(UpdateDmpWorkflow), update.Name);
+        Assert.DoesNotContain(host.Logged, l => l.Contains("acknowledged without action", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task PollerPublishedChanges_InTheEventGridSchemaToo_AreRead()
+    {
+        var host = new TriggerHost();
+        const string other = "https://doi.org/10.5281/zenodo.other";
+        var first = new DmpChange("damap", IntakeTestDmps.DmpId, null, IntakeTestDmps.V1, DmpChangeKind.Submitted);
+        var second = new DmpChange("damap", other, null, IntakeTestDmps.V1, DmpChangeKind.Submitted);
+        var gridEvent = new EventGridEvent(first.DmpId, first.EventType, "1.0", EventGridDmpChangePublisher.ToCloudEvent(first).Data!) { Id = first.EventId };
+
+        await host.Events.OnDmpEventAsync(JsonSerializer.Serialize(new[] { gridEvent }), host.Durable.Client, CancellationToken.None);
+        await host.Events.OnDmpEventAsync(JsonSerializer.Serialize(EventGridDmpChangePublisher.ToCloudEvent(second)), host.Durable.Client, CancellationToken.None);
+
+        Assert.Equal(
+            new[] { IntakeDmpWorkflow.InstanceIdFor(other), IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId) }.Order(StringComparer.Ordinal),
+            host.Durable.Started.Keys.Order(StringComparer.Ordinal));
+        Assert.All(host.Durable.Started.Values, s => Assert.Equal(nameof(IntakeDmpWorkflow), s.Name));
     }
 }

@@ -31,6 +31,9 @@ public static partial class BicepCli
     /// <summary>Client ID the .bicepparam files read from GARDIEN_API_CLIENT_ID; a well-formed placeholder for compilation.</summary>
     public const string PlaceholderApiClientId = "00000000-0000-4000-8000-000000000001";
 
+    /// <summary>Mailbox the .bicepparam files read from GARDIEN_MAIL_SENDER.</summary>
+    public const string PlaceholderMailSender = "gardien@example.org";
+
     private static readonly Lazy<string> LazyPath = new(Locate);
 
     public static string ExecutablePath => LazyPath.Value;
@@ -57,6 +60,7 @@ public static partial class BicepCli
         }
 
         start.Environment["GARDIEN_API_CLIENT_ID"] = PlaceholderApiClientId;
+        start.Environment["GARDIEN_MAIL_SENDER"] = PlaceholderMailSender;
         // No telemetry, no update checks, no registry: the checks must be reproducible offline.
         start.Environment["BICEP_TELEMETRY_ENABLED"] = "false";
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";

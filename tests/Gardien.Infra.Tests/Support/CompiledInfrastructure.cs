@@ -15,8 +15,6 @@ public sealed class CompiledInfrastructure : IAsyncLifetime
 
     public ArmTemplate Main { get; private set; } = null!;
 
-    public ArmTemplate Subscriptions { get; private set; } = null!;
-
     /// <summary>main.bicep with the values of main.dev.bicepparam applied to its root parameters.</summary>
     public ArmTemplate MainDev { get; private set; } = null!;
 
@@ -34,7 +32,6 @@ public sealed class CompiledInfrastructure : IAsyncLifetime
         var jobs = new List<(string Key, Func<Task<BicepRun>> Run)>
         {
             (Key("build", InfraPaths.MainTemplate), () => BicepCli.BuildAsync(InfraPaths.MainTemplate)),
-            (Key("build", InfraPaths.SubscriptionsTemplate), () => BicepCli.BuildAsync(InfraPaths.SubscriptionsTemplate)),
             (Key("build", InfraPaths.DevParameters), () => BicepCli.BuildParamsAsync(InfraPaths.DevParameters)),
             (Key("build", InfraPaths.ProdParameters), () => BicepCli.BuildParamsAsync(InfraPaths.ProdParameters)),
         };
@@ -61,7 +58,6 @@ public sealed class CompiledInfrastructure : IAsyncLifetime
         }
 
         Main = ArmTemplate.Parse(TemplateJson(Key("build", InfraPaths.MainTemplate)), "main");
-        Subscriptions = ArmTemplate.Parse(TemplateJson(Key("build", InfraPaths.SubscriptionsTemplate)), "subscriptions");
         DevParameters = ParameterValues(Key("build", InfraPaths.DevParameters));
         ProdParameters = ParameterValues(Key("build", InfraPaths.ProdParameters));
         MainDev = ArmTemplate.Parse(TemplateJson(Key("build", InfraPaths.MainTemplate)), "main(dev)", DevParameters);

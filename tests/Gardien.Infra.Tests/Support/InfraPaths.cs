@@ -9,8 +9,6 @@ public static class InfraPaths
 
     public static string MainTemplate => Path.Combine(InfraRoot, "main.bicep");
 
-    public static string SubscriptionsTemplate => Path.Combine(InfraRoot, "subscriptions.bicep");
-
     public static string DevParameters => Path.Combine(InfraRoot, "main.dev.bicepparam");
 
     public static string ProdParameters => Path.Combine(InfraRoot, "main.prod.bicepparam");
@@ -27,7 +25,6 @@ public static class InfraPaths
     public static IReadOnlyList<string> LintedFiles =>
     [
         MainTemplate,
-        SubscriptionsTemplate,
         DevParameters,
         ProdParameters,
     ];

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Azure.Storage.Blobs.Specialized;
-using Gardien.Local.Audit;
+using Gardien.Storage.Audit;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 

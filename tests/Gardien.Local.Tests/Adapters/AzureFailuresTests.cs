@@ -1,5 +1,5 @@
 using Azure;
-using Gardien.Local.Configuration;
+using Gardien.Storage;
 using Gardien.Workflows.Ports;
 using Moq;
 

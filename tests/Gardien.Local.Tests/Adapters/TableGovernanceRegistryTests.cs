@@ -1,5 +1,5 @@
 using Azure.Data.Tables;
-using Gardien.Local.Registry;
+using Gardien.Storage.Registry;
 using Gardien.Testing;
 using Gardien.Workflows.Ports;
 

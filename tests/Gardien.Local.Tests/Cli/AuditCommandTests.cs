@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using Azure.Storage.Blobs;
 using Gardien.Cli;
-using Gardien.Local.Audit;
 using Gardien.Local.Tests.Adapters;
+using Gardien.Storage.Audit;
 using Gardien.Testing;
 
 namespace Gardien.Local.Tests.Cli;

@@ -48,6 +48,9 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         var datasets = status.GetProperty("datasets").EnumerateArray().ToList();
         Assert.Equal(4, datasets.Count);
         Assert.All(datasets, d => Assert.Equal(sandbox.DmpId, d.GetProperty("container").GetProperty("metadata").GetProperty("gardien_dmp_id").GetString() is { } id ? Uri.UnescapeDataString(id) : null));
+        // Controls read back from the store at provisioning: Azurite enforces the metadata, records the rest as not enforced.
+        Assert.All(datasets, d => Assert.Contains("container-metadata", d.GetProperty("dataset").GetProperty("controls").GetProperty("enforced").EnumerateArray().Select(e => e.GetString())));
+        Assert.Contains(datasets, d => d.GetProperty("dataset").GetProperty("controls").GetProperty("notEnforced").EnumerateArray().Any());
         var grants = status.GetProperty("grants").EnumerateArray().ToList();
         Assert.Contains(grants, g => g.GetProperty("principalId").GetString() == "u-claire-dubois" && g.GetProperty("level").GetString() == "Owner");
         Assert.All(grants, g => Assert.NotEmpty(g.GetProperty("approvalIds").EnumerateArray()));

@@ -133,6 +133,16 @@ public class GovernanceEvaluatorTests
     }
 
     [Fact]
+    public void Evaluate_RawData_LockAfterDays_ReachesThePlanOfRawDataOnly_AndIsOffByDefault()
+    {
+        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { LockAfterDays = 30 } } };
+
+        Assert.Equal(30, Single(Dataset(type: "raw data", distributions: Distribution()), policy).Storage.LockImmutabilityAfterDays);
+        Assert.Null(Single(Dataset(type: "derived data", distributions: Distribution()), policy).Storage.LockImmutabilityAfterDays);
+        Assert.Null(Single(Dataset(type: "raw data", distributions: Distribution())).Storage.LockImmutabilityAfterDays);
+    }
+
+    [Fact]
     public void Evaluate_Quota_IsTheSumOfByteSizes()
     {
         var plan = Single(Dataset(distributions: [Distribution(bytes: 1_000), Distribution(bytes: null), Distribution(bytes: 4_000_000_000_000)]));

@@ -273,4 +273,23 @@ public class PolicyLoaderTests
         var bad = LoadMutated(p => p["approvals"]!["separation_of_duties"] = "sometimes");
         Assert.Equal("/approvals/separation_of_duties", Assert.Single(bad.Errors).Path);
     }
+
+    [Fact]
+    public void Load_LockAfterDays_IsReadAndAbsentMeansNeverLocked()
+    {
+        var locked = LoadMutated(json => json["storage"]!["raw_data_immutability"]!["lock_after_days"] = 30);
+        var absent = LoadMutated(_ => { });
+
+        Assert.Equal(30, locked.Policy!.Storage.RawDataImmutability.LockAfterDays);
+        Assert.Null(absent.Policy!.Storage.RawDataImmutability.LockAfterDays);
+    }
+
+    [Fact]
+    public void Load_NegativeLockAfterDays_IsAnErrorAtItsPath()
+    {
+        var result = LoadMutated(json => json["storage"]!["raw_data_immutability"]!["lock_after_days"] = -1);
+
+        Assert.Null(result.Policy);
+        Assert.Contains(result.Errors, e => e.Path == "/storage/raw_data_immutability/lock_after_days");
+    }
 }

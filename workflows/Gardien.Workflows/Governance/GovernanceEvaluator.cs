@@ -291,6 +291,7 @@ public static class GovernanceEvaluator
             EncryptionScope = policy.Storage.Encryption.AppliesTo.Contains(classification) ? policy.Storage.Encryption.Scope : null,
             ImmutabilityDays = immutabilityDays,
             ImmutabilityReason = immutabilityReason,
+            LockImmutabilityAfterDays = immutabilityDays is null ? null : policy.Storage.RawDataImmutability.LockAfterDays,
             QuotaBytes = quota,
             HostRegions = hostRegions,
         };

@@ -158,6 +158,9 @@ public sealed record StoragePlan
     /// <summary>Why the data is write-once: the words of the DMP that say raw, or that its rawness was left open.</summary>
     public string? ImmutabilityReason { get; init; }
 
+    /// <summary>Days after provisioning at which that immutability is locked; null: never (or no immutability).</summary>
+    public int? LockImmutabilityAfterDays { get; init; }
+
     /// <summary>Sum of the distributions' byte_size; null when none states it.</summary>
     public long? QuotaBytes { get; init; }
 

@@ -195,6 +195,13 @@ public sealed record ImmutabilityPolicy(bool Enabled, int Days, IReadOnlyList<st
 
     [JsonIgnore]
     public IReadOnlyList<string> EffectiveNotRawTerms => NotRawTerms ?? RawDataTerms.DefaultNotRaw;
+
+    /// <summary>
+    /// Days after a container's provisioning at which its immutability policy is locked (0: at once); null: never, the
+    /// policy stays unlocked. Locking is irreversible: the period can then only grow and the data cannot be deleted
+    /// before it ends, so the delay leaves time to correct a wrong upload first.
+    /// </summary>
+    public int? LockAfterDays { get; init; }
 }
 
 public sealed record AccessPolicy

@@ -85,6 +85,17 @@ public interface IStorageProvisioner
         return new ContainerControls(container, hold.PlatformEnforced && hold.LegalHold ? [GovernanceFeatures.LegalHold] : [], [], hold);
     }
 
+    /// <summary>
+    /// Locks the container's time-based immutability policy (irreversible: the period can then only grow). Idempotent:
+    /// an already locked policy is <c>Changed = false</c>. Refused (<see cref="PortRefusedException"/>) when the container
+    /// has no immutability policy to lock. The default, for stores without immutability policies, changes nothing and
+    /// reports immutability as not enforced.
+    /// </summary>
+    Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default) =>
+        Task.FromResult(new OperationResult(false, [
+            new NotEnforcedFeature(GovernanceFeatures.Immutability, "This store has no immutability policies to lock; the Azure adapter locks them."),
+        ]));
+
     /// <summary>Sets or clears a legal hold tag on the container. Idempotent. Locally recorded as metadata and reported as not enforced.</summary>
     Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default);
 }

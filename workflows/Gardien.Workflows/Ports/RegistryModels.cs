@@ -120,6 +120,19 @@ public sealed record DatasetRecord
     public DateTimeOffset? UpdatedAt { get; init; }
     /// <summary>Controls of the plan recorded but not enforced by the platform.</summary>
     public IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally { get; init; } = [];
+
+    /// <summary>Days of time-based immutability the plan asks for the container; null: none.</summary>
+    public int? ImmutabilityDays { get; init; }
+
+    /// <summary>The day the container's immutability policy is to be locked (policy <c>lock_after_days</c>); null: never.</summary>
+    public DateOnly? ImmutabilityLockDue { get; init; }
+
+    /// <summary>The controls in force on the container, read back from the store after the last change (not the plan's wishes).</summary>
+    public ContainerControls? Controls { get; init; }
+
+    /// <summary>When <see cref="Controls"/> were read.</summary>
+    public DateTimeOffset? ControlsReadAt { get; init; }
+
     /// <summary>Null for an unconditional write; the read ETag for optimistic concurrency.</summary>
     public string? ETag { get; init; }
 }

@@ -17,6 +17,9 @@ public sealed record ProvisionContainerInput
     public PortTier Tier { get; init; } = PortTier.Hot;
     public string? EncryptionScope { get; init; }
     public int? ImmutabilityDays { get; init; }
+
+    /// <summary>Days after the first provisioning at which the immutability policy is locked; null: never.</summary>
+    public int? LockImmutabilityAfterDays { get; init; }
     public long? QuotaBytes { get; init; }
     public DateOnly? KeepUntil { get; init; }
     public PortDisposal Disposal { get; init; } = PortDisposal.Delete;
@@ -40,6 +43,7 @@ public sealed record ProvisionContainerInput
             Tier = Enum.Parse<PortTier>(dataset.Storage.Tier.ToString()),
             EncryptionScope = dataset.Storage.EncryptionScope,
             ImmutabilityDays = dataset.Storage.ImmutabilityDays,
+            LockImmutabilityAfterDays = dataset.Storage.ImmutabilityDays is null ? null : dataset.Storage.LockImmutabilityAfterDays,
             QuotaBytes = dataset.Storage.QuotaBytes,
             KeepUntil = dataset.Retention.KeepUntil,
             Disposal = Enum.Parse<PortDisposal>(dataset.Retention.Disposal.ToString()),
@@ -54,17 +58,22 @@ public sealed record ProvisionContainerInput
 }
 
 /// <param name="Outcome">Created by this call or found (a redelivery, or a container an earlier run made).</param>
+/// <param name="Controls">The controls in force on the container afterwards, read back from the store.</param>
 public sealed record ProvisionedContainer(
     string DatasetId,
     string Container,
     ProvisionOutcome Outcome,
     Uri Location,
     IReadOnlyList<string> EnforcedFeatures,
-    IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);
+    IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally,
+    ContainerControls? Controls = null);
 
 /// <summary>
-/// Creates (or confirms) a dataset's container with its governance metadata and records the dataset as Provisioned.
-/// The container remembers the creating instance, which lets compensation delete only what this run created.
+/// Creates (or confirms) a dataset's container with its governance metadata and records the dataset as Provisioned,
+/// with the controls the store reports in force afterwards (read back, not assumed from the plan). The immutability
+/// policy is locked once its lock day (first provisioning + the policy's <c>lock_after_days</c>) has come; until then
+/// it stays unlocked and the daily sweep locks it (<see cref="LockDueImmutabilityActivity"/>). The container remembers
+/// the creating instance, which lets compensation delete only what this run created.
 /// </summary>
 public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGovernanceRegistry registry, IAuditLog audit) : Activity<ProvisionContainerInput, ProvisionedContainer>
 {
@@ -92,6 +101,10 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             metadata[GovernanceMetadata.EmbargoUntil] = GovernanceMetadata.Date(embargo);
         }
 
+        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
+        var today = DateOnly.FromDateTime(input.At.UtcDateTime);
+        var lockDue = input.ImmutabilityDays is null ? null
+            : existing?.ImmutabilityLockDue ?? (input.LockImmutabilityAfterDays is { } days ? today.AddDays(days) : null);
         var result = await storage.EnsureContainerAsync(
             new ContainerSpec
             {
@@ -100,13 +113,14 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                 Tier = input.Tier,
                 EncryptionScope = input.EncryptionScope,
                 ImmutabilityDays = input.ImmutabilityDays,
+                LockImmutability = lockDue is { } due && due <= today,
                 QuotaBytes = input.QuotaBytes,
                 OwnerInstanceId = context.InstanceId,
             },
             ct);
 
-        var existing = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct);
         var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct);
+        var controls = await storage.GetControlsAsync(input.Container, ct);
         var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
         {
             Container = input.Container,
@@ -121,6 +135,10 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
             CreatedByInstanceId = creator,
             UpdatedAt = input.At,
             NotEnforcedLocally = result.NotEnforcedLocally,
+            ImmutabilityDays = input.ImmutabilityDays,
+            ImmutabilityLockDue = lockDue,
+            Controls = controls,
+            ControlsReadAt = input.At,
         };
         await registry.UpsertDatasetAsync(record, ct);
         await audit.AppendAsync(
@@ -137,10 +155,13 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
                     classification = input.Classification,
                     enforced = result.EnforcedFeatures,
                     notEnforcedLocally = result.NotEnforcedLocally,
+                    controlsInForce = controls.Enforced,
+                    immutabilityLocked = controls.ImmutabilityLocked,
+                    immutabilityLockDue = lockDue,
                 }),
             ct);
         return new ProvisionedContainer(
-            input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally);
+            input.DatasetId, input.Container, outcome, result.Location, result.EnforcedFeatures, result.NotEnforcedLocally, controls);
     }
 
     /// <summary>

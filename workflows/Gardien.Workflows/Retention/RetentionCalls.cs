@@ -1,10 +1,14 @@
 using Gardien.Runtime;
+using Gardien.Workflows.Provisioning;
 
 namespace Gardien.Workflows.Retention;
 
 /// <summary>The retention activities as typed calls: name, input, result and retry policy in one place.</summary>
 internal static class RetentionCalls
 {
+    public static Task<LockDueImmutabilityResult> LockDueImmutabilityAsync(this WorkflowContext context, LockDueImmutabilityInput input) =>
+        context.CallAuditedAsync<LockDueImmutabilityResult>(nameof(LockDueImmutabilityActivity), input, ActivityRetryPolicies.Transient);
+
     public static Task<RetentionSettings> LoadRetentionSettingsAsync(this WorkflowContext context) =>
         context.CallActivityAsync<RetentionSettings>(nameof(LoadRetentionSettingsActivity), null, ActivityRetryPolicies.Transient);
 

@@ -3,6 +3,7 @@ using Gardien.Runtime;
 using Gardien.Workflows.Audit;
 using Gardien.Workflows.Notifications;
 using Gardien.Workflows.Ports;
+using Gardien.Workflows.Provisioning;
 
 namespace Gardien.Workflows.Retention;
 
@@ -89,6 +90,19 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             return report;
         }
 
+        // Immutability policies whose lock day has come are locked on the same daily round (policy lock_after_days). A
+        // failure here must not cost the day's retention cases: it is reported, and tomorrow's sweep tries again.
+        LockDueImmutabilityResult locks;
+        try
+        {
+            locks = await context.LockDueImmutabilityAsync(new LockDueImmutabilityInput(
+                input.Date, context.UtcNow(), GardienWorkflowOptions.SystemActor(nameof(RetentionSweepWorkflow))));
+        }
+        catch (WorkflowTaskFailedException ex)
+        {
+            locks = new LockDueImmutabilityResult([], [], [$"the lock round failed: {ex.FailureDetails.ErrorMessage}"]);
+        }
+
         if (found.Discrepancies.Count > 0)
         {
             var alert = MessageCatalogue.For(settings.Language).SweepDiscrepancies(input.Date, found.Discrepancies);
@@ -103,6 +117,8 @@ public sealed class RetentionSweepWorkflow : Workflow<RetentionSweepInput, Reten
             casesOpen = items.Count(i => i.Action == SweepAction.CaseAlreadyOpen),
             cases = items.Select(i => new { i.DmpId, i.DatasetId, i.KeepUntil, action = i.Action.ToString(), i.CaseInstanceId }),
             discrepancies = found.Discrepancies,
+            immutabilityLocked = locks.Locked,
+            immutabilityLockFailed = locks.Failed,
         });
         context.SetStatus(new WorkflowStage("completed"));
         return report with { UndeliveredNotifications = context.UndeliveredNotifications() };

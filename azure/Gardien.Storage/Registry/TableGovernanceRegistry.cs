@@ -6,7 +6,7 @@ using Azure;
 using Azure.Data.Tables;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Local.Registry;
+namespace Gardien.Storage.Registry;
 
 /// <summary>
 /// <see cref="IGovernanceRegistry"/> on Azure Table Storage (Azurite locally, a Storage account in Azure).

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using Azure.Core;
+using Azure.Core.Pipeline;
 using WireMock;
 using WireMock.Logging;
 using WireMock.Server;
@@ -12,9 +13,12 @@ using WireMock.Settings;
 using WireMock.Types;
 using WireMock.Util;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
-/// <summary>A WireMock server on 127.0.0.1, plain HTTP or HTTPS with a throw-away self-signed certificate only the tests trust.</summary>
+/// <summary>
+/// A WireMock server on 127.0.0.1, plain HTTP or HTTPS with a throw-away self-signed certificate only the tests trust:
+/// Azure.Core's bearer-token policy refuses plain HTTP, so fakes of token-protected Azure services must be HTTPS.
+/// </summary>
 public sealed class Loopback : IDisposable
 {
     private static readonly Lazy<X509Certificate2> Certificate = new(CreateCertificate);
@@ -35,8 +39,14 @@ public sealed class Loopback : IDisposable
         ServerCertificateCustomValidationCallback = (_, cert, _, errors) => errors == SslPolicyErrors.None || cert?.Thumbprint == Certificate.Value.Thumbprint,
     };
 
+    /// <summary>An Azure SDK transport trusting the fake's certificate and nothing else.</summary>
+    public HttpClientTransport Transport => new(TrustingHandler());
+
     /// <summary>Requests received, oldest first.</summary>
     public IReadOnlyList<IRequestMessage> Requests => [.. Server.LogEntries.Select(e => e.RequestMessage).OrderBy(r => r.DateTime)];
+
+    /// <summary>Requests received with the responses given, oldest first.</summary>
+    public IReadOnlyList<ILogEntry> Log => [.. Server.LogEntries.OrderBy(e => e.RequestMessage.DateTime)];
 
     public void Dispose() => Server.Stop();
 
@@ -113,6 +123,7 @@ public sealed class Loopback : IDisposable
         var request = new CertificateRequest("CN=127.0.0.1", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
         var san = new SubjectAlternativeNameBuilder();
         san.AddIpAddress(IPAddress.Loopback);
+        san.AddDnsName("localhost");
         request.CertificateExtensions.Add(san.Build());
         using var cert = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(7));
         return X509CertificateLoader.LoadPkcs12(cert.Export(X509ContentType.Pfx), null);

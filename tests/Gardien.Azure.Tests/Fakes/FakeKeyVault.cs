@@ -5,7 +5,7 @@ using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>
 /// A fake Key Vault (secrets API 7.x) over HTTPS on 127.0.0.1: an unauthenticated request gets the 401 bearer challenge

@@ -1,7 +1,7 @@
 using Gardien.Azure.Arm;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>Records what the directory delegates to the ARM role-assignment adapter.</summary>
 public sealed class RecordingRoleAssignments : IContainerRoleAssignments

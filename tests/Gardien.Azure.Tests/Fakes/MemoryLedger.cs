@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>The registry's processed-event set in memory (the only part of <see cref="IGovernanceRegistry"/> the notifier uses), and single-use tokens.</summary>
 public sealed class MemoryLedger : IGovernanceRegistry

@@ -7,7 +7,7 @@ using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>
 /// A fake Microsoft Graph v1.0 on 127.0.0.1 holding users, groups and memberships, speaking the documented requests the

@@ -8,7 +8,7 @@ using Azure.Storage.Blobs.Specialized;
 using Gardien.Workflows.Audit;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Local.Audit;
+namespace Gardien.Storage.Audit;
 
 /// <summary>Settings of <see cref="AppendBlobAuditLog"/>.</summary>
 public sealed record AppendBlobAuditLogOptions

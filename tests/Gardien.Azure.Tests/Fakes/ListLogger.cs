@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>Keeps every formatted log line (and exception text) so that tests can check what is never logged.</summary>
 public sealed class ListLogger<T> : ILogger<T>

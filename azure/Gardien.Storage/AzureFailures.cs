@@ -3,7 +3,7 @@ using Azure;
 using Gardien.Workflows;
 using Gardien.Workflows.Ports;
 
-namespace Gardien.Local.Configuration;
+namespace Gardien.Storage;
 
 /// <summary>
 /// Translates Azure SDK failures that escape an adapter into port exceptions, as the port contract asks: a request the
@@ -110,6 +110,13 @@ public sealed class FailureTranslatingStorageProvisioner(IStorageProvisioner inn
 
     public Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.SetLegalHoldAsync(container, holdTag, hold, cancellationToken), $"Setting legal hold '{holdTag}' on container '{container}'");
+
+    public Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(() => inner.GetControlsAsync(container, cancellationToken), $"Reading the controls of container '{container}'");
+
+    public Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.LockImmutabilityAsync(container, cancellationToken), $"Locking the immutability of container '{container}'");
 }
 
 /// <summary><see cref="IGovernanceRegistry"/> with Azure SDK failures translated (see <see cref="AzureFailures"/>).</summary>

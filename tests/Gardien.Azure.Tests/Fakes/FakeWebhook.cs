@@ -4,7 +4,7 @@ using WireMock.Matchers;
 using WireMock.RequestBuilders;
 using WireMock.ResponseBuilders;
 
-namespace Gardien.Azure.Tests.Support;
+namespace Gardien.Azure.Tests.Fakes;
 
 /// <summary>A Teams Workflows webhook ("When a Teams webhook request is received") over HTTPS on 127.0.0.1: 202 Accepted unless a fault is queued.</summary>
 public sealed class FakeWebhook : IDisposable
@@ -34,11 +34,4 @@ public sealed class FakeWebhook : IDisposable
     }
 
     public void Dispose() => Loopback.Dispose();
-}
-
-/// <summary>Secrets from a dictionary (the Key Vault adapter has its own tests).</summary>
-public sealed class MemorySecrets(Dictionary<string, string> values) : Gardien.Workflows.Ports.ISecretStore
-{
-    public Task<string> GetSecretAsync(string name, CancellationToken cancellationToken = default) =>
-        values.TryGetValue(name, out var value) ? Task.FromResult(value) : throw new Gardien.Workflows.Ports.PortNotFoundException($"Secret '{name}' does not exist.");
 }
