@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Gardien.Functions.Events;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Runtime;
 using Gardien.Testing;
 using Gardien.Workflows;

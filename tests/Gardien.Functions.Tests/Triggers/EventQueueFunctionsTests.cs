@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Gardien.Functions.Events;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Workflows.BlobEvents;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;

@@ -1,5 +1,6 @@
 using Gardien.Functions.Durable;
 using Gardien.Functions.Events;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Runtime;
 using Gardien.Workflows;
 using Gardien.Workflows.Hosting;

@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
-using Gardien.Workflows.Hosting;
 
-namespace Gardien.Functions.Events;
+namespace Gardien.Workflows.Hosting.Events;
 
 /// <summary>
 /// The CloudEvents a DMP tool publishes when a plan is created or changed. <c>data</c> is either the maDMP document
