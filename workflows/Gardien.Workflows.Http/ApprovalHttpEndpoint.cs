@@ -176,9 +176,11 @@ public sealed class ApprovalHttpEndpoint(
     private HttpAnswer Message(int status, PageTexts texts, string title, string message) =>
         HttpAnswer.Html(status, Html.Page(texts, title, "<p>" + Html.Text(message) + "</p>", _options.Navigation));
 
-    internal static Uri RequestUrl(HttpRequest request) =>
+    /// <summary>The URL the client asked for, as it sees it.</summary>
+    public static Uri RequestUrl(HttpRequest request) =>
         new($"{request.Scheme}://{request.Host.Value}{request.PathBase.Value}{request.Path.Value}{request.QueryString.Value}");
 
-    internal static Func<string, string?> Header(HttpRequest request) =>
+    /// <summary>Reads a request header by name, null when absent.</summary>
+    public static Func<string, string?> Header(HttpRequest request) =>
         name => request.Headers.TryGetValue(name, out var values) && values.Count > 0 ? values[0] : null;
 }
