@@ -53,8 +53,9 @@ public sealed class ApprovalHttpEndpoint(
             return HttpAnswer.Problem(415, "Unsupported media type", "Post the approval form (application/x-www-form-urlencoded) or, with the key, JSON.");
         }
 
-        return await PostAsync(RequestUrl(request), fields, Header(request), request.Cookies[CsrfCookie], trustedClient, request.Query["lang"], cancellationToken)
+        var answer = await PostAsync(RequestUrl(request), fields, Header(request), request.Cookies[CsrfCookie], trustedClient, request.Query["lang"], cancellationToken)
             .ConfigureAwait(false);
+        return request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase) ? AsJson(answer) : answer;
     }
 
     /// <param name="requestUrl">The URL requested (the approval link).</param>
@@ -128,10 +129,19 @@ public sealed class ApprovalHttpEndpoint(
         var answer = result.Accepted
             ? Message(200, texts, texts.DecisionRecorded, result.Message)
             : Message(StatusFor(result.Failure), texts, texts.DecisionNotRecorded, result.Message);
-        return answer
-            .WithHeader("X-Gardien-Decision", result.Decision ?? string.Empty)
-            .WithHeader("X-Gardien-Outcome", result.Accepted ? "recorded" : result.Failure.ToString());
+        answer.Decision = result;
+        return answer;
     }
+
+    /// <summary>The decision's outcome as JSON, for a client that asked for it (the CLI).</summary>
+    private static HttpAnswer AsJson(HttpAnswer page) => page.Decision is not { } result ? page : HttpAnswer.Json(page.StatusCode, new
+    {
+        accepted = result.Accepted,
+        decision = result.Decision,
+        message = result.Message,
+        failure = result.Accepted ? null : result.Failure.ToString(),
+        approvalInstanceId = result.InstanceId,
+    });
 
     /// <summary>What a refused link or decision answers: gone for used and expired links, forbidden for another person.</summary>
     public static int StatusFor(ApprovalTokenFailure failure) => failure switch

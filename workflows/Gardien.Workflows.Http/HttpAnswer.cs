@@ -43,6 +43,9 @@ public sealed class HttpAnswer : IResult, IActionResult
 
     public List<AnswerCookie> Cookies { get; } = [];
 
+    /// <summary>For an approval decision: what the decision service answered (the page shows its message).</summary>
+    public Hosting.ApprovalSubmissionResult? Decision { get; internal set; }
+
     /// <summary>The body as text (UTF-8).</summary>
     public string Text => Encoding.UTF8.GetString(Body);
 
