@@ -19,6 +19,10 @@ public sealed class LocalPages(IWorkflowClient client, IGovernanceRegistry regis
     private const int AuditShown = 12;
     private const int TimelineShown = 24;
 
+    // The container metadata that records a control (the rest identifies the dataset).
+    private static readonly HashSet<string> Controls =
+        ["tier", "encryption_scope", "immutability_days", "keep_until", "embargo_until", "quota_bytes", "legal_hold", "disposal"];
+
     /// <summary>The dashboard: DMPs by state, pending approvals, datasets with containers, grants and controls, the timeline, the audit tail.</summary>
     public async Task<string> DashboardAsync(PageTexts texts, CancellationToken cancellationToken = default)
     {
@@ -209,7 +213,8 @@ public sealed class LocalPages(IWorkflowClient client, IGovernanceRegistry regis
             {
                 var grants = detail.Grants.Where(g => g.DatasetId == d.DatasetId && g.State == GrantState.Active).ToList();
                 var inForce = (d.ContainerMetadata ?? new Dictionary<string, string>()).Keys
-                    .Where(k => k.StartsWith("gardien_", StringComparison.Ordinal)).Select(k => k["gardien_".Length..]).Order(StringComparer.Ordinal).ToList();
+                    .Where(k => k.StartsWith("gardien_", StringComparison.Ordinal)).Select(k => k["gardien_".Length..])
+                    .Where(Controls.Contains).Order(StringComparer.Ordinal).ToList();
                 return (IReadOnlyList<string>)
                 [
                     Html.Text(d.Title ?? d.DatasetId),
