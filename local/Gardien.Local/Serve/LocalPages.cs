@@ -14,7 +14,7 @@ namespace Gardien.Local.Serve;
 /// The local service's own pages: the dashboard (<c>/</c>) and the inbox (<c>/inbox</c>), the local stand-in for Teams.
 /// Server-rendered HTML, no script; every value from a DMP, a person or a message goes through <see cref="Html.Text"/>.
 /// </summary>
-public sealed class LocalPages(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit, DmpDetails details, InboxReader inbox, TimeProvider time)
+public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit, DmpDetails details, InboxReader inbox, TimeProvider time)
 {
     private const int AuditShown = 12;
     private const int TimelineShown = 24;
@@ -195,8 +195,15 @@ public sealed class LocalPages(IWorkflowClient client, IGovernanceRegistry regis
         return buttons;
     }
 
+    /// <summary>
+    /// The message body as Teams shows its Markdown text: line breaks kept, backslash escapes resolved (the workflows
+    /// escape every value they quote), then everything HTML-escaped: nothing in it becomes markup.
+    /// </summary>
     private static string BodyHtml(string body) =>
-        string.Join("<br>", body.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Select(Html.Text));
+        string.Join("<br>", body.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Select(line => Html.Text(MarkdownEscapes().Replace(line, "$1"))));
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"\\([!-/:-@\[-`{-~])")]
+    private static partial System.Text.RegularExpressions.Regex MarkdownEscapes();
 
     private static void AppendDatasets(StringBuilder html, PageTexts texts, DmpDetail detail)
     {
