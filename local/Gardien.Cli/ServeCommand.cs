@@ -43,6 +43,8 @@ internal static class ServeCommand
             {
                 var overrides = parse.GetValue(url) is { } listen ? new Dictionary<string, string?> { ["Serve:Url"] = listen } : null;
                 var configuration = GardienLocalConfiguration.Build(parse.GetValue(config), overrides);
+                var state = configuration[$"{GardienServeOptions.SectionName}:StateDirectory"] ?? new GardienServeOptions().StateDirectory;
+                await using var azurite = await AzuriteLauncher.EnsureAsync(configuration, state, output, cancellationToken);
                 await using var service = await GardienService.StartAsync(configuration, cancellationToken: cancellationToken);
                 await output.WriteLineAsync($"Gardien is serving on {service.Url.AbsoluteUri.TrimEnd('/')} (task hub '{service.Host.EngineOptions.TaskHubName}', storage {service.Host.BlobEndpoint.GetLeftPart(UriPartial.Authority)}).");
                 await output.WriteLineAsync($"  Dashboard: {service.DashboardUrl}");
