@@ -19,7 +19,10 @@ internal static class CliRunner
             // Ctrl-C cancels the command's token; a service then has this long to drain before the process ends.
             return await RunAsync(root, args, new InvocationConfiguration
             {
-                Output = output, Error = error, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromMinutes(1),
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = TimeSpan.FromMinutes(1),
             });
         }
         finally

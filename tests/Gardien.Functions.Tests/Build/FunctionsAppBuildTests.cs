@@ -3,10 +3,10 @@ using System.Reflection;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Gardien.Functions.Events;
-using Gardien.Workflows.Hosting.Events;
 using Gardien.Runtime;
 using Gardien.Testing;
 using Gardien.Workflows;
+using Gardien.Workflows.Hosting.Events;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Gardien.Functions.Tests.Build;

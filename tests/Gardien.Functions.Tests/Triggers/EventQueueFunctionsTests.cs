@@ -1,8 +1,8 @@
 using System.Text;
 using System.Text.Json;
 using Gardien.Functions.Events;
-using Gardien.Workflows.Hosting.Events;
 using Gardien.Workflows.BlobEvents;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Tests.Workflows;

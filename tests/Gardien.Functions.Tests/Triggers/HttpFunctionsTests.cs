@@ -128,11 +128,20 @@ public sealed class HttpFunctionsTests
         host.Fakes.Dmps["dmp-1"] = new DmpRecord { DmpId = "dmp-1", State = DmpState.Active, Title = "Cohort study" };
         host.Fakes.Datasets[("dmp-1", "ds-1")] = new DatasetRecord
         {
-            DmpId = "dmp-1", DatasetId = "ds-1", Container = "gardien-cohort-raw", State = DatasetState.Provisioned, KeepUntil = new DateOnly(2040, 1, 1),
+            DmpId = "dmp-1",
+            DatasetId = "ds-1",
+            Container = "gardien-cohort-raw",
+            State = DatasetState.Provisioned,
+            KeepUntil = new DateOnly(2040, 1, 1),
         };
         host.Fakes.Grants[("dmp-1", "ds-1", "u-claire")] = new GrantRecord
         {
-            DmpId = "dmp-1", DatasetId = "ds-1", PrincipalId = "u-claire", Level = AccessLevel.Owner, State = GrantState.Active, EndsOn = new DateOnly(2031, 6, 30),
+            DmpId = "dmp-1",
+            DatasetId = "ds-1",
+            PrincipalId = "u-claire",
+            Level = AccessLevel.Owner,
+            State = GrantState.Active,
+            EndsOn = new DateOnly(2031, 6, 30),
         };
         var request = Request("GET", "/api/dmps/dmp-1");
 

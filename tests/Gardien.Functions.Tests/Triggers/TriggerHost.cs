@@ -1,11 +1,11 @@
 using Gardien.Functions.Durable;
 using Gardien.Functions.Events;
 using Gardien.Functions.Http;
-using Gardien.Workflows.Hosting.Events;
 using Gardien.Runtime;
 using Gardien.Workflows;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Workflows.Http;
 using Gardien.Workflows.Ports;
 using Gardien.Workflows.Tests.Workflows;

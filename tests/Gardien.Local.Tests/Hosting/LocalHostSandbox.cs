@@ -40,7 +40,10 @@ internal sealed class LocalHostSandbox : IDisposable
             // gardien serve: a free port, its state (API key, discovery file) in the sandbox; no blob watcher unless a test wants one.
             ["Serve"] = new Dictionary<string, object>
             {
-                ["Url"] = "http://127.0.0.1:0", ["StateDirectory"] = _folder.Combine("state"), ["WatchBlobs"] = false, ["BlobWatchInterval"] = "00:00:01",
+                ["Url"] = "http://127.0.0.1:0",
+                ["StateDirectory"] = _folder.Combine("state"),
+                ["WatchBlobs"] = false,
+                ["BlobWatchInterval"] = "00:00:01",
             },
         };
         configure?.Invoke(settings);
