@@ -22,12 +22,14 @@ internal static class RemoteCommands
     /// when one answers; null when none runs (the caller then runs standalone).
     /// </summary>
     public static async Task<int?> ViaServiceAsync(
-        ParseResult parse, Option<string?> config, Func<GardienServiceClient, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+        ParseResult parse, Option<string?> config, Func<GardienServiceClient, TextWriter, TextWriter, Task<int>> action,
+            CancellationToken cancellationToken)
     {
         string state;
         try
         {
-            state = GardienLocalConfiguration.Build(parse.GetValue(config))[$"{GardienServeOptions.SectionName}:StateDirectory"] ?? new GardienServeOptions().StateDirectory;
+            state = GardienLocalConfiguration.Build(parse.GetValue(config))[$"{GardienServeOptions.SectionName}:StateDirectory"]
+                ?? new GardienServeOptions().StateDirectory;
         }
         catch (GardienLocalHostException)
         {
@@ -48,12 +50,14 @@ internal static class RemoteCommands
         }
         catch (HttpRequestException ex)
         {
-            await error.WriteLineAsync($"error: the service at {endpoint.Url} stopped answering ({ex.Message}). Start it again, or stop it to work standalone.");
+            await error.WriteLineAsync($"error: the service at {endpoint.Url} stopped answering ({ex.Message}). Start it again, or stop "
+                + $"it to work standalone.");
             return CliRunner.UsageOrIoError;
         }
     }
 
-    public static async Task<int> SubmitAsync(GardienServiceClient service, string dmpJson, string submittedBy, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> SubmitAsync(GardienServiceClient service, string dmpJson, string submittedBy, bool json,
+        TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         var answer = await service.SubmitAsync(dmpJson, submittedBy, cancellationToken);
         if (json)
@@ -63,21 +67,24 @@ internal static class RemoteCommands
 
         if (!answer.IsSuccess)
         {
-            await error.WriteLineAsync($"error: {(answer.Status == 409 ? "stale version: " : string.Empty)}{UntrustedText.ConsoleBlock(answer.Problem)}");
+            await error.WriteLineAsync($"error: "
+                + $"{(answer.Status == 409 ? "stale version: " : string.Empty)}{UntrustedText.ConsoleBlock(answer.Problem)}");
             return answer.Status is 400 or 409 or 422 ? CliRunner.Invalid : CliRunner.UsageOrIoError;
         }
 
         if (!json)
         {
             var body = answer.Body;
-            await output.WriteLineAsync(UntrustedText.Console($"Submitted {body.GetProperty("dmpId").GetString()} ({body.GetProperty("outcome").GetString()}): {body.GetProperty("message").GetString()}."));
+            await output.WriteLineAsync(UntrustedText.Console($"Submitted {body.GetProperty("dmpId").GetString()} "
+                + $"({body.GetProperty("outcome").GetString()}): {body.GetProperty("message").GetString()}."));
             await output.WriteLineAsync("Next: 'gardien inbox' (or the service's /inbox page) shows the approval requests.");
         }
 
         return CliRunner.Ok;
     }
 
-    public static async Task<int> StatusAsync(GardienServiceClient service, string? dmpId, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> StatusAsync(GardienServiceClient service, string? dmpId, bool json, TextWriter output, TextWriter error,
+        CancellationToken cancellationToken)
     {
         if (dmpId is null)
         {
@@ -121,21 +128,28 @@ internal static class RemoteCommands
 
         var dmp = detail.Body;
         var console = LocalHostCommand.Console(output);
-        console.WriteLine(UntrustedText.Console($"DMP {dmp.GetProperty("dmp").GetProperty("dmpId").GetString()}: {Text(dmp.GetProperty("dmp"), "title")}"));
+        console.WriteLine(UntrustedText.Console($"DMP {dmp.GetProperty("dmp").GetProperty("dmpId").GetString()}: "
+            + $"{Text(dmp.GetProperty("dmp"), "title")}"));
         console.WriteLine(UntrustedText.Console($"State: {Text(dmp.GetProperty("dmp"), "state")}"
-            + (dmp.TryGetProperty("workflow", out var workflow) ? $"; {Text(workflow, "instanceId")} {Text(workflow, "status")} - {Text(workflow, "stage")}" : string.Empty)));
+            + (dmp.TryGetProperty("workflow",
+                out var workflow)
+                    ? $"; {Text(workflow, "instanceId")} {Text(workflow, "status")} - {Text(workflow, "stage")}" : string.Empty)));
         foreach (var pending in dmp.GetProperty("pendingApprovals").EnumerateArray())
         {
-            console.WriteLine(UntrustedText.Console($"Awaiting {Text(pending, "role")}: {string.Join(", ", pending.GetProperty("awaiting").EnumerateArray().Select(a => a.GetString()))}"));
+            console.WriteLine(UntrustedText.Console($"Awaiting {Text(pending, "role")}: "
+                + $"{string.Join(", ", pending.GetProperty("awaiting").EnumerateArray().Select(a => a.GetString()))}"));
         }
 
-        var datasets = new Table().Title("Datasets and their containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
+        var datasets = new Table().Title("Datasets and their "
+            + "containers").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
             .AddColumn("Keep until").AddColumn("Not enforced locally");
         foreach (var d in dmp.GetProperty("datasets").EnumerateArray())
         {
-            datasets.AddRow(LocalHostViews.Cell(Text(d, "title")), LocalHostViews.Cell(Text(d, "container") + (d.GetProperty("containerExists").GetBoolean() ? string.Empty : " (missing)")),
+            datasets.AddRow(LocalHostViews.Cell(Text(d, "title")), LocalHostViews.Cell(Text(d,
+                "container") + (d.GetProperty("containerExists").GetBoolean() ? string.Empty : " (missing)")),
                 LocalHostViews.Cell(Text(d, "state")), LocalHostViews.Cell(Text(d, "keepUntil")),
-                LocalHostViews.Cell(string.Join(", ", d.GetProperty("notEnforcedLocally").EnumerateArray().Select(f => Text(f, "feature")))));
+                LocalHostViews.Cell(string.Join(", ", d.GetProperty("notEnforcedLocally").EnumerateArray().Select(f => Text(f,
+                    "feature")))));
         }
 
         console.Write(datasets);
@@ -144,7 +158,8 @@ internal static class RemoteCommands
         return CliRunner.Ok;
     }
 
-    public static async Task<int> InboxAsync(GardienServiceClient service, string? to, bool openOnly, bool json, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> InboxAsync(GardienServiceClient service, string? to, bool openOnly, bool json, TextWriter output,
+        CancellationToken cancellationToken)
     {
         var answer = await service.InboxAsync(to, openOnly, cancellationToken);
         if (json || !answer.IsSuccess)
@@ -158,7 +173,8 @@ internal static class RemoteCommands
         {
             var open = message.TryGetProperty("requestOpen", out var o) && o.ValueKind is JsonValueKind.True or JsonValueKind.False
                 ? (o.GetBoolean() ? " [open]" : " [closed]") : string.Empty;
-            await output.WriteLineAsync(UntrustedText.Console($"#{++n} {Text(message, "sentAt")} {Text(message, "kind")} to {Text(message, "to")}{open}"));
+            await output.WriteLineAsync(UntrustedText.Console($"#{++n} {Text(message, "sentAt")} {Text(message, "kind")} to "
+                + $"{Text(message, "to")}{open}"));
             await output.WriteLineAsync("   " + UntrustedText.Console(Text(message, "subject")));
             if (open == " [open]")
             {
@@ -174,7 +190,8 @@ internal static class RemoteCommands
     }
 
     public static async Task<int> ApproveAsync(
-        GardienServiceClient service, string link, string? decision, string? comment, string? actor, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+        GardienServiceClient service, string link, string? decision, string? comment, string? actor, bool json, TextWriter output,
+            TextWriter error, CancellationToken cancellationToken)
     {
         var answer = await service.DecideAsync(link, decision, comment, actor, cancellationToken);
         if (json)
@@ -182,7 +199,8 @@ internal static class RemoteCommands
             await output.WriteLineAsync(JsonSerializer.Serialize(answer.Body, LocalHostCommand.Json));
         }
 
-        var message = answer.Body.ValueKind == JsonValueKind.Object && answer.Body.TryGetProperty("message", out var m) ? m.GetString() : answer.Problem;
+        var message = answer.Body.ValueKind == JsonValueKind.Object && answer.Body.TryGetProperty("message",
+            out var m) ? m.GetString() : answer.Problem;
         if (answer.IsSuccess)
         {
             if (!json)
@@ -194,11 +212,14 @@ internal static class RemoteCommands
         }
 
         await error.WriteLineAsync($"refused: {UntrustedText.Console(message)}");
-        var failure = answer.Body.ValueKind == JsonValueKind.Object && answer.Body.TryGetProperty("failure", out var f) ? f.GetString() : null;
-        return failure is "DecisionContradictsLink" or "NotALink" || answer.Status is 415 or 401 ? CliRunner.UsageOrIoError : CliRunner.Invalid;
+        var failure = answer.Body.ValueKind == JsonValueKind.Object && answer.Body.TryGetProperty("failure",
+            out var f) ? f.GetString() : null;
+        return failure is "DecisionContradictsLink" or "NotALink"
+            || answer.Status is 415 or 401 ? CliRunner.UsageOrIoError : CliRunner.Invalid;
     }
 
-    public static async Task<int> SweepAsync(GardienServiceClient service, DateOnly date, bool dryRun, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int> SweepAsync(GardienServiceClient service, DateOnly date, bool dryRun, bool json, TextWriter output,
+        TextWriter error, CancellationToken cancellationToken)
     {
         var answer = await service.SweepAsync(date, dryRun, cancellationToken);
         if (!answer.IsSuccess)
@@ -221,7 +242,8 @@ internal static class RemoteCommands
 
     private static string? Text(JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value)
-            ? value.ValueKind == JsonValueKind.String ? value.GetString() : value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? null : value.ToString()
+            ? value.ValueKind == JsonValueKind.String
+                ? value.GetString() : value.ValueKind is JsonValueKind.Null or JsonValueKind.Undefined ? null : value.ToString()
             : null;
 
     internal static string Date(DateOnly date) => date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);

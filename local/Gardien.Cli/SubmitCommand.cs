@@ -35,7 +35,8 @@ internal static class SubmitCommand
 
             var by = "user:" + (parse.GetValue(submitter) ?? Environment.UserName);
             return await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) =>
-                    RemoteCommands.SubmitAsync(service, text, by, parse.GetValue(json), output, error, cancellationToken), cancellationToken)
+                    RemoteCommands.SubmitAsync(service, text, by, parse.GetValue(json), output, error, cancellationToken),
+                        cancellationToken)
                 ?? await LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
                     (await SubmitAsync(host, text, by, parse.GetValue(json), output, error, cancellationToken)).Exit, cancellationToken);
         });

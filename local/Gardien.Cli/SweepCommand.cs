@@ -32,7 +32,8 @@ internal static class SweepCommand
             }
 
             var remote = await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) =>
-                RemoteCommands.SweepAsync(service, date, parse.GetValue(dryRun), parse.GetValue(json), output, error, cancellationToken), cancellationToken);
+                RemoteCommands.SweepAsync(service, date, parse.GetValue(dryRun), parse.GetValue(json), output, error, cancellationToken),
+                    cancellationToken);
             if (remote is { } viaService)
             {
                 return viaService;

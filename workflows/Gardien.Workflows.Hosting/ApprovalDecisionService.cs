@@ -25,7 +25,8 @@ public sealed record ApprovalDecisionRequest(
 /// <summary>What a decision page shows before the person confirms: what the link decides, for whom, and whether it still works.</summary>
 /// <param name="Decision">The decision the link carries; null for a link without one (the approval page's "Open" link),
 /// which offers the <see cref="DecisionOptions"/>.</param>
-public sealed record ApprovalLinkPreview(bool Usable, string Message, string? Token, string? Decision, string? Role, string? Approver, DateTimeOffset? ExpiresAt, ApprovalTokenFailure Failure)
+public sealed record ApprovalLinkPreview(bool Usable, string Message, string? Token, string? Decision, string? Role, string? Approver,
+    DateTimeOffset? ExpiresAt, ApprovalTokenFailure Failure)
 {
     /// <summary>The approval workflow instance the link decides, once its signature has been checked.</summary>
     public string? InstanceId { get; init; }
@@ -145,13 +146,15 @@ public sealed class ApprovalDecisionService(IWorkflowClient client, ApprovalToke
             if (validation.IsValid && claims is not null
                 && await client.GetInstanceAsync(claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is not { IsCompleted: false })
             {
-                return new ApprovalLinkPreview(false, "This approval request is already closed (decided, withdrawn or expired).", reference.Token, chosen, claims.Role, claims.Approver, claims.ExpiresAt, ApprovalTokenFailure.AlreadyUsed)
+                return new ApprovalLinkPreview(false, "This approval request is already closed (decided, withdrawn or expired).",
+                    reference.Token, chosen, claims.Role, claims.Approver, claims.ExpiresAt, ApprovalTokenFailure.AlreadyUsed)
                 {
                     InstanceId = claims.InstanceId,
                 };
             }
 
-            return new ApprovalLinkPreview(validation.IsValid, validation.Message, reference.Token, chosen, claims?.Role, claims?.Approver, claims?.ExpiresAt, validation.Failure)
+            return new ApprovalLinkPreview(validation.IsValid, validation.Message, reference.Token, chosen, claims?.Role, claims?.Approver,
+                claims?.ExpiresAt, validation.Failure)
             {
                 InstanceId = validation.IsValid ? claims?.InstanceId : null,
                 DecisionOptions = validation.IsValid && claims is not null ? claims.DecisionOptions : [],

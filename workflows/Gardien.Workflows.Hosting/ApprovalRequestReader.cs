@@ -11,7 +11,8 @@ namespace Gardien.Workflows.Hosting;
 /// when the instance cannot be read.</param>
 /// <param name="Plan">The governance plan the requesting intake or update evaluated, when it can be evaluated again
 /// from the same document and policy; null otherwise (the page then shows <see cref="ApprovalWorkflowInput.Summary"/>).</param>
-public sealed record ApprovalRequestView(string InstanceId, ApprovalWorkflowInput? Request, GovernancePlan? Plan, DateTimeOffset? RequestedAt);
+public sealed record ApprovalRequestView(string InstanceId, ApprovalWorkflowInput? Request, GovernancePlan? Plan,
+    DateTimeOffset? RequestedAt);
 
 /// <summary>
 /// Reads what an approval instance asks for: its input, and the plan of the intake or update that requested it,
@@ -23,7 +24,8 @@ public sealed class ApprovalRequestReader(IWorkflowClient client, IDmpToolClient
     public async Task<ApprovalRequestView> ReadAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
-        var approval = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var approval = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         var request = Read(() => approval?.ReadInputAs<ApprovalWorkflowInput>());
         if (approval is null || request is null)
         {
@@ -32,7 +34,8 @@ public sealed class ApprovalRequestReader(IWorkflowClient client, IDmpToolClient
 
         GovernancePlan? plan = null;
         if (approval.ParentInstanceId is { } parentId
-            && await client.GetInstanceAsync(parentId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false) is { } parent
+            && await client.GetInstanceAsync(parentId, getInputsAndOutputs: true,
+                cancellationToken: cancellationToken).ConfigureAwait(false) is { } parent
             && parent.Name is nameof(IntakeDmpWorkflow) or nameof(UpdateDmpWorkflow))
         {
             // Both workflows' inputs carry the DMP's id and document under the same names.
@@ -46,7 +49,8 @@ public sealed class ApprovalRequestReader(IWorkflowClient client, IDmpToolClient
             if (json is not null)
             {
                 var today = DateOnly.FromDateTime(approval.CreatedAt.UtcDateTime);
-                plan = Read(() => EvaluateDmpActivity.Evaluate(request.DmpId, json, today, input?.Policy ?? request.Policy ?? options.Policy).Plan);
+                plan = Read(() => EvaluateDmpActivity.Evaluate(request.DmpId, json, today,
+                    input?.Policy ?? request.Policy ?? options.Policy).Plan);
             }
         }
 
@@ -72,7 +76,8 @@ public sealed class ApprovalRequestReader(IWorkflowClient client, IDmpToolClient
         {
             return read();
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or ArgumentException or InvalidOperationException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or ArgumentException
+            or InvalidOperationException)
         {
             return null;
         }

@@ -25,7 +25,8 @@ namespace Gardien.Workflows.Http;
 /// </para>
 /// </summary>
 public sealed class ApprovalHttpEndpoint(
-    ApprovalDecisionService decisions, ApprovalRequestReader? requests = null, GardienHttpOptions? options = null, GardienWorkflowOptions? workflowOptions = null)
+    ApprovalDecisionService decisions, ApprovalRequestReader? requests = null, GardienHttpOptions? options = null,
+        GardienWorkflowOptions? workflowOptions = null)
 {
     /// <summary>The double-submit cookie and the form field that must repeat it.</summary>
     public const string CsrfCookie = "gardien-csrf";
@@ -50,10 +51,12 @@ public sealed class ApprovalHttpEndpoint(
         var fields = await RequestFields.ReadAsync(request, _options.MaxFormBytes, cancellationToken).ConfigureAwait(false);
         if (fields is null)
         {
-            return HttpAnswer.Problem(415, "Unsupported media type", "Post the approval form (application/x-www-form-urlencoded) or, with the key, JSON.");
+            return HttpAnswer.Problem(415, "Unsupported media type",
+                "Post the approval form (application/x-www-form-urlencoded) or, with the key, JSON.");
         }
 
-        var answer = await PostAsync(RequestUrl(request), fields, Header(request), request.Cookies[CsrfCookie], trustedClient, request.Query["lang"], cancellationToken)
+        var answer = await PostAsync(RequestUrl(request), fields, Header(request), request.Cookies[CsrfCookie], trustedClient,
+            request.Query["lang"], cancellationToken)
             .ConfigureAwait(false);
         return request.Headers.Accept.ToString().Contains("application/json", StringComparison.OrdinalIgnoreCase) ? AsJson(answer) : answer;
     }
@@ -62,7 +65,8 @@ public sealed class ApprovalHttpEndpoint(
     /// <param name="header">Reads a request header by name (case-insensitive).</param>
     /// <param name="csrfCookie">The double-submit cookie the browser sent, if any (reused, else a new one is set).</param>
     public async Task<HttpAnswer> GetAsync(
-        Uri requestUrl, Func<string, string?> header, string? csrfCookie = null, string? language = null, CancellationToken cancellationToken = default)
+        Uri requestUrl, Func<string, string?> header, string? csrfCookie = null, string? language = null,
+            CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(requestUrl);
         ArgumentNullException.ThrowIfNull(header);
@@ -88,7 +92,8 @@ public sealed class ApprovalHttpEndpoint(
             null => texts.DecideTitle,
             _ => texts.ApproveTitle,
         };
-        var answer = HttpAnswer.Html(200, Html.Page(texts, title, ApprovalPageBody.Render(texts, preview, view, actor, csrf), _options.Navigation));
+        var answer = HttpAnswer.Html(200, Html.Page(texts, title, ApprovalPageBody.Render(texts, preview, view, actor, csrf),
+            _options.Navigation));
         answer.Cookies.Add(new AnswerCookie(CsrfCookie, csrf, CookiePath(requestUrl)));
         return answer;
     }
@@ -125,7 +130,8 @@ public sealed class ApprovalHttpEndpoint(
         }
 
         var result = await decisions.SubmitAsync(new ApprovalDecisionRequest(
-            requestUrl.ToString(), Field(form, "decision"), Field(form, "comment"), actor, "the form"), cancellationToken).ConfigureAwait(false);
+            requestUrl.ToString(), Field(form, "decision"), Field(form, "comment"), actor, "the form"),
+                cancellationToken).ConfigureAwait(false);
         var answer = result.Accepted
             ? Message(200, texts, texts.DecisionRecorded, result.Message)
             : Message(StatusFor(result.Failure), texts, texts.DecisionNotRecorded, result.Message);
@@ -157,7 +163,8 @@ public sealed class ApprovalHttpEndpoint(
     {
         // A browser names the page a form came from; another site's page is refused even with the right fields.
         if (header("Origin") is { Length: > 0 } origin && origin != "null"
-            && (!Uri.TryCreate(origin, UriKind.Absolute, out var from) || !string.Equals(from.Authority, requestUrl.Authority, StringComparison.OrdinalIgnoreCase)))
+            && (!Uri.TryCreate(origin, UriKind.Absolute, out var from) || !string.Equals(from.Authority, requestUrl.Authority,
+                StringComparison.OrdinalIgnoreCase)))
         {
             return false;
         }
@@ -166,7 +173,8 @@ public sealed class ApprovalHttpEndpoint(
             && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(cookie!), Encoding.ASCII.GetBytes(field));
     }
 
-    private static string NewCsrfToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+    private static string NewCsrfToken() => Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)).TrimEnd('=').Replace('+',
+        '-').Replace('/', '_');
 
     private static bool IsWellFormed(string? token) =>
         token is { Length: 43 } && token.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_');

@@ -8,11 +8,13 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Http;
 
 /// <summary>A DMP in the list of <c>GET /api/dmps</c>.</summary>
-public sealed record DmpSummary(string DmpId, string? Title, DmpState State, string? StateReason, DateTimeOffset? Modified, string? InstanceId, DateTimeOffset? UpdatedAt);
+public sealed record DmpSummary(string DmpId, string? Title, DmpState State, string? StateReason, DateTimeOffset? Modified,
+    string? InstanceId, DateTimeOffset? UpdatedAt);
 
 /// <summary>An approval still awaited, as its workflow's custom status says.</summary>
 public sealed record PendingApprovalView(
-    string InstanceId, string? DmpId, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset Since, DateTimeOffset ExpiresAt, bool Escalated, string? LastRefusal);
+    string InstanceId, string? DmpId, string Role, IReadOnlyList<string> Awaiting, DateTimeOffset Since, DateTimeOffset ExpiresAt,
+        bool Escalated, string? LastRefusal);
 
 /// <summary>An approval as the registry recorded it: who decided, when, and their comment.</summary>
 public sealed record ApprovalView(
@@ -30,7 +32,8 @@ public sealed record GrantView(
     DateTimeOffset? GrantedAt, IReadOnlyList<string> ApprovalIds);
 
 /// <summary>The workflow that last took the DMP's record, where it stands.</summary>
-public sealed record WorkflowView(string InstanceId, string Name, WorkflowStatus Status, DateTimeOffset CreatedAt, DateTimeOffset LastUpdatedAt, string? Stage, string? Detail);
+public sealed record WorkflowView(string InstanceId, string Name, WorkflowStatus Status, DateTimeOffset CreatedAt,
+    DateTimeOffset LastUpdatedAt, string? Stage, string? Detail);
 
 /// <summary>Everything <c>GET /api/dmps/{dmpId}</c> says about one DMP.</summary>
 /// <param name="Plan">The plan in force, or the one under approval (the governance plan's own JSON form).</param>
@@ -48,19 +51,27 @@ public sealed record DmpDetail(
     DateOnly? AccessEndsOn);
 
 /// <summary>Reads the DMP views the API and the dashboard show, from the registry, the store and the workflows.</summary>
-public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry registry, IStorageProvisioner storage, GardienWorkflowOptions options)
+public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry registry, IStorageProvisioner storage,
+    GardienWorkflowOptions options)
 {
     public static DmpSummary Summary(DmpRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
-        return new DmpSummary(record.DmpId, record.Title, record.State, record.StateReason, record.Modified, record.InstanceId, record.UpdatedAt);
+        return new DmpSummary(record.DmpId, record.Title, record.State, record.StateReason, record.Modified, record.InstanceId,
+            record.UpdatedAt);
     }
 
     /// <summary>Every approval workflow still waiting for a decision, oldest first.</summary>
-    public async Task<IReadOnlyList<PendingApprovalView>> ListPendingApprovalsAsync(string? instanceIdPrefix = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<PendingApprovalView>> ListPendingApprovalsAsync(string? instanceIdPrefix = null,
+        CancellationToken cancellationToken = default)
     {
         var pending = new List<PendingApprovalView>();
-        var query = new WorkflowQuery { Statuses = [WorkflowStatus.Running, WorkflowStatus.Pending], InstanceIdPrefix = instanceIdPrefix, FetchInputsAndOutputs = true };
+        var query = new WorkflowQuery
+        {
+            Statuses = [WorkflowStatus.Running, WorkflowStatus.Pending],
+            InstanceIdPrefix = instanceIdPrefix,
+            FetchInputsAndOutputs = true
+        };
         await foreach (var instance in QueryAllAsync(client, query, cancellationToken).ConfigureAwait(false))
         {
             if (instance.Name != nameof(ApprovalWorkflow) || Read(() => instance.ReadCustomStatusAs<ApprovalStatus>()) is not { } status)
@@ -69,7 +80,8 @@ public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry regis
             }
 
             var dmpId = Read(() => instance.ReadInputAs<ApprovalWorkflowInput>())?.DmpId;
-            pending.Add(new PendingApprovalView(instance.InstanceId, dmpId, status.Role, status.Awaiting, status.Since, status.ExpiresAt, status.Escalated, status.LastRefusal));
+            pending.Add(new PendingApprovalView(instance.InstanceId, dmpId, status.Role, status.Awaiting, status.Since, status.ExpiresAt,
+                status.Escalated, status.LastRefusal));
         }
 
         return [.. pending.OrderBy(p => p.Since)];
@@ -86,21 +98,25 @@ public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry regis
         }
 
         var instance = record.InstanceId is null ? null
-            : await client.GetInstanceAsync(record.InstanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+            : await client.GetInstanceAsync(record.InstanceId, getInputsAndOutputs: true,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
         var plan = PlanOf(record, instance);
         var stage = Read(() => instance?.ReadCustomStatusAs<IntakeStatus>());
         var workflow = instance is null ? null
-            : new WorkflowView(instance.InstanceId, instance.Name, instance.Status, instance.CreatedAt, instance.LastUpdatedAt, stage?.Stage, stage?.Detail);
+            : new WorkflowView(instance.InstanceId, instance.Name, instance.Status, instance.CreatedAt, instance.LastUpdatedAt,
+                stage?.Stage, stage?.Detail);
 
         var approvals = await registry.ListApprovalsAsync(dmpId, cancellationToken: cancellationToken).ConfigureAwait(false);
-        var pending = record.InstanceId is null ? [] : await ListPendingApprovalsAsync(record.InstanceId + "-", cancellationToken).ConfigureAwait(false);
+        var pending = record.InstanceId is null ? [] : await ListPendingApprovalsAsync(record.InstanceId + "-",
+            cancellationToken).ConfigureAwait(false);
         var datasets = new List<DatasetView>();
         foreach (var dataset in await registry.ListDatasetsAsync(dmpId, cancellationToken).ConfigureAwait(false))
         {
             var container = await storage.GetContainerAsync(dataset.Container, cancellationToken).ConfigureAwait(false);
             var planned = plan?.Datasets.FirstOrDefault(d => d.Key == dataset.DatasetId);
             datasets.Add(new DatasetView(
-                dataset.DatasetId, dataset.Title ?? planned?.Title, dataset.Container, container is not null, dataset.State, dataset.KeepUntil,
+                dataset.DatasetId, dataset.Title ?? planned?.Title, dataset.Container, container is not null, dataset.State,
+                    dataset.KeepUntil,
                 planned?.Retention.NoticeDates ?? [], dataset.Disposal, dataset.EmbargoUntil, dataset.LegalHold, dataset.PersonalData,
                 dataset.SensitiveData, dataset.NotEnforcedLocally, container?.Metadata));
         }
@@ -112,11 +128,13 @@ public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry regis
             workflow,
             plan is null ? null : JsonSerializer.SerializeToElement(plan, GovernanceJson.Options),
             [.. approvals.OrderBy(a => a.RequestedAt).Select(a => new ApprovalView(
-                a.ApprovalId, a.Role, a.Decision, a.Approver, a.DecidedBy, a.OnBehalfOf, a.RequestedAt, a.DecidedAt, a.Comment, a.Escalated))],
+                a.ApprovalId, a.Role, a.Decision, a.Approver, a.DecidedBy, a.OnBehalfOf, a.RequestedAt, a.DecidedAt, a.Comment,
+                    a.Escalated))],
             pending,
             [.. datasets.OrderBy(d => d.DatasetId, StringComparer.Ordinal)],
             [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenBy(g => g.PrincipalId, StringComparer.Ordinal)
-                .Select(g => new GrantView(g.DatasetId, g.PrincipalId, g.PrincipalKind, g.Level, g.State, g.EndsOn, g.GrantedAt, g.ApprovalIds))],
+                .Select(g => new GrantView(g.DatasetId, g.PrincipalId, g.PrincipalKind, g.Level, g.State, g.EndsOn, g.GrantedAt,
+                    g.ApprovalIds))],
             plan is null ? [] : [.. plan.AllFindings()],
             record.NotEnforcedLocally,
             plan?.AccessEndsOn);
@@ -144,7 +162,8 @@ public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry regis
 
     /// <summary>Every page of a query (the port's client interface pages; the abstract client has this built in).</summary>
     internal static async IAsyncEnumerable<WorkflowMetadata> QueryAllAsync(
-        IWorkflowClient client, WorkflowQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+        IWorkflowClient client, WorkflowQuery query,
+            [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         while (true)
         {
@@ -170,7 +189,8 @@ public sealed class DmpDetails(IWorkflowClient client, IGovernanceRegistry regis
         {
             return read();
         }
-        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException or NotSupportedException)
+        catch (Exception ex) when (ex is JsonException or FormatException or ArgumentException or InvalidOperationException
+            or NotSupportedException)
         {
             return null;
         }

@@ -32,7 +32,8 @@ public sealed class GardienApi(
     /// handled or in force), both with <c>Location</c> on the workflow; 400 with every error and its JSON path; 409 for a
     /// stale or refused version; 413 over the size limit; 415 for anything but JSON.
     /// </summary>
-    public async Task<HttpAnswer> SubmitDmpAsync(HttpRequest request, string? submittedBy = null, CancellationToken cancellationToken = default)
+    public async Task<HttpAnswer> SubmitDmpAsync(HttpRequest request, string? submittedBy = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         if (!RequestFields.IsJson(request.ContentType))
@@ -45,14 +46,16 @@ public sealed class GardienApi(
         if (body is null)
         {
             return HttpAnswer.Problem(413, "DMP too large",
-                $"The document is larger than the limit of {_options.MaxDmpBytes} bytes. Split the plan or ask the operator to raise the limit.");
+                $"The document is larger than the limit of {_options.MaxDmpBytes} bytes. Split the plan or ask the operator to raise the "
+                    + $"limit.");
         }
 
         var read = MadmpReader.Default.Read(body, new MadmpReadOptions { Mode = ValidationMode.Lenient });
         if (!read.IsValid)
         {
             var errors = read.Errors.Select(e => new ProblemError(e.Path.Length == 0 ? "/" : e.Path, e.Message)).ToList();
-            return HttpAnswer.Problem(400, "Invalid DMP", $"The document is not a valid maDMP ({errors.Count} error(s)); fix each error at its path and submit again.", errors);
+            return HttpAnswer.Problem(400, "Invalid DMP",
+                $"The document is not a valid maDMP ({errors.Count} error(s)); fix each error at its path and submit again.", errors);
         }
 
         var json = Encoding.UTF8.GetString(body);
@@ -87,7 +90,8 @@ public sealed class GardienApi(
         {
             if (!Enum.TryParse<DmpState>(text, ignoreCase: true, out var parsed) || int.TryParse(text, out _))
             {
-                return HttpAnswer.Problem(400, "Invalid query", $"state '{text}' is not a DMP state; use one of {string.Join(", ", Enum.GetNames<DmpState>())}.");
+                return HttpAnswer.Problem(400, "Invalid query",
+                    $"state '{text}' is not a DMP state; use one of {string.Join(", ", Enum.GetNames<DmpState>())}.");
             }
 
             state = parsed;
@@ -102,17 +106,20 @@ public sealed class GardienApi(
         var all = (await registry.ListDmpsAsync(state, cancellationToken).ConfigureAwait(false))
             .OrderByDescending(d => d.UpdatedAt ?? DateTimeOffset.MinValue).ThenBy(d => d.DmpId, StringComparer.Ordinal).ToList();
         var items = all.Skip((int)Math.Min(int.MaxValue, (long)(page - 1) * size)).Take(size).Select(DmpDetails.Summary).ToList();
-        var next = (long)page * size < all.Count ? $"{GardienRoutes.Dmps}?page={page + 1}&pageSize={size}" + (state is null ? string.Empty : $"&state={state}") : null;
+        var next = (long)page * size < all.Count ? $"{GardienRoutes.Dmps}?page={page + 1}&pageSize={size}" + (state is null
+            ? string.Empty : $"&state={state}") : null;
         return HttpAnswer.Json(200, new { items, page, pageSize = size, total = all.Count, next });
     }
 
-    /// <summary><c>GET /api/dmps/{dmpId}</c> (the id URL-encoded): plan, approvals, containers, grants, retention, findings, controls.</summary>
+    /// <summary><c>GET /api/dmps/{dmpId}</c> (the id URL-encoded): plan, approvals, containers, grants, retention, findings,
+    /// controls.</summary>
     public async Task<HttpAnswer> GetDmpAsync(string? dmpId, CancellationToken cancellationToken = default)
     {
         var id = GardienRoutes.DecodeId(dmpId);
         if (id is null)
         {
-            return HttpAnswer.Problem(400, "No DMP named", "Give the dmp_id, URL-encoded, after /api/dmps/ (e.g. /api/dmps/https%3A%2F%2Fdoi.org%2F10.1%2Fx).");
+            return HttpAnswer.Problem(400, "No DMP named",
+                "Give the dmp_id, URL-encoded, after /api/dmps/ (e.g. /api/dmps/https%3A%2F%2Fdoi.org%2F10.1%2Fx).");
         }
 
         var detail = await details.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -125,10 +132,12 @@ public sealed class GardienApi(
     public async Task<HttpAnswer> GetWorkflowAsync(string? instanceId, CancellationToken cancellationToken = default)
     {
         var id = GardienRoutes.DecodeId(instanceId);
-        var instance = id is null ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var instance = id is null ? null : await client.GetInstanceAsync(id, getInputsAndOutputs: true,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         if (instance is null)
         {
-            return HttpAnswer.Problem(404, "Unknown workflow", $"No workflow instance '{id}'. POST {GardienRoutes.Dmps} answers with the instance's URL.");
+            return HttpAnswer.Problem(404, "Unknown workflow",
+                $"No workflow instance '{id}'. POST {GardienRoutes.Dmps} answers with the instance's URL.");
         }
 
         return HttpAnswer.Json(200, new
@@ -148,7 +157,13 @@ public sealed class GardienApi(
 
     /// <summary><c>GET /api/health</c>: the service answers (no dependency is called: a probe must stay cheap).</summary>
     public static HttpAnswer Health(string host) =>
-        HttpAnswer.Json(200, new { status = "healthy", service = "gardien", host, version = typeof(GardienApi).Assembly.GetName().Version?.ToString() });
+        HttpAnswer.Json(200, new
+        {
+            status = "healthy",
+            service = "gardien",
+            host,
+            version = typeof(GardienApi).Assembly.GetName().Version?.ToString()
+        });
 
     /// <summary>
     /// <c>POST /api/events</c>: Event Grid or CloudEvents, one event or a batch, handled like the Azure app's queues
@@ -161,13 +176,15 @@ public sealed class GardienApi(
         if (!RequestFields.IsJson(request.ContentType))
         {
             return HttpAnswer.Problem(415, "Unsupported media type",
-                "Send Event Grid (application/json) or CloudEvents (application/cloudevents+json, application/cloudevents-batch+json) events.");
+                "Send Event Grid (application/json) or CloudEvents (application/cloudevents+json, application/cloudevents-batch+json) "
+                    + "events.");
         }
 
         var body = await BoundedBody.ReadAsync(request, _options.MaxEventBytes, cancellationToken).ConfigureAwait(false);
         if (body is null)
         {
-            return HttpAnswer.Problem(413, "Batch too large", $"The batch is larger than {_options.MaxEventBytes} bytes; send fewer events at a time.");
+            return HttpAnswer.Problem(413, "Batch too large",
+                $"The batch is larger than {_options.MaxEventBytes} bytes; send fewer events at a time.");
         }
 
         IReadOnlyList<GridEvent> batch;
@@ -184,7 +201,8 @@ public sealed class GardienApi(
         {
             return validation.Data.ValueKind == JsonValueKind.Object && validation.Data.TryGetProperty("validationCode", out var code)
                 ? HttpAnswer.Json(200, new { validationResponse = code.GetString() })
-                : HttpAnswer.Problem(400, "Malformed validation event", "/data/validationCode is missing from the subscription validation event.");
+                : HttpAnswer.Problem(400, "Malformed validation event",
+                    "/data/validationCode is missing from the subscription validation event.");
         }
 
         var handled = new List<GridEventHandled>();
@@ -215,7 +233,8 @@ public sealed class GardienApi(
         var origin = request.Headers["WebHook-Request-Origin"].ToString();
         if (origin.Length == 0)
         {
-            return HttpAnswer.Problem(400, "Not a web-hook handshake", "An OPTIONS request here must carry WebHook-Request-Origin (CloudEvents abuse protection).");
+            return HttpAnswer.Problem(400, "Not a web-hook handshake",
+                "An OPTIONS request here must carry WebHook-Request-Origin (CloudEvents abuse protection).");
         }
 
         return HttpAnswer.Status(200)
@@ -237,7 +256,8 @@ public sealed class GardienApi(
             return true;
         }
 
-        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out value) || value < 1 || value > max)
+        if (!int.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture,
+            out value) || value < 1 || value > max)
         {
             error = $"{name} '{text}' must be a whole number from 1 to {max}.";
             return false;

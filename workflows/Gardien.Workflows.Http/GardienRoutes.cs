@@ -9,7 +9,8 @@ namespace Gardien.Workflows.Http;
 /// <item><term><c>GET|POST /api/approvals/{token}</c></term><description>the signed link is the authorisation; in Azure
 /// also the Entra sign-in of the approver, a delegate or a person allowed on their behalf.</description></item>
 /// <item><term><c>GET /api/health</c></term><description>anonymous.</description></item>
-/// <item><term><c>POST|OPTIONS /api/events</c></term><description>local only (Azure delivers events through queues): the API key.</description></item>
+/// <item><term><c>POST|OPTIONS /api/events</c></term><description>local only (Azure delivers events through queues): the API
+/// key.</description></item>
 /// </list>
 /// </summary>
 public static class GardienRoutes

@@ -6,8 +6,10 @@ namespace Gardien.Workflows.Http;
 /// <summary>A small form or flat JSON object read from a request body, bounded in size.</summary>
 internal static class RequestFields
 {
-    /// <summary>The fields, or null when the body is neither a form nor a JSON object (or is larger than <paramref name="limit"/>).</summary>
-    public static async Task<IReadOnlyDictionary<string, string>?> ReadAsync(HttpRequest request, long limit, CancellationToken cancellationToken)
+    /// <summary>The fields, or null when the body is neither a form nor a JSON object (or is larger than <paramref
+    /// name="limit"/>).</summary>
+    public static async Task<IReadOnlyDictionary<string, string>?> ReadAsync(HttpRequest request, long limit,
+        CancellationToken cancellationToken)
     {
         if (request.ContentLength > limit)
         {
@@ -58,7 +60,8 @@ internal static class RequestFields
     {
         var mediaType = contentType?.Split(';')[0].Trim();
         return mediaType is not null && (mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
-            || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase)));
+            || (mediaType.StartsWith("application/", StringComparison.OrdinalIgnoreCase) && mediaType.EndsWith("+json",
+                StringComparison.OrdinalIgnoreCase)));
     }
 }
 

@@ -52,7 +52,8 @@ public sealed class EventQueueFunctions(DurableWorkflowHost host, ILogger<EventQ
             catch (FormatException ex)
             {
                 logger.LogError(
-                    "Event {EventId} of queue {Queue} is malformed and goes to the poison queue: {Reason}", gridEvent.Id, queue, ex.Message);
+                    "Event {EventId} of queue {Queue} is malformed and goes to the poison queue: {Reason}", gridEvent.Id, queue,
+                        ex.Message);
                 throw;
             }
 

@@ -33,7 +33,8 @@ public sealed class HttpFunctions(
         CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var submittedBy = EntraSignIn.ActorOf(ApprovalHttpEndpoint.Header(request)) ?? NonEmpty(request.Headers[GardienApi.SubmittedByHeader]);
+        var submittedBy = EntraSignIn.ActorOf(ApprovalHttpEndpoint.Header(request))
+            ?? NonEmpty(request.Headers[GardienApi.SubmittedByHeader]);
         return Answer(Api(client).SubmitDmpAsync(request, submittedBy, cancellationToken));
     }
 
@@ -94,7 +95,8 @@ public sealed class HttpFunctions(
     private ApprovalHttpEndpoint Approvals(DurableTaskClient durable)
     {
         var client = host.CreateClient(durable);
-        return new ApprovalHttpEndpoint(new ApprovalDecisionService(client, tokens, time), host.Create<ApprovalRequestReader>(client), options, workflowOptions);
+        return new ApprovalHttpEndpoint(new ApprovalDecisionService(client, tokens, time), host.Create<ApprovalRequestReader>(client),
+            options, workflowOptions);
     }
 
     private static async Task<IActionResult> Answer(Task<HttpAnswer> answer) => await answer.ConfigureAwait(false);

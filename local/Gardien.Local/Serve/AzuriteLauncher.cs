@@ -17,7 +17,8 @@ public sealed class AzuriteLauncher : IAsyncDisposable
     private AzuriteLauncher(Process process) => _process = process;
 
     /// <summary>Null when nothing had to be started (an Azurite answers, or the storage is not a local emulator).</summary>
-    public static async Task<AzuriteLauncher?> EnsureAsync(IConfiguration configuration, string stateDirectory, TextWriter log, CancellationToken cancellationToken)
+    public static async Task<AzuriteLauncher?> EnsureAsync(IConfiguration configuration, string stateDirectory, TextWriter log,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         ArgumentNullException.ThrowIfNull(log);
@@ -70,7 +71,8 @@ public sealed class AzuriteLauncher : IAsyncDisposable
         {
             if (await AnswersAsync(ports, cancellationToken).ConfigureAwait(false))
             {
-                await log.WriteLineAsync($"Started Azurite from {root}/node_modules (pid {process.Id}, data in {data}).").ConfigureAwait(false);
+                await log.WriteLineAsync($"Started Azurite from {root}/node_modules (pid {process.Id}, data in "
+                    + $"{data}).").ConfigureAwait(false);
                 return launcher;
             }
 
@@ -95,15 +97,19 @@ public sealed class AzuriteLauncher : IAsyncDisposable
     /// <summary>The blob, queue and table ports of a connection string whose three endpoints are on this machine; null otherwise.</summary>
     internal static (int Blob, int Queue, int Table)? LocalPorts(string connectionString)
     {
-        if (connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Equals("UseDevelopmentStorage=true", StringComparison.OrdinalIgnoreCase))
+        if (connectionString.Replace(" ", string.Empty, StringComparison.Ordinal).Equals("UseDevelopmentStorage=true",
+            StringComparison.OrdinalIgnoreCase))
         {
             return (10000, 10001, 10002);
         }
 
         var parts = connectionString.Split(';', StringSplitOptions.RemoveEmptyEntries)
-            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim(), StringComparer.OrdinalIgnoreCase);
-        int? Port(string name) => parts.TryGetValue(name, out var value) && Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.IsLoopback ? uri.Port : null;
-        return Port("BlobEndpoint") is { } blob && Port("QueueEndpoint") is { } queue && Port("TableEndpoint") is { } table ? (blob, queue, table) : null;
+            .Select(p => p.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0].Trim(), p => p[1].Trim(),
+                StringComparer.OrdinalIgnoreCase);
+        int? Port(string name) => parts.TryGetValue(name, out var value) && Uri.TryCreate(value, UriKind.Absolute,
+            out var uri) && uri.IsLoopback ? uri.Port : null;
+        return Port("BlobEndpoint") is { } blob && Port("QueueEndpoint") is { } queue && Port("TableEndpoint") is { } table ? (blob, queue,
+            table) : null;
     }
 
     private static async Task<bool> AnswersAsync((int Blob, int Queue, int Table) ports, CancellationToken cancellationToken)
@@ -124,7 +130,8 @@ public sealed class AzuriteLauncher : IAsyncDisposable
         return true;
     }
 
-    /// <summary>The repository holding Azurite as a dev dependency: from the current directory up, then from the CLI's own folder up.</summary>
+    /// <summary>The repository holding Azurite as a dev dependency: from the current directory up, then from the CLI's own folder
+    /// up.</summary>
     private static string? RepositoryRoot()
     {
         foreach (var start in new[] { System.IO.Directory.GetCurrentDirectory(), AppContext.BaseDirectory })

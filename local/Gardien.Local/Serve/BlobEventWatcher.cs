@@ -83,7 +83,8 @@ public sealed class BlobEventWatcher(
             {
                 await PollAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (ex is RequestFailedException or IOException or FormatException or PortException or InvalidOperationException
+            catch (Exception ex) when (ex is RequestFailedException or IOException or FormatException or PortException
+                or InvalidOperationException
                 && !cancellationToken.IsCancellationRequested)
             {
                 _logger.LogWarning("Blob watcher: this pass failed and is tried again in {Interval}: {Reason}", interval, ex.Message);
@@ -105,7 +106,8 @@ public sealed class BlobEventWatcher(
 
         if (containerPrefix.Length > 0)
         {
-            await foreach (var item in blobs.GetBlobContainersAsync(prefix: containerPrefix, cancellationToken: cancellationToken).ConfigureAwait(false))
+            await foreach (var item in blobs.GetBlobContainersAsync(prefix: containerPrefix,
+                cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 containers.Add(item.Name);
             }
@@ -119,7 +121,8 @@ public sealed class BlobEventWatcher(
         var listing = new Dictionary<string, string>(StringComparer.Ordinal);
         try
         {
-            await foreach (var blob in blobs.GetBlobContainerClient(container).GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
+            var client = blobs.GetBlobContainerClient(container);
+            await foreach (var blob in client.GetBlobsAsync(cancellationToken: cancellationToken).ConfigureAwait(false))
             {
                 listing[blob.Name] = blob.Properties.ETag?.ToString() ?? string.Empty;
             }
@@ -166,7 +169,8 @@ public sealed class BlobEventWatcher(
         catch (JsonException ex)
         {
             // A damaged checkpoint is read as empty: every blob is then reported once more, which the workflows absorb.
-            _logger.LogWarning("Blob watcher: the checkpoint {Path} is not readable ({Reason}); starting from an empty one.", checkpointPath, ex.Message);
+            _logger.LogWarning("Blob watcher: the checkpoint {Path} is not readable ({Reason}); starting from an empty one.",
+                checkpointPath, ex.Message);
             return [];
         }
     }

@@ -37,7 +37,8 @@ public sealed class GardienServeOptions : IValidatableObject
     {
         if (Url is { IsAbsoluteUri: false } or { Scheme: not "http" })
         {
-            yield return new ValidationResult($"Serve:Url '{Url}' must be an absolute http URL, e.g. http://127.0.0.1:7071 (TLS is for a reverse proxy).", [nameof(Url)]);
+            yield return new ValidationResult($"Serve:Url '{Url}' must be an absolute http URL, e.g. http://127.0.0.1:7071 (TLS is for a "
+                + $"reverse proxy).", [nameof(Url)]);
         }
     }
 }

@@ -101,11 +101,13 @@ public sealed class GardienService : IAsyncDisposable
             {
                 await web.DisposeAsync().ConfigureAwait(false);
                 throw new GardienLocalHostException(
-                    $"Cannot listen on {url}: {ex.Message} Is another 'gardien serve' running? Stop it, or set Serve:Url (Serve__Url) to another port.", ex);
+                    $"Cannot listen on {url}: {ex.Message} Is another 'gardien serve' running? Stop it, or set Serve:Url (Serve__Url) to "
+                        + $"another port.", ex);
             }
 
             var service = new GardienService(host, web, options, url, apiKey);
-            ServiceDiscovery.Publish(options.StateDirectory, new ServiceEndpoint(url, apiKey, Environment.ProcessId, DateTimeOffset.UtcNow));
+            ServiceDiscovery.Publish(options.StateDirectory, new ServiceEndpoint(url, apiKey, Environment.ProcessId,
+                DateTimeOffset.UtcNow));
             service.StartLoops();
             return service;
         }
@@ -116,20 +118,23 @@ public sealed class GardienService : IAsyncDisposable
         }
     }
 
-    /// <summary>Ensures the retention schedule and the access reviews of active DMPs (each start idempotent); returns what was started.</summary>
+    /// <summary>Ensures the retention schedule and the access reviews of active DMPs (each start idempotent); returns what was
+    /// started.</summary>
     public async Task<IReadOnlyList<string>> EnsureSchedulesAsync(CancellationToken cancellationToken = default)
     {
         var client = Host.Services.GetRequiredService<IWorkflowClient>();
         var retention = Host.Services.GetRequiredService<RetentionService>();
         var started = new List<string>();
-        if (await client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is null)
+        if (await client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId, getInputsAndOutputs: false,
+            cancellationToken: cancellationToken).ConfigureAwait(false) is null)
         {
             started.Add(await retention.EnsureScheduleAsync(cancellationToken: cancellationToken).ConfigureAwait(false));
         }
 
         foreach (var dmp in await Host.Registry.ListDmpsAsync(DmpState.Active, cancellationToken).ConfigureAwait(false))
         {
-            if (await client.GetInstanceAsync(AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), getInputsAndOutputs: false, cancellationToken: cancellationToken)
+            if (await client.GetInstanceAsync(AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), getInputsAndOutputs: false,
+                cancellationToken: cancellationToken)
                     .ConfigureAwait(false) is null)
             {
                 started.Add(await retention.StartAccessReviewAsync(dmp.DmpId, cancellationToken).ConfigureAwait(false));
@@ -198,7 +203,8 @@ public sealed class GardienService : IAsyncDisposable
         }
     }
 
-    private Task Every<T>(TimeSpan interval, string what, Func<CancellationToken, Task<T>> action, CancellationToken cancellationToken) => Task.Run(async () =>
+    private Task Every<T>(TimeSpan interval, string what, Func<CancellationToken, Task<T>> action,
+        CancellationToken cancellationToken) => Task.Run(async () =>
     {
         using var timer = new PeriodicTimer(interval);
         do
@@ -226,7 +232,8 @@ public sealed class GardienService : IAsyncDisposable
         }
         catch (InvalidOperationException ex)
         {
-            throw new GardienLocalHostException("Invalid configuration: " + ex.Message + " Fix gardien.local.json or the matching Serve__Key environment variable.", ex);
+            throw new GardienLocalHostException("Invalid configuration: " + ex.Message
+                + " Fix gardien.local.json or the matching Serve__Key environment variable.", ex);
         }
 
         var errors = new List<System.ComponentModel.DataAnnotations.ValidationResult>();

@@ -14,7 +14,8 @@ public sealed record ServiceAnswer(int Status, JsonElement Body)
     /// <summary>What went wrong, from a problem answer (<c>detail</c>, then every error with its path).</summary>
     public string Problem => Body.ValueKind == JsonValueKind.Object && Body.TryGetProperty("detail", out var detail)
         ? detail.GetString() + (Body.TryGetProperty("errors", out var errors) && errors.ValueKind == JsonValueKind.Array
-            ? string.Concat(errors.EnumerateArray().Select(e => $"\n  {e.GetProperty("path").GetString()}: {e.GetProperty("message").GetString()}"))
+            ? string.Concat(errors.EnumerateArray().Select(e =>
+                $"\n  {e.GetProperty("path").GetString()}: {e.GetProperty("message").GetString()}"))
             : string.Empty)
         : Body.ToString();
 }
@@ -37,7 +38,11 @@ public sealed class GardienServiceClient : IDisposable
 
     public Task<ServiceAnswer> SubmitAsync(string dmpJson, string? submittedBy, CancellationToken cancellationToken = default)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, GardienRoutes.Dmps) { Content = new StringContent(dmpJson, Encoding.UTF8, "application/json") };
+        var request = new HttpRequestMessage(HttpMethod.Post, GardienRoutes.Dmps)
+        {
+            Content = new StringContent(dmpJson, Encoding.UTF8,
+            "application/json")
+        };
         if (submittedBy is not null)
         {
             request.Headers.Add(GardienApi.SubmittedByHeader, submittedBy);
@@ -56,14 +61,17 @@ public sealed class GardienServiceClient : IDisposable
         SendAsync(new HttpRequestMessage(HttpMethod.Get, GardienRoutes.WorkflowPath(instanceId)), cancellationToken);
 
     public Task<ServiceAnswer> InboxAsync(string? to, bool openOnly, CancellationToken cancellationToken = default) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/inbox?open={(openOnly ? "true" : "false")}" + (to is null ? string.Empty : "&to=" + Uri.EscapeDataString(to))),
+        SendAsync(new HttpRequestMessage(HttpMethod.Get,
+            $"/api/inbox?open={(openOnly ? "true" : "false")}" + (to is null ? string.Empty : "&to=" + Uri.EscapeDataString(to))),
             cancellationToken);
 
     /// <summary>Decides with an approval link (its path and query are used on this service) or a bare token.</summary>
     /// <param name="actor">Who decides, as an e-mail; checked against the link like anyone else.</param>
-    public Task<ServiceAnswer> DecideAsync(string link, string? decision, string? comment, string? actor, CancellationToken cancellationToken = default)
+    public Task<ServiceAnswer> DecideAsync(string link, string? decision, string? comment, string? actor,
+        CancellationToken cancellationToken = default)
     {
-        var path = Uri.TryCreate(link.Trim(), UriKind.Absolute, out var url) ? url.PathAndQuery : $"{GardienRoutes.Approvals}/{Uri.EscapeDataString(link.Trim())}";
+        var path = Uri.TryCreate(link.Trim(), UriKind.Absolute,
+            out var url) ? url.PathAndQuery : $"{GardienRoutes.Approvals}/{Uri.EscapeDataString(link.Trim())}";
         var fields = new Dictionary<string, string>();
         Add(fields, "decision", decision);
         Add(fields, "comment", comment);
@@ -72,7 +80,8 @@ public sealed class GardienServiceClient : IDisposable
     }
 
     public Task<ServiceAnswer> SweepAsync(DateOnly date, bool dryRun, CancellationToken cancellationToken = default) =>
-        SendAsync(new HttpRequestMessage(HttpMethod.Post, $"/api/sweeps?date={date:yyyy-MM-dd}&dryRun={(dryRun ? "true" : "false")}"), cancellationToken);
+        SendAsync(new HttpRequestMessage(HttpMethod.Post, $"/api/sweeps?date={date:yyyy-MM-dd}&dryRun={(dryRun ? "true" : "false")}"),
+            cancellationToken);
 
     public Task<ServiceAnswer> AuditAsync(int last, CancellationToken cancellationToken = default) =>
         SendAsync(new HttpRequestMessage(HttpMethod.Get, $"/api/audit?last={last}"), cancellationToken);

@@ -11,7 +11,8 @@ public sealed record InboxEntry(InboxMessage Message, string? ApproveToken, stri
 /// <summary>The inbox as the pages and the API show it: newest first, each approval request marked open or closed.</summary>
 public static class InboxView
 {
-    public static async Task<IReadOnlyList<InboxEntry>> LoadAsync(InboxReader inbox, IWorkflowClient client, string? recipient, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<InboxEntry>> LoadAsync(InboxReader inbox, IWorkflowClient client, string? recipient,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(inbox);
         ArgumentNullException.ThrowIfNull(client);
@@ -26,7 +27,8 @@ public static class InboxView
             {
                 if (!open.TryGetValue(message.CorrelationId, out var isOpen))
                 {
-                    var instance = await client.GetInstanceAsync(message.CorrelationId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
+                    var instance = await client.GetInstanceAsync(message.CorrelationId, getInputsAndOutputs: false,
+                        cancellationToken: cancellationToken)
                         .ConfigureAwait(false);
                     open[message.CorrelationId] = isOpen = instance is { IsRunning: true } or { Status: WorkflowStatus.Pending };
                 }
@@ -44,6 +46,7 @@ public static class InboxView
     public static string? TokenOf(InboxMessage message, string decision)
     {
         ArgumentNullException.ThrowIfNull(message);
-        return message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).FirstOrDefault(link => link?.Decision == decision)?.Token;
+        return message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).FirstOrDefault(link =>
+            link?.Decision == decision)?.Token;
     }
 }

@@ -14,7 +14,8 @@ namespace Gardien.Local.Serve;
 /// The local service's own pages: the dashboard (<c>/</c>) and the inbox (<c>/inbox</c>), the local stand-in for Teams.
 /// Server-rendered HTML, no script; every value from a DMP, a person or a message goes through <see cref="Html.Text"/>.
 /// </summary>
-public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit, DmpDetails details, InboxReader inbox, TimeProvider time)
+public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegistry registry, IAuditLog audit, DmpDetails details,
+    InboxReader inbox, TimeProvider time)
 {
     private const int AuditShown = 12;
     private const int TimelineShown = 24;
@@ -23,7 +24,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
     private static readonly HashSet<string> Controls =
         ["tier", "encryption_scope", "immutability_days", "keep_until", "embargo_until", "quota_bytes", "legal_hold", "disposal"];
 
-    /// <summary>The dashboard: DMPs by state, pending approvals, datasets with containers, grants and controls, the timeline, the audit tail.</summary>
+    /// <summary>The dashboard: DMPs by state, pending approvals, datasets with containers, grants and controls, the timeline, the audit
+    /// tail.</summary>
     public async Task<string> DashboardAsync(PageTexts texts, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(texts);
@@ -47,7 +49,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
                 [
                     Html.Text(d.Title ?? "-"),
                     $"<a href=\"{Html.Text(GardienRoutes.DmpPath(d.DmpId))}\">{Html.Text(d.DmpId)}</a>",
-                    $"<span class=\"state-{d.State}\">{Html.Text(d.State.ToString())}</span>" + (d.StateReason is null ? string.Empty : "<br><small>" + Html.Text(d.StateReason) + "</small>"),
+                    $"<span class=\"state-{d.State}\">{Html.Text(d.State.ToString())}</span>" + (d.StateReason is null
+                        ? string.Empty : "<br><small>" + Html.Text(d.StateReason) + "</small>"),
                     Html.Text(d.Modified?.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)),
                 ])));
         }
@@ -90,7 +93,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
                 timeline.Add((accessEnds, texts.AccessEnds, dmp.Title ?? dmp.DmpId));
             }
 
-            if (await client.GetInstanceAsync(AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), getInputsAndOutputs: false, cancellationToken: cancellationToken)
+            if (await client.GetInstanceAsync(AccessReviewWorkflow.InstanceIdFor(dmp.DmpId), getInputsAndOutputs: false,
+                cancellationToken: cancellationToken)
                     .ConfigureAwait(false) is { IsRunning: true } review
                 && Read(() => review.ReadCustomStatusAs<AccessReviewStatus>())?.NextReviewOn is { } nextReview)
             {
@@ -126,7 +130,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
             var message = entry.Message;
             var unread = lastSeen is null || message.SentAt > lastSeen;
             var id = "m" + (++n).ToString(CultureInfo.InvariantCulture);
-            html.Append("<article class=\"card").Append(unread ? " unread" : string.Empty).Append("\" aria-labelledby=\"").Append(id).Append("\">")
+            html.Append("<article class=\"card").Append(unread
+                ? " unread" : string.Empty).Append("\" aria-labelledby=\"").Append(id).Append("\">")
                 .Append("<h3 id=\"").Append(id).Append("\">");
             if (unread)
             {
@@ -176,8 +181,10 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
             var decision = ApprovalLinks.Parse(link.Url.ToString()).Link?.Decision;
             var label = decision switch
             {
-                IssueApprovalLinkActivity.ApproveDecision when string.Equals(link.Label, "Approve", StringComparison.OrdinalIgnoreCase) => texts.Approve,
-                IssueApprovalLinkActivity.RejectDecision when string.Equals(link.Label, "Reject", StringComparison.OrdinalIgnoreCase) => texts.Reject,
+                IssueApprovalLinkActivity.ApproveDecision when string.Equals(link.Label, "Approve",
+                    StringComparison.OrdinalIgnoreCase) => texts.Approve,
+                IssueApprovalLinkActivity.RejectDecision when string.Equals(link.Label, "Reject",
+                    StringComparison.OrdinalIgnoreCase) => texts.Reject,
                 _ => link.Label,
             };
             buttons.Add((label, link.Url, decision == IssueApprovalLinkActivity.RejectDecision ? " reject" : string.Empty));
@@ -200,14 +207,16 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
     /// escape every value they quote), then everything HTML-escaped: nothing in it becomes markup.
     /// </summary>
     private static string BodyHtml(string body) =>
-        string.Join("<br>", body.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n').Select(line => Html.Text(MarkdownEscapes().Replace(line, "$1"))));
+        string.Join("<br>", body.Replace("\r\n", "\n",
+            StringComparison.Ordinal).Split('\n').Select(line => Html.Text(MarkdownEscapes().Replace(line, "$1"))));
 
     [System.Text.RegularExpressions.GeneratedRegex(@"\\([!-/:-@\[-`{-~])")]
     private static partial System.Text.RegularExpressions.Regex MarkdownEscapes();
 
     private static void AppendDatasets(StringBuilder html, PageTexts texts, DmpDetail detail)
     {
-        html.Append("<h3>").Append(Html.Text(detail.Dmp.Title ?? detail.Dmp.DmpId)).Append(" <small class=\"state-").Append(detail.Dmp.State.ToString())
+        html.Append("<h3>").Append(Html.Text(detail.Dmp.Title
+            ?? detail.Dmp.DmpId)).Append(" <small class=\"state-").Append(detail.Dmp.State.ToString())
             .Append("\">(").Append(Html.Text(detail.Dmp.State.ToString())).Append(")</small></h3>");
         if (detail.Datasets.Count == 0)
         {
@@ -215,7 +224,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
             return;
         }
 
-        html.Append(Html.Table(detail.Dmp.Title ?? detail.Dmp.DmpId, [texts.Dataset, texts.Container, texts.Grants, texts.Controls, texts.KeepUntil],
+        html.Append(Html.Table(detail.Dmp.Title ?? detail.Dmp.DmpId, [texts.Dataset, texts.Container, texts.Grants, texts.Controls,
+            texts.KeepUntil],
             detail.Datasets.Select(d =>
             {
                 var grants = detail.Grants.Where(g => g.DatasetId == d.DatasetId && g.State == GrantState.Active).ToList();
@@ -225,11 +235,16 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
                 return (IReadOnlyList<string>)
                 [
                     Html.Text(d.Title ?? d.DatasetId),
-                    "<code>" + Html.Text(d.Container) + "</code>" + (d.ContainerExists ? string.Empty : " <span class=\"error\">" + Html.Text(texts.ContainerMissing) + "</span>"),
+                    "<code>" + Html.Text(d.Container) + "</code>" + (d.ContainerExists
+                        ? string.Empty : " <span class=\"error\">" + Html.Text(texts.ContainerMissing) + "</span>"),
                     grants.Count == 0 ? Html.Text(texts.NoGrants)
-                        : string.Join("<br>", grants.Select(g => Html.Text($"{g.PrincipalId}: {g.Level.ToString().ToLowerInvariant()}, {texts.Until.ToLowerInvariant()} {texts.Date(g.EndsOn)}"))),
-                    "<span class=\"ok\">" + Html.Text(texts.InForce) + ":</span> " + Html.Text(inForce.Count == 0 ? "-" : string.Join(", ", inForce))
-                        + (d.NotEnforcedLocally.Count == 0 ? string.Empty : "<br><span class=\"error\">" + Html.Text(texts.NotEnforcedLocally) + ":</span> "
+                        : string.Join("<br>",
+                            grants.Select(g => Html.Text($"{g.PrincipalId}: {g.Level.ToString().ToLowerInvariant()}, "
+                                + $"{texts.Until.ToLowerInvariant()} {texts.Date(g.EndsOn)}"))),
+                    "<span class=\"ok\">" + Html.Text(texts.InForce) + ":</span> " + Html.Text(inForce.Count == 0 ? "-" : string.Join(", ",
+                        inForce))
+                        + (d.NotEnforcedLocally.Count == 0
+                            ? string.Empty : "<br><span class=\"error\">" + Html.Text(texts.NotEnforcedLocally) + ":</span> "
                             + Html.Text(string.Join(", ", d.NotEnforcedLocally.Select(f => f.Feature)))),
                     Html.Text(texts.Date(d.KeepUntil)) + " (" + Html.Text(d.Disposal.ToString().ToLowerInvariant()) + ")",
                 ];
@@ -242,9 +257,11 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
         var verification = await audit.VerifyAsync(cancellationToken).ConfigureAwait(false);
         html.Append(verification.Intact
             ? "<p class=\"ok\">" + Html.Text(texts.Format(texts.AuditIntact, verification.EntriesChecked)) + "</p>"
-            : "<p class=\"error\">" + Html.Text(texts.Format(texts.AuditBroken, verification.FirstBrokenLink!.Sequence, verification.FirstBrokenLink.Problem)) + "</p>");
+            : "<p class=\"error\">" + Html.Text(texts.Format(texts.AuditBroken, verification.FirstBrokenLink!.Sequence,
+                verification.FirstBrokenLink.Problem)) + "</p>");
         var recent = new List<AuditRecord>();
-        await foreach (var record in audit.ReadAsync(Math.Max(1, verification.EntriesChecked - AuditShown + 1), cancellationToken).ConfigureAwait(false))
+        await foreach (var record in audit.ReadAsync(Math.Max(1, verification.EntriesChecked - AuditShown + 1),
+            cancellationToken).ConfigureAwait(false))
         {
             recent.Add(record);
         }
@@ -264,7 +281,8 @@ public sealed partial class LocalPages(IWorkflowClient client, IGovernanceRegist
     }
 
     private static string Age(PageTexts texts, TimeSpan age) =>
-        age.TotalDays >= 1 ? texts.Format(texts.Days, (int)age.TotalDays) : age.TotalHours >= 1 ? $"{(int)age.TotalHours} h" : $"{Math.Max(0, (int)age.TotalMinutes)} min";
+        age.TotalDays >= 1 ? texts.Format(texts.Days,
+            (int)age.TotalDays) : age.TotalHours >= 1 ? $"{(int)age.TotalHours} h" : $"{Math.Max(0, (int)age.TotalMinutes)} min";
 
     private static string RoleCode(string role) => role switch
     {

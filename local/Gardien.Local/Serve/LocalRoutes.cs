@@ -68,7 +68,8 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
             // The contract: a problem answer, never a stack trace; the log has the details.
             _logger.LogError(ex, "{Method} {Path} failed", request.Method, path);
             await HttpAnswer.Problem(503, "Service unavailable",
-                "The request could not be completed (is Azurite still running?). Nothing half-done is left: try again.").ExecuteAsync(context).ConfigureAwait(false);
+                "The request could not be completed (is Azurite still running?). Nothing half-done is left: try "
+                    + "again.").ExecuteAsync(context).ConfigureAwait(false);
         }
     }
 
@@ -79,14 +80,18 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
         web.MapGet(GardienRoutes.Dmps, Handler(c => NonEmpty(c.Request.Query["id"]) is { } id
             ? Api.GetDmpAsync(id, c.RequestAborted)
             : Api.ListDmpsAsync(c.Request, c.RequestAborted)));
-        web.MapGet(GardienRoutes.Dmps + "/{**dmpId}", Handler(c => Api.GetDmpAsync(c.Request.RouteValues["dmpId"] as string, c.RequestAborted)));
-        web.MapGet(GardienRoutes.Workflows + "/{**instanceId}", Handler(c => Api.GetWorkflowAsync(c.Request.RouteValues["instanceId"] as string, c.RequestAborted)));
+        web.MapGet(GardienRoutes.Dmps + "/{**dmpId}", Handler(c => Api.GetDmpAsync(c.Request.RouteValues["dmpId"] as string,
+            c.RequestAborted)));
+        web.MapGet(GardienRoutes.Workflows + "/{**instanceId}",
+            Handler(c => Api.GetWorkflowAsync(c.Request.RouteValues["instanceId"] as string, c.RequestAborted)));
         web.MapGet(GardienRoutes.Approvals + "/{token}", Handler(c => Approvals.GetAsync(c.Request, c.RequestAborted)));
-        web.MapPost(GardienRoutes.Approvals + "/{token}", Handler(c => Approvals.PostAsync(c.Request, c.Items[KeyChecked] is true, c.RequestAborted)));
+        web.MapPost(GardienRoutes.Approvals + "/{token}", Handler(c => Approvals.PostAsync(c.Request, c.Items[KeyChecked] is true,
+            c.RequestAborted)));
         web.MapPost(GardienRoutes.Events, Handler(c => Api.PostEventsAsync(c.Request, c.RequestAborted)));
         web.MapMethods(GardienRoutes.Events, [HttpMethods.Options], (HttpContext c) => GardienApi.EventsOptions(c.Request));
 
-        web.MapGet("/", Handler(async c => HttpAnswer.Html(200, await Pages.DashboardAsync(Texts(c), c.RequestAborted).ConfigureAwait(false))));
+        web.MapGet("/", Handler(async c => HttpAnswer.Html(200, await Pages.DashboardAsync(Texts(c),
+            c.RequestAborted).ConfigureAwait(false))));
         web.MapGet("/inbox", Handler(InboxPageAsync));
         web.MapGet("/api/inbox", Handler(InboxJsonAsync));
         web.MapPost("/api/sweeps", Handler(SweepAsync));
@@ -97,7 +102,8 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
             $"No route {c.Request.Method} {c.Request.Path}. The pages are / and /inbox; the API is under /api (see docs/local.md)."));
     }
 
-    /// <summary>A route handler whose answer the framework executes (a bare <c>HttpContext</c> lambda would be a RequestDelegate).</summary>
+    /// <summary>A route handler whose answer the framework executes (a bare <c>HttpContext</c> lambda would be a
+    /// RequestDelegate).</summary>
     private static Delegate Handler(Func<HttpContext, Task<HttpAnswer>> handle) => handle;
 
     private static string SubmittedBy(HttpRequest request) =>
@@ -117,18 +123,21 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
         // "Unread": sent since the inbox page was last shown.
         var seenPath = Path.Combine(options.StateDirectory, "inbox-seen");
         DateTimeOffset? lastSeen = File.Exists(seenPath)
-            && DateTimeOffset.TryParse(await File.ReadAllTextAsync(seenPath, context.RequestAborted).ConfigureAwait(false), CultureInfo.InvariantCulture,
+            && DateTimeOffset.TryParse(await File.ReadAllTextAsync(seenPath, context.RequestAborted).ConfigureAwait(false),
+                CultureInfo.InvariantCulture,
                 DateTimeStyles.AssumeUniversal, out var seen) ? seen : null;
         var page = await Pages.InboxAsync(Texts(context), lastSeen, context.RequestAborted).ConfigureAwait(false);
         System.IO.Directory.CreateDirectory(options.StateDirectory);
-        await File.WriteAllTextAsync(seenPath, time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture), context.RequestAborted).ConfigureAwait(false);
+        await File.WriteAllTextAsync(seenPath, time.GetUtcNow().ToString("O", CultureInfo.InvariantCulture),
+            context.RequestAborted).ConfigureAwait(false);
         return HttpAnswer.Html(200, page);
     }
 
     private async Task<HttpAnswer> InboxJsonAsync(HttpContext context)
     {
         var entries = await InboxView.LoadAsync(
-            services.GetRequiredService<InboxReader>(), services.GetRequiredService<IWorkflowClient>(), NonEmpty(context.Request.Query["to"]), context.RequestAborted)
+            services.GetRequiredService<InboxReader>(), services.GetRequiredService<IWorkflowClient>(),
+                NonEmpty(context.Request.Query["to"]), context.RequestAborted)
             .ConfigureAwait(false);
         if (context.Request.Query["open"] == "true")
         {
@@ -155,18 +164,21 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
     {
         var query = context.Request.Query;
         var date = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
-        if (NonEmpty(query["date"]) is { } text && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
+        if (NonEmpty(query["date"]) is { } text && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture,
+            DateTimeStyles.None, out date))
         {
             return HttpAnswer.Problem(400, "Invalid query", $"date '{text}' is not a date; use YYYY-MM-DD.");
         }
 
-        var report = await services.GetRequiredService<RetentionService>().RunSweepAsync(date, query["dryRun"] == "true", context.RequestAborted).ConfigureAwait(false);
+        var report = await services.GetRequiredService<RetentionService>().RunSweepAsync(date, query["dryRun"] == "true",
+            context.RequestAborted).ConfigureAwait(false);
         return HttpAnswer.Json(200, report);
     }
 
     private async Task<HttpAnswer> AuditAsync(HttpContext context)
     {
-        var last = int.TryParse(context.Request.Query["last"], NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is > 0 and <= 1000 ? n : 20;
+        var last = int.TryParse(context.Request.Query["last"], NumberStyles.None, CultureInfo.InvariantCulture,
+            out var n) && n is > 0 and <= 1000 ? n : 20;
         var audit = services.GetRequiredService<IAuditLog>();
         var records = new List<AuditRecord>();
         await foreach (var record in audit.ReadAsync(1, context.RequestAborted).ConfigureAwait(false))
@@ -184,7 +196,8 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
     private bool HasKey(HttpRequest request)
     {
         var given = NonEmpty(request.Headers[ServiceDiscovery.KeyHeader])
-            ?? (request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null);
+            ?? (request.Headers.Authorization.ToString() is { } auth && auth.StartsWith("Bearer ",
+                StringComparison.OrdinalIgnoreCase) ? auth[7..].Trim() : null);
         return given is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(given), Encoding.UTF8.GetBytes(apiKey));
     }
 

@@ -12,14 +12,16 @@ namespace Gardien.Local.Serve;
 public static class ServeDemo
 {
     /// <summary>Submits the document; the DMP's id, or null (the reason written) when it was refused.</summary>
-    public static async Task<string?> SubmitAsync(GardienServiceClient service, string dmpJson, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<string?> SubmitAsync(GardienServiceClient service, string dmpJson, TextWriter output,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(output);
         var answer = await service.SubmitAsync(dmpJson, "user:demo@gardien.local", cancellationToken).ConfigureAwait(false);
         if (!answer.IsSuccess)
         {
-            await output.WriteLineAsync($"The sample DMP was refused ({answer.Status}): {UntrustedText.Console(answer.Problem)}").ConfigureAwait(false);
+            await output.WriteLineAsync($"The sample DMP was refused ({answer.Status}): "
+                + $"{UntrustedText.Console(answer.Problem)}").ConfigureAwait(false);
             return null;
         }
 
@@ -28,8 +30,10 @@ public static class ServeDemo
         return answer.Body.GetProperty("dmpId").GetString();
     }
 
-    /// <summary>Approves what the inbox holds until the DMP is Active; true when it is, with its containers present and the audit chain intact.</summary>
-    public static async Task<bool> RunToActiveAsync(GardienServiceClient service, string dmpId, TextWriter output, TimeSpan timeout, CancellationToken cancellationToken)
+    /// <summary>Approves what the inbox holds until the DMP is Active; true when it is, with its containers present and the audit chain
+    /// intact.</summary>
+    public static async Task<bool> RunToActiveAsync(GardienServiceClient service, string dmpId, TextWriter output, TimeSpan timeout,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(output);
@@ -59,9 +63,11 @@ public static class ServeDemo
                     }
 
                     var addressee = message.GetProperty("to").GetString();
-                    var result = await service.DecideAsync(link, null, "Approved in the local demo (gardien serve --once).", addressee, deadline.Token).ConfigureAwait(false);
+                    var result = await service.DecideAsync(link, null, "Approved in the local demo (gardien serve --once).", addressee,
+                        deadline.Token).ConfigureAwait(false);
                     await output.WriteLineAsync($"[demo] approving over HTTP as {UntrustedText.Console(addressee)}: "
-                        + UntrustedText.Console(result.Body.ValueKind == JsonValueKind.Object && result.Body.TryGetProperty("message", out var m) ? m.GetString() : result.Problem))
+                        + UntrustedText.Console(result.Body.ValueKind == JsonValueKind.Object && result.Body.TryGetProperty("message",
+                            out var m) ? m.GetString() : result.Problem))
                         .ConfigureAwait(false);
                 }
 
@@ -75,7 +81,8 @@ public static class ServeDemo
         }
     }
 
-    private static async Task<bool> ReportAsync(GardienServiceClient service, ServiceAnswer dmp, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<bool> ReportAsync(GardienServiceClient service, ServiceAnswer dmp, TextWriter output,
+        CancellationToken cancellationToken)
     {
         var body = dmp.Body;
         var state = body.GetProperty("dmp").GetProperty("state").GetString();
@@ -91,8 +98,10 @@ public static class ServeDemo
         await output.WriteLineAsync($"  {grants} active grant(s).").ConfigureAwait(false);
         var audit = await service.VerifyAuditAsync(cancellationToken).ConfigureAwait(false);
         var intact = audit.IsSuccess && audit.Body.GetProperty("intact").GetBoolean();
-        await output.WriteLineAsync(intact ? $"Audit chain intact ({audit.Body.GetProperty("entriesChecked").GetInt64()} entries)." : "Audit chain BROKEN.")
+        await output.WriteLineAsync(intact
+            ? $"Audit chain intact ({audit.Body.GetProperty("entriesChecked").GetInt64()} entries)." : "Audit chain BROKEN.")
             .ConfigureAwait(false);
-        return state == "Active" && datasets.Count > 0 && datasets.All(d => d.GetProperty("containerExists").GetBoolean()) && grants > 0 && intact;
+        return state == "Active" && datasets.Count > 0 && datasets.All(d =>
+            d.GetProperty("containerExists").GetBoolean()) && grants > 0 && intact;
     }
 }

@@ -27,7 +27,8 @@ internal static class Timeline
         double X(DateOnly date) => Left + ((Width - Left - Right) * (double)(date.DayNumber - today.DayNumber) / span);
 
         var svg = new StringBuilder()
-            .Append(CultureInfo.InvariantCulture, $"<svg role=\"img\" aria-labelledby=\"timeline-title timeline-desc\" viewBox=\"0 0 {Width} {height}\" width=\"100%\">")
+            .Append(CultureInfo.InvariantCulture,
+                $"<svg role=\"img\" aria-labelledby=\"timeline-title timeline-desc\" viewBox=\"0 0 {Width} {height}\" width=\"100%\">")
             .Append("<title id=\"timeline-title\">").Append(Html.Text(texts.Timeline)).Append("</title>")
             .Append("<desc id=\"timeline-desc\">").Append(Html.Text(texts.TimelineSummary)).Append("</desc>");
 
@@ -35,7 +36,8 @@ internal static class Timeline
         for (var year = today.Year + 1; year <= last.Year; year += Math.Max(1, (last.Year - today.Year) / 8))
         {
             var x = X(new DateOnly(year, 1, 1));
-            svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{x:F1}\" y1=\"{Top - 6}\" x2=\"{x:F1}\" y2=\"{height - 20}\" stroke=\"#bbb\"/>")
+            svg.Append(CultureInfo.InvariantCulture,
+                $"<line x1=\"{x:F1}\" y1=\"{Top - 6}\" x2=\"{x:F1}\" y2=\"{height - 20}\" stroke=\"#bbb\"/>")
                 .Append(CultureInfo.InvariantCulture, $"<text x=\"{x + 2:F1}\" y=\"{Top - 10}\">{year}</text>");
         }
 
@@ -45,7 +47,8 @@ internal static class Timeline
             var y = Top + (lane * LaneHeight) + (LaneHeight / 2);
             var colour = Colours[lane % Colours.Length];
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"4\" y=\"{y + 4}\">{Html.Text(lanes[lane])}</text>")
-                .Append(CultureInfo.InvariantCulture, $"<line x1=\"{Left}\" y1=\"{y}\" x2=\"{Width - Right}\" y2=\"{y}\" stroke=\"#888\"/>");
+                .Append(CultureInfo.InvariantCulture,
+                    $"<line x1=\"{Left}\" y1=\"{y}\" x2=\"{Width - Right}\" y2=\"{y}\" stroke=\"#888\"/>");
             foreach (var item in items.Where(i => i.Kind == lanes[lane]))
             {
                 svg.Append(CultureInfo.InvariantCulture, $"<circle cx=\"{X(item.Date):F1}\" cy=\"{y}\" r=\"6\" fill=\"{colour}\">")

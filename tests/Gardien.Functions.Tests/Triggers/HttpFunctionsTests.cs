@@ -17,7 +17,8 @@ public sealed class HttpFunctionsTests
     private static readonly string SampleDmp = File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "dmp-health-study.json"));
     private static readonly string SampleDmpId = "https://doi.org/10.99999/neurocog-mri.dmp";
 
-    private static HttpRequest Request(string method, string path, string? body = null, string? contentType = "application/json", long? contentLength = null)
+    private static HttpRequest Request(string method, string path, string? body = null, string? contentType = "application/json",
+        long? contentLength = null)
     {
         var context = new DefaultHttpContext();
         context.Request.Method = method;
@@ -49,7 +50,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("POST", "/api/dmps", SampleDmp);
 
-        var (status, body, headers) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client, CancellationToken.None));
+        var (status, body, headers) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client,
+            CancellationToken.None));
 
         var instanceId = IntakeDmpWorkflow.InstanceIdFor(SampleDmpId);
         Assert.Equal(202, status);
@@ -66,7 +68,8 @@ public sealed class HttpFunctionsTests
         var second = Request("POST", "/api/dmps", SampleDmp);
 
         await ExecuteAsync(first, await host.Http.SubmitDmpAsync(first, host.Durable.Client, CancellationToken.None));
-        var (status, body, headers) = await ExecuteAsync(second, await host.Http.SubmitDmpAsync(second, host.Durable.Client, CancellationToken.None));
+        var (status, body, headers) = await ExecuteAsync(second, await host.Http.SubmitDmpAsync(second, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(200, status);
         Assert.Equal("Joined", JsonDocument.Parse(body).RootElement.GetProperty("outcome").GetString());
@@ -80,7 +83,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("POST", "/api/dmps", "{\"dmp\": {\"title\": \"x\",,}}");
 
-        var (status, body, headers) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client, CancellationToken.None));
+        var (status, body, headers) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(400, status);
         Assert.StartsWith("application/problem+json", headers.ContentType.ToString(), StringComparison.Ordinal);
@@ -97,7 +101,8 @@ public sealed class HttpFunctionsTests
         withoutContact["dmp"]!.AsObject().Remove("contact");
         var request = Request("POST", "/api/dmps", withoutContact.ToJsonString());
 
-        var (status, body, _) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(400, status);
         var errors = JsonDocument.Parse(body).RootElement.GetProperty("errors").EnumerateArray().ToList();
@@ -114,7 +119,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("POST", "/api/dmps", SampleDmp, contentType, length);
 
-        var (status, body, _) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(request, await host.Http.SubmitDmpAsync(request, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(expected, status);
         Assert.Equal(expected, JsonDocument.Parse(body).RootElement.GetProperty("status").GetInt32());
@@ -145,7 +151,8 @@ public sealed class HttpFunctionsTests
         };
         var request = Request("GET", "/api/dmps/dmp-1");
 
-        var (status, body, _) = await ExecuteAsync(request, await host.Http.GetDmpAsync(request, "dmp-1", host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(request, await host.Http.GetDmpAsync(request, "dmp-1", host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(200, status);
         var dmp = JsonDocument.Parse(body).RootElement;
@@ -161,7 +168,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("GET", "/api/dmps?id=" + Uri.EscapeDataString(SampleDmpId));
 
-        var (status, body, _) = await ExecuteAsync(request, await host.Http.ListDmpsAsync(request, host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(request, await host.Http.ListDmpsAsync(request, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(404, status);
         Assert.Contains(SampleDmpId, body, StringComparison.Ordinal);
@@ -177,8 +185,10 @@ public sealed class HttpFunctionsTests
         var known = Request("GET", GardienRoutes.WorkflowPath(instanceId));
         var unknown = Request("GET", "/api/workflows/nope");
 
-        var (status, body, _) = await ExecuteAsync(known, await host.Http.GetWorkflowAsync(known, instanceId, host.Durable.Client, CancellationToken.None));
-        var (missing, _, _) = await ExecuteAsync(unknown, await host.Http.GetWorkflowAsync(unknown, "nope", host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(known, await host.Http.GetWorkflowAsync(known, instanceId, host.Durable.Client,
+            CancellationToken.None));
+        var (missing, _, _) = await ExecuteAsync(unknown, await host.Http.GetWorkflowAsync(unknown, "nope", host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(200, status);
         Assert.Equal("Running", JsonDocument.Parse(body).RootElement.GetProperty("status").GetString());
@@ -191,7 +201,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("GET", "/api/approvals/abc.def?decision=approve", contentType: null);
 
-        var (status, body, headers) = await ExecuteAsync(request, await host.Http.ApprovalPageAsync(request, "abc.def", host.Durable.Client, CancellationToken.None));
+        var (status, body, headers) = await ExecuteAsync(request, await host.Http.ApprovalPageAsync(request, "abc.def", host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(401, status);
         Assert.Contains("Sign-in required", body, StringComparison.Ordinal);
@@ -205,9 +216,11 @@ public sealed class HttpFunctionsTests
         var forged = Convert.ToBase64String(Encoding.UTF8.GetBytes("{\"kid\":\"k1\"}")).TrimEnd('=') + ".c2lnbmF0dXJl";
         var request = Request("GET", $"/api/approvals/{forged}?decision=approve", contentType: null);
         request.Headers[Gardien.Workflows.Hosting.EntraSignIn.PrincipalHeader] = Convert.ToBase64String(Encoding.UTF8.GetBytes(
-            "{\"auth_typ\":\"aad\",\"claims\":[{\"typ\":\"preferred_username\",\"val\":\"steward@neuro-institute.example\"}],\"name_typ\":\"name\"}"));
+            "{\"auth_typ\":\"aad\",\"claims\":[{\"typ\":\"preferred_username\","
+            + "\"val\":\"steward@neuro-institute.example\"}],\"name_typ\":\"name\"}"));
 
-        var (status, body, _) = await ExecuteAsync(request, await host.Http.ApprovalPageAsync(request, forged, host.Durable.Client, CancellationToken.None));
+        var (status, body, _) = await ExecuteAsync(request, await host.Http.ApprovalPageAsync(request, forged, host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(400, status);
         Assert.Contains("This approval link cannot be used", body, StringComparison.Ordinal);
@@ -220,7 +233,8 @@ public sealed class HttpFunctionsTests
         var host = new TriggerHost();
         var request = Request("POST", "/api/approvals/abc.def?decision=approve", "comment=ok", "application/x-www-form-urlencoded");
 
-        var (status, _, _) = await ExecuteAsync(request, await host.Http.ApprovalDecisionAsync(request, "abc.def", host.Durable.Client, CancellationToken.None));
+        var (status, _, _) = await ExecuteAsync(request, await host.Http.ApprovalDecisionAsync(request, "abc.def", host.Durable.Client,
+            CancellationToken.None));
 
         Assert.Equal(401, status);
         Assert.Empty(host.Fakes.UsedTokens);

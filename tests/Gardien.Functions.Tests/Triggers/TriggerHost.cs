@@ -33,7 +33,8 @@ public sealed class TriggerHost
         services.AddSingleton(Fakes.Storage.Object);
         services.AddSingleton(Fakes.Secrets.Object);
         services.AddSingleton(DmpTool.Object);
-        services.AddSingleton(sp => new ApprovalTokenService(Fakes.Secrets.Object, Fakes.Registry.Object, new ApprovalTokenSettings(), Time));
+        services.AddSingleton(sp => new ApprovalTokenService(Fakes.Secrets.Object, Fakes.Registry.Object, new ApprovalTokenSettings(),
+            Time));
         services.AddGardienHostServices();
         services.AddGardienHttp(http => http.RequireSignIn = true);
         Services = services.BuildServiceProvider();

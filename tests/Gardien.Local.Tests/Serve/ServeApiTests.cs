@@ -65,7 +65,8 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
 
         using var inForce = await serve.SubmitAsync();
         Assert.Equal(HttpStatusCode.OK, inForce.StatusCode);
-        Assert.Equal("AlreadyInForce", JsonDocument.Parse(await inForce.Content.ReadAsStringAsync()).RootElement.GetProperty("outcome").GetString());
+        Assert.Equal("AlreadyInForce",
+            JsonDocument.Parse(await inForce.Content.ReadAsStringAsync()).RootElement.GetProperty("outcome").GetString());
     }
 
     [Fact]
@@ -76,8 +77,10 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
 
         using var malformed = await serve.SubmitAsync("{\"dmp\": {\"title\": \"x\",,}}");
         using var oversized = await serve.SubmitAsync("{\"dmp\": {\"title\": \"" + new string('x', 11 * 1024 * 1024) + "\"}}");
-        using var plainText = await serve.Keyed.PostAsync(GardienRoutes.Dmps, new StringContent(await File.ReadAllTextAsync(sandbox.DmpPath), Encoding.UTF8, "text/plain"));
-        using var withoutKey = await serve.Http.PostAsync(GardienRoutes.Dmps, new StringContent(await File.ReadAllTextAsync(sandbox.DmpPath), Encoding.UTF8, "application/json"));
+        using var plainText = await serve.Keyed.PostAsync(GardienRoutes.Dmps,
+            new StringContent(await File.ReadAllTextAsync(sandbox.DmpPath), Encoding.UTF8, "text/plain"));
+        using var withoutKey = await serve.Http.PostAsync(GardienRoutes.Dmps,
+            new StringContent(await File.ReadAllTextAsync(sandbox.DmpPath), Encoding.UTF8, "application/json"));
         using var unknown = await serve.Http.GetAsync(GardienRoutes.DmpPath("https://doi.org/10.99999/nothing-here"));
         using var noRoute = await serve.Http.GetAsync("/api/nothing");
 
@@ -96,7 +99,8 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
             Assert.DoesNotContain("   at ", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
         }
 
-        Assert.Empty(JsonDocument.Parse(await serve.Http.GetStringAsync(GardienRoutes.Dmps)).RootElement.GetProperty("items").EnumerateArray());
+        var dmps = JsonDocument.Parse(await serve.Http.GetStringAsync(GardienRoutes.Dmps)).RootElement;
+        Assert.Empty(dmps.GetProperty("items").EnumerateArray());
     }
 
     [Fact]
@@ -117,7 +121,8 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
 
         // Expired: genuinely signed, past its expiry.
         var tokens = serve.Service.Host.Services.GetRequiredService<ApprovalTokenService>();
-        var expired = await tokens.IssueAsync(new ApprovalTokenRequest("expired-1", request.GetProperty("correlationId").GetString()!, "steward",
+        var expired = await tokens.IssueAsync(new ApprovalTokenRequest("expired-1", request.GetProperty("correlationId").GetString()!,
+            "steward",
             request.GetProperty("to").GetString()!, ["approve", "reject"], DateTimeOffset.UtcNow.AddDays(-1)));
         using var expiredPage = await serve.Http.GetAsync($"{GardienRoutes.Approvals}/{expired}?decision=approve");
         Assert.Equal(HttpStatusCode.Gone, expiredPage.StatusCode);
@@ -136,7 +141,8 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
         // Used: once decided, the link is closed.
         using var first = await serve.DecideAsync(request, "approve");
         Assert.True(first.IsSuccessStatusCode, await first.Content.ReadAsStringAsync());
-        await serve.WaitForDmpAsync(d => d.GetProperty("approvals").EnumerateArray().Any(a => a.GetProperty("decision").GetString() == "Approved"));
+        await serve.WaitForDmpAsync(d => d.GetProperty("approvals").EnumerateArray().Any(a =>
+            a.GetProperty("decision").GetString() == "Approved"));
         using var used = await serve.Http.GetAsync(link);
         Assert.Equal(HttpStatusCode.Gone, used.StatusCode);
         Assert.Contains("already closed", await used.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -165,7 +171,8 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
 
         var active = await second.WaitForDmpAsync(d => d.GetProperty("dmp").GetProperty("state").GetString() == "Active");
         Assert.Equal(["after the restart", "after the restart", "before the restart"],
-            active.GetProperty("approvals").EnumerateArray().Select(a => a.GetProperty("comment").GetString()).Order(StringComparer.Ordinal));
+            active.GetProperty("approvals").EnumerateArray().Select(a =>
+                a.GetProperty("comment").GetString()).Order(StringComparer.Ordinal));
         Assert.All(active.GetProperty("datasets").EnumerateArray(), d => Assert.True(d.GetProperty("containerExists").GetBoolean()));
     }
 
@@ -182,25 +189,32 @@ public sealed class ServeApiTests(AzuriteFixture fixture)
         Assert.Equal("eventgrid.azure.net", handshake.Headers.GetValues("WebHook-Allowed-Origin").Single());
 
         var validation = """
-            [{"id":"v1","topic":"/t","subject":"","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent","eventTime":"2026-12-01T00:00:00Z",
+            [{"id":"v1","topic":"/t","subject":"","eventType":"Microsoft.EventGrid.SubscriptionValidationEvent",
+              "eventTime":"2026-12-01T00:00:00Z",
               "data":{"validationCode":"512d38b6-c7b8-40c8-89fe-f46f9e9622b6"},"dataVersion":"1","metadataVersion":"1"}]
             """;
-        using var validated = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent(validation, Encoding.UTF8, "application/json"));
-        Assert.Equal("512d38b6-c7b8-40c8-89fe-f46f9e9622b6", JsonDocument.Parse(await validated.Content.ReadAsStringAsync()).RootElement.GetProperty("validationResponse").GetString());
+        using var validated = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent(validation, Encoding.UTF8,
+            "application/json"));
+        Assert.Equal("512d38b6-c7b8-40c8-89fe-f46f9e9622b6",
+            JsonDocument.Parse(await validated.Content.ReadAsStringAsync()).RootElement.GetProperty("validationResponse").GetString());
 
         var container = "gdn-unknown-" + sandbox.Slug;
         var blobCreated = $$$"""
-            {"specversion":"1.0","type":"Microsoft.Storage.BlobCreated","source":"/local","id":"ev-{{{sandbox.Slug}}}","time":"2026-12-01T00:00:00Z",
-             "subject":"/blobServices/default/containers/{{{container}}}/blobs/a.txt","data":{"api":"PutBlob","eTag":"0x1","contentLength":3}}
+            {"specversion":"1.0","type":"Microsoft.Storage.BlobCreated","source":"/local","id":"ev-{{{sandbox.Slug}}}",
+             "time":"2026-12-01T00:00:00Z","subject":"/blobServices/default/containers/{{{container}}}/blobs/a.txt",
+             "data":{"api":"PutBlob","eTag":"0x1","contentLength":3}}
             """;
-        using var handled = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent(blobCreated, Encoding.UTF8, "application/cloudevents+json"));
+        using var handled = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent(blobCreated, Encoding.UTF8,
+            "application/cloudevents+json"));
         Assert.Equal(HttpStatusCode.OK, handled.StatusCode);
         var outcome = JsonDocument.Parse(await handled.Content.ReadAsStringAsync()).RootElement.GetProperty("handled")[0];
         Assert.Equal("Started", outcome.GetProperty("outcome").GetString());
 
-        using var malformed = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent("[{\"nope\": 1}]", Encoding.UTF8, "application/json"));
+        using var malformed = await serve.Keyed.PostAsync(GardienRoutes.Events, new StringContent("[{\"nope\": 1}]", Encoding.UTF8,
+            "application/json"));
         Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
-        using var withoutKey = await serve.Http.PostAsync(GardienRoutes.Events, new StringContent(blobCreated, Encoding.UTF8, "application/json"));
+        using var withoutKey = await serve.Http.PostAsync(GardienRoutes.Events, new StringContent(blobCreated, Encoding.UTF8,
+            "application/json"));
         Assert.Equal(HttpStatusCode.Unauthorized, withoutKey.StatusCode);
     }
 }

@@ -63,7 +63,8 @@ public sealed partial class ServeBrowserTests(AzuriteFixture fixture)
         var dmp = await serve.DmpAsync();
         foreach (var dataset in dmp.GetProperty("datasets").EnumerateArray())
         {
-            await Assertions.Expect(page.GetByText(dataset.GetProperty("container").GetString()!, new() { Exact = true })).ToBeVisibleAsync();
+            await Assertions.Expect(page.GetByText(dataset.GetProperty("container").GetString()!,
+                new() { Exact = true })).ToBeVisibleAsync();
         }
 
         await Assertions.Expect(page.GetByText("u-claire-dubois: owner").First).ToBeVisibleAsync();
@@ -97,7 +98,8 @@ public sealed partial class ServeBrowserTests(AzuriteFixture fixture)
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("Decision recorded");
 
         var rejected = await serve.WaitForDmpAsync(d => d.GetProperty("dmp").GetProperty("state").GetString() == "Rejected");
-        Assert.Contains(rejected.GetProperty("approvals").EnumerateArray(), a => a.GetProperty("comment").GetString() == "The consent form does not cover the <b>atlas</b>.");
+        Assert.Contains(rejected.GetProperty("approvals").EnumerateArray(),
+            a => a.GetProperty("comment").GetString() == "The consent form does not cover the <b>atlas</b>.");
         await page.GotoAsync(serve.Service.DashboardUrl.AbsoluteUri);
         await Assertions.Expect(page.GetByText("Rejected: 1")).ToBeVisibleAsync();
         await ShotAsync(page, "dashboard-rejected");
@@ -111,7 +113,8 @@ public sealed partial class ServeBrowserTests(AzuriteFixture fixture)
         await using var browser = await BrowserAsync();
         var page = await browser.Browser.NewPageAsync();
 
-        var response = await page.GotoAsync(new Uri(serve.Service.Url, $"{GardienRoutes.Approvals}/eyJmb3JnZWQiOnRydWV9.Zm9yZ2Vk?decision=approve").AbsoluteUri);
+        var response = await page.GotoAsync(new Uri(serve.Service.Url,
+            $"{GardienRoutes.Approvals}/eyJmb3JnZWQiOnRydWV9.Zm9yZ2Vk?decision=approve").AbsoluteUri);
 
         Assert.Equal(400, response!.Status);
         await Assertions.Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync("This approval link cannot be used");
@@ -150,7 +153,8 @@ public sealed partial class ServeBrowserTests(AzuriteFixture fixture)
     {
         if (!File.Exists(Chromium))
         {
-            throw new InvalidOperationException($"Debian's chromium is not installed at {Chromium}: run 'apt-get install -y chromium' (.ci/run does it).");
+            throw new InvalidOperationException($"Debian's chromium is not installed at {Chromium}: run 'apt-get install -y chromium' "
+                + $"(.ci/run does it).");
         }
 
         var playwright = await Playwright.CreateAsync();
@@ -158,7 +162,8 @@ public sealed partial class ServeBrowserTests(AzuriteFixture fixture)
         {
             ExecutablePath = Chromium,
             Headless = true,
-            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                "--no-first-run"],
         });
         return new BrowserSession(playwright, browser);
     }

@@ -33,11 +33,13 @@ internal sealed class ServeHarness : IAsyncDisposable
     /// <summary>A client with the key (the CLI, a script).</summary>
     public HttpClient Keyed { get; }
 
-    public static async Task<ServeHarness> StartAsync(LocalHostSandbox sandbox, IEnumerable<KeyValuePair<string, string?>>? overrides = null) =>
+    public static async Task<ServeHarness> StartAsync(LocalHostSandbox sandbox, IEnumerable<KeyValuePair<string,
+        string?>>? overrides = null) =>
         new(sandbox, await GardienService.StartAsync(GardienLocalConfiguration.Build(sandbox.ConfigPath, overrides)));
 
     public async Task<HttpResponseMessage> SubmitAsync(string? json = null) =>
-        await Keyed.PostAsync(GardienRoutes.Dmps, new StringContent(json ?? await File.ReadAllTextAsync(Sandbox.DmpPath), Encoding.UTF8, "application/json"));
+        await Keyed.PostAsync(GardienRoutes.Dmps, new StringContent(json ?? await File.ReadAllTextAsync(Sandbox.DmpPath), Encoding.UTF8,
+            "application/json"));
 
     public async Task<JsonElement> DmpAsync() =>
         JsonDocument.Parse(await Http.GetStringAsync(GardienRoutes.DmpPath(Sandbox.DmpId))).RootElement;
@@ -68,7 +70,8 @@ internal sealed class ServeHarness : IAsyncDisposable
         using var guard = new CancellationTokenSource(Guard);
         while (true)
         {
-            var open = JsonDocument.Parse(await Http.GetStringAsync("/api/inbox?open=true", guard.Token)).RootElement.EnumerateArray().ToList();
+            var open = JsonDocument.Parse(await Http.GetStringAsync("/api/inbox?open=true",
+                guard.Token)).RootElement.EnumerateArray().ToList();
             if (open.Count >= count)
             {
                 return open;
@@ -79,7 +82,8 @@ internal sealed class ServeHarness : IAsyncDisposable
     }
 
     public static string LinkOf(JsonElement message, string decision) =>
-        message.GetProperty("links").EnumerateArray().Select(l => l.GetProperty("url").GetString()!).First(u => u.Contains("decision=" + decision, StringComparison.Ordinal));
+        message.GetProperty("links").EnumerateArray().Select(l => l.GetProperty("url").GetString()!).First(u =>
+            u.Contains("decision=" + decision, StringComparison.Ordinal));
 
     /// <summary>Decides with the key, as the CLI does, in the addressee's name.</summary>
     public async Task<HttpResponseMessage> DecideAsync(JsonElement message, string decision, string? comment = null)

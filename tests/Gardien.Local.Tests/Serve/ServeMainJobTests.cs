@@ -57,7 +57,8 @@ public sealed class ServeMainJobTests(AzuriteFixture fixture)
 
         var active = await serve.WaitForDmpAsync(d => d.GetProperty("dmp").GetProperty("state").GetString() == "Active");
         var dataset = active.GetProperty("datasets")[0];
-        var container = new BlobServiceClient(sandbox.ConnectionString).GetBlobContainerClient(dataset.GetProperty("container").GetString());
+        var container = new BlobServiceClient(sandbox.ConnectionString)
+            .GetBlobContainerClient(dataset.GetProperty("container").GetString());
         var client = serve.Service.Host.Services.GetRequiredService<IWorkflowClient>();
         var watcher = serve.Service.BlobWatcher;
         await watcher.PollAsync();
@@ -94,7 +95,8 @@ public sealed class ServeMainJobTests(AzuriteFixture fixture)
         var (inboxExit, inboxOut, _) = await sandbox.RunAsync("inbox", "--open", "--json");
         Assert.Equal(CliRunner.Ok, inboxExit);
         var links = JsonDocument.Parse(inboxOut).RootElement.EnumerateArray()
-            .Select(m => m.GetProperty("links").EnumerateArray().First(l => l.GetProperty("label").GetString() == "Approve").GetProperty("url").GetString()!).ToList();
+            .Select(m => m.GetProperty("links").EnumerateArray().First(l =>
+                l.GetProperty("label").GetString() == "Approve").GetProperty("url").GetString()!).ToList();
         Assert.Equal(3, links.Count);
 
         foreach (var link in links)

@@ -31,7 +31,8 @@ public sealed class ApprovalHttpEndpointTests
     // A well-formed double-submit token, as the page would have set it in its cookie and hidden field.
     private const string Csrf = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
-    private static Task<HttpAnswer> PostAsync(ApprovalHttpEndpoint endpoint, Uri link, Dictionary<string, string> form, Func<string, string?> header)
+    private static Task<HttpAnswer> PostAsync(ApprovalHttpEndpoint endpoint, Uri link, Dictionary<string, string> form, Func<string,
+        string?> header)
     {
         form[ApprovalHttpEndpoint.CsrfField] = Csrf;
         return endpoint.PostAsync(link, form, header, Csrf);
@@ -42,7 +43,8 @@ public sealed class ApprovalHttpEndpointTests
         var host = await IntakeTestHost.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
-        return (host, new ApprovalHttpEndpoint(host.Decisions, new ApprovalRequestReader(host.Client, host.DmpTool.Object, host.Options)), request);
+        return (host, new ApprovalHttpEndpoint(host.Decisions, new ApprovalRequestReader(host.Client, host.DmpTool.Object, host.Options)),
+            request);
     }
 
     [Fact]
@@ -69,7 +71,8 @@ public sealed class ApprovalHttpEndpointTests
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
 
-        var page = await PostAsync(endpoint, new Uri(IntakeTestHost.LinkOf(request, decision)), new() { ["comment"] = "checked" }, SignedInAs(StewardDelegateEmail));
+        var page = await PostAsync(endpoint, new Uri(IntakeTestHost.LinkOf(request, decision)), new() { ["comment"] = "checked" },
+            SignedInAs(StewardDelegateEmail));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.Equal(200, page.StatusCode);
@@ -84,7 +87,8 @@ public sealed class ApprovalHttpEndpointTests
         var (host, endpoint, request) = await StartAsync();
         await using var _ = host;
 
-        var page = await PostAsync(endpoint, new Uri(IntakeTestHost.LinkOf(request, "reject")), new() { ["decision"] = "approve" }, SignedInAs(StewardEmail));
+        var page = await PostAsync(endpoint, new Uri(IntakeTestHost.LinkOf(request, "reject")), new() { ["decision"] = "approve" },
+            SignedInAs(StewardEmail));
 
         Assert.Equal(400, page.StatusCode);
         Assert.Contains("Reject link", page.Text, StringComparison.Ordinal);
@@ -98,7 +102,8 @@ public sealed class ApprovalHttpEndpointTests
         await using var _ = host;
         var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
 
-        var forged = await PostAsync(endpoint, link, new() { ["actor"] = "user:" + StewardEmail, ["as"] = StewardEmail }, SignedInAs("mallory@elsewhere.example"));
+        var forged = await PostAsync(endpoint, link, new() { ["actor"] = "user:" + StewardEmail, ["as"] = StewardEmail },
+            SignedInAs("mallory@elsewhere.example"));
         var genuine = await PostAsync(endpoint, link, [], SignedInAs(StewardEmail));
 
         Assert.Equal(403, forged.StatusCode);
@@ -145,7 +150,8 @@ public sealed class ApprovalHttpEndpointTests
         var link = new Uri(IntakeTestHost.LinkOf(request, "approve"));
 
         var noToken = await endpoint.PostAsync(link, new Dictionary<string, string>(), SignedInAs(StewardEmail));
-        var otherCookie = await endpoint.PostAsync(link, new Dictionary<string, string> { ["csrf"] = Csrf }, SignedInAs(StewardEmail), "B" + Csrf[1..]);
+        var otherCookie = await endpoint.PostAsync(link, new Dictionary<string, string> { ["csrf"] = Csrf }, SignedInAs(StewardEmail),
+            "B" + Csrf[1..]);
 
         Assert.Equal(403, noToken.StatusCode);
         Assert.Equal(403, otherCookie.StatusCode);

@@ -59,7 +59,8 @@ public sealed class GridEventDispatcher(IWorkflowClient client, IGovernanceRegis
         {
             try
             {
-                await client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
+                await client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, instanceId,
+                    cancellationToken: cancellationToken).ConfigureAwait(false);
             }
 #pragma warning disable CA1031 // A concurrent duplicate may win the create race; the instance then exists, which is the goal.
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
@@ -92,8 +93,10 @@ public sealed class GridEventDispatcher(IWorkflowClient client, IGovernanceRegis
     }
 
     private async Task<bool> ExistsAsync(string instanceId, CancellationToken cancellationToken) =>
-        await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
+        await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false,
+            cancellationToken: cancellationToken).ConfigureAwait(false) is not null;
 
     private static GridEventHandled Ignored(GridEvent gridEvent, string why) =>
-        new(gridEvent.Id, gridEvent.Type, GridEventOutcome.Ignored, null, $"event type {gridEvent.Type} acknowledged without action: {why}");
+        new(gridEvent.Id, gridEvent.Type, GridEventOutcome.Ignored, null,
+            $"event type {gridEvent.Type} acknowledged without action: {why}");
 }

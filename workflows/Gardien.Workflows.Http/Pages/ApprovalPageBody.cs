@@ -30,13 +30,16 @@ internal static class ApprovalPageBody
 
         html.Append("<h2>").Append(Html.Text(texts.WhyYou)).Append("</h2>");
         var reasons = request?.Reasons ?? [];
-        html.Append(reasons.Count == 0 ? "<p>-</p>" : "<ul>" + string.Concat(reasons.Select(r => "<li>" + Html.Text(r) + "</li>")) + "</ul>");
+        html.Append(reasons.Count == 0 ? "<p>-</p>" : "<ul>" + string.Concat(reasons.Select(r =>
+            "<li>" + Html.Text(r) + "</li>")) + "</ul>");
 
         if (plan is null)
         {
-            html.Append("<h2>").Append(Html.Text(texts.Provisioned)).Append("</h2><p>").Append(Html.Text(texts.PlanUnavailable)).Append("</p>");
+            html.Append("<h2>").Append(Html.Text(texts.Provisioned)).Append("</h2>")
+                .Append("<p>").Append(Html.Text(texts.PlanUnavailable)).Append("</p>");
             html.Append("<ul>");
-            foreach (var line in (request?.Summary ?? "-").Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            foreach (var line in (request?.Summary ?? "-").Split('\n',
+                StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 html.Append("<li>").Append(Html.Text(line.TrimStart('-', ' '))).Append("</li>");
             }
@@ -56,7 +59,8 @@ internal static class ApprovalPageBody
     {
         html.Append("<h2>").Append(Html.Text(texts.Provisioned)).Append("</h2>");
         html.Append(plan.Datasets.Count == 0 ? "<p>" + Html.Text(texts.NothingProvisioned) + "</p>" : Html.Table(texts.Provisioned,
-            [texts.Dataset, texts.Classification, texts.Container, texts.Tier, texts.EncryptionScope, texts.ImmutabilityDays, texts.KeepUntil, texts.ThenAction],
+            [texts.Dataset, texts.Classification, texts.Container, texts.Tier, texts.EncryptionScope, texts.ImmutabilityDays,
+                texts.KeepUntil, texts.ThenAction],
             plan.Datasets.Select(d => (IReadOnlyList<string>)
             [
                 Html.Text(d.Title) + "<br><small>" + Html.Text(d.Key) + "</small>",
@@ -98,10 +102,13 @@ internal static class ApprovalPageBody
     {
         html.Append("<h2 id=\"decision\">").Append(Html.Text(texts.YourDecision)).Append("</h2>")
             .Append("<form method=\"post\" aria-labelledby=\"decision\">")
-            .Append("<input type=\"hidden\" name=\"").Append(ApprovalHttpEndpoint.CsrfField).Append("\" value=\"").Append(Html.Text(csrf)).Append("\">")
+            .Append("<input type=\"hidden\" name=\"").Append(ApprovalHttpEndpoint.CsrfField).Append("\" "
+                + "value=\"").Append(Html.Text(csrf)).Append("\">")
             .Append("<p><label for=\"comment\">").Append(Html.Text(texts.Comment)).Append("</label><br>")
-            .Append("<textarea id=\"comment\" name=\"comment\" rows=\"4\" cols=\"60\" maxlength=\"4000\"></textarea></p><p class=\"actions\">");
-        var decisions = preview.Decision is { } only ? [only] : preview.DecisionOptions.Select(ApprovalDecisions.Normalise).OfType<string>().Distinct().ToList();
+            .Append("<textarea id=\"comment\" name=\"comment\" rows=\"4\" cols=\"60\" maxlength=\"4000\"></textarea></p><p "
+                + "class=\"actions\">");
+        var decisions = preview.Decision is { } only
+            ? [only] : preview.DecisionOptions.Select(ApprovalDecisions.Normalise).OfType<string>().Distinct().ToList();
         foreach (var decision in decisions)
         {
             var reject = decision == IssueApprovalLinkActivity.RejectDecision;

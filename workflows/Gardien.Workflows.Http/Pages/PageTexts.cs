@@ -260,7 +260,8 @@ public sealed class PageTexts
         SignInRequired = "Sign-in required",
         SignInRequiredText = "Sign in with your institution account to decide: a decision is recorded in the name of the person signed in.",
         FormExpired = "This form cannot be accepted",
-        FormExpiredText = "The form did not come from this approval page or has expired. Nothing was recorded: open the approval link again.",
+        FormExpiredText = "The form did not come from this approval page or has expired. Nothing was recorded: open the approval link "
+            + "again.",
         DecisionOnlyByPost = "Nothing is decided by opening this page: confirm below.",
         DashboardTitle = "Governance dashboard",
         DmpsByState = "DMPs by state",
@@ -358,9 +359,12 @@ public sealed class PageTexts
         DecisionRecorded = "Décision enregistrée",
         DecisionNotRecorded = "Votre décision n'a pas été enregistrée",
         SignInRequired = "Connexion requise",
-        SignInRequiredText = "Connectez-vous avec votre compte de l'établissement pour décider : la décision est enregistrée au nom de la personne connectée.",
+        SignInRequiredText =
+            "Connectez-vous avec votre compte de l'établissement pour décider : la décision est enregistrée au nom de la personne "
+                + "connectée.",
         FormExpired = "Ce formulaire ne peut pas être accepté",
-        FormExpiredText = "Le formulaire ne vient pas de cette page d'approbation ou a expiré. Rien n'a été enregistré : rouvrez le lien d'approbation.",
+        FormExpiredText = "Le formulaire ne vient pas de cette page d'approbation ou a expiré. Rien n'a été enregistré : "
+            + "rouvrez le lien d'approbation.",
         DecisionOnlyByPost = "Ouvrir cette page ne décide rien : confirmez ci-dessous.",
         DashboardTitle = "Tableau de bord de la gouvernance",
         DmpsByState = "PGD par état",
@@ -396,7 +400,8 @@ public sealed class PageTexts
         Subject = "Objet",
         Days = "{0} j",
         InboxTitle = "Boîte de réception",
-        InboxIntro = "Ce que Gardien a envoyé, du plus récent au plus ancien, tel que Teams l'affiche : chaque message est la carte adaptative que publie l'adaptateur Teams.",
+        InboxIntro = "Ce que Gardien a envoyé, du plus récent au plus ancien, tel que Teams l'affiche : chaque message est la carte "
+            + "adaptative que publie l'adaptateur Teams.",
         InboxEmpty = "Aucun message pour l'instant.",
         Unread = "non lu",
         ForWhom = "Pour",
@@ -408,7 +413,8 @@ public sealed class PageTexts
 
     /// <summary>French for "fr" and its regional forms, English otherwise.</summary>
     public static PageTexts For(string? language) =>
-        language is not null && (language.Equals("fr", StringComparison.OrdinalIgnoreCase) || language.StartsWith("fr-", StringComparison.OrdinalIgnoreCase))
+        language is not null && (language.Equals("fr", StringComparison.OrdinalIgnoreCase) || language.StartsWith("fr-",
+            StringComparison.OrdinalIgnoreCase))
             ? French
             : English;
 
@@ -430,7 +436,8 @@ public sealed class PageTexts
         }
 
         var json = JsonSerializer.SerializeToElement(policy, GovernanceJson.Options);
-        return json.TryGetProperty("language", out var language) && language.ValueKind == JsonValueKind.String ? For(language.GetString()) : English;
+        return json.TryGetProperty("language",
+            out var language) && language.ValueKind == JsonValueKind.String ? For(language.GetString()) : English;
     }
 
     /// <summary>A role code ("pi", "steward", "dpo") as the reader says it.</summary>
