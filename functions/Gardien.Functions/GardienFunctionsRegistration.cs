@@ -15,6 +15,7 @@ using Gardien.Workflows;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Http;
 using Gardien.Workflows.Ports;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.Extensions.Configuration;
@@ -80,6 +81,7 @@ public static class GardienFunctionsRegistration
             sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<IGovernanceRegistry>(), sp.GetRequiredService<ApprovalTokenSettings>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton(sp => CreateWorkflowOptions(sp.GetRequiredService<IOptions<GardienFunctionsOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
         services.AddGardienHostServices();
+        services.AddGardienHttp(http => http.RequireSignIn = true);
         return services;
     }
 

@@ -35,6 +35,15 @@ internal static class ApproveCommand
             }
 
             var (decision, source) = parse.GetValue(reject) ? ("reject", "--reject") : parse.GetValue(approve) ? ("approve", "--approve") : ((string?)null, (string?)null);
+            var remote = await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) => RemoteCommands.ApproveAsync(
+                service, parse.GetValue(token)!, decision, parse.GetValue(comment), parse.GetValue(actor), parse.GetValue(json), output,
+                    error, cancellationToken),
+                cancellationToken);
+            if (remote is { } viaService)
+            {
+                return viaService;
+            }
+
             return await LocalHostCommand.RunAsync(parse, config, (host, output, error) => DecideAsync(
                 host,
                 new ApprovalDecisionRequest(

@@ -23,6 +23,9 @@ internal static class CliCommands
         ["status"] = ("0 shown, 1 unknown DMP, 2 configuration or I/O error", "gardien status https://doi.org/10.99999/neurocog-mri.dmp"),
         ["sweep"] = ("0 swept, 2 usage, configuration or I/O error (or the sweep did not finish)", "gardien sweep --dry-run --today 2049-01-01"),
         ["demo"] = ("0 intake Active and audit intact, 1 otherwise, 2 configuration or I/O error", "gardien demo"),
+        ["serve"] = ("0 stopped cleanly (with --once: the DMP Active, its containers present, audit intact), 1 --once did not get there, "
+            + "2 configuration or I/O error",
+            "gardien serve --demo"),
     };
 
     public static RootCommand CreateRoot(string description)
@@ -38,6 +41,7 @@ internal static class CliCommands
             StatusCommand.Create(),
             SweepCommand.Create(),
             DemoCommand.Create(),
+            ServeCommand.Create(),
         };
         AddHelp(root, string.Empty);
         return root;

@@ -16,7 +16,14 @@ internal static class CliRunner
         using var error = new TerminalSafeWriter(stderr ?? Console.Error);
         try
         {
-            return await RunAsync(root, args, new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+            // Ctrl-C cancels the command's token; a service then has this long to drain before the process ends.
+            return await RunAsync(root, args, new InvocationConfiguration
+            {
+                Output = output,
+                Error = error,
+                EnableDefaultExceptionHandler = false,
+                ProcessTerminationTimeout = TimeSpan.FromMinutes(1),
+            });
         }
         finally
         {

@@ -18,7 +18,10 @@ internal static class InboxCommand
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
         var command = new Command("inbox", "List the messages Gardien sent (approval requests with their links, summaries, rejections, alerts).") { to, open, json, config };
-        command.SetAction((parse, cancellationToken) => LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
+        command.SetAction(async (parse, cancellationToken) => await RemoteCommands.ViaServiceAsync(parse, config, (service, output, _) =>
+                RemoteCommands.InboxAsync(service, parse.GetValue(to), parse.GetValue(open), parse.GetValue(json), output,
+                    cancellationToken), cancellationToken)
+            ?? await LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
         {
             await LocalHostCommand.RunUntilIdleAsync(host, error, cancellationToken);
             var entries = await LocalHostViews.LoadInboxAsync(host, parse.GetValue(to), cancellationToken);

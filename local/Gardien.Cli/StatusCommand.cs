@@ -16,7 +16,11 @@ internal static class StatusCommand
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
         var command = new Command("status", "Show the intakes, or one DMP's approvals, containers and grants.") { dmp, json, config };
-        command.SetAction((parse, cancellationToken) => LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
+        command.SetAction(async (parse, cancellationToken) => await RemoteCommands.ViaServiceAsync(parse, config, (service, output,
+            error) =>
+                RemoteCommands.StatusAsync(service, parse.GetValue(dmp), parse.GetValue(json), output, error, cancellationToken),
+                    cancellationToken)
+            ?? await LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
         {
             await LocalHostCommand.RunUntilIdleAsync(host, error, cancellationToken);
             var console = LocalHostCommand.Console(output);

@@ -25,17 +25,21 @@ internal static class SubmitCommand
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
         var command = new Command("submit", "Submit a maDMP (or a new version of one) for governance: validate, plan, request the approvals (see 'gardien inbox').") { file, submitter, json, config };
-        command.SetAction((parse, cancellationToken) => LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
-            var text = await LocalHostCommand.ReadInputAsync(parse.GetValue(file)!, error, cancellationToken);
+            var text = await LocalHostCommand.ReadInputAsync(parse.GetValue(file)!, parse.InvocationConfiguration.Error, cancellationToken);
             if (text is null)
             {
                 return CliRunner.UsageOrIoError;
             }
 
             var by = "user:" + (parse.GetValue(submitter) ?? Environment.UserName);
-            return (await SubmitAsync(host, text, by, parse.GetValue(json), output, error, cancellationToken)).Exit;
-        }, cancellationToken));
+            return await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) =>
+                    RemoteCommands.SubmitAsync(service, text, by, parse.GetValue(json), output, error, cancellationToken),
+                        cancellationToken)
+                ?? await LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
+                    (await SubmitAsync(host, text, by, parse.GetValue(json), output, error, cancellationToken)).Exit, cancellationToken);
+        });
         return command;
     }
 

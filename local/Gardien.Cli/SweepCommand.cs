@@ -31,6 +31,14 @@ internal static class SweepCommand
                 return CliRunner.UsageOrIoError;
             }
 
+            var remote = await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) =>
+                RemoteCommands.SweepAsync(service, date, parse.GetValue(dryRun), parse.GetValue(json), output, error, cancellationToken),
+                    cancellationToken);
+            if (remote is { } viaService)
+            {
+                return viaService;
+            }
+
             return await LocalHostCommand.RunAsync(parse, config, async (host, output, error) =>
             {
                 var report = await SweepAsync(host, date, parse.GetValue(dryRun), error, cancellationToken);

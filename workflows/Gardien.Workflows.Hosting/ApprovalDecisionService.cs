@@ -25,7 +25,17 @@ public sealed record ApprovalDecisionRequest(
     string? DefaultDecision = null);
 
 /// <summary>What a decision page shows before the person confirms: what the link decides, for whom, and whether it still works.</summary>
-public sealed record ApprovalLinkPreview(bool Usable, string Message, string? Token, string? Decision, string? Role, string? Approver, DateTimeOffset? ExpiresAt, ApprovalTokenFailure Failure);
+/// <param name="Decision">The decision the link carries; null for a link without one (the approval page's "Open" link),
+/// which offers the <see cref="DecisionOptions"/>.</param>
+public sealed record ApprovalLinkPreview(bool Usable, string Message, string? Token, string? Decision, string? Role, string? Approver,
+    DateTimeOffset? ExpiresAt, ApprovalTokenFailure Failure)
+{
+    /// <summary>The approval workflow instance the link decides, once its signature has been checked.</summary>
+    public string? InstanceId { get; init; }
+
+    /// <summary>The decisions the token offers ("approve", "reject"), once its signature has been checked.</summary>
+    public IReadOnlyList<string> DecisionOptions { get; init; } = [];
+}
 
 /// <summary>
 /// Turns a click on an approval link into a decision event for the waiting <see cref="ApprovalWorkflow"/>. The link is
@@ -125,7 +135,11 @@ public sealed partial class ApprovalDecisionService(
         }
 
         var choice = ApprovalLinks.ChooseDecision(reference, decision);
-        if (choice.Decision is not { } chosen)
+        var chosen = choice.Decision;
+
+        // A link without a decision (the "Open" button) is previewed as is: the page offers the token's decisions.
+        var open = chosen is null && reference.Decision is null && decision is null;
+        if (chosen is null && !open)
         {
             return new ApprovalLinkPreview(false, choice.Error!, reference.Token, null, null, null, null,
                 choice.Contradiction ? ApprovalTokenFailure.DecisionContradictsLink : ApprovalTokenFailure.DecisionNotAllowed);
@@ -138,10 +152,19 @@ public sealed partial class ApprovalDecisionService(
             if (validation.IsValid && claims is not null
                 && await client.GetInstanceAsync(claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is not { IsCompleted: false })
             {
-                return new ApprovalLinkPreview(false, "This approval request is already closed (decided, withdrawn or expired).", reference.Token, chosen, claims.Role, claims.Approver, claims.ExpiresAt, ApprovalTokenFailure.AlreadyUsed);
+                return new ApprovalLinkPreview(false, "This approval request is already closed (decided, withdrawn or expired).",
+                    reference.Token, chosen, claims.Role, claims.Approver, claims.ExpiresAt, ApprovalTokenFailure.AlreadyUsed)
+                {
+                    InstanceId = claims.InstanceId,
+                };
             }
 
-            return new ApprovalLinkPreview(validation.IsValid, validation.Message, reference.Token, chosen, claims?.Role, claims?.Approver, claims?.ExpiresAt, validation.Failure);
+            return new ApprovalLinkPreview(validation.IsValid, validation.Message, reference.Token, chosen, claims?.Role, claims?.Approver,
+                claims?.ExpiresAt, validation.Failure)
+            {
+                InstanceId = validation.IsValid ? claims?.InstanceId : null,
+                DecisionOptions = validation.IsValid && claims is not null ? claims.DecisionOptions : [],
+            };
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

@@ -12,7 +12,8 @@ public static class GardienHostServicesRegistration
     /// <summary>
     /// <see cref="GardienWorkflowOptions"/> (kept when already registered) and the host services
     /// <see cref="DmpSubmissionService"/>, <see cref="DmpEventRouter"/>, <see cref="ApprovalDecisionService"/> and
-    /// <see cref="RetentionService"/>, <see cref="AuditTrailService"/> (needs the <see cref="Ports.IAuditLog"/>), and <see cref="ApprovalHttpEndpoint"/> (sign-in required). They need an <see cref="IWorkflowClient"/>, which the host registers.
+    /// <see cref="RetentionService"/>, <see cref="AuditTrailService"/> (needs the <see cref="Ports.IAuditLog"/>). They need an
+    /// <see cref="IWorkflowClient"/>, which the host registers.
     /// </summary>
     public static IServiceCollection AddGardienHostServices(this IServiceCollection services, GardienWorkflowOptions? options = null)
     {
@@ -27,7 +28,6 @@ public static class GardienHostServicesRegistration
             sp.GetRequiredService<ApprovalTokenService>(),
             sp.GetService<TimeProvider>(),
             sp.GetService<ILogger<ApprovalDecisionService>>()));
-        services.TryAddTransient(sp => new ApprovalHttpEndpoint(sp.GetRequiredService<ApprovalDecisionService>()));
         return services;
     }
 }

@@ -1,6 +1,5 @@
 using Gardien.Functions.Durable;
-using Gardien.Workflows.BlobEvents;
-using Gardien.Workflows.Hosting;
+using Gardien.Workflows.Hosting.Events;
 using Microsoft.Azure.Functions.Worker;
 using Microsoft.DurableTask.Client;
 using Microsoft.Extensions.Logging;
@@ -9,8 +8,9 @@ namespace Gardien.Functions.Events;
 
 /// <summary>
 /// Event Grid deliveries, through storage queues (<see cref="BlobEventsQueue"/>, <see cref="DmpEventsQueue"/>) read
-/// over the host storage connection. Each event starts its idempotent workflow: a duplicate or late event joins or is
-/// dropped by the workflows themselves. Unknown event types are acknowledged; a malformed message throws, so the
+/// over the host storage connection, handed to <see cref="GridEventDispatcher"/> (the same handling as the local
+/// service's <c>POST /api/events</c>): each event starts its idempotent workflow, so a duplicate or late event joins or
+/// is dropped by the workflows themselves. Unknown event types are acknowledged; a malformed message throws, so the
 /// queue retries it and then moves it to its poison queue.
 /// </summary>
 public sealed class EventQueueFunctions(DurableWorkflowHost host, ILogger<EventQueueFunctions> logger)
@@ -25,60 +25,41 @@ public sealed class EventQueueFunctions(DurableWorkflowHost host, ILogger<EventQ
     public const string Connection = "AzureWebJobsStorage";
 
     [Function("OnBlobEvent")]
-    public async Task OnBlobEventAsync([QueueTrigger(BlobEventsQueue, Connection = Connection)] string message, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
-    {
-        var workflows = host.CreateClient(client);
-        foreach (var gridEvent in Parse(message, BlobEventsQueue))
-        {
-            if (gridEvent.Type is not (BlobEventInput.BlobCreatedType or BlobEventInput.BlobDeletedType))
-            {
-                logger.LogInformation("Blob event {EventId} of type {EventType} acknowledged without action: only blob created and deleted events are handled.", gridEvent.Id, gridEvent.Type);
-                continue;
-            }
-
-            BlobEventInput input;
-            try
-            {
-                input = BlobEventInput.FromEventGrid(gridEvent.Id, gridEvent.Type, gridEvent.Subject ?? string.Empty, gridEvent.Time, gridEvent.Data);
-            }
-            catch (FormatException ex)
-            {
-                logger.LogError("Blob event {EventId} is malformed and goes to the poison queue: {Reason}", gridEvent.Id, ex.Message);
-                throw;
-            }
-
-            var instanceId = await workflows.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId), cancellationToken: cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Blob event {EventId} ({EventType} {Container}/{Blob}) handled by {InstanceId}.", input.EventId, gridEvent.Type, input.Container, input.BlobName, instanceId);
-        }
-    }
+    public Task OnBlobEventAsync(
+        [QueueTrigger(BlobEventsQueue, Connection = Connection)] string message,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        HandleAsync(message, BlobEventsQueue, client, (dispatcher, e) => dispatcher.HandleBlobEventAsync(e, cancellationToken));
 
     [Function("OnDmpEvent")]
-    public async Task OnDmpEventAsync([QueueTrigger(DmpEventsQueue, Connection = Connection)] string message, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
-    {
-        var router = host.Create<DmpEventRouter>(host.CreateClient(client));
-        foreach (var gridEvent in Parse(message, DmpEventsQueue))
-        {
-            if (!DmpCloudEvents.IsDmpEvent(gridEvent.Type))
-            {
-                logger.LogInformation(
-                    "DMP event {EventId} of type {EventType} acknowledged without action: only {Submitted} and {Updated} are handled.",
-                    gridEvent.Id, gridEvent.Type, DmpCloudEvents.Submitted, DmpCloudEvents.Updated);
-                continue;
-            }
+    public Task OnDmpEventAsync(
+        [QueueTrigger(DmpEventsQueue, Connection = Connection)] string message,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken) =>
+        HandleAsync(message, DmpEventsQueue, client, (dispatcher, e) => dispatcher.HandleDmpEventAsync(e, cancellationToken));
 
-            DmpEvent dmpEvent;
+    private async Task HandleAsync(
+        string message, string queue, DurableTaskClient client, Func<GridEventDispatcher, GridEvent, Task<GridEventHandled>> handle)
+    {
+        var dispatcher = host.Create<GridEventDispatcher>(host.CreateClient(client));
+        foreach (var gridEvent in Parse(message, queue))
+        {
+            GridEventHandled handled;
             try
             {
-                dmpEvent = DmpCloudEvents.ToDmpEvent(gridEvent);
+                handled = await handle(dispatcher, gridEvent).ConfigureAwait(false);
             }
             catch (FormatException ex)
             {
-                logger.LogError("DMP event {EventId} is malformed and goes to the poison queue: {Reason}", gridEvent.Id, ex.Message);
+                logger.LogError(
+                    "Event {EventId} of queue {Queue} is malformed and goes to the poison queue: {Reason}", gridEvent.Id, queue,
+                        ex.Message);
                 throw;
             }
 
-            var routed = await router.RouteAsync(dmpEvent, cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("DMP event {EventId} for {DmpId}: {Route} {InstanceId} ({Reason}).", gridEvent.Id, dmpEvent.DmpId, routed.Route, routed.InstanceId, routed.Reason);
+            logger.LogInformation(
+                "Event {EventId} of queue {Queue}: {Outcome} {InstanceId} ({Message}).",
+                handled.EventId, queue, handled.Outcome, handled.InstanceId, handled.Message);
         }
     }
 

@@ -12,7 +12,7 @@ public sealed class LocalWorkflowsOptions : IValidatableObject
 
     /// <summary>Base of the approval links written in approval requests: <c>{base}/approvals/{token}?decision=approve|reject</c>.</summary>
     [Required(ErrorMessage = "Workflows:ApprovalBaseUrl is required (e.g. http://127.0.0.1:7071/).")]
-    public Uri? ApprovalBaseUrl { get; set; } = new("http://127.0.0.1:7071/");
+    public Uri? ApprovalBaseUrl { get; set; } = new("http://127.0.0.1:7071/api/");
 
     /// <summary>Written back to the DMP as <c>host.storage_type</c>; null: the workflows' default.</summary>
     public string? StorageType { get; set; }
@@ -31,7 +31,7 @@ public sealed class LocalWorkflowsOptions : IValidatableObject
         if (ApprovalBaseUrl is { IsAbsoluteUri: false } or { Scheme: not ("http" or "https") })
         {
             yield return new ValidationResult(
-                $"Workflows:ApprovalBaseUrl '{ApprovalBaseUrl}' must be an absolute http(s) URL, e.g. http://127.0.0.1:7071/.",
+                $"Workflows:ApprovalBaseUrl '{ApprovalBaseUrl}' must be an absolute http(s) URL, e.g. http://127.0.0.1:7071/api/.",
                 [nameof(ApprovalBaseUrl)]);
         }
     }

@@ -6,6 +6,7 @@ using Gardien.Functions.Events;
 using Gardien.Runtime;
 using Gardien.Testing;
 using Gardien.Workflows;
+using Gardien.Workflows.Hosting.Events;
 using Microsoft.Azure.Functions.Worker;
 
 namespace Gardien.Functions.Tests.Build;
@@ -36,6 +37,24 @@ public sealed class FunctionsAppBuildTests
         Assert.All(registry.ActivityNames, a => Assert.Equal("activityTrigger", TriggerOf(a)));
         var durable = names.Where(n => TriggerOf(n) is "orchestrationTrigger" or "activityTrigger").Order(StringComparer.Ordinal);
         Assert.Equal(registry.WorkflowNames.Concat(registry.ActivityNames).Order(StringComparer.Ordinal), durable);
+    }
+
+    [Theory]
+    [InlineData("SubmitDmp", "dmps", "post", "Function")]
+    [InlineData("ListDmps", "dmps", "get", "Function")]
+    [InlineData("GetDmp", "dmps/{dmpId}", "get", "Function")]
+    [InlineData("GetWorkflow", "workflows/{instanceId}", "get", "Function")]
+    [InlineData("ApprovalPage", "approvals/{token}", "get", "Anonymous")]
+    [InlineData("ApprovalDecision", "approvals/{token}", "post", "Anonymous")]
+    [InlineData("Health", "health", "get", "Anonymous")]
+    public void Metadata_HasEachHttpRouteWithItsMethodAndKeyLevel(string function, string route, string method, string authLevel)
+    {
+        var bindings = Metadata().Single(f => f!["name"]!.GetValue<string>() == function)!["bindings"]!.AsArray();
+        var trigger = Assert.Single(bindings, b => b!["type"]?.GetValue<string>() == "httpTrigger")!;
+
+        Assert.Equal(route, trigger["route"]?.GetValue<string>());
+        Assert.Equal([method], trigger["methods"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.Equal(authLevel, trigger["authLevel"]?.GetValue<string>());
     }
 
     [Fact]

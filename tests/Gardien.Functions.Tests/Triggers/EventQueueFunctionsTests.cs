@@ -5,6 +5,7 @@ using Gardien.Azure.EventGrid;
 using Gardien.Functions.Events;
 using Gardien.Workflows.BlobEvents;
 using Gardien.Workflows.Hosting.DmpPolling;
+using Gardien.Workflows.Hosting.Events;
 using Gardien.Workflows.Intake;
 using Gardien.Workflows.Ports;
 

@@ -16,6 +16,7 @@ using Gardien.Workflows;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Hosting.DmpPolling;
+using Gardien.Workflows.Http;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;

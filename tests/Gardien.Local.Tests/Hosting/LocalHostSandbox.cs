@@ -35,7 +35,16 @@ internal sealed class LocalHostSandbox : IDisposable
                 ["AuditContainer"] = AuditContainer,
             },
             ["Workflows"] = new Dictionary<string, object> { ["PolicyPath"] = Path.Combine(RepoPaths.Root, "policy.sample.json") },
-            ["Secrets"] = new Dictionary<string, object> { ["approval-signing-key-k1"] = "test-only-approval-signing-key-0123456789abcdef" },
+            ["Secrets"] = new Dictionary<string, object> { ["approval-signing-key-k1"] = SigningKey },
+
+            // gardien serve: a free port, its state (API key, discovery file) in the sandbox; no blob watcher unless a test wants one.
+            ["Serve"] = new Dictionary<string, object>
+            {
+                ["Url"] = "http://127.0.0.1:0",
+                ["StateDirectory"] = _folder.Combine("state"),
+                ["WatchBlobs"] = false,
+                ["BlobWatchInterval"] = "00:00:01",
+            },
         };
         configure?.Invoke(settings);
         ConfigPath = _folder.Combine("gardien.local.json");
@@ -45,6 +54,8 @@ internal sealed class LocalHostSandbox : IDisposable
         DmpPath = _folder.Combine("dmp.json");
         File.WriteAllText(DmpPath, File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "dmp-health-study.json")).Replace("10.99999/neurocog-mri", "10.99999/" + Slug, StringComparison.Ordinal));
     }
+
+    public const string SigningKey = "test-only-approval-signing-key-0123456789abcdef";
 
     public string Slug { get; }
 

@@ -3,7 +3,7 @@ using System.Text.Json;
 using Azure.Messaging;
 using Azure.Messaging.EventGrid;
 
-namespace Gardien.Functions.Events;
+namespace Gardien.Workflows.Hosting.Events;
 
 /// <summary>One event of a queue message, whatever its schema (Event Grid or CloudEvents 1.0).</summary>
 /// <param name="Data">The event's data; <see cref="JsonValueKind.Undefined"/> when it has none.</param>

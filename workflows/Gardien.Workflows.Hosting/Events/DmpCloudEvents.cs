@@ -3,7 +3,7 @@ using System.Text.Json;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Hosting.DmpPolling;
 
-namespace Gardien.Functions.Events;
+namespace Gardien.Workflows.Hosting.Events;
 
 /// <summary>
 /// The CloudEvents the DMP-tool poller publishes to the DMP topic when a plan is new or changed (types
