@@ -282,7 +282,8 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         catch (OperationCanceledException) when (guard.IsCancellationRequested)
         {
             throw new TimeoutException(
-                $"The engine was still busy after {limit.TotalSeconds:0} s (a workflow that never stops stepping?).");
+                $"The engine was still busy after {limit.TotalSeconds:0} s (a workflow that never stops stepping?). Running: "
+                + await DescribeRunningAsync());
         }
     }
 
@@ -520,6 +521,18 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
         }
         while (continuation is not null);
         return next;
+    }
+
+    private async Task<string> DescribeRunningAsync()
+    {
+        var running = await Client.QueryInstancesAsync(new WorkflowQuery { Statuses = [WorkflowStatus.Running, WorkflowStatus.Pending] });
+        var described = new List<string>();
+        foreach (var instance in running.Instances.Take(5))
+        {
+            described.Add($"{instance.InstanceId} ({instance.Name}): " + await DescribeAsync(instance.InstanceId));
+        }
+
+        return described.Count == 0 ? "none" : string.Join(" ## ", described);
     }
 
     private async Task<string> DescribeAsync(string instanceId)
