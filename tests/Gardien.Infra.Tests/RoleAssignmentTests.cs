@@ -3,7 +3,7 @@ using Gardien.Infra.Tests.Support;
 
 namespace Gardien.Infra.Tests;
 
-/// <summary>Least privilege: exactly the role set, each on the single resource that needs it.</summary>
+/// <summary>Least privilege: exactly the roles the app needs, each on the single resource that needs it.</summary>
 [Collection(InfraCollection.Name)]
 public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
 {

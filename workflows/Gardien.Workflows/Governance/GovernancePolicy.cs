@@ -89,7 +89,7 @@ public sealed record RoleMapping(AccessRole Access, IReadOnlyList<string> Roles)
 
 public sealed record ApprovalPolicy
 {
-    /// <summary>Effective data access levels that need the data steward's approval (the rule: shared and closed).</summary>
+    /// <summary>Effective data access levels that need the data steward's approval (by default: shared and closed).</summary>
     public IReadOnlyList<Madmp.DataAccess> DataStewardFor { get; init; } = [Madmp.DataAccess.Shared, Madmp.DataAccess.Closed];
 
     public bool DpoForPersonalData { get; init; } = true;
