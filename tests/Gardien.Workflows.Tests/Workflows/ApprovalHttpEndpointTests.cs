@@ -1,4 +1,3 @@
-using Microsoft.Extensions.DependencyInjection;
 using System.Text;
 using System.Text.Json;
 using Gardien.Workflows.Approvals;
@@ -6,6 +5,7 @@ using Gardien.Workflows.Governance;
 using Gardien.Workflows.Hosting;
 using Gardien.Workflows.Http;
 using Gardien.Workflows.Ports;
+using Microsoft.Extensions.DependencyInjection;
 using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
