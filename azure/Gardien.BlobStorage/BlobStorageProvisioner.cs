@@ -23,7 +23,10 @@ namespace Gardien.BlobStorage;
 /// The Azure adapter composes this class with the management plane; <see cref="BlobStorageProvisionerOptions"/> carries
 /// the one thing it must do differently at creation (the container's default encryption scope).
 /// </remarks>
-public sealed partial class BlobStorageProvisioner(BlobServiceClient service, ILogger<BlobStorageProvisioner>? logger = null, BlobStorageProvisionerOptions? options = null) : IStorageProvisioner
+public sealed partial class BlobStorageProvisioner(
+    BlobServiceClient service,
+    ILogger<BlobStorageProvisioner>? logger = null,
+    BlobStorageProvisionerOptions? options = null) : IStorageProvisioner
 {
     private const string Adapter = "the local blob adapter (Blob data plane; Azurite lacks it)";
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -100,10 +103,21 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
         var metadata = new Dictionary<string, string>(properties.Metadata, StringComparer.OrdinalIgnoreCase);
         metadata.TryGetValue(ContainerMetadataKeys.OwnerInstance, out var owner);
-        return new ContainerInfo(container, client.Uri, metadata, properties.ETag.ToString(), properties.LastModified, owner, ReadMark(metadata), HoldTags(metadata).Count > 0);
+        return new ContainerInfo(
+            container,
+            client.Uri,
+            metadata,
+            properties.ETag.ToString(),
+            properties.LastModified,
+            owner,
+            ReadMark(metadata),
+            HoldTags(metadata).Count > 0);
     }
 
-    public async Task<OperationResult> SetContainerMetadataAsync(string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> SetContainerMetadataAsync(
+        string container,
+        IReadOnlyDictionary<string, string?> metadata,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(metadata);
         var client = service.GetBlobContainerClient(container);
@@ -131,7 +145,10 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         return OperationResult.Done;
     }
 
-    public async IAsyncEnumerable<StoredBlob> ListBlobsAsync(string container, string? prefix = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<StoredBlob> ListBlobsAsync(
+        string container,
+        string? prefix = null,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var client = service.GetBlobContainerClient(container);
         var options = new GetBlobsOptions { Traits = BlobTraits.Tags | BlobTraits.Metadata, Prefix = prefix };
@@ -158,7 +175,11 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         return ContainerManifest.Compute(container, blobs);
     }
 
-    public async Task<OperationResult> SetBlobTagsAsync(string container, string blobName, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> SetBlobTagsAsync(
+        string container,
+        string blobName,
+        IReadOnlyDictionary<string, string> tags,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tags);
         foreach (var (key, value) in tags)
@@ -194,7 +215,8 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
                 if (merged.Count > 10)
                 {
-                    throw new PortRefusedException($"Blob '{container}/{blobName}' would carry {merged.Count} index tags; Blob Storage allows at most 10.");
+                    throw new PortRefusedException(
+                        $"Blob '{container}/{blobName}' would carry {merged.Count} index tags; Blob Storage allows at most 10.");
                 }
 
                 if (SameMetadata(current, merged))
@@ -220,17 +242,26 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
             metadata[ContainerMetadataKeys.TagFallbackPrefix + MetadataSafeKey(key)] = value;
         }
 
-        var notEnforced = new[] { new NotEnforcedFeature(GovernanceFeatures.BlobIndexTags, "The blob store rejects index tags.", "blob metadata " + ContainerMetadataKeys.TagFallbackPrefix + "*") };
+        var notEnforced = new[]
+        {
+            new NotEnforcedFeature(
+                GovernanceFeatures.BlobIndexTags,
+                "The blob store rejects index tags.",
+                "blob metadata " + ContainerMetadataKeys.TagFallbackPrefix + "*"),
+        };
         if (SameMetadata(before, metadata))
         {
             return new OperationResult(false, notEnforced);
         }
 
-        await blob.SetMetadataAsync(metadata, new BlobRequestConditions { IfMatch = properties.Value.ETag }, cancellationToken).ConfigureAwait(false);
+        await blob.SetMetadataAsync(metadata, new BlobRequestConditions { IfMatch = properties.Value.ETag }, cancellationToken)
+            .ConfigureAwait(false);
         return new OperationResult(true, notEnforced);
     }
 
-    public async IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(IReadOnlyList<TagCondition> conditions, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(
+        IReadOnlyList<TagCondition> conditions,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(conditions);
         if (conditions.Count == 0)
@@ -247,7 +278,10 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         await foreach (var item in service.FindBlobsByTagsAsync(expression, cancellationToken).ConfigureAwait(false))
         {
             // The service returns only the tags named in the expression: fetch the full set so callers see dmp / dataset ids.
-            var full = await service.GetBlobContainerClient(item.BlobContainerName).GetBlobClient(item.BlobName).GetTagsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
+            var full = await service.GetBlobContainerClient(item.BlobContainerName)
+                .GetBlobClient(item.BlobName)
+                .GetTagsAsync(cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             var tags = new Dictionary<string, string>(full.Value.Tags, StringComparer.Ordinal);
             yield return new TaggedBlob(item.BlobContainerName, item.BlobName, tags);
         }
@@ -261,16 +295,23 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         {
             if (ToTier(item.Properties.AccessTier) != tier)
             {
-                await client.GetBlobClient(item.Name).SetAccessTierAsync(ToAccessTier(tier), cancellationToken: cancellationToken).ConfigureAwait(false);
+                await client.GetBlobClient(item.Name).SetAccessTierAsync(ToAccessTier(tier), cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
                 changed = true;
             }
         }
 
-        var recorded = await SetContainerMetadataAsync(container, new Dictionary<string, string?> { [ContainerMetadataKeys.Tier] = tier.ToString() }, cancellationToken).ConfigureAwait(false);
+        var recorded = await SetContainerMetadataAsync(
+            container,
+            new Dictionary<string, string?> { [ContainerMetadataKeys.Tier] = tier.ToString() },
+            cancellationToken).ConfigureAwait(false);
         return new OperationResult(changed || recorded.Changed, []);
     }
 
-    public async Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(string container, string? ownerInstanceId, CancellationToken cancellationToken = default)
+    public async Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(
+        string container,
+        string? ownerInstanceId,
+        CancellationToken cancellationToken = default)
     {
         var client = service.GetBlobContainerClient(container);
         IDictionary<string, string> metadata;
@@ -284,7 +325,8 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         }
 
         if (ownerInstanceId is not null &&
-            (!metadata.TryGetValue(ContainerMetadataKeys.OwnerInstance, out var owner) || !string.Equals(owner, AsciiValue(ownerInstanceId), StringComparison.Ordinal)))
+            (!metadata.TryGetValue(ContainerMetadataKeys.OwnerInstance, out var owner)
+                || !string.Equals(owner, AsciiValue(ownerInstanceId), StringComparison.Ordinal)))
         {
             return ContainerDeletionOutcome.NotOwned;
         }
@@ -307,14 +349,26 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         return ContainerDeletionOutcome.Deleted;
     }
 
-    public async Task<OperationResult> MarkForDeletionAsync(string container, DateTimeOffset purgeNotBefore, string reason, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> MarkForDeletionAsync(
+        string container,
+        DateTimeOffset purgeNotBefore,
+        string reason,
+        CancellationToken cancellationToken = default)
     {
         var client = service.GetBlobContainerClient(container);
         var metadata = await GetMetadataAsync(client, cancellationToken).ConfigureAwait(false);
-        var softDelete = new[] { new NotEnforcedFeature(GovernanceFeatures.SoftDelete, $"Platform soft delete is not available through {Adapter}: after the grace period the purge is irreversible.", "container metadata " + ContainerMetadataKeys.PurgeNotBefore) };
+        var softDelete = new[]
+        {
+            new NotEnforcedFeature(
+                GovernanceFeatures.SoftDelete,
+                $"Platform soft delete is not available through {Adapter}: after the grace period the purge is irreversible.",
+                "container metadata " + ContainerMetadataKeys.PurgeNotBefore),
+        };
         if (HoldTags(metadata).Count > 0)
         {
-            throw new PortRefusedException($"Container '{container}' is under a legal hold ({string.Join(", ", HoldTags(metadata))}); it cannot be marked for deletion.");
+            throw new PortRefusedException(
+                $"Container '{container}' is under a legal hold ({string.Join(", ", HoldTags(metadata))}); "
+                + "it cannot be marked for deletion.");
         }
 
         if (ReadMark(metadata) is not null)
@@ -352,22 +406,30 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
         if (HoldTags(metadata) is { Count: > 0 } holds)
         {
-            return new PurgeResult(PurgeOutcome.UnderLegalHold, null, $"Container '{container}' is under a legal hold ({string.Join(", ", holds)}); nothing was deleted.");
+            return new PurgeResult(
+                PurgeOutcome.UnderLegalHold,
+                null,
+                $"Container '{container}' is under a legal hold ({string.Join(", ", holds)}); nothing was deleted.");
         }
 
         if (ReadMark(metadata) is not { } mark)
         {
-            return new PurgeResult(PurgeOutcome.NotMarked, null, $"Container '{container}' is not marked for deletion; nothing was deleted.");
+            return new PurgeResult(
+                PurgeOutcome.NotMarked, null, $"Container '{container}' is not marked for deletion; nothing was deleted.");
         }
 
         if (now < mark.PurgeNotBefore)
         {
-            return new PurgeResult(PurgeOutcome.GracePeriodNotOver, null, $"Container '{container}' may be purged from {mark.PurgeNotBefore:O}; nothing was deleted.");
+            return new PurgeResult(
+                PurgeOutcome.GracePeriodNotOver,
+                null,
+                $"Container '{container}' may be purged from {mark.PurgeNotBefore:O}; nothing was deleted.");
         }
 
         // Record what is about to go before deleting anything, so a retry after a partial purge reports the original content.
         ContainerManifest manifest;
-        if (metadata.TryGetValue(ContainerMetadataKeys.PurgeManifest, out var recordedManifest) && TryReadManifest(container, recordedManifest) is { } previous)
+        if (metadata.TryGetValue(ContainerMetadataKeys.PurgeManifest, out var recordedManifest)
+            && TryReadManifest(container, recordedManifest) is { } previous)
         {
             manifest = previous;
         }
@@ -380,12 +442,16 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
         await foreach (var item in client.GetBlobsAsync(new GetBlobsOptions(), cancellationToken).ConfigureAwait(false))
         {
-            await client.GetBlobClient(item.Name).DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await client.GetBlobClient(item.Name)
+                .DeleteIfExistsAsync(DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
         }
 
         await client.DeleteIfExistsAsync(cancellationToken: cancellationToken).ConfigureAwait(false);
-        _logger.LogInformation("Purged container {Container}: {BlobCount} blobs, {Bytes} bytes", container, manifest.BlobCount, manifest.TotalBytes);
-        return new PurgeResult(PurgeOutcome.Purged, manifest, $"Container '{container}' purged: {manifest.BlobCount} blobs, {manifest.TotalBytes} bytes.");
+        _logger.LogInformation(
+            "Purged container {Container}: {BlobCount} blobs, {Bytes} bytes", container, manifest.BlobCount, manifest.TotalBytes);
+        return new PurgeResult(
+            PurgeOutcome.Purged, manifest, $"Container '{container}' purged: {manifest.BlobCount} blobs, {manifest.TotalBytes} bytes.");
     }
 
     public async Task<HoldStatus> GetHoldStatusAsync(string container, CancellationToken cancellationToken = default)
@@ -407,23 +473,37 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         var spec = new ContainerSpec
         {
             Name = container,
-            Tier = metadata.TryGetValue(ContainerMetadataKeys.Tier, out var tier) && Enum.TryParse<StorageTier>(tier, out var parsedTier) ? parsedTier : StorageTier.Hot,
-            ImmutabilityDays = metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days) && int.TryParse(days, CultureInfo.InvariantCulture, out var parsedDays) ? parsedDays : null,
-            EncryptionScope = metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope) ? Uri.UnescapeDataString(scope) : null,
-            QuotaBytes = metadata.TryGetValue(ContainerMetadataKeys.QuotaBytes, out var quota) && long.TryParse(quota, CultureInfo.InvariantCulture, out var parsedQuota) ? parsedQuota : null,
+            Tier = metadata.TryGetValue(ContainerMetadataKeys.Tier, out var tier) && Enum.TryParse<StorageTier>(tier, out var parsedTier)
+                ? parsedTier
+                : StorageTier.Hot,
+            ImmutabilityDays = metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days)
+                && int.TryParse(days, CultureInfo.InvariantCulture, out var parsedDays) ? parsedDays : null,
+            EncryptionScope = metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope)
+                ? Uri.UnescapeDataString(scope)
+                : null,
+            QuotaBytes = metadata.TryGetValue(ContainerMetadataKeys.QuotaBytes, out var quota)
+                && long.TryParse(quota, CultureInfo.InvariantCulture, out var parsedQuota) ? parsedQuota : null,
             LifecycleRules = metadata.ContainsKey(ContainerMetadataKeys.LifecycleRules) ? [new LifecycleRule("recorded")] : [],
         };
         var (_, notEnforced) = RecordIntent(spec);
         var hold = HoldTags(metadata);
         if (hold.Count > 0)
         {
-            notEnforced.Add(new(GovernanceFeatures.LegalHold, $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.", "container metadata " + ContainerMetadataKeys.HoldTags));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.LegalHold,
+                    $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.",
+                    "container metadata " + ContainerMetadataKeys.HoldTags));
         }
 
         return new ContainerControls(container, enforced, notEnforced, new HoldStatus(hold.Count > 0, hold, null, PlatformEnforced: false));
     }
 
-    public async Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> SetLegalHoldAsync(
+        string container,
+        string holdTag,
+        bool hold,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(holdTag);
         if (!HoldTagPattern().IsMatch(holdTag))
@@ -435,7 +515,13 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         var metadata = await GetMetadataAsync(client, cancellationToken).ConfigureAwait(false);
         var tags = HoldTags(metadata).ToList();
         var changed = hold ? AddTag(tags, holdTag) : tags.RemoveAll(t => string.Equals(t, holdTag, StringComparison.OrdinalIgnoreCase)) > 0;
-        var notEnforced = new[] { new NotEnforcedFeature(GovernanceFeatures.LegalHold, $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.", "container metadata " + ContainerMetadataKeys.HoldTags) };
+        var notEnforced = new[]
+        {
+            new NotEnforcedFeature(
+                GovernanceFeatures.LegalHold,
+                $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.",
+                "container metadata " + ContainerMetadataKeys.HoldTags),
+        };
         if (!changed)
         {
             return new OperationResult(false, notEnforced);
@@ -469,42 +555,72 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
     private static (Dictionary<string, string> Recorded, List<NotEnforcedFeature> NotEnforced) RecordIntent(ContainerSpec spec)
     {
-        var recorded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase) { [ContainerMetadataKeys.Tier] = spec.Tier.ToString() };
+        var recorded = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase)
+        {
+            [ContainerMetadataKeys.Tier] = spec.Tier.ToString(),
+        };
         var notEnforced = new List<NotEnforcedFeature>();
         if (spec.Tier != StorageTier.Hot)
         {
-            notEnforced.Add(new(GovernanceFeatures.AccessTier, "Blob Storage has no per-container default tier: new blobs get the account default until the tier is set per blob (SetTierAsync).", "container metadata " + ContainerMetadataKeys.Tier));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.AccessTier,
+                    "Blob Storage has no per-container default tier: new blobs get the account default until the tier is set per blob "
+                    + "(SetTierAsync).",
+                    "container metadata " + ContainerMetadataKeys.Tier));
         }
 
         if (spec.ImmutabilityDays is { } days)
         {
             recorded[ContainerMetadataKeys.ImmutabilityDays] = days.ToString(CultureInfo.InvariantCulture);
-            notEnforced.Add(new(GovernanceFeatures.Immutability, $"Time-based immutability ({days} days) is not enforced by {Adapter}; the Azure adapter sets it through ARM.", "container metadata " + ContainerMetadataKeys.ImmutabilityDays));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.Immutability,
+                    $"Time-based immutability ({days} days) is not enforced by {Adapter}; the Azure adapter sets it through ARM.",
+                    "container metadata " + ContainerMetadataKeys.ImmutabilityDays));
         }
 
         if (spec.LegalHold)
         {
             recorded[ContainerMetadataKeys.LegalHold] = "true";
             recorded[ContainerMetadataKeys.HoldTags] = "plan";
-            notEnforced.Add(new(GovernanceFeatures.LegalHold, $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.", "container metadata " + ContainerMetadataKeys.HoldTags));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.LegalHold,
+                    $"Legal hold is not enforced by {Adapter}; Gardien refuses to mark or purge a held container.",
+                    "container metadata " + ContainerMetadataKeys.HoldTags));
         }
 
         if (spec.EncryptionScope is { } scope)
         {
             recorded[ContainerMetadataKeys.EncryptionScope] = AsciiValue(scope);
-            notEnforced.Add(new(GovernanceFeatures.EncryptionScope, $"Encryption scope '{scope}' is not enforced by {Adapter}; data uses the account's default encryption.", "container metadata " + ContainerMetadataKeys.EncryptionScope));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.EncryptionScope,
+                    $"Encryption scope '{scope}' is not enforced by {Adapter}; data uses the account's default encryption.",
+                    "container metadata " + ContainerMetadataKeys.EncryptionScope));
         }
 
         if (spec.QuotaBytes is { } quota)
         {
             recorded[ContainerMetadataKeys.QuotaBytes] = quota.ToString(CultureInfo.InvariantCulture);
-            notEnforced.Add(new(GovernanceFeatures.Quota, "Blob Storage has no container quota: uploads are checked against it by the blob-event workflow, after the fact.", "container metadata " + ContainerMetadataKeys.QuotaBytes));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.Quota,
+                    "Blob Storage has no container quota: uploads are checked against it by the blob-event workflow, after the fact.",
+                    "container metadata " + ContainerMetadataKeys.QuotaBytes));
         }
 
         if (spec.LifecycleRules.Count > 0)
         {
-            recorded[ContainerMetadataKeys.LifecycleRules] = AsciiValue(JsonSerializer.Serialize(spec.LifecycleRules.Select(r => new { r.Name, r.TierToCoolAfterDays, r.TierToArchiveAfterDays, r.DeleteAfterDays })));
-            notEnforced.Add(new(GovernanceFeatures.LifecyclePolicy, $"Lifecycle management policies are not enforced by {Adapter}; the Azure adapter writes them through ARM.", "container metadata " + ContainerMetadataKeys.LifecycleRules));
+            recorded[ContainerMetadataKeys.LifecycleRules] = AsciiValue(
+                JsonSerializer.Serialize(
+                    spec.LifecycleRules.Select(r => new { r.Name, r.TierToCoolAfterDays, r.TierToArchiveAfterDays, r.DeleteAfterDays })));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.LifecyclePolicy,
+                    $"Lifecycle management policies are not enforced by {Adapter}; the Azure adapter writes them through ARM.",
+                    "container metadata " + ContainerMetadataKeys.LifecycleRules));
         }
 
         return (recorded, notEnforced);
@@ -526,18 +642,23 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
     private static DeletionMark? ReadMark(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue(ContainerMetadataKeys.PurgeNotBefore, out var value) &&
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var purgeNotBefore)
-            ? new DeletionMark(purgeNotBefore, metadata.TryGetValue(ContainerMetadataKeys.DeletionReason, out var reason) ? Uri.UnescapeDataString(reason) : string.Empty)
+            ? new DeletionMark(
+                purgeNotBefore,
+                metadata.TryGetValue(ContainerMetadataKeys.DeletionReason, out var reason) ? Uri.UnescapeDataString(reason) : string.Empty)
             : null;
 
     private static IReadOnlyList<string> HoldTags(IReadOnlyDictionary<string, string> metadata) =>
         metadata.TryGetValue(ContainerMetadataKeys.HoldTags, out var tags) && !string.IsNullOrWhiteSpace(tags)
             ? tags.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            : metadata.TryGetValue(ContainerMetadataKeys.LegalHold, out var flag) && string.Equals(flag, "true", StringComparison.OrdinalIgnoreCase) ? ["unspecified"] : [];
+            : metadata.TryGetValue(ContainerMetadataKeys.LegalHold, out var flag)
+                && string.Equals(flag, "true", StringComparison.OrdinalIgnoreCase) ? ["unspecified"] : [];
 
     private static ContainerManifest? TryReadManifest(string container, string value)
     {
         var parts = value.Split(';');
-        return parts.Length == 3 && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var count) && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var bytes)
+        return parts.Length == 3
+            && long.TryParse(parts[0], CultureInfo.InvariantCulture, out var count)
+            && long.TryParse(parts[1], CultureInfo.InvariantCulture, out var bytes)
             ? new ContainerManifest(container, count, bytes, parts[2])
             : null;
     }
@@ -555,7 +676,8 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
 
         if (metadata is not null)
         {
-            foreach (var (key, value) in metadata.Where(m => m.Key.StartsWith(ContainerMetadataKeys.TagFallbackPrefix, StringComparison.OrdinalIgnoreCase)))
+            foreach (var (key, value) in metadata.Where(
+                m => m.Key.StartsWith(ContainerMetadataKeys.TagFallbackPrefix, StringComparison.OrdinalIgnoreCase)))
             {
                 result.TryAdd(key[ContainerMetadataKeys.TagFallbackPrefix.Length..], value);
             }
@@ -571,7 +693,9 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
     {
         if (!ContainerNamePattern().IsMatch(name) || name.Contains("--", StringComparison.Ordinal))
         {
-            throw new PortRefusedException($"Container name '{name}' is invalid: use 3–63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit.");
+            throw new PortRefusedException(
+                $"Container name '{name}' is invalid: use 3–63 lower-case letters, digits and single hyphens, "
+                + "starting and ending with a letter or digit.");
         }
     }
 
@@ -581,12 +705,14 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
         {
             if (!MetadataKeyPattern().IsMatch(key))
             {
-                throw new PortRefusedException($"Metadata key '{key}' is invalid: use letters, digits and underscores, starting with a letter or underscore.");
+                throw new PortRefusedException(
+                    $"Metadata key '{key}' is invalid: use letters, digits and underscores, starting with a letter or underscore.");
             }
 
             if (value.Any(c => c > 126 || c < 32))
             {
-                throw new PortRefusedException($"Metadata value of '{key}' contains non-ASCII or control characters; encode it (e.g. percent-encoding) first.");
+                throw new PortRefusedException(
+                    $"Metadata value of '{key}' contains non-ASCII or control characters; encode it (e.g. percent-encoding) first.");
             }
         }
     }
@@ -595,7 +721,9 @@ public sealed partial class BlobStorageProvisioner(BlobServiceClient service, IL
     {
         if (!TagPattern().IsMatch(key) || key.Length > 128 || value.Length > 256 || (value.Length > 0 && !TagPattern().IsMatch(value)))
         {
-            throw new PortRefusedException($"Blob index tag '{key}={value}' is invalid: keys 1–128 and values 0–256 characters from letters, digits, space and + - . / : = _.");
+            throw new PortRefusedException(
+                $"Blob index tag '{key}={value}' is invalid: keys 1–128 and values 0–256 characters from letters, digits, space and + - . "
+                + "/ : = _.");
         }
     }
 

@@ -17,7 +17,9 @@ public static class AzureFailures
     {
         ArgumentNullException.ThrowIfNull(failure);
         var reason = FailureMessages.HttpStatus(failure.Message)?.Reason is { Length: > 0 } r ? r : "no reason given";
-        var message = $"{operation}: the storage service answered {failure.Status} ({reason}){(failure.ErrorCode is { } code ? ", " + code : string.Empty)}.";
+        var message =
+            $"{operation}: the storage service answered {failure.Status} ({reason})"
+            + $"{(failure.ErrorCode is { } code ? ", " + code : string.Empty)}.";
         return failure.Status switch
         {
             404 => new PortNotFoundException(message, failure),
@@ -38,7 +40,10 @@ public static class AzureFailures
         }
     }
 
-    internal static async IAsyncEnumerable<T> Run<T>(IAsyncEnumerable<T> items, string operation, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    internal static async IAsyncEnumerable<T> Run<T>(
+        IAsyncEnumerable<T> items,
+        string operation,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var enumerator = items.GetAsyncEnumerator(cancellationToken);
         await using (enumerator.ConfigureAwait(false))
@@ -75,29 +80,56 @@ public sealed class FailureTranslatingStorageProvisioner(IStorageProvisioner inn
     public Task<ContainerInfo?> GetContainerAsync(string container, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.GetContainerAsync(container, cancellationToken), $"Reading container '{container}'");
 
-    public Task<OperationResult> SetContainerMetadataAsync(string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.SetContainerMetadataAsync(container, metadata, cancellationToken), $"Setting the metadata of container '{container}'");
+    public Task<OperationResult> SetContainerMetadataAsync(
+        string container,
+        IReadOnlyDictionary<string, string?> metadata,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.SetContainerMetadataAsync(container, metadata, cancellationToken),
+            $"Setting the metadata of container '{container}'");
 
-    public IAsyncEnumerable<StoredBlob> ListBlobsAsync(string container, string? prefix = null, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(inner.ListBlobsAsync(container, prefix, cancellationToken), $"Listing container '{container}'", cancellationToken);
+    public IAsyncEnumerable<StoredBlob> ListBlobsAsync(
+        string container,
+        string? prefix = null,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            inner.ListBlobsAsync(container, prefix, cancellationToken), $"Listing container '{container}'", cancellationToken);
 
     public Task<ContainerManifest> ComputeManifestAsync(string container, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.ComputeManifestAsync(container, cancellationToken), $"Computing the manifest of container '{container}'");
+        AzureFailures.Run(
+            () => inner.ComputeManifestAsync(container, cancellationToken), $"Computing the manifest of container '{container}'");
 
-    public Task<OperationResult> SetBlobTagsAsync(string container, string blobName, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.SetBlobTagsAsync(container, blobName, tags, cancellationToken), $"Tagging blob '{container}/{blobName}'");
+    public Task<OperationResult> SetBlobTagsAsync(
+        string container,
+        string blobName,
+        IReadOnlyDictionary<string, string> tags,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.SetBlobTagsAsync(container, blobName, tags, cancellationToken), $"Tagging blob '{container}/{blobName}'");
 
-    public IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(IReadOnlyList<TagCondition> conditions, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(
+        IReadOnlyList<TagCondition> conditions,
+        CancellationToken cancellationToken = default) =>
         AzureFailures.Run(inner.FindBlobsByTagsAsync(conditions, cancellationToken), "Finding blobs by tags", cancellationToken);
 
     public Task<OperationResult> SetTierAsync(string container, StorageTier tier, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.SetTierAsync(container, tier, cancellationToken), $"Setting the tier of container '{container}'");
 
-    public Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(string container, string? ownerInstanceId, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.DeleteContainerIfEmptyAsync(container, ownerInstanceId, cancellationToken), $"Removing container '{container}'");
+    public Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(
+        string container,
+        string? ownerInstanceId,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.DeleteContainerIfEmptyAsync(container, ownerInstanceId, cancellationToken), $"Removing container '{container}'");
 
-    public Task<OperationResult> MarkForDeletionAsync(string container, DateTimeOffset purgeNotBefore, string reason, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.MarkForDeletionAsync(container, purgeNotBefore, reason, cancellationToken), $"Marking container '{container}' for deletion");
+    public Task<OperationResult> MarkForDeletionAsync(
+        string container,
+        DateTimeOffset purgeNotBefore,
+        string reason,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.MarkForDeletionAsync(container, purgeNotBefore, reason, cancellationToken),
+            $"Marking container '{container}' for deletion");
 
     public Task<OperationResult> UnmarkForDeletionAsync(string container, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.UnmarkForDeletionAsync(container, cancellationToken), $"Unmarking container '{container}'");
@@ -108,8 +140,14 @@ public sealed class FailureTranslatingStorageProvisioner(IStorageProvisioner inn
     public Task<HoldStatus> GetHoldStatusAsync(string container, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.GetHoldStatusAsync(container, cancellationToken), $"Reading the holds of container '{container}'");
 
-    public Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.SetLegalHoldAsync(container, holdTag, hold, cancellationToken), $"Setting legal hold '{holdTag}' on container '{container}'");
+    public Task<OperationResult> SetLegalHoldAsync(
+        string container,
+        string holdTag,
+        bool hold,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.SetLegalHoldAsync(container, holdTag, hold, cancellationToken),
+            $"Setting legal hold '{holdTag}' on container '{container}'");
 
     public Task<ContainerControls> GetControlsAsync(string container, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.GetControlsAsync(container, cancellationToken), $"Reading the controls of container '{container}'");
@@ -132,27 +170,40 @@ public sealed class FailureTranslatingGovernanceRegistry(IGovernanceRegistry inn
         AzureFailures.Run(() => inner.ListDmpsAsync(state, cancellationToken), "Listing DMPs in the registry");
 
     public Task<DatasetRecord?> GetDatasetAsync(string dmpId, string datasetId, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.GetDatasetAsync(dmpId, datasetId, cancellationToken), $"Reading dataset '{datasetId}' from the registry");
+        AzureFailures.Run(
+            () => inner.GetDatasetAsync(dmpId, datasetId, cancellationToken), $"Reading dataset '{datasetId}' from the registry");
 
     public Task<DatasetRecord> UpsertDatasetAsync(DatasetRecord record, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.UpsertDatasetAsync(record, cancellationToken), $"Recording dataset '{record?.DatasetId}' in the registry");
+        AzureFailures.Run(
+            () => inner.UpsertDatasetAsync(record, cancellationToken), $"Recording dataset '{record?.DatasetId}' in the registry");
 
     public Task<IReadOnlyList<DatasetRecord>> ListDatasetsAsync(string dmpId, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.ListDatasetsAsync(dmpId, cancellationToken), $"Listing the datasets of DMP '{dmpId}'");
 
     public Task<DatasetRecord?> FindDatasetByContainerAsync(string container, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.FindDatasetByContainerAsync(container, cancellationToken), $"Finding the dataset of container '{container}'");
+        AzureFailures.Run(
+            () => inner.FindDatasetByContainerAsync(container, cancellationToken), $"Finding the dataset of container '{container}'");
 
-    public Task<IReadOnlyList<DatasetRecord>> ListDatasetsDueAsync(DateOnly keepUntilOnOrBefore, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<DatasetRecord>> ListDatasetsDueAsync(
+        DateOnly keepUntilOnOrBefore,
+        CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.ListDatasetsDueAsync(keepUntilOnOrBefore, cancellationToken), "Listing datasets due for retention");
 
-    public Task<GrantRecord?> GetGrantAsync(string dmpId, string datasetId, string principalId, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.GetGrantAsync(dmpId, datasetId, principalId, cancellationToken), $"Reading a grant on dataset '{datasetId}'");
+    public Task<GrantRecord?> GetGrantAsync(
+        string dmpId,
+        string datasetId,
+        string principalId,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.GetGrantAsync(dmpId, datasetId, principalId, cancellationToken), $"Reading a grant on dataset '{datasetId}'");
 
     public Task<GrantRecord> UpsertGrantAsync(GrantRecord record, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.UpsertGrantAsync(record, cancellationToken), $"Recording a grant on dataset '{record?.DatasetId}'");
 
-    public Task<IReadOnlyList<GrantRecord>> ListGrantsAsync(string dmpId, string? datasetId = null, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<GrantRecord>> ListGrantsAsync(
+        string dmpId,
+        string? datasetId = null,
+        CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.ListGrantsAsync(dmpId, datasetId, cancellationToken), $"Listing the grants of DMP '{dmpId}'");
 
     public Task<ApprovalRecord?> GetApprovalAsync(string dmpId, string approvalId, CancellationToken cancellationToken = default) =>
@@ -161,13 +212,26 @@ public sealed class FailureTranslatingGovernanceRegistry(IGovernanceRegistry inn
     public Task<ApprovalRecord> UpsertApprovalAsync(ApprovalRecord record, CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.UpsertApprovalAsync(record, cancellationToken), $"Recording approval '{record?.ApprovalId}'");
 
-    public Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(string dmpId, string? instanceId = null, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(
+        string dmpId,
+        string? instanceId = null,
+        CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.ListApprovalsAsync(dmpId, instanceId, cancellationToken), $"Listing the approvals of DMP '{dmpId}'");
 
-    public Task<TokenConsumption> TryConsumeTokenAsync(string tokenId, string useFingerprint, DateTimeOffset usedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken = default) =>
-        AzureFailures.Run(() => inner.TryConsumeTokenAsync(tokenId, useFingerprint, usedAt, expiresAt, cancellationToken), "Recording the use of an approval link");
+    public Task<TokenConsumption> TryConsumeTokenAsync(
+        string tokenId,
+        string useFingerprint,
+        DateTimeOffset usedAt,
+        DateTimeOffset expiresAt,
+        CancellationToken cancellationToken = default) =>
+        AzureFailures.Run(
+            () => inner.TryConsumeTokenAsync(tokenId, useFingerprint, usedAt, expiresAt, cancellationToken),
+            "Recording the use of an approval link");
 
-    public Task<bool> TryMarkEventProcessedAsync(string eventId, DateTimeOffset processedAt, CancellationToken cancellationToken = default) =>
+    public Task<bool> TryMarkEventProcessedAsync(
+        string eventId,
+        DateTimeOffset processedAt,
+        CancellationToken cancellationToken = default) =>
         AzureFailures.Run(() => inner.TryMarkEventProcessedAsync(eventId, processedAt, cancellationToken), $"Recording event '{eventId}'");
 
     public Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default) =>

@@ -41,7 +41,8 @@ public class MadmpBenchmarks
     {
         if (!result.IsValid)
         {
-            throw new InvalidOperationException("Benchmark input is invalid: " + string.Join("; ", result.Errors.Select(e => e.Path + " " + e.Message)));
+            throw new InvalidOperationException(
+                "Benchmark input is invalid: " + string.Join("; ", result.Errors.Select(e => e.Path + " " + e.Message)));
         }
     }
 
@@ -60,7 +61,8 @@ public class MadmpBenchmarks
                 ["sensitive_data"] = i % 5 == 0 ? "yes" : "unknown",
                 ["issued"] = "2025-01-31",
                 ["keyword"] = new JsonArray("imaging", "cohort"),
-                ["security_and_privacy"] = new JsonArray(new JsonObject { ["title"] = "Pseudonymisation", ["description"] = "Keys held by the DPO." }),
+                ["security_and_privacy"] = new JsonArray(
+                    new JsonObject { ["title"] = "Pseudonymisation", ["description"] = "Keys held by the DPO." }),
                 ["distribution"] = new JsonArray(new JsonObject
                 {
                     ["title"] = $"Distribution {i}",
@@ -68,8 +70,15 @@ public class MadmpBenchmarks
                     ["byte_size"] = 1_000_000L * (i + 1),
                     ["available_until"] = "2035-12-31",
                     ["format"] = new JsonArray("application/dicom"),
-                    ["host"] = new JsonObject { ["title"] = "Institute storage", ["url"] = "https://storage.example.org", ["geo_location"] = "FR", ["storage_type"] = "disk" },
-                    ["license"] = new JsonArray(new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2026-01-01" }),
+                    ["host"] = new JsonObject
+                    {
+                        ["title"] = "Institute storage",
+                        ["url"] = "https://storage.example.org",
+                        ["geo_location"] = "FR",
+                        ["storage_type"] = "disk",
+                    },
+                    ["license"] = new JsonArray(
+                        new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2026-01-01" }),
                 }),
             });
         }

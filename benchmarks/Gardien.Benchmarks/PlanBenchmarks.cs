@@ -52,10 +52,14 @@ public class PlanBenchmarks
     private static Dmp ReadOrThrow(string json)
     {
         var read = MadmpReader.Default.Read(json, new MadmpReadOptions { MaxBytes = 64 * 1024 * 1024 });
-        return read.Document?.Dmp ?? throw new InvalidOperationException("Benchmark input is invalid: " + string.Join("; ", read.Errors.Select(e => e.Path + " " + e.Message)));
+        return read.Document?.Dmp
+            ?? throw new InvalidOperationException(
+                "Benchmark input is invalid: " + string.Join("; ", read.Errors.Select(e => e.Path + " " + e.Message)));
     }
 
-    /// <summary>A valid RDA 1.2 DMP with <paramref name="datasets"/> datasets mixing every access level and personal/sensitive answer.</summary>
+    /// <summary>
+    /// A valid RDA 1.2 DMP with <paramref name="datasets"/> datasets mixing every access level and personal/sensitive answer.
+    /// </summary>
     public static string GenerateDmp(int datasets)
     {
         string[] access = ["open", "shared", "closed"];
@@ -77,8 +81,20 @@ public class PlanBenchmarks
                         ["title"] = $"Distribution {i}",
                         ["data_access"] = access[i % 3],
                         ["byte_size"] = 1_000_000L * (i + 1),
-                        ["host"] = new JsonObject { ["title"] = "Store", ["url"] = "https://store.example", ["geo_location"] = i % 50 == 0 ? "US" : "FR" },
-                        ["license"] = new JsonArray { new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2027-01-01" } },
+                        ["host"] = new JsonObject
+                        {
+                            ["title"] = "Store",
+                            ["url"] = "https://store.example",
+                            ["geo_location"] = i % 50 == 0 ? "US" : "FR",
+                        },
+                        ["license"] = new JsonArray
+                        {
+                            new JsonObject
+                            {
+                                ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/",
+                                ["start_date"] = "2027-01-01",
+                            },
+                        },
                     },
                 },
             });

@@ -67,19 +67,26 @@ public static class GardienFunctionsRegistration
     public static IServiceCollection AddGardienFunctions(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
-        services.AddOptions<GardienFunctionsOptions>().BindConfiguration(GardienFunctionsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<GardienFunctionsOptions>().BindConfiguration(GardienFunctionsOptions.SectionName).ValidateDataAnnotations()
+            .ValidateOnStart();
 
         // One JSON shape everywhere: Durable Functions serializes inputs, outputs and events with the worker's serializer.
         var json = new JsonSerializerOptions(JsonSerializerDefaults.General);
         services.Configure<WorkerOptions>(o => o.Serializer = new JsonObjectSerializer(json));
         services.TryAddSingleton<IWorkflowSerializer>(new JsonWorkflowSerializer(json));
         services.TryAddSingleton(new WorkflowRegistry().AddGardienWorkflows());
-        services.TryAddSingleton(sp => new DurableWorkflowHost(sp.GetRequiredService<WorkflowRegistry>(), sp, sp.GetRequiredService<IWorkflowSerializer>()));
+        services.TryAddSingleton(
+            sp => new DurableWorkflowHost(sp.GetRequiredService<WorkflowRegistry>(), sp, sp.GetRequiredService<IWorkflowSerializer>()));
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(new ApprovalTokenSettings());
         services.TryAddSingleton(sp => new ApprovalTokenService(
-            sp.GetRequiredService<ISecretStore>(), sp.GetRequiredService<IGovernanceRegistry>(), sp.GetRequiredService<ApprovalTokenSettings>(), sp.GetRequiredService<TimeProvider>()));
-        services.TryAddSingleton(sp => CreateWorkflowOptions(sp.GetRequiredService<IOptions<GardienFunctionsOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
+            sp.GetRequiredService<ISecretStore>(),
+            sp.GetRequiredService<IGovernanceRegistry>(),
+            sp.GetRequiredService<ApprovalTokenSettings>(),
+            sp.GetRequiredService<TimeProvider>()));
+        services.TryAddSingleton(
+            sp => CreateWorkflowOptions(
+                sp.GetRequiredService<IOptions<GardienFunctionsOptions>>().Value, sp.GetRequiredService<IConfiguration>()));
         services.AddGardienHostServices();
         services.AddGardienHttp(http => http.RequireSignIn = true);
         return services;
@@ -93,7 +100,9 @@ public static class GardienFunctionsRegistration
         var missing = Ports.Where(p => !check.IsService(p)).Select(p => p.Name).ToList();
         if (missing.Count > 0)
         {
-            throw new InvalidOperationException($"No adapter is registered for {string.Join(", ", missing)}: register the Azure adapters before AddGardienFunctions (docs/ops.md).");
+            throw new InvalidOperationException(
+                $"No adapter is registered for {string.Join(", ", missing)}: register the Azure adapters before AddGardienFunctions "
+                + "(docs/ops.md).");
         }
     }
 
@@ -102,7 +111,9 @@ public static class GardienFunctionsRegistration
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configuration);
-        var path = Path.IsPathRooted(options.PolicyPath!) ? options.PolicyPath! : Path.Combine(AppContext.BaseDirectory, options.PolicyPath!);
+        var path = Path.IsPathRooted(options.PolicyPath!)
+            ? options.PolicyPath!
+            : Path.Combine(AppContext.BaseDirectory, options.PolicyPath!);
         var loaded = PolicyFiles.Load(path);
         if (loaded.Policy is null)
         {

@@ -12,7 +12,11 @@ namespace Gardien.Functions;
 /// DMP), so a timer that fires twice, or on two instances of the app, starts nothing twice. They replace the local
 /// host's eternal <c>RetentionScheduleWorkflow</c>; both may run side by side without doubling a sweep.
 /// </summary>
-public sealed class TimerFunctions(DurableWorkflowHost host, IGovernanceRegistry registry, TimeProvider time, ILogger<TimerFunctions> logger)
+public sealed class TimerFunctions(
+    DurableWorkflowHost host,
+    IGovernanceRegistry registry,
+    TimeProvider time,
+    ILogger<TimerFunctions> logger)
 {
     /// <summary>Every day at 02:00 UTC.</summary>
     public const string RetentionSweepSchedule = "0 0 2 * * *";
@@ -21,16 +25,23 @@ public sealed class TimerFunctions(DurableWorkflowHost host, IGovernanceRegistry
     public const string AccessReviewSchedule = "0 30 2 * * *";
 
     [Function("RetentionSweepTimer")]
-    public async Task RetentionSweepAsync([TimerTrigger(RetentionSweepSchedule)] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task RetentionSweepAsync(
+        [TimerTrigger(RetentionSweepSchedule)] TimerInfo timer,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
     {
         var retention = host.Create<RetentionService>(host.CreateClient(client));
         var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
         var instanceId = await retention.StartSweepAsync(today, cancellationToken: cancellationToken).ConfigureAwait(false);
-        logger.LogInformation("Retention sweep of {Date} is {InstanceId} (late timer: {IsPastDue}).", today, instanceId, timer?.IsPastDue ?? false);
+        logger.LogInformation(
+            "Retention sweep of {Date} is {InstanceId} (late timer: {IsPastDue}).", today, instanceId, timer?.IsPastDue ?? false);
     }
 
     [Function("AccessReviewTimer")]
-    public async Task AccessReviewsAsync([TimerTrigger(AccessReviewSchedule)] TimerInfo timer, [DurableClient] DurableTaskClient client, CancellationToken cancellationToken)
+    public async Task AccessReviewsAsync(
+        [TimerTrigger(AccessReviewSchedule)] TimerInfo timer,
+        [DurableClient] DurableTaskClient client,
+        CancellationToken cancellationToken)
     {
         var retention = host.Create<RetentionService>(host.CreateClient(client));
         var active = await registry.ListDmpsAsync(DmpState.Active, cancellationToken).ConfigureAwait(false);
@@ -39,6 +50,7 @@ public sealed class TimerFunctions(DurableWorkflowHost host, IGovernanceRegistry
             await retention.StartAccessReviewAsync(dmp.DmpId, cancellationToken).ConfigureAwait(false);
         }
 
-        logger.LogInformation("Access reviews ensured for {Count} active DMPs (late timer: {IsPastDue}).", active.Count, timer?.IsPastDue ?? false);
+        logger.LogInformation(
+            "Access reviews ensured for {Count} active DMPs (late timer: {IsPastDue}).", active.Count, timer?.IsPastDue ?? false);
     }
 }

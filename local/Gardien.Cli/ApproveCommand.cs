@@ -18,23 +18,42 @@ internal static class ApproveCommand
 {
     public static Command Create()
     {
-        var token = new Argument<string>("token") { Description = "The whole approval link (Approve or Reject, from 'gardien inbox' or the message), or its bare token." };
+        var token = new Argument<string>("token")
+        {
+            Description = "The whole approval link (Approve or Reject, from 'gardien inbox' or the message), or its bare token.",
+        };
         var approve = new Option<bool>("--approve") { Description = "Approve (the default for a bare token); refused with a Reject link." };
         var reject = new Option<bool>("--reject") { Description = "Reject (needed for a bare token); refused with an Approve link." };
-        var comment = new Option<string?>("--comment") { Description = "A comment recorded with the decision (shown to the PI on rejection).", HelpName = "TEXT" };
-        var actor = new Option<string?>("--as") { Description = "Who decides (recorded as user:EMAIL): the approver the link was sent to, one of their delegates, or someone the policy lets act on their behalf; anyone else is refused. Default: the approver the link was sent to.", HelpName = "EMAIL" };
+        var comment = new Option<string?>("--comment")
+        {
+            Description = "A comment recorded with the decision (shown to the PI on rejection).",
+            HelpName = "TEXT",
+        };
+        var actor = new Option<string?>("--as")
+        {
+            Description =
+                "Who decides (recorded as user:EMAIL): the approver the link was sent to, one of their delegates, "
+                + "or someone the policy lets act on their behalf; anyone else is refused. Default: the approver the link was sent to.",
+            HelpName = "EMAIL",
+        };
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
-        var command = new Command("approve", "Decide an approval request with its link (the Approve link approves, the Reject link rejects) or its token.") { token, approve, reject, comment, actor, json, config };
+        var command =
+            new Command("approve", "Decide an approval request with its link (the Approve link approves, the Reject link rejects) "
+                + "or its token.") { token, approve, reject, comment, actor, json, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             if (parse.GetValue(approve) && parse.GetValue(reject))
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync("error: --approve and --reject contradict each other; give one (or none with a whole link, which carries its decision).");
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    "error: --approve and --reject contradict each other; give one (or none with a whole link, "
+                    + "which carries its decision).");
                 return CliRunner.UsageOrIoError;
             }
 
-            var (decision, source) = parse.GetValue(reject) ? ("reject", "--reject") : parse.GetValue(approve) ? ("approve", "--approve") : ((string?)null, (string?)null);
+            var (decision, source) = parse.GetValue(reject)
+                ? ("reject", "--reject")
+                : parse.GetValue(approve) ? ("approve", "--approve") : ((string?)null, (string?)null);
             var remote = await RemoteCommands.ViaServiceAsync(parse, config, (service, output, error) => RemoteCommands.ApproveAsync(
                 service, parse.GetValue(token)!, decision, parse.GetValue(comment), parse.GetValue(actor), parse.GetValue(json), output,
                     error, cancellationToken),
@@ -61,17 +80,41 @@ internal static class ApproveCommand
         return command;
     }
 
-    internal static Task<int> DecideAsync(GardienLocalHost host, string token, bool reject, string? comment, string? actor, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken) =>
-        DecideAsync(host, new ApprovalDecisionRequest(token, reject ? "reject" : null, comment, actor, reject ? "--reject" : null, DefaultDecision: "approve"), json, output, error, cancellationToken);
+    internal static Task<int> DecideAsync(
+        GardienLocalHost host,
+        string token,
+        bool reject,
+        string? comment,
+        string? actor,
+        bool json,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken) =>
+        DecideAsync(
+            host,
+            new ApprovalDecisionRequest(
+                token, reject ? "reject" : null, comment, actor, reject ? "--reject" : null, DefaultDecision: "approve"),
+            json,
+            output,
+            error,
+            cancellationToken);
 
-    internal static async Task<int> DecideAsync(GardienLocalHost host, ApprovalDecisionRequest request, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    internal static async Task<int> DecideAsync(
+        GardienLocalHost host,
+        ApprovalDecisionRequest request,
+        bool json,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken)
     {
         var result = await host.Decisions.SubmitAsync(request, cancellationToken);
         IntakeSnapshot? intake = null;
         if (result.Accepted)
         {
             await LocalHostCommand.RunUntilIdleAsync(host, error, cancellationToken);
-            var approval = result.InstanceId is null ? null : await host.Client.GetInstanceAsync(result.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
+            var approval = result.InstanceId is null
+                ? null
+                : await host.Client.GetInstanceAsync(result.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
             if (approval?.ParentInstanceId is { } parent && parent.StartsWith("intake-", StringComparison.Ordinal))
             {
                 intake = await LocalHostViews.LoadAsync(host, parent, cancellationToken);
@@ -87,7 +130,16 @@ internal static class ApproveCommand
                 message = result.Message,
                 failure = result.Accepted ? null : result.Failure.ToString(),
                 approvalInstanceId = result.InstanceId,
-                intake = intake is null ? null : new { intake.InstanceId, intake.DmpId, status = LocalHostViews.Describe(intake), state = intake.Result?.State, intake.Awaiting },
+                intake = intake is null
+                    ? null
+                    : new
+                    {
+                        intake.InstanceId,
+                        intake.DmpId,
+                        status = LocalHostViews.Describe(intake),
+                        state = intake.Result?.State,
+                        intake.Awaiting,
+                    },
             }, LocalHostCommand.Json));
         }
         else if (result.Accepted)
@@ -107,7 +159,9 @@ internal static class ApproveCommand
             await error.WriteLineAsync($"refused: {UntrustedText.Console(result.Message)}");
         }
 
-        if (result.Accepted && await LocalHostCommand.ReportAuditDamageAsync(host, intake?.InstanceId ?? result.InstanceId, error, cancellationToken) is { } damaged)
+        if (result.Accepted
+            && await LocalHostCommand.ReportAuditDamageAsync(
+                host, intake?.InstanceId ?? result.InstanceId, error, cancellationToken) is { } damaged)
         {
             return damaged;
         }

@@ -33,7 +33,9 @@ internal static class AuditCommand
     {
         var storage = new StorageOptions();
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var verify = new Command("verify", "Recompute the audit hash chain and report the first broken link. Exit code: 0 intact, 1 broken, 2 usage or I/O error.");
+        var verify = new Command(
+            "verify",
+            "Recompute the audit hash chain and report the first broken link. Exit code: 0 intact, 1 broken, 2 usage or I/O error.");
         storage.AddTo(verify);
         verify.Options.Add(json);
         verify.SetAction(async (parse, cancellationToken) =>
@@ -45,7 +47,8 @@ internal static class AuditCommand
             {
                 if (!await log.ExistsAsync(cancellationToken))
                 {
-                    await error.WriteLineAsync($"error: the audit container does not exist ({describe}). Check --container and the storage connection.");
+                    await error.WriteLineAsync(
+                        $"error: the audit container does not exist ({describe}). Check --container and the storage connection.");
                     return CliRunner.UsageOrIoError;
                 }
 
@@ -66,13 +69,15 @@ internal static class AuditCommand
                     await output.WriteLineAsync($"Audit chain intact: {result.EntriesChecked} entries checked ({describe}).");
                     if (result.LastHash is not null)
                     {
-                        await output.WriteLineAsync($"Last hash: {result.LastHash} (keep it: a later verify proves nothing was appended-then-removed before it).");
+                        await output.WriteLineAsync(
+                            $"Last hash: {result.LastHash} (keep it: a later verify proves nothing was appended-then-removed before it).");
                     }
                 }
                 else
                 {
                     var broken = result.FirstBrokenLink!;
-                    await output.WriteLineAsync($"Audit chain BROKEN at entry {broken.Sequence}: {broken.Location} line {broken.LineNumber}.");
+                    await output.WriteLineAsync(
+                        $"Audit chain BROKEN at entry {broken.Sequence}: {broken.Location} line {broken.LineNumber}.");
                     await output.WriteLineAsync($"  problem:  {broken.Problem}");
                     if (broken.Expected is not null || broken.Actual is not null)
                     {
@@ -80,7 +85,8 @@ internal static class AuditCommand
                         await output.WriteLineAsync($"  actual:   {broken.Actual ?? "-"}");
                     }
 
-                    await output.WriteLineAsync($"  {result.EntriesChecked} entries before it are intact; everything from this entry on is untrusted.");
+                    await output.WriteLineAsync(
+                        $"  {result.EntriesChecked} entries before it are intact; everything from this entry on is untrusted.");
                 }
 
                 return result.Intact ? CliRunner.Ok : CliRunner.Invalid;
@@ -131,8 +137,11 @@ internal static class AuditCommand
                     else
                     {
                         var e = record.Entry;
-                        await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture,
-                            $"#{record.Sequence} {e.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Actor} {e.Action} {e.Subject}{(e.InstanceId.Length > 0 ? " [" + e.InstanceId + "]" : string.Empty)}"));
+                        await output.WriteLineAsync(
+                            string.Create(
+                                CultureInfo.InvariantCulture,
+                                $"#{record.Sequence} {e.Timestamp.UtcDateTime:yyyy-MM-dd HH:mm:ss}Z {e.Actor} {e.Action} {e.Subject}")
+                            + (e.InstanceId.Length > 0 ? " [" + e.InstanceId + "]" : string.Empty));
                     }
                 }
 
@@ -155,7 +164,8 @@ internal static class AuditCommand
         }
         catch (RequestFailedException ex)
         {
-            await error.WriteLineAsync($"error: storage request failed ({describe}): {ex.Status} {ex.ErrorCode ?? ex.Message.Split('\n')[0]}");
+            await error.WriteLineAsync(
+                $"error: storage request failed ({describe}): {ex.Status} {ex.ErrorCode ?? ex.Message.Split('\n')[0]}");
             return CliRunner.UsageOrIoError;
         }
         catch (AuthenticationFailedException ex)

@@ -43,12 +43,23 @@ internal static class CliInputs
             }
             else if (Directory.Exists(argument))
             {
-                var files = Directory.EnumerateFiles(argument, "*.json", new EnumerationOptions { RecurseSubdirectories = true, MatchCasing = MatchCasing.CaseInsensitive, IgnoreInaccessible = true })
+                var files = Directory.EnumerateFiles(
+                    argument,
+                    "*.json",
+                    new EnumerationOptions
+                    {
+                        RecurseSubdirectories = true,
+                        MatchCasing = MatchCasing.CaseInsensitive,
+                        IgnoreInaccessible = true,
+                    })
                     .Order(StringComparer.Ordinal)
                     .ToList();
                 if (files.Count == 0)
                 {
-                    problems.Add((argument, $"'{argument}' is a directory with no .json file in it. Give a maDMP file, or a directory holding some."));
+                    problems.Add(
+                        (
+                            argument,
+                            $"'{argument}' is a directory with no .json file in it. Give a maDMP file, or a directory holding some."));
                 }
 
                 inputs.AddRange(files.Select(f => new CliInput(argument, f)));
@@ -59,7 +70,8 @@ internal static class CliInputs
             }
             else if (!File.Exists(argument))
             {
-                problems.Add((argument, $"'{argument}' does not exist. Check the path (relative paths start from {Environment.CurrentDirectory})."));
+                problems.Add(
+                    (argument, $"'{argument}' does not exist. Check the path (relative paths start from {Environment.CurrentDirectory})."));
             }
             else
             {
@@ -95,11 +107,13 @@ internal static class CliInputs
         }
         catch (Exception ex) when (ex is FileNotFoundException or DirectoryNotFoundException)
         {
-            throw new CliInputException($"'{path}' does not exist. Check the path (relative paths start from {Environment.CurrentDirectory}).");
+            throw new CliInputException(
+                $"'{path}' does not exist. Check the path (relative paths start from {Environment.CurrentDirectory}).");
         }
         catch (UnauthorizedAccessException)
         {
-            throw new CliInputException($"'{path}' cannot be read: permission denied. Check the file's permissions (ls -l), or copy it somewhere readable.");
+            throw new CliInputException(
+                $"'{path}' cannot be read: permission denied. Check the file's permissions (ls -l), or copy it somewhere readable.");
         }
         catch (IOException ex)
         {
@@ -112,12 +126,15 @@ internal static class CliInputs
     {
         if (StandardInputIsClosed())
         {
-            throw new CliInputException("standard input is closed, so there is nothing to read from '-'. Pipe the document in (gardien validate - < dmp.json) or give its path.");
+            throw new CliInputException(
+                "standard input is closed, so there is nothing to read from '-'. Pipe the document in (gardien validate - < dmp.json) "
+                + "or give its path.");
         }
 
         if (!Console.IsInputRedirected)
         {
-            Console.Error.WriteLine("Reading the document from standard input (the terminal); end it with Ctrl-D, or give a file path instead of '-'.");
+            Console.Error.WriteLine(
+                "Reading the document from standard input (the terminal); end it with Ctrl-D, or give a file path instead of '-'.");
         }
 
         return Console.OpenStandardInput();

@@ -11,7 +11,8 @@ internal static class CliRunner
 
     public static async Task<int> RunAsync(RootCommand root, string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
-        // Whatever a command prints (DMP titles, names, comments, messages quoting them), no raw control or bidi character reaches the terminal.
+        // Whatever a command prints (DMP titles, names, comments, messages quoting them), no raw control or bidi character reaches the
+        // terminal.
         using var output = new TerminalSafeWriter(stdout ?? Console.Out);
         using var error = new TerminalSafeWriter(stderr ?? Console.Error);
         try

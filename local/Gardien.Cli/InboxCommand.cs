@@ -17,7 +17,14 @@ internal static class InboxCommand
         var open = new Option<bool>("--open") { Description = "Only approval requests still waiting for a decision." };
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
-        var command = new Command("inbox", "List the messages Gardien sent (approval requests with their links, summaries, rejections, alerts).") { to, open, json, config };
+        var command =
+            new Command("inbox", "List the messages Gardien sent (approval requests with their links, summaries, rejections, alerts).")
+            {
+                to,
+                open,
+                json,
+                config,
+            };
         command.SetAction(async (parse, cancellationToken) => await RemoteCommands.ViaServiceAsync(parse, config, (service, output, _) =>
                 RemoteCommands.InboxAsync(service, parse.GetValue(to), parse.GetValue(open), parse.GetValue(json), output,
                     cancellationToken), cancellationToken)
@@ -84,6 +91,7 @@ internal static class InboxCommand
             }
         }
 
-        await output.WriteLineAsync($"{entries.Count} message(s); full texts in {Path.GetFullPath(host.LocalOptions.InboxPath)} (one .md per message).");
+        await output.WriteLineAsync(
+            $"{entries.Count} message(s); full texts in {Path.GetFullPath(host.LocalOptions.InboxPath)} (one .md per message).");
     }
 }

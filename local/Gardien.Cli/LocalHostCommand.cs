@@ -26,7 +26,9 @@ internal static class LocalHostCommand
     /// <summary>A fresh <c>--config</c> option (System.CommandLine options belong to one command).</summary>
     public static Option<string?> ConfigOption() => new("--config")
     {
-        Description = $"Configuration file (default: ${GardienLocalConfiguration.FileEnvironmentVariable}, else ./{GardienLocalConfiguration.DefaultFileName} when present). Environment variables Section__Key override it.",
+        Description =
+            $"Configuration file (default: ${GardienLocalConfiguration.FileEnvironmentVariable}, else ./"
+            + $"{GardienLocalConfiguration.DefaultFileName} when present). Environment variables Section__Key override it.",
         HelpName = "FILE",
     };
 
@@ -36,7 +38,11 @@ internal static class LocalHostCommand
     /// Starts the host from the configuration, runs <paramref name="action"/>, stops the host. The action returns the
     /// exit code; a misconfiguration or an unreachable store is reported on standard error with exit code 2.
     /// </summary>
-    public static async Task<int> RunAsync(ParseResult parse, Option<string?> config, Func<GardienLocalHost, TextWriter, TextWriter, Task<int>> action, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(
+        ParseResult parse,
+        Option<string?> config,
+        Func<GardienLocalHost, TextWriter, TextWriter, Task<int>> action,
+        CancellationToken cancellationToken)
     {
         var output = parse.InvocationConfiguration.Output;
         var error = parse.InvocationConfiguration.Error;
@@ -55,7 +61,9 @@ internal static class LocalHostCommand
         }
         catch (RequestFailedException ex)
         {
-            await error.WriteLineAsync($"error: a storage request failed: {ex.Status} {ex.ErrorCode ?? ex.Message.Split('\n')[0]}. Is Azurite (or the account) still running?");
+            await error.WriteLineAsync(
+                $"error: a storage request failed: {ex.Status} {ex.ErrorCode ?? ex.Message.Split('\n')[0]}. Is Azurite (or the account) "
+                + "still running?");
             return CliRunner.UsageOrIoError;
         }
         catch (AuthenticationFailedException ex)
@@ -80,7 +88,9 @@ internal static class LocalHostCommand
     {
         if (!await host.RunUntilIdleAsync(cancellationToken))
         {
-            await error.WriteLineAsync($"note: work was still running after Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); it carries on at the next gardien command.");
+            await error.WriteLineAsync(
+                $"note: work was still running after Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); "
+                + "it carries on at the next gardien command.");
         }
     }
 
@@ -93,7 +103,9 @@ internal static class LocalHostCommand
         var resumption = await host.AuditTrail.ResumeIfRepairedAsync(cancellationToken);
         if (resumption.Resumed.Count > 0)
         {
-            await error.WriteLineAsync($"note: the audit trail verifies again ({resumption.Verification!.EntriesChecked} entries): {resumption.Resumed.Count} workflow(s) that waited for it carry on.");
+            await error.WriteLineAsync(
+                $"note: the audit trail verifies again ({resumption.Verification!.EntriesChecked} entries): "
+                + $"{resumption.Resumed.Count} workflow(s) that waited for it carry on.");
         }
     }
 
@@ -101,21 +113,29 @@ internal static class LocalHostCommand
     /// After work ran: when the DMP's workflows stopped at a damaged audit trail, says where the damage is, how to repair
     /// it and that nothing was lost, and returns the exit code for it (2); null when nothing waits.
     /// </summary>
-    public static async Task<int?> ReportAuditDamageAsync(GardienLocalHost host, string? instanceId, TextWriter error, CancellationToken cancellationToken)
+    public static async Task<int?> ReportAuditDamageAsync(
+        GardienLocalHost host,
+        string? instanceId,
+        TextWriter error,
+        CancellationToken cancellationToken)
     {
         if (instanceId is null)
         {
             return null;
         }
 
-        var waiting = (await host.AuditTrail.ListWaitingAsync(cancellationToken)).Where(w => w.InstanceId.StartsWith(instanceId, StringComparison.Ordinal)).ToList();
+        var waiting = (await host.AuditTrail.ListWaitingAsync(cancellationToken)).Where(
+            w => w.InstanceId.StartsWith(instanceId, StringComparison.Ordinal)).ToList();
         if (waiting.Count == 0)
         {
             return null;
         }
 
         await error.WriteLineAsync("error: " + UntrustedText.Console(waiting[0].Damage ?? "the audit trail cannot be appended to."));
-        await error.WriteLineAsync($"The work is not lost: {string.Join(", ", waiting.Select(w => w.InstanceId))} wait{(waiting.Count == 1 ? "s" : string.Empty)} for the trail and carr{(waiting.Count == 1 ? "ies" : "y")} on by itself at the next gardien command once 'gardien audit verify' reports it intact.");
+        await error.WriteLineAsync(
+            $"The work is not lost: {string.Join(", ", waiting.Select(w => w.InstanceId))} wait{(waiting.Count == 1 ? "s" : string.Empty)}"
+            + $" for the trail and carr{(waiting.Count == 1 ? "ies" : "y")} on by itself at the next gardien command once 'gardien audit "
+            + "verify' reports it intact.");
         return CliRunner.UsageOrIoError;
     }
 
@@ -146,7 +166,11 @@ internal static class LocalHostCommand
     /// </summary>
     public static int TerminalWidth(TextWriter output)
     {
-        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var columns) && columns >= 20)
+        if (int.TryParse(
+            Environment.GetEnvironmentVariable("COLUMNS"),
+            System.Globalization.NumberStyles.None,
+            System.Globalization.CultureInfo.InvariantCulture,
+            out var columns) && columns >= 20)
         {
             return columns;
         }

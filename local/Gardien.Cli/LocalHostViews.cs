@@ -63,7 +63,10 @@ internal static class LocalHostViews
     /// The instance to show for a DMP given by dmp_id: the intake or update that last took the DMP's record (the running
     /// intake, or the one that put the version in force), else the DMP's first intake. An instance id is returned as is.
     /// </summary>
-    public static async Task<string> ResolveInstanceIdAsync(GardienLocalHost host, string dmpIdOrInstanceId, CancellationToken cancellationToken)
+    public static async Task<string> ResolveInstanceIdAsync(
+        GardienLocalHost host,
+        string dmpIdOrInstanceId,
+        CancellationToken cancellationToken)
     {
         if (IsInstanceId(dmpIdOrInstanceId))
         {
@@ -78,7 +81,8 @@ internal static class LocalHostViews
     public static async Task<IReadOnlyList<WorkflowMetadata>> ListIntakesAsync(GardienLocalHost host, CancellationToken cancellationToken)
     {
         var intakes = new List<WorkflowMetadata>();
-        await foreach (var instance in host.Client.QueryAllInstancesAsync(new WorkflowQuery { InstanceIdPrefix = IntakePrefix, FetchInputsAndOutputs = true }, cancellationToken))
+        await foreach (var instance in host.Client.QueryAllInstancesAsync(
+            new WorkflowQuery { InstanceIdPrefix = IntakePrefix, FetchInputsAndOutputs = true }, cancellationToken))
         {
             if (instance.Name == nameof(IntakeDmpWorkflow))
             {
@@ -89,7 +93,10 @@ internal static class LocalHostViews
         return [.. intakes.OrderBy(i => i.CreatedAt)];
     }
 
-    public static async Task<IntakeSnapshot?> LoadAsync(GardienLocalHost host, string dmpIdOrInstanceId, CancellationToken cancellationToken)
+    public static async Task<IntakeSnapshot?> LoadAsync(
+        GardienLocalHost host,
+        string dmpIdOrInstanceId,
+        CancellationToken cancellationToken)
     {
         var instanceId = await ResolveInstanceIdAsync(host, dmpIdOrInstanceId, cancellationToken);
         var instance = await host.Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken);
@@ -107,12 +114,19 @@ internal static class LocalHostViews
         }
 
         var awaiting = new List<PendingApproval>();
-        await foreach (var approval in host.Client.QueryAllInstancesAsync(new WorkflowQuery { InstanceIdPrefix = instanceId + "-approval-" }, cancellationToken))
+        await foreach (var approval in host.Client.QueryAllInstancesAsync(
+            new WorkflowQuery { InstanceIdPrefix = instanceId + "-approval-" }, cancellationToken))
         {
             if (approval.IsRunning && approval.ReadCustomStatusAs<ApprovalStatus>() is { } status)
             {
                 awaiting.Add(new PendingApproval(
-                    approval.InstanceId, status.Role, status.Awaiting, status.ExpiresAt, status.Escalated, status.LastRefusal, status.Undelivered));
+                    approval.InstanceId,
+                    status.Role,
+                    status.Awaiting,
+                    status.ExpiresAt,
+                    status.Escalated,
+                    status.LastRefusal,
+                    status.Undelivered));
             }
         }
 
@@ -135,7 +149,8 @@ internal static class LocalHostViews
             registry,
             [.. approvals.OrderBy(a => a.RequestedAt)],
             [.. datasets.OrderBy(d => d.Dataset.DatasetId, StringComparer.Ordinal)],
-            [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenByDescending(g => g.Level).ThenBy(g => g.PrincipalId, StringComparer.Ordinal)])
+            [.. grants.OrderBy(g => g.DatasetId, StringComparer.Ordinal).ThenByDescending(g => g.Level)
+                .ThenBy(g => g.PrincipalId, StringComparer.Ordinal)])
         {
             UpdateResult = updateResult,
             Workflow = instance?.Name,
@@ -177,7 +192,9 @@ internal static class LocalHostViews
             + (a.LastRefusal is null ? string.Empty : $" [last attempt refused: {a.LastRefusal}]")
             + (a.Undelivered is not { Count: > 0 } undelivered
                 ? string.Empty
-                : " [not delivered: " + string.Join("; ", undelivered.Select(f => $"{f.Kind} to {string.Join(", ", f.To)}: {f.Reason}")) + "]"));
+                : " [not delivered: "
+                    + string.Join("; ", undelivered.Select(f => $"{f.Kind} to {string.Join(", ", f.To)}: {f.Reason}"))
+                    + "]"));
 
     public static void Render(IAnsiConsole console, IntakeSnapshot snapshot, bool withContainers = true)
     {
@@ -187,7 +204,13 @@ internal static class LocalHostViews
         Pair(header, snapshot.Workflow == nameof(UpdateDmpWorkflow) ? "Update" : "Intake", $"{snapshot.InstanceId}: {Describe(snapshot)}");
         if (snapshot.Registry is { } dmp)
         {
-            Pair(header, "Registry", $"{dmp.State}" + (dmp.Modified is { } version ? $", version {version:O}" : string.Empty) + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})") + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
+            Pair(
+                header,
+                "Registry",
+                $"{dmp.State}"
+                    + (dmp.Modified is { } version ? $", version {version:O}" : string.Empty)
+                    + (dmp.StateReason is null ? string.Empty : $" ({dmp.StateReason})")
+                    + (dmp.UpdatedAt is { } at ? $", {Time(at)}" : string.Empty));
             if (dmp.Queue.Count > 0)
             {
                 Pair(header, "Waiting", dmp.Queue.Select(q => $"version {q.Modified:O} ({q.InstanceId}), since {Time(q.QueuedAt)}"));
@@ -200,10 +223,22 @@ internal static class LocalHostViews
 
         if (snapshot.Approvals.Count > 0)
         {
-            var approvals = new Table().Title("Approvals").AddColumn("Role").AddColumn("Approver").AddColumn("Decision").AddColumn("Decided by").AddColumn("When").AddColumn("Comment");
+            var approvals = new Table().Title("Approvals")
+                .AddColumn("Role")
+                .AddColumn("Approver")
+                .AddColumn("Decision")
+                .AddColumn("Decided by")
+                .AddColumn("When")
+                .AddColumn("Comment");
             foreach (var a in snapshot.Approvals)
             {
-                approvals.AddRow(Cell(a.Role), Cell(a.Approver), Cell(a.Decision.ToString()), Cell(a.OnBehalfOf is null ? a.DecidedBy : $"{a.DecidedBy} on behalf of {a.OnBehalfOf}"), Cell(a.DecidedAt is { } d ? Time(d) : null), Cell(a.Comment));
+                approvals.AddRow(
+                    Cell(a.Role),
+                    Cell(a.Approver),
+                    Cell(a.Decision.ToString()),
+                    Cell(a.OnBehalfOf is null ? a.DecidedBy : $"{a.DecidedBy} on behalf of {a.OnBehalfOf}"),
+                    Cell(a.DecidedAt is { } d ? Time(d) : null),
+                    Cell(a.Comment));
             }
 
             console.Write(approvals);
@@ -214,14 +249,24 @@ internal static class LocalHostViews
             var datasets = new Table().Title("Datasets and their containers")
                 .AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("State")
                 .AddColumn("Keep until").AddColumn("Disposal").AddColumn("Data").AddColumn("Controls in force (read back)");
-            var containers = new Table().Title("Containers as stored (metadata gardien_*)").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("Metadata");
+            var containers = new Table().Title("Containers as stored (metadata gardien_*)").AddColumn(new TableColumn("Container").NoWrap())
+                .AddColumn("Metadata");
 
             foreach (var view in snapshot.Datasets)
             {
                 var d = view.Dataset;
-                var data = string.Join(", ", new[] { d.PersonalData ? "personal" : null, d.SensitiveData ? "sensitive" : null, d.LegalHold ? "legal hold" : null }.OfType<string>());
+                var data = string.Join(
+                    ", ",
+                    new[]
+                    {
+                        d.PersonalData ? "personal" : null,
+                        d.SensitiveData ? "sensitive" : null,
+                        d.LegalHold ? "legal hold" : null,
+                    }.OfType<string>());
                 datasets.AddRow(
-                    Cell(ShortId(d.DatasetId)), Cell(d.Container), Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
+                    Cell(ShortId(d.DatasetId)),
+                    Cell(d.Container),
+                    Cell(view.Container is null ? d.State + " (container missing)" : d.State.ToString()),
                     Cell(d.KeepUntil?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "keep"),
                     Cell(d.Disposal.ToString()),
                     Cell(data.Length == 0 ? "-" : data),
@@ -250,12 +295,18 @@ internal static class LocalHostViews
             }
 
             grants.AddColumn("Ends on").AddColumn("Justified by approvals");
-            foreach (var person in snapshot.Grants.Where(g => g.State == GrantState.Active).GroupBy(g => g.PrincipalId, StringComparer.Ordinal))
+            foreach (var person in snapshot.Grants.Where(g => g.State == GrantState.Active)
+                .GroupBy(g => g.PrincipalId, StringComparer.Ordinal))
             {
                 var row = new List<Spectre.Console.Rendering.IRenderable> { Cell(person.Key) };
                 row.AddRange(datasetIds.Select(id => Cell(person.FirstOrDefault(g => g.DatasetId == id)?.Level.ToString())));
-                row.Add(Cell(string.Join(", ", person.Select(g => g.EndsOn?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-").Distinct())));
-                row.Add(Cell(string.Join(", ", person.SelectMany(g => g.ApprovalIds).Select(id => id[(id.LastIndexOf(':') + 1)..]).Distinct())));
+                row.Add(
+                    Cell(
+                        string.Join(
+                            ", ", person.Select(g => g.EndsOn?.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture) ?? "-").Distinct())));
+                row.Add(
+                    Cell(
+                        string.Join(", ", person.SelectMany(g => g.ApprovalIds).Select(id => id[(id.LastIndexOf(':') + 1)..]).Distinct())));
                 grants.AddRow(row);
             }
 
@@ -270,7 +321,10 @@ internal static class LocalHostViews
         var notEnforced = snapshot.Registry?.NotEnforcedLocally ?? snapshot.Result?.NotEnforcedLocally ?? [];
         if (notEnforced.Count > 0)
         {
-            var table = new Table().Title("Recorded but NOT enforced locally (Azurite lacks them; the Azure adapters enforce them)").AddColumn("Feature").AddColumn("Why").AddColumn("Recorded as");
+            var table = new Table().Title("Recorded but NOT enforced locally (Azurite lacks them; the Azure adapters enforce them)")
+                .AddColumn("Feature")
+                .AddColumn("Why")
+                .AddColumn("Recorded as");
             foreach (var f in notEnforced)
             {
                 table.AddRow(Cell(f.Feature), Cell(f.Reason), Cell(f.RecordedAs));
@@ -308,7 +362,10 @@ internal static class LocalHostViews
     }
 
     /// <summary>The inbox, oldest first, with the tokens of approval links and whether each request is still open.</summary>
-    public static async Task<IReadOnlyList<InboxEntry>> LoadInboxAsync(GardienLocalHost host, string? recipient, CancellationToken cancellationToken)
+    public static async Task<IReadOnlyList<InboxEntry>> LoadInboxAsync(
+        GardienLocalHost host,
+        string? recipient,
+        CancellationToken cancellationToken)
     {
         var messages = await host.Inbox.ListAsync(recipient, cancellationToken);
         var open = new Dictionary<string, bool>(StringComparer.Ordinal);
@@ -322,7 +379,8 @@ internal static class LocalHostViews
             {
                 if (!open.TryGetValue(message.CorrelationId, out var isOpen))
                 {
-                    var instance = await host.Client.GetInstanceAsync(message.CorrelationId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
+                    var instance = await host.Client.GetInstanceAsync(
+                        message.CorrelationId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
                     open[message.CorrelationId] = isOpen = instance is { IsRunning: true } or { Status: WorkflowStatus.Pending };
                 }
 
@@ -345,11 +403,17 @@ internal static class LocalHostViews
     public static Markup Cell(string? text) => new(Markup.Escape(string.IsNullOrEmpty(text) ? "-" : UntrustedText.Console(text)));
 
     /// <summary>A table cell of several lines, each neutralised as one line.</summary>
-    public static Markup Cell(IEnumerable<string?> lines) => new(Markup.Escape(string.Join("\n", lines.Select(l => string.IsNullOrEmpty(l) ? "-" : UntrustedText.Console(l))) is { Length: > 0 } text ? text : "-"));
+    public static Markup Cell(IEnumerable<string?> lines) =>
+        new(
+            Markup.Escape(
+                string.Join("\n", lines.Select(l => string.IsNullOrEmpty(l) ? "-" : UntrustedText.Console(l))) is { Length: > 0 } text
+                    ? text
+                    : "-"));
 
     private static void Pair(Grid grid, string name, string value) => Pair(grid, name, [value]);
 
-    private static void Pair(Grid grid, string name, IEnumerable<string> lines) => grid.AddRow(new Markup(Markup.Escape(name)), Cell(lines));
+    private static void Pair(Grid grid, string name, IEnumerable<string> lines) =>
+        grid.AddRow(new Markup(Markup.Escape(name)), Cell(lines));
 
     /// <summary>The last path segment of a URL-like id ("https://doi.org/10.1/x.raw" gives "x.raw"), for display only.</summary>
     public static string ShortId(string id)
@@ -364,5 +428,8 @@ internal static class LocalHostViews
         string.Join(", ", metadata
             .Where(m => m.Key is not ("gardien_dmp_id" or "gardien_dataset_id"))
             .OrderBy(m => m.Key, StringComparer.Ordinal)
-            .Select(m => $"{(m.Key.StartsWith("gardien_", StringComparison.Ordinal) ? m.Key["gardien_".Length..] : m.Key)}={Uri.UnescapeDataString(m.Value)}"));
+            .Select(
+                m =>
+                    $"{(m.Key.StartsWith("gardien_", StringComparison.Ordinal) ? m.Key["gardien_".Length..] : m.Key)}"
+                    + $"={Uri.UnescapeDataString(m.Value)}"));
 }

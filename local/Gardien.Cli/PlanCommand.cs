@@ -27,11 +27,25 @@ internal static class PlanCommand
             Description = "maDMP JSON files, directories (every *.json inside, at any depth), or - to read standard input.",
             Arity = ArgumentArity.OneOrMore,
         };
-        var policyOption = new Option<string?>("--policy") { Description = "Institution policy JSON file (default: the built-in sample policy, same as policy.sample.json).", HelpName = "FILE" };
-        var todayOption = new Option<string?>("--today") { Description = "Evaluate as of this date (default: today, UTC).", HelpName = "YYYY-MM-DD" };
-        var jsonOption = new Option<bool>("--json") { Description = "Print the plan as JSON instead of tables; with several files, one line per file: {\"file\", \"valid\", \"plan\"} or the validate shape." };
+        var policyOption = new Option<string?>("--policy")
+        {
+            Description = "Institution policy JSON file (default: the built-in sample policy, same as policy.sample.json).",
+            HelpName = "FILE",
+        };
+        var todayOption = new Option<string?>("--today")
+        {
+            Description = "Evaluate as of this date (default: today, UTC).",
+            HelpName = "YYYY-MM-DD",
+        };
+        var jsonOption = new Option<bool>("--json")
+        {
+            Description =
+                "Print the plan as JSON instead of tables; with several files, one line per file: {\"file\", \"valid\", "
+                + "\"plan\"} or the validate shape.",
+        };
 
-        var command = new Command("plan", "Compute the governance plan of maDMPs: classification, approvals, storage, access, retention, findings.")
+        var command = new Command(
+            "plan", "Compute the governance plan of maDMPs: classification, approvals, storage, access, retention, findings.")
         {
             file,
             policyOption,
@@ -52,7 +66,16 @@ internal static class PlanCommand
         return command;
     }
 
-    private static async Task<int> RunAsync(string[] files, string? policyPath, string? todayText, bool json, Func<Stream> openStandardInput, TextWriter output, TextWriter error, int? width, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(
+        string[] files,
+        string? policyPath,
+        string? todayText,
+        bool json,
+        Func<Stream> openStandardInput,
+        TextWriter output,
+        TextWriter error,
+        int? width,
+        CancellationToken cancellationToken)
     {
         DateOnly today;
         if (todayText is null)
@@ -72,7 +95,8 @@ internal static class PlanCommand
         }
         else if (Directory.Exists(policyPath))
         {
-            await error.WriteLineAsync($"error: --policy '{policyPath}' is a directory, not a file. Give the policy JSON file (see policy.sample.json).");
+            await error.WriteLineAsync(
+                $"error: --policy '{policyPath}' is a directory, not a file. Give the policy JSON file (see policy.sample.json).");
             return CliRunner.UsageOrIoError;
         }
         else
@@ -121,7 +145,8 @@ internal static class PlanCommand
                 }
                 else
                 {
-                    await error.WriteLineAsync($"error: '{input.Name}' is not a valid maDMP ({read.Errors.Count} error(s)); no plan computed:");
+                    await error.WriteLineAsync(
+                        $"error: '{input.Name}' is not a valid maDMP ({read.Errors.Count} error(s)); no plan computed:");
                     foreach (var issue in read.Errors)
                     {
                         await error.WriteLineAsync("  " + Describe(issue));
@@ -172,7 +197,8 @@ internal static class PlanCommand
             await output.WriteLineAsync(ValidateCommand.ToJsonLine(name, failed));
         }
 
-        await error.WriteLineAsync($"error: {(problem.Contains(name, StringComparison.Ordinal) ? problem : $"cannot read '{name}': {problem}")}");
+        await error.WriteLineAsync(
+            $"error: {(problem.Contains(name, StringComparison.Ordinal) ? problem : $"cannot read '{name}': {problem}")}");
     }
 
     /// <summary>Counts over a multi-file run, printed as its last line.</summary>
@@ -197,7 +223,8 @@ internal static class PlanCommand
         }
 
         public override string ToString() =>
-            $"{Planned + Invalid + Unreadable} file(s): {Planned} planned, {Invalid} invalid, {Unreadable} unreadable; {Findings} finding(s), {ErrorFindings} of them error(s).";
+            $"{Planned + Invalid + Unreadable} file(s): {Planned} planned, {Invalid} invalid, {Unreadable} unreadable; "
+            + $"{Findings} finding(s), {ErrorFindings} of them error(s).";
     }
 
     private static string Describe(ValidationIssue issue)
@@ -219,7 +246,10 @@ internal static class PlanCommand
         AddPair(header, "PI (contact)", $"{pi.Name} <{pi.Email}>{(pi.Orcid is null ? string.Empty : " orcid " + pi.Orcid)}");
         AddPair(header, "Project end", Date(plan.ProjectEnd));
         AddPair(header, "Access ends", Date(plan.AccessEndsOn));
-        AddPair(header, "Policy", $"{plan.PolicyInstitution} (v{plan.PolicyVersion}){(policyPath is null ? ", built-in sample policy" : ", " + policyPath)}");
+        AddPair(
+            header,
+            "Policy",
+            $"{plan.PolicyInstitution} (v{plan.PolicyVersion}){(policyPath is null ? ", built-in sample policy" : ", " + policyPath)}");
         AddPair(header, "Evaluated on", Date(plan.EvaluatedOn));
         console.Write(header);
         console.WriteLine();
@@ -228,9 +258,16 @@ internal static class PlanCommand
         foreach (var requirement in plan.RequiredApprovals)
         {
             var asked = plan.Approvers.FirstOrDefault(a => a.Role == requirement.Role) is { } who
-                ? $"{UntrustedText.Console(who.Name)} <{UntrustedText.Console(who.Email)}>{(who.DelegateEmail is null ? string.Empty : $"{Environment.NewLine}escalation: {UntrustedText.Console(who.DelegateName ?? string.Empty)} <{UntrustedText.Console(who.DelegateEmail)}>")}"
+                ? $"{UntrustedText.Console(who.Name)} <{UntrustedText.Console(who.Email)}>"
+                    + (who.DelegateEmail is null
+                        ? string.Empty
+                        : $"{Environment.NewLine}escalation: {UntrustedText.Console(who.DelegateName ?? string.Empty)} "
+                            + $"<{UntrustedText.Console(who.DelegateEmail)}>")
                 : "nobody (see findings)";
-            approvals.AddRow(Cell(Role(requirement.Role)), Cell(asked), Cell(string.Join(Environment.NewLine, requirement.Reasons.Select(UntrustedText.Console))));
+            approvals.AddRow(
+                Cell(Role(requirement.Role)),
+                Cell(asked),
+                Cell(string.Join(Environment.NewLine, requirement.Reasons.Select(UntrustedText.Console))));
         }
 
         console.Write(approvals);
@@ -244,7 +281,9 @@ internal static class PlanCommand
             var c = dataset.Classification;
             datasets.AddRow(
                 Cell(UntrustedText.Console(dataset.Title)),
-                Cell($"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{Answer(", personal", c.PersonalDataAnswer)}{Answer(", sensitive", c.SensitiveDataAnswer)})"),
+                Cell(
+                    $"{c.Classification}{Environment.NewLine}({Lower(c.EffectiveAccess)}{Answer(", personal", c.PersonalDataAnswer)}"
+                    + $"{Answer(", sensitive", c.SensitiveDataAnswer)})"),
                 Cell(string.Join(", ", dataset.RequiredApprovals.Select(r => Role(r.Role)))),
                 Cell(dataset.Storage.ContainerName),
                 Cell(Lower(dataset.Storage.Tier)),
@@ -260,12 +299,21 @@ internal static class PlanCommand
         console.Write(datasets);
 
         // Grants are the same on every dataset (a DMP does not assign people to datasets); show them once.
-        var access = new Table().Title("Access (every dataset's container)").AddColumn("Person").AddColumn("Identity").AddColumn("Role").AddColumn("Because").AddColumn("Until");
+        var access = new Table().Title("Access (every dataset's container)")
+            .AddColumn("Person")
+            .AddColumn("Identity")
+            .AddColumn("Role")
+            .AddColumn("Because")
+            .AddColumn("Until");
         foreach (var grant in plan.Datasets.FirstOrDefault()?.Access ?? [])
         {
             access.AddRow(
                 Cell(UntrustedText.Console(grant.Principal.Name)),
-                Cell(grant.Principal.Orcid is { } orcid ? $"orcid {UntrustedText.Console(orcid)}" + (grant.Principal.Email is { } mail ? $"{Environment.NewLine}{UntrustedText.Console(mail)}" : string.Empty) : UntrustedText.Console(grant.Principal.Email ?? "-")),
+                Cell(
+                    grant.Principal.Orcid is { } orcid
+                        ? $"orcid {UntrustedText.Console(orcid)}"
+                            + (grant.Principal.Email is { } mail ? $"{Environment.NewLine}{UntrustedText.Console(mail)}" : string.Empty)
+                        : UntrustedText.Console(grant.Principal.Email ?? "-")),
                 Cell(Lower(grant.Role)),
                 Cell(UntrustedText.Console(string.Join("; ", grant.Because))),
                 Cell(Date(grant.Until)));
@@ -279,7 +327,11 @@ internal static class PlanCommand
             var table = new Table().Title("Findings").AddColumn("Severity").AddColumn("Code").AddColumn("Where").AddColumn("What to do");
             foreach (var finding in findings.OrderByDescending(f => f.Severity))
             {
-                table.AddRow(Cell(finding.Severity.ToString().ToUpperInvariant()), Cell(finding.Code), Cell(UntrustedText.Console(finding.Path)), Cell(UntrustedText.Console(finding.Message)));
+                table.AddRow(
+                    Cell(finding.Severity.ToString().ToUpperInvariant()),
+                    Cell(finding.Code),
+                    Cell(UntrustedText.Console(finding.Path)),
+                    Cell(UntrustedText.Console(finding.Message)));
             }
 
             console.Write(table);

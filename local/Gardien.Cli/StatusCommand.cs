@@ -12,7 +12,11 @@ internal static class StatusCommand
 {
     public static Command Create()
     {
-        var dmp = new Argument<string?>("dmp") { Description = "The dmp_id (or the intake instance id); omit to list every intake.", Arity = ArgumentArity.ZeroOrOne };
+        var dmp = new Argument<string?>("dmp")
+        {
+            Description = "The dmp_id (or the intake instance id); omit to list every intake.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
         var command = new Command("status", "Show the intakes, or one DMP's approvals, containers and grants.") { dmp, json, config };
@@ -29,7 +33,8 @@ internal static class StatusCommand
                 var snapshot = await LocalHostViews.LoadAsync(host, id, cancellationToken);
                 if (snapshot is null)
                 {
-                    await error.WriteLineAsync($"error: no intake and no registry record for '{id}'. 'gardien status' lists the known DMPs.");
+                    await error.WriteLineAsync(
+                        $"error: no intake and no registry record for '{id}'. 'gardien status' lists the known DMPs.");
                     return CliRunner.Invalid;
                 }
 
@@ -75,13 +80,23 @@ internal static class StatusCommand
                 return CliRunner.Ok;
             }
 
-            var table = new Table().Title("Intakes").AddColumn("DMP").AddColumn("Title").AddColumn("Status").AddColumn("Awaiting").AddColumn("Containers").AddColumn("Active grants");
+            var table = new Table().Title("Intakes")
+                .AddColumn("DMP")
+                .AddColumn("Title")
+                .AddColumn("Status")
+                .AddColumn("Awaiting")
+                .AddColumn("Containers")
+                .AddColumn("Active grants");
             foreach (var s in intakes)
             {
                 table.AddRow(
                     LocalHostViews.Cell(s.DmpId), LocalHostViews.Cell(s.Registry?.Title), LocalHostViews.Cell(LocalHostViews.Describe(s)),
-                    LocalHostViews.Cell(LocalHostViews.DescribeAwaiting(s)), LocalHostViews.Cell(s.Datasets.Count(d => d.Container is not null).ToString(System.Globalization.CultureInfo.InvariantCulture)),
-                    LocalHostViews.Cell(s.Grants.Count(g => g.State == Workflows.Ports.GrantState.Active).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                    LocalHostViews.Cell(LocalHostViews.DescribeAwaiting(s)),
+                    LocalHostViews.Cell(
+                        s.Datasets.Count(d => d.Container is not null).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                    LocalHostViews.Cell(
+                        s.Grants.Count(g => g.State == Workflows.Ports.GrantState.Active)
+                            .ToString(System.Globalization.CultureInfo.InvariantCulture)));
             }
 
             console.Write(table);

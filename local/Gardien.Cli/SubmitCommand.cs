@@ -21,10 +21,16 @@ internal static class SubmitCommand
     public static Command Create()
     {
         var file = new Argument<string>("file") { Description = "The maDMP JSON file, or - to read standard input." };
-        var submitter = new Option<string?>("--as") { Description = "Who submits (recorded in the audit trail); default: the local user.", HelpName = "EMAIL" };
+        var submitter = new Option<string?>("--as")
+        {
+            Description = "Who submits (recorded in the audit trail); default: the local user.",
+            HelpName = "EMAIL",
+        };
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
-        var command = new Command("submit", "Submit a maDMP (or a new version of one) for governance: validate, plan, request the approvals (see 'gardien inbox').") { file, submitter, json, config };
+        var command =
+            new Command("submit", "Submit a maDMP (or a new version of one) for governance: validate, plan, "
+                + "request the approvals (see 'gardien inbox').") { file, submitter, json, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var text = await LocalHostCommand.ReadInputAsync(parse.GetValue(file)!, parse.InvocationConfiguration.Error, cancellationToken);
@@ -43,17 +49,36 @@ internal static class SubmitCommand
         return command;
     }
 
-    internal static async Task<(int Exit, DmpSubmissionResult Result)> SubmitAsync(GardienLocalHost host, string dmpJson, string submittedBy, bool json, TextWriter output, TextWriter error, CancellationToken cancellationToken)
+    internal static async Task<(int Exit, DmpSubmissionResult Result)> SubmitAsync(
+        GardienLocalHost host,
+        string dmpJson,
+        string submittedBy,
+        bool json,
+        TextWriter output,
+        TextWriter error,
+        CancellationToken cancellationToken)
     {
         var result = await host.Submissions.SubmitAsync(dmpJson, submittedBy, cancellationToken: cancellationToken);
         if (!result.Accepted)
         {
             if (json)
             {
-                await output.WriteLineAsync(JsonSerializer.Serialize(new { dmpId = result.DmpId, outcome = result.Outcome, accepted = false, message = result.Message, instanceId = result.InstanceId }, LocalHostCommand.Json));
+                await output.WriteLineAsync(
+                    JsonSerializer.Serialize(
+                        new
+                        {
+                            dmpId = result.DmpId,
+                            outcome = result.Outcome,
+                            accepted = false,
+                            message = result.Message,
+                            instanceId = result.InstanceId,
+                        },
+                        LocalHostCommand.Json));
             }
 
-            await error.WriteLineAsync($"error: {(result.Outcome == DmpRouteOutcome.Stale ? "stale version: " : string.Empty)}{UntrustedText.Console(result.Error)}");
+            await error.WriteLineAsync(
+                $"error: {(result.Outcome == DmpRouteOutcome.Stale ? "stale version: " : string.Empty)}"
+                + $"{UntrustedText.Console(result.Error)}");
             return (CliRunner.Invalid, result);
         }
 
@@ -96,7 +121,8 @@ internal static class SubmitCommand
             await output.WriteLineAsync("Status:   " + UntrustedText.Console(LocalHostViews.Describe(snapshot)));
             if (snapshot.Awaiting.Count > 0)
             {
-                await output.WriteLineAsync("Awaiting: " + string.Join("\n          ", LocalHostViews.DescribeAwaiting(snapshot).Select(UntrustedText.Console)));
+                await output.WriteLineAsync(
+                    "Awaiting: " + string.Join("\n          ", LocalHostViews.DescribeAwaiting(snapshot).Select(UntrustedText.Console)));
                 await output.WriteLineAsync("Next: 'gardien inbox' shows the approval requests; 'gardien approve LINK' decides one.");
             }
         }

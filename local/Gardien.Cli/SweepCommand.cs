@@ -18,16 +18,24 @@ internal static class SweepCommand
     public static Command Create()
     {
         var dryRun = new Option<bool>("--dry-run") { Description = "List what the sweep would do; start nothing, notify nobody." };
-        var today = new Option<string?>("--today") { Description = "Sweep as of this date (default: today, UTC).", HelpName = "YYYY-MM-DD" };
+        var today = new Option<string?>("--today")
+        {
+            Description = "Sweep as of this date (default: today, UTC).",
+            HelpName = "YYYY-MM-DD",
+        };
         var json = LocalHostCommand.JsonOption();
         var config = LocalHostCommand.ConfigOption();
-        var command = new Command("sweep", "Run the retention sweep: datasets whose keep-until date is within the notice windows get a retention case.") { dryRun, today, json, config };
+        var command =
+            new Command("sweep", "Run the retention sweep: datasets whose keep-until date is within the notice windows get a retention "
+                + "case.") { dryRun, today, json, config };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var date = DateOnly.FromDateTime(DateTime.UtcNow);
-            if (parse.GetValue(today) is { } text && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
+            if (parse.GetValue(today) is { } text
+                && !DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date))
             {
-                await parse.InvocationConfiguration.Error.WriteLineAsync($"error: --today '{text}' is not a date; use YYYY-MM-DD, e.g. 2036-01-31.");
+                await parse.InvocationConfiguration.Error.WriteLineAsync(
+                    $"error: --today '{text}' is not a date; use YYYY-MM-DD, e.g. 2036-01-31.");
                 return CliRunner.UsageOrIoError;
             }
 
@@ -63,7 +71,12 @@ internal static class SweepCommand
     }
 
     /// <summary>Runs a sweep to completion; null (reason written) when it is unavailable or did not finish.</summary>
-    internal static async Task<RetentionSweepReport?> SweepAsync(GardienLocalHost host, DateOnly date, bool dryRun, TextWriter error, CancellationToken cancellationToken)
+    internal static async Task<RetentionSweepReport?> SweepAsync(
+        GardienLocalHost host,
+        DateOnly date,
+        bool dryRun,
+        TextWriter error,
+        CancellationToken cancellationToken)
     {
         if (!host.IsWorkflowRegistered(nameof(RetentionSweepWorkflow)))
         {
@@ -74,11 +87,14 @@ internal static class SweepCommand
         var id = dryRun
             ? RetentionSweepWorkflow.DryRunInstanceIdFor(date, Guid.NewGuid().ToString("N")[..8])
             : RetentionSweepWorkflow.InstanceIdFor(date);
-        await host.Client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(date, dryRun), id, cancellationToken: cancellationToken);
+        await host.Client.ScheduleNewAsync(
+            nameof(RetentionSweepWorkflow), new RetentionSweepInput(date, dryRun), id, cancellationToken: cancellationToken);
         var done = await host.RunUntilCompletedAsync(id, cancellationToken);
         if (done is null)
         {
-            await error.WriteLineAsync($"error: the sweep {id} did not finish within Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); it carries on at the next command ('gardien status').");
+            await error.WriteLineAsync(
+                $"error: the sweep {id} did not finish within Engine:IdleTimeout ({host.EngineOptions.IdleTimeout}); "
+                + "it carries on at the next command ('gardien status').");
             return null;
         }
 
@@ -103,18 +119,35 @@ internal static class SweepCommand
 
     internal static void Render(IAnsiConsole console, RetentionSweepReport report)
     {
-        console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Retention sweep {(report.DryRun ? "(DRY RUN: nothing changed) " : string.Empty)}as of {report.Date:yyyy-MM-dd}, notice horizon {report.HorizonDays} days: {report.Items.Count} dataset(s) due, {report.CasesStarted} case(s) started."));
+        console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"Retention sweep {(report.DryRun ? "(DRY RUN: nothing changed) " : string.Empty)}as of {report.Date:yyyy-MM-dd}, ")
+            + string.Create(
+                CultureInfo.InvariantCulture,
+                $"notice horizon {report.HorizonDays} days: {report.Items.Count} dataset(s) due, {report.CasesStarted} case(s) started."));
         if (report.Items.Count > 0)
         {
-            var table = new Table().AddColumn("DMP").AddColumn("Dataset").AddColumn(new TableColumn("Container").NoWrap()).AddColumn("Keep until").AddColumn("Window").AddColumn("Disposal").AddColumn("Action");
+            var table = new Table().AddColumn("DMP")
+                .AddColumn("Dataset")
+                .AddColumn(new TableColumn("Container").NoWrap())
+                .AddColumn("Keep until")
+                .AddColumn("Window")
+                .AddColumn("Disposal")
+                .AddColumn("Action");
             foreach (var item in report.Items)
             {
                 table.AddRow(
-                    LocalHostViews.Cell(LocalHostViews.ShortId(item.DmpId)), LocalHostViews.Cell(LocalHostViews.ShortId(item.DatasetId)), LocalHostViews.Cell(item.Container),
+                    LocalHostViews.Cell(LocalHostViews.ShortId(item.DmpId)),
+                    LocalHostViews.Cell(LocalHostViews.ShortId(item.DatasetId)),
+                    LocalHostViews.Cell(item.Container),
                     LocalHostViews.Cell(item.KeepUntil.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)),
-                    LocalHostViews.Cell(item.KeepUntil < report.Date ? "past due" : item.Window is { } w ? string.Create(CultureInfo.InvariantCulture, $"{w}-day notice") : "not yet"),
-                    LocalHostViews.Cell(item.Disposal.ToString()), LocalHostViews.Cell(item.Action + (item.CaseStatus is null ? string.Empty : $" ({item.CaseStatus})")));
+                    LocalHostViews.Cell(
+                        item.KeepUntil < report.Date
+                            ? "past due"
+                            : item.Window is { } w ? string.Create(CultureInfo.InvariantCulture, $"{w}-day notice") : "not yet"),
+                    LocalHostViews.Cell(item.Disposal.ToString()),
+                    LocalHostViews.Cell(item.Action + (item.CaseStatus is null ? string.Empty : $" ({item.CaseStatus})")));
             }
 
             console.Write(table);
@@ -122,7 +155,9 @@ internal static class SweepCommand
 
         foreach (var d in report.Discrepancies)
         {
-            console.WriteLine(UntrustedText.Console($"discrepancy: {d.Kind} in {d.Container} (registry {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil})"));
+            console.WriteLine(
+                UntrustedText.Console(
+                    $"discrepancy: {d.Kind} in {d.Container} (registry {d.RegistryKeepUntil ?? "none"}, tag {d.TagKeepUntil})"));
         }
     }
 }

@@ -22,10 +22,22 @@ internal static class ValidateCommand
             Description = "maDMP JSON files, directories (every *.json inside, at any depth), or - to read standard input.",
             Arity = ArgumentArity.OneOrMore,
         };
-        var strict = new Option<bool>("--strict") { Description = "Exactly the official schema's verdict (no tolerance for real-world deviations)." };
-        var schemaVersion = new Option<string?>("--schema-version") { Description = "Validate against this RDA DMP Common Standard version instead of detecting it.", HelpName = "1.0|1.1|1.2" };
+        var strict = new Option<bool>("--strict")
+        {
+            Description = "Exactly the official schema's verdict (no tolerance for real-world deviations).",
+        };
+        var schemaVersion = new Option<string?>("--schema-version")
+        {
+            Description = "Validate against this RDA DMP Common Standard version instead of detecting it.",
+            HelpName = "1.0|1.1|1.2",
+        };
         schemaVersion.AcceptOnlyFromAmong("1.0", "1.1", "1.2");
-        var json = new Option<bool>("--json") { Description = "Print the result as JSON: {\"valid\", \"version\", \"errors\", \"warnings\"}; with several files, one line per file with \"file\" first." };
+        var json = new Option<bool>("--json")
+        {
+            Description =
+                "Print the result as JSON: {\"valid\", \"version\", \"errors\", \"warnings\"}; with several files, "
+                + "one line per file with \"file\" first.",
+        };
 
         var command = new Command("validate", "Validate maDMPs (RDA DMP Common Standard 1.0, 1.1 or 1.2) and list what to fix.")
         {
@@ -95,7 +107,11 @@ internal static class ValidateCommand
     }
 
     /// <summary>Reads one input; a problem opening it comes back as an "io" error, like a failing stream.</summary>
-    internal static async Task<MadmpReadResult> ReadAsync(CliInput input, MadmpReadOptions options, Func<Stream> openStandardInput, CancellationToken cancellationToken)
+    internal static async Task<MadmpReadResult> ReadAsync(
+        CliInput input,
+        MadmpReadOptions options,
+        Func<Stream> openStandardInput,
+        CancellationToken cancellationToken)
     {
         try
         {
@@ -116,7 +132,8 @@ internal static class ValidateCommand
             await output.WriteLineAsync(ToJsonLine(name, failed));
         }
 
-        await error.WriteLineAsync($"error: {(problem.Contains(name, StringComparison.Ordinal) ? problem : $"cannot read {name}: {problem}")}");
+        await error.WriteLineAsync(
+            $"error: {(problem.Contains(name, StringComparison.Ordinal) ? problem : $"cannot read {name}: {problem}")}");
     }
 
     /// <summary>Counts over a multi-file run, printed as its last line.</summary>
@@ -151,7 +168,8 @@ internal static class ValidateCommand
         }
 
         public override string ToString() =>
-            $"{Files + Unreadable} file(s): {Valid} valid, {Invalid} invalid, {Unreadable} unreadable; {Errors} error(s), {Warnings} warning(s).";
+            $"{Files + Unreadable} file(s): {Valid} valid, {Invalid} invalid, {Unreadable} unreadable; {Errors} error(s), "
+            + $"{Warnings} warning(s).";
     }
 
     /// <summary>
@@ -167,7 +185,12 @@ internal static class ValidateCommand
             ["errors"] = Issues(result.Errors),
             ["warnings"] = Issues(result.Warnings),
         };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return root.ToJsonString(
+            new JsonSerializerOptions
+            {
+                WriteIndented = true,
+                Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+            });
     }
 
     /// <summary>One compact line of a multi-file run: <c>{"file", "valid", "version", "errors", "warnings"}</c>.</summary>
@@ -181,7 +204,8 @@ internal static class ValidateCommand
             ["errors"] = Issues(result.Errors),
             ["warnings"] = Issues(result.Warnings),
         };
-        return root.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        return root.ToJsonString(
+            new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
     }
 
     private static JsonArray Issues(IReadOnlyList<ValidationIssue> issues)
@@ -210,7 +234,9 @@ internal static class ValidateCommand
         await output.WriteLineAsync($"{result.Errors.Count} error(s), {result.Warnings.Count} warning(s).");
         if (result.IsValid && result.Document is { } document)
         {
-            await output.WriteLineAsync($"\"{UntrustedText.Console(document.Dmp.Title)}\": {document.Dmp.Datasets.Count} dataset(s), {document.Dmp.Contributors.Count} contributor(s).");
+            await output.WriteLineAsync(
+                $"\"{UntrustedText.Console(document.Dmp.Title)}\": {document.Dmp.Datasets.Count} dataset(s), "
+                + $"{document.Dmp.Contributors.Count} contributor(s).");
         }
     }
 

@@ -223,7 +223,8 @@ internal sealed class WordSafeConsole(IAnsiConsole inner, TextWriter output) : I
         return lines;
     }
 
-    private static IEnumerable<string> Words(string line) => line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    private static IEnumerable<string> Words(string line) =>
+        line.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 
     /// <summary>Terminal cells a text takes: wide (East Asian, emoji) characters take two.</summary>
     private static int Width(string text)
@@ -236,7 +237,8 @@ internal sealed class WordSafeConsole(IAnsiConsole inner, TextWriter output) : I
                 >= 0x1100 and <= 0x115F or >= 0x2E80 and <= 0xA4CF or >= 0xAC00 and <= 0xD7A3 or >= 0xF900 and <= 0xFAFF
                     or >= 0xFE30 and <= 0xFE4F or >= 0xFF00 and <= 0xFF60 or >= 0xFFE0 and <= 0xFFE6
                     or >= 0x1F300 and <= 0x1F64F or >= 0x1F900 and <= 0x1F9FF or >= 0x20000 and <= 0x3FFFD => 2,
-                _ when Rune.GetUnicodeCategory(rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.Format => 0,
+                _ when Rune.GetUnicodeCategory(
+                    rune) is System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.Format => 0,
                 _ => 1,
             };
         }

@@ -49,14 +49,19 @@ public enum HistoryEventType
 /// worker. Flat on purpose (one shape for every <see cref="EventType"/>, unused members null) so that a store can keep
 /// it as one table row. Field use follows Durable Task:
 /// <list type="bullet">
-/// <item>Action events (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated, EventSent) carry the task id in <see cref="EventId"/>.</item>
-/// <item>Completion events (TaskCompleted/Failed, TimerFired, SubOrchestrationInstanceCompleted/Failed) point back at it with <see cref="TaskScheduledId"/>.</item>
+/// <item>Action events (TaskScheduled, TimerCreated, SubOrchestrationInstanceCreated, EventSent) carry the task id in
+/// <see cref="EventId"/>.</item>
+/// <item>Completion events (TaskCompleted/Failed, TimerFired, SubOrchestrationInstanceCompleted/Failed) point back at it with
+/// <see cref="TaskScheduledId"/>.</item>
 /// <item>Payloads (<see cref="Input"/>, <see cref="Result"/>) are already serialised by the <see cref="IWorkflowSerializer"/>.</item>
 /// </list>
 /// </summary>
 public sealed record HistoryEvent
 {
-    /// <summary>An event of <paramref name="eventType"/> produced at <paramref name="timestamp"/> (UTC); <paramref name="eventId"/> is the task id of an action event.</summary>
+    /// <summary>
+    /// An event of <paramref name="eventType"/> produced at <paramref name="timestamp"/> (UTC); <paramref name="eventId"/> is the task id
+    /// of an action event.
+    /// </summary>
     public HistoryEvent(HistoryEventType eventType, DateTime timestamp, int eventId = -1)
     {
         EventType = eventType;
@@ -85,7 +90,9 @@ public sealed record HistoryEvent
     /// <summary>ExecutionStarted / SubOrchestrationInstanceCreated: execution id of the (new) execution.</summary>
     public string? ExecutionId { get; init; }
 
-    /// <summary>Serialised input (ExecutionStarted, TaskScheduled, SubOrchestrationInstanceCreated, EventRaised, EventSent, ContinueAsNew).</summary>
+    /// <summary>
+    /// Serialised input (ExecutionStarted, TaskScheduled, SubOrchestrationInstanceCreated, EventRaised, EventSent, ContinueAsNew).
+    /// </summary>
     public string? Input { get; init; }
 
     /// <summary>Serialised result (TaskCompleted, SubOrchestrationInstanceCompleted, ExecutionCompleted, ExecutionTerminated).</summary>

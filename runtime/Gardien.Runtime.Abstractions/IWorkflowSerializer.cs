@@ -47,6 +47,8 @@ public sealed class JsonWorkflowSerializer(JsonSerializerOptions? options = null
             return targetType.IsValueType && Nullable.GetUnderlyingType(targetType) is null ? Activator.CreateInstance(targetType) : null;
         }
 
-        return targetType == typeof(object) ? JsonSerializer.Deserialize<JsonElement>(data, _options) : JsonSerializer.Deserialize(data, targetType, _options);
+        return targetType == typeof(object)
+            ? JsonSerializer.Deserialize<JsonElement>(data, _options)
+            : JsonSerializer.Deserialize(data, targetType, _options);
     }
 }

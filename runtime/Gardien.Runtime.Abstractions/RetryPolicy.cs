@@ -22,17 +22,20 @@ public sealed record RetryPolicy
     {
         if (maxNumberOfAttempts < 1)
         {
-            throw new ArgumentOutOfRangeException(nameof(maxNumberOfAttempts), maxNumberOfAttempts, "A retry policy needs at least one attempt.");
+            throw new ArgumentOutOfRangeException(
+                nameof(maxNumberOfAttempts), maxNumberOfAttempts, "A retry policy needs at least one attempt.");
         }
 
         if (firstRetryInterval <= TimeSpan.Zero)
         {
-            throw new ArgumentOutOfRangeException(nameof(firstRetryInterval), firstRetryInterval, "The first retry interval must be positive.");
+            throw new ArgumentOutOfRangeException(
+                nameof(firstRetryInterval), firstRetryInterval, "The first retry interval must be positive.");
         }
 
         if (backoffCoefficient < 1.0)
         {
-            throw new ArgumentOutOfRangeException(nameof(backoffCoefficient), backoffCoefficient, "The backoff coefficient must be 1.0 or more.");
+            throw new ArgumentOutOfRangeException(
+                nameof(backoffCoefficient), backoffCoefficient, "The backoff coefficient must be 1.0 or more.");
         }
 
         MaxNumberOfAttempts = maxNumberOfAttempts;

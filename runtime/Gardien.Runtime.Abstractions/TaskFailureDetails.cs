@@ -1,9 +1,15 @@
 namespace Gardien.Runtime;
 
 /// <summary>What went wrong in an activity, sub-workflow or workflow; mirrors Durable Task's <c>TaskFailureDetails</c>.</summary>
-public sealed record TaskFailureDetails(string ErrorType, string ErrorMessage, string? StackTrace = null, TaskFailureDetails? InnerFailure = null)
+public sealed record TaskFailureDetails(
+    string ErrorType,
+    string ErrorMessage,
+    string? StackTrace = null,
+    TaskFailureDetails? InnerFailure = null)
 {
-    /// <summary>The details of <paramref name="exception"/> and its inner exceptions (a task failure keeps the details it carries).</summary>
+    /// <summary>
+    /// The details of <paramref name="exception"/> and its inner exceptions (a task failure keeps the details it carries).
+    /// </summary>
     public static TaskFailureDetails FromException(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -16,7 +22,9 @@ public sealed record TaskFailureDetails(string ErrorType, string ErrorMessage, s
                 exception.InnerException is { } inner ? FromException(inner) : null);
     }
 
-    /// <summary>True when this failure (or its cause chain) was produced by an exception of type <typeparamref name="TException"/>.</summary>
+    /// <summary>
+    /// True when this failure (or its cause chain) was produced by an exception of type <typeparamref name="TException"/>.
+    /// </summary>
     public bool IsCausedBy<TException>()
         where TException : Exception =>
         ErrorType == typeof(TException).FullName || (InnerFailure?.IsCausedBy<TException>() ?? false);
@@ -55,7 +63,11 @@ public sealed class WorkflowTaskFailedException : Exception
 
     /// <summary>The failure of the call <paramref name="taskId"/> to <paramref name="taskName"/>, as reported by its engine.</summary>
     public WorkflowTaskFailedException(string taskName, int taskId, TaskFailureDetails failureDetails)
-        : this($"Task '{taskName}' (#{taskId}) failed with an unhandled exception: {failureDetails?.ErrorMessage}", taskName, taskId, failureDetails!)
+        : this(
+            $"Task '{taskName}' (#{taskId}) failed with an unhandled exception: {failureDetails?.ErrorMessage}",
+            taskName,
+            taskId,
+            failureDetails!)
     {
     }
 

@@ -14,18 +14,32 @@ public interface IWorkflowClient
     /// <param name="instanceId">Defaults to a new random id.</param>
     /// <param name="startAt">Start no earlier than this time (durable; default: now).</param>
     /// <param name="cancellationToken">Cancels the call, not the instance.</param>
-    Task<string> ScheduleNewAsync(string name, object? input = null, string? instanceId = null, DateTimeOffset? startAt = null, CancellationToken cancellationToken = default);
+    Task<string> ScheduleNewAsync(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        DateTimeOffset? startAt = null,
+        CancellationToken cancellationToken = default);
 
-    /// <summary>Raises an event; if the instance is not waiting yet the event is buffered until it does. Events to a completed instance are discarded.</summary>
+    /// <summary>
+    /// Raises an event; if the instance is not waiting yet the event is buffered until it does. Events to a completed instance are
+    /// discarded.
+    /// </summary>
     Task RaiseEventAsync(string instanceId, string eventName, object? eventData = null, CancellationToken cancellationToken = default);
 
     /// <summary>Null when the instance does not exist.</summary>
-    Task<WorkflowMetadata?> GetInstanceAsync(string instanceId, bool getInputsAndOutputs = true, bool getHistory = false, CancellationToken cancellationToken = default);
+    Task<WorkflowMetadata?> GetInstanceAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        bool getHistory = false,
+        CancellationToken cancellationToken = default);
 
     /// <summary>One page of the instances matching <paramref name="query"/>.</summary>
     Task<WorkflowQueryResult> QueryInstancesAsync(WorkflowQuery query, CancellationToken cancellationToken = default);
 
-    /// <summary>Terminates a non-terminal instance (asynchronously: the instance processes the request). Sub-workflows are not terminated.</summary>
+    /// <summary>
+    /// Terminates a non-terminal instance (asynchronously: the instance processes the request). Sub-workflows are not terminated.
+    /// </summary>
     Task TerminateAsync(string instanceId, object? output = null, CancellationToken cancellationToken = default);
 
     /// <summary>Suspends: the instance records incoming events but does not act on them until resumed.</summary>
@@ -37,27 +51,49 @@ public interface IWorkflowClient
     /// <summary>Deletes a terminal instance with its history; false when it does not exist or is not terminal.</summary>
     Task<bool> PurgeAsync(string instanceId, CancellationToken cancellationToken = default);
 
-    /// <summary>Deletes every terminal instance matching the filter (paging and status filter of <paramref name="query"/> are ignored); returns how many.</summary>
+    /// <summary>
+    /// Deletes every terminal instance matching the filter (paging and status filter of <paramref name="query"/> are ignored); returns how
+    /// many.
+    /// </summary>
     Task<int> PurgeInstancesAsync(WorkflowQuery query, CancellationToken cancellationToken = default);
 
     /// <summary>Waits until the instance is Completed, Failed or Terminated; cancel to stop waiting.</summary>
-    Task<WorkflowMetadata> WaitForCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellationToken = default);
+    Task<WorkflowMetadata> WaitForCompletionAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Waits until the instance has started running (or ended).</summary>
-    Task<WorkflowMetadata> WaitForStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellationToken = default);
+    Task<WorkflowMetadata> WaitForStartAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellationToken = default);
 }
 
 /// <summary>Base class of workflow clients (embedded engine, Durable Functions adapter).</summary>
 public abstract class WorkflowClient : IWorkflowClient, IAsyncDisposable
 {
     /// <inheritdoc/>
-    public abstract Task<string> ScheduleNewAsync(string name, object? input = null, string? instanceId = null, DateTimeOffset? startAt = null, CancellationToken cancellationToken = default);
+    public abstract Task<string> ScheduleNewAsync(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        DateTimeOffset? startAt = null,
+        CancellationToken cancellationToken = default);
 
     /// <inheritdoc/>
-    public abstract Task RaiseEventAsync(string instanceId, string eventName, object? eventData = null, CancellationToken cancellationToken = default);
+    public abstract Task RaiseEventAsync(
+        string instanceId,
+        string eventName,
+        object? eventData = null,
+        CancellationToken cancellationToken = default);
 
     /// <inheritdoc/>
-    public abstract Task<WorkflowMetadata?> GetInstanceAsync(string instanceId, bool getInputsAndOutputs = true, bool getHistory = false, CancellationToken cancellationToken = default);
+    public abstract Task<WorkflowMetadata?> GetInstanceAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        bool getHistory = false,
+        CancellationToken cancellationToken = default);
 
     /// <inheritdoc/>
     public abstract Task<WorkflowQueryResult> QueryInstancesAsync(WorkflowQuery query, CancellationToken cancellationToken = default);
@@ -78,13 +114,21 @@ public abstract class WorkflowClient : IWorkflowClient, IAsyncDisposable
     public abstract Task<int> PurgeInstancesAsync(WorkflowQuery query, CancellationToken cancellationToken = default);
 
     /// <inheritdoc/>
-    public abstract Task<WorkflowMetadata> WaitForCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellationToken = default);
+    public abstract Task<WorkflowMetadata> WaitForCompletionAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        CancellationToken cancellationToken = default);
 
     /// <inheritdoc/>
-    public abstract Task<WorkflowMetadata> WaitForStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellationToken = default);
+    public abstract Task<WorkflowMetadata> WaitForStartAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Lists every page of a query.</summary>
-    public async IAsyncEnumerable<WorkflowMetadata> QueryAllInstancesAsync(WorkflowQuery query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<WorkflowMetadata> QueryAllInstancesAsync(
+        WorkflowQuery query,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         var page = query;
@@ -144,7 +188,10 @@ public sealed record WorkflowQueryResult(IReadOnlyList<WorkflowMetadata> Instanc
 /// <summary>State of an instance as the client reports it; mirrors Durable Task's <c>OrchestrationMetadata</c>.</summary>
 public sealed record WorkflowMetadata
 {
-    /// <summary>The state of instance <paramref name="instanceId"/> of workflow <paramref name="name"/>; <paramref name="serializer"/> reads its payloads.</summary>
+    /// <summary>
+    /// The state of instance <paramref name="instanceId"/> of workflow <paramref name="name"/>; <paramref name="serializer"/> reads its
+    /// payloads.
+    /// </summary>
     public WorkflowMetadata(string instanceId, string name, WorkflowStatus status, IWorkflowSerializer serializer)
     {
         InstanceId = instanceId;

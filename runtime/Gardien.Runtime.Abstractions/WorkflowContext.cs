@@ -46,7 +46,9 @@ public abstract class WorkflowContext
     /// <summary>Sets the status visible through the client (serialised with the workflow serializer).</summary>
     public abstract void SetCustomStatus(object? customStatus);
 
-    /// <summary>Schedules an activity and waits for its result; throws <see cref="WorkflowTaskFailedException"/> when it fails (after retries).</summary>
+    /// <summary>
+    /// Schedules an activity and waits for its result; throws <see cref="WorkflowTaskFailedException"/> when it fails (after retries).
+    /// </summary>
     public abstract Task<TResult> CallActivityAsync<TResult>(string name, object? input = null, RetryPolicy? retryPolicy = null);
 
     /// <summary>Schedules an activity and waits for it, ignoring its result.</summary>
@@ -58,17 +60,26 @@ public abstract class WorkflowContext
     /// <paramref name="instanceId"/> defaults to a deterministic id derived from this instance. With a retry policy each
     /// attempt is a new child instance (explicit ids get an <c>-attempt{n}</c> suffix from the second attempt).
     /// </summary>
-    public abstract Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null);
+    public abstract Task<TResult> CallSubWorkflowAsync<TResult>(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        RetryPolicy? retryPolicy = null);
 
     /// <summary>Starts a sub-workflow and waits for it, ignoring its output.</summary>
-    public virtual Task CallSubWorkflowAsync(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null) =>
+    public virtual Task CallSubWorkflowAsync(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        RetryPolicy? retryPolicy = null) =>
         CallSubWorkflowAsync<object?>(name, input, instanceId, retryPolicy);
 
     /// <summary>A durable timer: survives restarts, any length. Cancelling it makes the returned task cancelled.</summary>
     public abstract Task CreateTimer(DateTime fireAtUtc, CancellationToken cancellationToken);
 
     /// <summary>A durable timer that fires <paramref name="delay"/> after the current step's time.</summary>
-    public Task CreateTimer(TimeSpan delay, CancellationToken cancellationToken) => CreateTimer(CurrentUtcDateTime.Add(delay), cancellationToken);
+    public Task CreateTimer(TimeSpan delay, CancellationToken cancellationToken) =>
+        CreateTimer(CurrentUtcDateTime.Add(delay), cancellationToken);
 
     /// <summary>
     /// Waits for an event raised on this instance. Events raised before the wait are buffered and delivered in order
@@ -76,7 +87,10 @@ public abstract class WorkflowContext
     /// </summary>
     public abstract Task<T> WaitForExternalEvent<T>(string eventName, CancellationToken cancellationToken = default);
 
-    /// <summary>Like <see cref="WaitForExternalEvent{T}(string, CancellationToken)"/> but throws <see cref="TimeoutException"/> after <paramref name="timeout"/> (a durable timer).</summary>
+    /// <summary>
+    /// Like <see cref="WaitForExternalEvent{T}(string, CancellationToken)"/> but throws <see cref="TimeoutException"/> after
+    /// <paramref name="timeout"/> (a durable timer).
+    /// </summary>
     public virtual async Task<T> WaitForExternalEvent<T>(string eventName, TimeSpan timeout)
     {
         using var cancel = new CancellationTokenSource();

@@ -49,11 +49,15 @@ public interface IActivity
 /// <summary>An activity; mirrors Durable Task's <c>ITaskActivity</c>.</summary>
 public interface IActivity<in TInput, TOutput>
 {
-    /// <summary>Runs the activity once (it may run again: make its side effects idempotent, see <see cref="ActivityContext.IdempotencyKey"/>).</summary>
+    /// <summary>
+    /// Runs the activity once (it may run again: make its side effects idempotent, see <see cref="ActivityContext.IdempotencyKey"/>).
+    /// </summary>
     Task<TOutput> RunAsync(ActivityContext context, TInput input);
 }
 
-/// <summary>Base class of activities; mirrors Durable Task's <c>TaskActivity&lt;TInput, TOutput&gt;</c>. Activities are resolved from DI.</summary>
+/// <summary>
+/// Base class of activities; mirrors Durable Task's <c>TaskActivity&lt;TInput, TOutput&gt;</c>. Activities are resolved from DI.
+/// </summary>
 public abstract class Activity<TInput, TOutput> : IActivity<TInput, TOutput>, IActivity
 {
     Type IActivity.InputType => typeof(TInput);

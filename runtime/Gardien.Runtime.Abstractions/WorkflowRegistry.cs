@@ -11,7 +11,8 @@ namespace Gardien.Runtime;
 /// </summary>
 public sealed class WorkflowRegistry
 {
-    private readonly Dictionary<string, SortedDictionary<string, Func<IServiceProvider, IWorkflow>>> _workflows = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, SortedDictionary<string, Func<IServiceProvider, IWorkflow>>> _workflows = new(
+        StringComparer.Ordinal);
     private readonly Dictionary<string, Func<IServiceProvider, IActivity>> _activities = new(StringComparer.Ordinal);
 
     /// <summary>The names of the registered workflows.</summary>
@@ -20,7 +21,10 @@ public sealed class WorkflowRegistry
     /// <summary>The names of the registered activities.</summary>
     public IEnumerable<string> ActivityNames => _activities.Keys;
 
-    /// <summary>Registers <typeparamref name="TWorkflow"/> under the name and version of its <see cref="WorkflowAttribute"/> (default: class name, version 1).</summary>
+    /// <summary>
+    /// Registers <typeparamref name="TWorkflow"/> under the name and version of its <see cref="WorkflowAttribute"/> (default: class name,
+    /// version 1).
+    /// </summary>
     public WorkflowRegistry AddWorkflow<TWorkflow>()
         where TWorkflow : class, IWorkflow
     {
@@ -28,12 +32,18 @@ public sealed class WorkflowRegistry
         return AddWorkflow<TWorkflow>(attribute?.Name ?? typeof(TWorkflow).Name, attribute?.Version ?? WorkflowAttribute.DefaultVersion);
     }
 
-    /// <summary>Registers <typeparamref name="TWorkflow"/> as <paramref name="name"/> at <paramref name="version"/>, created from the services per use.</summary>
+    /// <summary>
+    /// Registers <typeparamref name="TWorkflow"/> as <paramref name="name"/> at <paramref name="version"/>, created from the services per
+    /// use.
+    /// </summary>
     public WorkflowRegistry AddWorkflow<TWorkflow>(string name, string version = WorkflowAttribute.DefaultVersion)
         where TWorkflow : class, IWorkflow =>
         AddWorkflow(name, version, services => ActivatorUtilities.GetServiceOrCreateInstance<TWorkflow>(services));
 
-    /// <summary>Registers the workflow <paramref name="factory"/> creates as <paramref name="name"/> at <paramref name="version"/>; a version registered twice throws.</summary>
+    /// <summary>
+    /// Registers the workflow <paramref name="factory"/> creates as <paramref name="name"/> at <paramref name="version"/>; a version
+    /// registered twice throws.
+    /// </summary>
     public WorkflowRegistry AddWorkflow(string name, string version, Func<IServiceProvider, IWorkflow> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -47,21 +57,27 @@ public sealed class WorkflowRegistry
 
         if (!versions.TryAdd(version, factory))
         {
-            throw new ArgumentException($"Workflow '{name}' version '{version}' is already registered; give the new one another version.", nameof(version));
+            throw new ArgumentException(
+                $"Workflow '{name}' version '{version}' is already registered; give the new one another version.", nameof(version));
         }
 
         return this;
     }
 
     /// <summary>Registers a workflow written as a function (tests, small hosts).</summary>
-    public WorkflowRegistry AddWorkflow<TInput, TOutput>(string name, Func<WorkflowContext, TInput, Task<TOutput>> run, string version = WorkflowAttribute.DefaultVersion)
+    public WorkflowRegistry AddWorkflow<TInput, TOutput>(
+        string name,
+        Func<WorkflowContext, TInput, Task<TOutput>> run,
+        string version = WorkflowAttribute.DefaultVersion)
     {
         ArgumentNullException.ThrowIfNull(run);
         var workflow = new FuncWorkflow<TInput, TOutput>(run);
         return AddWorkflow(name, version, _ => workflow);
     }
 
-    /// <summary>Registers <typeparamref name="TActivity"/> under the name of its <see cref="ActivityAttribute"/> (default: class name).</summary>
+    /// <summary>
+    /// Registers <typeparamref name="TActivity"/> under the name of its <see cref="ActivityAttribute"/> (default: class name).
+    /// </summary>
     public WorkflowRegistry AddActivity<TActivity>()
         where TActivity : class, IActivity =>
         AddActivity<TActivity>(typeof(TActivity).GetCustomAttribute<ActivityAttribute>()?.Name ?? typeof(TActivity).Name);
@@ -71,7 +87,9 @@ public sealed class WorkflowRegistry
         where TActivity : class, IActivity =>
         AddActivity(name, services => ActivatorUtilities.GetServiceOrCreateInstance<TActivity>(services));
 
-    /// <summary>Registers the activity <paramref name="factory"/> creates as <paramref name="name"/>; a name registered twice throws.</summary>
+    /// <summary>
+    /// Registers the activity <paramref name="factory"/> creates as <paramref name="name"/>; a name registered twice throws.
+    /// </summary>
     public WorkflowRegistry AddActivity(string name, Func<IServiceProvider, IActivity> factory)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
@@ -111,7 +129,9 @@ public sealed class WorkflowRegistry
         return resolved is null ? null : CreateWorkflow(name, resolved, services);
     }
 
-    /// <summary>Creates the registered activity <paramref name="name"/> from <paramref name="services"/>; null when not registered.</summary>
+    /// <summary>
+    /// Creates the registered activity <paramref name="name"/> from <paramref name="services"/>; null when not registered.
+    /// </summary>
     public IActivity? ResolveActivity(string name, IServiceProvider services)
     {
         ArgumentNullException.ThrowIfNull(services);

@@ -36,7 +36,8 @@ public sealed class ArmRegistrationTests
 
     private static ServiceProvider Build(Action<IServiceCollection> register, params (string Key, string Value)[] settings)
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(
+            settings.Select(s => new KeyValuePair<string, string?>(s.Key, s.Value))).Build();
         var services = new ServiceCollection().AddLogging().AddSingleton<IConfiguration>(configuration);
         services.AddSingleton(new Mock<IGovernanceRegistry>().Object);
         services.AddSingleton<ISecretStore>(new DictionarySecretStore([]));
@@ -51,12 +52,16 @@ public sealed class ArmRegistrationTests
 
         Assert.IsType<AzureStorageProvisioner>(provider.GetRequiredService<IStorageProvisioner>());
         Assert.IsType<ContainerRoleAssignments>(provider.GetRequiredService<IContainerRoleAssignments>());
-        Assert.Equal(new Uri("https://research01.blob.core.windows.net/"), provider.GetRequiredService<global::Azure.Storage.Blobs.BlobServiceClient>().Uri);
+        Assert.Equal(
+            new Uri("https://research01.blob.core.windows.net/"),
+            provider.GetRequiredService<global::Azure.Storage.Blobs.BlobServiceClient>().Uri);
     }
 
     [Theory]
     [InlineData(null, "ResearchData__resourceId is required")]
-    [InlineData("/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/Bad_Name", "ResearchData__resourceId '/subscriptions/x")]
+    [InlineData(
+        "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/Bad_Name",
+        "ResearchData__resourceId '/subscriptions/x")]
     public void AzureStorage_BadResourceId_FailsNamingTheSetting(string? resourceId, string expected)
     {
         (string, string)[] settings = resourceId is null ? [] : [("ResearchData:resourceId", resourceId)];
@@ -70,12 +75,22 @@ public sealed class ArmRegistrationTests
     [Fact]
     public void AzureStorage_PlainHttpEndpointOrTieringOutOfOrder_FailNamingTheSettings()
     {
-        using var provider = Build(s => s.AddGardienAzureStorage(), [.. Research, ("ResearchData:blobServiceUri", "http://research01.blob.core.windows.net/"), ("ResearchData:tierToCoolAfterDays", "90"), ("ResearchData:tierToArchiveAfterDays", "30")]);
+        using var provider = Build(
+            s => s.AddGardienAzureStorage(),
+            [
+                .. Research,
+                ("ResearchData:blobServiceUri", "http://research01.blob.core.windows.net/"),
+                ("ResearchData:tierToCoolAfterDays", "90"),
+                ("ResearchData:tierToArchiveAfterDays", "30"),
+            ]);
 
         var ex = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<ResearchStorageOptions>>().Value);
 
         Assert.Contains("ResearchData__blobServiceUri must be an https:// URL", ex.Message, StringComparison.Ordinal);
-        Assert.Contains("ResearchData__tierToArchiveAfterDays (30) must be greater than ResearchData__tierToCoolAfterDays", ex.Message, StringComparison.Ordinal);
+        Assert.Contains(
+            "ResearchData__tierToArchiveAfterDays (30) must be greater than ResearchData__tierToCoolAfterDays",
+            ex.Message,
+            StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +99,9 @@ public sealed class ArmRegistrationTests
         using var provider = Build(s => s.AddGardienAzureDmpTools(), Tools);
 
         var clients = Assert.IsType<DmpToolClients>(provider.GetRequiredService<IDmpToolClient>());
-        Assert.Equal(["damap:CommonMadmpApiClient", "opidor:OpidorDmpToolClient"], clients.Sources.Select(s => $"{s.Name}:{s.Client.GetType().Name}"));
+        Assert.Equal(
+            ["damap:CommonMadmpApiClient", "opidor:OpidorDmpToolClient"],
+            clients.Sources.Select(s => $"{s.Name}:{s.Client.GetType().Name}"));
     }
 
     [Fact]
@@ -109,7 +126,9 @@ public sealed class ArmRegistrationTests
     [Fact]
     public void DmpPolling_ResolvesThePollerOverEveryTool()
     {
-        using var provider = Build(s => s.AddGardienAzureDmpPolling(), [.. Research, .. Tools, ("EventGrid:DmpTopicEndpoint", "https://gardien-dmp.westeurope-1.eventgrid.azure.net/api/events")]);
+        using var provider = Build(
+            s => s.AddGardienAzureDmpPolling(),
+            [.. Research, .. Tools, ("EventGrid:DmpTopicEndpoint", "https://gardien-dmp.westeurope-1.eventgrid.azure.net/api/events")]);
 
         Assert.NotNull(provider.GetRequiredService<DmpToolPoller>());
         Assert.IsType<EventGridDmpChangePublisher>(provider.GetRequiredService<IDmpChangePublisher>());

@@ -77,13 +77,25 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         SeedVaultAndDirectory();
 
         // In Azure the data plane creates the container with its encryption scope; the fake ARM is told so.
-        _arm.Containers[container] = new FakeStorageArm.ContainerRecord { DefaultEncryptionScope = policy.Storage.Encryption.Scope, DenyOverride = true };
+        _arm.Containers[container] = new FakeStorageArm.ContainerRecord
+        {
+            DefaultEncryptionScope = policy.Storage.Encryption.Scope,
+            DenyOverride = true,
+        };
         await using var services = await StartAsync();
 
-        var routed = await services.GetRequiredService<DmpEventRouter>().RouteAsync(new DmpChange("opidor", DmpId, "4242", new DateTimeOffset(2026, 5, 2, 14, 30, 0, TimeSpan.Zero), DmpChangeKind.Submitted).ToDmpEvent());
+        var routed = await services.GetRequiredService<DmpEventRouter>()
+            .RouteAsync(
+                new DmpChange(
+                    "opidor",
+                    DmpId,
+                    "4242",
+                    new DateTimeOffset(2026, 5, 2, 14, 30, 0, TimeSpan.Zero),
+                    DmpChangeKind.Submitted).ToDmpEvent());
         var decided = await ApproveEverythingAsync(services, routed.InstanceId!);
 
-        var output = (await services.GetRequiredService<WorkflowClient>().GetInstanceAsync(routed.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>()!;
+        var output = (await services.GetRequiredService<WorkflowClient>()
+            .GetInstanceAsync(routed.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>()!;
         Assert.True(output.State == IntakeState.Active, $"{output.State}: {output.Reason}");
 
         // Approvals: through the Teams activity feed, and by mail for the DPO, who has no Teams app; cards to the channel.
@@ -91,9 +103,11 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         Assert.Contains(decided, d => d.Channel == "mail" && d.Recipient == Dpo);
         Assert.Contains(decided, d => d.Channel == "teams");
         var cards = _webhook.Requests.Select(r => JsonNode.Parse(r.Body!)!["attachments"]![0]!["content"]!).ToList();
-        var requestCards = cards.Where(c => ((string)c["body"]![0]!["text"]!).StartsWith("Approval needed", StringComparison.Ordinal)).ToList();
+        var requestCards = cards.Where(c => ((string)c["body"]![0]!["text"]!).StartsWith("Approval needed", StringComparison.Ordinal))
+            .ToList();
         Assert.Equal(output.Approvals.Count, requestCards.Count);
-        Assert.All(requestCards, c => Assert.Equal(["Approve", "Reject", "Open"], c["actions"]!.AsArray().Select(a => (string?)a!["title"])));
+        Assert.All(
+            requestCards, c => Assert.Equal(["Approve", "Reject", "Open"], c["actions"]!.AsArray().Select(a => (string?)a!["title"])));
 
         // Access: one Entra ID security group per level, holding the granted people, with its role on the container in ARM.
         Assert.NotEmpty(output.Grants);
@@ -102,9 +116,15 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         {
             var group = Assert.Single(_graph.Groups.Values, g => g.DisplayName == AccessGroups.GroupName(container, level));
             Assert.True(group.SecurityEnabled && !group.MailEnabled);
-            Assert.Equal(output.Grants.Where(g => g.Level == level).Select(g => g.PrincipalId).Order(StringComparer.Ordinal), group.Members.Order(StringComparer.Ordinal));
+            Assert.Equal(
+                output.Grants.Where(g => g.Level == level).Select(g => g.PrincipalId).Order(StringComparer.Ordinal),
+                group.Members.Order(StringComparer.Ordinal));
             Assert.Contains(assignments, a => (string?)a["principalId"] == group.Id && (string?)a["principalType"] == "Group"
-                && ((string)a["roleDefinitionId"]!).EndsWith(level == AccessLevel.Reader ? ContainerRoleAssignments.StorageBlobDataReader : ContainerRoleAssignments.StorageBlobDataContributor, StringComparison.Ordinal));
+                && ((string)a["roleDefinitionId"]!).EndsWith(
+                    level == AccessLevel.Reader
+                        ? ContainerRoleAssignments.StorageBlobDataReader
+                        : ContainerRoleAssignments.StorageBlobDataContributor,
+                    StringComparison.Ordinal));
         }
 
         // Storage controls set through ARM: the scope, unlocked raw-data immutability, the container in Gardien's lifecycle rule.
@@ -118,7 +138,13 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         var dataset = Assert.Single(await services.GetRequiredService<IGovernanceRegistry>().ListDatasetsAsync(DmpId));
         Assert.Equal(container, dataset.Container);
         Assert.Superset(
-            new HashSet<string> { GovernanceFeatures.EncryptionScope, GovernanceFeatures.Immutability, GovernanceFeatures.LifecyclePolicy, GovernanceFeatures.ContainerMetadata },
+            new HashSet<string>
+            {
+                GovernanceFeatures.EncryptionScope,
+                GovernanceFeatures.Immutability,
+                GovernanceFeatures.LifecyclePolicy,
+                GovernanceFeatures.ContainerMetadata,
+            },
             dataset.Controls!.Enforced.ToHashSet());
         Assert.Equal(policy.Storage.RawDataImmutability.Days, dataset.Controls.ImmutabilityDays);
         Assert.False(dataset.Controls.ImmutabilityLocked);
@@ -126,10 +152,15 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         // Written back to DMP OPIDoR: the container is the research output's storage facility.
         var writeBack = Assert.Single(_opidor.Requests, r => r.Method == "PUT");
         Assert.Equal("/api/v1/madmp/fragments/9102", writeBack.Path);
-        Assert.Contains(container, JsonNode.Parse(writeBack.Body!)!["data"]!["facility"]![1]!["technicalResourceId"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.Contains(
+            container,
+            JsonNode.Parse(writeBack.Body!)!["data"]!["facility"]![1]!["technicalResourceId"]!.GetValue<string>(),
+            StringComparison.Ordinal);
 
         // Every Azure call carried the identity's token; the audit trail is one valid chain.
-        Assert.All(_arm.Arm.Requests, r => Assert.Equal("Bearer " + FixedTokenCredential.Token, Loopback.Header(r.RequestMessage, "Authorization")));
+        Assert.All(
+            _arm.Arm.Requests,
+            r => Assert.Equal("Bearer " + FixedTokenCredential.Token, Loopback.Header(r.RequestMessage, "Authorization")));
         Assert.NotEmpty(_vault.AuthenticatedRequests);
         Assert.All(_graph.Requests, r => Assert.Equal("Bearer " + FixedTokenCredential.Token, Loopback.Header(r, "Authorization")));
         var verification = await services.GetRequiredService<IAuditLog>().VerifyAsync();
@@ -150,7 +181,8 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
             .RespondWith(Response.Create().WithStatusCode(200).WithBody(rda.ToJsonString()));
         _opidor.Server.Given(Request.Create().WithPath("/api/v1/madmp/plans/4242").WithParam("export_format", "standard").UsingGet())
             .RespondWith(Response.Create().WithStatusCode(200).WithBody(TestFiles.Read("Data/opidor-standard.json")));
-        _opidor.Server.Given(Request.Create().WithPath("/api/v1/madmp/fragments/9102").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
+        _opidor.Server.Given(Request.Create().WithPath("/api/v1/madmp/fragments/9102").UsingPut())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
     }
 
     private void SeedVaultAndDirectory()
@@ -176,18 +208,24 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
     {
         var id = Guid.NewGuid().ToString("N")[..12];
         var time = TimeProvider.System;
-        var registry = new FailureTranslatingGovernanceRegistry(new TableGovernanceRegistry(new TableServiceClient(azurite.ConnectionString), "all" + id));
+        var registry = new FailureTranslatingGovernanceRegistry(
+            new TableGovernanceRegistry(new TableServiceClient(azurite.ConnectionString), "all" + id));
         var audit = new AppendBlobAuditLog(new BlobServiceClient(azurite.ConnectionString).GetBlobContainerClient("audit-" + id));
 
         var vaultOptions = new KeyVaultOptions { VaultUri = _vault.VaultUri };
         var secrets = new KeyVaultSecretStore(
-            KeyVaultSecretStore.CreateClient(vaultOptions, _credential, new HttpClientTransport(Loopback.TrustingHandler()), disableChallengeResourceVerification: true), vaultOptions, time);
+            KeyVaultSecretStore.CreateClient(
+                vaultOptions,
+                _credential,
+                new HttpClientTransport(Loopback.TrustingHandler()),
+                disableChallengeResourceVerification: true), vaultOptions, time);
 
         var research = _arm.Arm.Options;
         research.TierToCoolAfterDays = 90;
         var controls = new StorageAccountControls(research, _credential, _arm.Arm.ClientOptions());
         var dataPlane = new BlobStorageProvisioner(new BlobServiceClient(azurite.ConnectionString));
-        var storage = new AzureStorageProvisioner(dataPlane, controls, new LifecyclePolicySync(controls, registry, dataPlane, research, time), time);
+        var storage = new AzureStorageProvisioner(
+            dataPlane, controls, new LifecyclePolicySync(controls, registry, dataPlane, research, time), time);
         var roles = new ContainerRoleAssignments(research, _credential, _arm.Arm.ClientOptions());
 
         var graphOptions = new GraphOptions { BaseUrl = _graph.BaseUrl, OrcidAttribute = FakeGraph.OrcidAttribute };
@@ -195,11 +233,20 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
         var directory = new GraphDirectory(graph, graphOptions, roles, time, null, (_, _) => Task.CompletedTask);
         var notifier = new TeamsNotifier(
             graph, directory, secrets, registry, TeamsNotifier.CreateWebhookClient(Loopback.TrustingHandler()),
-            new TeamsNotificationOptions { MailSender = Sender, TeamsAppId = AppId, WebhookSecretName = WebhookSecret }, graphOptions, time);
+            new TeamsNotificationOptions { MailSender = Sender, TeamsAppId = AppId, WebhookSecretName = WebhookSecret },
+            graphOptions,
+            time);
 
-        var opidor = new DmpToolSettings { Kind = DmpToolKind.Opidor, BaseUrl = _opidor.Uri, ClientIdSecretName = "opidor-client-id", ClientSecretName = "opidor-client-secret" };
+        var opidor = new DmpToolSettings
+        {
+            Kind = DmpToolKind.Opidor,
+            BaseUrl = _opidor.Uri,
+            ClientIdSecretName = "opidor-client-id",
+            ClientSecretName = "opidor-client-secret",
+        };
         opidor.PlanIds.Add("4242");
-        var tools = new DmpToolClients([new DmpToolSource("opidor", new OpidorDmpToolClient("opidor", opidor, new HttpClient(), secrets, time))]);
+        var tools = new DmpToolClients(
+            [new DmpToolSource("opidor", new OpidorDmpToolClient("opidor", opidor, new HttpClient(), secrets, time))]);
 
         var services = new ServiceCollection()
             .AddSingleton<IGovernanceRegistry>(registry)
@@ -238,7 +285,11 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
                 .Concat(mails
                     .Select(m => m.Body["Message"]!)
                     .Where(m => ((string?)m["subject"])?.StartsWith("Approval needed", StringComparison.Ordinal) == true)
-                    .Select(m => ("mail", (string)m["toRecipients"]![0]!["emailAddress"]!["address"]!, ApproveToken().Match((string)m["body"]!["content"]!).Groups["t"].Value)));
+                    .Select(
+                        m => (
+                            "mail",
+                            (string)m["toRecipients"]![0]!["emailAddress"]!["address"]!,
+                            ApproveToken().Match((string)m["body"]!["content"]!).Groups["t"].Value)));
             foreach (var (channel, recipient, token) in pending)
             {
                 if (seen.Add(token))
@@ -257,7 +308,8 @@ public sealed partial class IntakeOnAllAzureAdaptersTests(AzuriteFixture azurite
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"{instanceId} did not complete (status {instance?.Status}, custom status {instance?.SerializedCustomStatus}).");
+                throw new TimeoutException(
+                    $"{instanceId} did not complete (status {instance?.Status}, custom status {instance?.SerializedCustomStatus}).");
             }
 
             await Task.Delay(50);

@@ -37,7 +37,8 @@ public sealed class RegistrationTests
         Assert.IsType<TeamsNotifier>(services.GetRequiredService<INotifier>());
         Assert.NotNull(services.GetRequiredService<ApprovalTokenService>());
         Assert.NotNull(services.GetRequiredService<TokenCredential>());
-        Assert.Equal([NotificationKind.ApprovalRequest], services.GetRequiredService<IOptions<TeamsNotificationOptions>>().Value.EffectiveCardKinds);
+        Assert.Equal(
+            [NotificationKind.ApprovalRequest], services.GetRequiredService<IOptions<TeamsNotificationOptions>>().Value.EffectiveCardKinds);
     }
 
     [Fact]
@@ -58,7 +59,16 @@ public sealed class RegistrationTests
         var ex = await Assert.ThrowsAnyAsync<Exception>(() => host.StartAsync());
 
         var text = ex.ToString();
-        foreach (var setting in new[] { "AzureIdentity__ClientId", "KeyVault__VaultUri", "Graph__BaseUrl", "Graph__OrcidAttribute", "Notifications__MailSender", "Notifications__TeamsAppId", "Notifications__WebhookSecretName" })
+        foreach (var setting in new[]
+        {
+            "AzureIdentity__ClientId",
+            "KeyVault__VaultUri",
+            "Graph__BaseUrl",
+            "Graph__OrcidAttribute",
+            "Notifications__MailSender",
+            "Notifications__TeamsAppId",
+            "Notifications__WebhookSecretName",
+        })
         {
             Assert.Contains(setting, text, StringComparison.Ordinal);
         }

@@ -4,7 +4,9 @@ using Gardien.Infra.Tests.Support;
 
 namespace Gardien.Infra.Tests;
 
-/// <summary>infra-bicep/app-settings.contract.json, main.bicep and local.settings.sample.json agree on every setting the app reads.</summary>
+/// <summary>
+/// infra-bicep/app-settings.contract.json, main.bicep and local.settings.sample.json agree on every setting the app reads.
+/// </summary>
 [Collection(InfraCollection.Name)]
 public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
 {
@@ -16,10 +18,14 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
     private static IEnumerable<string> Names(string target) =>
         Contract.Where(s => s![target]!.GetValue<bool>() && !IsPattern(s)).Select(s => s!["name"]!.GetValue<string>());
 
-    /// <summary>Pattern entries as regular expressions: each &lt;part&gt; is one name segment, or a list item (<c>PlanIds__0</c>).</summary>
+    /// <summary>
+    /// Pattern entries as regular expressions: each &lt;part&gt; is one name segment, or a list item (<c>PlanIds__0</c>).
+    /// </summary>
     private static List<Regex> Patterns(string target) =>
         [.. Contract.Where(s => s![target]!.GetValue<bool>() && IsPattern(s))
-            .Select(s => new Regex("^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))];
+            .Select(
+                s => new Regex(
+                    "^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))];
 
     private ArmResource SiteConfig() =>
         Assert.Single(infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("'appsettings'", StringComparison.Ordinal));
@@ -55,7 +61,14 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
     [Fact]
     public void Bicep_DoesNotSetSettingsFlexConsumptionRejects()
     {
-        string[] rejected = ["FUNCTIONS_WORKER_RUNTIME", "FUNCTIONS_EXTENSION_VERSION", "WEBSITE_RUN_FROM_PACKAGE", "AzureWebJobsStorage", "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING"];
+        string[] rejected =
+        [
+            "FUNCTIONS_WORKER_RUNTIME",
+            "FUNCTIONS_EXTENSION_VERSION",
+            "WEBSITE_RUN_FROM_PACKAGE",
+            "AzureWebJobsStorage",
+            "WEBSITE_CONTENTAZUREFILECONNECTIONSTRING",
+        ];
 
         Assert.DoesNotContain(SiteSettings(), pair => rejected.Contains(pair.Key));
     }
@@ -69,16 +82,20 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
         Assert.Equal("managedidentity", settings["ResearchData__credential"]!.GetValue<string>());
         Assert.Contains("outputs.clientId", settings["AzureWebJobsStorage__clientId"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Contains("outputs.clientId", settings["AZURE_CLIENT_ID"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.All(settings, pair => Assert.DoesNotContain("AccountKey=", pair.Value?.ToString() ?? "", StringComparison.OrdinalIgnoreCase));
+        Assert.All(
+            settings, pair => Assert.DoesNotContain("AccountKey=", pair.Value?.ToString() ?? "", StringComparison.OrdinalIgnoreCase));
         Assert.All(settings, pair => Assert.DoesNotContain("listKeys", pair.Value?.ToString() ?? "", StringComparison.OrdinalIgnoreCase));
     }
 
     [Fact]
     public void Bicep_AppSettings_AreTheFixedSettingsPlusTheDmpToolSettings_WhichDefaultToNone()
     {
-        Assert.Equal("[union(parameters('appSettings'), parameters('dmpToolSettings'))]", SiteConfig().Raw("properties")!.GetValue<string>());
-        Assert.Empty(Assert.IsType<JsonObject>(ArmTemplate.Resolve(JsonValue.Create("[parameters('dmpToolSettings')]"), SiteConfig().Scope)));
-        Assert.Contains(Patterns("azure"), p => p.IsMatch("DmpTools__Tools__opidor__PlanIds__0") && p.IsMatch("DmpTools__Tools__damap__BaseUrl"));
+        Assert.Equal(
+            "[union(parameters('appSettings'), parameters('dmpToolSettings'))]", SiteConfig().Raw("properties")!.GetValue<string>());
+        Assert.Empty(
+            Assert.IsType<JsonObject>(ArmTemplate.Resolve(JsonValue.Create("[parameters('dmpToolSettings')]"), SiteConfig().Scope)));
+        Assert.Contains(
+            Patterns("azure"), p => p.IsMatch("DmpTools__Tools__opidor__PlanIds__0") && p.IsMatch("DmpTools__Tools__damap__BaseUrl"));
     }
 
     [Fact]
@@ -108,7 +125,8 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
         var local = LocalValues().Select(pair => pair.Key).ToList();
         var patterns = Patterns("local");
 
-        Assert.Equal(Names("local").Order(StringComparer.Ordinal), local.Where(n => !patterns.Any(p => p.IsMatch(n))).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            Names("local").Order(StringComparer.Ordinal), local.Where(n => !patterns.Any(p => p.IsMatch(n))).Order(StringComparer.Ordinal));
         Assert.Contains(local, n => patterns.Any(p => p.IsMatch(n)));
     }
 
@@ -120,7 +138,8 @@ public sealed class AppSettingsContractTests(CompiledInfrastructure infra)
         // func start keeps the task hub on Azurite; the adapters only ever use tokens, which the SDKs send over https only.
         Assert.Equal("UseDevelopmentStorage=true", values["AzureWebJobsStorage"]!.GetValue<string>());
         Assert.Equal("Default", values["AzureIdentity__Credential"]!.GetValue<string>());
-        foreach (var (name, value) in values.Where(pair => pair.Key.EndsWith("ServiceUri", StringComparison.Ordinal) || pair.Key.EndsWith("VaultUri", StringComparison.Ordinal)))
+        foreach (var (name, value) in values.Where(
+            pair => pair.Key.EndsWith("ServiceUri", StringComparison.Ordinal) || pair.Key.EndsWith("VaultUri", StringComparison.Ordinal)))
         {
             Assert.StartsWith("https://", value!.GetValue<string>(), StringComparison.Ordinal);
         }

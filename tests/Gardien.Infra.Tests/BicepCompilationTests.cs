@@ -2,7 +2,10 @@ using Gardien.Infra.Tests.Support;
 
 namespace Gardien.Infra.Tests;
 
-/// <summary>Every template and parameter file builds and lints with no diagnostic at all: BCP warnings (e.g. a misspelled property) count as failures.</summary>
+/// <summary>
+/// Every template and parameter file builds and lints with no diagnostic at all: BCP warnings (e.g. a misspelled property) count as
+/// failures.
+/// </summary>
 [Collection(InfraCollection.Name)]
 public sealed class BicepCompilationTests(CompiledInfrastructure infra)
 {
@@ -73,7 +76,11 @@ public sealed class BicepCompilationTests(CompiledInfrastructure infra)
 
         // Bicep still compiles (exit 0): only the clean check catches the typo.
         Assert.False(run.IsClean);
-        Assert.Contains(run.Diagnostics, d => d.Level == "Warning" && d.Code.StartsWith("BCP", StringComparison.Ordinal) && d.Message.Contains("enablePurgeProtecton", StringComparison.Ordinal));
+        Assert.Contains(
+            run.Diagnostics,
+            d => d.Level == "Warning"
+                && d.Code.StartsWith("BCP", StringComparison.Ordinal)
+                && d.Message.Contains("enablePurgeProtecton", StringComparison.Ordinal));
     }
 
     [Fact]

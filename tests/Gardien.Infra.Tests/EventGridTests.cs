@@ -9,7 +9,8 @@ public sealed class EventGridTests(CompiledInfrastructure infra)
     private IReadOnlyList<ArmResource> Subscriptions =>
         infra.Main.Resources.Where(r => r.Type.EndsWith("/eventSubscriptions", StringComparison.Ordinal)).ToList();
 
-    private static string Resolved(ArmResource resource, string expression) => ArmTemplate.Resolve(JsonValue.Create(expression), resource.Scope)!.GetValue<string>();
+    private static string Resolved(ArmResource resource, string expression) =>
+        ArmTemplate.Resolve(JsonValue.Create(expression), resource.Scope)!.GetValue<string>();
 
     [Fact]
     public void SystemTopic_ListensToTheResearchDataAccount()
@@ -17,7 +18,8 @@ public sealed class EventGridTests(CompiledInfrastructure infra)
         var topic = infra.Main.Single("Microsoft.EventGrid/systemTopics");
 
         Assert.Equal("Microsoft.Storage.StorageAccounts", topic.Value("properties", "topicType")!.GetValue<string>());
-        var source = infra.Main.Module("eventgrid").Raw("properties", "parameters", "researchStorageAccountId", "value")!.GetValue<string>();
+        var source = infra.Main.Module("eventgrid").Raw("properties", "parameters", "researchStorageAccountId", "value")!
+            .GetValue<string>();
         Assert.Contains("'storage-research'", source, StringComparison.Ordinal);
     }
 
@@ -76,12 +78,17 @@ public sealed class EventGridTests(CompiledInfrastructure infra)
 
             var delivery = subscription.Value("properties", "deliveryWithResourceIdentity")!;
             Assert.Equal("SystemAssigned", delivery["identity"]!["type"]!.GetValue<string>());
-            Assert.Contains("parameters('hostStorageAccountName')", delivery["destination"]!["properties"]!["resourceId"]!.GetValue<string>(), StringComparison.Ordinal);
+            Assert.Contains(
+                "parameters('hostStorageAccountName')",
+                delivery["destination"]!["properties"]!["resourceId"]!.GetValue<string>(),
+                StringComparison.Ordinal);
 
             var deadLetter = subscription.Value("properties", "deadLetterWithResourceIdentity")!;
             Assert.Equal("SystemAssigned", deadLetter["identity"]!["type"]!.GetValue<string>());
             Assert.Equal("StorageBlob", deadLetter["deadLetterDestination"]!["endpointType"]!.GetValue<string>());
-            Assert.Equal("eventgrid-deadletter", Resolved(subscription, deadLetter["deadLetterDestination"]!["properties"]!["blobContainerName"]!.GetValue<string>()));
+            Assert.Equal(
+                "eventgrid-deadletter",
+                Resolved(subscription, deadLetter["deadLetterDestination"]!["properties"]!["blobContainerName"]!.GetValue<string>()));
         });
     }
 

@@ -81,8 +81,13 @@ public sealed class KeyVaultAndFunctionAppTests(CompiledInfrastructure infra)
         Assert.Equal("10.0", Site.Value("properties", "functionAppConfig", "runtime", "version")!.GetValue<string>());
 
         Assert.Equal("blobContainer", Site.Value("properties", "functionAppConfig", "deployment", "storage", "type")!.GetValue<string>());
-        Assert.Equal("UserAssignedIdentity", Site.Value("properties", "functionAppConfig", "deployment", "storage", "authentication", "type")!.GetValue<string>());
-        Assert.Equal("[parameters('identityResourceId')]", Site.Raw("properties", "functionAppConfig", "deployment", "storage", "authentication", "userAssignedIdentityResourceId")!.GetValue<string>());
+        Assert.Equal(
+            "UserAssignedIdentity",
+            Site.Value("properties", "functionAppConfig", "deployment", "storage", "authentication", "type")!.GetValue<string>());
+        Assert.Equal(
+            "[parameters('identityResourceId')]",
+            Site.Raw("properties", "functionAppConfig", "deployment", "storage", "authentication", "userAssignedIdentityResourceId")!
+                .GetValue<string>());
 
         var scale = Site.Raw("properties", "functionAppConfig", "scaleAndConcurrency")!;
         Assert.NotNull(scale["maximumInstanceCount"]);
@@ -107,11 +112,13 @@ public sealed class KeyVaultAndFunctionAppTests(CompiledInfrastructure infra)
     [Fact]
     public void Authentication_SendsAnonymousBrowsersToEntraId_OnEveryRouteButTheKeyedApiAndTheHealthProbe()
     {
-        var auth = Assert.Single(infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("authsettingsV2", StringComparison.Ordinal));
+        var auth = Assert.Single(
+            infra.Main.OfType("Microsoft.Web/sites/config"), c => c.Name.Contains("authsettingsV2", StringComparison.Ordinal));
 
         Assert.True(auth.Value("properties", "platform", "enabled")!.GetValue<bool>());
         Assert.True(auth.Value("properties", "globalValidation", "requireAuthentication")!.GetValue<bool>());
-        Assert.Equal("RedirectToLoginPage", auth.Value("properties", "globalValidation", "unauthenticatedClientAction")!.GetValue<string>());
+        Assert.Equal(
+            "RedirectToLoginPage", auth.Value("properties", "globalValidation", "unauthenticatedClientAction")!.GetValue<string>());
         Assert.Equal("azureactivedirectory", auth.Value("properties", "globalValidation", "redirectToProvider")!.GetValue<string>());
         Assert.True(auth.Value("properties", "identityProviders", "azureActiveDirectory", "enabled")!.GetValue<bool>());
         Assert.True(auth.Value("properties", "httpSettings", "requireHttps")!.GetValue<bool>());

@@ -9,7 +9,9 @@ public sealed class PrivateNetworkingTests(CompiledInfrastructure infra)
     public void NetworkModule_IsDeployedOnlyWhenPrivateNetworkingIsOn()
     {
         Assert.Equal("[parameters('enablePrivateNetworking')]", infra.Main.Module("network").Condition);
-        Assert.False(ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enablePrivateNetworking')]"), infra.Main.Root)!.GetValue<bool>());
+        Assert.False(
+            ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enablePrivateNetworking')]"), infra.Main.Root)!
+                .GetValue<bool>());
     }
 
     [Fact]
@@ -18,21 +20,26 @@ public sealed class PrivateNetworkingTests(CompiledInfrastructure infra)
         var vnet = infra.Main.Single("Microsoft.Network/virtualNetworks");
         var subnets = vnet.Raw("properties", "subnets")!.AsArray();
 
-        Assert.Contains(subnets, s => s!["properties"]!["delegations"]?.AsArray().Any(d => d!["properties"]!["serviceName"]!.GetValue<string>() == "Microsoft.App/environments") == true);
+        Assert.Contains(
+            subnets,
+            s => s!["properties"]!["delegations"]?.AsArray()
+                .Any(d => d!["properties"]!["serviceName"]!.GetValue<string>() == "Microsoft.App/environments") == true);
     }
 
     [Fact]
     public void PrivateEndpoints_CoverBlobQueueTableAndVault_WithDnsZones()
     {
         var endpointModule = Assert.Single(infra.Main.OfType("Microsoft.Resources/deployments"), d => d.Scope.Path == "main/network");
-        var groups = endpointModule.Scope.Template["variables"]!["endpoints"]!.AsArray().Select(e => e!["groupId"]!.GetValue<string>()).Order();
+        var groups = endpointModule.Scope.Template["variables"]!["endpoints"]!.AsArray().Select(e => e!["groupId"]!.GetValue<string>())
+            .Order();
 
         Assert.Equal(["blob", "blob", "queue", "table", "table", "vault"], groups);
         Assert.Single(infra.Main.OfType("Microsoft.Network/privateEndpoints/privateDnsZoneGroups"));
         // One zone per sub-resource kind, created in a copy loop over the zones variable.
         var zones = infra.Main.Single("Microsoft.Network/privateDnsZones");
         Assert.NotNull(zones.Raw("copy"));
-        Assert.Equal(["blob", "queue", "table", "vault"], zones.Scope.Template["variables"]!["zones"]!.AsObject().Select(z => z.Key).Order());
+        Assert.Equal(
+            ["blob", "queue", "table", "vault"], zones.Scope.Template["variables"]!["zones"]!.AsObject().Select(z => z.Key).Order());
     }
 
     [Fact]
@@ -49,7 +56,9 @@ public sealed class PrivateNetworkingTests(CompiledInfrastructure infra)
     {
         Assert.All(infra.Main.OfType("Microsoft.Storage/storageAccounts"), account =>
         {
-            Assert.Equal("[if(parameters('enablePrivateNetworking'), 'Deny', 'Allow')]", account.Raw("properties", "networkAcls", "defaultAction")!.GetValue<string>());
+            Assert.Equal(
+                "[if(parameters('enablePrivateNetworking'), 'Deny', 'Allow')]",
+                account.Raw("properties", "networkAcls", "defaultAction")!.GetValue<string>());
             Assert.Equal("AzureServices", account.Value("properties", "networkAcls", "bypass")!.GetValue<string>());
         });
     }
@@ -71,7 +80,9 @@ public sealed class PrivateNetworkingTests(CompiledInfrastructure infra)
 
         if (parameters["keyVaultPublicNetworkAccess"]!.GetValue<string>() == "Disabled")
         {
-            Assert.True(parameters["enablePrivateNetworking"]!.GetValue<bool>(), "The app could not reach a closed vault without private endpoints.");
+            Assert.True(
+                parameters["enablePrivateNetworking"]!.GetValue<bool>(),
+                "The app could not reach a closed vault without private endpoints.");
         }
     }
 }

@@ -22,9 +22,15 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
     private const string App = "[parameters('principalId')]";
     private const string SystemTopic = "[parameters('systemTopicPrincipalId')]";
     private const string DmpTopic = "[parameters('dmpTopicPrincipalId')]";
-    private const string BlobQueue = "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', parameters('blobEventsQueueName'))]";
-    private const string DmpQueue = "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', parameters('dmpEventsQueueName'))]";
-    private const string DeadLetters = "[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', parameters('hostStorageAccountName'), 'default', parameters('deadLetterContainerName'))]";
+    private const string BlobQueue =
+        "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', "
+        + "parameters('blobEventsQueueName'))]";
+    private const string DmpQueue =
+        "[resourceId('Microsoft.Storage/storageAccounts/queueServices/queues', parameters('hostStorageAccountName'), 'default', "
+        + "parameters('dmpEventsQueueName'))]";
+    private const string DeadLetters =
+        "[resourceId('Microsoft.Storage/storageAccounts/blobServices/containers', parameters('hostStorageAccountName'), 'default', "
+        + "parameters('deadLetterContainerName'))]";
 
     private IReadOnlyList<ArmResource> Assignments => infra.Main.OfType("Microsoft.Authorization/roleAssignments").ToList();
 
@@ -61,8 +67,10 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
             $"{App}: {QueueDataMessageProcessor} @ {DmpQueue}",
             $"{App}: {BlobDataOwner} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
             $"{App}: {TableDataContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{App}: {StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
-            $"{App}: {RoleBasedAccessControlAdministrator} @ [resourceId('Microsoft.Storage/storageAccounts', parameters('researchStorageAccountName'))]",
+            $"{App}: {StorageAccountContributor} @ [resourceId('Microsoft.Storage/storageAccounts', "
+            + "parameters('researchStorageAccountName'))]",
+            $"{App}: {RoleBasedAccessControlAdministrator} @ [resourceId('Microsoft.Storage/storageAccounts', "
+            + "parameters('researchStorageAccountName'))]",
             $"{App}: {KeyVaultSecretsUser} @ [resourceId('Microsoft.KeyVault/vaults', parameters('keyVaultName'))]",
             $"{App}: {EventGridDataSender} @ [resourceId('Microsoft.EventGrid/topics', parameters('dmpTopicName'))]",
             $"{App}: {MonitoringMetricsPublisher} @ [resourceId('Microsoft.Insights/components', parameters('applicationInsightsName'))]",
@@ -84,12 +92,21 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
 
         Assert.Equal("2.0", delegation.Value("properties", "conditionVersion")!.GetValue<string>());
         Assert.Null(delegation.Condition);
-        Assert.Equal([BlobDataReader, BlobDataContributor], RoleGuid().Matches(condition).Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(
+            [BlobDataReader, BlobDataContributor],
+            RoleGuid().Matches(condition).Select(m => m.Groups[1].Value).Distinct().Order(StringComparer.Ordinal));
         Assert.Contains("ActionMatches{'Microsoft.Authorization/roleAssignments/write'}", condition, StringComparison.Ordinal);
         Assert.Contains("ActionMatches{'Microsoft.Authorization/roleAssignments/delete'}", condition, StringComparison.Ordinal);
-        Assert.Contains("@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals", condition, StringComparison.Ordinal);
-        Assert.Contains("@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals", condition, StringComparison.Ordinal);
-        Assert.All(Assignments.Where(a => RoleOf(a) != RoleBasedAccessControlAdministrator), a => Assert.Null(a.Raw("properties", "condition")));
+        Assert.Contains(
+            "@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals",
+            condition,
+            StringComparison.Ordinal);
+        Assert.Contains(
+            "@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals",
+            condition,
+            StringComparison.Ordinal);
+        Assert.All(
+            Assignments.Where(a => RoleOf(a) != RoleBasedAccessControlAdministrator), a => Assert.Null(a.Raw("properties", "condition")));
     }
 
     [Fact]
@@ -99,7 +116,9 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
 
         Assert.Equal("[parameters('enableResearchDataManagement')]", contributor.Condition);
         Assert.All(Assignments.Where(a => RoleOf(a) != StorageAccountContributor), a => Assert.Null(a.Condition));
-        Assert.True(ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enableResearchDataManagement')]"), contributor.Scope)!.GetValue<bool>());
+        Assert.True(
+            ArmTemplate.Resolve(System.Text.Json.Nodes.JsonValue.Create("[parameters('enableResearchDataManagement')]"), contributor.Scope)!
+                .GetValue<bool>());
     }
 
     [Fact]
@@ -122,7 +141,12 @@ public sealed partial class RoleAssignmentTests(CompiledInfrastructure infra)
     [Fact]
     public void Templates_NeverGrantOwnerContributorOrUserAccessAdministrator()
     {
-        string[] broad = ["8e3af657-a8ff-443c-a75c-2fe8c4bcb635", "b24988ac-6180-42a0-ab88-20f7382dd24c", "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9"];
+        string[] broad =
+        [
+            "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+            "b24988ac-6180-42a0-ab88-20f7382dd24c",
+            "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9",
+        ];
         var everything = infra.Main.Root.Template.ToJsonString();
 
         Assert.All(broad, role => Assert.DoesNotContain(role, everything, StringComparison.OrdinalIgnoreCase));

@@ -77,7 +77,14 @@ public sealed partial class SecretsAndOutputsTests(CompiledInfrastructure infra)
     public void MainOutputs_GiveThePipelineWhatItNeeds()
     {
         // scripts/deploy.sh reads these (one stage: nothing else is deployed with them afterwards).
-        string[] required = ["FUNCTION_APP_NAME", "FUNCTION_APP_URL", "IDENTITY_PRINCIPAL_ID", "KEY_VAULT_NAME", "APPROVAL_LINK_KEY_SECRET_NAME"];
+        string[] required =
+        [
+            "FUNCTION_APP_NAME",
+            "FUNCTION_APP_URL",
+            "IDENTITY_PRINCIPAL_ID",
+            "KEY_VAULT_NAME",
+            "APPROVAL_LINK_KEY_SECRET_NAME",
+        ];
 
         Assert.All(required, name => Assert.True(infra.Main.Root.Outputs.ContainsKey(name), name));
         var script = File.ReadAllText(Path.Combine(Gardien.Testing.RepoPaths.Root, "scripts", "deploy.sh"));

@@ -40,7 +40,8 @@ public sealed class StorageInvariantTests(CompiledInfrastructure infra)
     [Fact]
     public void ResearchData_BlobService_HasVersioningChangeFeedAndSoftDelete()
     {
-        var blobService = Assert.Single(infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices"), r => r.Scope.Path == "main/storage-research");
+        var blobService = Assert.Single(
+            infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices"), r => r.Scope.Path == "main/storage-research");
 
         Assert.True(blobService.Value("properties", "isVersioningEnabled")!.GetValue<bool>());
         Assert.True(blobService.Value("properties", "changeFeed", "enabled")!.GetValue<bool>());
@@ -52,7 +53,8 @@ public sealed class StorageInvariantTests(CompiledInfrastructure infra)
     [Fact]
     public void HostStorage_BlobService_HasSoftDelete()
     {
-        var blobService = Assert.Single(infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices"), r => r.Scope.Path == "main/storage-host");
+        var blobService = Assert.Single(
+            infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices"), r => r.Scope.Path == "main/storage-host");
 
         Assert.True(blobService.Value("properties", "deleteRetentionPolicy", "enabled")!.GetValue<bool>());
         Assert.True(blobService.Value("properties", "containerDeleteRetentionPolicy", "enabled")!.GetValue<bool>());
@@ -65,8 +67,10 @@ public sealed class StorageInvariantTests(CompiledInfrastructure infra)
 
         Assert.Equal("main/storage-research", policy.Scope.Path);
         Assert.Contains("parameters('auditContainerName')", policy.Name, StringComparison.Ordinal);
-        Assert.Equal("audit", ArmTemplate.Resolve(JsonValue.Create("[parameters('auditContainerName')]"), policy.Scope)!.GetValue<string>());
-        Assert.Equal("[parameters('auditRetentionDays')]", policy.Raw("properties", "immutabilityPeriodSinceCreationInDays")!.GetValue<string>());
+        Assert.Equal(
+            "audit", ArmTemplate.Resolve(JsonValue.Create("[parameters('auditContainerName')]"), policy.Scope)!.GetValue<string>());
+        Assert.Equal(
+            "[parameters('auditRetentionDays')]", policy.Raw("properties", "immutabilityPeriodSinceCreationInDays")!.GetValue<string>());
         Assert.Equal(3650, policy.Value("properties", "immutabilityPeriodSinceCreationInDays")!.GetValue<int>());
         Assert.True(policy.Value("properties", "allowProtectedAppendWrites")!.GetValue<bool>());
     }
@@ -91,7 +95,9 @@ public sealed class StorageInvariantTests(CompiledInfrastructure infra)
     [Fact]
     public void HostStorage_HasDeploymentAndDeadLetterContainers_WithoutPublicAccess()
     {
-        var containers = infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices/containers").Where(c => c.Scope.Path == "main/storage-host").ToList();
+        var containers = infra.Main.OfType("Microsoft.Storage/storageAccounts/blobServices/containers")
+            .Where(c => c.Scope.Path == "main/storage-host")
+            .ToList();
 
         Assert.Equal(2, containers.Count);
         Assert.All(containers, c => Assert.Equal("None", c.Value("properties", "publicAccess")!.GetValue<string>()));
@@ -109,10 +115,15 @@ public sealed class StorageInvariantTests(CompiledInfrastructure infra)
         {
             var settings = diagnostics.Where(d => d.Scope.Path == module).ToList();
             Assert.NotEmpty(settings);
-            Assert.All(settings, d => Assert.Equal("[parameters('logAnalyticsWorkspaceId')]", d.Raw("properties", "workspaceId")!.GetValue<string>()));
+            Assert.All(
+                settings,
+                d => Assert.Equal("[parameters('logAnalyticsWorkspaceId')]", d.Raw("properties", "workspaceId")!.GetValue<string>()));
         }
 
         // Blob data-plane logs on the research account: who read or changed health data.
-        Assert.Contains(diagnostics, d => d.Scope.Path == "main/storage-research" && (d.Raw("scope")?.ToString() ?? "").Contains("blobServices", StringComparison.Ordinal));
+        Assert.Contains(
+            diagnostics,
+            d => d.Scope.Path == "main/storage-research"
+                && (d.Raw("scope")?.ToString() ?? "").Contains("blobServices", StringComparison.Ordinal));
     }
 }

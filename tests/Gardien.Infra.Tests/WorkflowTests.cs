@@ -42,7 +42,8 @@ public sealed partial class WorkflowTests
         var infra = script.IndexOf("main.json\" --parameters", StringComparison.Ordinal);
         var key = script.IndexOf("az keyvault secret set", StringComparison.Ordinal);
         var publish = script.IndexOf("config-zip", StringComparison.Ordinal);
-        Assert.True(infra > 0 && key > infra && publish > key, "deploy.sh must deploy the infrastructure, then seed the signing key, then publish");
+        Assert.True(
+            infra > 0 && key > infra && publish > key, "deploy.sh must deploy the infrastructure, then seed the signing key, then publish");
 
         // The Event Grid subscriptions deliver to queues and are part of main.bicep: nothing is deployed after the code.
         Assert.Single(Regex.Matches(script, "az deployment group create"));
@@ -57,7 +58,8 @@ public sealed partial class WorkflowTests
 
         // The adapter reads {KeyVault__SigningKeySecretPrefix}{KeyVault__SigningKeyId} (prefix approval-signing-key-, checked
         // against the adapter in Gardien.Functions.Tests); the template names that secret and sets that id.
-        Assert.Contains("output APPROVAL_LINK_KEY_SECRET_NAME string = 'approval-signing-key-${approvalSigningKeyId}'", main, StringComparison.Ordinal);
+        Assert.Contains(
+            "output APPROVAL_LINK_KEY_SECRET_NAME string = 'approval-signing-key-${approvalSigningKeyId}'", main, StringComparison.Ordinal);
         Assert.Contains("KeyVault__SigningKeyId: approvalSigningKeyId", main, StringComparison.Ordinal);
     }
 

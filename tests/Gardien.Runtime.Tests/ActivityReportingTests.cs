@@ -59,7 +59,10 @@ public sealed class ActivityReportingTests
 
         public void ReleaseFirstReport() => _release.TrySetResult();
 
-        public override async Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default)
+        public override async Task CompleteActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            WorkflowMessage response,
+            CancellationToken cancellationToken = default)
         {
             if (Interlocked.Increment(ref _reports) == 1)
             {

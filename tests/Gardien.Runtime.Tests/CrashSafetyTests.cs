@@ -74,7 +74,8 @@ public sealed class CrashSafetyTests
         await using (var first = new WorkflowEngine(observed, registry, EngineHarness.TestOptions(time)))
         {
             await first.StartAsync();
-            await EngineHarness.WaitUntilAsync(async () => ledger.TotalRuns >= activitiesBeforeStop || await AllDoneAsync(client, ids), "activities started");
+            await EngineHarness.WaitUntilAsync(
+                async () => ledger.TotalRuns >= activitiesBeforeStop || await AllDoneAsync(client, ids), "activities started");
         }
 
         await using (var second = new WorkflowEngine(observed, registry, EngineHarness.TestOptions(time)))
@@ -122,7 +123,8 @@ public sealed class CrashSafetyTests
         .AddWorkflow<int, string>("Provision", async (ctx, n) =>
         {
             var a = await ctx.CallActivityAsync<string>("SideEffect", $"{n}-a");
-            var children = await Task.WhenAll(ctx.CallSubWorkflowAsync<int>("Child", (n * 10) + 1), ctx.CallSubWorkflowAsync<int>("Child", (n * 10) + 2));
+            var children = await Task.WhenAll(
+                ctx.CallSubWorkflowAsync<int>("Child", (n * 10) + 1), ctx.CallSubWorkflowAsync<int>("Child", (n * 10) + 2));
             var approval = await ctx.WaitForExternalEvent<string>("Approve");
             var fanOut = await Task.WhenAll(Enumerable.Range(0, 3).Select(i => ctx.CallActivityAsync<string>("SideEffect", $"{n}-f{i}")));
             return $"{a}|{children.Sum()}|{approval}|{string.Join(",", fanOut)}";
@@ -197,7 +199,10 @@ public sealed class CrashSafetyTests
 
         public bool Contains(string idempotencyKey) => _persisted.ContainsKey(idempotencyKey);
 
-        public override async Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default)
+        public override async Task CompleteActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            WorkflowMessage response,
+            CancellationToken cancellationToken = default)
         {
             await base.CompleteActivityWorkItemAsync(workItem, response, cancellationToken);
             _persisted[$"{workItem.Message.InstanceId}:{workItem.Message.ExecutionId}:{workItem.Message.Event.EventId}"] = true;
@@ -211,40 +216,67 @@ public sealed class CrashSafetyTests
 
         public bool Crashed => Volatile.Read(ref _calls) > crashAfterCalls;
 
-        public override Task<bool> CreateInstanceAsync(WorkflowInstanceState instance, WorkflowMessage executionStarted, CancellationToken cancellationToken = default) =>
+        public override Task<bool> CreateInstanceAsync(
+            WorkflowInstanceState instance,
+            WorkflowMessage executionStarted,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.CreateInstanceAsync(instance, executionStarted, cancellationToken));
 
         public override Task SendMessageAsync(WorkflowMessage message, CancellationToken cancellationToken = default) =>
             Gate(() => base.SendMessageAsync(message, cancellationToken));
 
-        public override async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+        public override async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(
+            TimeSpan lockDuration,
+            TimeSpan receiveTimeout,
+            CancellationToken cancellationToken)
         {
             var item = await Gate(() => base.LockNextWorkflowWorkItemAsync(lockDuration, receiveTimeout, cancellationToken));
             return Crashed ? throw Dead() : item;
         }
 
-        public override Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default) =>
+        public override Task CompleteWorkflowWorkItemAsync(
+            WorkflowWorkItem workItem,
+            WorkflowStepResult result,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.CompleteWorkflowWorkItemAsync(workItem, result, cancellationToken));
 
-        public override Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default) =>
+        public override Task AbandonWorkflowWorkItemAsync(
+            WorkflowWorkItem workItem,
+            string? reason,
+            TimeSpan retryDelay,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.AbandonWorkflowWorkItemAsync(workItem, reason, retryDelay, cancellationToken));
 
-        public override async Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+        public override async Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(
+            TimeSpan lockDuration,
+            TimeSpan receiveTimeout,
+            CancellationToken cancellationToken)
         {
             var item = await Gate(() => base.LockNextActivityWorkItemAsync(lockDuration, receiveTimeout, cancellationToken));
             return Crashed ? throw Dead() : item;
         }
 
-        public override Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default) =>
+        public override Task CompleteActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            WorkflowMessage response,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.CompleteActivityWorkItemAsync(workItem, response, cancellationToken));
 
-        public override Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default) =>
+        public override Task AbandonActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            string? reason,
+            TimeSpan retryDelay,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.AbandonActivityWorkItemAsync(workItem, reason, retryDelay, cancellationToken));
 
-        public override Task RenewActivityWorkItemAsync(ActivityWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default) =>
+        public override Task RenewActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            TimeSpan lockDuration,
+            CancellationToken cancellationToken = default) =>
             Gate(() => base.RenewActivityWorkItemAsync(workItem, lockDuration, cancellationToken));
 
-        private Task<T> Gate<T>(Func<Task<T>> call) => Interlocked.Increment(ref _calls) > crashAfterCalls ? Task.FromException<T>(Dead()) : call();
+        private Task<T> Gate<T>(Func<Task<T>> call) =>
+            Interlocked.Increment(ref _calls) > crashAfterCalls ? Task.FromException<T>(Dead()) : call();
 
         private Task Gate(Func<Task> call) => Interlocked.Increment(ref _calls) > crashAfterCalls ? Task.FromException(Dead()) : call();
 

@@ -43,14 +43,19 @@ public sealed class EngineHarness : IAsyncDisposable
         MaxConcurrentActivities = 8,
     };
 
-    public static Task<EngineHarness> StartFakeTimeAsync(Action<WorkflowRegistry> register, Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
+    public static Task<EngineHarness> StartFakeTimeAsync(
+        Action<WorkflowRegistry> register,
+        Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
     {
         var time = new FakeTimeProvider(Epoch);
         return StartAsync(new InMemoryWorkflowStore(time), time, register, configure);
     }
 
     public static async Task<EngineHarness> StartAsync(
-        IWorkflowStore store, TimeProvider time, Action<WorkflowRegistry> register, Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
+        IWorkflowStore store,
+        TimeProvider time,
+        Action<WorkflowRegistry> register,
+        Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(register);
         var registry = new WorkflowRegistry();

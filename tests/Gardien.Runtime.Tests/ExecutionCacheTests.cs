@@ -41,7 +41,10 @@ public sealed class ExecutionCacheTests
 
         public bool NextStepLockedDuringFirstCommit { get; private set; }
 
-        public override async Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+        public override async Task CompleteWorkflowWorkItemAsync(
+            WorkflowWorkItem workItem,
+            WorkflowStepResult result,
+            CancellationToken cancellationToken = default)
         {
             await base.CompleteWorkflowWorkItemAsync(workItem, result, cancellationToken);
             if (workItem.InstanceId == instanceId && Interlocked.Increment(ref _commits) == 1)
@@ -58,7 +61,10 @@ public sealed class ExecutionCacheTests
             }
         }
 
-        public override async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+        public override async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(
+            TimeSpan lockDuration,
+            TimeSpan receiveTimeout,
+            CancellationToken cancellationToken)
         {
             var workItem = await base.LockNextWorkflowWorkItemAsync(lockDuration, receiveTimeout, cancellationToken);
             if (workItem?.InstanceId == instanceId && Volatile.Read(ref _commits) >= 1)

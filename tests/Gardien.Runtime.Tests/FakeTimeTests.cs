@@ -32,7 +32,8 @@ public sealed class FakeTimeTests
 
         Assert.Equal("fired", done.ReadOutputAs<string>());
         Assert.Equal(2, store.ReArmed);
-        Assert.Single((await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!, e => e.EventType == HistoryEventType.TimerFired);
+        Assert.Single(
+            (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!, e => e.EventType == HistoryEventType.TimerFired);
     }
 
     private sealed class WeekCappedStore(IWorkflowStore inner) : DelegatingWorkflowStore(inner)
@@ -43,7 +44,10 @@ public sealed class FakeTimeTests
 
         public override TimeSpan? MaxMessageDelay => TimeSpan.FromDays(7);
 
-        public override async Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+        public override async Task CompleteWorkflowWorkItemAsync(
+            WorkflowWorkItem workItem,
+            WorkflowStepResult result,
+            CancellationToken cancellationToken = default)
         {
             var timers = result.WorkflowMessages.Count(m => m.Event.EventType == HistoryEventType.TimerFired);
             var created = result.NewHistory.Count(e => e.EventType == HistoryEventType.TimerCreated);

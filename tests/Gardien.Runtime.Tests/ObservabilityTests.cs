@@ -47,8 +47,14 @@ public sealed class ObservabilityTests
         Assert.Contains(measurements, m => m.Name == WorkflowEngineTelemetry.FailedCounter && m.Workflow == "ObservedFail");
         Assert.Contains(measurements, m => m.Name == WorkflowEngineTelemetry.ActivityDurationHistogram);
         Assert.Contains(measurements, m => m.Name == WorkflowEngineTelemetry.QueueDepthGauge);
-        Assert.Contains(spans, s => s.OperationName == WorkflowEngineTelemetry.WorkflowStepSpan && (string?)s.GetTagItem(WorkflowEngineTelemetry.InstanceIdTag) == ok);
-        Assert.Contains(spans, s => s.OperationName == WorkflowEngineTelemetry.ActivitySpan && (string?)s.GetTagItem(WorkflowEngineTelemetry.ActivityNameTag) == "Echo");
+        Assert.Contains(
+            spans,
+            s => s.OperationName == WorkflowEngineTelemetry.WorkflowStepSpan
+                && (string?)s.GetTagItem(WorkflowEngineTelemetry.InstanceIdTag) == ok);
+        Assert.Contains(
+            spans,
+            s => s.OperationName == WorkflowEngineTelemetry.ActivitySpan
+                && (string?)s.GetTagItem(WorkflowEngineTelemetry.ActivityNameTag) == "Echo");
     }
 
     private static string? Tag(ReadOnlySpan<KeyValuePair<string, object?>> tags)

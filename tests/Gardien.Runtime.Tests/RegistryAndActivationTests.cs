@@ -54,7 +54,8 @@ public sealed class RegistryAndActivationTests
 
     public sealed class PlainWorkflow : Workflow<string, string>
     {
-        public override Task<string> RunAsync(WorkflowContext context, string input) => context.CallActivityAsync<string>(nameof(PlainActivity), input);
+        public override Task<string> RunAsync(WorkflowContext context, string input) =>
+            context.CallActivityAsync<string>(nameof(PlainActivity), input);
     }
 
     [Workflow("Renamed", Version = "3")]

@@ -142,7 +142,8 @@ public sealed class AzuriteInstance : IAsyncDisposable
 
 /// <summary>
 /// One Azurite per test assembly. xunit only honours collection definitions declared in the test assembly itself,
-/// so each test project declares <c>[CollectionDefinition("Azurite")] class AzuriteCollection : ICollectionFixture&lt;AzuriteFixture&gt;</c>.
+/// so each test project declares <c>[CollectionDefinition("Azurite")] class AzuriteCollection :
+/// ICollectionFixture&lt;AzuriteFixture&gt;</c>.
 /// </summary>
 public sealed class AzuriteFixture : IAsyncLifetime
 {

@@ -11,7 +11,9 @@ public static class RepoPaths
     /// <summary><c>tests/data</c>: files the tests read (never the application).</summary>
     public static string TestData => Path.Combine(Root, "tests", "data");
 
-    /// <summary><c>tests/data/madmp</c>: the RDA schemas, examples and reference verdicts, DMP OPIDoR vocabularies (origins in its ORIGIN.md files).</summary>
+    /// <summary>
+    /// <c>tests/data/madmp</c>: the RDA schemas, examples and reference verdicts, DMP OPIDoR vocabularies (origins in its ORIGIN.md files).
+    /// </summary>
     public static string MadmpData => Path.Combine(TestData, "madmp");
 
     private static string FindRoot()

@@ -7,11 +7,17 @@ namespace Gardien.Workflows.Hosting;
 
 /// <param name="Message">Safe to show to whoever clicked the link: what happened, or what is wrong and what to do.</param>
 /// <param name="Decision">The decision that was (or would have been) recorded, when the link could be read.</param>
-public sealed record ApprovalSubmissionResult(bool Accepted, string Message, string? InstanceId, ApprovalTokenFailure Failure, string? Decision = null);
+public sealed record ApprovalSubmissionResult(
+    bool Accepted,
+    string Message,
+    string? InstanceId,
+    ApprovalTokenFailure Failure,
+    string? Decision = null);
 
 /// <summary>A decision as a host received it.</summary>
 /// <param name="Link">The whole approval link, its path, or the bare token: read by <see cref="ApprovalLinks.Parse"/>.</param>
-/// <param name="Decision">A decision asked for besides the link (a CLI flag, a form field); null: the link's own. Refused when it contradicts the link.</param>
+/// <param name="Decision">A decision asked for besides the link (a CLI flag, a form field); null: the link's own. Refused when it
+/// contradicts the link.</param>
 /// <param name="DecisionSource">How <paramref name="Decision"/> was asked for, for the message ("--reject", "the form").</param>
 /// <param name="DefaultDecision">The decision for a bare token when nothing else says (the CLI's <c>approve</c> command: approve).</param>
 /// <param name="Actor">Who decides, as the host established it ("user:e-mail"). In Azure this is the Entra sign-in
@@ -54,7 +60,12 @@ public sealed partial class ApprovalDecisionService(
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
 
     /// <summary>A decision with a token or a link; <paramref name="decision"/> must agree with the link's own decision.</summary>
-    public Task<ApprovalSubmissionResult> SubmitAsync(string token, string decision, string? comment, string? actor, CancellationToken cancellationToken = default) =>
+    public Task<ApprovalSubmissionResult> SubmitAsync(
+        string token,
+        string decision,
+        string? comment,
+        string? actor,
+        CancellationToken cancellationToken = default) =>
         SubmitAsync(new ApprovalDecisionRequest(token, decision, comment, actor), cancellationToken);
 
     public async Task<ApprovalSubmissionResult> SubmitAsync(ApprovalDecisionRequest request, CancellationToken cancellationToken = default)
@@ -69,19 +80,23 @@ public sealed partial class ApprovalDecisionService(
         var choice = ApprovalLinks.ChooseDecision(link, request.Decision, request.DecisionSource, request.DefaultDecision);
         if (choice.Decision is not { } decision)
         {
-            return Refused(choice.Contradiction ? ApprovalTokenFailure.DecisionContradictsLink : ApprovalTokenFailure.DecisionNotAllowed, choice.Error!);
+            return Refused(
+                choice.Contradiction ? ApprovalTokenFailure.DecisionContradictsLink : ApprovalTokenFailure.DecisionNotAllowed,
+                choice.Error!);
         }
 
         try
         {
             var now = _time.GetUtcNow();
-            var validation = await tokens.ValidateAsync(link.Token, decision: decision, now: now, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var validation = await tokens.ValidateAsync(link.Token, decision: decision, now: now, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             if (!validation.IsValid || validation.Claims is not { } claims)
             {
                 return Refused(validation.Failure, validation.Message, decision: decision);
             }
 
-            var instance = await client.GetInstanceAsync(claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var instance = await client.GetInstanceAsync(
+                claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false);
             if (instance is null)
             {
                 return Refused(ApprovalTokenFailure.WrongInstance, "This approval request no longer exists.", claims.InstanceId, decision);
@@ -89,7 +104,11 @@ public sealed partial class ApprovalDecisionService(
 
             if (instance.IsCompleted)
             {
-                return Refused(ApprovalTokenFailure.AlreadyUsed, "This approval request is already closed (decided, withdrawn or expired); your decision was not recorded.", claims.InstanceId, decision);
+                return Refused(
+                    ApprovalTokenFailure.AlreadyUsed,
+                    "This approval request is already closed (decided, withdrawn or expired); your decision was not recorded.",
+                    claims.InstanceId,
+                    decision);
             }
 
             // Checked before the token is used up: someone who may not decide must not spend the approver's link.
@@ -99,15 +118,21 @@ public sealed partial class ApprovalDecisionService(
                 return Refused(ApprovalTokenFailure.WrongApprover, authority.Refusal!, claims.InstanceId, decision);
             }
 
-            var redemption = await tokens.RedeemAsync(link.Token, decision, claims.InstanceId, null, now, authority.DecidedBy, cancellationToken).ConfigureAwait(false);
+            var redemption = await tokens.RedeemAsync(
+                link.Token, decision, claims.InstanceId, null, now, authority.DecidedBy, cancellationToken).ConfigureAwait(false);
             if (!redemption.IsValid)
             {
                 return Refused(redemption.Failure, redemption.Message, claims.InstanceId, decision);
             }
 
-            await client.RaiseEventAsync(claims.InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(link.Token, decision, request.Actor ?? claims.Approver, request.Comment), cancellationToken).ConfigureAwait(false);
+            await client.RaiseEventAsync(
+                claims.InstanceId,
+                ApprovalWorkflow.DecisionEventName,
+                new ApprovalDecisionEvent(link.Token, decision, request.Actor ?? claims.Approver, request.Comment),
+                cancellationToken).ConfigureAwait(false);
             var who = authority.OnBehalfOf is null ? string.Empty : $" on behalf of {authority.OnBehalfOf}";
-            return new ApprovalSubmissionResult(true, $"Thank you: your decision ({decision}){who} was recorded.", claims.InstanceId, ApprovalTokenFailure.None, decision);
+            return new ApprovalSubmissionResult(
+                true, $"Thank you: your decision ({decision}){who} was recorded.", claims.InstanceId, ApprovalTokenFailure.None, decision);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -118,7 +143,11 @@ public sealed partial class ApprovalDecisionService(
 #pragma warning restore CA1031
         {
             LogSubmissionFailed(_logger, ex, decision);
-            return Refused(ApprovalTokenFailure.None, "Your decision could not be submitted right now (a backend is unavailable). Please use the same link again in a few minutes.", decision: decision);
+            return Refused(
+                ApprovalTokenFailure.None,
+                "Your decision could not be submitted right now (a backend is unavailable). "
+                + "Please use the same link again in a few minutes.",
+                decision: decision);
         }
     }
 
@@ -147,10 +176,12 @@ public sealed partial class ApprovalDecisionService(
 
         try
         {
-            var validation = await tokens.ValidateAsync(reference.Token, decision: chosen, now: _time.GetUtcNow(), cancellationToken: cancellationToken).ConfigureAwait(false);
+            var validation = await tokens.ValidateAsync(
+                reference.Token, decision: chosen, now: _time.GetUtcNow(), cancellationToken: cancellationToken).ConfigureAwait(false);
             var claims = validation.Claims;
             if (validation.IsValid && claims is not null
-                && await client.GetInstanceAsync(claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is not { IsCompleted: false })
+                && await client.GetInstanceAsync(claims.InstanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false) is not { IsCompleted: false })
             {
                 return new ApprovalLinkPreview(false, "This approval request is already closed (decided, withdrawn or expired).",
                     reference.Token, chosen, claims.Role, claims.Approver, claims.ExpiresAt, ApprovalTokenFailure.AlreadyUsed)
@@ -175,7 +206,15 @@ public sealed partial class ApprovalDecisionService(
 #pragma warning restore CA1031
         {
             LogPreviewFailed(_logger, ex);
-            return new ApprovalLinkPreview(false, "This link cannot be checked right now (a backend is unavailable). Please try again in a few minutes.", reference.Token, chosen, null, null, null, ApprovalTokenFailure.None);
+            return new ApprovalLinkPreview(
+                false,
+                "This link cannot be checked right now (a backend is unavailable). Please try again in a few minutes.",
+                reference.Token,
+                chosen,
+                null,
+                null,
+                null,
+                ApprovalTokenFailure.None);
         }
     }
 
@@ -202,5 +241,9 @@ public sealed partial class ApprovalDecisionService(
         EventId = 2, Level = LogLevel.Error, Message = "An approval link could not be checked for its page; the person was asked to retry")]
     private static partial void LogPreviewFailed(ILogger logger, Exception exception);
 
-    private static ApprovalSubmissionResult Refused(ApprovalTokenFailure failure, string message, string? instanceId = null, string? decision = null) => new(false, message, instanceId, failure, decision);
+    private static ApprovalSubmissionResult Refused(
+        ApprovalTokenFailure failure,
+        string message,
+        string? instanceId = null,
+        string? decision = null) => new(false, message, instanceId, failure, decision);
 }

@@ -11,7 +11,10 @@ public sealed record AuditTrailWaiter(string InstanceId, string Workflow, string
 /// <param name="Verification">The trail's verification; null when nobody was waiting (the trail was not read).</param>
 /// <param name="Waiting">The instances that wait for the trail.</param>
 /// <param name="Resumed">Those told that the trail verifies again (all of them, or none while it is still broken).</param>
-public sealed record AuditTrailResumption(AuditVerification? Verification, IReadOnlyList<AuditTrailWaiter> Waiting, IReadOnlyList<string> Resumed);
+public sealed record AuditTrailResumption(
+    AuditVerification? Verification,
+    IReadOnlyList<AuditTrailWaiter> Waiting,
+    IReadOnlyList<string> Resumed);
 
 /// <summary>
 /// Resumes the workflows that stopped at an audited step because the audit trail is damaged
@@ -74,7 +77,8 @@ public sealed class AuditTrailService(IWorkflowClient client, IAuditLog audit)
 
     private static StageView? Stage(WorkflowMetadata instance)
     {
-        if (instance.SerializedCustomStatus is null || !instance.SerializedCustomStatus.Contains(AuditTrail.WaitingStage, StringComparison.Ordinal))
+        if (instance.SerializedCustomStatus is null
+            || !instance.SerializedCustomStatus.Contains(AuditTrail.WaitingStage, StringComparison.Ordinal))
         {
             return null;
         }

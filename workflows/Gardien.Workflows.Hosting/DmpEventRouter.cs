@@ -11,7 +11,12 @@ namespace Gardien.Workflows.Hosting;
 /// <summary>A DMP was created or changed in the DMP tool (webhook, poll, file drop), or submitted by a person.</summary>
 /// <param name="DmpJson">The document, when the event carries it; otherwise the workflow fetches it.</param>
 /// <param name="Modified">The version's <c>modified</c>, when known without the document.</param>
-public sealed record DmpEvent(string DmpId, string? DmpJson = null, DateTimeOffset? Modified = null, string? SubmittedBy = null, GovernancePolicy? Policy = null);
+public sealed record DmpEvent(
+    string DmpId,
+    string? DmpJson = null,
+    DateTimeOffset? Modified = null,
+    string? SubmittedBy = null,
+    GovernancePolicy? Policy = null);
 
 public enum DmpRoute
 {
@@ -25,7 +30,9 @@ public enum DmpRoute
 /// <summary>What happened to a submitted version: what the submitter must be told.</summary>
 public enum DmpRouteOutcome
 {
-    /// <summary>A workflow was started for this version now (an intake of a new or revised DMP, or an update of the version in force).</summary>
+    /// <summary>
+    /// A workflow was started for this version now (an intake of a new or revised DMP, or an update of the version in force).
+    /// </summary>
     Started,
 
     /// <summary>
@@ -35,7 +42,9 @@ public enum DmpRouteOutcome
     /// </summary>
     Queued,
 
-    /// <summary>This same version is already being taken in, applied or waiting: the submission joined it; nothing new was started.</summary>
+    /// <summary>
+    /// This same version is already being taken in, applied or waiting: the submission joined it; nothing new was started.
+    /// </summary>
     Joined,
 
     /// <summary>This same version is the one in force: nothing to do.</summary>
@@ -44,7 +53,9 @@ public enum DmpRouteOutcome
     /// <summary>A newer version is in force, in intake or waiting: this older one is refused.</summary>
     Stale,
 
-    /// <summary>The version cannot be taken in (it was rejected or found invalid as it is, the DMP was disposed of, no identifier).</summary>
+    /// <summary>
+    /// The version cannot be taken in (it was rejected or found invalid as it is, the DMP was disposed of, no identifier).
+    /// </summary>
     Refused,
 }
 
@@ -60,7 +71,8 @@ public sealed record DmpRouteResult(DmpRoute Route, string? InstanceId, string R
     public string? WaitsFor { get; init; }
 
     /// <summary>True when the version is (or already was) being handled; false when it was refused.</summary>
-    public bool Accepted => Outcome is DmpRouteOutcome.Started or DmpRouteOutcome.Queued or DmpRouteOutcome.Joined or DmpRouteOutcome.AlreadyInForce;
+    public bool Accepted =>
+        Outcome is DmpRouteOutcome.Started or DmpRouteOutcome.Queued or DmpRouteOutcome.Joined or DmpRouteOutcome.AlreadyInForce;
 }
 
 /// <summary>
@@ -97,36 +109,68 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         {
             if (record.Queue.FirstOrDefault(q => q.Modified == version) is { } waiting)
             {
-                return Result(DmpRoute.Intake, waiting.InstanceId, DmpRouteOutcome.Joined, version, $"version {label} is already waiting for its turn ({waiting.InstanceId}): joined it");
+                return Result(
+                    DmpRoute.Intake,
+                    waiting.InstanceId,
+                    DmpRouteOutcome.Joined,
+                    version,
+                    $"version {label} is already waiting for its turn ({waiting.InstanceId}): joined it");
             }
 
             if (record.Queue.Where(q => q.Modified > version).OrderByDescending(q => q.Modified).FirstOrDefault() is { } newer)
             {
-                return Stale(version, $"version {label} is older than version {newer.Modified:O}, which is already waiting for its turn ({newer.InstanceId}); submit the latest version");
+                return Stale(
+                    version,
+                    $"version {label} is older than version {newer.Modified:O}, which is already waiting for its turn ({newer.InstanceId}"
+                    + "); submit the latest version");
             }
         }
 
         switch (record)
         {
             case null:
-                return await NotGovernedAsync(dmpEvent, submission, version, label, primary, versioned, cancellationToken).ConfigureAwait(false);
+                return await NotGovernedAsync(dmpEvent, submission, version, label, primary, versioned, cancellationToken)
+                    .ConfigureAwait(false);
 
             case { State: DmpState.Disposed }:
-                return Result(DmpRoute.Ignored, null, DmpRouteOutcome.Refused, version, "the DMP's data has been disposed of; it is no longer governed and cannot be taken in again under the same dmp_id");
+                return Result(
+                    DmpRoute.Ignored,
+                    null,
+                    DmpRouteOutcome.Refused,
+                    version,
+                    "the DMP's data has been disposed of; it is no longer governed and cannot be taken in again under the same dmp_id");
 
             case { State: DmpState.Pending }:
                 if (version == record.Modified && record.InstanceId is { } owner)
                 {
-                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), owner, version, DmpRouteOutcome.Joined,
-                        $"version {label} is already in intake ({owner}): joined it; nothing is provisioned twice", cancellationToken).ConfigureAwait(false);
+                    return await StartAsync(
+                        DmpRoute.Intake,
+                        nameof(IntakeDmpWorkflow),
+                        IntakeInput(dmpEvent, submission),
+                        owner,
+                        version,
+                        DmpRouteOutcome.Joined,
+                        $"version {label} is already in intake ({owner}): joined it; nothing is provisioned twice",
+                        cancellationToken).ConfigureAwait(false);
                 }
 
                 if (!RecordDmpActivity.IsNewer(version, record.Modified))
                 {
-                    return Stale(version, $"version {label} is not newer than version {record.Modified:O}, which is in intake ({record.InstanceId}); submit the latest version");
+                    return Stale(
+                        version,
+                        $"version {label} is not newer than version {record.Modified:O}, which is in intake ({record.InstanceId}); "
+                        + "submit the latest version");
                 }
 
-                return await QueueAsync(dmpEvent, submission, version, label, versioned, record.InstanceId, record.Modified, cancellationToken).ConfigureAwait(false);
+                return await QueueAsync(
+                    dmpEvent,
+                    submission,
+                    version,
+                    label,
+                    versioned,
+                    record.InstanceId,
+                    record.Modified,
+                    cancellationToken).ConfigureAwait(false);
 
             case { State: DmpState.Active }:
                 if (!RecordDmpActivity.IsNewer(version, record.Modified))
@@ -134,24 +178,50 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
                     if (version == record.Modified && record.InstanceId is { } claimant
                         && await ApplyingAsync(claimant, cancellationToken).ConfigureAwait(false) is { } applying)
                     {
-                        return Result(DmpRoute.Update, applying, DmpRouteOutcome.Joined, version, $"version {label} is being applied ({applying}): joined it");
+                        return Result(
+                            DmpRoute.Update,
+                            applying,
+                            DmpRouteOutcome.Joined,
+                            version,
+                            $"version {label} is being applied ({applying}): joined it");
                     }
 
                     return version == record.Modified
-                        ? Result(DmpRoute.Ignored, record.InstanceId, DmpRouteOutcome.AlreadyInForce, version, $"version {label} is the version in force: nothing to do")
-                        : Stale(version, $"version {label} is not newer than the version in force ({record.Modified:O}); submit the latest version");
+                        ? Result(
+                            DmpRoute.Ignored,
+                            record.InstanceId,
+                            DmpRouteOutcome.AlreadyInForce,
+                            version,
+                            $"version {label} is the version in force: nothing to do")
+                        : Stale(
+                            version,
+                            $"version {label} is not newer than the version in force ({record.Modified:O}); submit the latest version");
                 }
 
                 var updateId = UpdateDmpWorkflow.InstanceIdFor(dmpEvent.DmpId, version, dmpEvent.DmpJson);
-                return await StartAsync(DmpRoute.Update, nameof(UpdateDmpWorkflow), new UpdateDmpInput(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy) { SubmissionId = submission }, updateId, version, DmpRouteOutcome.Started,
-                    $"version {label} is newer than the version in force ({record.Modified:O}): update {updateId} started; only the approvals the change needs are asked", cancellationToken).ConfigureAwait(false);
+                return await StartAsync(
+                    DmpRoute.Update,
+                    nameof(UpdateDmpWorkflow),
+                    new UpdateDmpInput(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy)
+                    {
+                        SubmissionId = submission,
+                    },
+                    updateId,
+                    version,
+                    DmpRouteOutcome.Started,
+                    $"version {label} is newer than the version in force ({record.Modified:O}): update {updateId} started; "
+                    + "only the approvals the change needs are asked",
+                    cancellationToken).ConfigureAwait(false);
 
             default:
                 // Rejected or Failed.
                 var ended = record.State.ToString().ToLowerInvariant();
                 if (!RecordDmpActivity.IsNewer(version, record.Modified) && version != record.Modified)
                 {
-                    return Stale(version, $"version {label} is older than the version whose intake ended {ended} ({record.Modified:O}); submit the latest version");
+                    return Stale(
+                        version,
+                        $"version {label} is older than the version whose intake ended {ended} ({record.Modified:O}); "
+                        + "submit the latest version");
                 }
 
                 if (version == record.Modified && version is not null)
@@ -159,24 +229,47 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
                     if (record.State == DmpState.Rejected)
                     {
                         return Result(DmpRoute.Ignored, record.InstanceId, DmpRouteOutcome.Refused, version,
-                            $"version {label} was rejected ({record.StateReason}); revise the DMP (which updates its modified date) and submit the revised version");
+                            $"version {label} was rejected ({record.StateReason}); revise the DMP (which updates its modified date) "
+                            + "and submit the revised version");
                     }
 
                     // The same version after a failure: a new attempt, one per failed intake, so duplicates join it.
                     var retry = $"{versioned}-retry-{Hash(record.InstanceId ?? string.Empty)[..8]}";
-                    return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), retry, version, DmpRouteOutcome.Started,
-                        $"the intake of version {label} failed ({record.StateReason}); a new intake {retry} was started for it", cancellationToken).ConfigureAwait(false);
+                    return await StartAsync(
+                        DmpRoute.Intake,
+                        nameof(IntakeDmpWorkflow),
+                        IntakeInput(dmpEvent, submission),
+                        retry,
+                        version,
+                        DmpRouteOutcome.Started,
+                        $"the intake of version {label} failed ({record.StateReason}); a new intake {retry} was started for it",
+                        cancellationToken).ConfigureAwait(false);
                 }
 
-                return await StartAsync(DmpRoute.Intake, nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), versioned, version, DmpRouteOutcome.Started,
-                    $"the previous intake ended {ended}; version {label} is taken in by a new intake {versioned}", cancellationToken).ConfigureAwait(false);
+                return await StartAsync(
+                    DmpRoute.Intake,
+                    nameof(IntakeDmpWorkflow),
+                    IntakeInput(dmpEvent, submission),
+                    versioned,
+                    version,
+                    DmpRouteOutcome.Started,
+                    $"the previous intake ended {ended}; version {label} is taken in by a new intake {versioned}",
+                    cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>No record yet: the first intake of the DMP, or a version racing it, or a resubmission after an invalid version.</summary>
-    private async Task<DmpRouteResult> NotGovernedAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string primary, string versioned, CancellationToken cancellationToken)
+    private async Task<DmpRouteResult> NotGovernedAsync(
+        DmpEvent dmpEvent,
+        string submission,
+        DateTimeOffset? version,
+        string label,
+        string primary,
+        string versioned,
+        CancellationToken cancellationToken)
     {
-        var (created, existing) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), primary, cancellationToken).ConfigureAwait(false);
+        var (created, existing) = await ScheduleAsync(
+            nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), primary, cancellationToken).ConfigureAwait(false);
         if (created)
         {
             return Result(DmpRoute.Intake, primary, DmpRouteOutcome.Started, version, $"version {label} is taken in by intake {primary}");
@@ -185,34 +278,56 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         var running = existing is { IsCompleted: false };
         var input = existing?.ReadInputAs<IntakeDmpInput>();
         var theirs = DmpSubmissionService.ExtractModified(input?.DmpJson);
-        var sameVersion = theirs == version && (version is not null || string.Equals(input?.DmpJson, dmpEvent.DmpJson, StringComparison.Ordinal));
+        var sameVersion = theirs == version
+            && (version is not null || string.Equals(input?.DmpJson, dmpEvent.DmpJson, StringComparison.Ordinal));
         if (running)
         {
             if (sameVersion)
             {
-                return Result(DmpRoute.Intake, primary, DmpRouteOutcome.Joined, version, $"version {label} is already in intake ({primary}): joined it; nothing is provisioned twice");
+                return Result(
+                    DmpRoute.Intake,
+                    primary,
+                    DmpRouteOutcome.Joined,
+                    version,
+                    $"version {label} is already in intake ({primary}): joined it; nothing is provisioned twice");
             }
 
             if (!RecordDmpActivity.IsNewer(version, theirs))
             {
-                return Stale(version, $"version {label} is not newer than version {theirs:O}, which is in intake ({primary}); submit the latest version");
+                return Stale(
+                    version,
+                    $"version {label} is not newer than version {theirs:O}, which is in intake ({primary}); submit the latest version");
             }
 
-            return await QueueAsync(dmpEvent, submission, version, label, versioned, primary, theirs, cancellationToken).ConfigureAwait(false);
+            return await QueueAsync(dmpEvent, submission, version, label, versioned, primary, theirs, cancellationToken)
+                .ConfigureAwait(false);
         }
 
         // The first intake ended without recording the DMP (the version was invalid, or the intake was stopped).
         var output = existing?.Status == WorkflowStatus.Completed ? existing.ReadOutputAs<IntakeDmpOutput>() : null;
         if (sameVersion && output?.State == IntakeState.Invalid)
         {
-            return Result(DmpRoute.Ignored, primary, DmpRouteOutcome.Refused, version, $"version {label} was found invalid ({output.Reason}); fix the DMP and submit it again");
+            return Result(
+                DmpRoute.Ignored,
+                primary,
+                DmpRouteOutcome.Refused,
+                version,
+                $"version {label} was found invalid ({output.Reason}); fix the DMP and submit it again");
         }
 
         var target = sameVersion ? $"{versioned}-retry-{Hash(primary)[..8]}" : versioned;
-        var (started, other) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), target, cancellationToken).ConfigureAwait(false);
-        if (!started && other?.Status == WorkflowStatus.Completed && other.ReadOutputAs<IntakeDmpOutput>() is { State: IntakeState.Invalid } invalid)
+        var (started, other) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), target, cancellationToken)
+            .ConfigureAwait(false);
+        if (!started
+            && other?.Status == WorkflowStatus.Completed
+            && other.ReadOutputAs<IntakeDmpOutput>() is { State: IntakeState.Invalid } invalid)
         {
-            return Result(DmpRoute.Ignored, target, DmpRouteOutcome.Refused, version, $"version {label} was found invalid ({invalid.Reason}); fix the DMP and submit it again");
+            return Result(
+                DmpRoute.Ignored,
+                target,
+                DmpRouteOutcome.Refused,
+                version,
+                $"version {label} was found invalid ({invalid.Reason}); fix the DMP and submit it again");
         }
 
         return Result(DmpRoute.Intake, target, started ? DmpRouteOutcome.Started : DmpRouteOutcome.Joined, version,
@@ -238,17 +353,35 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false)
             is { IsCompleted: false };
 
-    private async Task<DmpRouteResult> QueueAsync(DmpEvent dmpEvent, string submission, DateTimeOffset? version, string label, string versioned, string? owner, DateTimeOffset? ownerVersion, CancellationToken cancellationToken)
+    private async Task<DmpRouteResult> QueueAsync(
+        DmpEvent dmpEvent,
+        string submission,
+        DateTimeOffset? version,
+        string label,
+        string versioned,
+        string? owner,
+        DateTimeOffset? ownerVersion,
+        CancellationToken cancellationToken)
     {
-        var (created, _) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), versioned, cancellationToken).ConfigureAwait(false);
+        var (created, _) = await ScheduleAsync(nameof(IntakeDmpWorkflow), IntakeInput(dmpEvent, submission), versioned, cancellationToken)
+            .ConfigureAwait(false);
         return Result(DmpRoute.Intake, versioned, created ? DmpRouteOutcome.Queued : DmpRouteOutcome.Joined, version,
             (created ? $"version {label} is queued ({versioned})" : $"version {label} is already queued ({versioned}): joined it")
-            + $": the intake {owner} of the older version {ownerVersion:O} is running; when it ends this version takes its turn (as an update if the older version was approved, as a new intake if not), unless a newer version arrives first")
+            + $": the intake {owner} of the older version {ownerVersion:O} is running; when it ends this version takes its turn (as an "
+            + "update if the older version was approved, as a new intake if not), unless a newer version arrives first")
             with
         { WaitsFor = owner };
     }
 
-    private async Task<DmpRouteResult> StartAsync(DmpRoute route, string workflow, object input, string instanceId, DateTimeOffset? version, DmpRouteOutcome outcome, string reason, CancellationToken cancellationToken)
+    private async Task<DmpRouteResult> StartAsync(
+        DmpRoute route,
+        string workflow,
+        object input,
+        string instanceId,
+        DateTimeOffset? version,
+        DmpRouteOutcome outcome,
+        string reason,
+        CancellationToken cancellationToken)
     {
         var (created, _) = await ScheduleAsync(workflow, input, instanceId, cancellationToken).ConfigureAwait(false);
         return outcome == DmpRouteOutcome.Started && !created
@@ -261,9 +394,14 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
     /// Scheduling an existing id is a no-op in some clients and an error in others, so whether this submission created
     /// the instance is read back from the instance itself (its input carries the submission's id).
     /// </summary>
-    private async Task<(bool Created, WorkflowMetadata? Existing)> ScheduleAsync(string workflow, object input, string instanceId, CancellationToken cancellationToken)
+    private async Task<(bool Created, WorkflowMetadata? Existing)> ScheduleAsync(
+        string workflow,
+        object input,
+        string instanceId,
+        CancellationToken cancellationToken)
     {
-        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (existing is not null)
         {
             return (false, existing);
@@ -273,20 +411,25 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         {
             await client.ScheduleNewAsync(workflow, input, instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
-#pragma warning disable CA1031 // A concurrent duplicate may lose the create race in some clients: the instance then exists, which is the goal.
+        // A concurrent duplicate may lose the create race in some clients: the instance then exists, which is the goal.
+#pragma warning disable CA1031
         catch (Exception) when (!cancellationToken.IsCancellationRequested)
 #pragma warning restore CA1031
         {
-            if (await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken).ConfigureAwait(false) is null)
+            if (await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken)
+                .ConfigureAwait(false) is null)
             {
                 throw;
             }
         }
 
-        var stored = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken).ConfigureAwait(false)
+        var stored = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: true, cancellationToken: cancellationToken)
+            .ConfigureAwait(false)
             ?? throw new InvalidOperationException($"The instance {instanceId} was scheduled but cannot be read back.");
         var mine = SubmissionIdOf(input);
-        var theirs = workflow == nameof(UpdateDmpWorkflow) ? stored.ReadInputAs<UpdateDmpInput>()?.SubmissionId : stored.ReadInputAs<IntakeDmpInput>()?.SubmissionId;
+        var theirs = workflow == nameof(UpdateDmpWorkflow)
+            ? stored.ReadInputAs<UpdateDmpInput>()?.SubmissionId
+            : stored.ReadInputAs<IntakeDmpInput>()?.SubmissionId;
         return mine is not null && string.Equals(mine, theirs, StringComparison.Ordinal) ? (true, null) : (false, stored);
     }
 
@@ -297,11 +440,18 @@ public sealed class DmpEventRouter(IWorkflowClient client, IGovernanceRegistry r
         _ => null,
     };
 
-    private static IntakeDmpInput IntakeInput(DmpEvent dmpEvent, string submission) => new(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy) { SubmissionId = submission };
+    private static IntakeDmpInput IntakeInput(DmpEvent dmpEvent, string submission) =>
+        new(dmpEvent.DmpId, dmpEvent.DmpJson, dmpEvent.SubmittedBy, dmpEvent.Policy) { SubmissionId = submission };
 
-    private static DmpRouteResult Stale(DateTimeOffset? version, string reason) => Result(DmpRoute.Ignored, null, DmpRouteOutcome.Stale, version, reason);
+    private static DmpRouteResult Stale(DateTimeOffset? version, string reason) =>
+        Result(DmpRoute.Ignored, null, DmpRouteOutcome.Stale, version, reason);
 
-    private static DmpRouteResult Result(DmpRoute route, string? instanceId, DmpRouteOutcome outcome, DateTimeOffset? version, string reason) =>
+    private static DmpRouteResult Result(
+        DmpRoute route,
+        string? instanceId,
+        DmpRouteOutcome outcome,
+        DateTimeOffset? version,
+        string reason) =>
         new(route, instanceId, reason) { Outcome = outcome, Version = version };
 
     private static string Stamp(DateTimeOffset? modified, string? json) =>

@@ -35,11 +35,19 @@ public sealed class DmpSubmissionService(IWorkflowClient client, IGovernanceRegi
     private readonly DmpEventRouter _router = new(client, registry);
 
     /// <summary>Submits a raw maDMP document; the dmp_id is read from <c>/dmp/dmp_id/identifier</c>.</summary>
-    public Task<DmpSubmissionResult> SubmitAsync(string dmpJson, string? submittedBy = null, GovernancePolicy? policy = null, CancellationToken cancellationToken = default)
+    public Task<DmpSubmissionResult> SubmitAsync(
+        string dmpJson,
+        string? submittedBy = null,
+        GovernancePolicy? policy = null,
+        CancellationToken cancellationToken = default)
     {
         var dmpId = ExtractDmpId(dmpJson);
         return dmpId is null
-            ? Task.FromResult(Refused(null, "/dmp/dmp_id/identifier: the document has no dmp_id identifier (or is not JSON); Gardien needs it to recognise the DMP. Add dmp.dmp_id.identifier and submit again."))
+            ? Task.FromResult(
+                Refused(
+                    null,
+                    "/dmp/dmp_id/identifier: the document has no dmp_id identifier (or is not JSON); "
+                    + "Gardien needs it to recognise the DMP. Add dmp.dmp_id.identifier and submit again."))
             : SubmitAsync(new IntakeDmpInput(dmpId, dmpJson, submittedBy, policy), cancellationToken);
     }
 
@@ -52,8 +60,14 @@ public sealed class DmpSubmissionService(IWorkflowClient client, IGovernanceRegi
             return Refused(null, "dmp_id: the submission names no DMP; give the dmp_id or the document.");
         }
 
-        var routed = await _router.RouteAsync(new DmpEvent(input.DmpId, input.DmpJson, null, input.SubmittedBy, input.Policy), cancellationToken).ConfigureAwait(false);
-        return new DmpSubmissionResult(routed.Accepted, input.DmpId, routed.InstanceId, routed.Outcome == DmpRouteOutcome.Joined, routed.Accepted ? null : routed.Reason)
+        var routed = await _router.RouteAsync(
+            new DmpEvent(input.DmpId, input.DmpJson, null, input.SubmittedBy, input.Policy), cancellationToken).ConfigureAwait(false);
+        return new DmpSubmissionResult(
+            routed.Accepted,
+            input.DmpId,
+            routed.InstanceId,
+            routed.Outcome == DmpRouteOutcome.Joined,
+            routed.Accepted ? null : routed.Reason)
         {
             Outcome = routed.Outcome,
             Route = routed.Route,
@@ -65,14 +79,20 @@ public sealed class DmpSubmissionService(IWorkflowClient client, IGovernanceRegi
     /// <summary>The document's <c>dmp.dmp_id.identifier</c>, or null when absent or not JSON.</summary>
     public static string? ExtractDmpId(string? dmpJson) =>
         ReadDmp(dmpJson, dmp => dmp.TryGetProperty("dmp_id", out var id) && id.ValueKind == JsonValueKind.Object
-            && id.TryGetProperty("identifier", out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString())
+            && id.TryGetProperty("identifier", out var value)
+            && value.ValueKind == JsonValueKind.String
+            && !string.IsNullOrWhiteSpace(value.GetString())
             ? value.GetString()!.Trim()
             : null);
 
     /// <summary>The document's <c>dmp.modified</c>, or null when absent or unreadable.</summary>
     public static DateTimeOffset? ExtractModified(string? dmpJson) =>
         ReadDmp(dmpJson, dmp => dmp.TryGetProperty("modified", out var modified) && modified.ValueKind == JsonValueKind.String
-            && DateTimeOffset.TryParse(modified.GetString(), System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var value)
+            && DateTimeOffset.TryParse(
+                modified.GetString(),
+                System.Globalization.CultureInfo.InvariantCulture,
+                System.Globalization.DateTimeStyles.AssumeUniversal,
+                out var value)
             ? value
             : (DateTimeOffset?)null);
 
@@ -89,7 +109,9 @@ public sealed class DmpSubmissionService(IWorkflowClient client, IGovernanceRegi
         try
         {
             using var document = JsonDocument.Parse(dmpJson, new JsonDocumentOptions { MaxDepth = 64 });
-            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("dmp", out var dmp) && dmp.ValueKind == JsonValueKind.Object
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("dmp", out var dmp)
+                && dmp.ValueKind == JsonValueKind.Object
                 ? read(dmp)
                 : default;
         }

@@ -46,7 +46,8 @@ public static class EntraSignIn
             using var document = JsonDocument.Parse(Encoding.UTF8.GetString(buffer, 0, written));
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object
-                || !root.TryGetProperty("auth_typ", out var authType) || !string.Equals(authType.GetString(), "aad", StringComparison.OrdinalIgnoreCase)
+                || !root.TryGetProperty("auth_typ", out var authType)
+                || !string.Equals(authType.GetString(), "aad", StringComparison.OrdinalIgnoreCase)
                 || !root.TryGetProperty("claims", out var claims) || claims.ValueKind != JsonValueKind.Array)
             {
                 return null;
@@ -55,7 +56,9 @@ public static class EntraSignIn
             var values = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
             foreach (var claim in claims.EnumerateArray())
             {
-                if (claim.ValueKind == JsonValueKind.Object && claim.TryGetProperty("typ", out var type) && claim.TryGetProperty("val", out var value)
+                if (claim.ValueKind == JsonValueKind.Object
+                    && claim.TryGetProperty("typ", out var type)
+                    && claim.TryGetProperty("val", out var value)
                     && type.GetString() is { Length: > 0 } name && value.GetString() is { Length: > 0 } text)
                 {
                     values.TryAdd(name, text);
@@ -63,7 +66,8 @@ public static class EntraSignIn
             }
 
             var nameType = root.TryGetProperty("name_typ", out var nt) ? nt.GetString() : null;
-            var identity = IdentityClaims.Select(values.GetValueOrDefault).FirstOrDefault(v => v is not null && v.Contains('@', StringComparison.Ordinal))
+            var identity = IdentityClaims.Select(values.GetValueOrDefault)
+                .FirstOrDefault(v => v is not null && v.Contains('@', StringComparison.Ordinal))
                 ?? (nameType is null ? null : values.GetValueOrDefault(nameType));
             return string.IsNullOrWhiteSpace(identity) ? null : "user:" + identity.Trim();
         }

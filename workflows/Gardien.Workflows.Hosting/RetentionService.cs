@@ -27,7 +27,11 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
         var instanceId = dryRun
             ? RetentionSweepWorkflow.DryRunInstanceIdFor(date, Guid.NewGuid().ToString("N")[..12])
             : RetentionSweepWorkflow.InstanceIdFor(date);
-        return await client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(date, dryRun), instanceId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await client.ScheduleNewAsync(
+            nameof(RetentionSweepWorkflow),
+            new RetentionSweepInput(date, dryRun),
+            instanceId,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -40,7 +44,9 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
         var done = await client.WaitForCompletionAsync(instanceId, getInputsAndOutputs: true, cancellationToken).ConfigureAwait(false);
         if (done.Status != WorkflowStatus.Completed || done.ReadOutputAs<RetentionSweepReport>() is not { } report)
         {
-            throw new InvalidOperationException($"Retention sweep '{instanceId}' ended {done.Status}: {done.FailureDetails?.ToString() ?? "no report"}. See the instance's history; fix the cause and run the sweep again (it is idempotent).");
+            throw new InvalidOperationException(
+                $"Retention sweep '{instanceId}' ended {done.Status}: {done.FailureDetails?.ToString() ?? "no report"}. "
+                + "See the instance's history; fix the cause and run the sweep again (it is idempotent).");
         }
 
         if (dryRun)
@@ -78,14 +84,21 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
     public Task<string> StartAccessReviewAsync(string dmpId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dmpId);
-        return client.ScheduleNewAsync(nameof(AccessReviewWorkflow), new AccessReviewInput(dmpId), AccessReviewWorkflow.InstanceIdFor(dmpId), cancellationToken: cancellationToken);
+        return client.ScheduleNewAsync(
+            nameof(AccessReviewWorkflow),
+            new AccessReviewInput(dmpId),
+            AccessReviewWorkflow.InstanceIdFor(dmpId),
+            cancellationToken: cancellationToken);
     }
 
     /// <summary>
     /// The deletion certificate of a dataset: the audit entry whose sequence the registry recorded on the dataset, or, when
     /// that is missing, the latest certificate entry for the dataset in the audit trail. Null when there is none.
     /// </summary>
-    public async Task<StoredDeletionCertificate?> GetCertificateAsync(string dmpId, string datasetId, CancellationToken cancellationToken = default)
+    public async Task<StoredDeletionCertificate?> GetCertificateAsync(
+        string dmpId,
+        string datasetId,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(dmpId);
         ArgumentException.ThrowIfNullOrWhiteSpace(datasetId);
@@ -116,11 +129,14 @@ public sealed class RetentionService(IWorkflowClient client, IGovernanceRegistry
     }
 
     /// <summary>Every deletion certificate in the audit trail from <paramref name="fromSequence"/>, in chain order.</summary>
-    public async IAsyncEnumerable<StoredDeletionCertificate> ListCertificatesAsync(long fromSequence = 1, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<StoredDeletionCertificate> ListCertificatesAsync(
+        long fromSequence = 1,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var record in audit.ReadAsync(fromSequence, cancellationToken).ConfigureAwait(false))
         {
-            if (record.Entry.Action == WriteDeletionCertificateActivity.AuditAction && ReadCertificate(record.Entry.After) is { } certificate)
+            if (record.Entry.Action == WriteDeletionCertificateActivity.AuditAction
+                && ReadCertificate(record.Entry.After) is { } certificate)
             {
                 yield return new StoredDeletionCertificate(record.Sequence, record.Hash, record.Location, certificate);
             }

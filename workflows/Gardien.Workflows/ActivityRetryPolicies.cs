@@ -45,7 +45,8 @@ public static class ActivityRetryPolicies
     {
         for (var f = failure; f is not null; f = f.InnerFailure)
         {
-            if (f.ErrorType == "Azure.RequestFailedException" && FailureMessages.HttpStatus(f.ErrorMessage) is { Code: >= 400 and < 500 and not (408 or 409 or 412 or 429) })
+            if (f.ErrorType == "Azure.RequestFailedException"
+                && FailureMessages.HttpStatus(f.ErrorMessage) is { Code: >= 400 and < 500 and not (408 or 409 or 412 or 429) })
             {
                 return true;
             }

@@ -31,7 +31,8 @@ public static partial class FailureMessages
         if (HttpStatus(message) is { } status)
         {
             var code = ErrorCodeLine().Match(message);
-            return $"the storage service refused the request: {status.Reason} (HTTP {status.Code}{(code.Success ? ", " + code.Groups[1].Value : string.Empty)})";
+            return "the storage service refused the request: "
+                + $"{status.Reason} (HTTP {status.Code}{(code.Success ? ", " + code.Groups[1].Value : string.Empty)})";
         }
 
         // The first paragraph, on one line: later paragraphs of SDK messages are dumps.
@@ -48,10 +49,13 @@ public static partial class FailureMessages
     {
         ArgumentNullException.ThrowIfNull(message);
         var match = StatusLine().Match(message);
-        return match.Success ? (int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), match.Groups[2].Value.Trim()) : null;
+        return match.Success
+            ? (int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), match.Groups[2].Value.Trim())
+            : null;
     }
 
-    [GeneratedRegex(@"^Status: (\d{3})(?: \(([^\r\n]*)\))?", RegexOptions.Multiline | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
+    [GeneratedRegex(
+        @"^Status: (\d{3})(?: \(([^\r\n]*)\))?", RegexOptions.Multiline | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]
     private static partial Regex StatusLine();
 
     [GeneratedRegex(@"^ErrorCode: ([^\s]+)", RegexOptions.Multiline | RegexOptions.CultureInvariant, matchTimeoutMilliseconds: 1000)]

@@ -77,7 +77,8 @@ internal sealed class ArmRestClient
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
-            throw new PortException($"Azure Resource Manager did not answer {what} in time; it will be tried again.", isTransient: true, ex);
+            throw new PortException(
+                $"Azure Resource Manager did not answer {what} in time; it will be tried again.", isTransient: true, ex);
         }
 
         var response = message.Response;
@@ -94,7 +95,11 @@ internal sealed class ArmRestClient
             {
                 if (response.Status is >= 200 and < 300)
                 {
-                    throw new PortException($"Azure Resource Manager answered {what} with a body that is not JSON (status {response.Status}); it will be tried again.", isTransient: true, ex);
+                    throw new PortException(
+                        $"Azure Resource Manager answered {what} with a body that is not JSON (status {response.Status}); "
+                        + "it will be tried again.",
+                        isTransient: true,
+                        ex);
                 }
             }
         }
@@ -109,13 +114,21 @@ internal sealed record ArmResponse(string What, int Status, JsonNode? Body, stri
     public bool IsSuccess => Status is >= 200 and < 300;
 
     /// <summary>The ARM error code (<c>error.code</c>), when the body has one.</summary>
-    public string? ErrorCode => Body is JsonObject o ? (o["error"]?["code"] ?? o["code"]) is JsonValue v && v.TryGetValue<string>(out var code) ? code : null : null;
+    public string? ErrorCode =>
+        Body is JsonObject o
+            ? (o["error"]?["code"] ?? o["code"]) is JsonValue v && v.TryGetValue<string>(out var code) ? code : null
+            : null;
 
-    public string? ErrorMessage => Body is JsonObject o ? (o["error"]?["message"] ?? o["message"]) is JsonValue v && v.TryGetValue<string>(out var text) ? text : null : null;
+    public string? ErrorMessage =>
+        Body is JsonObject o
+            ? (o["error"]?["message"] ?? o["message"]) is JsonValue v && v.TryGetValue<string>(out var text) ? text : null
+            : null;
 
     /// <summary>The body as an object; a 2xx answer without one is a malformed answer.</summary>
     public JsonObject Object => Body as JsonObject
-        ?? throw new PortException($"Azure Resource Manager answered {What} without the expected JSON object (status {Status}); it will be tried again.", isTransient: true);
+        ?? throw new PortException(
+            $"Azure Resource Manager answered {What} without the expected JSON object (status {Status}); it will be tried again.",
+            isTransient: true);
 
     /// <summary>Throws unless the status is a success.</summary>
     public ArmResponse EnsureSuccess(string? hint = null) => IsSuccess ? this : throw Fail(hint);
@@ -126,11 +139,17 @@ internal sealed record ArmResponse(string What, int Status, JsonNode? Body, stri
         var detail = ErrorCode is null ? $"status {Status}" : $"{ErrorCode}: {ErrorMessage}";
         return Status switch
         {
-            401 => new PortRefusedException($"Azure Resource Manager rejected the app identity's token for {What} ({detail}). Check AZURE_CLIENT_ID and the identity's tenant."),
-            403 => new PortRefusedException($"The app identity may not do {What} ({detail}). {hint ?? "Check its Azure role assignments (docs/ops.md)."}"),
+            401 => new PortRefusedException(
+                $"Azure Resource Manager rejected the app identity's token for {What} ({detail}). "
+                + "Check AZURE_CLIENT_ID and the identity's tenant."),
+            403 => new PortRefusedException(
+                $"The app identity may not do {What} ({detail}). {hint ?? "Check its Azure role assignments (docs/ops.md)."}"),
             404 => new PortNotFoundException($"Azure Resource Manager does not know the resource of {What} ({detail})."),
-            409 or 412 => new ConcurrencyConflictException($"Azure Resource Manager reported a conflict for {What} ({detail}); read the resource again and retry."),
-            429 or >= 500 => new PortException($"Azure Resource Manager is throttling or failing {What} ({detail}) after retries; it will be tried again.", isTransient: true),
+            409 or 412 => new ConcurrencyConflictException(
+                $"Azure Resource Manager reported a conflict for {What} ({detail}); read the resource again and retry."),
+            429 or >= 500 => new PortException(
+                $"Azure Resource Manager is throttling or failing {What} ({detail}) after retries; it will be tried again.",
+                isTransient: true),
             _ => new PortRefusedException($"Azure Resource Manager refused {What} ({detail}). {hint}".TrimEnd()),
         };
     }

@@ -23,13 +23,19 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
 
     public const string StorageBlobDataContributor = "ba92f5b4-2d11-453d-a403-e96b0029c9fe";
 
-    private const string GrantHint = "The app identity needs Role Based Access Control Administrator on the research account, with the condition that allows Storage Blob Data Reader and Contributor (infra-bicep/modules/role-assignments.bicep).";
+    private const string GrantHint =
+        "The app identity needs Role Based Access Control Administrator on the research account, "
+        + "with the condition that allows Storage Blob Data Reader and Contributor (infra-bicep/modules/role-assignments.bicep).";
 
     private readonly ArmRestClient _arm;
     private readonly StorageAccountId _account;
     private readonly ILogger _logger;
 
-    public ContainerRoleAssignments(ResearchStorageOptions options, TokenCredential credential, ArmClientOptions? clientOptions = null, ILogger<ContainerRoleAssignments>? logger = null)
+    public ContainerRoleAssignments(
+        ResearchStorageOptions options,
+        TokenCredential credential,
+        ArmClientOptions? clientOptions = null,
+        ILogger<ContainerRoleAssignments>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _account = options.Account;
@@ -37,20 +43,27 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    public async Task<RoleAssignmentResult> AssignAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default)
+    public async Task<RoleAssignmentResult> AssignAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(principal);
         var (scope, roleDefinitionId, name) = Describe(principal, container, role);
         var path = $"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}";
 
-        var existing = await _arm.SendAsync(RequestMethod.Get, path, ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await _arm.SendAsync(RequestMethod.Get, path, ApiVersion, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (existing.IsSuccess)
         {
             var properties = existing.Object["properties"] as JsonObject;
             if (!string.Equals(Text(properties?["principalId"]), principal.Id, StringComparison.OrdinalIgnoreCase) ||
                 !string.Equals(Text(properties?["roleDefinitionId"]), roleDefinitionId, StringComparison.OrdinalIgnoreCase))
             {
-                throw new PortRefusedException($"Role assignment '{name}' on container '{container}' exists but is not {role} for {principal.Id}; remove it in the Azure portal and try again.");
+                throw new PortRefusedException(
+                    $"Role assignment '{name}' on container '{container}' exists but is not {role} for {principal.Id}; "
+                    + "remove it in the Azure portal and try again.");
             }
 
             return new RoleAssignmentResult(name, false, []);
@@ -71,10 +84,16 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
                 ["description"] = $"Gardien: {RoleName(role)} on container {container}",
             },
         };
-        var created = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var created = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (created.IsSuccess)
         {
-            _logger.LogInformation("Assigned {Role} on container {Container} to {PrincipalKind} {PrincipalId}", RoleName(role), container, principal.Kind, principal.Id);
+            _logger.LogInformation(
+                "Assigned {Role} on container {Container} to {PrincipalKind} {PrincipalId}",
+                RoleName(role),
+                container,
+                principal.Kind,
+                principal.Id);
             return new RoleAssignmentResult(name, true, []);
         }
 
@@ -87,17 +106,28 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
         if (created.Status == 400 && created.ErrorCode is "PrincipalNotFound")
         {
             // A group created seconds ago may not have replicated to ARM yet: worth trying again.
-            throw new PortException($"Azure does not know principal {principal.Id} yet ({created.ErrorMessage}); a new group takes a few minutes to replicate, so the assignment will be tried again.", isTransient: true);
+            throw new PortException(
+                $"Azure does not know principal {principal.Id} yet ({created.ErrorMessage}); a new group takes a few minutes to replicate, "
+                + "so the assignment will be tried again.",
+                isTransient: true);
         }
 
         throw created.Fail(GrantHint);
     }
 
-    public async Task<RoleAssignmentResult> RemoveAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default)
+    public async Task<RoleAssignmentResult> RemoveAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(principal);
         var (scope, roleDefinitionId, name) = Describe(principal, container, role);
-        var deleted = await _arm.SendAsync(RequestMethod.Delete, $"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}", ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var deleted = await _arm.SendAsync(
+            RequestMethod.Delete,
+            $"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            ApiVersion,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         if (deleted.Status == 200)
         {
             _logger.LogInformation("Removed {Role} on container {Container} from {PrincipalId}", RoleName(role), container, principal.Id);
@@ -113,9 +143,11 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
         var changed = false;
         await foreach (var other in ListRawAsync(scope, $"principalId eq '{principal.Id}'", cancellationToken).ConfigureAwait(false))
         {
-            if (other.Scope.Equals(scope, StringComparison.OrdinalIgnoreCase) && other.RoleDefinitionId.Equals(roleDefinitionId, StringComparison.OrdinalIgnoreCase))
+            if (other.Scope.Equals(scope, StringComparison.OrdinalIgnoreCase)
+                && other.RoleDefinitionId.Equals(roleDefinitionId, StringComparison.OrdinalIgnoreCase))
             {
-                var again = await _arm.SendAsync(RequestMethod.Delete, other.Id, ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+                var again = await _arm.SendAsync(RequestMethod.Delete, other.Id, ApiVersion, cancellationToken: cancellationToken)
+                    .ConfigureAwait(false);
                 if (again.Status is not (200 or 204 or 404))
                 {
                     throw again.Fail(GrantHint);
@@ -139,12 +171,18 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
                 continue;
             }
 
-            AccessLevel? level = raw.RoleDefinitionId.EndsWith(StorageBlobDataReader, StringComparison.OrdinalIgnoreCase) ? AccessLevel.Reader
+            AccessLevel? level = raw.RoleDefinitionId.EndsWith(StorageBlobDataReader, StringComparison.OrdinalIgnoreCase)
+                ? AccessLevel.Reader
                 : raw.RoleDefinitionId.EndsWith(StorageBlobDataContributor, StringComparison.OrdinalIgnoreCase) ? AccessLevel.Contributor
                 : null;
             if (level is { } role)
             {
-                result.Add(new RoleAssignment(raw.Name, new PrincipalRef(raw.PrincipalId, raw.PrincipalType == "Group" ? PrincipalKind.Group : PrincipalKind.User), container, role));
+                result.Add(
+                    new RoleAssignment(
+                        raw.Name,
+                        new PrincipalRef(raw.PrincipalId, raw.PrincipalType == "Group" ? PrincipalKind.Group : PrincipalKind.User),
+                        container,
+                        role));
             }
         }
 
@@ -159,11 +197,14 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
         ArgumentException.ThrowIfNullOrWhiteSpace(principal.Id);
         if (!Guid.TryParse(principal.Id, out _))
         {
-            throw new PortRefusedException($"Principal id '{principal.Id}' is not an Entra ID object id (a GUID); role assignments need the directory id of the user or group.");
+            throw new PortRefusedException(
+                $"Principal id '{principal.Id}' is not an Entra ID object id (a GUID); "
+                + "role assignments need the directory id of the user or group.");
         }
 
         var scope = Scope(container);
-        var roleDefinitionId = $"/subscriptions/{_account.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{RoleDefinition(role)}";
+        var roleDefinitionId =
+            $"/subscriptions/{_account.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{RoleDefinition(role)}";
         return (scope, roleDefinitionId, DeterministicGuid.Create(principal.Id, scope, roleDefinitionId).ToString());
     }
 
@@ -172,7 +213,8 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
         ArgumentException.ThrowIfNullOrWhiteSpace(container);
         if (container.Length is < 3 or > 63 || container.Any(c => !(char.IsAsciiLetterLower(c) || char.IsAsciiDigit(c) || c == '-')))
         {
-            throw new PortRefusedException($"Container name '{container}' is invalid: use 3–63 lower-case letters, digits and single hyphens.");
+            throw new PortRefusedException(
+                $"Container name '{container}' is invalid: use 3–63 lower-case letters, digits and single hyphens.");
         }
 
         return _account.ContainerId(container);
@@ -182,18 +224,29 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
     {
         AccessLevel.Reader => StorageBlobDataReader,
         AccessLevel.Contributor or AccessLevel.Owner => StorageBlobDataContributor,
-        _ => throw new PortRefusedException($"Gardien assigns only Storage Blob Data Reader or Contributor on research containers; {role} is not allowed (the app identity's role-assignment condition refuses every other role)."),
+        _ => throw new PortRefusedException(
+            "Gardien assigns only Storage Blob Data Reader or Contributor on research containers; "
+            + $"{role} is not allowed (the app identity's role-assignment condition refuses every other role)."),
     };
 
-    private static string RoleName(AccessLevel role) => role == AccessLevel.Reader ? "Storage Blob Data Reader" : "Storage Blob Data Contributor";
+    private static string RoleName(AccessLevel role) =>
+        role == AccessLevel.Reader ? "Storage Blob Data Reader" : "Storage Blob Data Contributor";
 
-    private async IAsyncEnumerable<RawAssignment> ListRawAsync(string scope, string filter, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<RawAssignment> ListRawAsync(
+        string scope,
+        string filter,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         string? next = $"{scope}/providers/Microsoft.Authorization/roleAssignments";
         var first = true;
         while (next is not null)
         {
-            var page = await _arm.SendAsync(RequestMethod.Get, next, ApiVersion, query: first ? new Dictionary<string, string> { ["$filter"] = filter } : null, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var page = await _arm.SendAsync(
+                RequestMethod.Get,
+                next,
+                ApiVersion,
+                query: first ? new Dictionary<string, string> { ["$filter"] = filter } : null,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             page.EnsureSuccess(GrantHint);
             first = false;
             foreach (var item in (page.Object["value"] as JsonArray ?? []).OfType<JsonObject>())
@@ -202,7 +255,8 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
                 if (Text(item["id"]) is { } id && Text(item["name"]) is { } name && Text(properties?["principalId"]) is { } principalId &&
                     Text(properties?["roleDefinitionId"]) is { } roleDefinitionId && Text(properties?["scope"]) is { } assignmentScope)
                 {
-                    yield return new RawAssignment(id, name, principalId, Text(properties?["principalType"]) ?? "Unknown", roleDefinitionId, assignmentScope);
+                    yield return new RawAssignment(
+                        id, name, principalId, Text(properties?["principalType"]) ?? "Unknown", roleDefinitionId, assignmentScope);
                 }
             }
 
@@ -212,5 +266,11 @@ public sealed class ContainerRoleAssignments : IContainerRoleAssignments
 
     private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
-    private sealed record RawAssignment(string Id, string Name, string PrincipalId, string PrincipalType, string RoleDefinitionId, string Scope);
+    private sealed record RawAssignment(
+        string Id,
+        string Name,
+        string PrincipalId,
+        string PrincipalType,
+        string RoleDefinitionId,
+        string Scope);
 }

@@ -9,11 +9,21 @@ namespace Gardien.Azure.Arm;
 /// </summary>
 public interface IContainerRoleAssignments
 {
-    /// <summary>Assigns the role on the container's scope. Idempotent: an existing assignment is success (<c>Changed = false</c>).</summary>
-    Task<RoleAssignmentResult> AssignAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Assigns the role on the container's scope. Idempotent: an existing assignment is success (<c>Changed = false</c>).
+    /// </summary>
+    Task<RoleAssignmentResult> AssignAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Removes that assignment. Idempotent: a missing assignment returns <c>Changed = false</c>.</summary>
-    Task<RoleAssignmentResult> RemoveAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default);
+    Task<RoleAssignmentResult> RemoveAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default);
 
     /// <summary>The Gardien-managed assignments on the container's scope.</summary>
     Task<IReadOnlyList<RoleAssignment>> ListAsync(string container, CancellationToken cancellationToken = default);

@@ -11,7 +11,9 @@ public sealed partial class ResearchStorageOptions
 {
     public const string SectionName = "ResearchData";
 
-    /// <summary>ARM resource id of the account: <c>/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}</c>.</summary>
+    /// <summary>
+    /// ARM resource id of the account: <c>/subscriptions/{id}/resourceGroups/{rg}/providers/Microsoft.Storage/storageAccounts/{name}</c>.
+    /// </summary>
     public string? ResourceId { get; set; }
 
     /// <summary>Blob endpoint of the account; defaults to <c>https://{name}.blob.core.windows.net/</c>.</summary>
@@ -20,7 +22,9 @@ public sealed partial class ResearchStorageOptions
     /// <summary>Azure Resource Manager endpoint; another cloud's (or a test fake's) when set.</summary>
     public Uri ResourceManagerEndpoint { get; set; } = new("https://management.azure.com/");
 
-    /// <summary>Client id of the user-assigned managed identity; when empty, <c>AZURE_CLIENT_ID</c> (DefaultAzureCredential) decides.</summary>
+    /// <summary>
+    /// Client id of the user-assigned managed identity; when empty, <c>AZURE_CLIENT_ID</c> (DefaultAzureCredential) decides.
+    /// </summary>
     public string? ClientId { get; set; }
 
     /// <summary>Days without modification after which governed blobs move to the cool tier (lifecycle rule); null: never.</summary>
@@ -37,23 +41,31 @@ public sealed partial class ResearchStorageOptions
     internal static bool TryParse(string? resourceId, out StorageAccountId id)
     {
         var match = resourceId is null ? null : ResourceIdPattern().Match(resourceId.Trim());
-        id = match is { Success: true } ? new StorageAccountId(match.Groups[1].Value, match.Groups[2].Value, match.Groups[3].Value) : default;
+        id = match is { Success: true }
+            ? new StorageAccountId(match.Groups[1].Value, match.Groups[2].Value, match.Groups[3].Value)
+            : default;
         return match is { Success: true };
     }
 
-    [GeneratedRegex("^/subscriptions/([0-9A-Fa-f-]{36})/resourceGroups/([-\\w\\._\\(\\)]{1,90})/providers/Microsoft\\.Storage/storageAccounts/([a-z0-9]{3,24})$", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(
+        "^/subscriptions/([0-9A-Fa-f-]{36})/resourceGroups/([-\\w\\._\\(\\)]{1,90})/"
+        + "providers/Microsoft\\.Storage/storageAccounts/([a-z0-9]{3,24})$",
+        RegexOptions.IgnoreCase)]
     private static partial Regex ResourceIdPattern();
 }
 
 /// <summary>The account's coordinates in ARM.</summary>
 internal readonly record struct StorageAccountId(string SubscriptionId, string ResourceGroup, string AccountName)
 {
-    public string ResourceId => $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup}/providers/Microsoft.Storage/storageAccounts/{AccountName}";
+    public string ResourceId =>
+        $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup}/providers/Microsoft.Storage/storageAccounts/{AccountName}";
 
     public string ContainerId(string container) => $"{ResourceId}/blobServices/default/containers/{container}";
 
     public static StorageAccountId Parse(string resourceId) =>
-        ResearchStorageOptions.TryParse(resourceId, out var id) ? id : throw new FormatException($"'{resourceId}' is not a storage account resource id.");
+        ResearchStorageOptions.TryParse(resourceId, out var id)
+            ? id
+            : throw new FormatException($"'{resourceId}' is not a storage account resource id.");
 }
 
 /// <summary>Start-up validation: every error names the app setting to fix.</summary>
@@ -66,11 +78,17 @@ internal sealed class ResearchStorageOptionsValidator : IValidateOptions<Researc
         var errors = new List<string>();
         if (string.IsNullOrWhiteSpace(options.ResourceId))
         {
-            errors.Add($"{Prefix}resourceId is required: set it to the research account's ARM resource id (/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>); infra-bicep outputs it as storage-research resourceId.");
+            errors.Add(
+                $"{Prefix}resourceId is required: set it to the research account's ARM resource id "
+                + "(/subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<name>); "
+                + "infra-bicep outputs it as storage-research resourceId.");
         }
         else if (!ResearchStorageOptions.TryParse(options.ResourceId, out _))
         {
-            errors.Add($"{Prefix}resourceId '{options.ResourceId}' is not a storage account resource id: expected /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<3-24 lower-case letters and digits>.");
+            errors.Add(
+                $"{Prefix}resourceId '{options.ResourceId}' is not a storage account resource id: "
+                + "expected /subscriptions/<guid>/resourceGroups/<rg>/providers/Microsoft.Storage/storageAccounts/<3-24 lower-case letters "
+                + "and digits>.");
         }
 
         if (options.BlobServiceUri is { } blob && blob.Scheme != Uri.UriSchemeHttps)
@@ -83,7 +101,11 @@ internal sealed class ResearchStorageOptionsValidator : IValidateOptions<Researc
             errors.Add($"{Prefix}resourceManagerEndpoint must be an https:// URL; got '{options.ResourceManagerEndpoint}'.");
         }
 
-        foreach (var (key, days) in new[] { ("tierToCoolAfterDays", options.TierToCoolAfterDays), ("tierToArchiveAfterDays", options.TierToArchiveAfterDays) })
+        foreach (var (key, days) in new[]
+        {
+            ("tierToCoolAfterDays", options.TierToCoolAfterDays),
+            ("tierToArchiveAfterDays", options.TierToArchiveAfterDays),
+        })
         {
             if (days is < 0 or > 99_999)
             {

@@ -65,7 +65,11 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
     public async Task<IReadOnlyList<DmpSummary>> ListDmpsAsync(DateTimeOffset? modifiedAfter, CancellationToken cancellationToken = default)
     {
         var result = new List<DmpSummary>();
-        var query = new List<(string, string)> { ("sort[]", "modified,asc"), ("count", _settings.PageSize.ToString(CultureInfo.InvariantCulture)) };
+        var query = new List<(string, string)>
+        {
+            ("sort[]", "modified,asc"),
+            ("count", _settings.PageSize.ToString(CultureInfo.InvariantCulture)),
+        };
         if (modifiedAfter is { } after)
         {
             query.Add(("modified_after", after.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffK", CultureInfo.InvariantCulture)));
@@ -91,9 +95,13 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
             ?? throw new PortNotFoundException($"DMP tool '{Name}' does not know DMP '{dmpId}'.");
         var (document, lastModified) = await GetAsync(systemId, cancellationToken).ConfigureAwait(false)
             ?? throw new PortNotFoundException($"DMP tool '{Name}' no longer has DMP '{dmpId}' (id {systemId}).");
-        if (document["dmp"]?["dataset"] is not JsonArray datasets || MadmpJson.DatasetIndex(datasets, writeBack.DatasetId) is not (>= 0 and var index) || datasets[index] is not JsonObject dataset)
+        if (document["dmp"]?["dataset"] is not JsonArray datasets
+            || MadmpJson.DatasetIndex(datasets, writeBack.DatasetId) is not (>= 0 and var index)
+            || datasets[index] is not JsonObject dataset)
         {
-            throw new PortRefusedException($"DMP tool '{Name}': DMP '{dmpId}' has no dataset '{writeBack.DatasetId}' (dmp/dataset/*/dataset_id/identifier); the provisioned location was not written back.");
+            throw new PortRefusedException(
+                $"DMP tool '{Name}': DMP '{dmpId}' has no dataset '{writeBack.DatasetId}' (dmp/dataset/*/dataset_id/identifier); "
+                + "the provisioned location was not written back.");
         }
 
         if (!Merge(dataset, writeBack))
@@ -145,7 +153,12 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
         }
 
         var changed = false;
-        foreach (var (key, value) in new[] { ("url", url), ("storage_type", writeBack.StorageType), ("backup_frequency", writeBack.BackupFrequency) })
+        foreach (var (key, value) in new[]
+        {
+            ("url", url),
+            ("storage_type", writeBack.StorageType),
+            ("backup_frequency", writeBack.BackupFrequency),
+        })
         {
             if (MadmpJson.Text(host[key]) != value)
             {
@@ -184,7 +197,8 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
 
         if (response.Json() is not JsonObject body || body["dmp"] is not JsonObject)
         {
-            throw new PortException($"DMP tool '{Name}' answered {response.What} without a \"dmp\" object; it will be tried again.", isTransient: true);
+            throw new PortException(
+                $"DMP tool '{Name}' answered {response.What} without a \"dmp\" object; it will be tried again.", isTransient: true);
         }
 
         // The system id is the API's, not part of the maDMP: the document the intake reads is {"dmp": …}.
@@ -211,13 +225,18 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
         return null;
     }
 
-    private async IAsyncEnumerable<JsonObject> PagesAsync(List<(string Key, string Value)> query, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<JsonObject> PagesAsync(
+        List<(string Key, string Value)> query,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var offset = 0;
         while (true)
         {
             // Keys are the API's constant names, sent as the spec writes them (dmp_ids[], sort[]); values are escaped.
-            var pageQuery = string.Join("&", query.Append(("offset", offset.ToString(CultureInfo.InvariantCulture))).Select(q => $"{q.Item1}={Uri.EscapeDataString(q.Item2)}"));
+            var pageQuery = string.Join(
+                "&",
+                query.Append(("offset", offset.ToString(CultureInfo.InvariantCulture)))
+                    .Select(q => $"{q.Item1}={Uri.EscapeDataString(q.Item2)}"));
             var response = await _http.SendAsync(() =>
             {
                 var request = new HttpRequestMessage(HttpMethod.Get, new Uri(_base, "dmps?" + pageQuery));
@@ -230,9 +249,13 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
             }
 
             var body = response.Json();
-            if (body["items"] is not JsonArray items || body["total_count"] is not JsonValue totalValue || !totalValue.TryGetValue<int>(out var total))
+            if (body["items"] is not JsonArray items
+                || body["total_count"] is not JsonValue totalValue
+                || !totalValue.TryGetValue<int>(out var total))
             {
-                throw new PortException($"DMP tool '{Name}' answered {response.What} without \"items\" and \"total_count\"; it will be tried again.", isTransient: true);
+                throw new PortException(
+                    $"DMP tool '{Name}' answered {response.What} without \"items\" and \"total_count\"; it will be tried again.",
+                    isTransient: true);
             }
 
             foreach (var item in items.OfType<JsonObject>())
@@ -248,12 +271,13 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
         }
     }
 
-    private async Task<string?> TokenAsync(bool refresh, CancellationToken cancellationToken) => _settings.GrantType.ToLowerInvariant() switch
-    {
-        "none" => null,
-        "bearer" => await _secrets.GetSecretAsync(_settings.ClientSecretName!, cancellationToken).ConfigureAwait(false),
-        _ => await _token.GetAsync(refresh, ClientCredentialsAsync, cancellationToken).ConfigureAwait(false),
-    };
+    private async Task<string?> TokenAsync(bool refresh, CancellationToken cancellationToken) =>
+        _settings.GrantType.ToLowerInvariant() switch
+        {
+            "none" => null,
+            "bearer" => await _secrets.GetSecretAsync(_settings.ClientSecretName!, cancellationToken).ConfigureAwait(false),
+            _ => await _token.GetAsync(refresh, ClientCredentialsAsync, cancellationToken).ConfigureAwait(false),
+        };
 
     private async Task<(string Token, TimeSpan Lifetime)> ClientCredentialsAsync(CancellationToken cancellationToken)
     {
@@ -268,10 +292,14 @@ public sealed class CommonMadmpApiClient : IDmpToolClient
             form["scope"] = _settings.Scope;
         }
 
-        var response = await _anonymous.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, _settings.TokenUrl) { Content = new FormUrlEncodedContent(form) }, cancellationToken).ConfigureAwait(false);
+        var response = await _anonymous.SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, _settings.TokenUrl) { Content = new FormUrlEncodedContent(form) },
+            cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccess)
         {
-            throw response.Fail($"Check the Key Vault secrets {_settings.ClientIdSecretName} and {_settings.ClientSecretName} and DmpTools__Tools__{Name}__TokenUrl.");
+            throw response.Fail(
+                $"Check the Key Vault secrets {_settings.ClientIdSecretName} and {_settings.ClientSecretName} and DmpTools__Tools__{Name}"
+                + "__TokenUrl.");
         }
 
         return TokenCache.Parse(response);

@@ -44,7 +44,9 @@ public sealed class DmpToolClients(IReadOnlyList<DmpToolSource> sources) : IDmpT
     {
         if (!_owner.ContainsKey(dmpId) && await FetchDmpAsync(dmpId, cancellationToken).ConfigureAwait(false) is null)
         {
-            throw new PortNotFoundException($"No configured DMP tool ({string.Join(", ", sources.Select(s => s.Name))}) knows DMP '{dmpId}'; the provisioned location was not written back.");
+            throw new PortNotFoundException(
+                $"No configured DMP tool ({string.Join(", ", sources.Select(s => s.Name))}) knows DMP '{dmpId}'; "
+                + "the provisioned location was not written back.");
         }
 
         return await _owner[dmpId].WriteBackAsync(dmpId, writeBack, cancellationToken).ConfigureAwait(false);

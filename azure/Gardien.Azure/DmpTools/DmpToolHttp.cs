@@ -11,13 +11,20 @@ namespace Gardien.Azure.DmpTools;
 /// 5xx honouring <c>Retry-After</c> (capped), a timeout per try, and failures turned into port exceptions that say
 /// which tool, which call and what to fix.
 /// </summary>
-internal sealed class DmpToolHttp(string tool, HttpClient http, DmpToolSettings settings, Func<bool, CancellationToken, Task<string?>> tokens, TimeProvider time)
+internal sealed class DmpToolHttp(
+    string tool,
+    HttpClient http,
+    DmpToolSettings settings,
+    Func<bool, CancellationToken, Task<string?>> tokens,
+    TimeProvider time)
 {
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(60);
 
     public string Tool => tool;
 
-    /// <summary>Sends the request built by <paramref name="build"/>; returns the response for any final status (the caller decides), after retries.</summary>
+    /// <summary>
+    /// Sends the request built by <paramref name="build"/>; returns the response for any final status (the caller decides), after retries.
+    /// </summary>
     public async Task<DmpToolResponse> SendAsync(Func<HttpRequestMessage> build, CancellationToken cancellationToken)
     {
         var refreshed = false;
@@ -44,7 +51,11 @@ internal sealed class DmpToolHttp(string tool, HttpClient http, DmpToolSettings 
                     continue;
                 }
 
-                throw new PortException($"DMP tool '{tool}' did not answer {what} within {settings.TimeoutSeconds} s ({attempt} tries); it will be tried again.", isTransient: true, ex);
+                throw new PortException(
+                    $"DMP tool '{tool}' did not answer {what} within {settings.TimeoutSeconds} s ({attempt} tries); "
+                    + "it will be tried again.",
+                    isTransient: true,
+                    ex);
             }
             catch (HttpRequestException ex)
             {
@@ -97,7 +108,10 @@ internal sealed record DmpToolResponse(string Tool, string What, int Status, str
     public bool IsSuccess => Status is >= 200 and < 300;
 
     public DateTimeOffset? LastModifiedDate =>
-        LastModified is not null && DateTimeOffset.TryParse(LastModified, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date) ? date : null;
+        LastModified is not null
+            && DateTimeOffset.TryParse(LastModified, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var date)
+                ? date
+                : null;
 
     /// <summary>The body as JSON; a malformed body is a transient failure that names the position.</summary>
     public JsonNode Json()
@@ -108,17 +122,27 @@ internal sealed record DmpToolResponse(string Tool, string What, int Status, str
         }
         catch (JsonException ex)
         {
-            throw new PortException($"DMP tool '{Tool}' answered {What} with a body that is not valid JSON (line {(ex.LineNumber ?? 0) + 1}: {ex.Message}); it will be tried again.", isTransient: true, ex);
+            throw new PortException(
+                $"DMP tool '{Tool}' answered {What} with a body that is not valid JSON (line {(ex.LineNumber ?? 0) + 1}: {ex.Message}); "
+                + "it will be tried again.",
+                isTransient: true,
+                ex);
         }
     }
 
     public PortException Fail(string? hint = null) => Status switch
     {
-        401 => new PortRefusedException($"DMP tool '{Tool}' rejected Gardien's credentials for {What}. {hint ?? "Check the client id and secret in Key Vault."}"),
-        403 => new PortRefusedException($"DMP tool '{Tool}' does not let Gardien's API account do {What}. Share the plan with that account or give it the right role in the tool."),
+        401 => new PortRefusedException(
+            $"DMP tool '{Tool}' rejected Gardien's credentials for {What}. {hint ?? "Check the client id and secret in Key Vault."}"),
+        403 => new PortRefusedException(
+            $"DMP tool '{Tool}' does not let Gardien's API account do {What}. Share the plan with that account or give it the right role "
+            + "in the tool."),
         404 => new PortNotFoundException($"DMP tool '{Tool}' does not know the resource of {What}."),
-        409 or 412 => new ConcurrencyConflictException($"The DMP changed in tool '{Tool}' while Gardien was writing to it ({What}); it will be read again and the write retried."),
-        429 or >= 500 => new PortException($"DMP tool '{Tool}' is throttling or failing {What} (status {Status}) after retries; it will be tried again.", isTransient: true),
+        409 or 412 => new ConcurrencyConflictException(
+            $"The DMP changed in tool '{Tool}' while Gardien was writing to it ({What}); it will be read again and the write retried."),
+        429 or >= 500 => new PortException(
+            $"DMP tool '{Tool}' is throttling or failing {What} (status {Status}) after retries; it will be tried again.",
+            isTransient: true),
         _ => new PortRefusedException($"DMP tool '{Tool}' refused {What} (status {Status}: {Shorten(Body)}). {hint}".TrimEnd()),
     };
 
@@ -132,7 +156,10 @@ internal sealed class TokenCache(TimeProvider time)
     private string? _token;
     private DateTimeOffset _expires;
 
-    public async Task<string?> GetAsync(bool refresh, Func<CancellationToken, Task<(string Token, TimeSpan Lifetime)>> fetch, CancellationToken cancellationToken)
+    public async Task<string?> GetAsync(
+        bool refresh,
+        Func<CancellationToken, Task<(string Token, TimeSpan Lifetime)>> fetch,
+        CancellationToken cancellationToken)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
@@ -157,7 +184,8 @@ internal sealed class TokenCache(TimeProvider time)
     {
         var json = response.Json();
         var token = json["access_token"] is JsonValue v && v.TryGetValue<string>(out var t) && t.Length > 0 ? t
-            : throw new PortException($"DMP tool '{response.Tool}' answered {response.What} without an access_token; it will be tried again.", isTransient: true);
+            : throw new PortException(
+                $"DMP tool '{response.Tool}' answered {response.What} without an access_token; it will be tried again.", isTransient: true);
         var seconds = json["expires_in"] is JsonValue e && e.TryGetValue<double>(out var s) ? s : 3600;
         return (token, TimeSpan.FromSeconds(Math.Max(seconds, 120)));
     }

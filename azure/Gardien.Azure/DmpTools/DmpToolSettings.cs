@@ -78,34 +78,50 @@ internal sealed class DmpToolsOptionsValidator : IValidateOptions<DmpToolsOption
             var prefix = $"{DmpToolsOptions.SectionName}__Tools__{tool}__";
             if (settings.BaseUrl is not { Scheme: "https" } && !(settings.BaseUrl is { IsLoopback: true }))
             {
-                errors.Add($"{prefix}BaseUrl is required and must be an https:// URL (credentials travel with every request); got '{settings.BaseUrl}'.");
+                errors.Add(
+                    $"{prefix}BaseUrl is required and must be an https:// URL (credentials travel with every request); "
+                    + $"got '{settings.BaseUrl}'.");
             }
 
             var grant = settings.GrantType.ToLowerInvariant();
-            var grants = settings.Kind == DmpToolKind.Opidor ? new[] { "client_credentials", "authorization_code" } : ["client_credentials", "bearer", "none"];
+            var grants = settings.Kind == DmpToolKind.Opidor
+                ? new[] { "client_credentials", "authorization_code" }
+                : ["client_credentials", "bearer", "none"];
             if (!grants.Contains(grant))
             {
-                errors.Add($"{prefix}GrantType '{settings.GrantType}' is not supported for {settings.Kind}: use {string.Join(" or ", grants)}.");
+                errors.Add(
+                    $"{prefix}GrantType '{settings.GrantType}' is not supported for {settings.Kind}: use {string.Join(" or ", grants)}.");
             }
 
             if (grant is "client_credentials" or "authorization_code" && string.IsNullOrWhiteSpace(settings.ClientIdSecretName))
             {
-                errors.Add($"{prefix}ClientIdSecretName is required with GrantType {grant}: name the Key Vault secret that holds the {(grant == "authorization_code" ? "account e-mail" : "client id")}.");
+                errors.Add(
+                    $"{prefix}ClientIdSecretName is required with GrantType {grant}: "
+                    + $"name the Key Vault secret that holds the {(grant == "authorization_code" ? "account e-mail" : "client id")}.");
             }
 
             if (grant is not "none" && string.IsNullOrWhiteSpace(settings.ClientSecretName))
             {
-                errors.Add($"{prefix}ClientSecretName is required with GrantType {grant}: name the Key Vault secret that holds the {(grant == "bearer" ? "token" : "secret")}.");
+                errors.Add(
+                    $"{prefix}ClientSecretName is required with GrantType {grant}: "
+                    + $"name the Key Vault secret that holds the {(grant == "bearer" ? "token" : "secret")}.");
             }
 
-            if (settings.Kind == DmpToolKind.CommonMadmpApi && grant == "client_credentials" && settings.TokenUrl is not { Scheme: "https" } && !(settings.TokenUrl is { IsLoopback: true }))
+            if (settings.Kind == DmpToolKind.CommonMadmpApi
+                && grant == "client_credentials"
+                && settings.TokenUrl is not { Scheme: "https" }
+                && !(settings.TokenUrl is { IsLoopback: true }))
             {
-                errors.Add($"{prefix}TokenUrl is required with GrantType client_credentials and must be an https:// URL (the OAuth 2.0 token endpoint).");
+                errors.Add(
+                    $"{prefix}TokenUrl is required with GrantType client_credentials and must be an https:// URL (the OAuth 2.0 token "
+                    + "endpoint).");
             }
 
             if (settings.Kind == DmpToolKind.Opidor && settings.PlanIds.Count == 0)
             {
-                errors.Add($"{prefix}PlanIds is empty: DMP OPIDoR's API cannot list plans, so name the plan numbers to watch (DmpTools__Tools__{tool}__PlanIds__0=1234).");
+                errors.Add(
+                    $"{prefix}PlanIds is empty: DMP OPIDoR's API cannot list plans, "
+                    + $"so name the plan numbers to watch (DmpTools__Tools__{tool}__PlanIds__0=1234).");
             }
 
             if (settings.PageSize is < 1 or > 100)

@@ -26,8 +26,13 @@ public static class DmpToolsServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<DmpToolsOptions>>().Value;
             var secrets = sp.GetRequiredService<ISecretStore>();
             var time = sp.GetRequiredService<TimeProvider>();
-            var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = Timeout.InfiniteTimeSpan };
-            return new DmpToolClients([.. options.Tools.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => new DmpToolSource(t.Key, t.Value.Kind == DmpToolKind.Opidor
+            var http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) })
+            {
+                Timeout = Timeout.InfiniteTimeSpan,
+            };
+            return new DmpToolClients(
+                [.. options.Tools.OrderBy(t => t.Key, StringComparer.Ordinal)
+                    .Select(t => new DmpToolSource(t.Key, t.Value.Kind == DmpToolKind.Opidor
                 ? new OpidorDmpToolClient(t.Key, t.Value, http, secrets, time)
                 : new CommonMadmpApiClient(t.Key, t.Value, http, secrets, time)))]);
         });

@@ -11,8 +11,11 @@ internal static partial class MadmpJson
 
     public static DateTimeOffset? Modified(JsonNode? document) => document?["dmp"]?["modified"] switch
     {
-        JsonValue v when v.TryGetValue<string>(out var text) && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) => parsed,
-        JsonValue v when v.TryGetValue<long>(out var epoch) => epoch > 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(epoch) : DateTimeOffset.FromUnixTimeSeconds(epoch),
+        JsonValue v when v.TryGetValue<string>(out var text)
+            && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) => parsed,
+        JsonValue v when v.TryGetValue<long>(out var epoch) => epoch > 100_000_000_000
+            ? DateTimeOffset.FromUnixTimeMilliseconds(epoch)
+            : DateTimeOffset.FromUnixTimeSeconds(epoch),
         _ => null,
     };
 

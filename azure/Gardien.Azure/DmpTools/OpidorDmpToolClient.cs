@@ -88,7 +88,9 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
             var document = Parse(rda, $"GET /api/v1/madmp/plans/{planId}");
             if (MadmpJson.DmpId(document) is not { } dmpId)
             {
-                throw new PortRefusedException($"DMP tool '{Name}': the RDA export of plan {planId} has no dmp.dmp_id.identifier; give the plan an identifier in DMP OPIDoR.");
+                throw new PortRefusedException(
+                    $"DMP tool '{Name}': the RDA export of plan {planId} has no dmp.dmp_id.identifier; "
+                    + "give the plan an identifier in DMP OPIDoR.");
             }
 
             _planByDmpId[dmpId] = planId;
@@ -107,16 +109,22 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
         ArgumentException.ThrowIfNullOrWhiteSpace(dmpId);
         ArgumentNullException.ThrowIfNull(writeBack);
         var planId = await ResolvePlanAsync(dmpId, cancellationToken).ConfigureAwait(false)
-            ?? throw new PortNotFoundException($"DMP tool '{Name}' does not know DMP '{dmpId}'; add its plan number to DmpTools__Tools__{Name}__PlanIds.");
+            ?? throw new PortNotFoundException(
+                $"DMP tool '{Name}' does not know DMP '{dmpId}'; add its plan number to DmpTools__Tools__{Name}__PlanIds.");
         var standardText = await ExportAsync(planId, "standard", cancellationToken).ConfigureAwait(false)
             ?? throw new PortNotFoundException($"DMP tool '{Name}' no longer has plan {planId} (DMP '{dmpId}').");
         var rdaText = await ExportAsync(planId, "rda", cancellationToken).ConfigureAwait(false);
         var standard = Parse(standardText, $"GET /api/v1/madmp/plans/{planId}?export_format=standard");
-        var output = FindResearchOutput(standard, rdaText is null ? null : Parse(rdaText, $"GET /api/v1/madmp/plans/{planId}?export_format=rda"), writeBack.DatasetId)
-            ?? throw new PortRefusedException($"DMP tool '{Name}': plan {planId} has no research output for dataset '{writeBack.DatasetId}' (matched by dataset id, then title); the provisioned location was not written back.");
+        var output = FindResearchOutput(
+            standard, rdaText is null ? null : Parse(rdaText, $"GET /api/v1/madmp/plans/{planId}?export_format=rda"), writeBack.DatasetId)
+            ?? throw new PortRefusedException(
+                $"DMP tool '{Name}': plan {planId} has no research output for dataset '{writeBack.DatasetId}' (matched by dataset id, "
+                + "then title); the provisioned location was not written back.");
         if (output["dataStorage"] is not JsonObject storage || FragmentId(storage) is not { } fragmentId)
         {
-            throw new PortRefusedException($"DMP tool '{Name}': the research output of dataset '{writeBack.DatasetId}' in plan {planId} has no data storage fragment with an id (dbid); fill in its data storage section in DMP OPIDoR first.");
+            throw new PortRefusedException(
+                $"DMP tool '{Name}': the research output of dataset '{writeBack.DatasetId}' in plan {planId} has no data storage fragment "
+                + "with an id (dbid); fill in its data storage section in DMP OPIDoR first.");
         }
 
         var data = (JsonObject)storage.DeepClone();
@@ -125,7 +133,8 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
             return OperationResult.Unchanged;
         }
 
-        var response = await _http.SendAsync(() => new HttpRequestMessage(HttpMethod.Put, new Uri(_base, $"api/v1/madmp/fragments/{fragmentId}"))
+        var response = await _http.SendAsync(() => new HttpRequestMessage(
+            HttpMethod.Put, new Uri(_base, $"api/v1/madmp/fragments/{fragmentId}"))
         {
             Content = JsonContent.Create(new JsonObject { ["data"] = data.DeepClone() }),
         }, cancellationToken).ConfigureAwait(false);
@@ -200,7 +209,9 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
         if (rda?["dmp"]?["dataset"] is JsonArray datasets && MadmpJson.DatasetIndex(datasets, datasetKey) is >= 0 and var index)
         {
             var title = MadmpJson.Text(datasets[index]?["title"])?.Trim();
-            var byTitle = candidates.FirstOrDefault(o => string.Equals(MadmpJson.Text(o["researchOutputDescription"]?["title"])?.Trim(), title, StringComparison.OrdinalIgnoreCase));
+            var byTitle = candidates.FirstOrDefault(
+                o => string.Equals(
+                    MadmpJson.Text(o["researchOutputDescription"]?["title"])?.Trim(), title, StringComparison.OrdinalIgnoreCase));
             return byTitle ?? (candidates.Count == datasets.Count ? candidates[index] : null);
         }
 
@@ -221,7 +232,9 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
             return dmpId;
         }
 
-        if (PlanUrl().Match(dmpId) is { Success: true } url && Uri.TryCreate(dmpId, UriKind.Absolute, out var uri) && uri.Host.Equals(_base.Host, StringComparison.OrdinalIgnoreCase))
+        if (PlanUrl().Match(dmpId) is { Success: true } url
+            && Uri.TryCreate(dmpId, UriKind.Absolute, out var uri)
+            && uri.Host.Equals(_base.Host, StringComparison.OrdinalIgnoreCase))
         {
             return url.Groups[1].Value;
         }
@@ -238,7 +251,8 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
     private async Task<string?> ExportAsync(string planId, string format, CancellationToken cancellationToken)
     {
         var response = await _http.SendAsync(
-            () => new HttpRequestMessage(HttpMethod.Get, new Uri(_base, $"api/v1/madmp/plans/{Uri.EscapeDataString(planId)}?export_format={format}")),
+            () => new HttpRequestMessage(
+                HttpMethod.Get, new Uri(_base, $"api/v1/madmp/plans/{Uri.EscapeDataString(planId)}?export_format={format}")),
             cancellationToken).ConfigureAwait(false);
         return response.Status == 404 ? null : response.IsSuccess ? response.Body : throw response.Fail();
     }
@@ -251,11 +265,14 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
         var body = grant == "authorization_code"
             ? new JsonObject { ["grant_type"] = grant, ["email"] = id, ["code"] = secret }
             : new JsonObject { ["grant_type"] = grant, ["client_id"] = id, ["client_secret"] = secret };
-        var response = await _anonymous.SendAsync(() => new HttpRequestMessage(HttpMethod.Post, new Uri(_base, "api/v1/authenticate")) { Content = JsonContent.Create(body) }, cancellationToken)
+        var response = await _anonymous.SendAsync(
+            () => new HttpRequestMessage(HttpMethod.Post, new Uri(_base, "api/v1/authenticate")) { Content = JsonContent.Create(body) },
+            cancellationToken)
             .ConfigureAwait(false);
         if (!response.IsSuccess)
         {
-            throw response.Fail($"Check the Key Vault secrets {_settings.ClientIdSecretName} and {_settings.ClientSecretName} (grant {grant}).");
+            throw response.Fail(
+                $"Check the Key Vault secrets {_settings.ClientIdSecretName} and {_settings.ClientSecretName} (grant {grant}).");
         }
 
         return TokenCache.Parse(response);
@@ -269,7 +286,10 @@ public sealed partial class OpidorDmpToolClient : IDmpToolClient
         }
         catch (System.Text.Json.JsonException ex)
         {
-            throw new PortException($"DMP OPIDoR answered {what} with a body that is not valid JSON (line {(ex.LineNumber ?? 0) + 1}); it will be tried again.", isTransient: true, ex);
+            throw new PortException(
+                $"DMP OPIDoR answered {what} with a body that is not valid JSON (line {(ex.LineNumber ?? 0) + 1}); it will be tried again.",
+                isTransient: true,
+                ex);
         }
     }
 

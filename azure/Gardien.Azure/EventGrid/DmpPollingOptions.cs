@@ -31,17 +31,26 @@ internal sealed class DmpPollingOptionsValidator : IValidateOptions<DmpPollingOp
         var errors = new List<string>();
         if (options.TopicEndpoint is not { Scheme: "https" })
         {
-            errors.Add($"EventGrid__DmpTopicEndpoint is required and must be the https:// endpoint of the DMP topic (infra-bicep eventgrid output dmpTopicEndpoint); got '{options.TopicEndpoint}'.");
+            errors.Add(
+                "EventGrid__DmpTopicEndpoint is required and must be the https:// endpoint of the DMP topic (infra-bicep eventgrid output "
+                + $"dmpTopicEndpoint); got '{options.TopicEndpoint}'.");
         }
 
         if (options.TableServiceUri is not { Scheme: "https" })
         {
-            errors.Add($"ResearchData__tableServiceUri is required and must be an https:// table endpoint (the poll checkpoints live there); got '{options.TableServiceUri}'.");
+            errors.Add(
+                "ResearchData__tableServiceUri is required and must be an https:// table endpoint (the poll checkpoints live there); "
+                + $"got '{options.TableServiceUri}'.");
         }
 
-        if (string.IsNullOrWhiteSpace(options.CheckpointTable) || options.CheckpointTable.Length is < 3 or > 63 || !char.IsAsciiLetter(options.CheckpointTable[0]) || !options.CheckpointTable.All(char.IsAsciiLetterOrDigit))
+        if (string.IsNullOrWhiteSpace(options.CheckpointTable)
+            || options.CheckpointTable.Length is < 3 or > 63
+            || !char.IsAsciiLetter(options.CheckpointTable[0])
+            || !options.CheckpointTable.All(char.IsAsciiLetterOrDigit))
         {
-            errors.Add($"DmpPolling__CheckpointTable '{options.CheckpointTable}' is not a table name: 3–63 letters and digits, starting with a letter.");
+            errors.Add(
+                $"DmpPolling__CheckpointTable '{options.CheckpointTable}' is not a table name: 3–63 letters and digits, "
+                + "starting with a letter.");
         }
 
         if (options.OverlapMinutes is < 0 or > 1440)

@@ -16,7 +16,8 @@ namespace Gardien.Azure.EventGrid;
 public static class DmpPollingServiceCollectionExtensions
 {
     /// <summary>
-    /// Registers <see cref="DmpToolPoller"/> for a timer to call: the tools of <see cref="DmpToolsServiceCollectionExtensions.AddGardienAzureDmpTools"/>
+    /// Registers <see cref="DmpToolPoller"/> for a timer to call: the tools of
+    /// <see cref="DmpToolsServiceCollectionExtensions.AddGardienAzureDmpTools"/>
     /// (added here too), changes published to Event Grid (<see cref="EventGridDmpChangePublisher"/>), checkpoints in the
     /// research account's tables (<see cref="TableDmpPollCheckpointStore"/>), both with the managed identity. Settings are
     /// validated at start-up (see <see cref="DmpPollingOptions"/>). Needs the host's <see cref="IGovernanceRegistry"/>.

@@ -33,11 +33,18 @@ public sealed class EventGridDmpChangePublisher(EventGridPublisherClient client)
         }
         catch (RequestFailedException ex) when (ex.Status is 401 or 403)
         {
-            throw new PortRefusedException($"Event Grid refused the DMP change events (status {ex.Status}, {ex.ErrorCode}): the app identity needs EventGrid Data Sender on the DMP topic (EventGrid__DmpTopicEndpoint).", ex);
+            throw new PortRefusedException(
+                $"Event Grid refused the DMP change events (status {ex.Status}, {ex.ErrorCode}): "
+                + "the app identity needs EventGrid Data Sender on the DMP topic (EventGrid__DmpTopicEndpoint).",
+                ex);
         }
         catch (RequestFailedException ex)
         {
-            throw new PortException($"Event Grid did not accept {events.Count} DMP change events (status {ex.Status}, {ex.ErrorCode}); they will be published again.", isTransient: true, ex);
+            throw new PortException(
+                $"Event Grid did not accept {events.Count} DMP change events (status {ex.Status}, {ex.ErrorCode}); "
+                + "they will be published again.",
+                isTransient: true,
+                ex);
         }
     }
 

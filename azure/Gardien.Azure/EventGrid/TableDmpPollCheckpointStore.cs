@@ -19,7 +19,8 @@ public sealed class TableDmpPollCheckpointStore(TableClient table) : IDmpPollChe
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tool);
         await EnsureTableAsync(cancellationToken).ConfigureAwait(false);
-        var row = await table.GetEntityIfExistsAsync<TableEntity>(Partition, RowKey(tool), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await table.GetEntityIfExistsAsync<TableEntity>(Partition, RowKey(tool), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (!row.HasValue || row.Value is not { } entity)
         {
             return null;
@@ -43,12 +44,16 @@ public sealed class TableDmpPollCheckpointStore(TableClient table) : IDmpPollChe
         {
             var response = checkpoint.ETag is null
                 ? await table.AddEntityAsync(entity, cancellationToken).ConfigureAwait(false)
-                : await table.UpdateEntityAsync(entity, new ETag(checkpoint.ETag), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
+                : await table.UpdateEntityAsync(entity, new ETag(checkpoint.ETag), TableUpdateMode.Replace, cancellationToken)
+                    .ConfigureAwait(false);
             return checkpoint with { ETag = response.Headers.ETag?.ToString() };
         }
         catch (RequestFailedException ex) when (ex.Status is 409 or 412)
         {
-            throw new ConcurrencyConflictException($"The poll checkpoint of DMP tool '{checkpoint.Tool}' was moved by another poller; this poll stops and the next one starts from the stored checkpoint.", ex);
+            throw new ConcurrencyConflictException(
+                $"The poll checkpoint of DMP tool '{checkpoint.Tool}' was moved by another poller; "
+                + "this poll stops and the next one starts from the stored checkpoint.",
+                ex);
         }
     }
 

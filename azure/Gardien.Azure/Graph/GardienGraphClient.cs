@@ -21,7 +21,8 @@ public static class GardienGraphClient
         var handlers = GraphClientFactory.CreateDefaultHandlers().Where(h => h is not RetryHandler).ToList();
         var http = GraphClientFactory.Create(handlers, finalHandler: finalHandler ?? new HttpClientHandler());
         http.Timeout = options.RequestTimeout;
-        var authentication = new AzureIdentityAuthenticationProvider(credential, [options.BaseUrl.Host], null, isCaeEnabled: true, options.Scope);
+        var authentication = new AzureIdentityAuthenticationProvider(
+            credential, [options.BaseUrl.Host], null, isCaeEnabled: true, options.Scope);
         return new GraphServiceClient(http, authentication, options.BaseUrl.AbsoluteUri.TrimEnd('/'));
     }
 }

@@ -19,7 +19,11 @@ internal sealed class GraphCaller(GraphOptions options, Func<TimeSpan, Cancellat
     /// <summary>Waits with the real clock.</summary>
     public static Func<TimeSpan, CancellationToken, Task> RealDelay(TimeProvider time) => (span, ct) => Task.Delay(span, time, ct);
 
-    public async Task<T> RunAsync<T>(string what, Func<CancellationToken, Task<T>> call, Func<ApiException, bool>? replicationDelay, CancellationToken cancellationToken)
+    public async Task<T> RunAsync<T>(
+        string what,
+        Func<CancellationToken, Task<T>> call,
+        Func<ApiException, bool>? replicationDelay,
+        CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
@@ -32,7 +36,11 @@ internal sealed class GraphCaller(GraphOptions options, Func<TimeSpan, Cancellat
                 var wait = RetryAfter(ex.ResponseHeaders) ?? Backoff(TimeSpan.FromSeconds(1), attempt);
                 if (wait > options.MaxRetryDelay)
                 {
-                    throw new PortException($"Microsoft Graph is throttling ({what}) and asks to wait {wait.TotalSeconds:0} s, longer than Graph__MaxRetryDelay; the call will be retried later.", isTransient: true, ex);
+                    throw new PortException(
+                        $"Microsoft Graph is throttling ({what}) and asks to wait {wait.TotalSeconds:0} s, "
+                        + "longer than Graph__MaxRetryDelay; the call will be retried later.",
+                        isTransient: true,
+                        ex);
                 }
 
                 await delay(wait, cancellationToken).ConfigureAwait(false);
@@ -51,20 +59,29 @@ internal sealed class GraphCaller(GraphOptions options, Func<TimeSpan, Cancellat
             }
             catch (AuthenticationFailedException ex)
             {
-                throw new PortException($"The app's identity could not get a Microsoft Graph token ({what}): {ex.Message}", isTransient: true, ex);
+                throw new PortException(
+                    $"The app's identity could not get a Microsoft Graph token ({what}): {ex.Message}", isTransient: true, ex);
             }
             catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new PortException($"Microsoft Graph did not answer within Graph__RequestTimeout ({what}); the call can be retried.", isTransient: true, ex);
+                throw new PortException(
+                    $"Microsoft Graph did not answer within Graph__RequestTimeout ({what}); the call can be retried.",
+                    isTransient: true,
+                    ex);
             }
             catch (Exception ex) when (ex is JsonException or FormatException or InvalidOperationException)
             {
-                throw new PortException($"Microsoft Graph sent an unreadable answer ({what}); the call can be retried.", isTransient: true, ex);
+                throw new PortException(
+                    $"Microsoft Graph sent an unreadable answer ({what}); the call can be retried.", isTransient: true, ex);
             }
         }
     }
 
-    public Task RunAsync(string what, Func<CancellationToken, Task> call, Func<ApiException, bool>? replicationDelay, CancellationToken cancellationToken) =>
+    public Task RunAsync(
+        string what,
+        Func<CancellationToken, Task> call,
+        Func<ApiException, bool>? replicationDelay,
+        CancellationToken cancellationToken) =>
         RunAsync<bool>(what, async ct =>
         {
             await call(ct).ConfigureAwait(false);
@@ -88,12 +105,19 @@ internal sealed class GraphCaller(GraphOptions options, Func<TimeSpan, Cancellat
     public static bool IsNotFound(ApiException ex) =>
         ex.ResponseStatusCode == 404
         || (ex.ResponseStatusCode == 400 && ex is ODataError { Error.Message: { } message }
-            && (message.Contains("does not exist", StringComparison.OrdinalIgnoreCase) || message.Contains("do not exist", StringComparison.OrdinalIgnoreCase)));
+            && (message.Contains("does not exist", StringComparison.OrdinalIgnoreCase)
+                || message.Contains("do not exist", StringComparison.OrdinalIgnoreCase)));
 
     public static PortException Translate(string what, ApiException ex) => ex.ResponseStatusCode switch
     {
-        401 => new PortRefusedException($"Microsoft Graph rejected the app's token ({what}, {Describe(ex)}): check that the managed identity (AZURE_CLIENT_ID) belongs to this tenant.", ex),
-        403 => new PortRefusedException($"Microsoft Graph refused {what} ({Describe(ex)}): the managed identity lacks an application permission (docs/ops.md lists them: User.Read.All, GroupMember.ReadWrite.All, Group.Create, TeamsActivity.Send, Mail.Send).", ex),
+        401 => new PortRefusedException(
+            $"Microsoft Graph rejected the app's token ({what}, {Describe(ex)}): check that the managed identity (AZURE_CLIENT_ID) "
+            + "belongs to this tenant.",
+            ex),
+        403 => new PortRefusedException(
+            $"Microsoft Graph refused {what} ({Describe(ex)}): the managed identity lacks an application permission (docs/ops.md lists "
+            + "them: User.Read.All, GroupMember.ReadWrite.All, Group.Create, TeamsActivity.Send, Mail.Send).",
+            ex),
         404 => new PortNotFoundException($"Microsoft Graph: not found ({what}, {Describe(ex)}).", ex),
         400 when IsNotFound(ex) => new PortNotFoundException($"Microsoft Graph: an object does not exist ({what}, {Describe(ex)}).", ex),
         400 or 405 or 413 or 422 => new PortRefusedException($"Microsoft Graph rejected {what} ({Describe(ex)}).", ex),
@@ -104,7 +128,8 @@ internal sealed class GraphCaller(GraphOptions options, Func<TimeSpan, Cancellat
     /// <summary>Retry-After as seconds or an HTTP date; null when absent or unreadable.</summary>
     public static TimeSpan? RetryAfter(IDictionary<string, IEnumerable<string>>? headers)
     {
-        var value = headers?.FirstOrDefault(h => string.Equals(h.Key, "Retry-After", StringComparison.OrdinalIgnoreCase)).Value?.FirstOrDefault();
+        var value = headers?.FirstOrDefault(h => string.Equals(h.Key, "Retry-After", StringComparison.OrdinalIgnoreCase))
+            .Value?.FirstOrDefault();
         if (string.IsNullOrWhiteSpace(value))
         {
             return null;

@@ -34,7 +34,15 @@ public sealed partial class GraphDirectory : IDirectory
     /// <summary>Graph's limit of references in one <c>members@odata.bind</c> request.</summary>
     public const int MembersPerRequest = 20;
 
-    private static readonly string[] GroupFields = ["id", "displayName", "description", "createdDateTime", "securityEnabled", "mailEnabled"];
+    private static readonly string[] GroupFields =
+    [
+        "id",
+        "displayName",
+        "description",
+        "createdDateTime",
+        "securityEnabled",
+        "mailEnabled",
+    ];
 
     private readonly GraphServiceClient _client;
     private readonly GraphOptions _options;
@@ -45,13 +53,24 @@ public sealed partial class GraphDirectory : IDirectory
     private readonly string[] _userFields;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _groupCreated = new(StringComparer.OrdinalIgnoreCase);
 
-    public GraphDirectory(GraphServiceClient client, GraphOptions options, IContainerRoleAssignments roleAssignments, TimeProvider? timeProvider = null, ILogger<GraphDirectory>? logger = null)
+    public GraphDirectory(
+        GraphServiceClient client,
+        GraphOptions options,
+        IContainerRoleAssignments roleAssignments,
+        TimeProvider? timeProvider = null,
+        ILogger<GraphDirectory>? logger = null)
         : this(client, options, roleAssignments, timeProvider, logger, delay: null)
     {
     }
 
     /// <param name="delay">Tests only: how to wait between attempts (records the waits instead of sleeping).</param>
-    internal GraphDirectory(GraphServiceClient client, GraphOptions options, IContainerRoleAssignments roleAssignments, TimeProvider? timeProvider, ILogger<GraphDirectory>? logger, Func<TimeSpan, CancellationToken, Task>? delay)
+    internal GraphDirectory(
+        GraphServiceClient client,
+        GraphOptions options,
+        IContainerRoleAssignments roleAssignments,
+        TimeProvider? timeProvider,
+        ILogger<GraphDirectory>? logger,
+        Func<TimeSpan, CancellationToken, Task>? delay)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -80,7 +99,9 @@ public sealed partial class GraphDirectory : IDirectory
             }
 
             var literal = GraphNames.Literal(email);
-            var users = await QueryUsersAsync($"mail eq {literal} or userPrincipalName eq {literal} or otherMails/any(m:m eq {literal})", cancellationToken).ConfigureAwait(false);
+            var users = await QueryUsersAsync(
+                $"mail eq {literal} or userPrincipalName eq {literal} or otherMails/any(m:m eq {literal})",
+                cancellationToken).ConfigureAwait(false);
             return PickByEmail(users, email);
         }
 
@@ -96,7 +117,8 @@ public sealed partial class GraphDirectory : IDirectory
         }
 
         var attribute = _options.OrcidAttribute;
-        var matches = await QueryUsersAsync($"{attribute} eq '{orcid}' or {attribute} eq 'https://orcid.org/{orcid}'", cancellationToken).ConfigureAwait(false);
+        var matches = await QueryUsersAsync($"{attribute} eq '{orcid}' or {attribute} eq 'https://orcid.org/{orcid}'", cancellationToken)
+            .ConfigureAwait(false);
         return Single(matches, "ORCID");
     }
 
@@ -105,7 +127,11 @@ public sealed partial class GraphDirectory : IDirectory
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         try
         {
-            var user = await _caller.RunAsync("read a user", ct => _client.Users[userId].GetAsync(r => r.QueryParameters.Select = _userFields, ct), null, cancellationToken).ConfigureAwait(false);
+            var user = await _caller.RunAsync(
+                "read a user",
+                ct => _client.Users[userId].GetAsync(r => r.QueryParameters.Select = _userFields, ct),
+                null,
+                cancellationToken).ConfigureAwait(false);
             return user is null ? null : ToPort(user);
         }
         catch (PortNotFoundException)
@@ -143,7 +169,10 @@ public sealed partial class GraphDirectory : IDirectory
             };
             if (!string.IsNullOrWhiteSpace(_options.GroupOwnerId))
             {
-                group.AdditionalData["owners@odata.bind"] = new List<string> { GraphNames.DirectoryObjectReference(_options.BaseUrl, _options.GroupOwnerId) };
+                group.AdditionalData["owners@odata.bind"] = new List<string>
+                {
+                    GraphNames.DirectoryObjectReference(_options.BaseUrl, _options.GroupOwnerId),
+                };
             }
 
             return group;
@@ -151,17 +180,23 @@ public sealed partial class GraphDirectory : IDirectory
 
         try
         {
-            var created = await _caller.RunAsync($"create the security group '{groupName}'", ct => _client.Groups.PostAsync(NewGroup(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            var created = await _caller.RunAsync(
+                $"create the security group '{groupName}'",
+                ct => _client.Groups.PostAsync(NewGroup(), cancellationToken: ct),
+                null,
+                cancellationToken).ConfigureAwait(false);
             if (created?.Id is null)
             {
-                throw new PortException($"Microsoft Graph created the group '{groupName}' but returned no id; the call can be retried.", isTransient: true);
+                throw new PortException(
+                    $"Microsoft Graph created the group '{groupName}' but returned no id; the call can be retried.", isTransient: true);
             }
 
             _groupCreated[created.Id] = created.CreatedDateTime ?? _time.GetUtcNow();
             _logger.LogInformation("Created the security group {GroupName} ({GroupId}).", groupName, created.Id);
             return ToPort(created, groupName);
         }
-        catch (PortException ex) when (ex.InnerException is ApiException api && (api.ResponseStatusCode == 409 || GraphCaller.IsAlreadyExists(api)))
+        catch (PortException ex) when (ex.InnerException is ApiException api
+            && (api.ResponseStatusCode == 409 || GraphCaller.IsAlreadyExists(api)))
         {
             // uniqueName is taken: a concurrent creator, or an earlier attempt whose answer was lost, made the group.
             // It may not be visible yet, hence the replication-aware read.
@@ -188,7 +223,8 @@ public sealed partial class GraphDirectory : IDirectory
         {
             await _caller.RunAsync(
                 $"add a member to group {groupId}",
-                ct => _client.Groups[groupId].Members.Ref.PostAsync(new ReferenceCreate { OdataId = GraphNames.DirectoryObjectReference(_options.BaseUrl, userId) }, cancellationToken: ct),
+                ct => _client.Groups[groupId].Members.Ref.PostAsync(
+                    new ReferenceCreate { OdataId = GraphNames.DirectoryObjectReference(_options.BaseUrl, userId) }, cancellationToken: ct),
                 MayBeReplicating(groupId),
                 cancellationToken).ConfigureAwait(false);
             return true;
@@ -203,7 +239,10 @@ public sealed partial class GraphDirectory : IDirectory
         }
     }
 
-    public async Task<IReadOnlyList<string>> AddMembersAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<string>> AddMembersAsync(
+        string groupId,
+        IReadOnlyList<string> userIds,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(groupId);
         ArgumentNullException.ThrowIfNull(userIds);
@@ -221,16 +260,22 @@ public sealed partial class GraphDirectory : IDirectory
             Group NewPatch()
             {
                 var patch = new Group();
-                patch.AdditionalData["members@odata.bind"] = batch.Select(id => GraphNames.DirectoryObjectReference(_options.BaseUrl, id)).ToList();
+                patch.AdditionalData["members@odata.bind"] = batch.Select(id => GraphNames.DirectoryObjectReference(_options.BaseUrl, id))
+                    .ToList();
                 return patch;
             }
 
             try
             {
-                await _caller.RunAsync($"add {batch.Length} members to group {groupId}", ct => _client.Groups[groupId].PatchAsync(NewPatch(), cancellationToken: ct), MayBeReplicating(groupId), cancellationToken).ConfigureAwait(false);
+                await _caller.RunAsync(
+                    $"add {batch.Length} members to group {groupId}",
+                    ct => _client.Groups[groupId].PatchAsync(NewPatch(), cancellationToken: ct),
+                    MayBeReplicating(groupId),
+                    cancellationToken).ConfigureAwait(false);
                 added.AddRange(batch);
             }
-            catch (PortException ex) when (ex.InnerException is ApiException api && (GraphCaller.IsAlreadyExists(api) || GraphCaller.IsNotFound(api)))
+            catch (PortException ex) when (ex.InnerException is ApiException api
+                && (GraphCaller.IsAlreadyExists(api) || GraphCaller.IsNotFound(api)))
             {
                 // Someone joined meanwhile, or one of the users does not exist: one by one tells which.
                 foreach (var id in batch)
@@ -252,7 +297,11 @@ public sealed partial class GraphDirectory : IDirectory
         ArgumentException.ThrowIfNullOrWhiteSpace(userId);
         try
         {
-            await _caller.RunAsync($"remove a member from group {groupId}", ct => _client.Groups[groupId].Members[userId].Ref.DeleteAsync(cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync(
+                $"remove a member from group {groupId}",
+                ct => _client.Groups[groupId].Members[userId].Ref.DeleteAsync(cancellationToken: ct),
+                null,
+                cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (PortNotFoundException)
@@ -286,7 +335,11 @@ public sealed partial class GraphDirectory : IDirectory
                     break;
                 }
 
-                page = await _caller.RunAsync($"list the members of group {groupId}", ct => _client.Groups[groupId].Members.GraphUser.WithUrl(next).GetAsync(cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+                page = await _caller.RunAsync(
+                    $"list the members of group {groupId}",
+                    ct => _client.Groups[groupId].Members.GraphUser.WithUrl(next).GetAsync(cancellationToken: ct),
+                    null,
+                    cancellationToken).ConfigureAwait(false);
             }
         }
         catch (PortNotFoundException ex)
@@ -297,10 +350,18 @@ public sealed partial class GraphDirectory : IDirectory
         return members;
     }
 
-    public Task<RoleAssignmentResult> AssignRoleAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default) =>
+    public Task<RoleAssignmentResult> AssignRoleAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default) =>
         _roles.AssignAsync(principal, scope, role, cancellationToken);
 
-    public Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default) =>
+    public Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default) =>
         _roles.RemoveAsync(principal, scope, role, cancellationToken);
 
     public Task<IReadOnlyList<RoleAssignment>> ListRoleAssignmentsAsync(string scope, CancellationToken cancellationToken = default) =>
@@ -364,7 +425,10 @@ public sealed partial class GraphDirectory : IDirectory
     {
         if (matches.Count > 1)
         {
-            _logger.LogWarning("{Count} Entra ID users match the same {Key}: the person stays unresolved rather than granted to a guess.", matches.Count, by);
+            _logger.LogWarning(
+                "{Count} Entra ID users match the same {Key}: the person stays unresolved rather than granted to a guess.",
+                matches.Count,
+                by);
             return null;
         }
 
@@ -379,7 +443,9 @@ public sealed partial class GraphDirectory : IDirectory
 
     private string? OrcidOf(User user)
     {
-        if (string.IsNullOrWhiteSpace(_options.OrcidAttribute) || user.AdditionalData is null || !user.AdditionalData.TryGetValue(_options.OrcidAttribute, out var raw))
+        if (string.IsNullOrWhiteSpace(_options.OrcidAttribute)
+            || user.AdditionalData is null
+            || !user.AdditionalData.TryGetValue(_options.OrcidAttribute, out var raw))
         {
             return null;
         }
@@ -416,12 +482,16 @@ public sealed partial class GraphDirectory : IDirectory
         var groups = (page?.Value ?? []).Where(g => g.Id is not null).ToList();
         if (groups.Count > 1)
         {
-            throw new PortRefusedException($"{groups.Count} Entra ID groups have the mailNickname '{nickname}': Gardien cannot tell which one grants access. Delete the one not created by Gardien.");
+            throw new PortRefusedException(
+                $"{groups.Count} Entra ID groups have the mailNickname '{nickname}': Gardien cannot tell which one grants access. "
+                + "Delete the one not created by Gardien.");
         }
 
         if (groups is [{ SecurityEnabled: false } or { MailEnabled: true }])
         {
-            throw new PortRefusedException($"The Entra ID group with mailNickname '{nickname}' is not a plain security group (security-enabled, not mail-enabled); access cannot be granted through it. Rename or delete it.");
+            throw new PortRefusedException(
+                $"The Entra ID group with mailNickname '{nickname}' is not a plain security group (security-enabled, not mail-enabled); "
+                + "access cannot be granted through it. Rename or delete it.");
         }
 
         return groups.Count == 1 ? groups[0] : null;
@@ -461,7 +531,11 @@ public sealed partial class GraphDirectory : IDirectory
                     break;
                 }
 
-                page = await _caller.RunAsync($"list the members of group {groupId}", ct => _client.Groups[groupId].Members.WithUrl(next).GetAsync(cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+                page = await _caller.RunAsync(
+                    $"list the members of group {groupId}",
+                    ct => _client.Groups[groupId].Members.WithUrl(next).GetAsync(cancellationToken: ct),
+                    null,
+                    cancellationToken).ConfigureAwait(false);
             }
         }
         catch (PortNotFoundException ex)
@@ -476,7 +550,11 @@ public sealed partial class GraphDirectory : IDirectory
     {
         try
         {
-            await _caller.RunAsync($"read group {groupId}", ct => _client.Groups[groupId].GetAsync(r => r.QueryParameters.Select = ["id"], ct), MayBeReplicating(groupId), cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync(
+                $"read group {groupId}",
+                ct => _client.Groups[groupId].GetAsync(r => r.QueryParameters.Select = ["id"], ct),
+                MayBeReplicating(groupId),
+                cancellationToken).ConfigureAwait(false);
         }
         catch (PortNotFoundException ex)
         {

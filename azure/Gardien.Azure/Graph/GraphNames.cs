@@ -15,7 +15,9 @@ public static class GraphNames
     public static string MailNickname(string groupName)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(groupName);
-        var clean = new string([.. groupName.Select(c => c < 128 && !char.IsControl(c) && !"@()\\[]\";:<>, ".Contains(c, StringComparison.Ordinal) ? c : '-')]);
+        var clean = new string(
+            [.. groupName.Select(
+                c => c < 128 && !char.IsControl(c) && !"@()\\[]\";:<>, ".Contains(c, StringComparison.Ordinal) ? c : '-')]);
         if (clean.Length <= MaxMailNicknameLength)
         {
             return clean;
@@ -25,7 +27,9 @@ public static class GraphNames
         return clean[..(MaxMailNicknameLength - hash.Length - 1)].TrimEnd('-') + "-" + hash;
     }
 
-    /// <summary>The OData reference of a directory object (<c>{base}/directoryObjects/{id}</c>) for <c>@odata.id</c> and <c>@odata.bind</c>.</summary>
+    /// <summary>
+    /// The OData reference of a directory object (<c>{base}/directoryObjects/{id}</c>) for <c>@odata.id</c> and <c>@odata.bind</c>.
+    /// </summary>
     public static string DirectoryObjectReference(Uri baseUrl, string id)
     {
         ArgumentNullException.ThrowIfNull(baseUrl);

@@ -24,10 +24,16 @@ public sealed class GraphOptions
     /// </summary>
     public string? GroupOwnerId { get; set; }
 
-    /// <summary>Attempts of one Graph call on throttling (429, 503, 504; Retry-After honoured) and on replication delays just after a group was created.</summary>
+    /// <summary>
+    /// Attempts of one Graph call on throttling (429, 503, 504; Retry-After honoured) and on replication delays just after a group was
+    /// created.
+    /// </summary>
     public int MaxAttempts { get; set; } = 5;
 
-    /// <summary>Longest wait between two attempts, whatever Retry-After asks; a longer wait fails the call as transient so the workflow retries later.</summary>
+    /// <summary>
+    /// Longest wait between two attempts, whatever Retry-After asks; a longer wait fails the call as transient so the workflow retries
+    /// later.
+    /// </summary>
     public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>First wait when a new group is not visible yet (doubles on each attempt).</summary>
@@ -51,17 +57,23 @@ internal sealed partial class GraphOptionsValidator : IValidateOptions<GraphOpti
         errors.RequireHttps(nameof(GraphOptions.BaseUrl), options.BaseUrl);
         if (options.BaseUrl is { IsAbsoluteUri: true } && options.BaseUrl.AbsolutePath.Trim('/') is not ("v1.0" or "beta"))
         {
-            errors.Add(nameof(GraphOptions.BaseUrl), $"'{options.BaseUrl}' must end with the API version, e.g. https://graph.microsoft.com/v1.0.");
+            errors.Add(
+                nameof(GraphOptions.BaseUrl), $"'{options.BaseUrl}' must end with the API version, e.g. https://graph.microsoft.com/v1.0.");
         }
 
         if (!string.IsNullOrWhiteSpace(options.OrcidAttribute) && !ExtensionAttribute().IsMatch(options.OrcidAttribute))
         {
-            errors.Add(nameof(GraphOptions.OrcidAttribute), $"'{options.OrcidAttribute}' is not a directory extension attribute name: expected extension_<app id without hyphens>_<name>, e.g. extension_0a1b2c3d4e5f60718293a4b5c6d7e8f9_orcid.");
+            errors.Add(
+                nameof(GraphOptions.OrcidAttribute),
+                $"'{options.OrcidAttribute}' is not a directory extension attribute name: "
+                + "expected extension_<app id without hyphens>_<name>, e.g. extension_0a1b2c3d4e5f60718293a4b5c6d7e8f9_orcid.");
         }
 
         if (!string.IsNullOrWhiteSpace(options.GroupOwnerId) && !Guid.TryParse(options.GroupOwnerId, out _))
         {
-            errors.Add(nameof(GraphOptions.GroupOwnerId), $"'{options.GroupOwnerId}' must be the object id (a GUID) of the app's service principal.");
+            errors.Add(
+                nameof(GraphOptions.GroupOwnerId),
+                $"'{options.GroupOwnerId}' must be the object id (a GUID) of the app's service principal.");
         }
 
         if (options.MaxAttempts is < 1 or > 10)

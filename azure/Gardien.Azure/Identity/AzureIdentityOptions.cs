@@ -25,7 +25,8 @@ public sealed class AzureIdentityOptions
     public AzureCredentialKind Credential { get; set; } = AzureCredentialKind.Default;
 
     /// <summary>The client id in effect: <see cref="ClientId"/>, else <c>AZURE_CLIENT_ID</c>.</summary>
-    public string? EffectiveClientId => string.IsNullOrWhiteSpace(ClientId) ? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID") : ClientId;
+    public string? EffectiveClientId =>
+        string.IsNullOrWhiteSpace(ClientId) ? Environment.GetEnvironmentVariable("AZURE_CLIENT_ID") : ClientId;
 }
 
 public enum AzureCredentialKind
@@ -42,12 +43,17 @@ internal sealed class AzureIdentityOptionsValidator : IValidateOptions<AzureIden
         var clientId = options.EffectiveClientId;
         if (!string.IsNullOrWhiteSpace(clientId) && !Guid.TryParse(clientId, out _))
         {
-            errors.Add(nameof(AzureIdentityOptions.ClientId), $"'{clientId}' is not a client id: give the GUID of the user-assigned managed identity (or set AZURE_CLIENT_ID).");
+            errors.Add(
+                nameof(AzureIdentityOptions.ClientId),
+                $"'{clientId}' is not a client id: give the GUID of the user-assigned managed identity (or set AZURE_CLIENT_ID).");
         }
 
         if (options.Credential == AzureCredentialKind.ManagedIdentity && string.IsNullOrWhiteSpace(clientId))
         {
-            errors.Add(nameof(AzureIdentityOptions.ClientId), "is required with Credential=ManagedIdentity: set it, or AZURE_CLIENT_ID, to the client id of the user-assigned managed identity.");
+            errors.Add(
+                nameof(AzureIdentityOptions.ClientId),
+                "is required with Credential=ManagedIdentity: set it, or AZURE_CLIENT_ID, "
+                + "to the client id of the user-assigned managed identity.");
         }
 
         return errors.Result();

@@ -8,10 +8,14 @@ public sealed class KeyVaultOptions
 {
     public const string SectionName = "KeyVault";
 
-    /// <summary>The vault, e.g. <c>https://kv-gardien-prod.vault.azure.net/</c>. The app's identity needs <em>Key Vault Secrets User</em> on it.</summary>
+    /// <summary>
+    /// The vault, e.g. <c>https://kv-gardien-prod.vault.azure.net/</c>. The app's identity needs <em>Key Vault Secrets User</em> on it.
+    /// </summary>
     public Uri? VaultUri { get; set; }
 
-    /// <summary>How long a secret value is served from memory before Key Vault is asked again (a rotated version is seen after at most this long).</summary>
+    /// <summary>
+    /// How long a secret value is served from memory before Key Vault is asked again (a rotated version is seen after at most this long).
+    /// </summary>
     public TimeSpan CacheDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>
@@ -49,11 +53,15 @@ internal sealed class KeyVaultOptionsValidator : IValidateOptions<KeyVaultOption
             errors.Add(nameof(KeyVaultOptions.MaxRetries), $"{options.MaxRetries} must be between 0 and 10.");
         }
 
-        foreach (var (key, value) in new[] { (nameof(KeyVaultOptions.SigningKeyId), options.SigningKeyId) }.Concat(options.AcceptedSigningKeyIds.Select(id => (nameof(KeyVaultOptions.AcceptedSigningKeyIds), id))))
+        foreach (var (key, value) in new[] { (nameof(KeyVaultOptions.SigningKeyId), options.SigningKeyId) }.Concat(
+            options.AcceptedSigningKeyIds.Select(id => (nameof(KeyVaultOptions.AcceptedSigningKeyIds), id))))
         {
             if (!KeyVaultSecretStore.IsValidSecretName(options.SigningKeySecretPrefix + value))
             {
-                errors.Add(key, $"'{options.SigningKeySecretPrefix}{value}' (SigningKeySecretPrefix + id) is not a valid Key Vault secret name: use 1-127 letters, digits and hyphens.");
+                errors.Add(
+                    key,
+                    $"'{options.SigningKeySecretPrefix}{value}' (SigningKeySecretPrefix + id) is not a valid Key Vault secret name: "
+                    + "use 1-127 letters, digits and hyphens.");
             }
         }
 

@@ -12,7 +12,8 @@ using Microsoft.Extensions.Logging.Abstractions;
 namespace Gardien.Azure.KeyVault;
 
 /// <summary>
-/// <see cref="ISecretStore"/> (and <see cref="IVersionedSecretStore"/>) over Azure Key Vault (approval-link signing keys, the Teams webhook URL, DMP-tool client
+/// <see cref="ISecretStore"/> (and <see cref="IVersionedSecretStore"/>) over Azure Key Vault (approval-link signing keys, the Teams webhook
+/// URL, DMP-tool client
 /// credentials). Values are kept in memory for <see cref="KeyVaultOptions.CacheDuration"/>, so a rotated version is
 /// picked up within that time without a restart; for verification, the previous version stays acceptable for
 /// <see cref="KeyVaultOptions.RotationWindow"/> after the current one was created. Values are never logged (names and
@@ -31,7 +32,11 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
     // Versions are immutable in Key Vault, so a version's value never needs to be fetched twice.
     private readonly ConcurrentDictionary<string, string> _versions = new(StringComparer.Ordinal);
 
-    public KeyVaultSecretStore(SecretClient client, KeyVaultOptions options, TimeProvider? timeProvider = null, ILogger<KeyVaultSecretStore>? logger = null)
+    public KeyVaultSecretStore(
+        SecretClient client,
+        KeyVaultOptions options,
+        TimeProvider? timeProvider = null,
+        ILogger<KeyVaultSecretStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(options);
@@ -44,7 +49,11 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
     /// <summary>A client for the vault with the adapter's retry and timeout settings.</summary>
     /// <param name="transport">Tests only: a transport that trusts the fake vault's certificate.</param>
     /// <param name="disableChallengeResourceVerification">Tests only: the fake vault is not on a Key Vault domain.</param>
-    public static SecretClient CreateClient(KeyVaultOptions options, TokenCredential credential, HttpPipelineTransport? transport = null, bool disableChallengeResourceVerification = false)
+    public static SecretClient CreateClient(
+        KeyVaultOptions options,
+        TokenCredential credential,
+        HttpPipelineTransport? transport = null,
+        bool disableChallengeResourceVerification = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(credential);
@@ -65,7 +74,12 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
             clientOptions.Transport = transport;
         }
 
-        return new SecretClient(options.VaultUri ?? throw new ArgumentException($"{KeyVaultOptions.SectionName}__{nameof(KeyVaultOptions.VaultUri)} is required.", nameof(options)), credential, clientOptions);
+        return new SecretClient(
+            options.VaultUri
+                ?? throw new ArgumentException(
+                    $"{KeyVaultOptions.SectionName}__{nameof(KeyVaultOptions.VaultUri)} is required.", nameof(options)),
+            credential,
+            clientOptions);
     }
 
     /// <summary>Key Vault's rule for secret names: 1-127 letters, digits and hyphens.</summary>
@@ -81,11 +95,14 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
             return cached.Value;
         }
 
-        var secret = await CallAsync(name, () => _client.GetSecretAsync(name, version: null, cancellationToken), cancellationToken).ConfigureAwait(false);
-        var value = secret.Value.Value ?? throw new PortException($"Key Vault returned secret '{name}' without a value.", isTransient: true);
+        var secret = await CallAsync(name, () => _client.GetSecretAsync(name, version: null, cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
+        var value = secret.Value.Value
+            ?? throw new PortException($"Key Vault returned secret '{name}' without a value.", isTransient: true);
         if (cached is null || !string.Equals(cached.Version, secret.Value.Properties.Version, StringComparison.Ordinal))
         {
-            _logger.LogInformation("Secret {SecretName} loaded from Key Vault (version {SecretVersion}).", name, secret.Value.Properties.Version);
+            _logger.LogInformation(
+                "Secret {SecretName} loaded from Key Vault (version {SecretVersion}).", name, secret.Value.Properties.Version);
         }
 
         _current[name] = new CachedValue(value, secret.Value.Properties.Version, now);
@@ -126,7 +143,9 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
 
         if (accepted.Count > 1)
         {
-            _logger.LogInformation("Secret {SecretName}: version {CurrentVersion} is current, version {PreviousVersion} still accepted until {AcceptedUntil:u}.",
+            _logger.LogInformation(
+                "Secret {SecretName}: version {CurrentVersion} is current, "
+                + "version {PreviousVersion} still accepted until {AcceptedUntil:u}.",
                 name, accepted[0].Version, accepted[1].Version, accepted[0].CreatedOn!.Value + _options.RotationWindow);
         }
 
@@ -138,10 +157,17 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
     /// The usable versions, newest first: the current one, and the one before it while the current one is younger than
     /// the rotation window. Disabled, not-yet-valid and expired versions are never accepted.
     /// </summary>
-    internal static IReadOnlyList<SecretProperties> AcceptedVersions(IEnumerable<SecretProperties> versions, DateTimeOffset now, TimeSpan rotationWindow)
+    internal static IReadOnlyList<SecretProperties> AcceptedVersions(
+        IEnumerable<SecretProperties> versions,
+        DateTimeOffset now,
+        TimeSpan rotationWindow)
     {
         var usable = versions
-            .Where(v => v.Enabled != false && v.CreatedOn is not null && (v.NotBefore is null || v.NotBefore <= now) && (v.ExpiresOn is null || v.ExpiresOn > now))
+            .Where(
+                v => v.Enabled != false
+                    && v.CreatedOn is not null
+                    && (v.NotBefore is null || v.NotBefore <= now)
+                    && (v.ExpiresOn is null || v.ExpiresOn > now))
             .OrderByDescending(v => v.CreatedOn)
             .ToList();
         return usable.Count switch
@@ -160,8 +186,10 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
             return value;
         }
 
-        var secret = await CallAsync(name, () => _client.GetSecretAsync(name, version, cancellationToken), cancellationToken).ConfigureAwait(false);
-        value = secret.Value.Value ?? throw new PortException($"Key Vault returned version {version} of secret '{name}' without a value.", isTransient: true);
+        var secret = await CallAsync(name, () => _client.GetSecretAsync(name, version, cancellationToken), cancellationToken)
+            .ConfigureAwait(false);
+        value = secret.Value.Value
+            ?? throw new PortException($"Key Vault returned version {version} of secret '{name}' without a value.", isTransient: true);
         _versions[key] = value;
         return value;
     }
@@ -187,7 +215,8 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
         }
         catch (AuthenticationFailedException ex)
         {
-            throw new PortException($"The app's identity could not get a token for Key Vault {_options.VaultUri}: {ex.Message}", isTransient: true, ex);
+            throw new PortException(
+                $"The app's identity could not get a token for Key Vault {_options.VaultUri}: {ex.Message}", isTransient: true, ex);
         }
         catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
         {
@@ -201,11 +230,20 @@ public sealed class KeyVaultSecretStore : IVersionedSecretStore
 
     private PortException Translate(string name, RequestFailedException ex) => ex.Status switch
     {
-        404 => new PortNotFoundException($"Secret '{name}' does not exist in Key Vault {_options.VaultUri}. Create it (docs/ops.md lists the secrets Gardien reads).", ex),
+        404 => new PortNotFoundException(
+            $"Secret '{name}' does not exist in Key Vault {_options.VaultUri}. Create it (docs/ops.md lists the secrets Gardien reads).",
+            ex),
         401 or 403 => new PortRefusedException(
-            $"Key Vault {_options.VaultUri} refused to read secret '{name}' ({ex.Status} {ex.ErrorCode}): give the app's managed identity the role 'Key Vault Secrets User' on the vault, and check the vault's firewall.", ex),
+            $"Key Vault {_options.VaultUri} refused to read secret '{name}' ({ex.Status} {ex.ErrorCode}): "
+            + "give the app's managed identity the role 'Key Vault Secrets User' on the vault, and check the vault's firewall.",
+            ex),
         400 => new PortRefusedException($"Key Vault {_options.VaultUri} rejected the request for secret '{name}' ({ex.ErrorCode}).", ex),
-        _ => new PortException($"Key Vault {_options.VaultUri} failed to return secret '{name}' ({(ex.Status == 0 ? "no response" : ex.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))}); the call can be retried.", isTransient: true, ex),
+        _ => new PortException(
+            $"Key Vault {_options.VaultUri} failed to return secret '{name}' ("
+            + $"{(ex.Status == 0 ? "no response" : ex.Status.ToString(System.Globalization.CultureInfo.InvariantCulture))}); "
+            + "the call can be retried.",
+            isTransient: true,
+            ex),
     };
 
     private sealed record CachedValue(string Value, string? Version, DateTimeOffset FetchedAt);

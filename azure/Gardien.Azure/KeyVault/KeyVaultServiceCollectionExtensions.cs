@@ -27,7 +27,10 @@ public static class KeyVaultServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(sp => KeyVaultSecretStore.CreateClient(Options(sp), sp.GetRequiredService<TokenCredential>()));
         services.TryAddSingleton<ISecretStore>(sp => new KeyVaultSecretStore(
-            sp.GetRequiredService<SecretClient>(), Options(sp), sp.GetRequiredService<TimeProvider>(), sp.GetService<ILogger<KeyVaultSecretStore>>()));
+            sp.GetRequiredService<SecretClient>(),
+            Options(sp),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetService<ILogger<KeyVaultSecretStore>>()));
         services.TryAddSingleton(sp => new ApprovalTokenService(
             sp.GetRequiredService<ISecretStore>(),
             sp.GetRequiredService<IGovernanceRegistry>(),

@@ -22,7 +22,12 @@ public sealed class AzureStorageProvisioner(
     ILogger<AzureStorageProvisioner>? logger = null) : IStorageProvisioner
 {
     private static readonly string[] ManagementFeatures =
-        [GovernanceFeatures.EncryptionScope, GovernanceFeatures.Immutability, GovernanceFeatures.LegalHold, GovernanceFeatures.LifecyclePolicy];
+        [
+            GovernanceFeatures.EncryptionScope,
+            GovernanceFeatures.Immutability,
+            GovernanceFeatures.LegalHold,
+            GovernanceFeatures.LifecyclePolicy,
+        ];
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ILogger _logger = (ILogger?)logger ?? NullLogger.Instance;
@@ -36,9 +41,14 @@ public sealed class AzureStorageProvisioner(
         }
 
         var created = await dataPlane.EnsureContainerAsync(spec, cancellationToken).ConfigureAwait(false);
-        if (spec.ImmutabilityDays is { } days && await controls.EnsureImmutabilityAsync(spec.Name, days, spec.LockImmutability, cancellationToken).ConfigureAwait(false))
+        if (spec.ImmutabilityDays is { } days
+            && await controls.EnsureImmutabilityAsync(spec.Name, days, spec.LockImmutability, cancellationToken).ConfigureAwait(false))
         {
-            _logger.LogInformation("Immutability of container {Container}: {Days} days{Locked}", spec.Name, days, spec.LockImmutability ? ", locked" : string.Empty);
+            _logger.LogInformation(
+                "Immutability of container {Container}: {Days} days{Locked}",
+                spec.Name,
+                days,
+                spec.LockImmutability ? ", locked" : string.Empty);
         }
 
         if (spec.LegalHold)
@@ -50,57 +60,93 @@ public sealed class AzureStorageProvisioner(
         if (lifecycle is { TieringConfigured: true })
         {
             var covering = await lifecycle.RulesCoveringAsync(spec.Name, cancellationToken).ConfigureAwait(false);
-            rules = covering.Count > 0 ? covering : (await lifecycle.SyncAsync([spec.Name], cancellationToken).ConfigureAwait(false)).RulesCovering(spec.Name);
+            rules = covering.Count > 0
+                ? covering
+                : (await lifecycle.SyncAsync([spec.Name], cancellationToken).ConfigureAwait(false)).RulesCovering(spec.Name);
         }
 
         var state = await controls.GetContainerAsync(spec.Name, cancellationToken).ConfigureAwait(false)
-            ?? throw new PortException($"Container '{spec.Name}' was created but Azure Resource Manager does not list it yet; it will be checked again.", isTransient: true);
+            ?? throw new PortException(
+                $"Container '{spec.Name}' was created but Azure Resource Manager does not list it yet; it will be checked again.",
+                isTransient: true);
         var (enforced, notEnforced) = Compare(spec, state, rules, created.NotEnforcedLocally);
-        return created with { EnforcedFeatures = [.. created.EnforcedFeatures.Concat(enforced).Distinct(StringComparer.Ordinal)], NotEnforcedLocally = notEnforced };
+        return created with
+        {
+            EnforcedFeatures = [.. created.EnforcedFeatures.Concat(enforced).Distinct(StringComparer.Ordinal)],
+            NotEnforcedLocally = notEnforced,
+        };
     }
 
     /// <summary>The hold tag a spec's <see cref="ContainerSpec.LegalHold"/> sets (the data plane records the same one).</summary>
     public const string PlanHoldTag = "plan";
 
-    public Task<ContainerInfo?> GetContainerAsync(string container, CancellationToken cancellationToken = default) => dataPlane.GetContainerAsync(container, cancellationToken);
+    public Task<ContainerInfo?> GetContainerAsync(string container, CancellationToken cancellationToken = default) =>
+        dataPlane.GetContainerAsync(container, cancellationToken);
 
-    public Task<OperationResult> SetContainerMetadataAsync(string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken cancellationToken = default) =>
+    public Task<OperationResult> SetContainerMetadataAsync(
+        string container,
+        IReadOnlyDictionary<string, string?> metadata,
+        CancellationToken cancellationToken = default) =>
         dataPlane.SetContainerMetadataAsync(container, metadata, cancellationToken);
 
-    public IAsyncEnumerable<StoredBlob> ListBlobsAsync(string container, string? prefix = null, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<StoredBlob> ListBlobsAsync(
+        string container,
+        string? prefix = null,
+        CancellationToken cancellationToken = default) =>
         dataPlane.ListBlobsAsync(container, prefix, cancellationToken);
 
-    public Task<ContainerManifest> ComputeManifestAsync(string container, CancellationToken cancellationToken = default) => dataPlane.ComputeManifestAsync(container, cancellationToken);
+    public Task<ContainerManifest> ComputeManifestAsync(string container, CancellationToken cancellationToken = default) =>
+        dataPlane.ComputeManifestAsync(container, cancellationToken);
 
-    public Task<OperationResult> SetBlobTagsAsync(string container, string blobName, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default) =>
+    public Task<OperationResult> SetBlobTagsAsync(
+        string container,
+        string blobName,
+        IReadOnlyDictionary<string, string> tags,
+        CancellationToken cancellationToken = default) =>
         dataPlane.SetBlobTagsAsync(container, blobName, tags, cancellationToken);
 
-    public IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(IReadOnlyList<TagCondition> conditions, CancellationToken cancellationToken = default) =>
+    public IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(
+        IReadOnlyList<TagCondition> conditions,
+        CancellationToken cancellationToken = default) =>
         dataPlane.FindBlobsByTagsAsync(conditions, cancellationToken);
 
-    public Task<OperationResult> SetTierAsync(string container, StorageTier tier, CancellationToken cancellationToken = default) => dataPlane.SetTierAsync(container, tier, cancellationToken);
+    public Task<OperationResult> SetTierAsync(string container, StorageTier tier, CancellationToken cancellationToken = default) =>
+        dataPlane.SetTierAsync(container, tier, cancellationToken);
 
-    public Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(string container, string? ownerInstanceId, CancellationToken cancellationToken = default) =>
+    public Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(
+        string container,
+        string? ownerInstanceId,
+        CancellationToken cancellationToken = default) =>
         dataPlane.DeleteContainerIfEmptyAsync(container, ownerInstanceId, cancellationToken);
 
-    public async Task<OperationResult> MarkForDeletionAsync(string container, DateTimeOffset purgeNotBefore, string reason, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> MarkForDeletionAsync(
+        string container,
+        DateTimeOffset purgeNotBefore,
+        string reason,
+        CancellationToken cancellationToken = default)
     {
         if (await controls.GetContainerAsync(container, cancellationToken).ConfigureAwait(false) is { LegalHoldTags.Count: > 0 } held)
         {
-            throw new PortRefusedException($"Container '{container}' is under a legal hold in Azure ({string.Join(", ", held.LegalHoldTags)}); it cannot be marked for deletion.");
+            throw new PortRefusedException(
+                $"Container '{container}' is under a legal hold in Azure ({string.Join(", ", held.LegalHoldTags)}); "
+                + "it cannot be marked for deletion.");
         }
 
         return await dataPlane.MarkForDeletionAsync(container, purgeNotBefore, reason, cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<OperationResult> UnmarkForDeletionAsync(string container, CancellationToken cancellationToken = default) => dataPlane.UnmarkForDeletionAsync(container, cancellationToken);
+    public Task<OperationResult> UnmarkForDeletionAsync(string container, CancellationToken cancellationToken = default) =>
+        dataPlane.UnmarkForDeletionAsync(container, cancellationToken);
 
     public async Task<PurgeResult> PurgeAsync(string container, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         var state = await controls.GetContainerAsync(container, cancellationToken).ConfigureAwait(false);
         if (state is { LegalHoldTags.Count: > 0 })
         {
-            return new PurgeResult(PurgeOutcome.UnderLegalHold, null, $"Container '{container}' is under a legal hold in Azure ({string.Join(", ", state.LegalHoldTags)}); nothing was deleted.");
+            return new PurgeResult(
+                PurgeOutcome.UnderLegalHold,
+                null,
+                $"Container '{container}' is under a legal hold in Azure ({string.Join(", ", state.LegalHoldTags)}); nothing was deleted.");
         }
 
         if (state is { ImmutabilityDays: { } days })
@@ -118,7 +164,11 @@ public sealed class AzureStorageProvisioner(
 
             if (until is { } immutableUntil)
             {
-                return new PurgeResult(PurgeOutcome.GracePeriodNotOver, null, $"Container '{container}' holds blobs under its {days}-day immutability policy until {immutableUntil:O}; nothing was deleted.");
+                return new PurgeResult(
+                    PurgeOutcome.GracePeriodNotOver,
+                    null,
+                    $"Container '{container}' holds blobs under its {days}-day immutability policy until {immutableUntil:O}; "
+                    + "nothing was deleted.");
             }
         }
 
@@ -151,8 +201,11 @@ public sealed class AzureStorageProvisioner(
         var intent = new ContainerSpec
         {
             Name = container,
-            ImmutabilityDays = info.Metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days) && int.TryParse(days, CultureInfo.InvariantCulture, out var d) ? d : null,
-            EncryptionScope = info.Metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope) ? Uri.UnescapeDataString(scope) : null,
+            ImmutabilityDays = info.Metadata.TryGetValue(ContainerMetadataKeys.ImmutabilityDays, out var days)
+                && int.TryParse(days, CultureInfo.InvariantCulture, out var d) ? d : null,
+            EncryptionScope = info.Metadata.TryGetValue(ContainerMetadataKeys.EncryptionScope, out var scope)
+                ? Uri.UnescapeDataString(scope)
+                : null,
             LegalHold = hold.LegalHold,
         };
         var (enforced, notEnforced) = Compare(intent, state, rules, recorded.NotEnforced);
@@ -189,7 +242,11 @@ public sealed class AzureStorageProvisioner(
         return new OperationResult(changed, []);
     }
 
-    public async Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default)
+    public async Task<OperationResult> SetLegalHoldAsync(
+        string container,
+        string holdTag,
+        bool hold,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(holdTag);
 
@@ -197,7 +254,8 @@ public sealed class AzureStorageProvisioner(
         // blocks disposal until it is cleared too. Either way a half-done call errs on the side of keeping the data.
         var changed = await controls.SetLegalHoldAsync(container, holdTag, hold, cancellationToken).ConfigureAwait(false);
         var recorded = await dataPlane.SetLegalHoldAsync(container, holdTag, hold, cancellationToken).ConfigureAwait(false);
-        return new OperationResult(changed || recorded.Changed, [.. recorded.NotEnforcedLocally.Where(f => f.Feature != GovernanceFeatures.LegalHold)]);
+        return new OperationResult(
+            changed || recorded.Changed, [.. recorded.NotEnforcedLocally.Where(f => f.Feature != GovernanceFeatures.LegalHold)]);
     }
 
     private static (List<string> Enforced, List<NotEnforcedFeature> NotEnforced) Compare(
@@ -215,7 +273,12 @@ public sealed class AzureStorageProvisioner(
             }
             else
             {
-                notEnforced.Add(new(GovernanceFeatures.EncryptionScope, $"The container's default encryption scope is '{state.DefaultEncryptionScope ?? "(account key)"}', not '{scope}' with overrides denied: a scope is fixed when a container is created, so move the data to a new container to change it."));
+                notEnforced.Add(
+                    new(
+                        GovernanceFeatures.EncryptionScope,
+                        $"The container's default encryption scope is '{state.DefaultEncryptionScope ?? "(account key)"}', "
+                        + $"not '{scope}' with overrides denied: a scope is fixed when a container is created, "
+                        + "so move the data to a new container to change it."));
             }
         }
 
@@ -227,12 +290,17 @@ public sealed class AzureStorageProvisioner(
             }
             else
             {
-                notEnforced.Add(new(GovernanceFeatures.Immutability, $"Azure reports {(state.ImmutabilityDays is { } d ? $"{d} days" : "no policy")} of time-based immutability where {days} were asked."));
+                notEnforced.Add(
+                    new(
+                        GovernanceFeatures.Immutability,
+                        $"Azure reports {(state.ImmutabilityDays is { } d ? $"{d} days" : "no policy")}"
+                        + $" of time-based immutability where {days} were asked."));
             }
 
             if (spec.LockImmutability && !state.ImmutabilityLocked)
             {
-                notEnforced.Add(new(GovernanceFeatures.Immutability, "The immutability policy is not locked although the plan asks for it."));
+                notEnforced.Add(
+                    new(GovernanceFeatures.Immutability, "The immutability policy is not locked although the plan asks for it."));
             }
         }
 
@@ -254,7 +322,11 @@ public sealed class AzureStorageProvisioner(
         }
         else if (spec.LifecycleRules.Count > 0)
         {
-            notEnforced.Add(new(GovernanceFeatures.LifecyclePolicy, "Lifecycle tiering follows the account settings ResearchData__tierToCoolAfterDays / tierToArchiveAfterDays, which are not set; per-container rules are not applied."));
+            notEnforced.Add(
+                new(
+                    GovernanceFeatures.LifecyclePolicy,
+                    "Lifecycle tiering follows the account settings ResearchData__tierToCoolAfterDays / tierToArchiveAfterDays, "
+                    + "which are not set; per-container rules are not applied."));
         }
 
         return (enforced, notEnforced);

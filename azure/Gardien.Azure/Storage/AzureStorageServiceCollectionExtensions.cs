@@ -23,8 +23,10 @@ public static class AzureStorageServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         RoleAssignmentsServiceCollectionExtensions.AddResearchStorageOptions(services);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(sp => new BlobServiceClient(Options(sp).EffectiveBlobServiceUri, sp.GetRequiredService<TokenCredential>()));
-        services.TryAddSingleton(sp => new StorageAccountControls(Options(sp), sp.GetRequiredService<TokenCredential>(), sp.GetService<ArmClientOptions>()));
+        services.TryAddSingleton(
+            sp => new BlobServiceClient(Options(sp).EffectiveBlobServiceUri, sp.GetRequiredService<TokenCredential>()));
+        services.TryAddSingleton(
+            sp => new StorageAccountControls(Options(sp), sp.GetRequiredService<TokenCredential>(), sp.GetService<ArmClientOptions>()));
         services.TryAddSingleton(sp => new LifecyclePolicySync(
             sp.GetRequiredService<StorageAccountControls>(),
             sp.GetRequiredService<IGovernanceRegistry>(),
@@ -40,7 +42,8 @@ public static class AzureStorageServiceCollectionExtensions
         return services;
     }
 
-    private static ResearchStorageOptions Options(IServiceProvider services) => services.GetRequiredService<IOptions<ResearchStorageOptions>>().Value;
+    private static ResearchStorageOptions Options(IServiceProvider services) =>
+        services.GetRequiredService<IOptions<ResearchStorageOptions>>().Value;
 
     private static BlobStorageProvisioner DataPlane(IServiceProvider services) => new(
         services.GetRequiredService<BlobServiceClient>(),

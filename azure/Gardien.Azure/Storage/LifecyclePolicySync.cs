@@ -21,7 +21,8 @@ public sealed record LifecycleSyncResult(bool Changed, IReadOnlyDictionary<strin
 /// rules whose names start with <c>gardien</c> and leaves every other rule alone. Two kinds of rules:
 /// <list type="bullet">
 /// <item>tiering: the governed containers' block blobs move to cool / archive after the configured days without
-/// modification (<see cref="ResearchStorageOptions.TierToCoolAfterDays"/>, <see cref="ResearchStorageOptions.TierToArchiveAfterDays"/>);</item>
+/// modification (<see cref="ResearchStorageOptions.TierToCoolAfterDays"/>,
+/// <see cref="ResearchStorageOptions.TierToArchiveAfterDays"/>);</item>
 /// <item>disposal: delete (or archive) blobs whose <c>gardien_keep_until</c> index tag equals the registry's keep-until,
 /// only for datasets whose disposal was approved and marked, whose keep-until has passed, whose grace period is over,
 /// and that hold no legal hold or open case in the registry or on the container. A blob re-tagged with a later
@@ -29,7 +30,12 @@ public sealed record LifecycleSyncResult(bool Changed, IReadOnlyDictionary<strin
 /// </list>
 /// Rules carry at most 10 container prefixes (Azure's limit) and a policy at most 100 rules.
 /// </summary>
-public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovernanceRegistry registry, IStorageProvisioner dataPlane, ResearchStorageOptions options, TimeProvider? time = null)
+public sealed class LifecyclePolicySync(
+    StorageAccountControls controls,
+    IGovernanceRegistry registry,
+    IStorageProvisioner dataPlane,
+    ResearchStorageOptions options,
+    TimeProvider? time = null)
 {
     public const string RulePrefix = "gardien";
     private const int PrefixesPerRule = 10;
@@ -44,7 +50,9 @@ public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovern
     /// Recomputes Gardien's rules from the registry (plus <paramref name="alsoGoverned"/>: containers being provisioned
     /// that the registry does not list yet) and writes the policy when it differs. Idempotent.
     /// </summary>
-    public async Task<LifecycleSyncResult> SyncAsync(IReadOnlyCollection<string>? alsoGoverned = null, CancellationToken cancellationToken = default)
+    public async Task<LifecycleSyncResult> SyncAsync(
+        IReadOnlyCollection<string>? alsoGoverned = null,
+        CancellationToken cancellationToken = default)
     {
         // The policy is one document without an ETag: serialise this process's writers; a concurrent writer elsewhere is
         // corrected by the next synchronisation, which recomputes everything.
@@ -57,7 +65,10 @@ public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovern
             var ours = current.Where(IsOurs).ToList();
             if (foreign.Count + desired.Count > MaxRules)
             {
-                throw new PortRefusedException($"The lifecycle policy of account {controls.AccountName} would need {foreign.Count + desired.Count} rules; Azure allows {MaxRules}. Remove rules not managed by Gardien, or lower the number of distinct keep-until dates being disposed of at once.");
+                throw new PortRefusedException(
+                    $"The lifecycle policy of account {controls.AccountName} would need {foreign.Count + desired.Count} rules; "
+                    + $"Azure allows {MaxRules}. Remove rules not managed by Gardien, "
+                    + "or lower the number of distinct keep-until dates being disposed of at once.");
             }
 
             var changed = !SameRules(ours, desired);
@@ -80,11 +91,15 @@ public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovern
         var prefix = container + "/";
         var rules = await controls.GetLifecycleRulesAsync(cancellationToken).ConfigureAwait(false);
         return [.. rules.Where(IsOurs)
-            .Where(r => (r["definition"]?["filters"]?["prefixMatch"] as JsonArray ?? []).Any(p => p is JsonValue v && v.TryGetValue<string>(out var s) && s == prefix))
+            .Where(
+                r => (r["definition"]?["filters"]?["prefixMatch"] as JsonArray ?? []).Any(
+                    p => p is JsonValue v && v.TryGetValue<string>(out var s) && s == prefix))
             .Select(r => r["name"]!.GetValue<string>())];
     }
 
-    private async Task<(List<JsonObject> Rules, Dictionary<string, IReadOnlyList<string>> Coverage)> DesiredRulesAsync(IReadOnlyCollection<string> alsoGoverned, CancellationToken cancellationToken)
+    private async Task<(List<JsonObject> Rules, Dictionary<string, IReadOnlyList<string>> Coverage)> DesiredRulesAsync(
+        IReadOnlyCollection<string> alsoGoverned,
+        CancellationToken cancellationToken)
     {
         var today = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
         var governed = new SortedSet<string>(alsoGoverned, StringComparer.Ordinal);
@@ -138,8 +153,21 @@ public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovern
             {
                 var verb = action == DisposalAction.Delete ? "delete" : "tierToArchive";
                 var actions = new JsonObject { [verb] = new JsonObject { ["daysAfterModificationGreaterThan"] = 0 } };
-                var match = new JsonArray(new JsonObject { ["name"] = GovernanceMetadata.KeepUntil, ["op"] = "==", ["value"] = GovernanceMetadata.Date(keepUntil) });
-                rules.Add(Rule((action == DisposalAction.Delete ? "delete" : "archive") + keepUntil.ToString("yyyyMMdd", CultureInfo.InvariantCulture), chunk, actions, match, coverage));
+                var match = new JsonArray(
+                    new JsonObject
+                    {
+                        ["name"] = GovernanceMetadata.KeepUntil,
+                        ["op"] = "==",
+                        ["value"] = GovernanceMetadata.Date(keepUntil),
+                    });
+                rules.Add(
+                    Rule(
+                        (action == DisposalAction.Delete ? "delete" : "archive")
+                            + keepUntil.ToString("yyyyMMdd", CultureInfo.InvariantCulture),
+                        chunk,
+                        actions,
+                        match,
+                        coverage));
             }
         }
 
@@ -164,7 +192,12 @@ public sealed class LifecyclePolicySync(StorageAccountControls controls, IGovern
         return platform is { LegalHoldTags.Count: 0 };
     }
 
-    private static JsonObject Rule(string kind, string[] containers, JsonObject actions, JsonArray? blobIndexMatch, Dictionary<string, IReadOnlyList<string>> coverage)
+    private static JsonObject Rule(
+        string kind,
+        string[] containers,
+        JsonObject actions,
+        JsonArray? blobIndexMatch,
+        Dictionary<string, IReadOnlyList<string>> coverage)
     {
         var hash = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(string.Join("\n", containers))))[..12];
         var name = RulePrefix + kind + hash;

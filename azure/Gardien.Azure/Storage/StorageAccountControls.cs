@@ -27,7 +27,8 @@ public sealed record ArmContainerState(
 public sealed class StorageAccountControls
 {
     internal const string ApiVersion = "2023-05-01";
-    private const string Hint = "The app identity needs Storage Account Contributor on the research account (enableResearchDataManagement in infra-bicep).";
+    private const string Hint =
+        "The app identity needs Storage Account Contributor on the research account (enableResearchDataManagement in infra-bicep).";
 
     private readonly ArmRestClient _arm;
     private readonly StorageAccountId _account;
@@ -44,7 +45,8 @@ public sealed class StorageAccountControls
     /// <summary>The container as ARM sees it, or null when it does not exist.</summary>
     public async Task<ArmContainerState?> GetContainerAsync(string container, CancellationToken cancellationToken = default)
     {
-        var response = await _arm.SendAsync(RequestMethod.Get, _account.ContainerId(container), ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await _arm.SendAsync(
+            RequestMethod.Get, _account.ContainerId(container), ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (response.Status == 404)
         {
             return null;
@@ -73,7 +75,9 @@ public sealed class StorageAccountControls
     {
         if (days is < 1 or > 146_000)
         {
-            throw new PortRefusedException($"Immutability of {days} days is outside what Azure accepts (1–146000 days); fix storage.raw_data_immutability.days in the policy.");
+            throw new PortRefusedException(
+                $"Immutability of {days} days is outside what Azure accepts (1–146000 days); "
+                + "fix storage.raw_data_immutability.days in the policy.");
         }
 
         var state = await GetContainerAsync(container, cancellationToken).ConfigureAwait(false)
@@ -83,22 +87,40 @@ public sealed class StorageAccountControls
         var etag = state.ImmutabilityETag;
         if (state.ImmutabilityDays is null || (!state.ImmutabilityLocked && state.ImmutabilityDays < days))
         {
-            var body = new JsonObject { ["properties"] = new JsonObject { ["immutabilityPeriodSinceCreationInDays"] = days, ["allowProtectedAppendWrites"] = true } };
-            var put = await _arm.SendAsync(RequestMethod.Put, policyPath, ApiVersion, body, ifMatch: etag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var body = new JsonObject
+            {
+                ["properties"] = new JsonObject { ["immutabilityPeriodSinceCreationInDays"] = days, ["allowProtectedAppendWrites"] = true },
+            };
+            var put = await _arm.SendAsync(
+                RequestMethod.Put, policyPath, ApiVersion, body, ifMatch: etag, cancellationToken: cancellationToken).ConfigureAwait(false);
             etag = Text(put.EnsureSuccess(Hint).Object["etag"]) ?? put.ETag;
             changed = true;
         }
         else if (state.ImmutabilityLocked && state.ImmutabilityDays < days)
         {
-            var body = new JsonObject { ["properties"] = new JsonObject { ["immutabilityPeriodSinceCreationInDays"] = days, ["allowProtectedAppendWrites"] = true } };
-            var extend = await _arm.SendAsync(RequestMethod.Post, policyPath + "/extend", ApiVersion, body, ifMatch: etag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var body = new JsonObject
+            {
+                ["properties"] = new JsonObject { ["immutabilityPeriodSinceCreationInDays"] = days, ["allowProtectedAppendWrites"] = true },
+            };
+            var extend = await _arm.SendAsync(
+                RequestMethod.Post,
+                policyPath + "/extend",
+                ApiVersion,
+                body,
+                ifMatch: etag,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             extend.EnsureSuccess(Hint);
             return true;
         }
 
         if (locked && !state.ImmutabilityLocked)
         {
-            var lockResponse = await _arm.SendAsync(RequestMethod.Post, policyPath + "/lock", ApiVersion, ifMatch: etag, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var lockResponse = await _arm.SendAsync(
+                RequestMethod.Post,
+                policyPath + "/lock",
+                ApiVersion,
+                ifMatch: etag,
+                cancellationToken: cancellationToken).ConfigureAwait(false);
             lockResponse.EnsureSuccess(Hint);
             changed = true;
         }
@@ -118,22 +140,32 @@ public sealed class StorageAccountControls
         }
 
         var body = new JsonObject { ["tags"] = new JsonArray(tag) };
-        var response = await _arm.SendAsync(RequestMethod.Post, $"{_account.ContainerId(container)}/{(hold ? "setLegalHold" : "clearLegalHold")}", ApiVersion, body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await _arm.SendAsync(
+            RequestMethod.Post,
+            $"{_account.ContainerId(container)}/{(hold ? "setLegalHold" : "clearLegalHold")}",
+            ApiVersion,
+            body,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         response.EnsureSuccess(Hint);
         return true;
     }
 
-    /// <summary>Creates the encryption scope (Microsoft-managed keys, infrastructure encryption) if the account lacks it. True when created.</summary>
+    /// <summary>
+    /// Creates the encryption scope (Microsoft-managed keys, infrastructure encryption) if the account lacks it. True when created.
+    /// </summary>
     public async Task<bool> EnsureEncryptionScopeAsync(string scope, CancellationToken cancellationToken = default)
     {
         var path = $"{_account.ResourceId}/encryptionScopes/{scope}";
-        var existing = await _arm.SendAsync(RequestMethod.Get, path, ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var existing = await _arm.SendAsync(RequestMethod.Get, path, ApiVersion, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         if (existing.IsSuccess)
         {
             var state = Text(existing.Object["properties"]?["state"]);
             return !string.Equals(state, "Disabled", StringComparison.OrdinalIgnoreCase)
                 ? false
-                : throw new PortRefusedException($"Encryption scope '{scope}' of account {_account.AccountName} is disabled; enable it (or name another scope in the policy's storage.encryption.scope) before provisioning sensitive datasets.");
+                : throw new PortRefusedException(
+                    $"Encryption scope '{scope}' of account {_account.AccountName} is disabled; enable it (or name another scope in the "
+                    + "policy's storage.encryption.scope) before provisioning sensitive datasets.");
         }
 
         if (existing.Status != 404)
@@ -141,8 +173,17 @@ public sealed class StorageAccountControls
             throw existing.Fail(Hint);
         }
 
-        var body = new JsonObject { ["properties"] = new JsonObject { ["source"] = "Microsoft.Storage", ["state"] = "Enabled", ["requireInfrastructureEncryption"] = true } };
-        var created = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var body = new JsonObject
+        {
+            ["properties"] = new JsonObject
+            {
+                ["source"] = "Microsoft.Storage",
+                ["state"] = "Enabled",
+                ["requireInfrastructureEncryption"] = true,
+            },
+        };
+        var created = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         created.EnsureSuccess(Hint);
         return true;
     }
@@ -150,7 +191,11 @@ public sealed class StorageAccountControls
     /// <summary>The account's lifecycle management rules (<c>managementPolicies/default</c>); empty when there is no policy.</summary>
     public async Task<IReadOnlyList<JsonObject>> GetLifecycleRulesAsync(CancellationToken cancellationToken = default)
     {
-        var response = await _arm.SendAsync(RequestMethod.Get, $"{_account.ResourceId}/managementPolicies/default", ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await _arm.SendAsync(
+            RequestMethod.Get,
+            $"{_account.ResourceId}/managementPolicies/default",
+            ApiVersion,
+            cancellationToken: cancellationToken).ConfigureAwait(false);
         if (response.Status == 404)
         {
             return [];
@@ -167,7 +212,8 @@ public sealed class StorageAccountControls
         var path = $"{_account.ResourceId}/managementPolicies/default";
         if (rules.Count == 0)
         {
-            var deleted = await _arm.SendAsync(RequestMethod.Delete, path, ApiVersion, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var deleted = await _arm.SendAsync(RequestMethod.Delete, path, ApiVersion, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             if (deleted.Status is not (200 or 204 or 404))
             {
                 throw deleted.Fail(Hint);
@@ -176,8 +222,15 @@ public sealed class StorageAccountControls
             return;
         }
 
-        var body = new JsonObject { ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = new JsonArray([.. rules.Select(r => r.DeepClone())]) } } };
-        var response = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var body = new JsonObject
+        {
+            ["properties"] = new JsonObject
+            {
+                ["policy"] = new JsonObject { ["rules"] = new JsonArray([.. rules.Select(r => r.DeepClone())]) },
+            },
+        };
+        var response = await _arm.SendAsync(RequestMethod.Put, path, ApiVersion, body, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         response.EnsureSuccess(Hint);
     }
 

@@ -5,7 +5,9 @@ using Gardien.Workflows.Ports;
 
 namespace Gardien.Azure.Teams;
 
-/// <summary>How a <see cref="Notification"/> looks in Teams and in a mail: buttons, the Adaptive Card, the mail text, the activity-feed link.</summary>
+/// <summary>
+/// How a <see cref="Notification"/> looks in Teams and in a mail: buttons, the Adaptive Card, the mail text, the activity-feed link.
+/// </summary>
 public static class NotificationRendering
 {
     /// <summary>Teams does not open an activity-feed link longer than this.</summary>
@@ -68,7 +70,14 @@ public static class NotificationRendering
         ArgumentNullException.ThrowIfNull(texts);
         var body = new JsonArray
         {
-            new JsonObject { ["type"] = "TextBlock", ["text"] = notification.Subject, ["weight"] = "Bolder", ["size"] = "Medium", ["wrap"] = true },
+            new JsonObject
+            {
+                ["type"] = "TextBlock",
+                ["text"] = notification.Subject,
+                ["weight"] = "Bolder",
+                ["size"] = "Medium",
+                ["wrap"] = true,
+            },
             new JsonObject { ["type"] = "TextBlock", ["text"] = notification.Body, ["wrap"] = true },
             new JsonObject
             {
@@ -135,11 +144,14 @@ public static class NotificationRendering
     {
         ArgumentNullException.ThrowIfNull(notification);
         var page = ApprovalPage(notification);
-        var link = new StringBuilder($"https://teams.microsoft.com/l/entity/{Uri.EscapeDataString(teamsAppId)}/{Uri.EscapeDataString(tabEntityId)}?label={Uri.EscapeDataString(label)}");
+        var link = new StringBuilder(
+            $"https://teams.microsoft.com/l/entity/{Uri.EscapeDataString(teamsAppId)}/{Uri.EscapeDataString(tabEntityId)}"
+            + $"?label={Uri.EscapeDataString(label)}");
         if (page is not null)
         {
             link.Append("&webUrl=").Append(Uri.EscapeDataString(page.AbsoluteUri));
-            var context = JsonSerializer.Serialize(new Dictionary<string, string> { ["subEntityId"] = ApprovalToken(page) ?? string.Empty });
+            var context = JsonSerializer.Serialize(
+                new Dictionary<string, string> { ["subEntityId"] = ApprovalToken(page) ?? string.Empty });
             link.Append("&context=").Append(Uri.EscapeDataString(context));
         }
 

@@ -44,7 +44,8 @@ public sealed record NotificationTexts(
         "Liens",
         "Référence",
         "Pour",
-        "Envoyé par Gardien, gouvernance des données de recherche. Référence : {0}. Chaque lien d'approbation ne sert qu'une fois ; ne transférez pas ce message.",
+        "Envoyé par Gardien, gouvernance des données de recherche. Référence : {0}. Chaque lien d'approbation ne sert qu'une fois ; "
+        + "ne transférez pas ce message.",
         new Dictionary<NotificationKind, string>
         {
             [NotificationKind.ApprovalRequest] = "demande votre approbation",
@@ -59,7 +60,8 @@ public sealed record NotificationTexts(
 
     /// <summary>French for "fr" and its regional forms, English otherwise.</summary>
     public static NotificationTexts For(string? language) =>
-        language is not null && (language.Equals("fr", StringComparison.OrdinalIgnoreCase) || language.StartsWith("fr-", StringComparison.OrdinalIgnoreCase))
+        language is not null
+            && (language.Equals("fr", StringComparison.OrdinalIgnoreCase) || language.StartsWith("fr-", StringComparison.OrdinalIgnoreCase))
             ? French
             : English;
 

@@ -22,7 +22,8 @@ public static class TeamsNotificationServiceCollectionExtensions
         services.AddGardienAzureGraph();
         services.AddGardienAzureKeyVault();
         services.AddOptions<TeamsNotificationOptions>().BindConfiguration(TeamsNotificationOptions.SectionName).ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<TeamsNotificationOptions>, TeamsNotificationOptionsValidator>());
+        services.TryAddEnumerable(
+            ServiceDescriptor.Singleton<IValidateOptions<TeamsNotificationOptions>, TeamsNotificationOptionsValidator>());
         services.TryAddSingleton<INotifier>(sp => new TeamsNotifier(
             sp.GetRequiredService<GraphServiceClient>(),
             sp.GetRequiredService<IDirectory>(),

@@ -91,7 +91,10 @@ public sealed class TeamsNotifier : INotifier
     {
         ArgumentNullException.ThrowIfNull(notification);
         ArgumentException.ThrowIfNullOrWhiteSpace(notification.DeduplicationKey);
-        var recipients = notification.To.Where(r => !string.IsNullOrWhiteSpace(r)).Select(r => r.Trim()).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
+        var recipients = notification.To.Where(r => !string.IsNullOrWhiteSpace(r))
+            .Select(r => r.Trim())
+            .Distinct(StringComparer.OrdinalIgnoreCase)
+            .ToList();
         if (recipients.Count == 0)
         {
             throw new PortRefusedException($"Notification '{notification.Subject}' has no recipient.");
@@ -111,8 +114,12 @@ public sealed class TeamsNotifier : INotifier
             }
 
             var user = await ResolveAsync(recipient, cancellationToken).ConfigureAwait(false);
-            var reached = _options.ActivityFeed && !string.IsNullOrWhiteSpace(_options.TeamsAppId) && user is not null && await TrySendActivityAsync(user, notification, texts, cancellationToken).ConfigureAwait(false);
-            reached = reached || await TryMailAsync(recipient, user, notification, texts, messageId, cancellationToken).ConfigureAwait(false);
+            var reached = _options.ActivityFeed
+                && !string.IsNullOrWhiteSpace(_options.TeamsAppId)
+                && user is not null
+                && await TrySendActivityAsync(user, notification, texts, cancellationToken).ConfigureAwait(false);
+            reached = reached
+                || await TryMailAsync(recipient, user, notification, texts, messageId, cancellationToken).ConfigureAwait(false);
             if (reached)
             {
                 await _ledger.TryMarkEventProcessedAsync(key, _time.GetUtcNow(), cancellationToken).ConfigureAwait(false);
@@ -157,7 +164,8 @@ public sealed class TeamsNotifier : INotifier
         if (unreached.Count > 0)
         {
             throw new PortException(
-                $"Notification '{notification.Subject}' reached nobody through Teams or mail for {unreached.Count} of {recipients.Count} recipient(s) ({string.Join(", ", unreached)}); the send will be retried.",
+                $"Notification '{notification.Subject}' reached nobody through Teams or mail for {unreached.Count} of {recipients.Count} "
+                + $"recipient(s) ({string.Join(", ", unreached)}); the send will be retried.",
                 isTransient: true);
         }
 
@@ -169,7 +177,10 @@ public sealed class TeamsNotifier : INotifier
         "gardien-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(deduplicationKey)))[..32];
 
     private static string LedgerKey(Notification notification, string channel, string recipient) =>
-        "notification-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{notification.DeduplicationKey}\n{channel}\n{recipient.ToUpperInvariant()}")))[..40];
+        "notification-"
+            + Convert.ToHexStringLower(
+                SHA256.HashData(
+                    Encoding.UTF8.GetBytes($"{notification.DeduplicationKey}\n{channel}\n{recipient.ToUpperInvariant()}")))[..40];
 
     private async Task<string?> WantsCardAsync(Notification notification, CancellationToken cancellationToken)
     {
@@ -197,38 +208,70 @@ public sealed class TeamsNotifier : INotifier
         }
     }
 
-    private async Task<bool> TrySendActivityAsync(DirectoryUser user, Notification notification, NotificationTexts texts, CancellationToken cancellationToken)
+    private async Task<bool> TrySendActivityAsync(
+        DirectoryUser user,
+        Notification notification,
+        NotificationTexts texts,
+        CancellationToken cancellationToken)
     {
-        var link = NotificationRendering.ActivityLink(_options.TeamsAppId!, _options.TabEntityId, notification, notification.Subject.Length > 50 ? notification.Subject[..50] : notification.Subject);
+        var link = NotificationRendering.ActivityLink(
+            _options.TeamsAppId!,
+            _options.TabEntityId,
+            notification,
+            notification.Subject.Length > 50 ? notification.Subject[..50] : notification.Subject);
         if (link is null)
         {
-            _logger.LogWarning("The Teams link of notification {Kind} is too long for the activity feed; mail is used instead.", notification.Kind);
+            _logger.LogWarning(
+                "The Teams link of notification {Kind} is too long for the activity feed; mail is used instead.", notification.Kind);
             return false;
         }
 
         // A new body per attempt: the SDK's backing store sends only properties changed since the last serialisation.
         SendActivityNotificationPostRequestBody NewBody() => new()
         {
-            Topic = new TeamworkActivityTopic { Source = TeamworkActivityTopicSource.Text, Value = Shorten(notification.Subject, 200), WebUrl = link },
+            Topic = new TeamworkActivityTopic
+            {
+                Source = TeamworkActivityTopicSource.Text,
+                Value = Shorten(notification.Subject, 200),
+                WebUrl = link,
+            },
             ActivityType = "systemDefault",
             PreviewText = new ItemBody { Content = Shorten(notification.Body, 150) },
             TeamsAppId = _options.TeamsAppId,
-            TemplateParameters = [new Microsoft.Graph.Models.KeyValuePair { Name = "systemDefaultText", Value = texts.ActivityFor(notification.Kind) }],
+            TemplateParameters = [new Microsoft.Graph.Models.KeyValuePair
+            {
+                Name = "systemDefaultText",
+                Value = texts.ActivityFor(notification.Kind),
+            }],
         };
         try
         {
-            await _caller.RunAsync("send a Teams activity notification", ct => _client.Users[user.Id].Teamwork.SendActivityNotification.PostAsync(NewBody(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync(
+                "send a Teams activity notification",
+                ct => _client.Users[user.Id].Teamwork.SendActivityNotification.PostAsync(NewBody(), cancellationToken: ct),
+                null,
+                cancellationToken).ConfigureAwait(false);
             return true;
         }
         catch (PortException ex)
         {
             // Typically the Gardien Teams app is not installed for this person (403/404): mail reaches them instead.
-            _logger.LogWarning("Teams activity notification {Kind} to user {UserId} failed ({Reason}); mail is tried instead.", notification.Kind, user.Id, ex.Message);
+            _logger.LogWarning(
+                "Teams activity notification {Kind} to user {UserId} failed ({Reason}); mail is tried instead.",
+                notification.Kind,
+                user.Id,
+                ex.Message);
             return false;
         }
     }
 
-    private async Task<bool> TryMailAsync(string recipient, DirectoryUser? user, Notification notification, NotificationTexts texts, string messageId, CancellationToken cancellationToken)
+    private async Task<bool> TryMailAsync(
+        string recipient,
+        DirectoryUser? user,
+        Notification notification,
+        NotificationTexts texts,
+        string messageId,
+        CancellationToken cancellationToken)
     {
         var key = LedgerKey(notification, "mail", recipient);
         if (await _ledger.IsEventProcessedAsync(key, cancellationToken).ConfigureAwait(false))
@@ -239,7 +282,8 @@ public sealed class TeamsNotifier : INotifier
         var address = recipient.Contains('@', StringComparison.Ordinal) ? recipient : user?.Email;
         if (address is null)
         {
-            _logger.LogWarning("Notification {Kind}: recipient {Recipient} has no e-mail address in the directory.", notification.Kind, recipient);
+            _logger.LogWarning(
+                "Notification {Kind}: recipient {Recipient} has no e-mail address in the directory.", notification.Kind, recipient);
             return false;
         }
 
@@ -256,11 +300,19 @@ public sealed class TeamsNotifier : INotifier
         };
         try
         {
-            await _caller.RunAsync("send a mail", ct => _client.Users[_options.MailSender].SendMail.PostAsync(NewMail(), cancellationToken: ct), null, cancellationToken).ConfigureAwait(false);
+            await _caller.RunAsync(
+                "send a mail",
+                ct => _client.Users[_options.MailSender].SendMail.PostAsync(NewMail(), cancellationToken: ct),
+                null,
+                cancellationToken).ConfigureAwait(false);
         }
         catch (PortException ex)
         {
-            _logger.LogWarning("Mail for notification {Kind} could not be sent from {Sender} ({Reason}).", notification.Kind, _options.MailSender, ex.Message);
+            _logger.LogWarning(
+                "Mail for notification {Kind} could not be sent from {Sender} ({Reason}).",
+                notification.Kind,
+                _options.MailSender,
+                ex.Message);
             return false;
         }
 
@@ -276,13 +328,18 @@ public sealed class TeamsNotifier : INotifier
             var value = await _secrets.GetSecretAsync(_options.WebhookSecretName!, cancellationToken).ConfigureAwait(false);
             if (!Uri.TryCreate(value.Trim(), UriKind.Absolute, out url!) || url.Scheme != Uri.UriSchemeHttps)
             {
-                _logger.LogWarning("Key Vault secret {SecretName} does not hold an https:// webhook URL; the card is not posted.", _options.WebhookSecretName);
+                _logger.LogWarning(
+                    "Key Vault secret {SecretName} does not hold an https:// webhook URL; the card is not posted.",
+                    _options.WebhookSecretName);
                 return false;
             }
         }
         catch (PortException ex)
         {
-            _logger.LogWarning("The Teams webhook URL could not be read from secret {SecretName} ({Reason}); the card is not posted.", _options.WebhookSecretName, ex.Message);
+            _logger.LogWarning(
+                "The Teams webhook URL could not be read from secret {SecretName} ({Reason}); the card is not posted.",
+                _options.WebhookSecretName,
+                ex.Message);
             return false;
         }
 
@@ -305,7 +362,8 @@ public sealed class TeamsNotifier : INotifier
                 status = response.StatusCode;
                 retryAfter = response.Headers.RetryAfter is { } header ? header.Delta ?? (header.Date - _time.GetUtcNow()) : null;
             }
-            catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+            catch (Exception ex) when (ex is HttpRequestException
+                || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
                 _logger.LogWarning("The Teams webhook did not answer ({Reason}); the card is not posted.", ex.GetType().Name);
                 return false;

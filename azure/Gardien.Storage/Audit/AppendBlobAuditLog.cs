@@ -85,7 +85,9 @@ public sealed class AppendBlobAuditLog : IAuditLog
                 var bytes = Encoding.UTF8.GetBytes(sealedLine.Line + "\n");
                 if (bytes.Length > MaxLineBytes)
                 {
-                    throw new PortRefusedException($"Audit entry '{entry.Action}' on '{entry.Subject}' is {bytes.Length} bytes; the limit is 4 MiB. Store large documents elsewhere and audit their hash.");
+                    throw new PortRefusedException(
+                        $"Audit entry '{entry.Action}' on '{entry.Subject}' is {bytes.Length} bytes; the limit is 4 MiB. "
+                        + "Store large documents elsewhere and audit their hash.");
                 }
 
                 try
@@ -121,7 +123,9 @@ public sealed class AppendBlobAuditLog : IAuditLog
         }
     }
 
-    public async IAsyncEnumerable<AuditRecord> ReadAsync(long fromSequence = 1, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<AuditRecord> ReadAsync(
+        long fromSequence = 1,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         await foreach (var line in ReadLinesAsync(cancellationToken).ConfigureAwait(false))
         {
@@ -132,7 +136,9 @@ public sealed class AppendBlobAuditLog : IAuditLog
             }
             catch (FormatException ex)
             {
-                throw new PortRefusedException($"The audit trail is unreadable at {line.Location} line {line.LineNumber}: {ex.Message} Run 'gardien audit verify'.", ex);
+                throw new PortRefusedException(
+                    $"The audit trail is unreadable at {line.Location} line {line.LineNumber}: {ex.Message} Run 'gardien audit verify'.",
+                    ex);
             }
 
             if (record.Sequence >= fromSequence)
@@ -213,7 +219,8 @@ public sealed class AppendBlobAuditLog : IAuditLog
     private async Task<List<string>> ListSegmentsAsync(CancellationToken cancellationToken)
     {
         var names = new List<string>();
-        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = _options.SegmentPrefix }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in _container.GetBlobsAsync(new GetBlobsOptions { Prefix = _options.SegmentPrefix }, cancellationToken)
+            .ConfigureAwait(false))
         {
             if (item.Name.EndsWith(".jsonl", StringComparison.Ordinal))
             {
@@ -249,7 +256,15 @@ public sealed class AppendBlobAuditLog : IAuditLog
         }
 
         AddKeys(keys, currentRecords);
-        return new Tail(currentIndex, current, length, currentRecords.Count, last?.Sequence ?? 0, last?.Hash ?? AuditChain.GenesisHash, keys, previousKeys);
+        return new Tail(
+            currentIndex,
+            current,
+            length,
+            currentRecords.Count,
+            last?.Sequence ?? 0,
+            last?.Hash ?? AuditChain.GenesisHash,
+            keys,
+            previousKeys);
 
         static void AddKeys(Dictionary<string, AuditReceipt> keys, IEnumerable<AuditRecord> records)
         {
@@ -279,9 +294,12 @@ public sealed class AppendBlobAuditLog : IAuditLog
             {
                 // Appending after a damaged tail would hide the damage behind a valid-looking link: refuse, and say how to repair.
                 throw new AuditTrailDamagedException(
-                    $"The audit trail is damaged at {_container.Name}/{segment} line {i + 1} ({ex.Message.TrimEnd('.')}); nothing more is appended until it is repaired. "
+                    $"The audit trail is damaged at {_container.Name}/{segment} line {i + 1} ({ex.Message.TrimEnd('.')}); "
+                    + "nothing more is appended until it is repaired. "
                     + (i == lines.Count - 1
-                        ? "It is the last line, typically an append torn by a crash: restore the segment from its backup or immutable copy, or, if the line is only a partial write (not a whole entry), rewrite the segment without it and keep the damaged original as evidence. "
+                        ? "It is the last line, typically an append torn by a crash: restore the segment from its backup or immutable "
+                            + "copy, or, if the line is only a partial write (not a whole entry), "
+                            + "rewrite the segment without it and keep the damaged original as evidence. "
                         : "Restore the segment from its backup or immutable copy, keeping the damaged one as evidence. ")
                     + "Then verify it ('gardien audit verify'): the workflows waiting for it resume once it verifies again.",
                     ex);
@@ -302,7 +320,8 @@ public sealed class AppendBlobAuditLog : IAuditLog
         Dictionary<string, AuditReceipt> Keys,
         Dictionary<string, AuditReceipt> PreviousKeys)
     {
-        public static Tail Empty() => new(0, string.Empty, 0, 0, 0, AuditChain.GenesisHash, new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+        public static Tail Empty() =>
+            new(0, string.Empty, 0, 0, 0, AuditChain.GenesisHash, new(StringComparer.Ordinal), new(StringComparer.Ordinal));
 
         public bool TryFindKey(string key, out AuditReceipt receipt) =>
             Keys.TryGetValue(key, out receipt!) || PreviousKeys.TryGetValue(key, out receipt!);
@@ -324,7 +343,13 @@ public sealed class AppendBlobAuditLog : IAuditLog
                 Keys[idempotencyKey] = receipt;
             }
 
-            return this with { Length = Length + appendedBytes, SegmentEntries = SegmentEntries + 1, LastSequence = receipt.Sequence, LastHash = receipt.Hash };
+            return this with
+            {
+                Length = Length + appendedBytes,
+                SegmentEntries = SegmentEntries + 1,
+                LastSequence = receipt.Sequence,
+                LastHash = receipt.Hash,
+            };
         }
     }
 }

@@ -40,9 +40,13 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     public TableGovernanceRegistry(TableServiceClient service, string tablePrefix = "gardien")
     {
         ArgumentNullException.ThrowIfNull(service);
-        if (string.IsNullOrEmpty(tablePrefix) || !char.IsAsciiLetter(tablePrefix[0]) || !tablePrefix.All(char.IsAsciiLetterOrDigit) || tablePrefix.Length > 50)
+        if (string.IsNullOrEmpty(tablePrefix)
+            || !char.IsAsciiLetter(tablePrefix[0])
+            || !tablePrefix.All(char.IsAsciiLetterOrDigit)
+            || tablePrefix.Length > 50)
         {
-            throw new ArgumentException($"Table prefix '{tablePrefix}' is invalid: use 1–50 letters and digits, starting with a letter.", nameof(tablePrefix));
+            throw new ArgumentException(
+                $"Table prefix '{tablePrefix}' is invalid: use 1–50 letters and digits, starting with a letter.", nameof(tablePrefix));
         }
 
         _service = service;
@@ -54,7 +58,8 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     public async Task<DmpRecord?> GetDmpAsync(string dmpId, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Dmps", cancellationToken).ConfigureAwait(false);
-        return await GetAsync<DmpRecord>(table, Key(dmpId), EmptyRowKey, (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        return await GetAsync<DmpRecord>(table, Key(dmpId), EmptyRowKey, (r, e) => r with { ETag = e }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     public async Task<DmpRecord> UpsertDmpAsync(DmpRecord record, CancellationToken cancellationToken = default)
@@ -79,7 +84,8 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     public async Task<DatasetRecord?> GetDatasetAsync(string dmpId, string datasetId, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Datasets", cancellationToken).ConfigureAwait(false);
-        return await GetAsync<DatasetRecord>(table, Key(dmpId), Key(datasetId), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        return await GetAsync<DatasetRecord>(table, Key(dmpId), Key(datasetId), (r, e) => r with { ETag = e }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     public async Task<DatasetRecord> UpsertDatasetAsync(DatasetRecord record, CancellationToken cancellationToken = default)
@@ -95,25 +101,36 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
             entity["KeepUntil"] = new DateTimeOffset(keepUntil.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
         }
 
-        var etag = await WriteAsync(table, entity, record.ETag, $"dataset '{record.DmpId}/{record.DatasetId}'", cancellationToken).ConfigureAwait(false);
+        var etag = await WriteAsync(table, entity, record.ETag, $"dataset '{record.DmpId}/{record.DatasetId}'", cancellationToken)
+            .ConfigureAwait(false);
         return record with { ETag = etag };
     }
 
     public async Task<IReadOnlyList<DatasetRecord>> ListDatasetsAsync(string dmpId, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Datasets", cancellationToken).ConfigureAwait(false);
-        return await QueryAsync<DatasetRecord>(table, TableClient.CreateQueryFilter($"PartitionKey eq {Key(dmpId)}"), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        return await QueryAsync<DatasetRecord>(
+            table,
+            TableClient.CreateQueryFilter($"PartitionKey eq {Key(dmpId)}"),
+            (r, e) => r with { ETag = e },
+            cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<DatasetRecord?> FindDatasetByContainerAsync(string container, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Datasets", cancellationToken).ConfigureAwait(false);
-        var matches = await QueryAsync<DatasetRecord>(table, TableClient.CreateQueryFilter($"Container eq {container}"), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        var matches = await QueryAsync<DatasetRecord>(
+            table,
+            TableClient.CreateQueryFilter($"Container eq {container}"),
+            (r, e) => r with { ETag = e },
+            cancellationToken).ConfigureAwait(false);
         // A container name could be reused after a disposal: prefer the live dataset.
         return matches.OrderBy(d => IsTerminal(d.State)).ThenByDescending(d => d.UpdatedAt).FirstOrDefault();
     }
 
-    public async Task<IReadOnlyList<DatasetRecord>> ListDatasetsDueAsync(DateOnly keepUntilOnOrBefore, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<DatasetRecord>> ListDatasetsDueAsync(
+        DateOnly keepUntilOnOrBefore,
+        CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Datasets", cancellationToken).ConfigureAwait(false);
         var bound = new DateTimeOffset(keepUntilOnOrBefore.ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
@@ -124,10 +141,15 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
 
     // ---- Grants
 
-    public async Task<GrantRecord?> GetGrantAsync(string dmpId, string datasetId, string principalId, CancellationToken cancellationToken = default)
+    public async Task<GrantRecord?> GetGrantAsync(
+        string dmpId,
+        string datasetId,
+        string principalId,
+        CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Grants", cancellationToken).ConfigureAwait(false);
-        return await GetAsync<GrantRecord>(table, Key(dmpId), GrantRowKey(datasetId, principalId), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        return await GetAsync<GrantRecord>(
+            table, Key(dmpId), GrantRowKey(datasetId, principalId), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<GrantRecord> UpsertGrantAsync(GrantRecord record, CancellationToken cancellationToken = default)
@@ -138,11 +160,19 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
         entity["DatasetId"] = record.DatasetId;
         entity["PrincipalId"] = record.PrincipalId;
         entity["State"] = record.State.ToString();
-        var etag = await WriteAsync(table, entity, record.ETag, $"grant '{record.DmpId}/{record.DatasetId}/{record.PrincipalId}'", cancellationToken).ConfigureAwait(false);
+        var etag = await WriteAsync(
+            table,
+            entity,
+            record.ETag,
+            $"grant '{record.DmpId}/{record.DatasetId}/{record.PrincipalId}'",
+            cancellationToken).ConfigureAwait(false);
         return record with { ETag = etag };
     }
 
-    public async Task<IReadOnlyList<GrantRecord>> ListGrantsAsync(string dmpId, string? datasetId = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<GrantRecord>> ListGrantsAsync(
+        string dmpId,
+        string? datasetId = null,
+        CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Grants", cancellationToken).ConfigureAwait(false);
         var filter = datasetId is null
@@ -156,7 +186,8 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     public async Task<ApprovalRecord?> GetApprovalAsync(string dmpId, string approvalId, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Approvals", cancellationToken).ConfigureAwait(false);
-        return await GetAsync<ApprovalRecord>(table, Key(dmpId), Key(approvalId), (r, e) => r with { ETag = e }, cancellationToken).ConfigureAwait(false);
+        return await GetAsync<ApprovalRecord>(table, Key(dmpId), Key(approvalId), (r, e) => r with { ETag = e }, cancellationToken)
+            .ConfigureAwait(false);
     }
 
     public async Task<ApprovalRecord> UpsertApprovalAsync(ApprovalRecord record, CancellationToken cancellationToken = default)
@@ -166,11 +197,15 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
         var entity = ToEntity(Key(record.DmpId), Key(record.ApprovalId), record with { ETag = null });
         entity["InstanceId"] = record.InstanceId;
         entity["Decision"] = record.Decision.ToString();
-        var etag = await WriteAsync(table, entity, record.ETag, $"approval '{record.DmpId}/{record.ApprovalId}'", cancellationToken).ConfigureAwait(false);
+        var etag = await WriteAsync(table, entity, record.ETag, $"approval '{record.DmpId}/{record.ApprovalId}'", cancellationToken)
+            .ConfigureAwait(false);
         return record with { ETag = etag };
     }
 
-    public async Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(string dmpId, string? instanceId = null, CancellationToken cancellationToken = default)
+    public async Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(
+        string dmpId,
+        string? instanceId = null,
+        CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Approvals", cancellationToken).ConfigureAwait(false);
         var filter = instanceId is null
@@ -181,7 +216,12 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
 
     // ---- Single-use sets
 
-    public async Task<TokenConsumption> TryConsumeTokenAsync(string tokenId, string useFingerprint, DateTimeOffset usedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken = default)
+    public async Task<TokenConsumption> TryConsumeTokenAsync(
+        string tokenId,
+        string useFingerprint,
+        DateTimeOffset usedAt,
+        DateTimeOffset expiresAt,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(tokenId);
         var table = await TableAsync("Tokens", cancellationToken).ConfigureAwait(false);
@@ -198,20 +238,25 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
         {
-            var existing = await table.GetEntityAsync<TableEntity>(Key(tokenId), EmptyRowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var existing = await table.GetEntityAsync<TableEntity>(Key(tokenId), EmptyRowKey, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
             return string.Equals(existing.Value.GetString("Fingerprint"), useFingerprint, StringComparison.Ordinal)
                 ? TokenConsumption.AlreadyConsumedBySameUse
                 : TokenConsumption.AlreadyUsed;
         }
     }
 
-    public async Task<bool> TryMarkEventProcessedAsync(string eventId, DateTimeOffset processedAt, CancellationToken cancellationToken = default)
+    public async Task<bool> TryMarkEventProcessedAsync(
+        string eventId,
+        DateTimeOffset processedAt,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(eventId);
         var table = await TableAsync("Events", cancellationToken).ConfigureAwait(false);
         try
         {
-            await table.AddEntityAsync(new TableEntity(Key(eventId), EmptyRowKey) { ["ProcessedAt"] = processedAt }, cancellationToken).ConfigureAwait(false);
+            await table.AddEntityAsync(new TableEntity(Key(eventId), EmptyRowKey) { ["ProcessedAt"] = processedAt }, cancellationToken)
+                .ConfigureAwait(false);
             return true;
         }
         catch (RequestFailedException ex) when (ex.Status == 409)
@@ -223,7 +268,8 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
     public async Task<bool> IsEventProcessedAsync(string eventId, CancellationToken cancellationToken = default)
     {
         var table = await TableAsync("Events", cancellationToken).ConfigureAwait(false);
-        var existing = await table.GetEntityIfExistsAsync<TableEntity>(Key(eventId), EmptyRowKey, ["PartitionKey"], cancellationToken).ConfigureAwait(false);
+        var existing = await table.GetEntityIfExistsAsync<TableEntity>(Key(eventId), EmptyRowKey, ["PartitionKey"], cancellationToken)
+            .ConfigureAwait(false);
         return existing.HasValue;
     }
 
@@ -292,7 +338,9 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
         var compressed = Compress(json);
         if (compressed.Length > MaxCompressedBytes)
         {
-            throw new PortRefusedException($"The registry record {Uri.UnescapeDataString(partitionKey)}/{Uri.UnescapeDataString(rowKey)} is {compressed.Length:N0} bytes even compressed; a table entity holds at most {MaxCompressedBytes:N0}. Split the DMP into smaller DMPs.");
+            throw new PortRefusedException(
+                $"The registry record {Uri.UnescapeDataString(partitionKey)}/{Uri.UnescapeDataString(rowKey)} is {compressed.Length:N0} "
+                + $"bytes even compressed; a table entity holds at most {MaxCompressedBytes:N0}. Split the DMP into smaller DMPs.");
         }
 
         var chunks = (compressed.Length + BinaryChunkBytes - 1) / BinaryChunkBytes;
@@ -315,7 +363,10 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
             using var buffer = new MemoryStream();
             for (var i = 0; i < gzipChunks; i++)
             {
-                buffer.Write(entity.GetBinary("Gzip" + i) ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} misses chunk {i} of {gzipChunks}."));
+                buffer.Write(
+                    entity.GetBinary("Gzip" + i)
+                        ?? throw new PortRefusedException(
+                            $"Registry entity {entity.PartitionKey}/{entity.RowKey} misses chunk {i} of {gzipChunks}."));
             }
 
             buffer.Position = 0;
@@ -329,7 +380,8 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
             json = string.Concat(Enumerable.Range(0, chunks).Select(i => entity.GetString("Json" + i)));
         }
 
-        return JsonSerializer.Deserialize<T>(json, Json) ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} holds no record.");
+        return JsonSerializer.Deserialize<T>(json, Json)
+            ?? throw new PortRefusedException($"Registry entity {entity.PartitionKey}/{entity.RowKey} holds no record.");
     }
 
     private static byte[] Compress(string json)
@@ -343,29 +395,46 @@ public sealed class TableGovernanceRegistry : IGovernanceRegistry
         return buffer.ToArray();
     }
 
-    private static async Task<string> WriteAsync(TableClient table, TableEntity entity, string? etag, string what, CancellationToken cancellationToken)
+    private static async Task<string> WriteAsync(
+        TableClient table,
+        TableEntity entity,
+        string? etag,
+        string what,
+        CancellationToken cancellationToken)
     {
         try
         {
             var response = etag is null
                 ? await table.UpsertEntityAsync(entity, TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false)
                 : await table.UpdateEntityAsync(entity, new ETag(etag), TableUpdateMode.Replace, cancellationToken).ConfigureAwait(false);
-            return response.Headers.ETag?.ToString() ?? throw new PortException($"The table service returned no ETag for {what}.", isTransient: true);
+            return response.Headers.ETag?.ToString()
+                ?? throw new PortException($"The table service returned no ETag for {what}.", isTransient: true);
         }
         catch (RequestFailedException ex) when (ex.Status is 412 or 404 && etag is not null)
         {
-            throw new ConcurrencyConflictException($"The {what} was changed or removed by another writer since it was read (ETag {etag}); re-read it and retry.", ex);
+            throw new ConcurrencyConflictException(
+                $"The {what} was changed or removed by another writer since it was read (ETag {etag}); re-read it and retry.", ex);
         }
     }
 
-    private static async Task<T?> GetAsync<T>(TableClient table, string partitionKey, string rowKey, Func<T, string, T> withETag, CancellationToken cancellationToken)
+    private static async Task<T?> GetAsync<T>(
+        TableClient table,
+        string partitionKey,
+        string rowKey,
+        Func<T, string, T> withETag,
+        CancellationToken cancellationToken)
         where T : class
     {
-        var response = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var response = await table.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return response.HasValue && response.Value is { } entity ? withETag(FromEntity<T>(entity), entity.ETag.ToString()) : null;
     }
 
-    private static async Task<IReadOnlyList<T>> QueryAsync<T>(TableClient table, string? filter, Func<T, string, T> withETag, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<T>> QueryAsync<T>(
+        TableClient table,
+        string? filter,
+        Func<T, string, T> withETag,
+        CancellationToken cancellationToken)
     {
         var results = new List<T>();
         await foreach (var entity in table.QueryAsync<TableEntity>(filter, cancellationToken: cancellationToken).ConfigureAwait(false))

@@ -26,7 +26,12 @@ internal static partial class EngineBenchmarkRunner
             var timestamps = new ConcurrentQueue<(long Started, long Ended)>();
             var registry = BenchmarkRegistry(timestamps);
             await using var backend = await DtfAzureStorageBackend.StartAsync(
-                connectionString, "Bench" + Guid.NewGuid().ToString("N")[..10], registry, _ => EmptyServices.Instance, extendedSessions, policy: counter).ConfigureAwait(false);
+                connectionString,
+                "Bench" + Guid.NewGuid().ToString("N")[..10],
+                registry,
+                _ => EmptyServices.Instance,
+                extendedSessions,
+                policy: counter).ConfigureAwait(false);
             var client = backend.Client;
 
             await RunToCompletionAsync(client, "Sequential", 5).ConfigureAwait(false);
@@ -36,7 +41,15 @@ internal static partial class EngineBenchmarkRunner
             var cpu = Environment.CpuUsage.TotalTime;
             var watch = Stopwatch.StartNew();
             await RunToCompletionAsync(client, "Sequential", sizes.Sequential).ConfigureAwait(false);
-            results.Add(Report(name, $"Sequential activities/s (1 instance, chain of {sizes.Sequential})", sizes.Sequential, watch.Elapsed, counter, before, cpu));
+            results.Add(
+                Report(
+                    name,
+                    $"Sequential activities/s (1 instance, chain of {sizes.Sequential})",
+                    sizes.Sequential,
+                    watch.Elapsed,
+                    counter,
+                    before,
+                    cpu));
 
             timestamps.Clear();
             before = counter.Snapshot();
@@ -45,8 +58,23 @@ internal static partial class EngineBenchmarkRunner
             await RunToCompletionAsync(client, "FanOutFanIn", sizes.FanOut).ConfigureAwait(false);
             var end = Stopwatch.GetTimestamp();
             var runs = timestamps.ToArray();
-            results.Add(Report(name, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, Stopwatch.GetElapsedTime(start, runs.Max(r => r.Started)), counter, before, cpu));
-            results.Add(Report(name, $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)", sizes.FanOut, Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end), null, null));
+            results.Add(
+                Report(
+                    name,
+                    $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)",
+                    sizes.FanOut,
+                    Stopwatch.GetElapsedTime(start, runs.Max(r => r.Started)),
+                    counter,
+                    before,
+                    cpu));
+            results.Add(
+                Report(
+                    name,
+                    $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)",
+                    sizes.FanOut,
+                    Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end),
+                    null,
+                    null));
 
             before = counter.Snapshot();
             var id = await client.ScheduleNewAsync("Events", sizes.Events).ConfigureAwait(false);
@@ -57,7 +85,8 @@ internal static partial class EngineBenchmarkRunner
                 async (i, ct) => await client.RaiseEventAsync(id, "Tick", 1, ct).ConfigureAwait(false)).ConfigureAwait(false);
             using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(10));
             Check(await client.WaitForCompletionAsync(id, cancellationToken: guard.Token).ConfigureAwait(false), sizes.Events);
-            results.Add(Report(name, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
+            results.Add(
+                Report(name, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
         }
 
         return results;
@@ -74,7 +103,9 @@ internal static partial class EngineBenchmarkRunner
         }
 
         Console.WriteLine();
-        Console.WriteLine("| Scenario | Backend run | Our rate / backend rate | Storage requests per item (ours / backend) | CPU µs per item (ours / backend) |");
+        Console.WriteLine(
+            "| Scenario | Backend run | Our rate / backend rate | Storage requests per item (ours / backend) "
+            + "| CPU µs per item (ours / backend) |");
         Console.WriteLine("|---|---|---:|---:|---:|");
         foreach (var b in backends)
         {
@@ -84,12 +115,15 @@ internal static partial class EngineBenchmarkRunner
                 continue;
             }
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {scenario.Trim()} | {b.Store} | {o.Rate / b.Rate:F1}× | {Format(o.RequestsPerItem)} / {Format(b.RequestsPerItem)} | {Format(o.CpuMicrosecondsPerItem, "F0")} / {Format(b.CpuMicrosecondsPerItem, "F0")} |"));
+            Console.WriteLine(
+                string.Create(CultureInfo.InvariantCulture, $"| {scenario.Trim()} | {b.Store} | {o.Rate / b.Rate:F1}× | ")
+                + $"{Format(o.RequestsPerItem)} / {Format(b.RequestsPerItem)} | "
+                + $"{Format(o.CpuMicrosecondsPerItem, "F0")} / {Format(b.CpuMicrosecondsPerItem, "F0")} |");
         }
     }
 
-    private static string Format(double? value, string format = "F1") => value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
+    private static string Format(double? value, string format = "F1") =>
+        value is { } v ? v.ToString(format, CultureInfo.InvariantCulture) : "-";
 
     private static WorkflowRegistry BenchmarkRegistry(ConcurrentQueue<(long Started, long Ended)> timestamps) => new WorkflowRegistry()
         .AddActivity<int, int>("Noop", (_, x) =>

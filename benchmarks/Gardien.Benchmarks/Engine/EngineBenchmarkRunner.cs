@@ -14,7 +14,8 @@ namespace Gardien.Benchmarks.Engine;
 /// activities/s, 100 fan-out activities/s, 150 fan-in responses/s, 50 external events/s), run on the embedded engine
 /// with the in-memory store and with the Azure Storage store on a local Azurite. Throughput, not per-call latency,
 /// is what matters here, hence a custom runner rather than BenchmarkDotNet.
-/// <para>Usage: <c>dotnet run -c Release --project benchmarks/Gardien.Benchmarks -- engine [memory|azurite|all] (azurite also runs the Durable Task Framework backend) [--quick]</c></para>
+/// <para>Usage: <c>dotnet run -c Release --project benchmarks/Gardien.Benchmarks -- engine [memory|azurite|all] (azurite also runs the
+/// Durable Task Framework backend) [--quick]</c></para>
 /// </summary>
 internal static partial class EngineBenchmarkRunner
 {
@@ -28,7 +29,10 @@ internal static partial class EngineBenchmarkRunner
 
     public static async Task<int> RunAsync(string[] args)
     {
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores; load average (1/5/15 min) at the start: {LoadAverage()}"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Environment.ProcessorCount} cores; load average (1/5/15 min) at the start: {LoadAverage()}"));
         var which = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
         var quick = args.Contains("--quick", StringComparer.Ordinal);
         var results = new List<ScenarioResult>();
@@ -37,7 +41,11 @@ internal static partial class EngineBenchmarkRunner
         {
             Console.WriteLine("== in-memory store");
             var sizes = quick ? new Sizes(200, 500, 200) : new Sizes(1000, 2000, 1000);
-            results.AddRange(await RunScenariosAsync("in-memory", () => Task.FromResult<(IWorkflowStore, StorageRequestCounter?)>((new InMemoryWorkflowStore(), null)), sizes)
+            results.AddRange(
+                await RunScenariosAsync(
+                    "in-memory",
+                    () => Task.FromResult<(IWorkflowStore, StorageRequestCounter?)>((new InMemoryWorkflowStore(), null)),
+                    sizes)
                 .ConfigureAwait(false));
             results.Add(await ParallelSequentialAsync(quick ? 20 : 50, 100).ConfigureAwait(false));
         }
@@ -50,7 +58,8 @@ internal static partial class EngineBenchmarkRunner
             results.AddRange(await RunScenariosAsync("azurite", async () =>
             {
                 var counter = new StorageRequestCounter();
-                var options = AzureStorageStoreOptions.ForConnectionString(azurite.ConnectionString, "Bench" + Guid.NewGuid().ToString("N")[..10]) with
+                var options = AzureStorageStoreOptions.ForConnectionString(
+                    azurite.ConnectionString, "Bench" + Guid.NewGuid().ToString("N")[..10]) with
                 {
                     AdditionalPolicies = RequestBreakdownPolicy.Enabled ? [counter, Breakdown] : [counter],
                 };
@@ -63,13 +72,20 @@ internal static partial class EngineBenchmarkRunner
 
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Load average (1/5/15 min) at the end: {LoadAverage()}"));
-        Console.WriteLine("| Store | Scenario | Items | Seconds | Rate (/s) | Published target | × target | Storage requests per item | Engine CPU µs per item |");
+        Console.WriteLine(
+            "| Store | Scenario | Items | Seconds | Rate (/s) | Published target | × target | Storage requests per item | Engine CPU µs "
+            + "per item |");
         Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
             var target = PublishedTargets.FirstOrDefault(t => r.Scenario.StartsWith(t.Scenario, StringComparison.Ordinal)).Target;
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | {(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | {(target > 0 ? (r.Rate / target).ToString(r.Rate / target < 10 ? "F1" : "F0", CultureInfo.InvariantCulture) + "×" : "-")} | {(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | {(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |"));
+            Console.WriteLine(
+                string.Create(CultureInfo.InvariantCulture, $"| {r.Store} | {r.Scenario} | {r.Items} | {r.Seconds:F2} | {r.Rate:F0} | ")
+                + $"{(target > 0 ? target.ToString(CultureInfo.InvariantCulture) : "-")} | "
+                + (target > 0 ? (r.Rate / target).ToString(r.Rate / target < 10 ? "F1" : "F0", CultureInfo.InvariantCulture) + "×" : "-")
+                + " | "
+                + $"{(r.RequestsPerItem is { } q ? q.ToString("F1", CultureInfo.InvariantCulture) : "-")} | "
+                + $"{(r.CpuMicrosecondsPerItem is { } u ? u.ToString("F0", CultureInfo.InvariantCulture) : "-")} |");
         }
 
         PrintBackendRatios(results);
@@ -100,7 +116,10 @@ internal static partial class EngineBenchmarkRunner
         public double Rate => Items / Seconds;
     }
 
-    private static async Task<List<ScenarioResult>> RunScenariosAsync(string storeName, Func<Task<(IWorkflowStore Store, StorageRequestCounter? Counter)>> newStore, Sizes sizes)
+    private static async Task<List<ScenarioResult>> RunScenariosAsync(
+        string storeName,
+        Func<Task<(IWorkflowStore Store, StorageRequestCounter? Counter)>> newStore,
+        Sizes sizes)
     {
         var results = new List<ScenarioResult>();
         var (store, counter) = await newStore().ConfigureAwait(false);
@@ -156,7 +175,15 @@ internal static partial class EngineBenchmarkRunner
         var cpu = Environment.CpuUsage.TotalTime;
         var watch = Stopwatch.StartNew();
         await RunToCompletionAsync(client, "Sequential", sizes.Sequential).ConfigureAwait(false);
-        results.Add(Report(storeName, $"Sequential activities/s (1 instance, chain of {sizes.Sequential})", sizes.Sequential, watch.Elapsed, counter, before, cpu));
+        results.Add(
+            Report(
+                storeName,
+                $"Sequential activities/s (1 instance, chain of {sizes.Sequential})",
+                sizes.Sequential,
+                watch.Elapsed,
+                counter,
+                before,
+                cpu));
 
         // 2 and 3. Fan-out then fan-in (one instance): fan-out ends when the last activity has run, fan-in starts when the first has.
         timestamps.Clear();
@@ -174,9 +201,15 @@ internal static partial class EngineBenchmarkRunner
         var fanOut = Stopwatch.GetElapsedTime(start, runs.Max(r => r.Started));
         var fanIn = Stopwatch.GetElapsedTime(runs.Min(r => r.Ended), end);
         var started = runs.Select(r => Stopwatch.GetElapsedTime(start, r.Started).TotalMilliseconds).Order().ToArray();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  fan-out timeline (ms after scheduling): first activity {started[0]:F0}, median {started[started.Length / 2]:F0}, last {started[^1]:F0}, instance completed {Stopwatch.GetElapsedTime(start, end).TotalMilliseconds:F0}"));
-        results.Add(Report(storeName, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, fanOut, counter, before, cpu));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"  fan-out timeline (ms after scheduling): first activity {started[0]:F0}, median {started[started.Length / 2]:F0}, ")
+            + string.Create(
+                CultureInfo.InvariantCulture,
+                $"last {started[^1]:F0}, instance completed {Stopwatch.GetElapsedTime(start, end).TotalMilliseconds:F0}"));
+        results.Add(
+            Report(storeName, $"Fan-out activities/s (1 instance, {sizes.FanOut} activities)", sizes.FanOut, fanOut, counter, before, cpu));
         results.Add(Report(storeName, $"Fan-in responses/s (1 instance, {sizes.FanOut} responses)", sizes.FanOut, fanIn, null, null));
         if (counter is not null && RequestBreakdownPolicy.Enabled)
         {
@@ -193,7 +226,8 @@ internal static partial class EngineBenchmarkRunner
             async (i, ct) => await client.RaiseEventAsync(id, "Tick", 1, ct).ConfigureAwait(false)).ConfigureAwait(false);
         var done = await client.WaitForCompletionAsync(id).ConfigureAwait(false);
         Check(done, sizes.Events);
-        results.Add(Report(storeName, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
+        results.Add(
+            Report(storeName, $"External events/s (1 instance, {sizes.Events} events)", sizes.Events, watch.Elapsed, counter, before, cpu));
         if (counter is not null && RequestBreakdownPolicy.Enabled)
         {
             Breakdown.PrintAndReset("external events", sizes.Events);
@@ -208,7 +242,9 @@ internal static partial class EngineBenchmarkRunner
         return results;
     }
 
-    /// <summary>In-memory only: many instances at once, to show the engine's aggregate throughput beside the per-instance numbers.</summary>
+    /// <summary>
+    /// In-memory only: many instances at once, to show the engine's aggregate throughput beside the per-instance numbers.
+    /// </summary>
     private static async Task<ScenarioResult> ParallelSequentialAsync(int instances, int activitiesEach)
     {
         var registry = new WorkflowRegistry()
@@ -223,13 +259,22 @@ internal static partial class EngineBenchmarkRunner
 
                 return x;
             });
-        await using var engine = new WorkflowEngine(new InMemoryWorkflowStore(), registry, new WorkflowEngineOptions { MaxConcurrentActivities = 32 });
+        await using var engine = new WorkflowEngine(
+            new InMemoryWorkflowStore(), registry, new WorkflowEngineOptions { MaxConcurrentActivities = 32 });
         await engine.StartAsync().ConfigureAwait(false);
         await RunToCompletionAsync(engine.Client, "Sequential", 10).ConfigureAwait(false);
         var cpu = Environment.CpuUsage.TotalTime;
         var watch = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, instances).Select(_ => RunToCompletionAsync(engine.Client, "Sequential", activitiesEach))).ConfigureAwait(false);
-        return Report("in-memory", $"Sequential activities/s ({instances} instances × {activitiesEach})", instances * activitiesEach, watch.Elapsed, null, null, cpu);
+        await Task.WhenAll(Enumerable.Range(0, instances).Select(_ => RunToCompletionAsync(engine.Client, "Sequential", activitiesEach)))
+            .ConfigureAwait(false);
+        return Report(
+            "in-memory",
+            $"Sequential activities/s ({instances} instances × {activitiesEach})",
+            instances * activitiesEach,
+            watch.Elapsed,
+            null,
+            null,
+            cpu);
     }
 
     private static async Task RunToCompletionAsync(WorkflowEngineClient client, string workflow, int n)
@@ -243,19 +288,31 @@ internal static partial class EngineBenchmarkRunner
     {
         if (result.Status != WorkflowStatus.Completed || result.ReadOutputAs<int>() != expected)
         {
-            throw new InvalidOperationException($"Benchmark instance {result.InstanceId} ended {result.Status} with output {result.SerializedOutput}: {result.FailureDetails}");
+            throw new InvalidOperationException(
+                $"Benchmark instance {result.InstanceId} ended {result.Status} with output {result.SerializedOutput}: "
+                + $"{result.FailureDetails}");
         }
     }
 
     private static ScenarioResult Report(
-        string store, string scenario, int items, TimeSpan elapsed, StorageRequestCounter? counter, StorageRequestSnapshot? before, TimeSpan? cpuBefore = null)
+        string store,
+        string scenario,
+        int items,
+        TimeSpan elapsed,
+        StorageRequestCounter? counter,
+        StorageRequestSnapshot? before,
+        TimeSpan? cpuBefore = null)
     {
         double? perItem = counter is not null && before is { } b ? (double)(counter.Snapshot() - b).Total / items : null;
         var result = new ScenarioResult(store, scenario, items, elapsed.TotalSeconds, perItem)
         {
             CpuMicrosecondsPerItem = cpuBefore is { } c ? (Environment.CpuUsage.TotalTime - c).TotalMicroseconds / items : null,
         };
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {scenario}: {items} in {elapsed.TotalSeconds:F2}s = {result.Rate:F0}/s{(perItem is { } p ? $", {p:F1} storage requests per item" : string.Empty)}"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"  {scenario}: {items} in {elapsed.TotalSeconds:F2}s = {result.Rate:F0}/s{(perItem is { } p ? $", {p:F1} storage requests "
+                    + "per item" : string.Empty)}"));
         return result;
     }
 }

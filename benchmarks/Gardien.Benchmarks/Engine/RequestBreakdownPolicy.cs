@@ -22,7 +22,8 @@ internal sealed class RequestBreakdownPolicy : HttpPipelineSynchronousPolicy
         Console.WriteLine($"  requests by operation, {scenario}:");
         foreach (var (key, count) in _counts.OrderByDescending(c => c.Value))
         {
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    {key,-40} {count,7} ({(double)count / items:F2} per item)"));
+            Console.WriteLine(
+                string.Create(CultureInfo.InvariantCulture, $"    {key,-40} {count,7} ({(double)count / items:F2} per item)"));
         }
 
         _counts.Clear();

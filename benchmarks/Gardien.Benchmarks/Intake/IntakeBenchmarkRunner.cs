@@ -24,8 +24,15 @@ internal static class IntakeBenchmarkRunner
     {
         var datasets = IntValue(args, "--datasets", 1000);
         var people = Math.Max(1, IntValue(args, "--people", 5));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{Environment.ProcessorCount} cores; load average (1/5/15 min) at the start: {LoadAverage()}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Intake of a DMP with {datasets} datasets and {people} people (PI + {people - 1} contributors): {datasets * people} grants."));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"{Environment.ProcessorCount} cores; load average (1/5/15 min) at the start: {LoadAverage()}"));
+        Console.WriteLine(
+            string.Create(
+                CultureInfo.InvariantCulture,
+                $"Intake of a DMP with {datasets} datasets and {people} people (PI + {people - 1} contributors): ")
+            + string.Create(CultureInfo.InvariantCulture, $"{datasets * people} grants."));
 
         await using var azurite = await AzuriteInstance.StartAsync().ConfigureAwait(false);
         var folder = Path.Combine(Path.GetTempPath(), "gardien-bench-" + Guid.NewGuid().ToString("N")[..10]);
@@ -45,14 +52,16 @@ internal static class IntakeBenchmarkRunner
             var total = Stopwatch.StartNew();
 
             var submitted = await host.Submissions.SubmitAsync(dmpJson, "user:bench").ConfigureAwait(false);
-            var instanceId = submitted.InstanceId ?? throw new InvalidOperationException("The submission started no intake: " + submitted.Error);
+            var instanceId = submitted.InstanceId
+                ?? throw new InvalidOperationException("The submission started no intake: " + submitted.Error);
             await host.RunUntilIdleAsync().ConfigureAwait(false);
             var toApprovals = total.Elapsed;
 
             var decided = 0;
             foreach (var message in await host.Inbox.ListAsync().ConfigureAwait(false))
             {
-                if (message.Kind != NotificationKind.ApprovalRequest || !message.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal))
+                if (message.Kind != NotificationKind.ApprovalRequest
+                    || !message.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal))
                 {
                     continue;
                 }
@@ -70,13 +79,32 @@ internal static class IntakeBenchmarkRunner
             var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpuBefore;
             var output = done?.ReadOutputAs<IntakeDmpOutput>();
 
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Approvals decided: {decided}; state: {output?.State.ToString() ?? "not finished"} {output?.Reason}"));
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Containers: {output?.Containers.Count}; grants: {output?.Grants.Count}; warnings: {output?.Warnings.Count}"));
+            Console.WriteLine(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Approvals decided: {decided}; state: {output?.State.ToString() ?? "not finished"} {output?.Reason}"));
+            Console.WriteLine(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"Containers: {output?.Containers.Count}; grants: {output?.Grants.Count}; warnings: {output?.Warnings.Count}"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Load average (1/5/15 min) at the end: {LoadAverage()}"));
-            Console.WriteLine("| Datasets | Grants | Submit → approvals requested (s) | Approved → Active (s) | Total (s) | CPU of this process (s) | Allocated (MB) | Peak working set (MB) | Peak managed heap (MB) | Directory file (KB) |");
+            Console.WriteLine(
+                "| Datasets | Grants | Submit → approvals requested (s) | Approved → Active (s) | Total (s) | CPU of this process (s) "
+                + "| Allocated (MB) | Peak working set (MB) | Peak managed heap (MB) | Directory file (KB) |");
             Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {datasets} | {output?.Grants.Count} | {toApprovals.TotalSeconds:F1} | {(total.Elapsed - approved).TotalSeconds:F1} | {total.Elapsed.TotalSeconds:F1} | {cpu.TotalSeconds:F1} | {allocated / 1e6:F0} | {sampler.PeakWorkingSet / 1e6:F0} | {sampler.PeakManagedHeap / 1e6:F0} | {new FileInfo(Path.Combine(folder, "directory.json")).Length / 1024} |"));
+            Console.WriteLine(
+                string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"| {datasets} | {output?.Grants.Count} | {toApprovals.TotalSeconds:F1} | ")
+                + string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{(total.Elapsed - approved).TotalSeconds:F1} | {total.Elapsed.TotalSeconds:F1} | {cpu.TotalSeconds:F1} | ")
+                + string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{allocated / 1e6:F0} | {sampler.PeakWorkingSet / 1e6:F0} | ")
+                + string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{sampler.PeakManagedHeap / 1e6:F0} | {new FileInfo(Path.Combine(folder, "directory.json")).Length / 1024} |"));
             return output?.State == IntakeState.Active ? 0 : 1;
         }
         finally
@@ -95,16 +123,23 @@ internal static class IntakeBenchmarkRunner
     private static string WriteConfiguration(string folder, string id, string connectionString, int people)
     {
         var users = new JsonArray();
-        foreach (var (name, email) in People(people).Append(("Research Data Service", "data-steward@neuro-institute.example")).Append(("Data Protection Officer", "dpo@neuro-institute.example")))
+        foreach (var (name, email) in People(people).Append(("Research Data Service", "data-steward@neuro-institute.example"))
+            .Append(("Data Protection Officer", "dpo@neuro-institute.example")))
         {
             users.Add(new JsonObject { ["id"] = "u-" + email.Split('@')[0], ["displayName"] = name, ["email"] = email });
         }
 
         var seed = Path.Combine(folder, "directory.seed.json");
-        File.WriteAllText(seed, new JsonObject { ["users"] = users, ["groups"] = new JsonArray(), ["roleAssignments"] = new JsonArray() }.ToJsonString());
+        File.WriteAllText(
+            seed, new JsonObject { ["users"] = users, ["groups"] = new JsonArray(), ["roleAssignments"] = new JsonArray() }.ToJsonString());
         var settings = new Dictionary<string, object>
         {
-            ["Engine"] = new Dictionary<string, object> { ["TaskHubName"] = "Bench" + id, ["IdleTimeout"] = "01:00:00", ["ConnectTimeout"] = "00:00:05" },
+            ["Engine"] = new Dictionary<string, object>
+            {
+                ["TaskHubName"] = "Bench" + id,
+                ["IdleTimeout"] = "01:00:00",
+                ["ConnectTimeout"] = "00:00:05",
+            },
             ["Local"] = new Dictionary<string, object>
             {
                 ["StorageConnectionString"] = connectionString,
@@ -116,7 +151,10 @@ internal static class IntakeBenchmarkRunner
                 ["AuditContainer"] = "audit-" + id,
             },
             ["Workflows"] = new Dictionary<string, object> { ["PolicyPath"] = Path.Combine(RepoPaths.Root, "policy.sample.json") },
-            ["Secrets"] = new Dictionary<string, object> { ["approval-signing-key-k1"] = "benchmark-only-approval-signing-key-0123456789abcdef" },
+            ["Secrets"] = new Dictionary<string, object>
+            {
+                ["approval-signing-key-k1"] = "benchmark-only-approval-signing-key-0123456789abcdef",
+            },
         };
         var path = Path.Combine(folder, "gardien.local.json");
         File.WriteAllText(path, JsonSerializer.Serialize(settings));
@@ -124,7 +162,11 @@ internal static class IntakeBenchmarkRunner
     }
 
     private static IEnumerable<(string Name, string Email)> People(int count) =>
-        Enumerable.Range(0, count).Select(i => i == 0 ? ("Claire Dubois", "claire.dubois@neuro-institute.example") : ($"Researcher {i}", $"researcher{i}@neuro-institute.example"));
+        Enumerable.Range(0, count)
+            .Select(
+                i => i == 0
+                    ? ("Claire Dubois", "claire.dubois@neuro-institute.example")
+                    : ($"Researcher {i}", $"researcher{i}@neuro-institute.example"));
 
     /// <summary>Datasets cycle through the four classes; every dataset is hosted in France with a certified host.</summary>
     internal static string Dmp(string dmpId, int datasets, int people)
@@ -151,11 +193,18 @@ internal static class IntakeBenchmarkRunner
                 ["title"] = "files",
                 ["data_access"] = access,
                 ["byte_size"] = 1_000_000,
-                ["host"] = new JsonObject { ["title"] = "Institute storage", ["url"] = "https://storage.neuro.example", ["geo_location"] = "FR", ["certified_with"] = "coretrustseal" },
+                ["host"] = new JsonObject
+                {
+                    ["title"] = "Institute storage",
+                    ["url"] = "https://storage.neuro.example",
+                    ["geo_location"] = "FR",
+                    ["certified_with"] = "coretrustseal",
+                },
             };
             if (access == "open")
             {
-                distribution["license"] = new JsonArray(new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2025-01-01" });
+                distribution["license"] = new JsonArray(
+                    new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2025-01-01" });
             }
 
             array.Add(new JsonObject
@@ -164,7 +213,11 @@ internal static class IntakeBenchmarkRunner
                 ["type"] = "dataset",
                 ["personal_data"] = personal,
                 ["sensitive_data"] = sensitive,
-                ["dataset_id"] = new JsonObject { ["identifier"] = "https://doi.org/10.99999/bench.ds." + i.ToString(CultureInfo.InvariantCulture), ["type"] = "doi" },
+                ["dataset_id"] = new JsonObject
+                {
+                    ["identifier"] = "https://doi.org/10.99999/bench.ds." + i.ToString(CultureInfo.InvariantCulture),
+                    ["type"] = "doi",
+                },
                 ["distribution"] = new JsonArray(distribution),
             });
         }
@@ -182,7 +235,8 @@ internal static class IntakeBenchmarkRunner
                 ["dmp_id"] = new JsonObject { ["identifier"] = dmpId, ["type"] = "doi" },
                 ["contact"] = new JsonObject { ["name"] = piName, ["mbox"] = piEmail },
                 ["contributor"] = contributors,
-                ["project"] = new JsonArray(new JsonObject { ["title"] = "Benchmark project", ["start"] = "2025-01-01", ["end"] = "2028-12-31" }),
+                ["project"] = new JsonArray(
+                    new JsonObject { ["title"] = "Benchmark project", ["start"] = "2025-01-01", ["end"] = "2028-12-31" }),
                 ["dataset"] = array,
             },
         }.ToJsonString();
@@ -191,7 +245,9 @@ internal static class IntakeBenchmarkRunner
     private static int IntValue(string[] args, string name, int fallback)
     {
         var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : fallback;
+        return index >= 0
+            && index + 1 < args.Length
+            && int.TryParse(args[index + 1], NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
 
     private static string LoadAverage()

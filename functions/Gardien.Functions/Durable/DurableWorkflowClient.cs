@@ -14,13 +14,21 @@ namespace Gardien.Functions.Durable;
 /// every status, which Durable Task alone is not (it restarts a completed instance started again with the same id).
 /// </summary>
 /// <param name="registry">When given, new instances start on the highest registered version of their workflow.</param>
-public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSerializer? serializer = null, WorkflowRegistry? registry = null) : WorkflowClient
+public sealed class DurableWorkflowClient(
+    DurableTaskClient client,
+    IWorkflowSerializer? serializer = null,
+    WorkflowRegistry? registry = null) : WorkflowClient
 {
     private static readonly string[] AllStatuses = [.. Enum.GetValues<OrchestrationRuntimeStatus>().Select(s => s.ToString())];
 
     private readonly IWorkflowSerializer _serializer = serializer ?? JsonWorkflowSerializer.Default;
 
-    public override async Task<string> ScheduleNewAsync(string name, object? input = null, string? instanceId = null, DateTimeOffset? startAt = null, CancellationToken cancellationToken = default)
+    public override async Task<string> ScheduleNewAsync(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        DateTimeOffset? startAt = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var id = instanceId ?? Guid.NewGuid().ToString("N");
@@ -51,10 +59,18 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
         }
     }
 
-    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventData = null, CancellationToken cancellationToken = default) =>
+    public override Task RaiseEventAsync(
+        string instanceId,
+        string eventName,
+        object? eventData = null,
+        CancellationToken cancellationToken = default) =>
         client.RaiseEventAsync(instanceId, eventName, eventData, cancellationToken);
 
-    public override async Task<WorkflowMetadata?> GetInstanceAsync(string instanceId, bool getInputsAndOutputs = true, bool getHistory = false, CancellationToken cancellationToken = default)
+    public override async Task<WorkflowMetadata?> GetInstanceAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        bool getHistory = false,
+        CancellationToken cancellationToken = default)
     {
         var metadata = await client.GetInstanceAsync(instanceId, getInputsAndOutputs, cancellationToken).ConfigureAwait(false);
         if (metadata is null)
@@ -85,9 +101,13 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
             FetchInputsAndOutputs = query.FetchInputsAndOutputs,
             ContinuationToken = query.ContinuationToken,
         };
-        await foreach (var page in client.GetAllInstancesAsync(durableQuery).AsPages(query.ContinuationToken, query.PageSize).WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var page in client.GetAllInstancesAsync(durableQuery)
+            .AsPages(query.ContinuationToken, query.PageSize)
+            .WithCancellation(cancellationToken)
+            .ConfigureAwait(false))
         {
-            return new WorkflowQueryResult([.. page.Values.Select(Map)], string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken);
+            return new WorkflowQueryResult(
+                [.. page.Values.Select(Map)], string.IsNullOrEmpty(page.ContinuationToken) ? null : page.ContinuationToken);
         }
 
         return new WorkflowQueryResult([], null);
@@ -96,7 +116,8 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
     public override async Task TerminateAsync(string instanceId, object? output = null, CancellationToken cancellationToken = default)
     {
         // The port terminates non-terminal instances only; Durable Task ignores the request for ended ones as well.
-        await client.TerminateInstanceAsync(instanceId, new TerminateInstanceOptions(output, Recursive: false), cancellationToken).ConfigureAwait(false);
+        await client.TerminateInstanceAsync(instanceId, new TerminateInstanceOptions(output, Recursive: false), cancellationToken)
+            .ConfigureAwait(false);
     }
 
     public override Task SuspendAsync(string instanceId, string? reason = null, CancellationToken cancellationToken = default) =>
@@ -122,13 +143,21 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
         ArgumentNullException.ThrowIfNull(query);
         if (query.InstanceIdPrefix is null)
         {
-            var filter = new PurgeInstancesFilter(query.CreatedFrom, query.CreatedTo, [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]);
+            var filter = new PurgeInstancesFilter(
+                query.CreatedFrom,
+                query.CreatedTo,
+                [OrchestrationRuntimeStatus.Completed, OrchestrationRuntimeStatus.Failed, OrchestrationRuntimeStatus.Terminated]);
             return (await client.PurgeAllInstancesAsync(filter, cancellationToken).ConfigureAwait(false)).PurgedInstanceCount;
         }
 
         // Durable Task purges by time and status only: a prefix is applied by listing the terminal instances first.
         var purged = 0;
-        var terminal = query with { Statuses = [WorkflowStatus.Completed, WorkflowStatus.Failed, WorkflowStatus.Terminated], ContinuationToken = null, FetchInputsAndOutputs = false };
+        var terminal = query with
+        {
+            Statuses = [WorkflowStatus.Completed, WorkflowStatus.Failed, WorkflowStatus.Terminated],
+            ContinuationToken = null,
+            FetchInputsAndOutputs = false,
+        };
         var ids = new List<string>();
         await foreach (var instance in QueryAllInstancesAsync(terminal, cancellationToken).ConfigureAwait(false))
         {
@@ -143,10 +172,16 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
         return purged;
     }
 
-    public override async Task<WorkflowMetadata> WaitForCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellationToken = default) =>
+    public override async Task<WorkflowMetadata> WaitForCompletionAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        CancellationToken cancellationToken = default) =>
         Map(await client.WaitForInstanceCompletionAsync(instanceId, getInputsAndOutputs, cancellationToken).ConfigureAwait(false));
 
-    public override async Task<WorkflowMetadata> WaitForStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellationToken = default) =>
+    public override async Task<WorkflowMetadata> WaitForStartAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellationToken = default) =>
         Map(await client.WaitForInstanceStartAsync(instanceId, getInputsAndOutputs, cancellationToken).ConfigureAwait(false));
 
     // Canceled and ContinuedAsNew are obsolete in Durable Task (never reported by current backends) but still mapped.
@@ -200,25 +235,60 @@ public sealed class DurableWorkflowClient(DurableTaskClient client, IWorkflowSer
         var mapped = new HistoryEvent(type, e.Timestamp, e.EventId);
         return e switch
         {
-            ExecutionStartedEvent s => mapped with { Name = s.Name, Version = s.Version, Input = s.Input, InstanceId = s.OrchestrationInstance?.InstanceId, ExecutionId = s.OrchestrationInstance?.ExecutionId, ParentInstanceId = s.ParentInstance?.OrchestrationInstance?.InstanceId, ParentTaskId = s.ParentInstance?.TaskScheduleId ?? -1, ScheduledStartTime = s.ScheduledStartTime },
+            ExecutionStartedEvent s => mapped with
+            {
+                Name = s.Name,
+                Version = s.Version,
+                Input = s.Input,
+                InstanceId = s.OrchestrationInstance?.InstanceId,
+                ExecutionId = s.OrchestrationInstance?.ExecutionId,
+                ParentInstanceId = s.ParentInstance?.OrchestrationInstance?.InstanceId,
+                ParentTaskId = s.ParentInstance?.TaskScheduleId ?? -1,
+                ScheduledStartTime = s.ScheduledStartTime,
+            },
             ContinueAsNewEvent n => mapped with { Result = n.Result },
-            ExecutionCompletedEvent c => mapped with { Result = c.Result, Status = c.OrchestrationStatus == DurableTask.Core.OrchestrationStatus.Failed ? WorkflowStatus.Failed : WorkflowStatus.Completed, FailureDetails = Map(c.FailureDetails) },
+            ExecutionCompletedEvent c => mapped with
+            {
+                Result = c.Result,
+                Status = c.OrchestrationStatus == DurableTask.Core.OrchestrationStatus.Failed
+                    ? WorkflowStatus.Failed
+                    : WorkflowStatus.Completed,
+                FailureDetails = Map(c.FailureDetails),
+            },
             ExecutionTerminatedEvent t => mapped with { Input = t.Input },
             TaskScheduledEvent s => mapped with { Name = s.Name, Version = s.Version, Input = s.Input },
             TaskCompletedEvent c => mapped with { TaskScheduledId = c.TaskScheduledId, Result = c.Result },
-            TaskFailedEvent f => mapped with { TaskScheduledId = f.TaskScheduledId, FailureDetails = Map(f.FailureDetails), Reason = f.Reason },
+            TaskFailedEvent f => mapped with
+            {
+                TaskScheduledId = f.TaskScheduledId,
+                FailureDetails = Map(f.FailureDetails),
+                Reason = f.Reason,
+            },
             TimerCreatedEvent t => mapped with { FireAt = t.FireAt },
             TimerFiredEvent t => mapped with { TaskScheduledId = t.TimerId, FireAt = t.FireAt },
             EventRaisedEvent r => mapped with { Name = r.Name, Input = r.Input },
             EventSentEvent s => mapped with { Name = s.Name, InstanceId = s.InstanceId, Input = s.Input },
-            SubOrchestrationInstanceCreatedEvent s => mapped with { Name = s.Name, Version = s.Version, InstanceId = s.InstanceId, Input = s.Input },
+            SubOrchestrationInstanceCreatedEvent s => mapped with
+            {
+                Name = s.Name,
+                Version = s.Version,
+                InstanceId = s.InstanceId,
+                Input = s.Input,
+            },
             SubOrchestrationInstanceCompletedEvent c => mapped with { TaskScheduledId = c.TaskScheduledId, Result = c.Result },
-            SubOrchestrationInstanceFailedEvent f => mapped with { TaskScheduledId = f.TaskScheduledId, FailureDetails = Map(f.FailureDetails), Reason = f.Reason },
+            SubOrchestrationInstanceFailedEvent f => mapped with
+            {
+                TaskScheduledId = f.TaskScheduledId,
+                FailureDetails = Map(f.FailureDetails),
+                Reason = f.Reason,
+            },
             ExecutionSuspendedEvent s => mapped with { Reason = s.Reason },
             _ => mapped,
         };
     }
 
     private static TaskFailureDetails? Map(DurableTask.Core.FailureDetails? failure) =>
-        failure is null ? null : new TaskFailureDetails(failure.ErrorType, failure.ErrorMessage, failure.StackTrace, Map(failure.InnerFailure));
+        failure is null
+            ? null
+            : new TaskFailureDetails(failure.ErrorType, failure.ErrorMessage, failure.StackTrace, Map(failure.InnerFailure));
 }

@@ -13,7 +13,11 @@ namespace Gardien.Functions.Durable;
 /// Functions orchestrator. Every member maps to its <see cref="TaskOrchestrationContext"/> counterpart; the differences
 /// are listed in docs/durable-functions.md.
 /// </summary>
-public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, object? input, string version, IWorkflowSerializer serializer) : WorkflowContext
+public sealed class DurableWorkflowContext(
+    TaskOrchestrationContext inner,
+    object? input,
+    string version,
+    IWorkflowSerializer serializer) : WorkflowContext
 {
     // Activity calls are numbered per execution (the replay repeats them in the same order), so their keys are stable.
     private int _activitySequence;
@@ -47,7 +51,8 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
         var invocation = new ActivityInvocation(InstanceId, key, sequence, serializer.Serialize(input));
         try
         {
-            return await inner.CallActivityAsync<TResult>(name, invocation, retryPolicy is null ? null : new TaskOptions(new TaskRetryOptions(Map(retryPolicy))));
+            return await inner.CallActivityAsync<TResult>(
+                name, invocation, retryPolicy is null ? null : new TaskOptions(new TaskRetryOptions(Map(retryPolicy))));
         }
         catch (TaskFailedException ex)
         {
@@ -55,7 +60,11 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
         }
     }
 
-    public override async Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null)
+    public override async Task<TResult> CallSubWorkflowAsync<TResult>(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        RetryPolicy? retryPolicy = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
 
@@ -64,7 +73,9 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
         var firstAttemptAt = CurrentUtcDateTime;
         for (var attempt = 1; ; attempt++)
         {
-            var childId = instanceId is null ? $"{InstanceId}:{NewGuid():N}" : attempt == 1 ? instanceId : string.Create(CultureInfo.InvariantCulture, $"{instanceId}-attempt{attempt}");
+            var childId = instanceId is null
+                ? $"{InstanceId}:{NewGuid():N}"
+                : attempt == 1 ? instanceId : string.Create(CultureInfo.InvariantCulture, $"{instanceId}-attempt{attempt}");
             try
             {
                 return await inner.CallSubOrchestratorAsync<TResult>(name, input, new SubOrchestrationOptions(new TaskOptions(), childId));
@@ -72,13 +83,16 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
             catch (TaskFailedException ex)
             {
                 var failure = new WorkflowTaskFailedException(ex.TaskName, ex.TaskId, Map(ex.FailureDetails));
-                if (retryPolicy is null || attempt >= retryPolicy.MaxNumberOfAttempts || !(retryPolicy.Handle?.Invoke(failure.FailureDetails) ?? true))
+                if (retryPolicy is null
+                    || attempt >= retryPolicy.MaxNumberOfAttempts
+                    || !(retryPolicy.Handle?.Invoke(failure.FailureDetails) ?? true))
                 {
                     throw failure;
                 }
 
                 var delay = retryPolicy.DelayBeforeAttempt(attempt + 1);
-                if (retryPolicy.RetryTimeout != Timeout.InfiniteTimeSpan && CurrentUtcDateTime + delay > firstAttemptAt + retryPolicy.RetryTimeout)
+                if (retryPolicy.RetryTimeout != Timeout.InfiniteTimeSpan
+                    && CurrentUtcDateTime + delay > firstAttemptAt + retryPolicy.RetryTimeout)
                 {
                     throw failure;
                 }
@@ -88,9 +102,11 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
         }
     }
 
-    public override Task CreateTimer(DateTime fireAtUtc, CancellationToken cancellationToken) => inner.CreateTimer(fireAtUtc, cancellationToken);
+    public override Task CreateTimer(DateTime fireAtUtc, CancellationToken cancellationToken) =>
+        inner.CreateTimer(fireAtUtc, cancellationToken);
 
-    public override Task<T> WaitForExternalEvent<T>(string eventName, CancellationToken cancellationToken = default) => inner.WaitForExternalEvent<T>(eventName, cancellationToken);
+    public override Task<T> WaitForExternalEvent<T>(string eventName, CancellationToken cancellationToken = default) =>
+        inner.WaitForExternalEvent<T>(eventName, cancellationToken);
 
     public override async Task<T> WaitForExternalEvent<T>(string eventName, TimeSpan timeout)
     {
@@ -104,24 +120,32 @@ public sealed class DurableWorkflowContext(TaskOrchestrationContext inner, objec
         }
     }
 
-    public override void SendEvent(string instanceId, string eventName, object? eventData = null) => inner.SendEvent(instanceId, eventName, eventData!);
+    public override void SendEvent(string instanceId, string eventName, object? eventData = null) =>
+        inner.SendEvent(instanceId, eventName, eventData!);
 
-    public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) => inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
+    public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) =>
+        inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
 
-    /// <summary>Durable Task's retry policy with the same schedule; <see cref="RetryPolicy.Handle"/> sees the port's failure details.</summary>
+    /// <summary>
+    /// Durable Task's retry policy with the same schedule; <see cref="RetryPolicy.Handle"/> sees the port's failure details.
+    /// </summary>
     public static DurableRetryPolicy Map(RetryPolicy policy)
     {
         ArgumentNullException.ThrowIfNull(policy);
-        return new DurableRetryPolicy(policy.MaxNumberOfAttempts, policy.FirstRetryInterval, policy.BackoffCoefficient, policy.MaxRetryInterval, policy.RetryTimeout)
+        return new DurableRetryPolicy(
+            policy.MaxNumberOfAttempts, policy.FirstRetryInterval, policy.BackoffCoefficient, policy.MaxRetryInterval, policy.RetryTimeout)
         {
             HandleFailure = policy.Handle is { } handle ? failure => handle(Map(failure)) : _ => true,
         };
     }
 
-    /// <summary>The port's failure details (same error type names, so <see cref="TaskFailureDetails.IsCausedBy{TException}"/> works).</summary>
+    /// <summary>
+    /// The port's failure details (same error type names, so <see cref="TaskFailureDetails.IsCausedBy{TException}"/> works).
+    /// </summary>
     public static TaskFailureDetails Map(Microsoft.DurableTask.TaskFailureDetails failure)
     {
         ArgumentNullException.ThrowIfNull(failure);
-        return new TaskFailureDetails(failure.ErrorType, failure.ErrorMessage, failure.StackTrace, failure.InnerFailure is { } inner ? Map(inner) : null);
+        return new TaskFailureDetails(
+            failure.ErrorType, failure.ErrorMessage, failure.StackTrace, failure.InnerFailure is { } inner ? Map(inner) : null);
     }
 }

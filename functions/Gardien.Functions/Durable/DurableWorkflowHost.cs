@@ -35,16 +35,23 @@ public sealed class DurableWorkflowHost(WorkflowRegistry registry, IServiceProvi
         ArgumentNullException.ThrowIfNull(context);
         var version = string.IsNullOrEmpty(context.Version) ? Registry.LatestVersion(name) : context.Version;
         var workflow = Registry.ResolveWorkflow(name, version, services)
-            ?? throw new InvalidOperationException($"Workflow '{name}' version '{version ?? "none"}' is not registered in this app; deploy the version the instance started with.");
+            ?? throw new InvalidOperationException(
+                $"Workflow '{name}' version '{version ?? "none"}' is not registered in this app; "
+                + "deploy the version the instance started with.");
         var typed = Convert(input, workflow.InputType);
         return workflow.RunAsync(new DurableWorkflowContext(context, typed, version!, Serializer), typed);
     }
 
     /// <summary>
     /// Runs activity <paramref name="name"/> for one <see cref="ActivityInvocation"/> sent by <see cref="DurableWorkflowContext"/>;
-    /// with <paramref name="client"/>, the activity's <see cref="IWorkflowClient"/> is that client (Durable Functions binds one per invocation).
+    /// with <paramref name="client"/>, the activity's <see cref="IWorkflowClient"/> is that client (Durable Functions binds one per
+    /// invocation).
     /// </summary>
-    public Task<object?> RunActivityAsync(string name, ActivityInvocation invocation, DurableTaskClient? client, CancellationToken cancellationToken)
+    public Task<object?> RunActivityAsync(
+        string name,
+        ActivityInvocation invocation,
+        DurableTaskClient? client,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(invocation);
         var provider = client is null ? services : WithClient(CreateClient(client));
@@ -96,10 +103,15 @@ public sealed class DurableWorkflowHost(WorkflowRegistry registry, IServiceProvi
                 .Any(p => p.ParameterType == typeof(IWorkflowClient) || DependsOnClient(p.ParameterType, depth + 1)));
 
         public bool IsService(Type serviceType) =>
-            serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient) || (root.GetService<IServiceProviderIsService>()?.IsService(serviceType) ?? false);
+            serviceType == typeof(IWorkflowClient)
+                || serviceType == typeof(WorkflowClient)
+                || (root.GetService<IServiceProviderIsService>()?.IsService(serviceType) ?? false);
     }
 
-    private sealed class DurableActivityContext(string name, ActivityInvocation invocation, CancellationToken cancellationToken) : ActivityContext
+    private sealed class DurableActivityContext(
+        string name,
+        ActivityInvocation invocation,
+        CancellationToken cancellationToken) : ActivityContext
     {
         public override string Name => name;
 

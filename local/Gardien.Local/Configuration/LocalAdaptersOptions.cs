@@ -37,12 +37,15 @@ public sealed class LocalAdaptersOptions : IValidatableObject
 
     /// <summary>Prefix of the registry's table names (letters and digits).</summary>
     [Required]
-    [RegularExpression("^[A-Za-z][A-Za-z0-9]{0,49}$", ErrorMessage = "Local:TablePrefix must be 1–50 letters and digits, starting with a letter.")]
+    [RegularExpression(
+        "^[A-Za-z][A-Za-z0-9]{0,49}$", ErrorMessage = "Local:TablePrefix must be 1–50 letters and digits, starting with a letter.")]
     public string TablePrefix { get; set; } = "gardien";
 
     /// <summary>Container of the audit trail.</summary>
     [Required]
-    [RegularExpression("^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$", ErrorMessage = "Local:AuditContainer must be a valid container name (3–63 lower-case letters, digits, single hyphens).")]
+    [RegularExpression(
+        "^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$",
+        ErrorMessage = "Local:AuditContainer must be a valid container name (3–63 lower-case letters, digits, single hyphens).")]
     public string AuditContainer { get; set; } = "audit";
 
     [Range(1, 50_000)]

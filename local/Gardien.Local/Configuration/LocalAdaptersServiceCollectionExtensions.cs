@@ -22,7 +22,8 @@ public static class LocalAdaptersServiceCollectionExtensions
     /// Registers the local adapters as the implementations of every port (singletons): <see cref="IStorageProvisioner"/>,
     /// <see cref="IGovernanceRegistry"/>, <see cref="IDirectory"/>, <see cref="INotifier"/> (+ <see cref="InboxReader"/>),
     /// <see cref="ISecretStore"/> (development only), <see cref="IDmpToolClient"/>, <see cref="IAuditLog"/>, and
-    /// <see cref="ApprovalTokenService"/>. Options come from section <c>Local</c> of <paramref name="configuration"/>, validated with data annotations (at host start: ValidateOnStart). Relative paths
+    /// <see cref="ApprovalTokenService"/>. Options come from section <c>Local</c> of <paramref name="configuration"/>, validated with data
+    /// annotations (at host start: ValidateOnStart). Relative paths
     /// resolve against the current directory. Ports registered before this call are kept (TryAdd), so a host can swap
     /// one adapter (e.g. a real secret store).
     /// </summary>

@@ -23,6 +23,7 @@ public sealed class LocalStorageClients(BlobServiceClient blobs, TableServiceCli
         }
 
         var credential = new DefaultAzureCredential();
-        return new LocalStorageClients(new BlobServiceClient(options.BlobServiceUri, credential), new TableServiceClient(options.TableServiceUri, credential));
+        return new LocalStorageClients(
+            new BlobServiceClient(options.BlobServiceUri, credential), new TableServiceClient(options.TableServiceUri, credential));
     }
 }

@@ -50,12 +50,15 @@ public sealed class JsonFileDirectory : IDirectory
             var needle = emailOrOrcid.Trim();
             var user = needle.Contains('@', StringComparison.Ordinal)
                 ? file.Users.FirstOrDefault(u => string.Equals(u.Email?.Trim(), StripMailto(needle), StringComparison.OrdinalIgnoreCase))
-                : file.Users.FirstOrDefault(u => u.Orcid is not null && string.Equals(NormaliseOrcid(u.Orcid), NormaliseOrcid(needle), StringComparison.OrdinalIgnoreCase));
+                : file.Users.FirstOrDefault(
+                    u => u.Orcid is not null
+                        && string.Equals(NormaliseOrcid(u.Orcid), NormaliseOrcid(needle), StringComparison.OrdinalIgnoreCase));
             return user?.ToPort();
         }, cancellationToken);
 
     public Task<DirectoryUser?> GetUserAsync(string userId, CancellationToken cancellationToken = default) =>
-        ReadAsync(file => file.Users.FirstOrDefault(u => string.Equals(u.Id, userId, StringComparison.Ordinal))?.ToPort(), cancellationToken);
+        ReadAsync(
+            file => file.Users.FirstOrDefault(u => string.Equals(u.Id, userId, StringComparison.Ordinal))?.ToPort(), cancellationToken);
 
     public Task<DirectoryGroup> EnsureGroupAsync(string groupName, string description, CancellationToken cancellationToken = default) =>
         UpdateAsync(file =>
@@ -67,13 +70,20 @@ public sealed class JsonFileDirectory : IDirectory
                 return (existing.ToPort(), false);
             }
 
-            var group = new GroupEntry { Id = "grp-" + ShortHash(groupName.ToUpperInvariant()), Name = groupName, Description = description };
+            var group = new GroupEntry
+            {
+                Id = "grp-" + ShortHash(groupName.ToUpperInvariant()),
+                Name = groupName,
+                Description = description,
+            };
             file.Groups.Add(group);
             return (group.ToPort(), true);
         }, cancellationToken);
 
     public Task<DirectoryGroup?> FindGroupAsync(string groupName, CancellationToken cancellationToken = default) =>
-        ReadAsync(file => file.Groups.FirstOrDefault(g => string.Equals(g.Name, groupName, StringComparison.OrdinalIgnoreCase))?.ToPort(), cancellationToken);
+        ReadAsync(
+            file => file.Groups.FirstOrDefault(g => string.Equals(g.Name, groupName, StringComparison.OrdinalIgnoreCase))?.ToPort(),
+            cancellationToken);
 
     public Task<bool> AddMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default) =>
         UpdateAsync(file =>
@@ -94,7 +104,10 @@ public sealed class JsonFileDirectory : IDirectory
         }, cancellationToken);
 
     /// <summary>All the users join in one change of the file (one rewrite), checked first: an unknown user changes nothing.</summary>
-    public Task<IReadOnlyList<string>> AddMembersAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken cancellationToken = default) =>
+    public Task<IReadOnlyList<string>> AddMembersAsync(
+        string groupId,
+        IReadOnlyList<string> userIds,
+        CancellationToken cancellationToken = default) =>
         UpdateAsync<IReadOnlyList<string>>(file =>
         {
             ArgumentNullException.ThrowIfNull(userIds);
@@ -123,10 +136,16 @@ public sealed class JsonFileDirectory : IDirectory
         {
             var group = RequireGroup(file, groupId);
             return [.. group.Members
-                .Select(id => file.Users.FirstOrDefault(u => string.Equals(u.Id, id, StringComparison.Ordinal))?.ToPort() ?? new DirectoryUser(id, id, null, null))];
+                .Select(
+                    id => file.Users.FirstOrDefault(u => string.Equals(u.Id, id, StringComparison.Ordinal))?.ToPort()
+                        ?? new DirectoryUser(id, id, null, null))];
         }, cancellationToken);
 
-    public Task<RoleAssignmentResult> AssignRoleAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default) =>
+    public Task<RoleAssignmentResult> AssignRoleAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default) =>
         UpdateAsync(file =>
         {
             ArgumentNullException.ThrowIfNull(principal);
@@ -136,11 +155,23 @@ public sealed class JsonFileDirectory : IDirectory
                 return (new RoleAssignmentResult(id, false, [RoleAssignmentNotEnforced]), false);
             }
 
-            file.RoleAssignments.Add(new RoleAssignmentEntry { Id = id, PrincipalId = principal.Id, PrincipalKind = principal.Kind, Scope = scope, Role = role });
+            file.RoleAssignments.Add(
+                new RoleAssignmentEntry
+                {
+                    Id = id,
+                    PrincipalId = principal.Id,
+                    PrincipalKind = principal.Kind,
+                    Scope = scope,
+                    Role = role,
+                });
             return (new RoleAssignmentResult(id, true, [RoleAssignmentNotEnforced]), true);
         }, cancellationToken);
 
-    public Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default) =>
+    public Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default) =>
         UpdateAsync(file =>
         {
             ArgumentNullException.ThrowIfNull(principal);
@@ -243,7 +274,8 @@ public sealed class JsonFileDirectory : IDirectory
             DirectoryFile file;
             await using (var stream = File.OpenRead(source))
             {
-                file = await JsonSerializer.DeserializeAsync<DirectoryFile>(stream, Json, cancellationToken).ConfigureAwait(false) ?? new DirectoryFile();
+                file = await JsonSerializer.DeserializeAsync<DirectoryFile>(stream, Json, cancellationToken).ConfigureAwait(false)
+                    ?? new DirectoryFile();
             }
 
             _cached = (stamp, file);
@@ -251,7 +283,10 @@ public sealed class JsonFileDirectory : IDirectory
         }
         catch (JsonException ex)
         {
-            throw new PortRefusedException($"The directory file {source} is not valid JSON at {ex.Path} (line {ex.LineNumber + 1}): {ex.Message} Fix the file or delete it to start from the seed.", ex);
+            throw new PortRefusedException(
+                $"The directory file {source} is not valid JSON at {ex.Path} (line {ex.LineNumber + 1}): "
+                + $"{ex.Message} Fix the file or delete it to start from the seed.",
+                ex);
         }
     }
 

@@ -149,7 +149,8 @@ public sealed class FileDmpToolClient(string folder) : IDmpToolClient
         modified = null;
         try
         {
-            using var doc = JsonDocument.Parse(text, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            using var doc = JsonDocument.Parse(
+                text, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
             if (!doc.RootElement.TryGetProperty("dmp", out var dmp) || dmp.ValueKind != JsonValueKind.Object)
             {
                 return false;
@@ -159,8 +160,11 @@ public sealed class FileDmpToolClient(string folder) : IDmpToolClient
             {
                 modified = m.ValueKind switch
                 {
-                    JsonValueKind.String when DateTimeOffset.TryParse(m.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) => parsed,
-                    JsonValueKind.Number when m.TryGetInt64(out var epoch) => epoch > 100_000_000_000 ? DateTimeOffset.FromUnixTimeMilliseconds(epoch) : DateTimeOffset.FromUnixTimeSeconds(epoch),
+                    JsonValueKind.String when DateTimeOffset.TryParse(
+                        m.GetString(), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed) => parsed,
+                    JsonValueKind.Number when m.TryGetInt64(out var epoch) => epoch > 100_000_000_000
+                        ? DateTimeOffset.FromUnixTimeMilliseconds(epoch)
+                        : DateTimeOffset.FromUnixTimeSeconds(epoch),
                     _ => null,
                 };
             }

@@ -21,7 +21,8 @@ public static class GardienLocalConfiguration
         if (explicitPath is not null && !File.Exists(explicitPath))
         {
             throw new GardienLocalHostException(
-                $"Configuration file '{Path.GetFullPath(explicitPath)}' does not exist. Check --config (or {FileEnvironmentVariable}); gardien.local.json at the repository root is a working example.");
+                $"Configuration file '{Path.GetFullPath(explicitPath)}' does not exist. Check --config (or {FileEnvironmentVariable}); "
+                + "gardien.local.json at the repository root is a working example.");
         }
 
         var builder = new ConfigurationBuilder();
@@ -42,7 +43,10 @@ public static class GardienLocalConfiguration
         }
         catch (InvalidDataException ex)
         {
-            throw new GardienLocalHostException($"Configuration file '{Path.GetFullPath(path!)}' is not valid JSON: {ex.InnerException?.Message ?? ex.Message} Fix the file (compare with gardien.local.json).", ex);
+            throw new GardienLocalHostException(
+                $"Configuration file '{Path.GetFullPath(path!)}' is not valid JSON: "
+                + $"{ex.InnerException?.Message ?? ex.Message} Fix the file (compare with gardien.local.json).",
+                ex);
         }
         catch (FormatException ex)
         {

@@ -77,12 +77,17 @@ public sealed class GardienLocalHost : IAsyncDisposable
     /// Composes the host (nothing runs and nothing is validated yet: <see cref="StartAsync"/> does both).
     /// </summary>
     /// <param name="configuration">See <see cref="GardienLocalConfiguration.Build"/>.</param>
-    /// <param name="consoleLogging">Log warnings and errors (level from <c>Logging:LogLevel:Default</c>, default Error) to standard error.</param>
+    /// <param name="consoleLogging">Log warnings and errors (level from <c>Logging:LogLevel:Default</c>, default Error) to standard
+    /// error.</param>
     /// <param name="configureServices">Last word on the services (tests swap a port or the time provider here).</param>
-    public static GardienLocalHost Create(IConfiguration configuration, bool consoleLogging = true, Action<IServiceCollection>? configureServices = null)
+    public static GardienLocalHost Create(
+        IConfiguration configuration,
+        bool consoleLogging = true,
+        Action<IServiceCollection>? configureServices = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
-        var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = System.IO.Directory.GetCurrentDirectory() });
+        var builder = Host.CreateEmptyApplicationBuilder(
+            new HostApplicationBuilderSettings { DisableDefaults = true, ContentRootPath = System.IO.Directory.GetCurrentDirectory() });
         builder.Configuration.AddConfiguration(configuration);
         builder.Logging.ClearProviders();
         if (consoleLogging)
@@ -94,15 +99,18 @@ public sealed class GardienLocalHost : IAsyncDisposable
         }
 
         var services = builder.Services;
-        services.AddOptions<LocalEngineOptions>().BindConfiguration(LocalEngineOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LocalWorkflowsOptions>().BindConfiguration(LocalWorkflowsOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LocalEngineOptions>().BindConfiguration(LocalEngineOptions.SectionName).ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddOptions<LocalWorkflowsOptions>().BindConfiguration(LocalWorkflowsOptions.SectionName).ValidateDataAnnotations()
+            .ValidateOnStart();
         services.AddGardienLocalAdapters(builder.Configuration);
         services.AddSingleton(sp => CreateWorkflowOptions(sp.GetRequiredService<IOptions<LocalWorkflowsOptions>>().Value));
         services.AddGardienHostServices();
         services.AddWorkflowEngine(
             registry => registry.AddGardienWorkflows(),
             sp => new AzureStorageWorkflowStore(
-                sp.GetRequiredService<IOptions<LocalEngineOptions>>().Value.ToStoreOptions(sp.GetRequiredService<IOptions<LocalAdaptersOptions>>().Value.EffectiveConnectionString),
+                sp.GetRequiredService<IOptions<LocalEngineOptions>>()
+                    .Value.ToStoreOptions(sp.GetRequiredService<IOptions<LocalAdaptersOptions>>().Value.EffectiveConnectionString),
                 sp.GetRequiredService<TimeProvider>(),
                 sp.GetService<ILogger<AzureStorageWorkflowStore>>()),
             sp =>
@@ -126,7 +134,8 @@ public sealed class GardienLocalHost : IAsyncDisposable
     /// Validates the configuration, loads the policy, checks that storage answers and the approval signing key exists,
     /// starts the engine, and makes sure the daily retention schedule runs (<see cref="LocalWorkflowsOptions.StartRetentionSchedule"/>).
     /// </summary>
-    /// <exception cref="GardienLocalHostException">Something is misconfigured or unreachable; the message says what and how to fix it.</exception>
+    /// <exception cref="GardienLocalHostException">Something is misconfigured or unreachable; the message says what and how to fix
+    /// it.</exception>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -183,7 +192,9 @@ public sealed class GardienLocalHost : IAsyncDisposable
         }
     }
 
-    /// <summary>Runs the engine until the instance completes, at most <see cref="LocalEngineOptions.IdleTimeout"/>; null when it did not.</summary>
+    /// <summary>
+    /// Runs the engine until the instance completes, at most <see cref="LocalEngineOptions.IdleTimeout"/>; null when it did not.
+    /// </summary>
     public async Task<WorkflowMetadata?> RunUntilCompletedAsync(string instanceId, CancellationToken cancellationToken = default)
     {
         if (_engine is null)
@@ -244,7 +255,8 @@ public sealed class GardienLocalHost : IAsyncDisposable
             policy = loaded.Policy ?? throw new GardienLocalHostException(
                 $"The policy '{Path.GetFullPath(options.PolicyPath)}' (Workflows:PolicyPath) is not valid:\n"
                 + string.Join("\n", loaded.Errors.Select(e => $"  - {(e.Path.Length == 0 ? "(file)" : e.Path)}: {e.Message}"))
-                + "\nFix the policy (see docs/policy.md, policy.sample.json), or leave Workflows:PolicyPath empty to use the built-in default.");
+                + "\nFix the policy (see docs/policy.md, policy.sample.json), or leave Workflows:PolicyPath empty to use the built-in "
+                + "default.");
         }
 
         var defaults = new GardienWorkflowOptions();
@@ -260,7 +272,9 @@ public sealed class GardienLocalHost : IAsyncDisposable
     private static string? ConfigurationProblem(Exception ex) => ex switch
     {
         GardienLocalHostException host => host.Message,
-        OptionsValidationException options => "Invalid configuration:\n" + string.Join("\n", options.Failures.Select(f => "  - " + f)) + "\nFix gardien.local.json or the matching Section__Key environment variable.",
+        OptionsValidationException options => "Invalid configuration:\n"
+            + string.Join("\n", options.Failures.Select(f => "  - " + f))
+            + "\nFix gardien.local.json or the matching Section__Key environment variable.",
         AggregateException aggregate when aggregate.InnerExceptions.All(e => ConfigurationProblem(e) is not null) =>
             string.Join("\n", aggregate.InnerExceptions.Select(ConfigurationProblem)),
 
@@ -279,16 +293,27 @@ public sealed class GardienLocalHost : IAsyncDisposable
         deadline.CancelAfter(timeout);
         try
         {
-            await configured.GetBlobContainersAsync(cancellationToken: deadline.Token).AsPages(pageSizeHint: 1).GetAsyncEnumerator(deadline.Token).MoveNextAsync().ConfigureAwait(false);
+            await configured.GetBlobContainersAsync(cancellationToken: deadline.Token)
+                .AsPages(pageSizeHint: 1)
+                .GetAsyncEnumerator(deadline.Token)
+                .MoveNextAsync()
+                .ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 401 or 403)
         {
-            throw new GardienLocalHostException($"Azure Storage at {account} refused the credentials ({ex.Status} {ex.ErrorCode}). Check the connection string or the identity's data-plane roles.", ex);
+            throw new GardienLocalHostException(
+                $"Azure Storage at {account} refused the credentials ({ex.Status} {ex.ErrorCode}). "
+                + "Check the connection string or the identity's data-plane roles.",
+                ex);
         }
-        catch (Exception ex) when (ex is RequestFailedException { Status: 0 } or AggregateException or OperationCanceledException or HttpRequestException && !cancellationToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is RequestFailedException { Status: 0 }
+            or AggregateException
+            or OperationCanceledException
+            or HttpRequestException && !cancellationToken.IsCancellationRequested)
         {
             throw new GardienLocalHostException(
-                $"Azure Storage is not reachable at {account} ({FirstLine(ex)}). Start Azurite first: ./run-local.sh starts one for you, or run " +
+                $"Azure Storage is not reachable at {account} ({FirstLine(ex)}). Start Azurite first: ./run-local.sh starts one for you, "
+                + "or run " +
                 "'npx azurite --silent --location .gardien/azurite --skipApiVersionCheck --loose' in another terminal; " +
                 "or point Local:StorageConnectionString (Local__StorageConnectionString) at a running account.", ex);
         }
@@ -302,13 +327,15 @@ public sealed class GardienLocalHost : IAsyncDisposable
             var secret = await Services.GetRequiredService<ISecretStore>().GetSecretAsync(name, cancellationToken).ConfigureAwait(false);
             if (secret.Length < 32)
             {
-                throw new GardienLocalHostException($"Secret '{name}' is too short: approval links need a key of at least 32 characters (or base64 of 32 bytes).");
+                throw new GardienLocalHostException(
+                    $"Secret '{name}' is too short: approval links need a key of at least 32 characters (or base64 of 32 bytes).");
             }
         }
         catch (PortNotFoundException ex)
         {
             throw new GardienLocalHostException(
-                $"The approval signing key is not configured: set 'Secrets:{name}' (at least 32 characters) in gardien.local.json, or the environment variable Secrets__{name}. " +
+                $"The approval signing key is not configured: set 'Secrets:{name}' (at least 32 characters) in gardien.local.json, "
+                + $"or the environment variable Secrets__{name}. " +
                 "Development only: in Azure the key lives in Key Vault.", ex);
         }
         catch (InvalidOperationException ex)

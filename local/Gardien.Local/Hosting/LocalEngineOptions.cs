@@ -14,10 +14,15 @@ public sealed class LocalEngineOptions : IValidatableObject
 
     /// <summary>Prefix of the hub's tables, queues and container: 3 to 45 letters and digits, starting with a letter.</summary>
     [Required]
-    [RegularExpression("^[A-Za-z][A-Za-z0-9]{2,44}$", ErrorMessage = "Engine:TaskHubName must be 3–45 letters and digits, starting with a letter (Azure table names allow nothing else).")]
+    [RegularExpression(
+        "^[A-Za-z][A-Za-z0-9]{2,44}$",
+        ErrorMessage = "Engine:TaskHubName must be 3–45 letters and digits, starting with a letter (Azure table names allow nothing "
+            + "else).")]
     public string TaskHubName { get; set; } = "GardienLocal";
 
-    /// <summary>Connection string of the task hub's account; default: <c>Local:StorageConnectionString</c>, else Azurite's default endpoints.</summary>
+    /// <summary>
+    /// Connection string of the task hub's account; default: <c>Local:StorageConnectionString</c>, else Azurite's default endpoints.
+    /// </summary>
     public string? StorageConnectionString { get; set; }
 
     public Uri? BlobServiceUri { get; set; }
@@ -64,7 +69,8 @@ public sealed class LocalEngineOptions : IValidatableObject
         else if (uriCount is > 0 and < 3)
         {
             yield return new ValidationResult(
-                "Engine:BlobServiceUri, Engine:QueueServiceUri and Engine:TableServiceUri go together (token authentication needs all three endpoints).",
+                "Engine:BlobServiceUri, Engine:QueueServiceUri and Engine:TableServiceUri go together (token authentication needs all "
+                + "three endpoints).",
                 [nameof(BlobServiceUri), nameof(QueueServiceUri), nameof(TableServiceUri)]);
         }
     }
@@ -90,7 +96,8 @@ public sealed class LocalEngineOptions : IValidatableObject
 
         return fallbackConnectionString is null
             ? throw new GardienLocalHostException(
-                "The engine has no storage account: the local adapters use service URIs (Local:BlobServiceUri), so set Engine:BlobServiceUri, " +
+                "The engine has no storage account: the local adapters use service URIs (Local:BlobServiceUri), "
+                + "so set Engine:BlobServiceUri, " +
                 "Engine:QueueServiceUri and Engine:TableServiceUri too (or Engine:StorageConnectionString).")
             : common with { ConnectionString = fallbackConnectionString };
     }

@@ -2,7 +2,9 @@ using System.ComponentModel.DataAnnotations;
 
 namespace Gardien.Local.Hosting;
 
-/// <summary>What the workflows of the local host apply, section <c>Workflows</c> (environment variables <c>Workflows__PolicyPath</c>, ...).</summary>
+/// <summary>
+/// What the workflows of the local host apply, section <c>Workflows</c> (environment variables <c>Workflows__PolicyPath</c>, ...).
+/// </summary>
 public sealed class LocalWorkflowsOptions : IValidatableObject
 {
     public const string SectionName = "Workflows";

@@ -50,7 +50,8 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
         try
         {
             await using var stream = new FileStream(marker, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-            await JsonSerializer.SerializeAsync(stream, new SentMarker(messageId, notification.DeduplicationKey, sentAt), Json, cancellationToken).ConfigureAwait(false);
+            await JsonSerializer.SerializeAsync(
+                stream, new SentMarker(messageId, notification.DeduplicationKey, sentAt), Json, cancellationToken).ConfigureAwait(false);
         }
         catch (IOException) when (File.Exists(marker))
         {
@@ -59,8 +60,13 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
         }
 
         var stored = new StoredMessage(messageId, notification.Kind, notification.To, notification.Subject, notification.Body,
-            [.. notification.Links.Select(l => new StoredLink(l.Label, l.Url.ToString()))], notification.CorrelationId, notification.DeduplicationKey, sentAt);
-        var fileName = $"{sentAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}-{KebabKind(notification.Kind)}-{messageId}";
+            [.. notification.Links.Select(l => new StoredLink(l.Label, l.Url.ToString()))],
+                notification.CorrelationId,
+                notification.DeduplicationKey,
+                sentAt);
+        var fileName =
+            $"{sentAt.UtcDateTime.ToString("yyyyMMdd'T'HHmmssfff", CultureInfo.InvariantCulture)}-{KebabKind(notification.Kind)}"
+            + $"-{messageId}";
         var wroteCopy = false;
         foreach (var recipient in notification.To.Distinct(StringComparer.OrdinalIgnoreCase))
         {
@@ -72,8 +78,10 @@ public sealed class InboxNotifier(string inboxPath, TimeProvider? timeProvider =
                 continue;
             }
 
-            await WriteAtomicallyAsync(Path.Combine(folder, fileName + ".md"), Encoding.UTF8.GetBytes(Markdown(stored)), cancellationToken).ConfigureAwait(false);
-            await WriteAtomicallyAsync(jsonPath, JsonSerializer.SerializeToUtf8Bytes(stored, Json), cancellationToken).ConfigureAwait(false);
+            await WriteAtomicallyAsync(Path.Combine(folder, fileName + ".md"), Encoding.UTF8.GetBytes(Markdown(stored)), cancellationToken)
+                .ConfigureAwait(false);
+            await WriteAtomicallyAsync(jsonPath, JsonSerializer.SerializeToUtf8Bytes(stored, Json), cancellationToken)
+                .ConfigureAwait(false);
             wroteCopy = true;
         }
 

@@ -65,7 +65,8 @@ public sealed class InboxReader(string inboxPath)
         try
         {
             await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var stored = await JsonSerializer.DeserializeAsync<InboxNotifier.StoredMessage>(stream, InboxNotifier.Json, cancellationToken).ConfigureAwait(false);
+            var stored = await JsonSerializer.DeserializeAsync<InboxNotifier.StoredMessage>(stream, InboxNotifier.Json, cancellationToken)
+                .ConfigureAwait(false);
             return stored is null
                 ? null
                 : new InboxMessage(stored.MessageId, stored.Kind, stored.To, stored.Subject, stored.Body,

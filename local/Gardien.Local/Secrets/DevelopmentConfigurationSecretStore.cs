@@ -27,7 +27,8 @@ public sealed class DevelopmentConfigurationSecretStore : ISecretStore
         if (production is not null)
         {
             throw new InvalidOperationException(
-                "DevelopmentConfigurationSecretStore refuses to run in the Production environment: secrets in configuration are not protected. " +
+                "DevelopmentConfigurationSecretStore refuses to run in the Production environment: "
+                + "secrets in configuration are not protected. " +
                 "Configure the Key Vault secret store, or set DOTNET_ENVIRONMENT=Development for a local run.");
         }
 
@@ -41,7 +42,10 @@ public sealed class DevelopmentConfigurationSecretStore : ISecretStore
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         var value = _configuration[$"{SectionName}:{name}"];
         return string.IsNullOrEmpty(value)
-            ? Task.FromException<string>(new PortNotFoundException($"Secret '{name}' is not configured. Set '{SectionName}:{name}' (environment variable {SectionName}__{name}) for local development."))
+            ? Task.FromException<string>(
+                new PortNotFoundException(
+                    $"Secret '{name}' is not configured. Set '{SectionName}:{name}' (environment variable {SectionName}__{name}) "
+                    + "for local development."))
             : Task.FromResult(value);
     }
 }

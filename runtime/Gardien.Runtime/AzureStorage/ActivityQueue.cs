@@ -135,7 +135,8 @@ internal sealed class ActivityQueue(
                 bool replayed;
                 try
                 {
-                    replayed = options.DeduplicateActivityExecutions && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false);
+                    replayed = options.DeduplicateActivityExecutions
+                        && await TryReplayPersistedResultAsync(received, cancellationToken).ConfigureAwait(false);
                 }
                 catch
                 {
@@ -155,7 +156,8 @@ internal sealed class ActivityQueue(
                     continue;
                 }
 
-                return new ActivityWorkItem(received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), time.GetUtcNow() + lockDuration)
+                return new ActivityWorkItem(
+                    received.Message, received.EffectiveDequeueCount, Guid.NewGuid().ToString("N"), time.GetUtcNow() + lockDuration)
                 {
                     LastError = received.Envelope.LastError,
                     StoreState = received,
@@ -181,7 +183,8 @@ internal sealed class ActivityQueue(
         }
 
         logger.LogInformation(
-            "Activity {Activity} #{TaskId} of instance {InstanceId} already completed; replaying its persisted result instead of running it again",
+            "Activity {Activity} #{TaskId} of instance {InstanceId} already completed; "
+            + "replaying its persisted result instead of running it again",
             received.Message.Event.Name, received.Message.Event.EventId, received.Message.InstanceId);
         await sessions.SendResponseAsync(response, cancellationToken).ConfigureAwait(false);
         await leases.DeleteAsync(received, cancellationToken).ConfigureAwait(false);

@@ -28,7 +28,8 @@ internal sealed class ActivityResultRows(TableClient instances, LargePayloadStor
             ["ResponseMessageId"] = response.MessageId,
             ["ResponseExecutionId"] = response.ExecutionId,
         };
-        await payloads.WriteAsync(row, "Response", activity.InstanceId, QueueEnvelopeSerializer.SerializeEvent(response.Event), cancellationToken)
+        await payloads.WriteAsync(
+            row, "Response", activity.InstanceId, QueueEnvelopeSerializer.SerializeEvent(response.Event), cancellationToken)
             .ConfigureAwait(false);
 
         // Group commit: the outcomes of a fan-out's activities finishing together share one table transaction.
@@ -66,7 +67,9 @@ internal sealed class ActivityResultRows(TableClient instances, LargePayloadStor
     private static string RowKey(string? executionId, int taskId) =>
         "result-" + TableKeys.Encode(executionId ?? string.Empty) + "-" + taskId.ToString("D10", CultureInfo.InvariantCulture);
 
-    /// <summary>The activity's result row, or null: one point read, or for a pack member the pack's one range query while it is fresh.</summary>
+    /// <summary>
+    /// The activity's result row, or null: one point read, or for a pack member the pack's one range query while it is fresh.
+    /// </summary>
     private async Task<TableEntity?> FindRowAsync(ReceivedQueueMessage received, CancellationToken cancellationToken)
     {
         var partitionKey = TableKeys.Encode(received.Message.InstanceId);
@@ -85,11 +88,15 @@ internal sealed class ActivityResultRows(TableClient instances, LargePayloadStor
             }
         }
 
-        var row = await instances.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var row = await instances.GetEntityIfExistsAsync<TableEntity>(partitionKey, rowKey, cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
         return row.HasValue ? row.Value : null;
     }
 
-    private async Task<MessagePack.PersistedResults> ReadPackAsync(WorkflowMessage member, MessagePack pack, CancellationToken cancellationToken)
+    private async Task<MessagePack.PersistedResults> ReadPackAsync(
+        WorkflowMessage member,
+        MessagePack pack,
+        CancellationToken cancellationToken)
     {
         var readAt = DateTimeOffset.UtcNow;
         var partitionKey = TableKeys.Encode(member.InstanceId);

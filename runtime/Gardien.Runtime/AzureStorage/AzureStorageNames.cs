@@ -58,9 +58,12 @@ public sealed partial record AzureStorageNames
         if (taskHubName.Length is < MinHubNameLength or > MaxHubNameLength || !HubNamePattern().IsMatch(taskHubName))
         {
             throw new ArgumentException(
-                $"The task hub name '{taskHubName}' is not valid: it prefixes Azure table names (letters and digits only, starting with a letter) " +
-                $"and queue/container names (lowercase, at most 63 characters with the suffix), so it must be {MinHubNameLength} to {MaxHubNameLength} " +
-                "letters and digits starting with a letter, e.g. 'GardienHub' or 'Tenant42'. Hyphens, underscores and dots are not allowed.",
+                $"The task hub name '{taskHubName}' is not valid: it prefixes Azure table names (letters and digits only, "
+                + "starting with a letter) " +
+                "and queue/container names (lowercase, at most 63 characters with the suffix), "
+                + $"so it must be {MinHubNameLength} to {MaxHubNameLength} " +
+                "letters and digits starting with a letter, e.g. 'GardienHub' or 'Tenant42'. Hyphens, "
+                + "underscores and dots are not allowed.",
                 nameof(taskHubName));
         }
 
@@ -72,7 +75,8 @@ public sealed partial record AzureStorageNames
         if (taskHubName.StartsWith("tables", StringComparison.OrdinalIgnoreCase))
         {
             // "tables" is reserved by the Table service.
-            throw new ArgumentException($"The task hub name '{taskHubName}' may not start with 'tables' (reserved by Azure Table storage).", nameof(taskHubName));
+            throw new ArgumentException(
+                $"The task hub name '{taskHubName}' may not start with 'tables' (reserved by Azure Table storage).", nameof(taskHubName));
         }
 
         return new AzureStorageNames(taskHubName, partitionCount);

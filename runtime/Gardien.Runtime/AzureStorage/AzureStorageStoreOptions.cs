@@ -10,7 +10,9 @@ namespace Gardien.Runtime.AzureStorage;
 /// </summary>
 public sealed record AzureStorageStoreOptions
 {
-    /// <summary>The largest payload kept inline; bigger ones go to the large-message container (queue messages are capped at 64 KB).</summary>
+    /// <summary>
+    /// The largest payload kept inline; bigger ones go to the large-message container (queue messages are capped at 64 KB).
+    /// </summary>
     public const int DefaultLargePayloadThresholdBytes = 45 * 1024;
 
     /// <summary>
@@ -114,11 +116,13 @@ public sealed record AzureStorageStoreOptions
             nameof(VisibilityTimeout), $"must be between 1 second and 7 days (got {VisibilityTimeout})");
         Require(MaxDequeueCount >= 1, nameof(MaxDequeueCount), $"must be at least 1 (got {MaxDequeueCount})");
         Require(LargePayloadThresholdBytes is >= 1024 and <= 48 * 1024, nameof(LargePayloadThresholdBytes),
-            $"must be between 1 KB and 48 KB so that a message with its envelope stays under the 64 KB queue limit (got {LargePayloadThresholdBytes})");
+            "must be between 1 KB and 48 KB so that a message with its envelope stays under the 64 KB queue limit (got "
+            + $"{LargePayloadThresholdBytes})");
         Require(MinPollingInterval > TimeSpan.Zero && MinPollingInterval <= MaxPollingInterval, nameof(MinPollingInterval),
             $"must be positive and not above MaxPollingInterval (got {MinPollingInterval} and {MaxPollingInterval})");
         Require(ActivityBatchSize is >= 1 and <= 32, nameof(ActivityBatchSize), $"must be between 1 and 32 (got {ActivityBatchSize})");
-        Require(MessagePackSize is >= 1 and <= 100, nameof(MessagePackSize), $"must be between 1 (no packs) and 100 (got {MessagePackSize})");
+        Require(
+            MessagePackSize is >= 1 and <= 100, nameof(MessagePackSize), $"must be between 1 (no packs) and 100 (got {MessagePackSize})");
         Require(MessageBatchSize is >= 1 and <= 32, nameof(MessageBatchSize), $"must be between 1 and 32 (got {MessageBatchSize})");
     }
 

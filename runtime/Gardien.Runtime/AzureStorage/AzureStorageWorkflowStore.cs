@@ -38,7 +38,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     private readonly TrackingStore _tracking;
     private readonly InstanceStatusSignals _statusSignals;
 
-    public AzureStorageWorkflowStore(AzureStorageStoreOptions options, TimeProvider? timeProvider = null, ILogger<AzureStorageWorkflowStore>? logger = null)
+    public AzureStorageWorkflowStore(
+        AzureStorageStoreOptions options,
+        TimeProvider? timeProvider = null,
+        ILogger<AzureStorageWorkflowStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
@@ -69,7 +72,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     /// <summary>Deletes every table, queue and container of the hub.</summary>
     public Task DeleteTaskHubAsync(CancellationToken cancellationToken = default) => Clients.DeleteIfExistsAsync(cancellationToken);
 
-    public async Task<bool> CreateInstanceAsync(WorkflowInstanceState instance, WorkflowMessage executionStarted, CancellationToken cancellationToken = default)
+    public async Task<bool> CreateInstanceAsync(
+        WorkflowInstanceState instance,
+        WorkflowMessage executionStarted,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instance);
         ArgumentNullException.ThrowIfNull(executionStarted);
@@ -93,7 +99,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return _sender.SendGroupedAsync(message, cancellationToken);
     }
 
-    public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public async Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken)
     {
         _sender.LearnLease(lockDuration);
         var deadline = DateTimeOffset.UtcNow + receiveTimeout;
@@ -119,7 +128,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         return null;
     }
 
-    public async Task RenewWorkflowWorkItemAsync(WorkflowWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default)
+    public async Task RenewWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        TimeSpan lockDuration,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         var state = StateOf(workItem);
@@ -127,7 +139,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         workItem.LockedUntil = _time.GetUtcNow() + lockDuration;
     }
 
-    public async Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+    public async Task CompleteWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        WorkflowStepResult result,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
@@ -137,7 +152,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             // 1. Outbound messages first (see STORE-CONTRACT.md, "send before commit").
             var activitySend = _sender.SendActivitiesAsync(result.ActivityMessages, cancellationToken);
             var sends = new List<Task> { activitySend };
-            sends.AddRange(result.WorkflowMessages.Select(m => _sender.SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
+            sends.AddRange(
+                result.WorkflowMessages.Select(m => _sender.SendAsync(Clients.ControlQueueFor(m.InstanceId), m, cancellationToken)));
             await Task.WhenAll(sends).ConfigureAwait(false);
             var (localActivities, sentToQueue) = await activitySend.ConfigureAwait(false);
             if (result.ActivityMessages.Count > 0)
@@ -147,7 +163,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
             if (result.NewInstances.Count > 0)
             {
-                await Task.WhenAll(result.NewInstances.Select(i => _tracking.TryCreateRowsAsync(i, cancellationToken))).ConfigureAwait(false);
+                await Task.WhenAll(result.NewInstances.Select(i => _tracking.TryCreateRowsAsync(i, cancellationToken)))
+                    .ConfigureAwait(false);
             }
 
             // 2. History and instance state, atomically and conditionally.
@@ -157,7 +174,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
                 TableEntity committed;
                 try
                 {
-                    committed = await _tracking.CommitAsync(workItem, state.Partition, state.Instance, result, cancellationToken).ConfigureAwait(false);
+                    committed = await _tracking.CommitAsync(workItem, state.Partition, state.Instance, result, cancellationToken)
+                        .ConfigureAwait(false);
                 }
                 catch (WorkItemLockLostException)
                 {
@@ -191,7 +209,11 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
-    public async Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    public async Task AbandonWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         if (workItem.StoreState is not WorkItemState state)
@@ -202,7 +224,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         _tracking.Forget(workItem.InstanceId);
         try
         {
-            await Task.WhenAll(state.Messages.Select(m => _leases.AbandonAsync(m, reason, retryDelay, cancellationToken))).ConfigureAwait(false);
+            await Task.WhenAll(state.Messages.Select(m => _leases.AbandonAsync(m, reason, retryDelay, cancellationToken)))
+                .ConfigureAwait(false);
         }
         finally
         {
@@ -210,20 +233,29 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
-    public Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken)
     {
         _sender.LearnLease(lockDuration);
         return _activities.LockNextAsync(lockDuration, receiveTimeout, cancellationToken);
     }
 
-    public async Task RenewActivityWorkItemAsync(ActivityWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default)
+    public async Task RenewActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        TimeSpan lockDuration,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         await _leases.RenewAsync(ActivityStateOf(workItem), lockDuration, cancellationToken).ConfigureAwait(false);
         workItem.LockedUntil = _time.GetUtcNow() + lockDuration;
     }
 
-    public async Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default)
+    public async Task CompleteActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        WorkflowMessage response,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(response);
@@ -253,7 +285,11 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         }
     }
 
-    public async Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    public async Task AbandonActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         if (workItem.StoreState is ReceivedQueueMessage received)
@@ -309,7 +345,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
         // Peeking sees visible messages only: leased ones and (on the system clock) timers not yet due stay hidden.
         // On a fake clock a not-yet-due message cycles through visibility (see MessageSender), so check its due time.
-        var peeks = await Task.WhenAll(Clients.ControlQueues.Append(Clients.WorkItems).Select(q => q.PeekMessagesAsync(32, cancellationToken)))
+        var peeks = await Task.WhenAll(
+            Clients.ControlQueues.Append(Clients.WorkItems).Select(q => q.PeekMessagesAsync(32, cancellationToken)))
             .ConfigureAwait(false);
         var now = _time.GetUtcNow();
         if (peeks.SelectMany(p => p.Value).Any(m => IsDue(m.MessageText, now)))
@@ -357,7 +394,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
 
     /// <summary>The in-memory stages of <see cref="HasReadyWorkAsync"/>, in hand-over order (see there).</summary>
     private bool HoldsWorkInMemory() =>
-        _handOvers.Any || _sessions.HasBuffered || !_activities.IsEmpty || _handOvers.Any || _leases.AnyBouncedDue() || _sessions.HasHeldBack();
+        _handOvers.Any
+            || _sessions.HasBuffered
+            || !_activities.IsEmpty
+            || _handOvers.Any
+            || _leases.AnyBouncedDue()
+            || _sessions.HasHeldBack();
 
     private static bool IsDue(string messageText, DateTimeOffset now)
     {
@@ -365,7 +407,10 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             return QueueEnvelopeSerializer.Deserialize(messageText).VisibleAt is not { } visibleAt || visibleAt <= now;
         }
-        catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or NotSupportedException)
+        catch (Exception ex) when (ex is System.Text.Json.JsonException
+            or FormatException
+            or InvalidOperationException
+            or NotSupportedException)
         {
             // Unreadable: the next receiver deletes it, which is work.
             return true;
@@ -379,13 +424,16 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
         {
             var snapshot = await _tracking.ReadForStepAsync(instanceId, cancellationToken).ConfigureAwait(false);
             if (snapshot.Partition is null
-                && messages.Any(m => m.Message.Event.EventType == HistoryEventType.ExecutionStarted && m.EffectiveDequeueCount < _options.MaxDequeueCount))
+                && messages.Any(
+                    m => m.Message.Event.EventType == HistoryEventType.ExecutionStarted
+                        && m.EffectiveDequeueCount < _options.MaxDequeueCount))
             {
                 // The creator sends the start message before inserting the row: give it a moment rather than
                 // letting the engine discard a start whose row is about to appear.
                 var heldBack = TimeSpan.FromMilliseconds(500);
                 _sessions.HoldBack(messages, DateTimeOffset.UtcNow + heldBack + QueueLease.MinUsable);
-                await Task.WhenAll(messages.Select(m => _leases.AbandonAsync(m, null, heldBack, CancellationToken.None))).ConfigureAwait(false);
+                await Task.WhenAll(messages.Select(m => _leases.AbandonAsync(m, null, heldBack, CancellationToken.None)))
+                    .ConfigureAwait(false);
                 _sessions.Release(instanceId);
                 return null;
             }
@@ -393,7 +441,8 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
             var envelopes = messages
                 .Select(m => new WorkflowMessageEnvelope(m.Message, m.EffectiveDequeueCount) { LastError = m.Envelope.LastError })
                 .ToList();
-            return new WorkflowWorkItem(instanceId, snapshot.Instance, snapshot.History, envelopes, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
+            return new WorkflowWorkItem(
+                instanceId, snapshot.Instance, snapshot.History, envelopes, Guid.NewGuid().ToString("N"), _time.GetUtcNow() + lockDuration)
             {
                 StoreState = new WorkItemState(messages, snapshot.Partition, snapshot.Instance),
             };
@@ -415,10 +464,12 @@ public sealed class AzureStorageWorkflowStore : IWorkflowStore, IWorkflowStoreCh
     }
 
     private static WorkItemState StateOf(WorkflowWorkItem workItem) =>
-        workItem.StoreState as WorkItemState ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
+        workItem.StoreState as WorkItemState
+            ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
 
     private static ReceivedQueueMessage ActivityStateOf(ActivityWorkItem workItem) =>
-        workItem.StoreState as ReceivedQueueMessage ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
+        workItem.StoreState as ReceivedQueueMessage
+            ?? throw new ArgumentException("The work item was not issued by this Azure Storage store.", nameof(workItem));
 
     /// <summary>What a locked workflow work item needs at completion: the leases it holds and what it read.</summary>
     private sealed record WorkItemState(List<ReceivedQueueMessage> Messages, HistoryPartition? Partition, WorkflowInstanceState? Instance);

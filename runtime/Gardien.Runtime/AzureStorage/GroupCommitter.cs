@@ -6,9 +6,12 @@ namespace Gardien.Runtime.AzureStorage;
 /// at once, without waiting. Each caller's task completes once the write carrying its item succeeded, or fails with
 /// that write's error.
 /// </summary>
-/// <param name="selectBatch">Picks the pending items (by index, ascending) that one write can carry; never empty for a non-empty list.</param>
+/// <param name="selectBatch">Picks the pending items (by index, ascending) that one write can carry; never empty for a non-empty
+/// list.</param>
 /// <param name="write">Writes one batch for a key.</param>
-internal sealed class GroupCommitter<TItem>(Func<IReadOnlyList<TItem>, IReadOnlyList<int>> selectBatch, Func<string, IReadOnlyList<TItem>, Task> write)
+internal sealed class GroupCommitter<TItem>(
+    Func<IReadOnlyList<TItem>, IReadOnlyList<int>> selectBatch,
+    Func<string, IReadOnlyList<TItem>, Task> write)
 {
     private readonly object _sync = new();
     private readonly Dictionary<string, List<(TItem Item, TaskCompletionSource Written)>> _pending = new(StringComparer.Ordinal);

@@ -20,7 +20,12 @@ internal static class HistoryRows
     private const string EventColumn = "Event";
 
     public static async Task<List<TableEntity>> BuildAsync(
-        string partitionKey, string instanceId, int generation, long firstSequence, IReadOnlyList<HistoryEvent> events, LargePayloadStore payloads,
+        string partitionKey,
+        string instanceId,
+        int generation,
+        long firstSequence,
+        IReadOnlyList<HistoryEvent> events,
+        LargePayloadStore payloads,
         CancellationToken cancellationToken)
     {
         var rows = new List<TableEntity>();
@@ -69,7 +74,11 @@ internal static class HistoryRows
     }
 
     /// <summary>Appends the events of <paramref name="row"/> to <paramref name="events"/>, in order.</summary>
-    public static async Task ReadAsync(TableEntity row, List<HistoryEvent> events, LargePayloadStore payloads, CancellationToken cancellationToken)
+    public static async Task ReadAsync(
+        TableEntity row,
+        List<HistoryEvent> events,
+        LargePayloadStore payloads,
+        CancellationToken cancellationToken)
     {
         if (row.TryGetValue(EventsColumn, out var value) && value is not null)
         {

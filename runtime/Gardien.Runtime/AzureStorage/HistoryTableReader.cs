@@ -3,7 +3,9 @@ using Azure.Data.Tables;
 
 namespace Gardien.Runtime.AzureStorage;
 
-/// <summary>The committed state of one instance partition: the sentinel (with its ETag) and the current generation's rows in order.</summary>
+/// <summary>
+/// The committed state of one instance partition: the sentinel (with its ETag) and the current generation's rows in order.
+/// </summary>
 internal sealed record HistoryPartition(TableEntity Sentinel, IReadOnlyList<TableEntity> Rows, IReadOnlyList<TableEntity> StaleRows)
 {
     public ETag ETag => Sentinel.ETag;

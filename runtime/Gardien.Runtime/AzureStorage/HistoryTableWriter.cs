@@ -62,7 +62,8 @@ internal static class HistoryTableWriter
 
             if (expectedETag is not null)
             {
-                expectedETag = written.Value[^1].Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag for the sentinel row.");
+                expectedETag = written.Value[^1].Headers.ETag
+                    ?? throw new InvalidOperationException("The table service returned no ETag for the sentinel row.");
             }
         }
 
@@ -88,14 +89,16 @@ internal static class HistoryTableWriter
             throw new ConcurrencyConflictException(instanceId, ex);
         }
 
-        var newETag = result.Value[^1].Headers.ETag ?? throw new InvalidOperationException("The table service returned no ETag for the sentinel row.");
+        var newETag = result.Value[^1].Headers.ETag
+            ?? throw new InvalidOperationException("The table service returned no ETag for the sentinel row.");
 
         // Rows of a truncated execution that did not fit in the last batch: garbage readers ignore; best effort.
         foreach (var extra in rowsToDelete.Skip(deletes.Count).Chunk(MaxOperationsPerBatch))
         {
             try
             {
-                await table.SubmitTransactionAsync(extra.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken)
+                await table.SubmitTransactionAsync(
+                    extra.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (RequestFailedException)

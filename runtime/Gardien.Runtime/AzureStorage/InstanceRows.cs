@@ -4,7 +4,9 @@ using Gardien.Runtime.Storage;
 
 namespace Gardien.Runtime.AzureStorage;
 
-/// <summary>Maps <see cref="WorkflowInstanceState"/> to the columns of the sentinel row (History table) and of its query copy (Instances table).</summary>
+/// <summary>
+/// Maps <see cref="WorkflowInstanceState"/> to the columns of the sentinel row (History table) and of its query copy (Instances table).
+/// </summary>
 internal static class InstanceRows
 {
     /// <summary>RowKey of the query copy in the Instances table (the partition also holds activity result rows).</summary>
@@ -23,7 +25,11 @@ internal static class InstanceRows
     /// reuse its stored form (and blob), so that a large input is uploaded once, not at every step.
     /// </summary>
     public static async Task WriteAsync(
-        TableEntity row, WorkflowInstanceState state, LargePayloadStore payloads, (WorkflowInstanceState State, TableEntity Row)? previous, CancellationToken cancellationToken)
+        TableEntity row,
+        WorkflowInstanceState state,
+        LargePayloadStore payloads,
+        (WorkflowInstanceState State, TableEntity Row)? previous,
+        CancellationToken cancellationToken)
     {
         row["InstanceId"] = state.InstanceId;
         row["Name"] = state.Name;
@@ -40,7 +46,9 @@ internal static class InstanceRows
         await WritePayloadAsync(OutputColumn, state.Output, previous?.State.Output).ConfigureAwait(false);
         await WritePayloadAsync(CustomStatusColumn, state.CustomStatus, previous?.State.CustomStatus).ConfigureAwait(false);
         var failure = state.FailureDetails is null ? null : JsonSerializer.Serialize(state.FailureDetails, QueueEnvelopeSerializer.Options);
-        var previousFailure = previous?.State.FailureDetails is { } pf ? JsonSerializer.Serialize(pf, QueueEnvelopeSerializer.Options) : null;
+        var previousFailure = previous?.State.FailureDetails is { } pf
+            ? JsonSerializer.Serialize(pf, QueueEnvelopeSerializer.Options)
+            : null;
         await WritePayloadAsync(FailureColumn, failure, previousFailure).ConfigureAwait(false);
 
         async Task WritePayloadAsync(string column, string? value, string? previousValue)
@@ -56,10 +64,14 @@ internal static class InstanceRows
         }
     }
 
-    public static async Task<WorkflowInstanceState> ReadAsync(TableEntity row, LargePayloadStore payloads, CancellationToken cancellationToken)
+    public static async Task<WorkflowInstanceState> ReadAsync(
+        TableEntity row,
+        LargePayloadStore payloads,
+        CancellationToken cancellationToken)
     {
         var failure = await payloads.ReadAsync(row, FailureColumn, cancellationToken).ConfigureAwait(false);
-        return new WorkflowInstanceState(row.GetString("InstanceId") ?? TableKeys.Decode(row.PartitionKey), row.GetString("Name") ?? string.Empty)
+        return new WorkflowInstanceState(
+            row.GetString("InstanceId") ?? TableKeys.Decode(row.PartitionKey), row.GetString("Name") ?? string.Empty)
         {
             Version = row.GetString("Version"),
             ExecutionId = row.GetString("ExecutionId"),
@@ -72,7 +84,9 @@ internal static class InstanceRows
             Input = await payloads.ReadAsync(row, InputColumn, cancellationToken).ConfigureAwait(false),
             Output = await payloads.ReadAsync(row, OutputColumn, cancellationToken).ConfigureAwait(false),
             CustomStatus = await payloads.ReadAsync(row, CustomStatusColumn, cancellationToken).ConfigureAwait(false),
-            FailureDetails = failure is null ? null : JsonSerializer.Deserialize<TaskFailureDetails>(failure, QueueEnvelopeSerializer.Options),
+            FailureDetails = failure is null
+                ? null
+                : JsonSerializer.Deserialize<TaskFailureDetails>(failure, QueueEnvelopeSerializer.Options),
         };
     }
 
@@ -82,7 +96,12 @@ internal static class InstanceRows
         var copy = new TableEntity(sentinel.PartitionKey, InstanceRowKey);
         foreach (var (key, value) in sentinel)
         {
-            if (key is not ("PartitionKey" or "RowKey" or "Timestamp" or "odata.etag" or SentinelColumns.Generation or SentinelColumns.HistoryCount))
+            if (key is not ("PartitionKey"
+                or "RowKey"
+                or "Timestamp"
+                or "odata.etag"
+                or SentinelColumns.Generation
+                or SentinelColumns.HistoryCount))
             {
                 copy[key] = value;
             }
@@ -99,7 +118,13 @@ internal static class InstanceRows
     {
         foreach (var key in before.Keys.Union(after.Keys))
         {
-            if (key is "PartitionKey" or "RowKey" or "Timestamp" or "odata.etag" or "LastUpdatedAt" or SentinelColumns.Generation or SentinelColumns.HistoryCount)
+            if (key is "PartitionKey"
+                or "RowKey"
+                or "Timestamp"
+                or "odata.etag"
+                or "LastUpdatedAt"
+                or SentinelColumns.Generation
+                or SentinelColumns.HistoryCount)
             {
                 continue;
             }
@@ -122,7 +147,8 @@ internal static class InstanceRows
         return true;
     }
 
-    private static DateTimeOffset? FromTableDate(DateTimeOffset? value) => value is { } v && v <= MinTableDate ? default(DateTimeOffset) : value;
+    private static DateTimeOffset? FromTableDate(DateTimeOffset? value) =>
+        value is { } v && v <= MinTableDate ? default(DateTimeOffset) : value;
 
     private static DateTimeOffset TableDate(DateTimeOffset value) => value < MinTableDate ? MinTableDate : value.ToUniversalTime();
 }

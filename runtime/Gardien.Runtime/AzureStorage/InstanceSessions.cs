@@ -12,7 +12,12 @@ namespace Gardien.Runtime.AzureStorage;
 /// instance. DurableTask.AzureStorage's <c>OrchestrationSessionManager</c> and <c>ControlQueue</c> are the model.
 /// </summary>
 internal sealed class InstanceSessions(
-    AzureStorageClients clients, AzureStorageStoreOptions options, MessageSender sender, QueueLeases leases, QueuePollers pollers, HandOverCounter handOvers)
+    AzureStorageClients clients,
+    AzureStorageStoreOptions options,
+    MessageSender sender,
+    QueueLeases leases,
+    QueuePollers pollers,
+    HandOverCounter handOvers)
 {
     private readonly object _gate = new();
 
@@ -74,7 +79,11 @@ internal sealed class InstanceSessions(
             {
                 var localBefore = Volatile.Read(ref _localDeliveries);
                 var received = await pollers.Control.ReceiveAsync(
-                    options.MessageBatchSize, lockDuration, remaining, cancellationToken, () => Volatile.Read(ref _localDeliveries) != localBefore)
+                    options.MessageBatchSize,
+                    lockDuration,
+                    remaining,
+                    cancellationToken,
+                    () => Volatile.Read(ref _localDeliveries) != localBefore)
                     .ConfigureAwait(false);
                 if (received.Count > 0)
                 {
@@ -134,7 +143,9 @@ internal sealed class InstanceSessions(
         }
     }
 
-    /// <summary>Records start messages put back until <paramref name="until"/>: work about to be ready, though hidden in the queue.</summary>
+    /// <summary>
+    /// Records start messages put back until <paramref name="until"/>: work about to be ready, though hidden in the queue.
+    /// </summary>
     public void HoldBack(IEnumerable<ReceivedQueueMessage> messages, DateTimeOffset until)
     {
         foreach (var message in messages)
@@ -241,7 +252,10 @@ internal sealed class InstanceSessions(
         }
     }
 
-    private async Task IngestAsync(IReadOnlyList<(QueueClient Queue, QueueMessage Message)> batch, TimeSpan lockDuration, CancellationToken cancellationToken)
+    private async Task IngestAsync(
+        IReadOnlyList<(QueueClient Queue, QueueMessage Message)> batch,
+        TimeSpan lockDuration,
+        CancellationToken cancellationToken)
     {
         var decoded = await leases.DecodeAsync(batch, lockDuration, cancellationToken).ConfigureAwait(false);
         lock (_gate)

@@ -25,7 +25,10 @@ internal sealed class InstanceStatusSignals(TimeSpan maxWait)
         var signal = _signals.GetOrAdd(instanceId, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         return Task.WhenAny(signal, Task.Delay(maxWait, cancellationToken))
             .ContinueWith(
-                _ => cancellationToken.ThrowIfCancellationRequested(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                _ => cancellationToken.ThrowIfCancellationRequested(),
+                CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously,
+                TaskScheduler.Default);
     }
 
     public void Signal(string instanceId)

@@ -39,15 +39,19 @@ internal sealed class LargePayloadStore(BlobContainerClient container, int thres
         catch (RequestFailedException ex) when (ex.Status == 404)
         {
             throw new InvalidOperationException(
-                $"The large payload blob '{blobName}' is missing from container '{container.Name}': it was deleted outside the engine (or the instance was purged).", ex);
+                $"The large payload blob '{blobName}' is missing from container '{container.Name}': "
+                + "it was deleted outside the engine (or the instance was purged).",
+                ex);
         }
     }
 
     public async Task DeleteForInstanceAsync(string instanceId, CancellationToken cancellationToken)
     {
-        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobPrefix(instanceId) }, cancellationToken).ConfigureAwait(false))
+        await foreach (var item in container.GetBlobsAsync(new GetBlobsOptions { Prefix = BlobPrefix(instanceId) }, cancellationToken)
+            .ConfigureAwait(false))
         {
-            await container.DeleteBlobIfExistsAsync(item.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken).ConfigureAwait(false);
+            await container.DeleteBlobIfExistsAsync(item.Name, DeleteSnapshotsOption.IncludeSnapshots, cancellationToken: cancellationToken)
+                .ConfigureAwait(false);
         }
     }
 

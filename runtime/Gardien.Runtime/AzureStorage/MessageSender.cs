@@ -37,7 +37,12 @@ internal sealed class MessageSender
     // sent invisible for this long, so that a crash hands them to another process after the same delay as a received one.
     private long _leaseTicks;
 
-    public MessageSender(AzureStorageClients clients, AzureStorageStoreOptions options, LargePayloadStore payloads, TimeProvider time, QueuePollers pollers)
+    public MessageSender(
+        AzureStorageClients clients,
+        AzureStorageStoreOptions options,
+        LargePayloadStore payloads,
+        TimeProvider time,
+        QueuePollers pollers)
     {
         _clients = clients;
         _options = options;
@@ -97,7 +102,11 @@ internal sealed class MessageSender
     /// (<c>Bounces = -1</c>). If this process dies, the lease expires and another process receives it as usual.
     /// </summary>
     public async Task<ReceivedQueueMessage?> SendAsync(
-        QueueClient queue, WorkflowMessage message, CancellationToken cancellationToken, bool deliverLocally = false, TimeSpan? delay = null,
+        QueueClient queue,
+        WorkflowMessage message,
+        CancellationToken cancellationToken,
+        bool deliverLocally = false,
+        TimeSpan? delay = null,
         int priorDeliveries = 0, string? lastError = null)
     {
         var visibilityDelay = delay ?? InitialDelay(message.VisibleAt);
@@ -112,7 +121,8 @@ internal sealed class MessageSender
         var text = QueueEnvelopeSerializer.Serialize(envelope);
         if (_payloads.IsLarge(text))
         {
-            var blob = await _payloads.UploadAsync(message.InstanceId, QueueEnvelopeSerializer.SerializeEvent(message.Event), cancellationToken)
+            var blob = await _payloads.UploadAsync(
+                message.InstanceId, QueueEnvelopeSerializer.SerializeEvent(message.Event), cancellationToken)
                 .ConfigureAwait(false);
             envelope = envelope with { Event = null, EventBlobName = blob };
             text = QueueEnvelopeSerializer.Serialize(envelope);
@@ -236,7 +246,10 @@ internal sealed class MessageSender
 
     /// <summary>Sends one pack; its members when delivered locally (see <see cref="SendAsync"/>), else null.</summary>
     private async Task<List<ReceivedQueueMessage>?> SendPackAsync(
-        QueueClient queue, List<(WorkflowMessage Message, QueueEnvelope Envelope)> members, bool deliverLocally, CancellationToken cancellationToken)
+        QueueClient queue,
+        List<(WorkflowMessage Message, QueueEnvelope Envelope)> members,
+        bool deliverLocally,
+        CancellationToken cancellationToken)
     {
         var lease = TimeSpan.FromTicks(Interlocked.Read(ref _leaseTicks));
         var local = deliverLocally && _options.DeliverLocally && lease > QueueLease.MinUsable;
@@ -278,7 +291,8 @@ internal sealed class MessageSender
         var queue = _clients.ControlQueueFor(instanceId);
         if (group.Count == 1)
         {
-            await queue.SendMessageAsync(group[0].Text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), CancellationToken.None).ConfigureAwait(false);
+            await queue.SendMessageAsync(group[0].Text, TimeSpan.Zero, TimeSpan.FromSeconds(-1), CancellationToken.None)
+                .ConfigureAwait(false);
         }
         else
         {

@@ -103,12 +103,27 @@ internal sealed class QueueLease(QueueClient queue, string queueMessageId, strin
 /// </summary>
 internal sealed class ReceivedQueueMessage
 {
-    public ReceivedQueueMessage(QueueClient queue, QueueMessage message, QueueEnvelope envelope, WorkflowMessage decoded, DateTimeOffset leaseExpiresAt)
-        : this(new QueueLease(queue, message.MessageId, message.PopReceipt, leaseExpiresAt), envelope, decoded, EffectiveCount(message.DequeueCount, envelope))
+    public ReceivedQueueMessage(
+        QueueClient queue,
+        QueueMessage message,
+        QueueEnvelope envelope,
+        WorkflowMessage decoded,
+        DateTimeOffset leaseExpiresAt)
+        : this(
+            new QueueLease(queue, message.MessageId, message.PopReceipt, leaseExpiresAt),
+            envelope,
+            decoded,
+            EffectiveCount(message.DequeueCount, envelope))
     {
     }
 
-    public ReceivedQueueMessage(QueueLease lease, QueueEnvelope envelope, WorkflowMessage decoded, int effectiveDequeueCount, MessagePack? pack = null, int packIndex = 0)
+    public ReceivedQueueMessage(
+        QueueLease lease,
+        QueueEnvelope envelope,
+        WorkflowMessage decoded,
+        int effectiveDequeueCount,
+        MessagePack? pack = null,
+        int packIndex = 0)
     {
         Lease = lease;
         Envelope = envelope;
@@ -129,7 +144,8 @@ internal sealed class ReceivedQueueMessage
     public DateTimeOffset LeaseExpiresAt => Lease.ExpiresAt;
 
     /// <summary>Identity within this store object's buffers: pack members share their queue message id.</summary>
-    public string Key => Pack is null ? QueueMessageId : QueueMessageId + "/" + PackIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public string Key =>
+        Pack is null ? QueueMessageId : QueueMessageId + "/" + PackIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     public QueueEnvelope Envelope { get; }
 
@@ -153,10 +169,15 @@ internal sealed class ReceivedQueueMessage
     /// </summary>
     public bool BackedByActivityMessage { get; init; }
 
-    /// <summary>The outcome of this activity message, held in memory and backed by this message (see <see cref="BackedByActivityMessage"/>).</summary>
+    /// <summary>
+    /// The outcome of this activity message, held in memory and backed by this message (see <see cref="BackedByActivityMessage"/>).
+    /// </summary>
     public ReceivedQueueMessage WithOutcome(QueueEnvelope outcomeEnvelope, WorkflowMessage outcome) =>
         // A fresh message as far as poison counting goes: the activity's own deliveries are not the outcome's.
-        new(Lease, outcomeEnvelope with { Bounces = 0, PriorDeliveries = 0 }, outcome, 1, Pack, PackIndex) { BackedByActivityMessage = true };
+        new(Lease, outcomeEnvelope with { Bounces = 0, PriorDeliveries = 0 }, outcome, 1, Pack, PackIndex)
+        {
+            BackedByActivityMessage = true,
+        };
 
     public static int EffectiveCount(long queueDequeueCount, QueueEnvelope envelope) =>
         (int)Math.Max(1, queueDequeueCount - envelope.Bounces) + envelope.PriorDeliveries;

@@ -50,13 +50,17 @@ internal sealed class QueueLeases(
                 {
                     var historyEvent = envelope.Event ?? QueueEnvelopeSerializer.DeserializeEvent(
                         await payloads.DownloadAsync(
-                                envelope.EventBlobName ?? throw new FormatException("The message has neither an event nor a blob reference."),
+                                envelope.EventBlobName
+                                    ?? throw new FormatException("The message has neither an event nor a blob reference."),
                                 cancellationToken)
                             .ConfigureAwait(false));
                     decoded = envelope.ToWorkflowMessage(historyEvent);
                 }
             }
-            catch (Exception ex) when (ex is System.Text.Json.JsonException or FormatException or InvalidOperationException or NotSupportedException)
+            catch (Exception ex) when (ex is System.Text.Json.JsonException
+                or FormatException
+                or InvalidOperationException
+                or NotSupportedException)
             {
                 // Not ours, corrupt, or its payload blob was purged: no engine can ever process it.
                 logger.LogError(ex, "Discarding unreadable message {MessageId} from queue {Queue}", message.MessageId, queue.Name);
@@ -80,7 +84,8 @@ internal sealed class QueueLeases(
                 }
                 else
                 {
-                    result.AddRange(MessagePack.Members(new QueueLease(queue, message.MessageId, message.PopReceipt, leaseEnd), envelope, deliveries));
+                    result.AddRange(
+                        MessagePack.Members(new QueueLease(queue, message.MessageId, message.PopReceipt, leaseEnd), envelope, deliveries));
                 }
 
                 continue;
@@ -283,12 +288,14 @@ internal sealed class QueueLeases(
         {
             if (newText is null)
             {
-                await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: cancellationToken)
+                await lease.Queue.UpdateMessageAsync(
+                    lease.QueueMessageId, lease.PopReceipt, visibilityTimeout: delay, cancellationToken: cancellationToken)
                     .ConfigureAwait(false);
             }
             else
             {
-                await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, newText, delay, cancellationToken).ConfigureAwait(false);
+                await lease.Queue.UpdateMessageAsync(lease.QueueMessageId, lease.PopReceipt, newText, delay, cancellationToken)
+                    .ConfigureAwait(false);
             }
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 400)
@@ -306,7 +313,12 @@ internal sealed class QueueLeases(
     /// their own, each carrying the deliveries so far, so that poison is counted per activity from here on. Members
     /// whose outcome was persisted replay it when their own message is delivered.
     /// </summary>
-    private async Task SplitPackAsync(QueueClient queue, QueueMessage message, QueueEnvelope pack, int deliveries, CancellationToken cancellationToken)
+    private async Task SplitPackAsync(
+        QueueClient queue,
+        QueueMessage message,
+        QueueEnvelope pack,
+        int deliveries,
+        CancellationToken cancellationToken)
     {
         logger.LogInformation(
             "Pack {MessageId} of instance {InstanceId} was delivered {Deliveries} times; its {Count} messages continue as single messages",
@@ -336,7 +348,11 @@ internal sealed class QueueLeases(
         await DeleteAsync(member, cancellationToken).ConfigureAwait(false);
     }
 
-    private static async Task DeleteQuietlyAsync(QueueClient queue, string messageId, string popReceipt, CancellationToken cancellationToken)
+    private static async Task DeleteQuietlyAsync(
+        QueueClient queue,
+        string messageId,
+        string popReceipt,
+        CancellationToken cancellationToken)
     {
         try
         {

@@ -107,7 +107,8 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
 
             var order = hinted.Count > 0
                 ? hinted
-                : Enumerable.Range(0, queues.Count).Select(_ => queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)]).ToList();
+                : Enumerable.Range(0, queues.Count).Select(_ => queues[(int)((uint)Interlocked.Increment(ref _next) % (uint)queues.Count)])
+                    .ToList();
             foreach (var queue in order)
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -119,7 +120,8 @@ internal sealed class QueuePoller(IReadOnlyList<QueueClient> queues, AzureStorag
                 QueueMessage[] received;
                 try
                 {
-                    received = (await queue.ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, CancellationToken.None).ConfigureAwait(false)).Value;
+                    received = (await queue.ReceiveMessagesAsync(Math.Clamp(maxMessages, 1, 32), visibilityTimeout, CancellationToken.None)
+                        .ConfigureAwait(false)).Value;
                 }
                 catch
                 {

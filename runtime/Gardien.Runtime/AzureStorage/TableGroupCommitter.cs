@@ -19,7 +19,8 @@ internal sealed class TableGroupCommitter
     {
         ArgumentNullException.ThrowIfNull(table);
         _committer = new GroupCommitter<TableEntity>(SelectRows, (_, rows) =>
-            table.SubmitTransactionAsync(rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), CancellationToken.None));
+            table.SubmitTransactionAsync(
+                rows.Select(r => new TableTransactionAction(TableTransactionActionType.UpsertReplace, r)), CancellationToken.None));
     }
 
     /// <summary>Completes once the row is durable.</summary>

@@ -46,7 +46,9 @@ internal static class TableKeys
         var builder = new StringBuilder(key.Length);
         for (var i = 0; i < key.Length; i++)
         {
-            if (key[i] == '%' && i + 4 < key.Length && int.TryParse(key.AsSpan(i + 1, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code))
+            if (key[i] == '%'
+                && i + 4 < key.Length
+                && int.TryParse(key.AsSpan(i + 1, 4), NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var code))
             {
                 builder.Append((char)code);
                 i += 4;

@@ -24,7 +24,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
             return new InstanceSnapshot(cached.Partition, cached.Instance, cached.History);
         }
 
-        var partition = await HistoryTableReader.ReadAsync(clients.History, TableKeys.Encode(instanceId), cancellationToken).ConfigureAwait(false);
+        var partition = await HistoryTableReader.ReadAsync(clients.History, TableKeys.Encode(instanceId), cancellationToken)
+            .ConfigureAwait(false);
         if (partition is null)
         {
             return new InstanceSnapshot(null, null, []);
@@ -39,7 +40,11 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
     /// <returns>The committed sentinel row (with its new ETag).</returns>
     /// <exception cref="WorkItemLockLostException">Another store object committed the instance since it was read.</exception>
     public async Task<TableEntity> CommitAsync(
-        WorkflowWorkItem workItem, HistoryPartition? partition, WorkflowInstanceState? instance, WorkflowStepResult result, CancellationToken cancellationToken)
+        WorkflowWorkItem workItem,
+        HistoryPartition? partition,
+        WorkflowInstanceState? instance,
+        WorkflowStepResult result,
+        CancellationToken cancellationToken)
     {
         var key = TableKeys.Encode(workItem.InstanceId);
         var generation = partition?.Generation ?? 0;
@@ -52,7 +57,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
             count = 0;
         }
 
-        var rows = await HistoryRows.BuildAsync(key, workItem.InstanceId, generation, count, result.NewHistory, payloads, cancellationToken).ConfigureAwait(false);
+        var rows = await HistoryRows.BuildAsync(key, workItem.InstanceId, generation, count, result.NewHistory, payloads, cancellationToken)
+            .ConfigureAwait(false);
         count += rows.Count;
 
         var sentinel = new TableEntity(key, TableKeys.SentinelRowKey)
@@ -60,13 +66,16 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
             [SentinelColumns.Generation] = generation,
             [SentinelColumns.HistoryCount] = count,
         };
-        var previous = instance is not null && partition is not null ? (instance, partition.Sentinel) : ((WorkflowInstanceState, TableEntity)?)null;
+        var previous = instance is not null && partition is not null
+            ? (instance, partition.Sentinel)
+            : ((WorkflowInstanceState, TableEntity)?)null;
         await InstanceRows.WriteAsync(sentinel, result.State!, payloads, previous, cancellationToken).ConfigureAwait(false);
 
         ETag newETag;
         try
         {
-            newETag = await HistoryTableWriter.CommitAsync(clients.History, workItem.InstanceId, partition?.ETag, sentinel, rows, toDelete, cancellationToken)
+            newETag = await HistoryTableWriter.CommitAsync(
+                clients.History, workItem.InstanceId, partition?.ETag, sentinel, rows, toDelete, cancellationToken)
                 .ConfigureAwait(false);
         }
         catch (HistoryTableWriter.ConcurrencyConflictException ex)
@@ -113,7 +122,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
             return false;
         }
 
-        await _queryRows.WriteAsync(InstanceRows.QueryCopy(sentinel), VersionOf(sentinel), urgent: true).WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _queryRows.WriteAsync(InstanceRows.QueryCopy(sentinel), VersionOf(sentinel), urgent: true).WaitAsync(cancellationToken)
+            .ConfigureAwait(false);
         return true;
     }
 
@@ -122,14 +132,18 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
 
     public async Task<WorkflowInstanceState?> GetInstanceAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var row = await clients.History.GetEntityIfExistsAsync<TableEntity>(TableKeys.Encode(instanceId), TableKeys.SentinelRowKey, cancellationToken: cancellationToken)
+        var row = await clients.History.GetEntityIfExistsAsync<TableEntity>(
+            TableKeys.Encode(instanceId), TableKeys.SentinelRowKey, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
-        return row.HasValue && row.Value is { } sentinel ? await InstanceRows.ReadAsync(sentinel, payloads, cancellationToken).ConfigureAwait(false) : null;
+        return row.HasValue && row.Value is { } sentinel
+            ? await InstanceRows.ReadAsync(sentinel, payloads, cancellationToken).ConfigureAwait(false)
+            : null;
     }
 
     public async Task<IReadOnlyList<HistoryEvent>> GetHistoryAsync(string instanceId, CancellationToken cancellationToken)
     {
-        var partition = await HistoryTableReader.ReadAsync(clients.History, TableKeys.Encode(instanceId), cancellationToken).ConfigureAwait(false);
+        var partition = await HistoryTableReader.ReadAsync(clients.History, TableKeys.Encode(instanceId), cancellationToken)
+            .ConfigureAwait(false);
         return partition is null ? [] : await ReadEventsAsync(partition, cancellationToken).ConfigureAwait(false);
     }
 
@@ -166,7 +180,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
         var query = string.Join(" and ", clauses);
         var page = new List<WorkflowInstanceState>(filter.PageSize);
         var hasMore = false;
-        await foreach (var row in clients.Instances.QueryAsync<TableEntity>(query, maxPerPage: Math.Min(1000, filter.PageSize + 1), cancellationToken: cancellationToken)
+        await foreach (var row in clients.Instances.QueryAsync<TableEntity>(
+            query, maxPerPage: Math.Min(1000, filter.PageSize + 1), cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             if (page.Count == filter.PageSize)
@@ -186,7 +201,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
     {
         _cache.Forget(instanceId);
         var key = TableKeys.Encode(instanceId);
-        var sentinel = await clients.History.GetEntityIfExistsAsync<TableEntity>(key, TableKeys.SentinelRowKey, cancellationToken: cancellationToken)
+        var sentinel = await clients.History.GetEntityIfExistsAsync<TableEntity>(
+            key, TableKeys.SentinelRowKey, cancellationToken: cancellationToken)
             .ConfigureAwait(false);
         if (!sentinel.HasValue || sentinel.Value is null
             || !Enum.TryParse<WorkflowStatus>(sentinel.Value.GetString("Status"), out var status) || !status.IsTerminal())
@@ -197,7 +213,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
         try
         {
             // Conditional: an instance that changed since the read (it cannot leave a terminal status, but be strict) is not purged.
-            await clients.History.DeleteEntityAsync(key, TableKeys.SentinelRowKey, sentinel.Value.ETag, cancellationToken).ConfigureAwait(false);
+            await clients.History.DeleteEntityAsync(key, TableKeys.SentinelRowKey, sentinel.Value.ETag, cancellationToken)
+                .ConfigureAwait(false);
         }
         catch (RequestFailedException ex) when (ex.Status is 404 or 412)
         {
@@ -228,7 +245,9 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
     {
         var rows = new List<TableEntity>();
         await foreach (var row in table.QueryAsync<TableEntity>(
-                           TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}"), select: ["PartitionKey", "RowKey"], cancellationToken: cancellationToken)
+                           TableClient.CreateQueryFilter($"PartitionKey eq {partitionKey}"),
+                           select: ["PartitionKey", "RowKey"],
+                           cancellationToken: cancellationToken)
                            .ConfigureAwait(false))
         {
             rows.Add(row);
@@ -238,7 +257,8 @@ internal sealed class TrackingStore(AzureStorageClients clients, LargePayloadSto
         {
             try
             {
-                await table.SubmitTransactionAsync(chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken)
+                await table.SubmitTransactionAsync(
+                    chunk.Select(r => new TableTransactionAction(TableTransactionActionType.Delete, r, ETag.All)), cancellationToken)
                     .ConfigureAwait(false);
             }
             catch (TableTransactionFailedException)

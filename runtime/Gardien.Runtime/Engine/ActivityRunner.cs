@@ -25,7 +25,12 @@ internal sealed class ActivityRunner : IDisposable
     private readonly SemaphoreSlim _reportSlots;
 
     public ActivityRunner(
-        IWorkflowStore store, WorkflowRegistry registry, WorkflowEngineOptions options, IServiceProvider services, WorkflowEngineMetrics metrics, ILogger logger)
+        IWorkflowStore store,
+        WorkflowRegistry registry,
+        WorkflowEngineOptions options,
+        IServiceProvider services,
+        WorkflowEngineMetrics metrics,
+        ILogger logger)
     {
         _store = store;
         _registry = registry;
@@ -49,14 +54,20 @@ internal sealed class ActivityRunner : IDisposable
         span?.SetTag(WorkflowEngineTelemetry.InstanceIdTag, instanceId);
         span?.SetTag(WorkflowEngineTelemetry.ActivityNameTag, scheduled.Name);
         using var logScope = _logger.BeginScope(
-            new Dictionary<string, object> { ["InstanceId"] = instanceId, ["ActivityName"] = scheduled.Name ?? string.Empty, ["TaskId"] = scheduled.EventId });
+            new Dictionary<string, object>
+            {
+                ["InstanceId"] = instanceId,
+                ["ActivityName"] = scheduled.Name ?? string.Empty,
+                ["TaskId"] = scheduled.EventId,
+            });
         var startedAt = Stopwatch.GetTimestamp();
         HistoryEvent response;
         if (workItem.DequeueCount > _options.MaxDequeueCount)
         {
             response = Failed(new TaskFailureDetails(
                 "Gardien.Runtime.PoisonMessage",
-                $"Activity '{scheduled.Name}' (#{scheduled.EventId}) of workflow instance '{instanceId}' was delivered {workItem.DequeueCount} times " +
+                $"Activity '{scheduled.Name}' (#{scheduled.EventId}) of workflow instance '{instanceId}' was delivered "
+                + $"{workItem.DequeueCount} times " +
                 $"without completing (limit {_options.MaxDequeueCount}). " +
                 $"Last error: {workItem.LastError ?? "unknown (the worker stopped or crashed while running it)"}."));
         }
@@ -74,7 +85,8 @@ internal sealed class ActivityRunner : IDisposable
                 {
                     response = Failed(new TaskFailureDetails(
                         "Gardien.Runtime.ActivityNotRegistered",
-                        $"No activity named '{scheduled.Name}' is registered in this engine. Register it with WorkflowRegistry.AddActivity."));
+                        $"No activity named '{scheduled.Name}' is registered in this engine. "
+                        + "Register it with WorkflowRegistry.AddActivity."));
                 }
                 else
                 {
@@ -111,16 +123,23 @@ internal sealed class ActivityRunner : IDisposable
         _metrics.ActivityDuration.Record(
             Stopwatch.GetElapsedTime(startedAt).TotalMilliseconds,
             new KeyValuePair<string, object?>(WorkflowEngineTelemetry.ActivityNameTag, scheduled.Name));
-        await ReportAsync(workItem, new WorkflowMessage(instanceId, response) { ExecutionId = message.ExecutionId }, slot).ConfigureAwait(false);
+        await ReportAsync(workItem, new WorkflowMessage(instanceId, response) { ExecutionId = message.ExecutionId }, slot)
+            .ConfigureAwait(false);
 
         HistoryEvent Failed(TaskFailureDetails details) =>
-            new(HistoryEventType.TaskFailed, _time.GetUtcNow().UtcDateTime) { TaskScheduledId = scheduled.EventId, FailureDetails = details };
+            new(HistoryEventType.TaskFailed, _time.GetUtcNow().UtcDateTime)
+            {
+                TaskScheduledId = scheduled.EventId,
+                FailureDetails = details,
+            };
     }
 
     /// <summary>Outcomes being reported at once: a few times the workers, so that the store can group-commit them.</summary>
     private static int ReportingCapacity(WorkflowEngineOptions options) => Math.Max(16, options.MaxConcurrentActivities * 4);
 
-    /// <summary>Reports the outcome; the activity's code is done, so its worker slot goes to the next activity once a reporting slot is held.</summary>
+    /// <summary>
+    /// Reports the outcome; the activity's code is done, so its worker slot goes to the next activity once a reporting slot is held.
+    /// </summary>
     private async Task ReportAsync(ActivityWorkItem workItem, WorkflowMessage response, ActivitySlot slot)
     {
         var scheduled = workItem.Message.Event;
@@ -138,7 +157,8 @@ internal sealed class ActivityRunner : IDisposable
         catch (Exception ex)
         {
             EngineLog.ActivityCompleteFailed(_logger, scheduled.Name, scheduled.EventId, instanceId, ex);
-            await TryAbandonAsync(workItem, $"{ex.GetType().Name}: {ex.Message}", _options.AbandonDelay(workItem.DequeueCount)).ConfigureAwait(false);
+            await TryAbandonAsync(workItem, $"{ex.GetType().Name}: {ex.Message}", _options.AbandonDelay(workItem.DequeueCount))
+                .ConfigureAwait(false);
         }
         finally
         {
@@ -178,7 +198,12 @@ internal sealed class ActivityRunner : IDisposable
         }
     }
 
-    private sealed class EngineActivityContext(string name, string instanceId, int taskId, string idempotencyKey, CancellationToken cancellationToken)
+    private sealed class EngineActivityContext(
+        string name,
+        string instanceId,
+        int taskId,
+        string idempotencyKey,
+        CancellationToken cancellationToken)
         : ActivityContext
     {
         public override string Name { get; } = name;

@@ -14,7 +14,12 @@ internal static partial class EngineLog
     public static partial void StoreFailed(ILogger logger, string loop, Exception exception);
 
     [LoggerMessage(4, LogLevel.Information, "Workflow instance {InstanceId} ({WorkflowName} v{Version}) is now {Status}.")]
-    public static partial void InstanceStatus(ILogger logger, string instanceId, string workflowName, string? version, WorkflowStatus status);
+    public static partial void InstanceStatus(
+        ILogger logger,
+        string instanceId,
+        string workflowName,
+        string? version,
+        WorkflowStatus status);
 
     [LoggerMessage(5, LogLevel.Debug, "Discarded message {EventType} for workflow instance {InstanceId}: {Reason}.")]
     public static partial void Discarded(ILogger logger, HistoryEventType eventType, string instanceId, string reason);
@@ -25,11 +30,21 @@ internal static partial class EngineLog
     [LoggerMessage(7, LogLevel.Error, "Step of workflow instance {InstanceId} failed; abandoned for retry (dequeue count {DequeueCount}).")]
     public static partial void StepFailed(ILogger logger, string instanceId, int dequeueCount, Exception exception);
 
-    [LoggerMessage(8, LogLevel.Warning, "Lost the lease on activity {ActivityName} #{TaskId} of workflow instance {InstanceId}; its result is discarded if it was redelivered.")]
+    [LoggerMessage(
+        8,
+        LogLevel.Warning,
+        "Lost the lease on activity {ActivityName} #{TaskId} of workflow instance {InstanceId}; "
+        + "its result is discarded if it was redelivered.")]
     public static partial void ActivityLockLost(ILogger logger, string? activityName, int taskId, string instanceId, Exception exception);
 
-    [LoggerMessage(9, LogLevel.Error, "Could not complete activity {ActivityName} #{TaskId} of workflow instance {InstanceId}; abandoned for retry.")]
-    public static partial void ActivityCompleteFailed(ILogger logger, string? activityName, int taskId, string instanceId, Exception exception);
+    [LoggerMessage(
+        9, LogLevel.Error, "Could not complete activity {ActivityName} #{TaskId} of workflow instance {InstanceId}; abandoned for retry.")]
+    public static partial void ActivityCompleteFailed(
+        ILogger logger,
+        string? activityName,
+        int taskId,
+        string instanceId,
+        Exception exception);
 
     [LoggerMessage(10, LogLevel.Error, "Workflow instance {InstanceId} failed: {Failure}")]
     public static partial void InstanceFailed(ILogger logger, string instanceId, string failure);

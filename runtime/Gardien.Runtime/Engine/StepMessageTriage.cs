@@ -23,7 +23,12 @@ internal sealed class StepMessageTriage
     private HashSet<int>? _scheduledInHistory;
     private HashSet<int>? _completedInHistory;
 
-    private StepMessageTriage(WorkflowWorkItem workItem, WorkflowExecutor? live, DateTimeOffset now, TimeSpan? maxMessageDelay, ILogger logger)
+    private StepMessageTriage(
+        WorkflowWorkItem workItem,
+        WorkflowExecutor? live,
+        DateTimeOffset now,
+        TimeSpan? maxMessageDelay,
+        ILogger logger)
     {
         _workItem = workItem;
         _live = live;
@@ -52,7 +57,12 @@ internal sealed class StepMessageTriage
     public List<HistoryEvent> NewEvents { get; } = [];
 
     /// <param name="live">The instance's live execution, usable for this step (see <see cref="WorkflowExecutor.IsOpenTask"/>).</param>
-    public static StepMessageTriage Sort(WorkflowWorkItem workItem, WorkflowExecutor? live, DateTimeOffset now, TimeSpan? maxMessageDelay, ILogger logger)
+    public static StepMessageTriage Sort(
+        WorkflowWorkItem workItem,
+        WorkflowExecutor? live,
+        DateTimeOffset now,
+        TimeSpan? maxMessageDelay,
+        ILogger logger)
     {
         var triage = new StepMessageTriage(workItem, live, now, maxMessageDelay, logger);
         foreach (var envelope in workItem.Messages)
@@ -135,7 +145,8 @@ internal sealed class StepMessageTriage
                 TaskScheduledId = e.ParentTaskId,
                 FailureDetails = new TaskFailureDetails(
                     "Gardien.Runtime.InstanceIdInUse",
-                    $"Cannot start sub-workflow '{e.Name}' as instance '{_workItem.InstanceId}': that id is already used by another workflow instance. " +
+                    $"Cannot start sub-workflow '{e.Name}' as instance '{_workItem.InstanceId}': "
+                    + "that id is already used by another workflow instance. " +
                     "Pass a unique instance id."),
             })
             { ExecutionId = e.ParentExecutionId });
@@ -174,7 +185,9 @@ internal sealed class StepMessageTriage
 
     private static bool IsSameStart(HistoryEvent current, HistoryEvent candidate) =>
         candidate.ExecutionId == current.ExecutionId
-        || (candidate.ParentInstanceId is not null && candidate.ParentInstanceId == current.ParentInstanceId && candidate.ParentTaskId == current.ParentTaskId)
+        || (candidate.ParentInstanceId is not null
+            && candidate.ParentInstanceId == current.ParentInstanceId
+            && candidate.ParentTaskId == current.ParentTaskId)
         || (candidate.ParentInstanceId is null && current.ParentInstanceId is null && candidate.ExecutionId is null);
 
     private static bool IsAction(HistoryEvent e) =>

@@ -34,7 +34,11 @@ public sealed class WorkflowEngine : IAsyncDisposable
     private long _busy;
     private long _workEpoch;
 
-    public WorkflowEngine(IWorkflowStore store, WorkflowRegistry registry, WorkflowEngineOptions? options = null, ILoggerFactory? loggerFactory = null)
+    public WorkflowEngine(
+        IWorkflowStore store,
+        WorkflowRegistry registry,
+        WorkflowEngineOptions? options = null,
+        ILoggerFactory? loggerFactory = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(registry);
@@ -123,7 +127,8 @@ public sealed class WorkflowEngine : IAsyncDisposable
     {
         if (Volatile.Read(ref _state) != 1)
         {
-            throw new InvalidOperationException("WaitForIdleAsync needs a running engine: call StartAsync first (and do not stop it while waiting).");
+            throw new InvalidOperationException(
+                "WaitForIdleAsync needs a running engine: call StartAsync first (and do not stop it while waiting).");
         }
 
         // Idle must be seen twice, a poll apart, with no work item taken or finished in between: a work item moves
@@ -199,7 +204,8 @@ public sealed class WorkflowEngine : IAsyncDisposable
             WorkflowWorkItem? workItem;
             try
             {
-                workItem = await _store.LockNextWorkflowWorkItemAsync(_options.LockDuration, _options.ReceiveTimeout, stop).ConfigureAwait(false);
+                workItem = await _store.LockNextWorkflowWorkItemAsync(_options.LockDuration, _options.ReceiveTimeout, stop)
+                    .ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
@@ -247,7 +253,8 @@ public sealed class WorkflowEngine : IAsyncDisposable
             ActivityWorkItem? workItem;
             try
             {
-                workItem = await _store.LockNextActivityWorkItemAsync(_options.LockDuration, _options.ReceiveTimeout, stop).ConfigureAwait(false);
+                workItem = await _store.LockNextActivityWorkItemAsync(_options.LockDuration, _options.ReceiveTimeout, stop)
+                    .ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {

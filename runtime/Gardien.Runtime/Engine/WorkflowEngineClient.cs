@@ -16,7 +16,11 @@ public sealed class WorkflowEngineClient : WorkflowClient
     private readonly WorkflowRegistry? _registry;
 
     /// <param name="registry">When given, new instances are pinned to the highest registered version at schedule time.</param>
-    public WorkflowEngineClient(IWorkflowStore store, IWorkflowSerializer? serializer = null, TimeProvider? timeProvider = null, WorkflowRegistry? registry = null)
+    public WorkflowEngineClient(
+        IWorkflowStore store,
+        IWorkflowSerializer? serializer = null,
+        TimeProvider? timeProvider = null,
+        WorkflowRegistry? registry = null)
     {
         ArgumentNullException.ThrowIfNull(store);
         _store = store;
@@ -26,7 +30,11 @@ public sealed class WorkflowEngineClient : WorkflowClient
     }
 
     public override async Task<string> ScheduleNewAsync(
-        string name, object? input = null, string? instanceId = null, DateTimeOffset? startAt = null, CancellationToken cancellationToken = default)
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        DateTimeOffset? startAt = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (instanceId is not null)
@@ -58,15 +66,23 @@ public sealed class WorkflowEngineClient : WorkflowClient
             ScheduledStartAt = startAt,
             Input = data,
         };
-        await _store.CreateInstanceAsync(state, new WorkflowMessage(id, start) { VisibleAt = startAt > now ? startAt : null }, cancellationToken)
+        await _store.CreateInstanceAsync(
+            state, new WorkflowMessage(id, start) { VisibleAt = startAt > now ? startAt : null }, cancellationToken)
             .ConfigureAwait(false);
         return id;
     }
 
-    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventData = null, CancellationToken cancellationToken = default)
+    public override Task RaiseEventAsync(
+        string instanceId,
+        string eventName,
+        object? eventData = null,
+        CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(eventName);
-        return Send(instanceId, new HistoryEvent(HistoryEventType.EventRaised, Now) { Name = eventName, Input = _serializer.Serialize(eventData) }, cancellationToken);
+        return Send(
+            instanceId,
+            new HistoryEvent(HistoryEventType.EventRaised, Now) { Name = eventName, Input = _serializer.Serialize(eventData) },
+            cancellationToken);
     }
 
     public override async Task<WorkflowMetadata?> GetInstanceAsync(
@@ -96,7 +112,10 @@ public sealed class WorkflowEngineClient : WorkflowClient
     }
 
     public override Task TerminateAsync(string instanceId, object? output = null, CancellationToken cancellationToken = default) =>
-        Send(instanceId, new HistoryEvent(HistoryEventType.ExecutionTerminated, Now) { Result = _serializer.Serialize(output) }, cancellationToken);
+        Send(
+            instanceId,
+            new HistoryEvent(HistoryEventType.ExecutionTerminated, Now) { Result = _serializer.Serialize(output) },
+            cancellationToken);
 
     public override Task SuspendAsync(string instanceId, string? reason = null, CancellationToken cancellationToken = default) =>
         Send(instanceId, new HistoryEvent(HistoryEventType.ExecutionSuspended, Now) { Reason = reason }, cancellationToken);
@@ -143,13 +162,23 @@ public sealed class WorkflowEngineClient : WorkflowClient
         return purged;
     }
 
-    public override Task<WorkflowMetadata> WaitForCompletionAsync(string instanceId, bool getInputsAndOutputs = true, CancellationToken cancellationToken = default) =>
+    public override Task<WorkflowMetadata> WaitForCompletionAsync(
+        string instanceId,
+        bool getInputsAndOutputs = true,
+        CancellationToken cancellationToken = default) =>
         WaitUntilAsync(instanceId, getInputsAndOutputs, s => s.IsTerminal(), cancellationToken);
 
-    public override Task<WorkflowMetadata> WaitForStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellationToken = default) =>
+    public override Task<WorkflowMetadata> WaitForStartAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellationToken = default) =>
         WaitUntilAsync(instanceId, getInputsAndOutputs, s => s != WorkflowStatus.Pending, cancellationToken);
 
-    private async Task<WorkflowMetadata> WaitUntilAsync(string instanceId, bool getInputsAndOutputs, Func<WorkflowStatus, bool> reached, CancellationToken cancellationToken)
+    private async Task<WorkflowMetadata> WaitUntilAsync(
+        string instanceId,
+        bool getInputsAndOutputs,
+        Func<WorkflowStatus, bool> reached,
+        CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(instanceId);
         var notifier = _store as IWorkflowStoreChangeNotifier;
@@ -198,10 +227,13 @@ public sealed class WorkflowEngineClient : WorkflowClient
 
     private static void ValidateInstanceId(string instanceId)
     {
-        if (string.IsNullOrWhiteSpace(instanceId) || instanceId.Length > 256 || instanceId.Any(c => char.IsControl(c) || c is '/' or '\\' or '#' or '?'))
+        if (string.IsNullOrWhiteSpace(instanceId)
+            || instanceId.Length > 256
+            || instanceId.Any(c => char.IsControl(c) || c is '/' or '\\' or '#' or '?'))
         {
             throw new ArgumentException(
-                $"Instance id '{instanceId}' is not valid: use 1 to 256 characters without '/', '\\', '#', '?' or control characters (Azure Table keys forbid them).",
+                $"Instance id '{instanceId}' is not valid: use 1 to 256 characters without '/', '\\', '#', "
+                + "'?' or control characters (Azure Table keys forbid them).",
                 nameof(instanceId));
         }
     }

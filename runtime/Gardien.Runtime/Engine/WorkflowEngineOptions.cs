@@ -17,7 +17,9 @@ public sealed record WorkflowEngineOptions
     /// </summary>
     public int MaxConcurrentActivities { get; init; } = Math.Max(4, Environment.ProcessorCount * 4);
 
-    /// <summary>A message dequeued more often than this without completing is poison: its instance (or activity call) fails with the reason.</summary>
+    /// <summary>
+    /// A message dequeued more often than this without completing is poison: its instance (or activity call) fails with the reason.
+    /// </summary>
     public int MaxDequeueCount { get; init; } = 5;
 
     /// <summary>Lease on a locked workflow step or activity; activities renew it at half-time while they run.</summary>
@@ -46,8 +48,11 @@ public sealed record WorkflowEngineOptions
     /// </summary>
     public int MaxCachedExecutions { get; init; } = 1000;
 
-    /// <summary>Services activities (and workflows) are created from; a new scope per activity when it is an <c>IServiceScopeFactory</c> provider.</summary>
+    /// <summary>
+    /// Services activities (and workflows) are created from; a new scope per activity when it is an <c>IServiceScopeFactory</c> provider.
+    /// </summary>
     public IServiceProvider? Services { get; init; }
 
-    private static TimeSpan DefaultAbandonDelay(int dequeueCount) => TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Max(0, dequeueCount - 1))));
+    private static TimeSpan DefaultAbandonDelay(int dequeueCount) =>
+        TimeSpan.FromMilliseconds(Math.Min(30_000, 100 * Math.Pow(2, Math.Max(0, dequeueCount - 1))));
 }

@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Gardien.Runtime.Engine;
 
-/// <summary>DI registration of the embedded engine. The host starts it (<see cref="WorkflowEngine.StartAsync"/>) and disposes it on shutdown.</summary>
+/// <summary>
+/// DI registration of the embedded engine. The host starts it (<see cref="WorkflowEngine.StartAsync"/>) and disposes it on shutdown.
+/// </summary>
 public static class WorkflowEngineServiceCollectionExtensions
 {
     /// <summary>
@@ -29,7 +31,8 @@ public static class WorkflowEngineServiceCollectionExtensions
         services.TryAddSingleton(provider =>
         {
             var options = (createOptions?.Invoke(provider) ?? new WorkflowEngineOptions()) with { Services = provider };
-            return new WorkflowEngine(provider.GetRequiredService<IWorkflowStore>(), registry, options, provider.GetService<ILoggerFactory>());
+            return new WorkflowEngine(
+                provider.GetRequiredService<IWorkflowStore>(), registry, options, provider.GetService<ILoggerFactory>());
         });
         services.TryAddSingleton<WorkflowClient>(provider => provider.GetRequiredService<WorkflowEngine>().Client);
         services.TryAddSingleton<IWorkflowClient>(provider => provider.GetRequiredService<WorkflowClient>());

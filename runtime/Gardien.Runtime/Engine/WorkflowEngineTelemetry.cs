@@ -34,15 +34,21 @@ internal sealed class WorkflowEngineMetrics : IDisposable
     public WorkflowEngineMetrics()
     {
         Started = _meter.CreateCounter<long>(WorkflowEngineTelemetry.StartedCounter, "{instance}", "Workflow executions started.");
-        Completed = _meter.CreateCounter<long>(WorkflowEngineTelemetry.CompletedCounter, "{instance}", "Workflow executions completed successfully.");
+        Completed = _meter.CreateCounter<long>(
+            WorkflowEngineTelemetry.CompletedCounter, "{instance}", "Workflow executions completed successfully.");
         Failed = _meter.CreateCounter<long>(WorkflowEngineTelemetry.FailedCounter, "{instance}", "Workflow executions failed.");
-        ActivityDuration = _meter.CreateHistogram<double>(WorkflowEngineTelemetry.ActivityDurationHistogram, "ms", "Activity execution time.");
+        ActivityDuration = _meter.CreateHistogram<double>(
+            WorkflowEngineTelemetry.ActivityDurationHistogram, "ms", "Activity execution time.");
         _meter.CreateObservableGauge(
             WorkflowEngineTelemetry.QueueDepthGauge,
             () => new[]
             {
-                new Measurement<long>(Interlocked.Read(ref _workflowQueueDepth), new KeyValuePair<string, object?>(WorkflowEngineTelemetry.QueueTag, "workflow")),
-                new Measurement<long>(Interlocked.Read(ref _activityQueueDepth), new KeyValuePair<string, object?>(WorkflowEngineTelemetry.QueueTag, "activity")),
+                new Measurement<long>(
+                    Interlocked.Read(ref _workflowQueueDepth),
+                    new KeyValuePair<string, object?>(WorkflowEngineTelemetry.QueueTag, "workflow")),
+                new Measurement<long>(
+                    Interlocked.Read(ref _activityQueueDepth),
+                    new KeyValuePair<string, object?>(WorkflowEngineTelemetry.QueueTag, "activity")),
             },
             "{message}",
             "Messages waiting in the store (last refresh).");

@@ -28,7 +28,11 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
     private int _nextTaskId;
     private int _guidCounter;
 
-    public WorkflowExecutionContext(string instanceId, IWorkflowSerializer serializer, ILoggerFactory? loggerFactory, TimeSpan? maxTimerDelay)
+    public WorkflowExecutionContext(
+        string instanceId,
+        IWorkflowSerializer serializer,
+        ILoggerFactory? loggerFactory,
+        TimeSpan? maxTimerDelay)
     {
         _instanceId = instanceId;
         _serializer = serializer;
@@ -80,7 +84,8 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
         return WorkflowExecutor.NameBasedGuid(GuidNamespace, name);
     }
 
-    public override ILogger CreateReplaySafeLogger(string categoryName) => new ReplaySafeLogger(_loggerFactory.CreateLogger(categoryName), this);
+    public override ILogger CreateReplaySafeLogger(string categoryName) =>
+        new ReplaySafeLogger(_loggerFactory.CreateLogger(categoryName), this);
 
     public override void SetCustomStatus(object? customStatus) => CustomStatus = _serializer.Serialize(customStatus);
 
@@ -92,7 +97,11 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
             : WithRetryAsync(() => ScheduleActivityAsync<TResult>(name, input), retryPolicy);
     }
 
-    public override Task<TResult> CallSubWorkflowAsync<TResult>(string name, object? input = null, string? instanceId = null, RetryPolicy? retryPolicy = null)
+    public override Task<TResult> CallSubWorkflowAsync<TResult>(
+        string name,
+        object? input = null,
+        string? instanceId = null,
+        RetryPolicy? retryPolicy = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(name);
         if (retryPolicy is null)
@@ -106,7 +115,9 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
             () =>
             {
                 attempt++;
-                var childId = instanceId is null ? $"{_instanceId}:{NewGuid():N}" : attempt == 1 ? instanceId : $"{instanceId}-attempt{attempt}";
+                var childId = instanceId is null
+                    ? $"{_instanceId}:{NewGuid():N}"
+                    : attempt == 1 ? instanceId : $"{instanceId}-attempt{attempt}";
                 return ScheduleSubWorkflowAsync<TResult>(name, input, childId);
             },
             retryPolicy);
@@ -119,7 +130,8 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
         var completion = new TaskCompletionSource();
         var created = new HistoryEvent(HistoryEventType.TimerCreated, Now, id) { FireAt = fireAt };
         var visibleAt = _maxTimerDelay is { } max && fireAt - Now > max ? Now + max : fireAt;
-        var message = new WorkflowMessage(_instanceId, new HistoryEvent(HistoryEventType.TimerFired, Now) { TaskScheduledId = id, FireAt = fireAt })
+        var message = new WorkflowMessage(
+            _instanceId, new HistoryEvent(HistoryEventType.TimerFired, Now) { TaskScheduledId = id, FireAt = fireAt })
         {
             ExecutionId = ExecutionId,
             VisibleAt = new DateTimeOffset(visibleAt, TimeSpan.Zero),
@@ -175,7 +187,8 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
         var id = _nextTaskId++;
         var data = _serializer.Serialize(eventData);
         var sent = new HistoryEvent(HistoryEventType.EventSent, Now, id) { InstanceId = instanceId, Name = eventName, Input = data };
-        var message = new WorkflowMessage(instanceId, new HistoryEvent(HistoryEventType.EventRaised, Now) { Name = eventName, Input = data });
+        var message = new WorkflowMessage(
+            instanceId, new HistoryEvent(HistoryEventType.EventRaised, Now) { Name = eventName, Input = data });
         AddAction(new PendingAction(id, sent, message, ActivityQueue: false));
     }
 
@@ -226,7 +239,9 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
         var id = _nextTaskId++;
         var scheduled = new HistoryEvent(HistoryEventType.TaskScheduled, Now, id) { Name = name, Input = _serializer.Serialize(input) };
         var completion = new TaskCompletionSource<string?>();
-        AddAction(new PendingAction(id, scheduled, new WorkflowMessage(_instanceId, scheduled) { ExecutionId = ExecutionId }, ActivityQueue: true));
+        AddAction(
+            new PendingAction(
+                id, scheduled, new WorkflowMessage(_instanceId, scheduled) { ExecutionId = ExecutionId }, ActivityQueue: true));
         _openTasks[id] = e =>
         {
             if (e.EventType == HistoryEventType.TaskCompleted)
@@ -247,7 +262,12 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
     {
         var id = _nextTaskId++;
         var data = _serializer.Serialize(input);
-        var created = new HistoryEvent(HistoryEventType.SubOrchestrationInstanceCreated, Now, id) { Name = name, InstanceId = childId, Input = data };
+        var created = new HistoryEvent(HistoryEventType.SubOrchestrationInstanceCreated, Now, id)
+        {
+            Name = name,
+            InstanceId = childId,
+            Input = data,
+        };
         var childExecutionId = NewGuid().ToString("N");
         var start = new HistoryEvent(HistoryEventType.ExecutionStarted, Now)
         {
@@ -297,7 +317,8 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
             {
                 return await attempt();
             }
-            catch (WorkflowTaskFailedException ex) when (number < policy.MaxNumberOfAttempts && (policy.Handle?.Invoke(ex.FailureDetails) ?? true))
+            catch (WorkflowTaskFailedException ex) when (number < policy.MaxNumberOfAttempts
+                && (policy.Handle?.Invoke(ex.FailureDetails) ?? true))
             {
                 var delay = policy.DelayBeforeAttempt(number + 1);
                 if (policy.RetryTimeout != Timeout.InfiniteTimeSpan && Now + delay > firstAttemptAt + policy.RetryTimeout)
@@ -325,7 +346,12 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
 
         public bool IsEnabled(LogLevel logLevel) => !context.IsReplaying && inner.IsEnabled(logLevel);
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter)
         {
             if (!context.IsReplaying)
             {
@@ -335,7 +361,9 @@ internal sealed class WorkflowExecutionContext : WorkflowContext
     }
 }
 
-/// <summary>An action the workflow code took: its history event, the message that carries it out, and for a sub-workflow its instance row.</summary>
+/// <summary>
+/// An action the workflow code took: its history event, the message that carries it out, and for a sub-workflow its instance row.
+/// </summary>
 internal sealed record PendingAction(int TaskId, HistoryEvent Event, WorkflowMessage Message, bool ActivityQueue)
 {
     public WorkflowInstanceState? NewInstance { get; init; }

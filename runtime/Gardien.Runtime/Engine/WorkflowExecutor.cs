@@ -62,7 +62,12 @@ internal sealed class WorkflowExecutor
     private bool _suspended;
     private bool _ended;
 
-    public WorkflowExecutor(IWorkflow workflow, string instanceId, IWorkflowSerializer serializer, ILoggerFactory? loggerFactory, TimeSpan? maxTimerDelay)
+    public WorkflowExecutor(
+        IWorkflow workflow,
+        string instanceId,
+        IWorkflowSerializer serializer,
+        ILoggerFactory? loggerFactory,
+        TimeSpan? maxTimerDelay)
     {
         _workflow = workflow;
         _serializer = serializer;
@@ -259,7 +264,8 @@ internal sealed class WorkflowExecutor
             return;
         }
 
-        _run = Task.Factory.StartNew(() => _workflow.RunAsync(_context, input), CancellationToken.None, TaskCreationOptions.DenyChildAttach, _scheduler).Unwrap();
+        _run = Task.Factory.StartNew(
+            () => _workflow.RunAsync(_context, input), CancellationToken.None, TaskCreationOptions.DenyChildAttach, _scheduler).Unwrap();
         RunUntilBlocked();
     }
 
@@ -291,7 +297,10 @@ internal sealed class WorkflowExecutor
         }
         else if (_run.IsCanceled)
         {
-            End(ExecutionOutcome.Failed, failure: new TaskFailureDetails(typeof(TaskCanceledException).FullName!, "The workflow code ended with an unobserved cancellation."));
+            End(
+                ExecutionOutcome.Failed,
+                failure: new TaskFailureDetails(
+                    typeof(TaskCanceledException).FullName!, "The workflow code ended with an unobserved cancellation."));
         }
         else if (_context.ContinueAsNewRequest is { } next)
         {
@@ -334,17 +343,21 @@ internal sealed class WorkflowExecutor
         if (_context.TakeRecordedAction(recorded.EventId) is not { } taken)
         {
             throw new WorkflowNonDeterminismException(
-                $"Non-deterministic workflow '{_context.Name}' (instance '{_context.InstanceId}', version {_context.Version}): at step #{recorded.EventId} " +
+                $"Non-deterministic workflow '{_context.Name}' (instance '{_context.InstanceId}', version {_context.Version}): "
+                + $"at step #{recorded.EventId} " +
                 $"the history recorded {Describe(recorded)} but the replayed code did not take any action #{recorded.EventId}. " +
-                "The workflow code changed while this instance was running, or it is not deterministic; register the new code as a new version.");
+                "The workflow code changed while this instance was running, or it is not deterministic; "
+                + "register the new code as a new version.");
         }
 
         if (taken.Event.EventType != recorded.EventType || !string.Equals(taken.Event.Name, recorded.Name, StringComparison.Ordinal))
         {
             throw new WorkflowNonDeterminismException(
-                $"Non-deterministic workflow '{_context.Name}' (instance '{_context.InstanceId}', version {_context.Version}): at step #{recorded.EventId} " +
+                $"Non-deterministic workflow '{_context.Name}' (instance '{_context.InstanceId}', version {_context.Version}): "
+                + $"at step #{recorded.EventId} " +
                 $"the history recorded {Describe(recorded)} but the replayed code now took {Describe(taken.Event)}. " +
-                "The workflow code changed while this instance was running, or it is not deterministic; register the new code as a new version.");
+                "The workflow code changed while this instance was running, or it is not deterministic; "
+                + "register the new code as a new version.");
         }
     }
 

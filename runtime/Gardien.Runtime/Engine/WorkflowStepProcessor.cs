@@ -63,7 +63,8 @@ internal sealed class WorkflowStepProcessor(
             span?.SetStatus(ActivityStatusCode.Error, ex.Message);
             try
             {
-                await store.AbandonWorkflowWorkItemAsync(workItem, $"{ex.GetType().Name}: {ex.Message}", options.AbandonDelay(dequeueCount), CancellationToken.None)
+                await store.AbandonWorkflowWorkItemAsync(
+                    workItem, $"{ex.GetType().Name}: {ex.Message}", options.AbandonDelay(dequeueCount), CancellationToken.None)
                     .ConfigureAwait(false);
             }
             catch (Exception abandonError)
@@ -119,13 +120,16 @@ internal sealed class WorkflowStepProcessor(
         if (state is { Status: WorkflowStatus.Pending } && !triage.Ended)
         {
             var retryAt = state.ScheduledStartAt is { } startAt && startAt > now.AddSeconds(1) ? startAt : now.AddSeconds(1);
-            triage.Outbound.AddRange(workItem.Messages.Select(m => m.Message with { MessageId = Guid.NewGuid().ToString("N"), VisibleAt = retryAt }));
+            triage.Outbound.AddRange(
+                workItem.Messages.Select(m => m.Message with { MessageId = Guid.NewGuid().ToString("N"), VisibleAt = retryAt }));
         }
 
         return new StepPlan(new WorkflowStepResult(state) { WorkflowMessages = triage.Outbound }, 0, false);
     }
 
-    /// <summary>A message delivered more often than the limit fails the instance (its execution started if it had not); null when none is.</summary>
+    /// <summary>
+    /// A message delivered more often than the limit fails the instance (its execution started if it had not); null when none is.
+    /// </summary>
     private StepPlan? PlanPoisoned(WorkflowWorkItem workItem, StepMessageTriage triage, DateTimeOffset now)
     {
         var poison = workItem.Messages.FirstOrDefault(m => m.DequeueCount > options.MaxDequeueCount);
@@ -138,7 +142,8 @@ internal sealed class WorkflowStepProcessor(
         var start = triage.Started ?? ResolveVersion(triage.NewStart!);
         var failure = new TaskFailureDetails(
             "Gardien.Runtime.PoisonMessage",
-            $"Message {poison.Message.Event} to workflow instance '{workItem.InstanceId}' was delivered {poison.DequeueCount} times without being processed " +
+            $"Message {poison.Message.Event} to workflow instance '{workItem.InstanceId}' was delivered {poison.DequeueCount} times "
+            + "without being processed " +
             $"(limit {options.MaxDequeueCount}). Last error: {poison.LastError ?? "unknown (the worker stopped or crashed)"}.");
         var events = new List<HistoryEvent> { new(HistoryEventType.OrchestratorStarted, now.UtcDateTime) };
         if (triage.Started is null)
@@ -186,7 +191,8 @@ internal sealed class WorkflowStepProcessor(
                 executor = live.Executor;
                 run = executor.Continue(stepEvents, customStatus);
             }
-            else if (registry.CreateWorkflow(execution.Name ?? string.Empty, execution.Version ?? string.Empty, services) is not { } workflow)
+            else if (registry.CreateWorkflow(
+                execution.Name ?? string.Empty, execution.Version ?? string.Empty, services) is not { } workflow)
             {
                 run = new ExecutionResult
                 {
@@ -195,7 +201,8 @@ internal sealed class WorkflowStepProcessor(
                     Failure = new TaskFailureDetails(
                         "Gardien.Runtime.WorkflowNotRegistered",
                         $"No workflow named '{execution.Name}' version '{execution.Version}' is registered in this engine " +
-                        $"(registered versions: {registry.DescribeWorkflowVersions(execution.Name ?? string.Empty)}). Register it with WorkflowRegistry.AddWorkflow."),
+                        $"(registered versions: {registry.DescribeWorkflowVersions(execution.Name ?? string.Empty)}). "
+                        + "Register it with WorkflowRegistry.AddWorkflow."),
                 };
             }
             else
@@ -247,7 +254,9 @@ internal sealed class WorkflowStepProcessor(
         }
     }
 
-    /// <summary>The step's result: the closing events (and the parent's completion message when the execution ended) and the new state.</summary>
+    /// <summary>
+    /// The step's result: the closing events (and the parent's completion message when the execution ended) and the new state.
+    /// </summary>
     private static WorkflowStepResult Finish(
         string instanceId,
         HistoryEvent execution,
@@ -277,12 +286,17 @@ internal sealed class WorkflowStepProcessor(
             if (execution.ParentInstanceId is not null)
             {
                 var parentEvent = status == WorkflowStatus.Completed
-                    ? new HistoryEvent(HistoryEventType.SubOrchestrationInstanceCompleted, nowUtc) { TaskScheduledId = execution.ParentTaskId, Result = run.Output }
+                    ? new HistoryEvent(HistoryEventType.SubOrchestrationInstanceCompleted, nowUtc)
+                    {
+                        TaskScheduledId = execution.ParentTaskId,
+                        Result = run.Output,
+                    }
                     : new HistoryEvent(HistoryEventType.SubOrchestrationInstanceFailed, nowUtc)
                     {
                         TaskScheduledId = execution.ParentTaskId,
                         FailureDetails = run.Failure ?? new TaskFailureDetails(
-                            "Gardien.Runtime.SubWorkflowTerminated", $"Sub-workflow '{execution.Name}' (instance '{instanceId}') was terminated: {run.Output}"),
+                            "Gardien.Runtime.SubWorkflowTerminated",
+                            $"Sub-workflow '{execution.Name}' (instance '{instanceId}') was terminated: {run.Output}"),
                     };
                 outbound.Add(new WorkflowMessage(execution.ParentInstanceId, parentEvent) { ExecutionId = execution.ParentExecutionId });
             }
@@ -313,12 +327,17 @@ internal sealed class WorkflowStepProcessor(
     }
 
     private HistoryEvent ResolveVersion(HistoryEvent start) =>
-        start.Version is not null ? start : start with { Version = registry.LatestVersion(start.Name ?? string.Empty) ?? WorkflowAttribute.DefaultVersion };
+        start.Version is not null
+            ? start
+            : start with { Version = registry.LatestVersion(start.Name ?? string.Empty) ?? WorkflowAttribute.DefaultVersion };
 
     /// <summary>Before a step's commit: keeps the still-running execution for the instance's next step, pending the commit.</summary>
     private LiveExecution? Keep(string instanceId, StepPlan plan)
     {
-        if (plan.Live is not { CanContinue: true } executor || plan.Result.State is not { } state || state.Status.IsTerminal() || plan.Result.ReplaceHistory)
+        if (plan.Live is not { CanContinue: true } executor
+            || plan.Result.State is not { } state
+            || state.Status.IsTerminal()
+            || plan.Result.ReplaceHistory)
         {
             return null;
         }

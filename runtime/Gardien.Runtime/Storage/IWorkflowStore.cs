@@ -34,7 +34,10 @@ public interface IWorkflowStore
     /// Idempotent: returns false and changes nothing visible when an instance with this id already exists (in any status,
     /// until purged). May leave a duplicate ExecutionStarted message behind when racing (the engine discards it).
     /// </summary>
-    Task<bool> CreateInstanceAsync(WorkflowInstanceState instance, WorkflowMessage executionStarted, CancellationToken cancellationToken = default);
+    Task<bool> CreateInstanceAsync(
+        WorkflowInstanceState instance,
+        WorkflowMessage executionStarted,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Enqueues a message for <see cref="WorkflowMessage.InstanceId"/> (event, terminate, suspend, resume...). The
@@ -49,7 +52,10 @@ public interface IWorkflowStore
     /// Null when nothing arrived in time; throws <see cref="OperationCanceledException"/> when cancelled.
     /// Per instance there is at most one live work item at a time.
     /// </summary>
-    Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken);
+    Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken);
 
     /// <summary>Extends the lease of a work item still held; throws <see cref="WorkItemLockLostException"/> when lost.</summary>
     Task RenewWorkflowWorkItemAsync(WorkflowWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default);
@@ -77,10 +83,17 @@ public interface IWorkflowStore
     /// is kept with the messages (best effort) and reported back in <see cref="WorkflowMessageEnvelope.LastError"/>.
     /// Ignores a lost lock.
     /// </summary>
-    Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default);
+    Task AbandonWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Like <see cref="LockNextWorkflowWorkItemAsync"/> for the shared activity queue: one message, leased.</summary>
-    Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken);
+    Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken);
 
     Task RenewActivityWorkItemAsync(ActivityWorkItem workItem, TimeSpan lockDuration, CancellationToken cancellationToken = default);
 
@@ -92,7 +105,11 @@ public interface IWorkflowStore
     /// </summary>
     Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default);
 
-    Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default);
+    Task AbandonActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default);
 
     /// <summary>The instance row; null when it does not exist.</summary>
     Task<WorkflowInstanceState?> GetInstanceAsync(string instanceId, CancellationToken cancellationToken = default);
@@ -132,7 +149,9 @@ public interface IWorkflowStore
     Task ReleaseUnclaimedMessagesAsync(CancellationToken cancellationToken = default);
 }
 
-/// <summary>Thrown when a work item's lease was lost or its instance was changed by someone else; the step is retried from scratch.</summary>
+/// <summary>
+/// Thrown when a work item's lease was lost or its instance was changed by someone else; the step is retried from scratch.
+/// </summary>
 public sealed class WorkItemLockLostException : Exception
 {
     public WorkItemLockLostException()

@@ -40,7 +40,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
 
     public Task CreateIfNotExistsAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 
-    public Task<bool> CreateInstanceAsync(WorkflowInstanceState instance, WorkflowMessage executionStarted, CancellationToken cancellationToken = default)
+    public Task<bool> CreateInstanceAsync(
+        WorkflowInstanceState instance,
+        WorkflowMessage executionStarted,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(instance);
         ArgumentNullException.ThrowIfNull(executionStarted);
@@ -76,7 +79,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public Task<WorkflowWorkItem?> LockNextWorkflowWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken)
     {
         Count();
         return WaitForAsync(() => TryLockWorkflow(lockDuration), () => _workflowSignal.Task, receiveTimeout, cancellationToken);
@@ -96,7 +102,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+    public Task CompleteWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        WorkflowStepResult result,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(result);
@@ -162,7 +171,11 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task AbandonWorkflowWorkItemAsync(WorkflowWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    public Task AbandonWorkflowWorkItemAsync(
+        WorkflowWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         Count();
@@ -188,7 +201,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(TimeSpan lockDuration, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+    public Task<ActivityWorkItem?> LockNextActivityWorkItemAsync(
+        TimeSpan lockDuration,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken)
     {
         Count();
         return WaitForAsync(() => TryLockActivity(lockDuration), () => _activitySignal.Task, receiveTimeout, cancellationToken);
@@ -208,7 +224,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default)
+    public Task CompleteActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        WorkflowMessage response,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         ArgumentNullException.ThrowIfNull(response);
@@ -224,7 +243,11 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         return Task.CompletedTask;
     }
 
-    public Task AbandonActivityWorkItemAsync(ActivityWorkItem workItem, string? reason, TimeSpan retryDelay, CancellationToken cancellationToken = default)
+    public Task AbandonActivityWorkItemAsync(
+        ActivityWorkItem workItem,
+        string? reason,
+        TimeSpan retryDelay,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(workItem);
         Count();
@@ -256,7 +279,9 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         Count();
         lock (_gate)
         {
-            IReadOnlyList<HistoryEvent> history = _instances.TryGetValue(instanceId, out var record) && record.State is not null ? [.. record.History] : [];
+            IReadOnlyList<HistoryEvent> history = _instances.TryGetValue(instanceId, out var record) && record.State is not null
+                ? [.. record.History]
+                : [];
             return Task.FromResult(history);
         }
     }
@@ -435,7 +460,12 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
                 entry.DequeueCount++;
                 entry.LockToken = Guid.NewGuid().ToString("N");
                 entry.VisibleAt = now + lockDuration;
-                return (new ActivityWorkItem(entry.Message, entry.DequeueCount, entry.LockToken, entry.VisibleAt) { LastError = entry.LastError }, null);
+                return (
+                    new ActivityWorkItem(entry.Message, entry.DequeueCount, entry.LockToken, entry.VisibleAt)
+                    {
+                        LastError = entry.LastError,
+                    },
+                    null);
             }
 
             nextVisible = nextVisible is null || entry.VisibleAt < nextVisible ? entry.VisibleAt : nextVisible;
@@ -445,7 +475,10 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
     }
 
     private async Task<T?> WaitForAsync<T>(
-        Func<(T? Item, DateTimeOffset? NextVisible)> tryTake, Func<Task> signal, TimeSpan receiveTimeout, CancellationToken cancellationToken)
+        Func<(T? Item, DateTimeOffset? NextVisible)> tryTake,
+        Func<Task> signal,
+        TimeSpan receiveTimeout,
+        CancellationToken cancellationToken)
         where T : class
     {
         var deadline = _time.GetUtcNow() + receiveTimeout;
@@ -508,7 +541,8 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
         record.ReadyNode ??= _ready.AddLast(record);
     }
 
-    private static DateTimeOffset? Min(DateTimeOffset? current, DateTimeOffset candidate) => current is null || candidate < current ? candidate : current;
+    private static DateTimeOffset? Min(DateTimeOffset? current, DateTimeOffset candidate) =>
+        current is null || candidate < current ? candidate : current;
 
     private DateTimeOffset VisibleAt(WorkflowMessage message) => message.VisibleAt ?? _time.GetUtcNow();
 
@@ -542,7 +576,9 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
     private InstanceRecord OwnedRecord(WorkflowWorkItem workItem) =>
         _instances.TryGetValue(workItem.InstanceId, out var record) && record.LockToken == workItem.LockToken
             ? record
-            : throw new WorkItemLockLostException($"The lease on workflow instance '{workItem.InstanceId}' was lost (expired and taken by another worker, or the instance was purged).");
+            : throw new WorkItemLockLostException(
+                $"The lease on workflow instance '{workItem.InstanceId}' was lost (expired and taken by another worker, "
+                + "or the instance was purged).");
 
     private ActivityEntry? OwnedActivityOrNull(ActivityWorkItem workItem) =>
         _activities.Find(e => e.LockToken == workItem.LockToken && e.Message.MessageId == workItem.Message.MessageId);
@@ -550,7 +586,9 @@ public sealed partial class InMemoryWorkflowStore : IWorkflowStore, IWorkflowSto
     private ActivityEntry OwnedActivity(ActivityWorkItem workItem) => OwnedActivityOrNull(workItem) ?? throw LostActivity(workItem);
 
     private static WorkItemLockLostException LostActivity(ActivityWorkItem workItem) =>
-        new($"The lease on activity '{workItem.Message.Event.Name}' of instance '{workItem.Message.InstanceId}' was lost (it expired and the message was redelivered).");
+        new(
+            $"The lease on activity '{workItem.Message.Event.Name}' of instance '{workItem.Message.InstanceId}' was lost (it expired and "
+            + "the message was redelivered).");
 
     // Called under the gate.
     private void SignalInstance(string instanceId)

@@ -84,7 +84,8 @@ public sealed class WorkflowWorkItem(
 }
 
 /// <summary>What one step commits (see <see cref="IWorkflowStore.CompleteWorkflowWorkItemAsync"/>).</summary>
-/// <param name="State">The new instance row; null only when the work item's instance does not exist (its messages are just consumed).</param>
+/// <param name="State">The new instance row; null only when the work item's instance does not exist (its messages are just
+/// consumed).</param>
 public sealed record WorkflowStepResult(WorkflowInstanceState? State)
 {
     /// <summary>Events to append after the existing history (or the whole new history when <see cref="ReplaceHistory"/>).</summary>
@@ -96,10 +97,14 @@ public sealed record WorkflowStepResult(WorkflowInstanceState? State)
     /// <summary>TaskScheduled messages for the activity queue.</summary>
     public IReadOnlyList<WorkflowMessage> ActivityMessages { get; init; } = [];
 
-    /// <summary>Messages to instances: timers (to self, delayed), sub-workflow starts, completions to the parent, sent events, re-queued messages.</summary>
+    /// <summary>
+    /// Messages to instances: timers (to self, delayed), sub-workflow starts, completions to the parent, sent events, re-queued messages.
+    /// </summary>
     public IReadOnlyList<WorkflowMessage> WorkflowMessages { get; init; } = [];
 
-    /// <summary>Rows of instances created by ExecutionStarted messages in <see cref="WorkflowMessages"/> (sub-workflows), created only if absent.</summary>
+    /// <summary>
+    /// Rows of instances created by ExecutionStarted messages in <see cref="WorkflowMessages"/> (sub-workflows), created only if absent.
+    /// </summary>
     public IReadOnlyList<WorkflowInstanceState> NewInstances { get; init; } = [];
 }
 

@@ -11,7 +11,9 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     private const string GroupId = "7b0d2a9e-1c2f-4a8b-9d3e-5f6a7b8c9d0e";
     private static readonly PrincipalRef Group = new(GroupId, PrincipalKind.Group);
     private static readonly string Scope = FakeArm.ContainerId(Container);
-    private static readonly string ReaderDefinition = $"/subscriptions/{FakeArm.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/{ContainerRoleAssignments.StorageBlobDataReader}";
+    private static readonly string ReaderDefinition =
+        $"/subscriptions/{FakeArm.SubscriptionId}/providers/Microsoft.Authorization/roleDefinitions/"
+        + $"{ContainerRoleAssignments.StorageBlobDataReader}";
 
     private readonly FakeArm _arm = new();
 
@@ -23,12 +25,23 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     private string AssignmentPath(AccessLevel role = AccessLevel.Reader) =>
         $"{Scope}/providers/Microsoft.Authorization/roleAssignments/{Client().AssignmentName(Group, Container, role)}";
 
-    private static JsonObject Assignment(string name, string principalId, string roleDefinitionId, string scope, string principalType = "Group") => new()
-    {
-        ["id"] = $"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
-        ["name"] = name,
-        ["properties"] = new JsonObject { ["principalId"] = principalId, ["principalType"] = principalType, ["roleDefinitionId"] = roleDefinitionId, ["scope"] = scope },
-    };
+    private static JsonObject Assignment(
+        string name,
+        string principalId,
+        string roleDefinitionId,
+        string scope,
+        string principalType = "Group") => new()
+        {
+            ["id"] = $"{scope}/providers/Microsoft.Authorization/roleAssignments/{name}",
+            ["name"] = name,
+            ["properties"] = new JsonObject
+            {
+                ["principalId"] = principalId,
+                ["principalType"] = principalType,
+                ["roleDefinitionId"] = roleDefinitionId,
+                ["scope"] = scope,
+            },
+        };
 
     [Fact]
     public async Task Assign_NewGroup_PutsTheDeterministicAssignmentOnTheContainerScope()
@@ -94,8 +107,10 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
 
         Assert.True(result.Changed);
         var body = JsonNode.Parse(Assert.Single(_arm.RequestsOf("PUT")).RequestMessage.Body!)!["properties"]!;
-        Assert.EndsWith(ContainerRoleAssignments.StorageBlobDataContributor, body["roleDefinitionId"]!.GetValue<string>(), StringComparison.Ordinal);
-        Assert.NotEqual(Client().AssignmentName(Group, Container, AccessLevel.Owner), Client().AssignmentName(Group, Container, AccessLevel.Reader));
+        Assert.EndsWith(
+            ContainerRoleAssignments.StorageBlobDataContributor, body["roleDefinitionId"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.NotEqual(
+            Client().AssignmentName(Group, Container, AccessLevel.Owner), Client().AssignmentName(Group, Container, AccessLevel.Reader));
     }
 
     [Fact]
@@ -103,7 +118,13 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     {
         var path = AssignmentPath();
         _arm.Reply("GET", path, 404, FakeArm.Error("RoleAssignmentNotFound"));
-        _arm.Reply("PUT", path, 403, FakeArm.Error("AuthorizationFailed", "The client does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write'."));
+        _arm.Reply(
+            "PUT",
+            path,
+            403,
+            FakeArm.Error(
+                "AuthorizationFailed",
+                "The client does not have authorization to perform action 'Microsoft.Authorization/roleAssignments/write'."));
 
         var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Client().AssignAsync(Group, Container, AccessLevel.Reader));
 
@@ -139,7 +160,14 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     public async Task Assign_ThrottledWithRetryAfter_IsRetriedByThePipeline()
     {
         var path = AssignmentPath();
-        _arm.Reply("GET", path, 429, FakeArm.Error("TooManyRequests"), state: null, nextState: "throttled", headers: new Dictionary<string, string> { ["Retry-After"] = "1" });
+        _arm.Reply(
+            "GET",
+            path,
+            429,
+            FakeArm.Error("TooManyRequests"),
+            state: null,
+            nextState: "throttled",
+            headers: new Dictionary<string, string> { ["Retry-After"] = "1" });
         _arm.Reply("GET", path, 404, FakeArm.Error("RoleAssignmentNotFound"), state: "throttled", nextState: "throttled");
         _arm.Reply("PUT", path, 201, Assignment("x", GroupId, ReaderDefinition, Scope));
 
@@ -165,7 +193,8 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     {
         _arm.Reply("GET", AssignmentPath(), 404, FakeArm.Error("RoleAssignmentNotFound"), delay: TimeSpan.FromSeconds(5));
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => Client(maxRetries: 0, timeout: TimeSpan.FromMilliseconds(300)).AssignAsync(Group, Container, AccessLevel.Reader));
+        var ex = await Assert.ThrowsAsync<PortException>(
+            () => Client(maxRetries: 0, timeout: TimeSpan.FromMilliseconds(300)).AssignAsync(Group, Container, AccessLevel.Reader));
 
         Assert.True(ex.IsTransient);
         Assert.Contains("in time", ex.Message, StringComparison.Ordinal);
@@ -188,7 +217,8 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
         var path = AssignmentPath(AccessLevel.Contributor);
         _arm.Reply("DELETE", path, 200, new JsonObject(), state: null, nextState: "gone", scenario: "remove");
         _arm.Reply("DELETE", path, 204, state: "gone", scenario: "remove");
-        _arm.Reply("GET", $"{Scope}/providers/Microsoft.Authorization/roleAssignments", 200, new JsonObject { ["value"] = new JsonArray() });
+        _arm.Reply(
+            "GET", $"{Scope}/providers/Microsoft.Authorization/roleAssignments", 200, new JsonObject { ["value"] = new JsonArray() });
 
         var first = await Client().RemoveAsync(Group, Container, AccessLevel.Contributor);
         var second = await Client().RemoveAsync(Group, Container, AccessLevel.Contributor);
@@ -202,10 +232,15 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     [Fact]
     public async Task Remove_EquivalentAssignmentUnderAnotherName_IsRemovedToo()
     {
-        var contributor = ReaderDefinition.Replace(ContainerRoleAssignments.StorageBlobDataReader, ContainerRoleAssignments.StorageBlobDataContributor, StringComparison.Ordinal);
+        var contributor = ReaderDefinition.Replace(
+            ContainerRoleAssignments.StorageBlobDataReader, ContainerRoleAssignments.StorageBlobDataContributor, StringComparison.Ordinal);
         var foreign = Assignment("11111111-2222-3333-4444-555555555555", GroupId, contributor, Scope);
         _arm.Reply("DELETE", AssignmentPath(AccessLevel.Contributor), 204);
-        _arm.Reply("GET", $"{Scope}/providers/Microsoft.Authorization/roleAssignments", 200, new JsonObject { ["value"] = new JsonArray(foreign) });
+        _arm.Reply(
+            "GET",
+            $"{Scope}/providers/Microsoft.Authorization/roleAssignments",
+            200,
+            new JsonObject { ["value"] = new JsonArray(foreign) });
         _arm.Reply("DELETE", foreign["id"]!.GetValue<string>(), 200, new JsonObject());
 
         var result = await Client().RemoveAsync(Group, Container, AccessLevel.Contributor);
@@ -218,7 +253,8 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     public async Task List_ReturnsManagedRolesOnTheContainerOnly_AcrossPages()
     {
         var listPath = $"{Scope}/providers/Microsoft.Authorization/roleAssignments";
-        var owner = ReaderDefinition.Replace(ContainerRoleAssignments.StorageBlobDataReader, "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", StringComparison.Ordinal);
+        var owner = ReaderDefinition.Replace(
+            ContainerRoleAssignments.StorageBlobDataReader, "b7e6dc6d-f1e8-4753-8033-0f276bb0955b", StringComparison.Ordinal);
         var page2 = $"{_arm.Fake.Uri}page2";
         _arm.Reply("GET", listPath, 200, new JsonObject
         {
@@ -228,7 +264,23 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
                 Assignment("a3", GroupId, owner, Scope)),
             ["nextLink"] = page2,
         });
-        _arm.Reply("GET", "/page2", 200, new JsonObject { ["value"] = new JsonArray(Assignment("a4", "9a9a9a9a-1c2f-4a8b-9d3e-5f6a7b8c9d0e", ReaderDefinition.Replace(ContainerRoleAssignments.StorageBlobDataReader, ContainerRoleAssignments.StorageBlobDataContributor, StringComparison.Ordinal), Scope, "User")) });
+        _arm.Reply(
+            "GET",
+            "/page2",
+            200,
+            new JsonObject
+            {
+                ["value"] = new JsonArray(
+                    Assignment(
+                        "a4",
+                        "9a9a9a9a-1c2f-4a8b-9d3e-5f6a7b8c9d0e",
+                        ReaderDefinition.Replace(
+                            ContainerRoleAssignments.StorageBlobDataReader,
+                            ContainerRoleAssignments.StorageBlobDataContributor,
+                            StringComparison.Ordinal),
+                        Scope,
+                        "User")),
+            });
 
         var assignments = await Client().ListAsync(Container);
 
@@ -242,9 +294,13 @@ public sealed class ContainerRoleAssignmentsTests : IDisposable
     {
         var client = Client();
 
-        Assert.Equal(client.AssignmentName(Group, Container, AccessLevel.Reader), client.AssignmentName(Group, Container, AccessLevel.Reader));
-        Assert.NotEqual(client.AssignmentName(Group, Container, AccessLevel.Reader), client.AssignmentName(Group, Container, AccessLevel.Contributor));
-        Assert.NotEqual(client.AssignmentName(Group, Container, AccessLevel.Reader), client.AssignmentName(Group, "gardien-dmp1-other", AccessLevel.Reader));
+        Assert.Equal(
+            client.AssignmentName(Group, Container, AccessLevel.Reader), client.AssignmentName(Group, Container, AccessLevel.Reader));
+        Assert.NotEqual(
+            client.AssignmentName(Group, Container, AccessLevel.Reader), client.AssignmentName(Group, Container, AccessLevel.Contributor));
+        Assert.NotEqual(
+            client.AssignmentName(Group, Container, AccessLevel.Reader),
+            client.AssignmentName(Group, "gardien-dmp1-other", AccessLevel.Reader));
         Assert.True(Guid.TryParse(client.AssignmentName(Group, Container, AccessLevel.Reader), out _));
     }
 }

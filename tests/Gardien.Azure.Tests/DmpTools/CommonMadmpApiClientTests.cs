@@ -11,7 +11,8 @@ public sealed class CommonMadmpApiClientTests : IDisposable
 {
     private const string LastModified = "Sat, 02 May 2026 14:30:00 GMT";
     private readonly Loopback _fake = Loopback.Http();
-    private readonly DictionarySecretStore _secrets = new(new() { ["damap-id"] = "gardien", ["damap-secret"] = "s3cret", ["damap-token"] = "static-token" });
+    private readonly DictionarySecretStore _secrets = new(
+        new() { ["damap-id"] = "gardien", ["damap-secret"] = "s3cret", ["damap-token"] = "static-token" });
 
     public void Dispose() => _fake.Dispose();
 
@@ -48,7 +49,9 @@ public sealed class CommonMadmpApiClientTests : IDisposable
 
     private void Token() =>
         _fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost())
-            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json").WithBody("{\"access_token\":\"cc-token\",\"expires_in\":3600}"));
+            .RespondWith(
+                Response.Create().WithStatusCode(200).WithHeader("Content-Type", "application/json")
+                    .WithBody("{\"access_token\":\"cc-token\",\"expires_in\":3600}"));
 
     private void Reply(IRequestBuilder request, int status, JsonNode? body = null, string? lastModified = null)
     {
@@ -66,14 +69,21 @@ public sealed class CommonMadmpApiClientTests : IDisposable
         _fake.Server.Given(request).RespondWith(response);
     }
 
-    private static JsonObject Page(int total, params JsonObject[] items) => new() { ["total_count"] = total, ["items"] = new JsonArray([.. items]) };
+    private static JsonObject Page(int total, params JsonObject[] items) =>
+        new() { ["total_count"] = total, ["items"] = new JsonArray([.. items]) };
 
     [Fact]
     public async Task List_PagesThroughModifiedAfter_WithAClientCredentialsToken()
     {
         Token();
-        Reply(Request.Create().WithPath("/api/dmps").WithParam("offset", "0").UsingGet(), 200, Page(3, Dmp("1", "doi:a", "2026-05-01T00:00:00Z"), Dmp("2", "doi:b", "2026-05-02T00:00:00Z")));
-        Reply(Request.Create().WithPath("/api/dmps").WithParam("offset", "2").UsingGet(), 200, Page(3, Dmp("3", "doi:c", "2026-05-03T00:00:00Z")));
+        Reply(
+            Request.Create().WithPath("/api/dmps").WithParam("offset", "0").UsingGet(),
+            200,
+            Page(3, Dmp("1", "doi:a", "2026-05-01T00:00:00Z"), Dmp("2", "doi:b", "2026-05-02T00:00:00Z")));
+        Reply(
+            Request.Create().WithPath("/api/dmps").WithParam("offset", "2").UsingGet(),
+            200,
+            Page(3, Dmp("3", "doi:c", "2026-05-03T00:00:00Z")));
 
         var list = await Client().ListDmpsAsync(new DateTimeOffset(2026, 4, 30, 12, 0, 0, TimeSpan.Zero));
 
@@ -95,7 +105,10 @@ public sealed class CommonMadmpApiClientTests : IDisposable
     [Fact]
     public async Task Fetch_FindsTheSystemIdByDmpId_ThenGetsTheDocumentWithoutTheApiId()
     {
-        Reply(Request.Create().WithPath("/api/dmps").WithParam("dmp_ids[]", "doi:a").UsingGet(), 200, Page(1, Dmp("17", "doi:a", "2026-05-01T00:00:00Z")));
+        Reply(
+            Request.Create().WithPath("/api/dmps").WithParam("dmp_ids[]", "doi:a").UsingGet(),
+            200,
+            Page(1, Dmp("17", "doi:a", "2026-05-01T00:00:00Z")));
         Reply(Request.Create().WithPath("/api/dmps/17").UsingGet(), 200, Dmp("17", "doi:a", "2026-05-01T00:00:00Z"), LastModified);
 
         var fetched = await Client("bearer").FetchDmpAsync("doi:a");
@@ -121,16 +134,26 @@ public sealed class CommonMadmpApiClientTests : IDisposable
     {
         Reply(Request.Create().WithPath("/api/dmps").UsingGet(), 200, Page(1, Dmp("17", "doi:a", "2026-05-01T00:00:00Z")));
         _fake.Server.Given(Request.Create().WithPath("/api/dmps/17").UsingGet()).InScenario("wb").WillSetStateTo("written")
-            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Last-Modified", LastModified).WithBody(Dmp("17", "doi:a", "2026-05-01T00:00:00Z").ToJsonString()));
-        _fake.Server.Given(Request.Create().WithPath("/api/dmps/17").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
-        var writeBack = new DmpWriteBack("ds-1", new Uri("https://research01.blob.core.windows.net/c1"), "Azure Blob Storage", "continuous", "https://research01.blob.core.windows.net/c1");
+            .RespondWith(
+                Response.Create().WithStatusCode(200).WithHeader("Last-Modified", LastModified)
+                    .WithBody(Dmp("17", "doi:a", "2026-05-01T00:00:00Z").ToJsonString()));
+        _fake.Server.Given(Request.Create().WithPath("/api/dmps/17").UsingPut())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
+        var writeBack = new DmpWriteBack(
+            "ds-1",
+            new Uri("https://research01.blob.core.windows.net/c1"),
+            "Azure Blob Storage",
+            "continuous",
+            "https://research01.blob.core.windows.net/c1");
         var client = Client("bearer");
 
         var first = await client.WriteBackAsync("doi:a", writeBack);
         var put = Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT").RequestMessage;
         var written = JsonNode.Parse(put.Body!)!;
         _fake.Server.Given(Request.Create().WithPath("/api/dmps/17").UsingGet()).InScenario("wb").WhenStateIs("written")
-            .RespondWith(Response.Create().WithStatusCode(200).WithHeader("Last-Modified", LastModified).WithBody(new JsonObject { ["id"] = "17", ["dmp"] = written["dmp"]!.DeepClone() }.ToJsonString()));
+            .RespondWith(
+                Response.Create().WithStatusCode(200).WithHeader("Last-Modified", LastModified)
+                    .WithBody(new JsonObject { ["id"] = "17", ["dmp"] = written["dmp"]!.DeepClone() }.ToJsonString()));
         var second = await client.WriteBackAsync("doi:a", writeBack);
 
         Assert.True(first.Changed);
@@ -150,9 +173,13 @@ public sealed class CommonMadmpApiClientTests : IDisposable
     {
         Reply(Request.Create().WithPath("/api/dmps").UsingGet(), 200, Page(1, Dmp("17", "doi:a", "2026-05-01T00:00:00Z")));
         Reply(Request.Create().WithPath("/api/dmps/17").UsingGet(), 200, Dmp("17", "doi:a", "2026-05-01T00:00:00Z"), LastModified);
-        Reply(Request.Create().WithPath("/api/dmps/17").UsingPut(), 409, new JsonObject { ["error_code"] = "conflict", ["error_message"] = "modified since" });
+        Reply(
+            Request.Create().WithPath("/api/dmps/17").UsingPut(),
+            409,
+            new JsonObject { ["error_code"] = "conflict", ["error_message"] = "modified since" });
 
-        var ex = await Assert.ThrowsAsync<ConcurrencyConflictException>(() => Client("none").WriteBackAsync("doi:a", new DmpWriteBack("ds-1", new Uri("https://x.example/c"), "t", "f", "loc")));
+        var ex = await Assert.ThrowsAsync<ConcurrencyConflictException>(
+            () => Client("none").WriteBackAsync("doi:a", new DmpWriteBack("ds-1", new Uri("https://x.example/c"), "t", "f", "loc")));
 
         Assert.True(ex.IsTransient);
     }
@@ -160,22 +187,30 @@ public sealed class CommonMadmpApiClientTests : IDisposable
     [Fact]
     public async Task Errors_MapToPortExceptions()
     {
-        Reply(Request.Create().WithPath("/api/dmps").WithParam("offset", "0").UsingGet(), 403, new JsonObject { ["error_code"] = "insufficient_permissions", ["error_message"] = "no" });
+        Reply(
+            Request.Create().WithPath("/api/dmps").WithParam("offset", "0").UsingGet(),
+            403,
+            new JsonObject { ["error_code"] = "insufficient_permissions", ["error_message"] = "no" });
         await Assert.ThrowsAsync<PortRefusedException>(() => Client("none").ListDmpsAsync(null));
         _fake.Server.Reset();
 
-        Reply(Request.Create().WithPath("/api/dmps").UsingGet(), 500, new JsonObject { ["error_code"] = "internal", ["error_message"] = "boom" });
+        Reply(
+            Request.Create().WithPath("/api/dmps").UsingGet(),
+            500,
+            new JsonObject { ["error_code"] = "internal", ["error_message"] = "boom" });
         var failing = await Assert.ThrowsAsync<PortException>(() => Client("none").ListDmpsAsync(null));
         Assert.True(failing.IsTransient);
         Assert.Equal(2, _fake.Log.Count);
         _fake.Server.Reset();
 
-        _fake.Server.Given(Request.Create().WithPath("/api/dmps").UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"items\": 3}"));
+        _fake.Server.Given(Request.Create().WithPath("/api/dmps").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody("{\"items\": 3}"));
         var malformed = await Assert.ThrowsAsync<PortException>(() => Client("none").ListDmpsAsync(null));
         Assert.Contains("total_count", malformed.Message, StringComparison.Ordinal);
         _fake.Server.Reset();
 
-        _fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost()).RespondWith(Response.Create().WithStatusCode(401).WithBody("{\"error\":\"invalid_client\"}"));
+        _fake.Server.Given(Request.Create().WithPath("/oauth/token").UsingPost())
+            .RespondWith(Response.Create().WithStatusCode(401).WithBody("{\"error\":\"invalid_client\"}"));
         var refused = await Assert.ThrowsAsync<PortRefusedException>(() => Client().ListDmpsAsync(null));
         Assert.Contains("damap-secret", refused.Message, StringComparison.Ordinal);
     }

@@ -16,7 +16,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
     private const string PlanPath = "/api/v1/madmp/plans/4242";
     private const string DmpId = "https://dmp.opidor.fr/plans/4242";
     private readonly Loopback _fake = Loopback.Http();
-    private readonly DictionarySecretStore _secrets = new(new() { ["opidor-client-id"] = "gardien-app", ["opidor-client-secret"] = "s3cret" });
+    private readonly DictionarySecretStore _secrets = new(
+        new() { ["opidor-client-id"] = "gardien-app", ["opidor-client-secret"] = "s3cret" });
     private readonly string _rda = TestFiles.Read("Data/opidor-rda.json");
     private readonly string _standard = TestFiles.Read("Data/opidor-standard.json");
 
@@ -38,7 +39,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         return settings;
     }
 
-    private OpidorDmpToolClient Client(DmpToolSettings? settings = null) => new("opidor", settings ?? Settings(), new HttpClient(), _secrets);
+    private OpidorDmpToolClient Client(DmpToolSettings? settings = null) =>
+        new("opidor", settings ?? Settings(), new HttpClient(), _secrets);
 
     private void Authenticate(string token = "tok1", int status = 200) =>
         _fake.Server.Given(Request.Create().WithPath("/api/v1/authenticate").UsingPost())
@@ -79,7 +81,10 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Assert.Equal("dmp-opidor", fetched.NativeFormat);
         Assert.Equal(new DateTimeOffset(2026, 5, 2, 14, 30, 0, TimeSpan.Zero), fetched.Modified);
         var auth = Assert.Single(Calls("/api/v1/authenticate")).RequestMessage;
-        Assert.True(JsonNode.DeepEquals(new JsonObject { ["grant_type"] = "client_credentials", ["client_id"] = "gardien-app", ["client_secret"] = "s3cret" }, JsonNode.Parse(auth.Body!)));
+        Assert.True(
+            JsonNode.DeepEquals(
+                new JsonObject { ["grant_type"] = "client_credentials", ["client_id"] = "gardien-app", ["client_secret"] = "s3cret" },
+                JsonNode.Parse(auth.Body!)));
         var exports = Calls(PlanPath).Select(c => c.RequestMessage).ToList();
         Assert.Equal(["rda", "standard"], exports.Select(e => e.Query!["export_format"].Single()));
         Assert.All(exports, e => Assert.Equal("Bearer tok1", e.Headers!["Authorization"].Single()));
@@ -95,7 +100,9 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         await Client(Settings(grant: "authorization_code")).FetchDmpAsync("4242");
 
         var body = JsonNode.Parse(Assert.Single(Calls("/api/v1/authenticate")).RequestMessage.Body!)!;
-        Assert.True(JsonNode.DeepEquals(new JsonObject { ["grant_type"] = "authorization_code", ["email"] = "gardien-app", ["code"] = "s3cret" }, body));
+        Assert.True(
+            JsonNode.DeepEquals(
+                new JsonObject { ["grant_type"] = "authorization_code", ["email"] = "gardien-app", ["code"] = "s3cret" }, body));
     }
 
     [Fact]
@@ -106,7 +113,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Export("standard", _standard);
         var fetched = (await Client().FetchDmpAsync(DmpId))!;
 
-        var withNative = EvaluateDmpActivity.Evaluate(DmpId, fetched.Json, new DateOnly(2026, 6, 1), GovernancePolicy.Default, new OpidorStandardMapper(), fetched.NativeExport);
+        var withNative = EvaluateDmpActivity.Evaluate(
+            DmpId, fetched.Json, new DateOnly(2026, 6, 1), GovernancePolicy.Default, new OpidorStandardMapper(), fetched.NativeExport);
         var rdaOnly = EvaluateDmpActivity.Evaluate(DmpId, fetched.Json, new DateOnly(2026, 6, 1), GovernancePolicy.Default);
 
         Assert.True(withNative.IsValid, string.Join("\n", withNative.Errors));
@@ -125,7 +133,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         var context = new Mock<Gardien.Runtime.ActivityContext>();
         context.SetupGet(c => c.CancellationToken).Returns(CancellationToken.None);
 
-        var evaluation = await new EvaluateDmpActivity(Client(), new Gardien.Workflows.GardienWorkflowOptions()).RunAsync(context.Object, new EvaluateDmpInput(DmpId, null, new DateOnly(2026, 6, 1)));
+        var evaluation = await new EvaluateDmpActivity(Client(), new Gardien.Workflows.GardienWorkflowOptions()).RunAsync(
+            context.Object, new EvaluateDmpInput(DmpId, null, new DateOnly(2026, 6, 1)));
 
         Assert.True(evaluation.IsValid, string.Join("\n", evaluation.Errors));
         Assert.Equal(new DateOnly(2036, 12, 31), Assert.Single(evaluation.Plan!.Datasets).Retention.KeepUntil);
@@ -135,11 +144,16 @@ public sealed class OpidorDmpToolClientTests : IDisposable
     public async Task Token_IsReused_AndFetchedAgainOnceWhenTheApiRejectsIt()
     {
         Authenticate("tok1");
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("expiry").WillSetStateTo("expired")
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("expiry")
+            .WillSetStateTo("expired")
             .RespondWith(Response.Create().WithStatusCode(200).WithBody(_rda));
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("expiry").WhenStateIs("expired").WillSetStateTo("renewed")
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet())
+            .InScenario("expiry")
+            .WhenStateIs("expired")
+            .WillSetStateTo("renewed")
             .RespondWith(Response.Create().WithStatusCode(401));
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("expiry").WhenStateIs("renewed")
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("expiry")
+            .WhenStateIs("renewed")
             .RespondWith(Response.Create().WithStatusCode(200).WithBody(_rda));
         Export("standard", _standard);
         var client = Client();
@@ -168,7 +182,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
     {
         Authenticate();
         Export("rda", "{}", status: 403);
-        _fake.Server.Given(Request.Create().WithPath("/api/v1/madmp/plans/777").UsingGet()).RespondWith(Response.Create().WithStatusCode(404));
+        _fake.Server.Given(Request.Create().WithPath("/api/v1/madmp/plans/777").UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(404));
 
         await Assert.ThrowsAsync<PortRefusedException>(() => Client().FetchDmpAsync("4242"));
         Assert.Null(await Client().FetchDmpAsync("777"));
@@ -178,9 +193,11 @@ public sealed class OpidorDmpToolClientTests : IDisposable
     public async Task Throttled_IsRetriedAfterRetryAfter_ServerErrorsPersisting_AreTransient()
     {
         Authenticate();
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("t").WillSetStateTo("ok")
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("t")
+            .WillSetStateTo("ok")
             .RespondWith(Response.Create().WithStatusCode(429).WithHeader("Retry-After", "1"));
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("t").WhenStateIs("ok")
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).WithParam("export_format", "rda").UsingGet()).InScenario("t")
+            .WhenStateIs("ok")
             .RespondWith(Response.Create().WithStatusCode(200).WithBody(_rda));
         Export("standard", "{}", status: 503);
 
@@ -195,7 +212,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
     public async Task NoAnswerInTime_IsTransient()
     {
         Authenticate();
-        _fake.Server.Given(Request.Create().WithPath(PlanPath).UsingGet()).RespondWith(Response.Create().WithStatusCode(200).WithBody(_rda).WithDelay(TimeSpan.FromSeconds(4)));
+        _fake.Server.Given(Request.Create().WithPath(PlanPath).UsingGet())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody(_rda).WithDelay(TimeSpan.FromSeconds(4)));
 
         var ex = await Assert.ThrowsAsync<PortException>(() => Client(Settings(timeoutSeconds: 1, attempts: 1)).FetchDmpAsync("4242"));
 
@@ -237,8 +255,14 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Export("rda", _rda);
         Export("standard", _standard, state: null, next: "written");
         var written = JsonNode.Parse(_standard)!;
-        var writeBack = new DmpWriteBack("ro-1", new Uri("https://research01.blob.core.windows.net/gardien-4242-ro-1"), "Azure Blob Storage", "continuous (geo-redundant)", "https://research01.blob.core.windows.net/gardien-4242-ro-1");
-        _fake.Server.Given(Request.Create().WithPath("/api/v1/madmp/fragments/9102").UsingPut()).RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
+        var writeBack = new DmpWriteBack(
+            "ro-1",
+            new Uri("https://research01.blob.core.windows.net/gardien-4242-ro-1"),
+            "Azure Blob Storage",
+            "continuous (geo-redundant)",
+            "https://research01.blob.core.windows.net/gardien-4242-ro-1");
+        _fake.Server.Given(Request.Create().WithPath("/api/v1/madmp/fragments/9102").UsingPut())
+            .RespondWith(Response.Create().WithStatusCode(200).WithBody("{}"));
 
         var first = await Client().WriteBackAsync(DmpId, writeBack);
         var put = Assert.Single(_fake.Log, r => r.RequestMessage.Method == "PUT").RequestMessage;
@@ -252,7 +276,9 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Assert.Equal("Bearer tok1", put.Headers!["Authorization"].Single());
         var data = JsonNode.Parse(put.Body!)!["data"]!;
         Assert.Equal("Chiffrement AES-256", data["securityMeasures"]!.GetValue<string>());
-        Assert.Equal(["Serveur du laboratoire", writeBack.ProvisionedLocation], data["facility"]!.AsArray().Select(f => f!["title"]!.GetValue<string>()));
+        Assert.Equal(
+            ["Serveur du laboratoire", writeBack.ProvisionedLocation],
+            data["facility"]!.AsArray().Select(f => f!["title"]!.GetValue<string>()));
         Assert.Equal(writeBack.HostUrl.ToString(), data["facility"]![1]!["technicalResourceId"]!.GetValue<string>());
         Assert.Equal("continuous (geo-redundant)", data["backupPolicy"]![0]!["backupFrequency"]!.GetValue<string>());
         Assert.Equal(["Serveur NAS"], data["backupPolicy"]![0]!["storageType"]!.AsArray().Select(t => t!.GetValue<string>()));
@@ -265,7 +291,8 @@ public sealed class OpidorDmpToolClientTests : IDisposable
         Export("rda", _rda);
         Export("standard", _standard);
 
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Client().WriteBackAsync("4242", new DmpWriteBack("ro-9", new Uri("https://x.example/c"), "t", "f", "loc")));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(
+            () => Client().WriteBackAsync("4242", new DmpWriteBack("ro-9", new Uri("https://x.example/c"), "t", "f", "loc")));
 
         Assert.Contains("ro-9", ex.Message, StringComparison.Ordinal);
         Assert.DoesNotContain(_fake.Log, r => r.RequestMessage.Method == "PUT");

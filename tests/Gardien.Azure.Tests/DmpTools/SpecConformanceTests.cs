@@ -16,7 +16,11 @@ public sealed class SpecConformanceTests
         var format = plan["parameters"]!.AsArray().Single(p => p!["name"]!.GetValue<string>() == "export_format")!;
         Assert.Equal(["standard", "rda"], format["schema"]!["enum"]!.AsArray().Select(v => v!.GetValue<string>()));
         Assert.NotNull(paths["/api/v1/madmp/fragments/{id}"]!["put"]);
-        Assert.Equal("bearer", JsonNode.Parse(TestFiles.Read("Specs/dmp-opidor-swagger-v1.json"))!["components"]!["securitySchemes"]!["bearerAuth"]!["scheme"]!.GetValue<string>());
+        Assert.Equal(
+            "bearer",
+            JsonNode.Parse(
+                TestFiles.Read(
+                    "Specs/dmp-opidor-swagger-v1.json"))!["components"]!["securitySchemes"]!["bearerAuth"]!["scheme"]!.GetValue<string>());
     }
 
     [Fact]
@@ -24,7 +28,20 @@ public sealed class SpecConformanceTests
     {
         var spec = TestFiles.Read("Specs/common-madmp-api-openapi.yaml");
 
-        foreach (var fragment in new[] { "  /dmps:\n    get:", "  /dmps/{id}:\n    get:", "    put:\n      operationId: putDMP", "- name: If-Unmodified-Since", "- name: modified_after", "- name: offset", "- name: count", "- name: sort[]", "- name: dmp_ids[]", "- total_count", "application/vnd.org.rd-alliance.dmp-common.v1.2+json" })
+        foreach (var fragment in new[]
+        {
+            "  /dmps:\n    get:",
+            "  /dmps/{id}:\n    get:",
+            "    put:\n      operationId: putDMP",
+            "- name: If-Unmodified-Since",
+            "- name: modified_after",
+            "- name: offset",
+            "- name: count",
+            "- name: sort[]",
+            "- name: dmp_ids[]",
+            "- total_count",
+            "application/vnd.org.rd-alliance.dmp-common.v1.2+json",
+        })
         {
             Assert.Contains(fragment, spec, StringComparison.Ordinal);
         }

@@ -27,7 +27,8 @@ public sealed class DmpToolPollerTests : IDisposable
     {
         _azurite = azurite;
         _registry.Setup(r => r.GetDmpAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string id, CancellationToken _) => id == "doi:governed" ? new DmpRecord { DmpId = id, State = DmpState.Active } : null);
+            .ReturnsAsync(
+                (string id, CancellationToken _) => id == "doi:governed" ? new DmpRecord { DmpId = id, State = DmpState.Active } : null);
     }
 
     public void Dispose() => _topic.Dispose();
@@ -38,9 +39,15 @@ public sealed class DmpToolPollerTests : IDisposable
         var options = new EventGridPublisherClientOptions { Transport = _topic.Transport };
         options.Retry.MaxRetries = maxRetries;
         options.Retry.Delay = TimeSpan.FromMilliseconds(10);
-        var publisher = new EventGridDmpChangePublisher(new EventGridPublisherClient(new Uri(_topic.Uri, "api/events"), new FixedTokenCredential(), options));
+        var publisher = new EventGridDmpChangePublisher(
+            new EventGridPublisherClient(new Uri(_topic.Uri, "api/events"), new FixedTokenCredential(), options));
         var store = new TableDmpPollCheckpointStore(new TableClient(_azurite.ConnectionString, _table));
-        return new DmpToolPoller([new DmpToolSource("damap", _tool)], publisher, store, _registry.Object, new DmpToolPollerOptions { BatchSize = batchSize, Overlap = TimeSpan.FromMinutes(10) });
+        return new DmpToolPoller(
+            [new DmpToolSource("damap", _tool)],
+            publisher,
+            store,
+            _registry.Object,
+            new DmpToolPollerOptions { BatchSize = batchSize, Overlap = TimeSpan.FromMinutes(10) });
     }
 
     private void TopicAnswers(int status, string? state = null, string? next = null)
@@ -59,7 +66,8 @@ public sealed class DmpToolPollerTests : IDisposable
     }
 
     private List<JsonObject> PublishedEvents() =>
-        [.. _topic.Log.Where(r => r.RequestMessage.Method == "POST" && r.ResponseMessage.StatusCode is 200).SelectMany(r => JsonNode.Parse(r.RequestMessage.Body!)!.AsArray().OfType<JsonObject>())];
+        [.. _topic.Log.Where(r => r.RequestMessage.Method == "POST" && r.ResponseMessage.StatusCode is 200)
+            .SelectMany(r => JsonNode.Parse(r.RequestMessage.Body!)!.AsArray().OfType<JsonObject>())];
 
     [Fact]
     public async Task Poll_PublishesOneCloudEventPerNewVersion_AReferenceNeverTheDocument()
@@ -75,14 +83,17 @@ public sealed class DmpToolPollerTests : IDisposable
         Assert.Equal("Bearer test-token", request.Headers!["Authorization"].Single());
         Assert.StartsWith("application/cloudevents-batch+json", request.Headers!["Content-Type"].Single(), StringComparison.Ordinal);
         var events = PublishedEvents();
-        Assert.Equal(["Gardien.Dmp.Submitted:doi:new", "Gardien.Dmp.Updated:doi:governed"], events.Select(e => $"{e["type"]}:{e["subject"]}"));
+        Assert.Equal(
+            ["Gardien.Dmp.Submitted:doi:new", "Gardien.Dmp.Updated:doi:governed"], events.Select(e => $"{e["type"]}:{e["subject"]}"));
         var first = events[0];
         Assert.Equal("1.0", first["specversion"]!.GetValue<string>());
         Assert.Equal("/gardien/dmp-tools/damap", first["source"]!.GetValue<string>());
         Assert.Equal(new DmpChange("damap", "doi:new", "11", T0, DmpChangeKind.Submitted).EventId, first["id"]!.GetValue<string>());
         var data = first["data"]!.AsObject();
         Assert.Equal(["tool", "id", "dmpId", "modified"], data.Select(p => p.Key));
-        Assert.Equal(("damap", "11", "doi:new"), (data["tool"]!.GetValue<string>(), data["id"]!.GetValue<string>(), data["dmpId"]!.GetValue<string>()));
+        Assert.Equal(
+            ("damap", "11", "doi:new"),
+            (data["tool"]!.GetValue<string>(), data["id"]!.GetValue<string>(), data["dmpId"]!.GetValue<string>()));
         Assert.Equal(T0, data["modified"]!.GetValue<DateTimeOffset>());
         Assert.Equal(T0.AddMinutes(5), result.Watermark);
     }
@@ -103,7 +114,8 @@ public sealed class DmpToolPollerTests : IDisposable
         Assert.Equal(T0.AddHours(1), second.Published[0].Modified);
         Assert.Empty(third.Published);
         Assert.Equal(3, PublishedEvents().Count);
-        Assert.Equal(_tool.Queries.Skip(1).Select(q => q), [T0.AddMinutes(1) - TimeSpan.FromMinutes(10), T0.AddHours(1) - TimeSpan.FromMinutes(10)]);
+        Assert.Equal(
+            _tool.Queries.Skip(1).Select(q => q), [T0.AddMinutes(1) - TimeSpan.FromMinutes(10), T0.AddHours(1) - TimeSpan.FromMinutes(10)]);
     }
 
     [Fact]
@@ -194,11 +206,14 @@ public sealed class DmpToolPollerTests : IDisposable
         public Task<IReadOnlyList<DmpSummary>> ListDmpsAsync(DateTimeOffset? modifiedAfter, CancellationToken cancellationToken = default)
         {
             Queries.Add(modifiedAfter);
-            return Task.FromResult<IReadOnlyList<DmpSummary>>([.. Summaries.Where(s => modifiedAfter is null || s.Modified is null || s.Modified > modifiedAfter)]);
+            return Task.FromResult<IReadOnlyList<DmpSummary>>(
+                [.. Summaries.Where(s => modifiedAfter is null || s.Modified is null || s.Modified > modifiedAfter)]);
         }
 
-        public Task<FetchedDmp?> FetchDmpAsync(string dmpId, CancellationToken cancellationToken = default) => throw new NotSupportedException("The poller never fetches documents.");
+        public Task<FetchedDmp?> FetchDmpAsync(string dmpId, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The poller never fetches documents.");
 
-        public Task<OperationResult> WriteBackAsync(string dmpId, DmpWriteBack writeBack, CancellationToken cancellationToken = default) => throw new NotSupportedException("The poller never writes back.");
+        public Task<OperationResult> WriteBackAsync(string dmpId, DmpWriteBack writeBack, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException("The poller never writes back.");
     }
 }

@@ -12,7 +12,8 @@ public sealed class FakeArm : IDisposable
     public const string SubscriptionId = "00000000-1111-2222-3333-444444444444";
     public const string ResourceGroup = "rg-gardien";
     public const string Account = "research01";
-    public const string AccountId = $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup}/providers/Microsoft.Storage/storageAccounts/{Account}";
+    public const string AccountId =
+        $"/subscriptions/{SubscriptionId}/resourceGroups/{ResourceGroup}/providers/Microsoft.Storage/storageAccounts/{Account}";
 
     public FakeArm() => Fake = Loopback.Https();
 
@@ -39,7 +40,16 @@ public sealed class FakeArm : IDisposable
 
     public IReadOnlyList<ILogEntry> RequestsOf(string method) => [.. Requests.Where(r => r.RequestMessage.Method == method)];
 
-    public void Reply(string method, string path, int status, JsonNode? body = null, string? state = null, string? nextState = null, string scenario = "arm", IDictionary<string, string>? headers = null, TimeSpan? delay = null)
+    public void Reply(
+        string method,
+        string path,
+        int status,
+        JsonNode? body = null,
+        string? state = null,
+        string? nextState = null,
+        string scenario = "arm",
+        IDictionary<string, string>? headers = null,
+        TimeSpan? delay = null)
     {
         var request = Request.Create().WithPath(path).UsingMethod(method);
         var response = Response.Create().WithStatusCode(status);
@@ -72,9 +82,11 @@ public sealed class FakeArm : IDisposable
     }
 
     public void ReplyText(string method, string path, int status, string text) =>
-        Server.Given(Request.Create().WithPath(path).UsingMethod(method)).RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(text));
+        Server.Given(Request.Create().WithPath(path).UsingMethod(method))
+            .RespondWith(Response.Create().WithStatusCode(status).WithHeader("Content-Type", "application/json").WithBody(text));
 
-    public static JsonObject Error(string code, string message = "failed") => new() { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } };
+    public static JsonObject Error(string code, string message = "failed") =>
+        new() { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } };
 
     public void Dispose() => Fake.Dispose();
 }

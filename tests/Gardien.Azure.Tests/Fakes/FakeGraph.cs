@@ -68,9 +68,22 @@ public sealed partial class FakeGraph : IDisposable
         return user;
     }
 
-    public FakeGroup AddGroup(string displayName, string mailNickname, bool securityEnabled = true, bool mailEnabled = false, DateTimeOffset? created = null)
+    public FakeGroup AddGroup(
+        string displayName,
+        string mailNickname,
+        bool securityEnabled = true,
+        bool mailEnabled = false,
+        DateTimeOffset? created = null)
     {
-        var group = new FakeGroup(NewId(), displayName, "pre-existing", mailNickname, null, securityEnabled, mailEnabled, created ?? DateTimeOffset.UtcNow.AddDays(-30));
+        var group = new FakeGroup(
+            NewId(),
+            displayName,
+            "pre-existing",
+            mailNickname,
+            null,
+            securityEnabled,
+            mailEnabled,
+            created ?? DateTimeOffset.UtcNow.AddDays(-30));
         Groups[group.Id] = group;
         return group;
     }
@@ -85,7 +98,8 @@ public sealed partial class FakeGraph : IDisposable
     }
 
     public static ResponseMessage Error(int status, string code, string message, params (string Name, string Value)[] headers) =>
-        Loopback.Json(status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString(), headers);
+        Loopback.Json(
+            status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString(), headers);
 
     public void Dispose() => Loopback.Dispose();
 
@@ -101,7 +115,8 @@ public sealed partial class FakeGraph : IDisposable
             }
 
             var path = Uri.UnescapeDataString(request.Path);
-            var fault = _faults.FirstOrDefault(f => f.Times > 0 && f.Method == request.Method && path.Contains(f.PathContains, StringComparison.Ordinal));
+            var fault = _faults.FirstOrDefault(
+                f => f.Times > 0 && f.Method == request.Method && path.Contains(f.PathContains, StringComparison.Ordinal));
             if (fault is not null)
             {
                 fault.Times--;
@@ -143,7 +158,12 @@ public sealed partial class FakeGraph : IDisposable
         if (method == "GET" && (m = UserPath().Match(p)).Success)
         {
             var user = FindUser(m.Groups["id"].Value);
-            return user is null ? Error(404, "Request_ResourceNotFound", $"Resource '{m.Groups["id"].Value}' does not exist or one of its queried reference-property objects are not present.") : Loopback.Json(200, UserJson(user).ToJsonString());
+            return user is null
+                ? Error(
+                    404,
+                    "Request_ResourceNotFound",
+                    $"Resource '{m.Groups["id"].Value}' does not exist or one of its queried reference-property objects are not present.")
+                : Loopback.Json(200, UserJson(user).ToJsonString());
         }
 
         if (p == "/groups" && method == "GET")
@@ -155,7 +175,11 @@ public sealed partial class FakeGraph : IDisposable
                 return Error(400, "Request_UnsupportedQuery", "Unsupported query.");
             }
 
-            var found = Groups.Values.Where(g => string.Equals(g.MailNickname, nick.Groups["v"].Value.Replace("''", "'", StringComparison.Ordinal), StringComparison.OrdinalIgnoreCase) && Visible(g));
+            var found = Groups.Values.Where(
+                g => string.Equals(
+                    g.MailNickname,
+                    nick.Groups["v"].Value.Replace("''", "'", StringComparison.Ordinal),
+                    StringComparison.OrdinalIgnoreCase) && Visible(g));
             return Collection(found.Select(GroupJson));
         }
 
@@ -166,7 +190,8 @@ public sealed partial class FakeGraph : IDisposable
 
         if ((m = UniqueNamePath().Match(p)).Success && method == "GET")
         {
-            var group = Groups.Values.FirstOrDefault(g => string.Equals(g.UniqueName, m.Groups["u"].Value, StringComparison.OrdinalIgnoreCase));
+            var group = Groups.Values.FirstOrDefault(
+                g => string.Equals(g.UniqueName, m.Groups["u"].Value, StringComparison.OrdinalIgnoreCase));
             return group is null || !Visible(group) ? NotFound(m.Groups["u"].Value) : Loopback.Json(200, GroupJson(group).ToJsonString());
         }
 
@@ -183,8 +208,10 @@ public sealed partial class FakeGraph : IDisposable
                 ("GET", "") => Loopback.Json(200, GroupJson(group).ToJsonString()),
                 ("PATCH", "") => PatchGroup(group, JsonNode.Parse(request.Body!)!.AsObject()),
                 ("POST", "/members/$ref") => AddMemberRef(group, JsonNode.Parse(request.Body!)!.AsObject()),
-                ("GET", "/members") => Collection(group.Members.Select(id => new JsonObject { ["@odata.type"] = "#microsoft.graph.user", ["id"] = id })),
-                ("GET", "/members/microsoft.graph.user" or "/members/graph.user") => Collection(group.Members.Select(FindUser).OfType<FakeUser>().Select(UserJson)),
+                ("GET", "/members") => Collection(
+                    group.Members.Select(id => new JsonObject { ["@odata.type"] = "#microsoft.graph.user", ["id"] = id })),
+                ("GET", "/members/microsoft.graph.user" or "/members/graph.user") => Collection(
+                    group.Members.Select(FindUser).OfType<FakeUser>().Select(UserJson)),
                 _ when method == "DELETE" && MemberRef().Match(rest) is { Success: true } r => group.Members.Remove(r.Groups["uid"].Value)
                     ? Loopback.Empty(204)
                     : NotFound(r.Groups["uid"].Value),
@@ -201,7 +228,10 @@ public sealed partial class FakeGraph : IDisposable
         var advanced = filter.Contains("/any(", StringComparison.Ordinal) || filter.Contains("extension_", StringComparison.Ordinal);
         if (advanced && (Loopback.Header(request, "ConsistencyLevel") != "eventual" || query.GetValueOrDefault("$count") != "true"))
         {
-            return Error(400, "Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property 'otherMails' of resource 'User'.");
+            return Error(
+                400,
+                "Request_UnsupportedQuery",
+                "Unsupported or invalid query filter clause specified for property 'otherMails' of resource 'User'.");
         }
 
         var clauses = filter.Split(" or ", StringSplitOptions.TrimEntries);
@@ -228,7 +258,8 @@ public sealed partial class FakeGraph : IDisposable
         {
             "mail" => string.Equals(user.Mail, value, StringComparison.OrdinalIgnoreCase),
             "userPrincipalName" => string.Equals(user.Upn, value, StringComparison.OrdinalIgnoreCase),
-            var p when p.StartsWith("extension_", StringComparison.Ordinal) => string.Equals(user.Orcid, value, StringComparison.OrdinalIgnoreCase),
+            var p when p.StartsWith("extension_", StringComparison.Ordinal) => string.Equals(
+                user.Orcid, value, StringComparison.OrdinalIgnoreCase),
             _ => false,
         };
     }
@@ -285,7 +316,8 @@ public sealed partial class FakeGraph : IDisposable
             return Error(400, "Request_BadRequest", "Invalid value specified for property 'mailNickname' of resource 'Group'.");
         }
 
-        var group = new FakeGroup(NewId(), body["displayName"]!.GetValue<string>(), body["description"]?.GetValue<string>(), nickname, unique,
+        var group = new FakeGroup(
+            NewId(), body["displayName"]!.GetValue<string>(), body["description"]?.GetValue<string>(), nickname, unique,
             body["securityEnabled"]!.GetValue<bool>(), body["mailEnabled"]!.GetValue<bool>(), DateTimeOffset.UtcNow)
         {
             InvisibleFor = ReplicationLagRequests,
@@ -310,12 +342,18 @@ public sealed partial class FakeGraph : IDisposable
         var ids = binds.Select(b => b[(b.LastIndexOf('/') + 1)..]).ToList();
         if (ids.Any(id => FindUser(id) is null))
         {
-            return Error(404, "Request_ResourceNotFound", "Resource does not exist or one of its queried reference-property objects are not present.");
+            return Error(
+                404,
+                "Request_ResourceNotFound",
+                "Resource does not exist or one of its queried reference-property objects are not present.");
         }
 
         if (ids.Any(group.Members.Contains))
         {
-            return Error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'.");
+            return Error(
+                400,
+                "Request_BadRequest",
+                "One or more added object references already exist for the following modified properties: 'members'.");
         }
 
         group.Members.AddRange(ids);
@@ -333,7 +371,10 @@ public sealed partial class FakeGraph : IDisposable
 
         if (group.Members.Contains(id))
         {
-            return Error(400, "Request_BadRequest", "One or more added object references already exist for the following modified properties: 'members'.");
+            return Error(
+                400,
+                "Request_BadRequest",
+                "One or more added object references already exist for the following modified properties: 'members'.");
         }
 
         group.Members.Add(id);
@@ -352,10 +393,15 @@ public sealed partial class FakeGraph : IDisposable
     }
 
     private FakeUser? FindUser(string idOrUpn) =>
-        Users.FirstOrDefault(u => string.Equals(u.Id, idOrUpn, StringComparison.OrdinalIgnoreCase) || string.Equals(u.Upn, idOrUpn, StringComparison.OrdinalIgnoreCase));
+        Users.FirstOrDefault(
+            u => string.Equals(u.Id, idOrUpn, StringComparison.OrdinalIgnoreCase)
+                || string.Equals(u.Upn, idOrUpn, StringComparison.OrdinalIgnoreCase));
 
     private static ResponseMessage NotFound(string what) =>
-        Error(404, "Request_ResourceNotFound", $"Resource '{what}' does not exist or one of its queried reference-property objects are not present.");
+        Error(
+            404,
+            "Request_ResourceNotFound",
+            $"Resource '{what}' does not exist or one of its queried reference-property objects are not present.");
 
     private static ResponseMessage Collection(IEnumerable<JsonObject> items, int? count = null)
     {
@@ -439,7 +485,15 @@ public sealed partial class FakeGraph : IDisposable
 
 public sealed record FakeUser(string Id, string DisplayName, string? Mail, string Upn, IReadOnlyList<string> OtherMails, string? Orcid);
 
-public sealed record FakeGroup(string Id, string DisplayName, string? Description, string MailNickname, string? UniqueName, bool SecurityEnabled, bool MailEnabled, DateTimeOffset Created)
+public sealed record FakeGroup(
+    string Id,
+    string DisplayName,
+    string? Description,
+    string MailNickname,
+    string? UniqueName,
+    bool SecurityEnabled,
+    bool MailEnabled,
+    DateTimeOffset Created)
 {
     public List<string> Members { get; } = [];
 

@@ -20,7 +20,8 @@ public sealed partial class FakeKeyVault : IDisposable
     public FakeKeyVault()
     {
         Loopback = Loopback.Https();
-        Loopback.Server.Given(Request.Create().WithPath(new WildcardMatcher("/*"))).AtPriority(10).RespondWith(Response.Create().WithCallback(Handle));
+        Loopback.Server.Given(Request.Create().WithPath(new WildcardMatcher("/*"))).AtPriority(10)
+            .RespondWith(Response.Create().WithCallback(Handle));
     }
 
     public Loopback Loopback { get; }
@@ -30,7 +31,8 @@ public sealed partial class FakeKeyVault : IDisposable
     public IReadOnlyList<IRequestMessage> Requests => Loopback.Requests;
 
     /// <summary>Requests that carried the bearer token (the challenge round trips left out).</summary>
-    public IReadOnlyList<IRequestMessage> AuthenticatedRequests => [.. Requests.Where(r => Loopback.Header(r, "Authorization") is not null)];
+    public IReadOnlyList<IRequestMessage> AuthenticatedRequests =>
+        [.. Requests.Where(r => Loopback.Header(r, "Authorization") is not null)];
 
     /// <summary>Adds a new version (it becomes the current one). Returns its id.</summary>
     public string SetSecret(string name, string value, DateTimeOffset created, bool enabled = true, DateTimeOffset? expires = null)
@@ -61,7 +63,8 @@ public sealed partial class FakeKeyVault : IDisposable
     }
 
     public static ResponseMessage Error(int status, string code, string message, params (string Name, string Value)[] headers) =>
-        Loopback.Json(status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString(), headers);
+        Loopback.Json(
+            status, new JsonObject { ["error"] = new JsonObject { ["code"] = code, ["message"] = message } }.ToJsonString(), headers);
 
     public void Dispose() => Loopback.Dispose();
 
@@ -71,8 +74,12 @@ public sealed partial class FakeKeyVault : IDisposable
         {
             if (Loopback.Header(request, "Authorization") is not { } auth)
             {
-                return Loopback.Json(401, """{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}""",
-                    ("WWW-Authenticate", "Bearer authorization=\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47\", resource=\"https://vault.azure.net\""));
+                return Loopback.Json(
+                    401, """{"error":{"code":"Unauthorized","message":"AKV10000: Request is missing a Bearer or PoP token."}}""",
+                    (
+                        "WWW-Authenticate",
+                        "Bearer authorization=\"https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47\", "
+                        + "resource=\"https://vault.azure.net\""));
             }
 
             if (auth != "Bearer " + FixedTokenCredential.Token)
@@ -106,7 +113,8 @@ public sealed partial class FakeKeyVault : IDisposable
             var rest = m.Groups["rest"].Value;
             if (rest == "/versions")
             {
-                var value = new JsonArray([.. versions.Select(v => (JsonNode)new JsonObject { ["id"] = Id(name, v.Id), ["attributes"] = Attributes(v) })]);
+                var value = new JsonArray(
+                    [.. versions.Select(v => (JsonNode)new JsonObject { ["id"] = Id(name, v.Id), ["attributes"] = Attributes(v) })]);
                 return Loopback.Json(200, new JsonObject { ["value"] = value, ["nextLink"] = null }.ToJsonString());
             }
 
@@ -121,7 +129,14 @@ public sealed partial class FakeKeyVault : IDisposable
                 return Error(403, "Forbidden", "Operation get is not allowed on a disabled secret.");
             }
 
-            return Loopback.Json(200, new JsonObject { ["value"] = version.Value, ["id"] = Id(name, version.Id), ["attributes"] = Attributes(version) }.ToJsonString());
+            return Loopback.Json(
+                200,
+                new JsonObject
+                {
+                    ["value"] = version.Value,
+                    ["id"] = Id(name, version.Id),
+                    ["attributes"] = Attributes(version),
+                }.ToJsonString());
         }
     }
 

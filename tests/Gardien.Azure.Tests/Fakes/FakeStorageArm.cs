@@ -21,7 +21,8 @@ public sealed class FakeStorageArm : IDisposable
     public FakeStorageArm()
     {
         Arm = new FakeArm();
-        Arm.Server.Given(Request.Create().WithPath(p => p.StartsWith(FakeArm.AccountId, StringComparison.Ordinal))).AtPriority(100).RespondWith(Response.Create().WithCallback(Handle));
+        Arm.Server.Given(Request.Create().WithPath(p => p.StartsWith(FakeArm.AccountId, StringComparison.Ordinal))).AtPriority(100)
+            .RespondWith(Response.Create().WithCallback(Handle));
     }
 
     public FakeArm Arm { get; }
@@ -38,7 +39,8 @@ public sealed class FakeStorageArm : IDisposable
     /// <summary>Containers ARM must report as missing.</summary>
     public HashSet<string> Missing { get; } = new(StringComparer.Ordinal);
 
-    public IReadOnlyList<WireMock.Logging.ILogEntry> Writes => [.. Arm.Requests.Where(r => r.RequestMessage.Method is "PUT" or "POST" or "DELETE")];
+    public IReadOnlyList<WireMock.Logging.ILogEntry> Writes =>
+        [.. Arm.Requests.Where(r => r.RequestMessage.Method is "PUT" or "POST" or "DELETE")];
 
     public void Dispose() => Arm.Dispose();
 
@@ -63,28 +65,50 @@ public sealed class FakeStorageArm : IDisposable
             var parts = rest.Split('/', StringSplitOptions.RemoveEmptyEntries);
             return (request.Method, parts) switch
             {
-                ("GET", ["blobServices", "default", "containers", var c]) => Missing.Contains(c) ? Json(404, FakeArm.Error("ContainerNotFound")) : Json(200, ContainerJson(c, Record(c))),
-                ("PUT", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default"]) => PutPolicy(Record(c), body!, ifMatch),
-                ("POST", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default", "lock"]) => LockPolicy(Record(c), ifMatch),
-                ("POST", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default", "extend"]) => ExtendPolicy(Record(c), body!, ifMatch),
+                ("GET", ["blobServices", "default", "containers", var c]) => Missing.Contains(c)
+                    ? Json(404, FakeArm.Error("ContainerNotFound"))
+                    : Json(200, ContainerJson(c, Record(c))),
+                ("PUT", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default"]) => PutPolicy(
+                    Record(c), body!, ifMatch),
+                ("POST", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default", "lock"]) => LockPolicy(
+                    Record(c), ifMatch),
+                ("POST", ["blobServices", "default", "containers", var c, "immutabilityPolicies", "default", "extend"]) => ExtendPolicy(
+                    Record(c), body!, ifMatch),
                 ("POST", ["blobServices", "default", "containers", var c, "setLegalHold"]) => Hold(Record(c), body!, set: true),
                 ("POST", ["blobServices", "default", "containers", var c, "clearLegalHold"]) => Hold(Record(c), body!, set: false),
                 ("GET", ["encryptionScopes", var s]) => EncryptionScopes.Contains(s)
-                    ? Json(200, new JsonObject { ["name"] = s, ["properties"] = new JsonObject { ["source"] = "Microsoft.Storage", ["state"] = "Enabled" } })
+                    ? Json(
+                        200,
+                        new JsonObject
+                        {
+                            ["name"] = s,
+                            ["properties"] = new JsonObject { ["source"] = "Microsoft.Storage", ["state"] = "Enabled" },
+                        })
                     : Json(404, FakeArm.Error("EncryptionScopeNotFound")),
                 ("PUT", ["encryptionScopes", var s]) => CreateScope(s, body!),
                 ("GET", ["managementPolicies", "default"]) => LifecycleRules is null
                     ? Json(404, FakeArm.Error("ManagementPolicyNotFound"))
-                    : Json(200, new JsonObject { ["name"] = "DefaultManagementPolicy", ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = LifecycleRules.DeepClone() } } }),
+                    : Json(
+                        200,
+                        new JsonObject
+                        {
+                            ["name"] = "DefaultManagementPolicy",
+                            ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = LifecycleRules.DeepClone() } },
+                        }),
                 ("PUT", ["managementPolicies", "default"]) => PutPolicyRules(body!),
                 ("DELETE", ["managementPolicies", "default"]) => DeletePolicyRules(),
                 ("GET", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments"]) =>
                     Json(200, new JsonObject { ["value"] = new JsonArray([.. Assignments(c).Values.Select(a => a.DeepClone())]) }),
-                ("GET", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
-                    Assignments(c).TryGetValue(name, out var found) ? Json(200, found.DeepClone()) : Json(404, FakeArm.Error("RoleAssignmentNotFound")),
-                ("PUT", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
+                ("GET", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments",
+                        var name]) =>
+                    Assignments(c).TryGetValue(name, out var found)
+                        ? Json(200, found.DeepClone())
+                        : Json(404, FakeArm.Error("RoleAssignmentNotFound")),
+                ("PUT", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments",
+                        var name]) =>
                     PutAssignment(request.Path, c, name, body!),
-                ("DELETE", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments", var name]) =>
+                ("DELETE", ["blobServices", "default", "containers", var c, "providers", "Microsoft.Authorization", "roleAssignments",
+                        var name]) =>
                     Assignments(c).Remove(name, out var removed) ? Json(200, removed) : new ResponseMessage { StatusCode = 204 },
                 _ => Json(400, FakeArm.Error("InvalidResourceType", $"The fake does not know {request.Method} {rest}.")),
             };
@@ -113,7 +137,8 @@ public sealed class FakeStorageArm : IDisposable
             ["legalHold"] = new JsonObject
             {
                 ["hasLegalHold"] = record.HoldTags.Count > 0,
-                ["tags"] = new JsonArray([.. record.HoldTags.Select(t => (JsonNode)new JsonObject { ["tag"] = t, ["timestamp"] = "2026-01-01T00:00:00Z" })]),
+                ["tags"] = new JsonArray(
+                    [.. record.HoldTags.Select(t => (JsonNode)new JsonObject { ["tag"] = t, ["timestamp"] = "2026-01-01T00:00:00Z" })]),
             },
         };
         if (record.ImmutabilityDays is { } days)
@@ -125,7 +150,13 @@ public sealed class FakeStorageArm : IDisposable
             };
         }
 
-        return new JsonObject { ["id"] = FakeArm.ContainerId(name), ["name"] = name, ["type"] = "Microsoft.Storage/storageAccounts/blobServices/containers", ["properties"] = properties };
+        return new JsonObject
+        {
+            ["id"] = FakeArm.ContainerId(name),
+            ["name"] = name,
+            ["type"] = "Microsoft.Storage/storageAccounts/blobServices/containers",
+            ["properties"] = properties,
+        };
     }
 
     private IResponseMessage PutPolicy(ContainerRecord record, JsonNode body, string? ifMatch)
@@ -174,7 +205,11 @@ public sealed class FakeStorageArm : IDisposable
     private static IResponseMessage PolicyJson(ContainerRecord record) => Json(200, new JsonObject
     {
         ["etag"] = record.ImmutabilityETag,
-        ["properties"] = new JsonObject { ["immutabilityPeriodSinceCreationInDays"] = record.ImmutabilityDays, ["state"] = record.ImmutabilityState },
+        ["properties"] = new JsonObject
+        {
+            ["immutabilityPeriodSinceCreationInDays"] = record.ImmutabilityDays,
+            ["state"] = record.ImmutabilityState,
+        },
     });
 
     private static IResponseMessage Hold(ContainerRecord record, JsonNode body, bool set)
@@ -191,7 +226,13 @@ public sealed class FakeStorageArm : IDisposable
             }
         }
 
-        return Json(200, new JsonObject { ["hasLegalHold"] = record.HoldTags.Count > 0, ["tags"] = new JsonArray([.. record.HoldTags.Select(t => (JsonNode)JsonValue.Create(t))]) });
+        return Json(
+            200,
+            new JsonObject
+            {
+                ["hasLegalHold"] = record.HoldTags.Count > 0,
+                ["tags"] = new JsonArray([.. record.HoldTags.Select(t => (JsonNode)JsonValue.Create(t))]),
+            });
     }
 
     private IResponseMessage CreateScope(string scope, JsonNode body)
@@ -214,7 +255,8 @@ public sealed class FakeStorageArm : IDisposable
         }
 
         LifecycleRules = (JsonArray)rules.DeepClone();
-        return Json(200, new JsonObject { ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = rules.DeepClone() } } });
+        return Json(
+            200, new JsonObject { ["properties"] = new JsonObject { ["policy"] = new JsonObject { ["rules"] = rules.DeepClone() } } });
     }
 
     private IResponseMessage DeletePolicyRules()

@@ -6,7 +6,9 @@ using WireMock.ResponseBuilders;
 
 namespace Gardien.Azure.Tests.Fakes;
 
-/// <summary>A Teams Workflows webhook ("When a Teams webhook request is received") over HTTPS on 127.0.0.1: 202 Accepted unless a fault is queued.</summary>
+/// <summary>
+/// A Teams Workflows webhook ("When a Teams webhook request is received") over HTTPS on 127.0.0.1: 202 Accepted unless a fault is queued.
+/// </summary>
 public sealed class FakeWebhook : IDisposable
 {
     private readonly ConcurrentQueue<Func<ResponseMessage>> _faults = new();
@@ -21,7 +23,10 @@ public sealed class FakeWebhook : IDisposable
     public Loopback Loopback { get; }
 
     /// <summary>The secret URL, with its signature in the query as Teams issues it.</summary>
-    public Uri Url => new(Loopback.Uri, "workflows/0f1e2d/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIGNATURE");
+    public Uri Url =>
+        new(
+            Loopback.Uri,
+            "workflows/0f1e2d/triggers/manual/paths/invoke?api-version=1&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SECRETSIGNATURE");
 
     public IReadOnlyList<IRequestMessage> Requests => Loopback.Requests;
 

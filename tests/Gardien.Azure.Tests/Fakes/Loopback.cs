@@ -36,7 +36,8 @@ public sealed class Loopback : IDisposable
     /// <summary>A handler trusting the fake's certificate and nothing else.</summary>
     public static HttpClientHandler TrustingHandler() => new()
     {
-        ServerCertificateCustomValidationCallback = (_, cert, _, errors) => errors == SslPolicyErrors.None || cert?.Thumbprint == Certificate.Value.Thumbprint,
+        ServerCertificateCustomValidationCallback = (_, cert, _, errors) => errors == SslPolicyErrors.None
+            || cert?.Thumbprint == Certificate.Value.Thumbprint,
     };
 
     /// <summary>An Azure SDK transport trusting the fake's certificate and nothing else.</summary>
@@ -87,7 +88,9 @@ public sealed class Loopback : IDisposable
         foreach (var pair in (request.RawQuery ?? string.Empty).TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = pair.Split('=', 2);
-            result[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length == 2 ? Uri.UnescapeDataString(parts[1].Replace('+', ' ')) : string.Empty;
+            result[Uri.UnescapeDataString(parts[0].Replace('+', ' '))] = parts.Length == 2
+                ? Uri.UnescapeDataString(parts[1].Replace('+', ' '))
+                : string.Empty;
         }
 
         return result;

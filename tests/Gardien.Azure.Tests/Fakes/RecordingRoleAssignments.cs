@@ -8,13 +8,21 @@ public sealed class RecordingRoleAssignments : IContainerRoleAssignments
 {
     public List<string> Calls { get; } = [];
 
-    public Task<RoleAssignmentResult> AssignAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default)
+    public Task<RoleAssignmentResult> AssignAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default)
     {
         Calls.Add($"assign {principal.Kind} {principal.Id} {container} {role}");
         return Task.FromResult(new RoleAssignmentResult("ra-1", true, []));
     }
 
-    public Task<RoleAssignmentResult> RemoveAsync(PrincipalRef principal, string container, AccessLevel role, CancellationToken cancellationToken = default)
+    public Task<RoleAssignmentResult> RemoveAsync(
+        PrincipalRef principal,
+        string container,
+        AccessLevel role,
+        CancellationToken cancellationToken = default)
     {
         Calls.Add($"remove {principal.Kind} {principal.Id} {container} {role}");
         return Task.FromResult(new RoleAssignmentResult("ra-1", true, []));

@@ -19,6 +19,8 @@ public sealed class DictionarySecretStore(Dictionary<string, string> secrets) : 
             Reads.Add(name);
         }
 
-        return secrets.TryGetValue(name, out var value) ? Task.FromResult(value) : throw new PortNotFoundException($"Secret '{name}' does not exist.");
+        return secrets.TryGetValue(name, out var value)
+            ? Task.FromResult(value)
+            : throw new PortNotFoundException($"Secret '{name}' does not exist.");
     }
 }

@@ -29,7 +29,9 @@ public sealed class GraphDirectoryTests : IDisposable
         Assert.Equal("GET", request.Method);
         Assert.Equal("/v1.0/users", request.Path);
         var query = Loopback.Query(request);
-        Assert.Equal("mail eq 'Ada@Inst.example' or userPrincipalName eq 'Ada@Inst.example' or otherMails/any(m:m eq 'Ada@Inst.example')", query["$filter"]);
+        Assert.Equal(
+            "mail eq 'Ada@Inst.example' or userPrincipalName eq 'Ada@Inst.example' or otherMails/any(m:m eq 'Ada@Inst.example')",
+            query["$filter"]);
         Assert.Equal($"id,displayName,mail,otherMails,userPrincipalName,{FakeGraph.OrcidAttribute}", query["$select"]);
         Assert.Equal("true", query["$count"]);
         Assert.Equal("5", query["$top"]);
@@ -77,7 +79,8 @@ public sealed class GraphDirectoryTests : IDisposable
         var o = _graph.AddUser("Orla O'Brien", "o'brien@inst.example", "obrien@inst.example");
 
         Assert.Equal(o.Id, (await Directory().FindUserAsync("o'brien@inst.example"))?.Id);
-        Assert.StartsWith("mail eq 'o''brien@inst.example'", Loopback.Query(Assert.Single(_graph.Requests))["$filter"], StringComparison.Ordinal);
+        Assert.StartsWith(
+            "mail eq 'o''brien@inst.example'", Loopback.Query(Assert.Single(_graph.Requests))["$filter"], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -89,7 +92,8 @@ public sealed class GraphDirectoryTests : IDisposable
 
         Assert.Equal(grace.Id, user?.Id);
         Assert.Equal("0000-0002-1825-0097", user?.Orcid);
-        Assert.Equal($"{FakeGraph.OrcidAttribute} eq '0000-0002-1825-0097' or {FakeGraph.OrcidAttribute} eq 'https://orcid.org/0000-0002-1825-0097'",
+        Assert.Equal(
+            $"{FakeGraph.OrcidAttribute} eq '0000-0002-1825-0097' or {FakeGraph.OrcidAttribute} eq 'https://orcid.org/0000-0002-1825-0097'",
             Loopback.Query(Assert.Single(_graph.Requests))["$filter"]);
     }
 
@@ -142,7 +146,8 @@ public sealed class GraphDirectoryTests : IDisposable
         Assert.True(name.Length > 64);
         Assert.Equal(64, nickname.Length);
         Assert.Equal(nickname, GraphNames.MailNickname(name));
-        Assert.NotEqual(nickname, GraphNames.MailNickname(name.Replace("contributors", "readers", StringComparison.Ordinal) + "xxxxxxxxxxxx"));
+        Assert.NotEqual(
+            nickname, GraphNames.MailNickname(name.Replace("contributors", "readers", StringComparison.Ordinal) + "xxxxxxxxxxxx"));
         Assert.Equal("a-b-c-d", GraphNames.MailNickname("a b(c)d"));
     }
 
@@ -187,12 +192,20 @@ public sealed class GraphDirectoryTests : IDisposable
         Assert.Equal(users, _graph.Groups[group.Id].Members);
         var requests = _graph.Requests.Skip(before).ToList();
         Assert.Equal(
-            [$"GET /v1.0/groups/{group.Id}/members", $"PATCH /v1.0/groups/{group.Id}", $"PATCH /v1.0/groups/{group.Id}", $"PATCH /v1.0/groups/{group.Id}", $"GET /v1.0/groups/{group.Id}/members"],
+            [
+                $"GET /v1.0/groups/{group.Id}/members",
+                $"PATCH /v1.0/groups/{group.Id}",
+                $"PATCH /v1.0/groups/{group.Id}",
+                $"PATCH /v1.0/groups/{group.Id}",
+                $"GET /v1.0/groups/{group.Id}/members",
+            ],
             requests.Select(r => $"{r.Method} {r.Path}"));
         Assert.Equal("id", Loopback.Query(requests[0])["$select"]);
         var batches = requests.Where(r => r.Method == "PATCH").Select(r => JsonNode.Parse(r.Body!)!.AsObject()).ToList();
         Assert.Equal([20, 20, 5], batches.Select(b => b["members@odata.bind"]!.AsArray().Count));
-        Assert.Equal(users.Select(id => $"{_graph.BaseUrl}/directoryObjects/{id}"), batches.SelectMany(b => b["members@odata.bind"]!.AsArray().Select(n => (string?)n)));
+        Assert.Equal(
+            users.Select(id => $"{_graph.BaseUrl}/directoryObjects/{id}"),
+            batches.SelectMany(b => b["members@odata.bind"]!.AsArray().Select(n => (string?)n)));
         Assert.All(batches, b => Assert.Empty(b.Select(p => p.Key).Except(["members@odata.bind", "@odata.type"])));
     }
 
@@ -209,7 +222,9 @@ public sealed class GraphDirectoryTests : IDisposable
 
         Assert.Equal([b], added);
         var patch = _graph.Requests.Last(r => r.Method == "PATCH");
-        Assert.Equal([$"{_graph.BaseUrl}/directoryObjects/{b}"], JsonNode.Parse(patch.Body!)!["members@odata.bind"]!.AsArray().Select(n => (string?)n));
+        Assert.Equal(
+            [$"{_graph.BaseUrl}/directoryObjects/{b}"],
+            JsonNode.Parse(patch.Body!)!["members@odata.bind"]!.AsArray().Select(n => (string?)n));
     }
 
     [Fact]
@@ -276,7 +291,8 @@ public sealed class GraphDirectoryTests : IDisposable
 
         Assert.True(await Directory().AddMemberAsync(group.Id, a));
         Assert.Equal([TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(7)], _delays.Waits);
-        Assert.All(_graph.Requests, r => Assert.Equal($"{_graph.BaseUrl}/directoryObjects/{a}", (string?)JsonNode.Parse(r.Body!)!["@odata.id"]));
+        Assert.All(
+            _graph.Requests, r => Assert.Equal($"{_graph.BaseUrl}/directoryObjects/{a}", (string?)JsonNode.Parse(r.Body!)!["@odata.id"]));
     }
 
     [Fact]
@@ -316,7 +332,8 @@ public sealed class GraphDirectoryTests : IDisposable
     [Fact]
     public async Task WrongToken_IsRefusedNamingTheIdentity()
     {
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Directory(credential: new FixedTokenCredential("expired")).FindUserAsync("a@x.example"));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(
+            () => Directory(credential: new FixedTokenCredential("expired")).FindUserAsync("a@x.example"));
 
         Assert.Contains("AZURE_CLIENT_ID", ex.Message, StringComparison.Ordinal);
         Assert.Equal("Bearer expired", Loopback.Header(Assert.Single(_graph.Requests), "Authorization"));
@@ -325,7 +342,11 @@ public sealed class GraphDirectoryTests : IDisposable
     [Fact]
     public async Task MissingPermission_IsRefusedNamingThePermissions()
     {
-        _graph.Fail("POST", "/v1.0/groups", 1, () => FakeGraph.Error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."));
+        _graph.Fail(
+            "POST",
+            "/v1.0/groups",
+            1,
+            () => FakeGraph.Error(403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."));
 
         var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Directory().EnsureGroupAsync("g-readers", "d"));
 
@@ -349,7 +370,8 @@ public sealed class GraphDirectoryTests : IDisposable
         _graph.Loopback.Server.Given(Request.Create().WithPath("/v1.0/users").UsingGet()).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithBody("""{"value":[]}""").WithDelay(TimeSpan.FromSeconds(2)));
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => Directory(o => o.RequestTimeout = TimeSpan.FromMilliseconds(300)).FindUserAsync("a@x.example"));
+        var ex = await Assert.ThrowsAsync<PortException>(
+            () => Directory(o => o.RequestTimeout = TimeSpan.FromMilliseconds(300)).FindUserAsync("a@x.example"));
 
         Assert.True(ex.IsTransient);
         Assert.Contains("RequestTimeout", ex.Message, StringComparison.Ordinal);
@@ -365,7 +387,9 @@ public sealed class GraphDirectoryTests : IDisposable
 
         Assert.True(await directory.RemoveMemberAsync(group.Id, a));
         Assert.False(await directory.RemoveMemberAsync(group.Id, a));
-        Assert.Equal(("DELETE", $"/v1.0/groups/{group.Id}/members/{a}/$ref"), (_graph.Requests[0].Method, Uri.UnescapeDataString(_graph.Requests[0].Path)));
+        Assert.Equal(
+            ("DELETE", $"/v1.0/groups/{group.Id}/members/{a}/$ref"),
+            (_graph.Requests[0].Method, Uri.UnescapeDataString(_graph.Requests[0].Path)));
         Assert.Empty(group.Members);
 
         var gone = _graph.AddGroup("h", "h");
@@ -403,7 +427,13 @@ public sealed class GraphDirectoryTests : IDisposable
 
     private GraphDirectory Directory(Action<GraphOptions>? configure = null, FixedTokenCredential? credential = null)
     {
-        var options = new GraphOptions { BaseUrl = _graph.BaseUrl, OrcidAttribute = FakeGraph.OrcidAttribute, GroupOwnerId = OwnerId, RequestTimeout = TimeSpan.FromSeconds(10) };
+        var options = new GraphOptions
+        {
+            BaseUrl = _graph.BaseUrl,
+            OrcidAttribute = FakeGraph.OrcidAttribute,
+            GroupOwnerId = OwnerId,
+            RequestTimeout = TimeSpan.FromSeconds(10),
+        };
         configure?.Invoke(options);
         var client = GardienGraphClient.Create(options, credential ?? new FixedTokenCredential());
         return new GraphDirectory(client, options, _roles, TimeProvider.System, null, _delays.Wait);

@@ -33,7 +33,9 @@ public sealed class KeyVaultSecretStoreTests : IDisposable
         Assert.Equal(2, _vault.Requests.Count);
         Assert.Null(Loopback.Header(_vault.Requests[0], "Authorization"));
         var request = Assert.Single(_vault.AuthenticatedRequests);
-        Assert.Equal(("GET", "/secrets/" + KeyName, "Bearer test-token"), (request.Method, request.Path.TrimEnd('/'), Loopback.Header(request, "Authorization")));
+        Assert.Equal(
+            ("GET", "/secrets/" + KeyName, "Bearer test-token"),
+            (request.Method, request.Path.TrimEnd('/'), Loopback.Header(request, "Authorization")));
         Assert.Equal("https", new Uri(request.Url).Scheme);
         Assert.True(Loopback.Query(request).ContainsKey("api-version"));
         Assert.Contains("https://vault.azure.net/.default", _credential.Scopes);
@@ -75,9 +77,15 @@ public sealed class KeyVaultSecretStoreTests : IDisposable
     public void AcceptedVersions_DisabledExpiredAndFutureVersionsAreNeverAccepted()
     {
         var now = _time.GetUtcNow();
-        static SecretProperties Version(string id, DateTimeOffset created, bool enabled = true, DateTimeOffset? expires = null, DateTimeOffset? notBefore = null)
+        static SecretProperties Version(
+            string id,
+            DateTimeOffset created,
+            bool enabled = true,
+            DateTimeOffset? expires = null,
+            DateTimeOffset? notBefore = null)
         {
-            var properties = SecretModelFactory.SecretProperties(new Uri($"https://v.example/secrets/s/{id}"), name: "s", version: id, createdOn: created);
+            var properties = SecretModelFactory.SecretProperties(
+                new Uri($"https://v.example/secrets/s/{id}"), name: "s", version: id, createdOn: created);
             properties.Enabled = enabled;
             properties.ExpiresOn = expires;
             properties.NotBefore = notBefore;
@@ -179,7 +187,8 @@ public sealed class KeyVaultSecretStoreTests : IDisposable
         _vault.Loopback.Server.Given(Request.Create().WithPath("/secrets/slow*").UsingGet()).AtPriority(1)
             .RespondWith(Response.Create().WithStatusCode(200).WithBody("{}").WithDelay(TimeSpan.FromSeconds(2)));
 
-        var ex = await Assert.ThrowsAsync<PortException>(() => Store(o => o.NetworkTimeout = TimeSpan.FromMilliseconds(300)).GetSecretAsync("slow-secret"));
+        var ex = await Assert.ThrowsAsync<PortException>(
+            () => Store(o => o.NetworkTimeout = TimeSpan.FromMilliseconds(300)).GetSecretAsync("slow-secret"));
 
         Assert.True(ex.IsTransient);
     }
@@ -202,14 +211,16 @@ public sealed class KeyVaultSecretStoreTests : IDisposable
         await store.GetAcceptedSecretValuesAsync(KeyName);
 
         Assert.NotEmpty(_log.Lines);
-        Assert.DoesNotContain(_log.Lines, line => line.Contains(KeyV1, StringComparison.Ordinal) || line.Contains(KeyV2, StringComparison.Ordinal));
+        Assert.DoesNotContain(
+            _log.Lines, line => line.Contains(KeyV1, StringComparison.Ordinal) || line.Contains(KeyV2, StringComparison.Ordinal));
     }
 
     private KeyVaultSecretStore Store(Action<KeyVaultOptions>? configure = null)
     {
         var options = new KeyVaultOptions { VaultUri = _vault.VaultUri, MaxRetries = 0 };
         configure?.Invoke(options);
-        var client = KeyVaultSecretStore.CreateClient(options, _credential, new HttpClientTransport(Loopback.TrustingHandler()), disableChallengeResourceVerification: true);
+        var client = KeyVaultSecretStore.CreateClient(
+            options, _credential, new HttpClientTransport(Loopback.TrustingHandler()), disableChallengeResourceVerification: true);
         return new KeyVaultSecretStore(client, options, _time, _log);
     }
 }

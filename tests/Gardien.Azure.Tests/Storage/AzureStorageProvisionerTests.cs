@@ -41,7 +41,8 @@ public sealed class AzureStorageProvisionerTests : IDisposable
     {
         var registry = new Mock<IGovernanceRegistry>(MockBehavior.Strict);
         registry.Setup(r => r.ListDmpsAsync(null, It.IsAny<CancellationToken>()))
-            .ReturnsAsync(() => [.. _datasets.Select(d => d.DmpId).Distinct().Select(id => new DmpRecord { DmpId = id, State = DmpState.Active })]);
+            .ReturnsAsync(
+                () => [.. _datasets.Select(d => d.DmpId).Distinct().Select(id => new DmpRecord { DmpId = id, State = DmpState.Active })]);
         registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string dmpId, CancellationToken _) => [.. _datasets.Where(d => d.DmpId == dmpId)]);
         var options = Options(cool, archive);
@@ -61,7 +62,8 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         OwnerInstanceId = "intake-1",
     };
 
-    private IEnumerable<WireMock.Logging.ILogEntry> WritesTo(string suffix) => _arm.Writes.Where(w => w.RequestMessage.Path.EndsWith(suffix, StringComparison.Ordinal));
+    private IEnumerable<WireMock.Logging.ILogEntry> WritesTo(string suffix) =>
+        _arm.Writes.Where(w => w.RequestMessage.Path.EndsWith(suffix, StringComparison.Ordinal));
 
     [Fact]
     public async Task Ensure_SensitiveRawDataset_CreatesScopeAndUnlockedImmutability_ReportsWhatAzureEnforces()
@@ -75,7 +77,8 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         Assert.Contains(GovernanceFeatures.EncryptionScope, result.EnforcedFeatures);
         Assert.Contains(GovernanceFeatures.Immutability, result.EnforcedFeatures);
         Assert.Contains(GovernanceFeatures.ContainerMetadata, result.EnforcedFeatures);
-        Assert.DoesNotContain(result.NotEnforcedLocally, f => f.Feature is GovernanceFeatures.EncryptionScope or GovernanceFeatures.Immutability);
+        Assert.DoesNotContain(
+            result.NotEnforcedLocally, f => f.Feature is GovernanceFeatures.EncryptionScope or GovernanceFeatures.Immutability);
         var scope = Assert.Single(WritesTo("/encryptionScopes/sensitive")).RequestMessage;
         Assert.Equal("PUT", scope.Method);
         Assert.Equal("2023-05-01", scope.Query!["api-version"].Single());
@@ -143,7 +146,12 @@ public sealed class AzureStorageProvisionerTests : IDisposable
     public async Task Ensure_LongerPeriodOnALockedPolicy_ExtendsIt_AShorterOneChangesNothing()
     {
         var (provisioner, _) = Create();
-        _arm.Containers[_container] = new FakeStorageArm.ContainerRecord { ImmutabilityDays = 10, ImmutabilityState = "Locked", ImmutabilityETag = "\"e7\"" };
+        _arm.Containers[_container] = new FakeStorageArm.ContainerRecord
+        {
+            ImmutabilityDays = 10,
+            ImmutabilityState = "Locked",
+            ImmutabilityETag = "\"e7\"",
+        };
 
         await provisioner.EnsureContainerAsync(Spec(immutability: 30));
         var writes = _arm.Writes.Count;
@@ -191,7 +199,9 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         Assert.Equal(PurgeOutcome.UnderLegalHold, purge.Outcome);
         Assert.True(cleared.Changed);
         Assert.False(after.LegalHold);
-        var holdCalls = _arm.Writes.Where(w => w.RequestMessage.Path.EndsWith("LegalHold", StringComparison.Ordinal)).Select(w => w.RequestMessage).ToList();
+        var holdCalls = _arm.Writes.Where(w => w.RequestMessage.Path.EndsWith("LegalHold", StringComparison.Ordinal))
+            .Select(w => w.RequestMessage)
+            .ToList();
         Assert.Equal(["setLegalHold", "clearLegalHold"], holdCalls.Select(c => c.Path.Split('/')[^1]));
         Assert.All(holdCalls, c => Assert.Equal("case42", JsonNode.Parse(c.Body!)!["tags"]![0]!.GetValue<string>()));
     }
@@ -233,7 +243,20 @@ public sealed class AzureStorageProvisionerTests : IDisposable
     public async Task Ensure_WithTieringConfigured_AddsTheContainerToGardiensRule_KeepsForeignRules()
     {
         var (provisioner, _) = Create(cool: 30, archive: 180);
-        var foreign = new JsonObject { ["enabled"] = true, ["name"] = "logsCleanup", ["type"] = "Lifecycle", ["definition"] = new JsonObject { ["filters"] = new JsonObject { ["blobTypes"] = new JsonArray("blockBlob"), ["prefixMatch"] = new JsonArray("logs/") }, ["actions"] = new JsonObject { ["baseBlob"] = new JsonObject { ["delete"] = new JsonObject { ["daysAfterModificationGreaterThan"] = 7 } } } } };
+        var foreign = new JsonObject
+        {
+            ["enabled"] = true,
+            ["name"] = "logsCleanup",
+            ["type"] = "Lifecycle",
+            ["definition"] = new JsonObject
+            {
+                ["filters"] = new JsonObject { ["blobTypes"] = new JsonArray("blockBlob"), ["prefixMatch"] = new JsonArray("logs/") },
+                ["actions"] = new JsonObject
+                {
+                    ["baseBlob"] = new JsonObject { ["delete"] = new JsonObject { ["daysAfterModificationGreaterThan"] = 7 } },
+                },
+            },
+        };
         _arm.LifecycleRules = [foreign.DeepClone()];
 
         var result = await provisioner.EnsureContainerAsync(Spec());
@@ -263,10 +286,43 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         await provisioner.MarkForDeletionAsync(names[0], _time.GetUtcNow().AddDays(-1), "retention");
         await provisioner.MarkForDeletionAsync(names[1], _time.GetUtcNow().AddDays(-1), "retention");
         await provisioner.MarkForDeletionAsync(names[3], _time.GetUtcNow().AddDays(10), "retention");
-        _datasets.Add(new DatasetRecord { DmpId = "dmp1", DatasetId = "a", Container = names[0], State = DatasetState.MarkedForDeletion, KeepUntil = keepUntil });
-        _datasets.Add(new DatasetRecord { DmpId = "dmp1", DatasetId = "b", Container = names[1], State = DatasetState.MarkedForDeletion, KeepUntil = keepUntil, LegalHold = true });
-        _datasets.Add(new DatasetRecord { DmpId = "dmp2", DatasetId = "c", Container = names[2], State = DatasetState.Provisioned, KeepUntil = keepUntil });
-        _datasets.Add(new DatasetRecord { DmpId = "dmp2", DatasetId = "d", Container = names[3], State = DatasetState.MarkedForDeletion, KeepUntil = keepUntil });
+        _datasets.Add(
+            new DatasetRecord
+            {
+                DmpId = "dmp1",
+                DatasetId = "a",
+                Container = names[0],
+                State = DatasetState.MarkedForDeletion,
+                KeepUntil = keepUntil,
+            });
+        _datasets.Add(
+            new DatasetRecord
+            {
+                DmpId = "dmp1",
+                DatasetId = "b",
+                Container = names[1],
+                State = DatasetState.MarkedForDeletion,
+                KeepUntil = keepUntil,
+                LegalHold = true,
+            });
+        _datasets.Add(
+            new DatasetRecord
+            {
+                DmpId = "dmp2",
+                DatasetId = "c",
+                Container = names[2],
+                State = DatasetState.Provisioned,
+                KeepUntil = keepUntil,
+            });
+        _datasets.Add(
+            new DatasetRecord
+            {
+                DmpId = "dmp2",
+                DatasetId = "d",
+                Container = names[3],
+                State = DatasetState.MarkedForDeletion,
+                KeepUntil = keepUntil,
+            });
 
         var first = await lifecycle.SyncAsync();
         var second = await lifecycle.SyncAsync();
@@ -278,7 +334,9 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         var filters = rule["definition"]!["filters"]!;
         Assert.Equal([$"{names[0]}/"], filters["prefixMatch"]!.AsArray().Select(p => p!.GetValue<string>()));
         var match = Assert.Single(filters["blobIndexMatch"]!.AsArray())!;
-        Assert.Equal(("gardien_keep_until", "==", "2026-03-31"), (match["name"]!.GetValue<string>(), match["op"]!.GetValue<string>(), match["value"]!.GetValue<string>()));
+        Assert.Equal(
+            ("gardien_keep_until", "==", "2026-03-31"),
+            (match["name"]!.GetValue<string>(), match["op"]!.GetValue<string>(), match["value"]!.GetValue<string>()));
         Assert.NotNull(rule["definition"]!["actions"]!["baseBlob"]!["delete"]);
     }
 
@@ -286,7 +344,13 @@ public sealed class AzureStorageProvisionerTests : IDisposable
     public async Task LifecycleSync_NothingToDo_RemovesGardiensRulesOnly()
     {
         var (_, lifecycle) = Create();
-        _arm.LifecycleRules = [new JsonObject { ["enabled"] = true, ["name"] = "gardientierold", ["type"] = "Lifecycle", ["definition"] = new JsonObject() }];
+        _arm.LifecycleRules = [new JsonObject
+        {
+            ["enabled"] = true,
+            ["name"] = "gardientierold",
+            ["type"] = "Lifecycle",
+            ["definition"] = new JsonObject(),
+        }];
 
         var result = await lifecycle.SyncAsync();
 
@@ -310,12 +374,21 @@ public sealed class AzureStorageProvisionerTests : IDisposable
         Assert.Equal("sensitive", controls.EncryptionScope);
         Assert.Single(controls.LifecycleRules);
         Assert.True(controls.Hold is { LegalHold: true, PlatformEnforced: true });
-        foreach (var feature in new[] { GovernanceFeatures.Immutability, GovernanceFeatures.EncryptionScope, GovernanceFeatures.LegalHold, GovernanceFeatures.LifecyclePolicy, GovernanceFeatures.ContainerMetadata })
+        foreach (var feature in new[]
+        {
+            GovernanceFeatures.Immutability,
+            GovernanceFeatures.EncryptionScope,
+            GovernanceFeatures.LegalHold,
+            GovernanceFeatures.LifecyclePolicy,
+            GovernanceFeatures.ContainerMetadata,
+        })
         {
             Assert.Contains(feature, controls.Enforced);
         }
 
-        Assert.DoesNotContain(controls.NotEnforced, f => f.Feature is GovernanceFeatures.Immutability or GovernanceFeatures.EncryptionScope or GovernanceFeatures.LegalHold);
+        Assert.DoesNotContain(
+            controls.NotEnforced,
+            f => f.Feature is GovernanceFeatures.Immutability or GovernanceFeatures.EncryptionScope or GovernanceFeatures.LegalHold);
     }
 
     [Fact]

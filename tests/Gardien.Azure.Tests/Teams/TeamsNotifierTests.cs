@@ -12,8 +12,10 @@ public sealed class TeamsNotifierTests : IDisposable
     private const string AppId = "7c9f3b2a-1d4e-4f60-8a9b-0c1d2e3f4a5b";
     private const string Sender = "gardien@inst.example";
     private const string WebhookSecret = "teams-workflow-webhook-url";
-    private static readonly Uri Approve = IssueApprovalLinkActivity.LinkFor(new Uri("https://gardien.inst.example/"), "eyJ2IjoxfQ.c2ln", "approve");
-    private static readonly Uri Reject = IssueApprovalLinkActivity.LinkFor(new Uri("https://gardien.inst.example/"), "eyJ2IjoxfQ.c2ln", "reject");
+    private static readonly Uri Approve = IssueApprovalLinkActivity.LinkFor(
+        new Uri("https://gardien.inst.example/"), "eyJ2IjoxfQ.c2ln", "approve");
+    private static readonly Uri Reject = IssueApprovalLinkActivity.LinkFor(
+        new Uri("https://gardien.inst.example/"), "eyJ2IjoxfQ.c2ln", "reject");
 
     private readonly FakeGraph _graph = new();
     private readonly FakeWebhook _webhook = new();
@@ -49,12 +51,15 @@ public sealed class TeamsNotifierTests : IDisposable
         var (userId, activity) = Assert.Single(_graph.Activities);
         Assert.Equal(pi.Id, userId);
         var post = _graph.Requests.Single(r => r.Path.EndsWith("sendActivityNotification", StringComparison.Ordinal));
-        Assert.Equal(("POST", $"/v1.0/users/{pi.Id}/teamwork/sendActivityNotification", "Bearer test-token"), (post.Method, post.Path, Loopback.Header(post, "Authorization")));
+        Assert.Equal(
+            ("POST", $"/v1.0/users/{pi.Id}/teamwork/sendActivityNotification", "Bearer test-token"),
+            (post.Method, post.Path, Loopback.Header(post, "Authorization")));
         Assert.Equal("text", (string?)activity["topic"]!["source"]);
         Assert.Equal("Approbation requise : Cohorte IRM", (string?)activity["topic"]!["value"]);
         var webUrl = (string)activity["topic"]!["webUrl"]!;
         Assert.StartsWith($"https://teams.microsoft.com/l/entity/{AppId}/approvals?label=", webUrl, StringComparison.Ordinal);
-        Assert.Contains("&webUrl=" + Uri.EscapeDataString("https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln"), webUrl, StringComparison.Ordinal);
+        Assert.Contains(
+            "&webUrl=" + Uri.EscapeDataString("https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln"), webUrl, StringComparison.Ordinal);
         Assert.Contains("&context=" + Uri.EscapeDataString("{\"subEntityId\":\"eyJ2IjoxfQ.c2ln\"}"), webUrl, StringComparison.Ordinal);
         Assert.Equal("systemDefault", (string?)activity["activityType"]);
         Assert.Equal(AppId, (string?)activity["teamsAppId"]);
@@ -75,7 +80,11 @@ public sealed class TeamsNotifierTests : IDisposable
         var actions = attachment["content"]!["actions"]!.AsArray();
         Assert.All(actions, a => Assert.Equal("Action.OpenUrl", (string?)a!["type"]));
         Assert.Equal(
-            [("Approuver", Approve.AbsoluteUri), ("Refuser", Reject.AbsoluteUri), ("Ouvrir", "https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln")],
+            [
+                ("Approuver", Approve.AbsoluteUri),
+                ("Refuser", Reject.AbsoluteUri),
+                ("Ouvrir", "https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln"),
+            ],
             actions.Select(a => ((string)a!["title"]!, (string)a["url"]!)));
     }
 
@@ -93,15 +102,22 @@ public sealed class TeamsNotifierTests : IDisposable
         Assert.Equal(Sender, sender);
         var post = _graph.Requests.Single(r => r.Path.EndsWith("/sendMail", StringComparison.Ordinal));
         Assert.Equal(("POST", $"/v1.0/users/{Sender}/sendMail"), (post.Method, Uri.UnescapeDataString(post.Path)));
-        // The SDK writes the action's parameters as Graph's metadata names them (Message, SaveToSentItems); Graph reads them case-insensitively.
+        // The SDK writes the action's parameters as Graph's metadata names them (Message, SaveToSentItems); Graph reads them
+        // case-insensitively.
         var message = mail["Message"]!;
         Assert.Equal("Approbation requise : Cohorte IRM", (string?)message["subject"]);
         Assert.Equal("text", (string?)message["body"]!["contentType"]);
         var text = (string)message["body"]!["content"]!;
-        Assert.Contains($"- Approve: {Approve.AbsoluteUri}\n- Reject: {Reject.AbsoluteUri}\n- Open: https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln", text, StringComparison.Ordinal);
+        Assert.Contains(
+            $"- Approve: {Approve.AbsoluteUri}\n- Reject: {Reject.AbsoluteUri}\n- Open: "
+            + "https://gardien.inst.example/approvals/eyJ2IjoxfQ.c2ln",
+            text,
+            StringComparison.Ordinal);
         Assert.Contains("Reference: instance-1", text, StringComparison.Ordinal);
         Assert.Equal("ada@inst.example", (string?)message["toRecipients"]![0]!["emailAddress"]!["address"]);
-        Assert.Equal(("X-Gardien-Message-Id", receipt.MessageId), ((string)message["internetMessageHeaders"]![0]!["name"]!, (string)message["internetMessageHeaders"]![0]!["value"]!));
+        Assert.Equal(
+            ("X-Gardien-Message-Id", receipt.MessageId),
+            ((string)message["internetMessageHeaders"]![0]!["name"]!, (string)message["internetMessageHeaders"]![0]!["value"]!));
         Assert.False((bool)mail["SaveToSentItems"]!);
     }
 
@@ -110,7 +126,9 @@ public sealed class TeamsNotifierTests : IDisposable
     {
         await Notifier(webhook: false).SendAsync(Request("en", "visitor@partner.example"));
 
-        Assert.Equal("visitor@partner.example", (string?)Assert.Single(_graph.Mails).Body["Message"]!["toRecipients"]![0]!["emailAddress"]!["address"]);
+        Assert.Equal(
+            "visitor@partner.example",
+            (string?)Assert.Single(_graph.Mails).Body["Message"]!["toRecipients"]![0]!["emailAddress"]!["address"]);
     }
 
     [Fact]
@@ -131,7 +149,8 @@ public sealed class TeamsNotifierTests : IDisposable
 
         Assert.False(receipt.Duplicate);
         Assert.Equal([reached.Id], _graph.Activities.Select(a => a.UserId));
-        Assert.Equal("b@inst.example", (string?)Assert.Single(_graph.Mails).Body["Message"]!["toRecipients"]![0]!["emailAddress"]!["address"]);
+        Assert.Equal(
+            "b@inst.example", (string?)Assert.Single(_graph.Mails).Body["Message"]!["toRecipients"]![0]!["emailAddress"]!["address"]);
         Assert.True((await notifier.SendAsync(notification)).Duplicate);
     }
 
@@ -151,7 +170,8 @@ public sealed class TeamsNotifierTests : IDisposable
         Assert.True((await notifier.SendAsync(Request("en", "a@inst.example"))).Duplicate);
         Assert.Equal(3, _webhook.Requests.Count);
         Assert.NotEmpty(_log.Lines);
-        Assert.DoesNotContain(_log.Lines, l => l.Contains("SECRETSIGNATURE", StringComparison.Ordinal) || l.Contains("Cohorte", StringComparison.Ordinal));
+        Assert.DoesNotContain(
+            _log.Lines, l => l.Contains("SECRETSIGNATURE", StringComparison.Ordinal) || l.Contains("Cohorte", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -180,7 +200,8 @@ public sealed class TeamsNotifierTests : IDisposable
         await Notifier().SendAsync(notification);
 
         Assert.Empty(_webhook.Requests);
-        Assert.Equal(["Confirm the disposal", "Open"], NotificationRendering.Buttons(notification, NotificationTexts.English).Select(b => b.Label));
+        Assert.Equal(
+            ["Confirm the disposal", "Open"], NotificationRendering.Buttons(notification, NotificationTexts.English).Select(b => b.Label));
     }
 
     [Fact]
@@ -204,7 +225,12 @@ public sealed class TeamsNotifierTests : IDisposable
         var graphOptions = new GraphOptions { BaseUrl = _graph.BaseUrl, MaxAttempts = maxAttempts };
         var client = GardienGraphClient.Create(graphOptions, new FixedTokenCredential());
         var directory = new GraphDirectory(client, graphOptions, new RecordingRoleAssignments(), TimeProvider.System, null, _delays.Wait);
-        var options = new TeamsNotificationOptions { MailSender = Sender, TeamsAppId = AppId, WebhookSecretName = webhook ? WebhookSecret : null };
+        var options = new TeamsNotificationOptions
+        {
+            MailSender = Sender,
+            TeamsAppId = AppId,
+            WebhookSecretName = webhook ? WebhookSecret : null,
+        };
         return new TeamsNotifier(
             client,
             directory,

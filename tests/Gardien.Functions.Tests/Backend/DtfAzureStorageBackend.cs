@@ -39,7 +39,10 @@ public sealed class DtfAzureStorageBackend : IAsyncDisposable
     /// <param name="policy">Sees every storage request (benchmarks: a request counter).</param>
     public static async Task<DtfAzureStorageBackend> StartAsync(
         string connectionString, string taskHub, WorkflowRegistry registry, Func<Func<IWorkflowClient>, IServiceProvider> services,
-        bool extendedSessions = false, Func<TaskOrchestrationContext, TaskOrchestrationContext>? wrap = null, HttpPipelinePolicy? policy = null, ILoggerFactory? loggerFactory = null)
+        bool extendedSessions = false,
+        Func<TaskOrchestrationContext, TaskOrchestrationContext>? wrap = null,
+        HttpPipelinePolicy? policy = null,
+        ILoggerFactory? loggerFactory = null)
     {
         loggerFactory ??= LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Warning));
         var settings = new AzureStorageOrchestrationServiceSettings
@@ -63,12 +66,16 @@ public sealed class DtfAzureStorageBackend : IAsyncDisposable
 
         DurableWorkflowClient? client = null;
         var serializer = JsonWorkflowSerializer.Default;
-        var host = new DurableWorkflowHost(registry, services(() => client ?? throw new InvalidOperationException("The backend is starting.")), serializer);
-        var shims = new DurableTaskShimFactory(new DurableTaskWorkerOptions { DataConverter = new WorkflowDataConverter(serializer) }, loggerFactory);
+        var host = new DurableWorkflowHost(
+            registry, services(() => client ?? throw new InvalidOperationException("The backend is starting.")), serializer);
+        var shims = new DurableTaskShimFactory(
+            new DurableTaskWorkerOptions { DataConverter = new WorkflowDataConverter(serializer) }, loggerFactory);
         var worker = new TaskHubWorker(service, loggerFactory) { ErrorPropagationMode = ErrorPropagationMode.UseFailureDetails };
-        worker.AddTaskOrchestrations([.. registry.WorkflowNames.Select(name => (ObjectCreator<TaskOrchestration>)new Creator<TaskOrchestration>(name, () =>
+        worker.AddTaskOrchestrations(
+            [.. registry.WorkflowNames.Select(name => (ObjectCreator<TaskOrchestration>)new Creator<TaskOrchestration>(name, () =>
             shims.CreateOrchestration(name, new RegistryOrchestrator(host, name, wrap), parent: null)))]);
-        worker.AddTaskActivities([.. registry.ActivityNames.Select(name => (ObjectCreator<TaskActivity>)new Creator<TaskActivity>(name, () =>
+        worker.AddTaskActivities(
+            [.. registry.ActivityNames.Select(name => (ObjectCreator<TaskActivity>)new Creator<TaskActivity>(name, () =>
             shims.CreateActivity(name, new RegistryActivity(host, name))))]);
         await worker.StartAsync().ConfigureAwait(false);
 
@@ -109,13 +116,17 @@ public sealed class DtfAzureStorageBackend : IAsyncDisposable
         public override T Create() => _create();
     }
 
-    private sealed class RegistryOrchestrator(DurableWorkflowHost host, string name, Func<TaskOrchestrationContext, TaskOrchestrationContext>? wrap) : ITaskOrchestrator
+    private sealed class RegistryOrchestrator(
+        DurableWorkflowHost host,
+        string name,
+        Func<TaskOrchestrationContext, TaskOrchestrationContext>? wrap) : ITaskOrchestrator
     {
         public Type InputType => typeof(object);
 
         public Type OutputType => typeof(object);
 
-        public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) => host.RunWorkflowAsync(wrap?.Invoke(context) ?? context, name, input);
+        public Task<object?> RunAsync(TaskOrchestrationContext context, object? input) =>
+            host.RunWorkflowAsync(wrap?.Invoke(context) ?? context, name, input);
     }
 
     private sealed class RegistryActivity(DurableWorkflowHost host, string name) : ITaskActivity
@@ -124,10 +135,13 @@ public sealed class DtfAzureStorageBackend : IAsyncDisposable
 
         public Type OutputType => typeof(object);
 
-        public Task<object?> RunAsync(TaskActivityContext context, object? input) => host.RunActivityAsync(name, (ActivityInvocation)input!, null, CancellationToken.None);
+        public Task<object?> RunAsync(TaskActivityContext context, object? input) =>
+            host.RunActivityAsync(name, (ActivityInvocation)input!, null, CancellationToken.None);
     }
 
-    /// <summary>The framework's client-side converter: System.Text.Json through the workflow serializer (the SDK's own shim is internal).</summary>
+    /// <summary>
+    /// The framework's client-side converter: System.Text.Json through the workflow serializer (the SDK's own shim is internal).
+    /// </summary>
     private sealed class SystemTextJsonCoreConverter(IWorkflowSerializer serializer) : CoreDataConverter
     {
         public override string Serialize(object value) => serializer.Serialize(value)!;

@@ -78,7 +78,8 @@ public sealed class DtfBackendScenarioEngine : ScenarioEngine
 
     public override Task RunUntilAsync(string instanceId, Func<Task<bool>> done) => WaitUntilAsync(done, instanceId);
 
-    public override async Task RaiseEventAndWaitAsync(string instanceId, string eventName, object? eventData) => await Client.RaiseEventAsync(instanceId, eventName, eventData);
+    public override async Task RaiseEventAndWaitAsync(string instanceId, string eventName, object? eventData) =>
+        await Client.RaiseEventAsync(instanceId, eventName, eventData);
 
     public override ValueTask DisposeAsync() => _backend.DisposeAsync();
 }

@@ -13,26 +13,49 @@ public sealed class TaskHubDurableClient(TaskHubClient hub, DataConverter conver
 {
     private static readonly TimeSpan Poll = TimeSpan.FromMilliseconds(100);
 
-    public override async Task<string> ScheduleNewOrchestrationInstanceAsync(TaskName orchestratorName, object? input = null, StartOrchestrationOptions? options = null, CancellationToken cancellation = default)
+    public override async Task<string> ScheduleNewOrchestrationInstanceAsync(
+        TaskName orchestratorName,
+        object? input = null,
+        StartOrchestrationOptions? options = null,
+        CancellationToken cancellation = default)
     {
         var id = options?.InstanceId ?? Guid.NewGuid().ToString("N");
-        OrchestrationStatus[] dedupe = [OrchestrationStatus.Pending, OrchestrationStatus.Running, OrchestrationStatus.Completed, OrchestrationStatus.Failed, OrchestrationStatus.Terminated, OrchestrationStatus.Suspended];
+        OrchestrationStatus[] dedupe =
+        [
+            OrchestrationStatus.Pending,
+            OrchestrationStatus.Running,
+            OrchestrationStatus.Completed,
+            OrchestrationStatus.Failed,
+            OrchestrationStatus.Terminated,
+            OrchestrationStatus.Suspended,
+        ];
         // The framework dispatches on name and version, and the shims are registered without a version (Durable Functions
         // dispatches on the function name alone): the workflow's version is resolved by the adapter instead.
-        var instance = await hub.CreateOrchestrationInstanceAsync(orchestratorName.Name, string.Empty, id, input, null, dedupe).ConfigureAwait(false);
+        var instance = await hub.CreateOrchestrationInstanceAsync(orchestratorName.Name, string.Empty, id, input, null, dedupe)
+            .ConfigureAwait(false);
         return instance.InstanceId;
     }
 
-    public override Task RaiseEventAsync(string instanceId, string eventName, object? eventPayload = null, CancellationToken cancellation = default) =>
+    public override Task RaiseEventAsync(
+        string instanceId,
+        string eventName,
+        object? eventPayload = null,
+        CancellationToken cancellation = default) =>
         hub.RaiseEventAsync(new OrchestrationInstance { InstanceId = instanceId }, eventName, eventPayload!);
 
-    public override async Task<OrchestrationMetadata?> GetInstancesAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    public override async Task<OrchestrationMetadata?> GetInstancesAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellation = default)
     {
         var state = await hub.GetOrchestrationStateAsync(instanceId).ConfigureAwait(false);
         return state is null ? null : Map(state, getInputsAndOutputs);
     }
 
-    public override async Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    public override async Task<OrchestrationMetadata> WaitForInstanceCompletionAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellation = default)
     {
         while (true)
         {
@@ -45,11 +68,15 @@ public sealed class TaskHubDurableClient(TaskHubClient hub, DataConverter conver
         }
     }
 
-    public override async Task<OrchestrationMetadata> WaitForInstanceStartAsync(string instanceId, bool getInputsAndOutputs = false, CancellationToken cancellation = default)
+    public override async Task<OrchestrationMetadata> WaitForInstanceStartAsync(
+        string instanceId,
+        bool getInputsAndOutputs = false,
+        CancellationToken cancellation = default)
     {
         while (true)
         {
-            if (await GetInstancesAsync(instanceId, getInputsAndOutputs, cancellation).ConfigureAwait(false) is { RuntimeStatus: not OrchestrationRuntimeStatus.Pending } started)
+            if (await GetInstancesAsync(instanceId, getInputsAndOutputs, cancellation)
+                .ConfigureAwait(false) is { RuntimeStatus: not OrchestrationRuntimeStatus.Pending } started)
             {
                 return started;
             }
@@ -58,9 +85,11 @@ public sealed class TaskHubDurableClient(TaskHubClient hub, DataConverter conver
         }
     }
 
-    public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) => hub.SuspendInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+    public override Task SuspendInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        hub.SuspendInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
 
-    public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) => hub.ResumeInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
+    public override Task ResumeInstanceAsync(string instanceId, string? reason = null, CancellationToken cancellation = default) =>
+        hub.ResumeInstanceAsync(new OrchestrationInstance { InstanceId = instanceId }, reason);
 
     public override AsyncPageable<OrchestrationMetadata> GetAllInstancesAsync(OrchestrationQuery? filter = null) =>
         throw new NotSupportedException("Queries are not used on this backend by the scenarios or benchmarks.");
@@ -75,7 +104,9 @@ public sealed class TaskHubDurableClient(TaskHubClient hub, DataConverter conver
         SerializedInput = withData ? state.Input : null,
         SerializedOutput = withData ? state.Output : null,
         SerializedCustomStatus = withData ? state.Status : null,
-        FailureDetails = state.FailureDetails is { } f ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null) : null,
+        FailureDetails = state.FailureDetails is { } f
+            ? new TaskFailureDetails(f.ErrorType, f.ErrorMessage, f.StackTrace, null, null)
+            : null,
         DataConverter = converter,
     };
 }

@@ -11,13 +11,17 @@ using Microsoft.Azure.Functions.Worker;
 
 namespace Gardien.Functions.Tests.Build;
 
-/// <summary>The built app: every registered workflow and activity is a function with the right trigger, the publish output carries no engine, and every setting the app reads is in the settings contract.</summary>
+/// <summary>
+/// The built app: every registered workflow and activity is a function with the right trigger, the publish output carries no engine, and
+/// every setting the app reads is in the settings contract.
+/// </summary>
 public sealed class FunctionsAppBuildTests
 {
     private static readonly string AppProject = Path.Combine(RepoPaths.Root, "functions", "Gardien.Functions");
 
     // bin/{Configuration}/net10.0 of this test assembly: the app was built in the same configuration.
-    private static readonly string Configuration = new DirectoryInfo(Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
+    private static readonly string Configuration = new DirectoryInfo(
+        Path.TrimEndingDirectorySeparator(AppContext.BaseDirectory)).Parent!.Name;
 
     private static JsonArray Metadata() =>
         JsonNode.Parse(File.ReadAllText(Path.Combine(AppProject, "bin", Configuration, "net10.0", "functions.metadata")))!.AsArray();
@@ -64,7 +68,10 @@ public sealed class FunctionsAppBuildTests
 
         Assert.Equal("queueTrigger", TriggerOf("OnBlobEvent"));
         Assert.Equal("queueTrigger", TriggerOf("OnDmpEvent"));
-        Assert.Contains(functions["OnBlobEvent"], b => b!["queueName"]?.GetValue<string>() == EventQueueFunctions.BlobEventsQueue && b["connection"]?.GetValue<string>() == EventQueueFunctions.Connection);
+        Assert.Contains(
+            functions["OnBlobEvent"],
+            b => b!["queueName"]?.GetValue<string>() == EventQueueFunctions.BlobEventsQueue
+                && b["connection"]?.GetValue<string>() == EventQueueFunctions.Connection);
         Assert.Contains(functions["OnDmpEvent"], b => b!["queueName"]?.GetValue<string>() == EventQueueFunctions.DmpEventsQueue);
         Assert.Equal("timerTrigger", TriggerOf("RetentionSweepTimer"));
         Assert.Equal("timerTrigger", TriggerOf("AccessReviewTimer"));
@@ -94,7 +101,18 @@ public sealed class FunctionsAppBuildTests
             Assert.True(code == 0, log);
 
             Assert.False(File.Exists(Path.Combine(output, "Gardien.Runtime.dll")), "the Functions app must not ship the embedded engine");
-            foreach (var file in new[] { "Gardien.Functions.dll", "Gardien.Workflows.dll", "Gardien.Workflows.Hosting.dll", "Gardien.Runtime.Abstractions.dll", "host.json", "functions.metadata", "extensions.json", "worker.config.json", "policy.sample.json" })
+            foreach (var file in new[]
+            {
+                "Gardien.Functions.dll",
+                "Gardien.Workflows.dll",
+                "Gardien.Workflows.Hosting.dll",
+                "Gardien.Runtime.Abstractions.dll",
+                "host.json",
+                "functions.metadata",
+                "extensions.json",
+                "worker.config.json",
+                "policy.sample.json",
+            })
             {
                 Assert.True(File.Exists(Path.Combine(output, file)), file + " is missing from the publish output");
             }
@@ -113,10 +131,14 @@ public sealed class FunctionsAppBuildTests
     [Fact]
     public void EverySettingTheAppReads_IsInTheContractAndTheLocalSample()
     {
-        var entries = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "app-settings.contract.json")))!["settings"]!.AsArray();
-        var contract = entries.Where(s => s!["pattern"] is null).Select(s => s!["name"]!.GetValue<string>()).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var entries = JsonNode.Parse(
+            File.ReadAllText(Path.Combine(RepoPaths.Root, "infra-bicep", "app-settings.contract.json")))!["settings"]!.AsArray();
+        var contract = entries.Where(s => s!["pattern"] is null).Select(s => s!["name"]!.GetValue<string>())
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
         var patterns = entries.Where(s => s!["pattern"] is not null)
-            .Select(s => new Regex("^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))
+            .Select(
+                s => new Regex(
+                    "^" + Regex.Replace(Regex.Escape(s!["name"]!.GetValue<string>()), "<[a-z]+>", "[A-Za-z0-9]+(__[0-9]+)?") + "$"))
             .ToList();
         var local = JsonNode.Parse(File.ReadAllText(Path.Combine(RepoPaths.Root, "local.settings.sample.json")))!["Values"]!.AsObject()
             .Select(p => p.Key).ToHashSet(StringComparer.OrdinalIgnoreCase);
@@ -128,13 +150,18 @@ public sealed class FunctionsAppBuildTests
         var read = typeof(GardienFunctionsOptions).GetProperties().Select(p => $"{GardienFunctionsOptions.SectionName}__{p.Name}")
             .Concat(Regex.Matches(hostJson, "%([^%]+)%").Select(m => m.Groups[1].Value))
             .Concat(Regex.Matches(Metadata().ToJsonString(), "%([^%]+)%").Select(m => m.Groups[1].Value))
-            .Concat(Wiring.AppWiringTests.AzureSettings().Keys.Where(k => k != "WEBSITE_HOSTNAME").Select(k => k.Replace(":", "__", StringComparison.Ordinal)))
+            .Concat(
+                Wiring.AppWiringTests.AzureSettings().Keys.Where(k => k != "WEBSITE_HOSTNAME")
+                    .Select(k => k.Replace(":", "__", StringComparison.Ordinal)))
             .Distinct(StringComparer.Ordinal)
             .ToList();
 
         Assert.Contains(DmpPollingFunctions.ScheduleSetting, read);
         Assert.All(read, name => Assert.True(Listed(name), $"{name} is not in infra-bicep/app-settings.contract.json"));
-        Assert.All(read.Where(n => n != "AZURE_CLIENT_ID"), name => Assert.True(local.Contains(name) || patterns.Any(p => p.IsMatch(name)), $"{name} is not in local.settings.sample.json"));
+        Assert.All(
+            read.Where(n => n != "AZURE_CLIENT_ID"),
+            name => Assert.True(
+                local.Contains(name) || patterns.Any(p => p.IsMatch(name)), $"{name} is not in local.settings.sample.json"));
 
         // The secret deploy.sh seeds (main.bicep's approval-signing-key-<id>) is the one the Key Vault adapter reads.
         Assert.Equal("approval-signing-key-", new Gardien.Azure.KeyVault.KeyVaultOptions().SigningKeySecretPrefix);
@@ -148,7 +175,12 @@ public sealed class FunctionsAppBuildTests
 
     private static async Task<(int Code, string Log)> RunAsync(string file, string arguments)
     {
-        var start = new ProcessStartInfo(file, arguments) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var start = new ProcessStartInfo(file, arguments)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

@@ -85,16 +85,19 @@ public sealed class AdapterSemanticsTests
         var waiting = await client.ScheduleNewAsync("WaitOrTimeout", "never", "to-terminate");
         await client.WaitForStartAsync(waiting);
         await client.SuspendAsync(waiting, "pause");
-        await ScenarioEngine.WaitUntilAsync(async () => (await client.GetInstanceAsync(waiting))!.Status == WorkflowStatus.Suspended, "suspended");
+        await ScenarioEngine.WaitUntilAsync(
+            async () => (await client.GetInstanceAsync(waiting))!.Status == WorkflowStatus.Suspended, "suspended");
         await client.ResumeAsync(waiting, "go on");
-        await ScenarioEngine.WaitUntilAsync(async () => (await client.GetInstanceAsync(waiting))!.Status == WorkflowStatus.Running, "resumed");
+        await ScenarioEngine.WaitUntilAsync(
+            async () => (await client.GetInstanceAsync(waiting))!.Status == WorkflowStatus.Running, "resumed");
         await client.TerminateAsync(waiting, "stopped");
         var terminated = await client.WaitForCompletionAsync(waiting);
 
         var found = await client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "echo-", FetchInputsAndOutputs = true });
         var purged = await client.PurgeAsync("echo-1");
         var gone = await client.GetInstanceAsync("echo-1");
-        return $"{terminated.Status}|{string.Join(",", found.Instances.Select(i => i.InstanceId + "=" + i.ReadOutputAs<string>()))}|{purged}|{gone is null}";
+        return $"{terminated.Status}|{string.Join(",", found.Instances.Select(i => i.InstanceId + "=" + i.ReadOutputAs<string>()))}"
+            + $"|{purged}|{gone is null}";
     });
 
     [Fact]
@@ -103,7 +106,8 @@ public sealed class AdapterSemanticsTests
         // Embedded engine without its execution cache, so that every step replays from history.
         var time = new FakeTimeProvider(ScenarioEngine.Epoch);
         var embeddedRegistry = Register(new WorkflowRegistry(), new Counters());
-        await using (var engine = new WorkflowEngine(new InMemoryWorkflowStore(time), embeddedRegistry, new WorkflowEngineOptions { TimeProvider = time, MaxCachedExecutions = 0 }))
+        await using (var engine = new WorkflowEngine(
+            new InMemoryWorkflowStore(time), embeddedRegistry, new WorkflowEngineOptions { TimeProvider = time, MaxCachedExecutions = 0 }))
         {
             await engine.StartAsync();
             await engine.Client.ScheduleNewAsync("Flaky", null, "flaky");
@@ -125,7 +129,8 @@ public sealed class AdapterSemanticsTests
 
                 foreach (var name in durableRegistry.ActivityNames)
                 {
-                    tasks.AddActivityFunc<ActivityInvocation, object?>(name, (_, invocation) => durable.RunActivityAsync(name, invocation, null, CancellationToken.None));
+                    tasks.AddActivityFunc<ActivityInvocation, object?>(
+                        name, (_, invocation) => durable.RunActivityAsync(name, invocation, null, CancellationToken.None));
                 }
             },
             new DurableTaskTestHostOptions { LoggerFactory = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Critical)) });
@@ -140,7 +145,11 @@ public sealed class AdapterSemanticsTests
     private static async Task BothAsync(Func<ScenarioEngine, Task<string>> scenario)
     {
         var results = new List<string>();
-        foreach (var start in new Func<ConformanceWorld, Action<WorkflowRegistry>?, Task<ScenarioEngine>>[] { EmbeddedScenarioEngine.StartAsync, DurableScenarioEngine.StartAsync })
+        foreach (var start in new Func<ConformanceWorld, Action<WorkflowRegistry>?, Task<ScenarioEngine>>[]
+        {
+            EmbeddedScenarioEngine.StartAsync,
+            DurableScenarioEngine.StartAsync,
+        })
         {
             var counters = new Counters();
             await using var engine = await start(new ConformanceWorld(), registry => Register(registry, counters));
@@ -162,7 +171,9 @@ public sealed class AdapterSemanticsTests
         .AddActivity<string, string>("EchoActivity", (_, input) => Task.FromResult(input))
         .AddActivity<string, string>("FailActivity", (_, input) => throw new PortRefusedException($"Refused: {input}."))
         .AddActivity<string, int>("TransientActivity", (_, _) =>
-            Interlocked.Increment(ref counters.Transient) < 3 ? throw new PortException("Try later.", isTransient: true) : Task.FromResult(counters.Transient))
+            Interlocked.Increment(ref counters.Transient) < 3
+                ? throw new PortException("Try later.", isTransient: true)
+                : Task.FromResult(counters.Transient))
         .AddActivity<string, int>("RefusedActivity", (_, _) =>
         {
             Interlocked.Increment(ref counters.Refused);
@@ -188,7 +199,8 @@ public sealed class AdapterSemanticsTests
             }
             catch (WorkflowTaskFailedException ex)
             {
-                return $"{ex.FailureDetails.IsCausedBy<PortRefusedException>()}|{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}|{ex.TaskName}";
+                return $"{ex.FailureDetails.IsCausedBy<PortRefusedException>()}"
+                    + $"|{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}|{ex.TaskName}";
             }
         })
         .AddWorkflow<string?, string>("Retries", async (context, _) =>
@@ -206,9 +218,12 @@ public sealed class AdapterSemanticsTests
             return $"ok after {attempts}|refused after {counters.Refused}";
         })
         .AddWorkflow<string?, string>("FailFirstChild", (context, _) =>
-            Interlocked.Increment(ref counters.Children) == 1 ? throw new InvalidOperationException("first attempt fails") : Task.FromResult($"child {context.InstanceId} done"))
+            Interlocked.Increment(ref counters.Children) == 1
+                ? throw new InvalidOperationException("first attempt fails")
+                : Task.FromResult($"child {context.InstanceId} done"))
         .AddWorkflow<string?, string>("ParentWithRetry", (context, _) =>
-            context.CallSubWorkflowAsync<string>("FailFirstChild", null, context.InstanceId + "-child", new RetryPolicy(2, TimeSpan.FromMilliseconds(100))))
+            context.CallSubWorkflowAsync<string>(
+                "FailFirstChild", null, context.InstanceId + "-child", new RetryPolicy(2, TimeSpan.FromMilliseconds(100))))
         .AddWorkflow<int, string>("Countdown", async (context, left) =>
         {
             var guid = context.NewGuid();

@@ -85,6 +85,8 @@ public sealed class ConformanceWorld
     private sealed class MapServices(Dictionary<Type, object> services, Func<IWorkflowClient> client) : IServiceProvider
     {
         public object? GetService(Type serviceType) =>
-            serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient) ? client() : services.GetValueOrDefault(serviceType);
+            serviceType == typeof(IWorkflowClient) || serviceType == typeof(WorkflowClient)
+                ? client()
+                : services.GetValueOrDefault(serviceType);
     }
 }

@@ -52,10 +52,13 @@ public sealed class DurableConformanceTests
         var onlyDurable = durable.Except(embedded).ToList();
         Assert.True(
             embedded.SequenceEqual(durable),
-            $"The engines differ in {what} ({embedded.Count} vs {durable.Count}).\nOnly on the embedded engine:\n{string.Join("\n", onlyEmbedded)}\nOnly on Durable Task:\n{string.Join("\n", onlyDurable)}");
+            $"The engines differ in {what} ({embedded.Count} vs {durable.Count}).\nOnly on the embedded engine:\n"
+            + $"{string.Join("\n", onlyEmbedded)}\nOnly on Durable Task:\n{string.Join("\n", onlyDurable)}");
     }
 
-    private static async Task<ScenarioRecord> RunAsync(Func<ConformanceWorld, Action<Gardien.Runtime.WorkflowRegistry>?, Task<ScenarioEngine>> start, Func<ScenarioEngine, ConformanceWorld, Task<ScenarioRecord>> scenario)
+    private static async Task<ScenarioRecord> RunAsync(
+        Func<ConformanceWorld, Action<Gardien.Runtime.WorkflowRegistry>?, Task<ScenarioEngine>> start,
+        Func<ScenarioEngine, ConformanceWorld, Task<ScenarioRecord>> scenario)
     {
         var world = new ConformanceWorld();
         await using var engine = await start(world, null);

@@ -131,17 +131,24 @@ public sealed class LogicalClock : TimeProvider
 
         public override Guid NewGuid() => _inner.NewGuid();
 
-        public override Task<TResult> CallActivityAsync<TResult>(TaskName name, object? input = null, TaskOptions? options = null) => _inner.CallActivityAsync<TResult>(name, input, options);
+        public override Task<TResult> CallActivityAsync<TResult>(TaskName name, object? input = null, TaskOptions? options = null) =>
+            _inner.CallActivityAsync<TResult>(name, input, options);
 
-        public override Task<TResult> CallSubOrchestratorAsync<TResult>(TaskName orchestratorName, object? input = null, TaskOptions? options = null) => _inner.CallSubOrchestratorAsync<TResult>(orchestratorName, input, options);
+        public override Task<TResult> CallSubOrchestratorAsync<TResult>(
+            TaskName orchestratorName,
+            object? input = null,
+            TaskOptions? options = null) => _inner.CallSubOrchestratorAsync<TResult>(orchestratorName, input, options);
 
-        public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) => _inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
+        public override void ContinueAsNew(object? newInput = null, bool preserveUnprocessedEvents = true) =>
+            _inner.ContinueAsNew(newInput, preserveUnprocessedEvents);
 
         public override void SetCustomStatus(object? customStatus) => _inner.SetCustomStatus(customStatus);
 
-        public override void SendEvent(string instanceId, string eventName, object payload) => _inner.SendEvent(instanceId, eventName, payload);
+        public override void SendEvent(string instanceId, string eventName, object payload) =>
+            _inner.SendEvent(instanceId, eventName, payload);
 
-        public override Task<T> WaitForExternalEvent<T>(string eventName, CancellationToken cancellationToken = default) => _inner.WaitForExternalEvent<T>(eventName, cancellationToken);
+        public override Task<T> WaitForExternalEvent<T>(string eventName, CancellationToken cancellationToken = default) =>
+            _inner.WaitForExternalEvent<T>(eventName, cancellationToken);
 
         public override async Task CreateTimer(DateTime fireAt, CancellationToken cancellationToken)
         {

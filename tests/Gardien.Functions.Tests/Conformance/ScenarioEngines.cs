@@ -66,14 +66,16 @@ public abstract class ScenarioEngine : IAsyncDisposable
     /// <summary>Waits for completion without moving the clock (the scenario needs no timer to fire).</summary>
     public async Task<WorkflowMetadata> CompletionAsync(string instanceId)
     {
-        await WaitUntilAsync(async () => (await Client.GetInstanceAsync(instanceId, false))?.IsCompleted == true, instanceId + " to complete");
+        await WaitUntilAsync(
+            async () => (await Client.GetInstanceAsync(instanceId, false))?.IsCompleted == true, instanceId + " to complete");
         return (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!;
     }
 
     public abstract ValueTask DisposeAsync();
 
     private async Task<int> EventsRaisedAsync(string instanceId) =>
-        (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, getHistory: true))?.History?.Count(e => e.EventType == HistoryEventType.EventRaised && !e.Name!.StartsWith("logical-timer-", StringComparison.Ordinal)) ?? 0;
+        (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, getHistory: true))?.History?.Count(
+            e => e.EventType == HistoryEventType.EventRaised && !e.Name!.StartsWith("logical-timer-", StringComparison.Ordinal)) ?? 0;
 }
 
 /// <summary>
@@ -141,12 +143,14 @@ public sealed class DurableScenarioEngine : ScenarioEngine
             {
                 foreach (var name in registry.WorkflowNames)
                 {
-                    tasks.AddOrchestratorFunc<object?, object?>(name, (context, input) => durable.RunWorkflowAsync(engine._clock.Wrap(context), name, input));
+                    tasks.AddOrchestratorFunc<object?, object?>(
+                        name, (context, input) => durable.RunWorkflowAsync(engine._clock.Wrap(context), name, input));
                 }
 
                 foreach (var name in registry.ActivityNames)
                 {
-                    tasks.AddActivityFunc<ActivityInvocation, object?>(name, (_, invocation) => engine.RunActivityAsync(durable, name, invocation));
+                    tasks.AddActivityFunc<ActivityInvocation, object?>(
+                        name, (_, invocation) => engine.RunActivityAsync(durable, name, invocation));
                 }
             },
             new DurableTaskTestHostOptions
@@ -170,7 +174,9 @@ public sealed class DurableScenarioEngine : ScenarioEngine
             if (DateTime.UtcNow > deadline)
             {
                 var state = await Client.GetInstanceAsync(instanceId);
-                throw new TimeoutException($"{instanceId} did not reach the expected state: status {state?.Status}, custom status {state?.SerializedCustomStatus}, logical time {_clock.UtcNow:O}.");
+                throw new TimeoutException(
+                    $"{instanceId} did not reach the expected state: status {state?.Status}, "
+                    + $"custom status {state?.SerializedCustomStatus}, logical time {_clock.UtcNow:O}.");
             }
 
             if (Volatile.Read(ref _activitiesRunning) == 0 && DateTime.UtcNow - _clock.LastProgress > Quiet && _clock.NextTimer is { } next)

@@ -15,7 +15,11 @@ using static Gardien.Testing.Workflows.IntakeTestDmps;
 namespace Gardien.Functions.Tests.Conformance;
 
 /// <summary>What a scenario leaves behind: instance outcomes and every side effect, normalised to comparable text.</summary>
-public sealed record ScenarioRecord(IReadOnlyList<string> Instances, IReadOnlyList<string> Notifications, IReadOnlyList<string> Audit, IReadOnlyList<string> State)
+public sealed record ScenarioRecord(
+    IReadOnlyList<string> Instances,
+    IReadOnlyList<string> Notifications,
+    IReadOnlyList<string> Audit,
+    IReadOnlyList<string> State)
 {
     /// <summary>Per-run values (GUIDs, signed tokens, ETags) hidden; lists sorted where concurrency may reorder them.</summary>
     public static async Task<ScenarioRecord> CaptureAsync(ScenarioEngine engine, ConformanceWorld world, params string[] instanceIds)
@@ -24,7 +28,16 @@ public sealed record ScenarioRecord(IReadOnlyList<string> Instances, IReadOnlyLi
         foreach (var id in instanceIds)
         {
             var state = await engine.Client.GetInstanceAsync(id, getInputsAndOutputs: true);
-            instances.Add(Normalise(new { id, state?.Status, state?.Name, output = Parse(state?.SerializedOutput), failure = state?.FailureDetails?.ErrorType }));
+            instances.Add(
+                Normalise(
+                    new
+                    {
+                        id,
+                        state?.Status,
+                        state?.Name,
+                        output = Parse(state?.SerializedOutput),
+                        failure = state?.FailureDetails?.ErrorType,
+                    }));
         }
 
         var fakes = world.Fakes;
@@ -33,9 +46,11 @@ public sealed record ScenarioRecord(IReadOnlyList<string> Instances, IReadOnlyLi
         state2.AddRange(fakes.Datasets.Values.Select(d => Normalise(d with { ETag = null })));
         state2.AddRange(fakes.Grants.Values.Select(g => Normalise(g with { ETag = null })));
         state2.AddRange(fakes.Approvals.Values.Select(a => Normalise(a with { ETag = null })));
-        state2.AddRange(fakes.Blobs.Select(b => Normalise(new { container = b.Key, blobs = b.Value.OrderBy(x => x.Name, StringComparer.Ordinal) })));
+        state2.AddRange(
+            fakes.Blobs.Select(b => Normalise(new { container = b.Key, blobs = b.Value.OrderBy(x => x.Name, StringComparer.Ordinal) })));
         state2.AddRange(fakes.Marks.Select(m => Normalise(new { mark = m.Key, m.Value })));
-        state2.AddRange(fakes.Groups.Keys.Select(g => Normalise(new { group = g, members = fakes.MembersOf(g).Order(StringComparer.Ordinal) })));
+        state2.AddRange(
+            fakes.Groups.Keys.Select(g => Normalise(new { group = g, members = fakes.MembersOf(g).Order(StringComparer.Ordinal) })));
         state2.AddRange(fakes.RoleAssignments.Keys.Select(r => Normalise(new { r.PrincipalId, r.Scope, r.Role })));
         state2.AddRange(fakes.WriteBacks.Select(w => Normalise(new { w.DmpId, w.WriteBack })));
         state2.AddRange(fakes.ProcessedEvents.Keys.Select(e => "processed " + e));
@@ -67,7 +82,9 @@ public sealed record ScenarioRecord(IReadOnlyList<string> Instances, IReadOnlyLi
             case JsonObject obj:
                 foreach (var key in obj.Select(p => p.Key).ToList())
                 {
-                    if (key.Contains("Token", StringComparison.OrdinalIgnoreCase) || key.Contains("ETag", StringComparison.OrdinalIgnoreCase) || key is "MessageId")
+                    if (key.Contains("Token", StringComparison.OrdinalIgnoreCase)
+                        || key.Contains("ETag", StringComparison.OrdinalIgnoreCase)
+                        || key is "MessageId")
                     {
                         obj[key] = "<per-run>";
                     }
@@ -103,7 +120,12 @@ public static class Scenarios
     /// <summary>A personal-data DMP: PI, data steward and DPO approve; then provisioning, grants and write-back.</summary>
     public static async Task<ScenarioRecord> IntakeApprovedAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json(datasets: [new DatasetSpec("ds-health", PersonalData: "yes", SensitiveData: "yes", Access: "closed"), new DatasetSpec("ds-open")]));
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(
+            Json(
+                datasets: [
+                    new DatasetSpec("ds-health", PersonalData: "yes", SensitiveData: "yes", Access: "closed"),
+                    new DatasetSpec("ds-open"),
+                ]));
         var done = await ApproveAllAsync(engine, world, submitted.InstanceId!);
         Assert.Equal(WorkflowStatus.Completed, done.Status);
         return await ScenarioRecord.CaptureAsync(engine, world, submitted.InstanceId!);
@@ -112,10 +134,16 @@ public static class Scenarios
     /// <summary>The data steward rejects: nothing is provisioned, the other approvals are withdrawn.</summary>
     public static async Task<ScenarioRecord> IntakeRejectedAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json(datasets: [new DatasetSpec("ds-shared", Access: "shared")]));
+        var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(
+            Json(datasets: [new DatasetSpec("ds-shared", Access: "shared")]));
         var id = submitted.InstanceId!;
         var request = await WaitForAsync(world, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(StewardEmail));
-        var result = await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "reject"), "reject", "No storage budget for this project.", "user:" + StewardEmail);
+        var result = await Decisions(engine)
+            .SubmitAsync(
+                WorkflowTestEnvironment.TokenOf(request, "reject"),
+                "reject",
+                "No storage budget for this project.",
+                "user:" + StewardEmail);
         Assert.True(result.Accepted, result.Message);
         var done = await engine.CompletionAsync(id);
         Assert.Equal(WorkflowStatus.Completed, done.Status);
@@ -126,7 +154,9 @@ public static class Scenarios
     /// <summary>Granting access fails for good after the containers were created: the intake compensates.</summary>
     public static async Task<ScenarioRecord> IntakeFailureCompensatesAsync(ScenarioEngine engine, ConformanceWorld world)
     {
-        world.Fault = call => call == "Directory.AssignRole" ? new PortRefusedException("The directory refuses role assignments on this scope.") : null;
+        world.Fault = call => call == "Directory.AssignRole"
+            ? new PortRefusedException("The directory refuses role assignments on this scope.")
+            : null;
         var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json());
         var done = await ApproveAllAsync(engine, world, submitted.InstanceId!);
         Assert.True(done.IsCompleted);
@@ -148,7 +178,8 @@ public static class Scenarios
         var id = await engine.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), ApprovalRequest(world), "approval-escalated");
         await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.Escalation)));
         var escalation = world.Fakes.Sent.Single(n => n.Kind == NotificationKind.Escalation);
-        var result = await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(escalation), "approve", "Approved as deputy.", "user:" + escalation.To[0]);
+        var result = await Decisions(engine)
+            .SubmitAsync(WorkflowTestEnvironment.TokenOf(escalation), "approve", "Approved as deputy.", "user:" + escalation.To[0]);
         Assert.True(result.Accepted, result.Message);
         var done = await engine.CompletionAsync(id);
         Assert.Equal(ApprovalOutcome.Approved, done.ReadOutputAs<ApprovalWorkflowOutput>()!.Outcome);
@@ -161,11 +192,13 @@ public static class Scenarios
         var submitted = await new DmpSubmissionService(engine.Client, world.Fakes.Registry.Object).SubmitAsync(Json());
         Assert.Equal(WorkflowStatus.Completed, (await ApproveAllAsync(engine, world, submitted.InstanceId!)).Status);
         var router = new DmpEventRouter(engine.Client, world.Fakes.Registry.Object);
-        var routed = await router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra", Access: "shared")])));
+        var routed = await router.RouteAsync(
+            new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra", Access: "shared")])));
         Assert.Equal(DmpRoute.Update, routed.Route);
         var done = await ApproveAllAsync(engine, world, routed.InstanceId!);
         Assert.Equal(WorkflowStatus.Completed, done.Status);
-        var again = await router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra", Access: "shared")])));
+        var again = await router.RouteAsync(
+            new DmpEvent(DmpId, Json(V2, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra", Access: "shared")])));
         Assert.NotEqual(DmpRoute.Intake, again.Route);
         return await ScenarioRecord.CaptureAsync(engine, world, submitted.InstanceId!, routed.InstanceId!);
     }
@@ -177,7 +210,10 @@ public static class Scenarios
         var id = await StartCaseAsync(engine, dataset);
         await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.ApprovalRequest)));
         var request = world.Fakes.Sent.First(n => n.Kind == NotificationKind.ApprovalRequest);
-        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
+        await engine.RaiseEventAndWaitAsync(
+            request.CorrelationId,
+            ApprovalWorkflow.DecisionEventName,
+            new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
         var done = await engine.RunToCompletionAsync(id);
         Assert.Equal(RetentionCaseOutcome.Disposed, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         return await ScenarioRecord.CaptureAsync(engine, world, id);
@@ -188,26 +224,34 @@ public static class Scenarios
     {
         var dataset = world.Fakes.AddDataset(RetentionDmp, "eeg", WorkflowTestEnvironment.Today.AddDays(5), legalHold: true);
         var id = await StartCaseAsync(engine, dataset);
-        await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal))));
+        await engine.RunUntilAsync(
+            id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal))));
         world.Fakes.Datasets[(RetentionDmp, "eeg")] = world.Fakes.Dataset(RetentionDmp, "eeg") with { LegalHold = false };
         await engine.RunUntilAsync(id, () => Task.FromResult(world.Fakes.Sent.Any(n => n.Kind == NotificationKind.ApprovalRequest)));
         var request = world.Fakes.Sent.First(n => n.Kind == NotificationKind.ApprovalRequest);
-        await engine.RaiseEventAndWaitAsync(request.CorrelationId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
+        await engine.RaiseEventAndWaitAsync(
+            request.CorrelationId,
+            ApprovalWorkflow.DecisionEventName,
+            new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", null, null));
         var done = await engine.RunToCompletionAsync(id);
         Assert.Equal(RetentionCaseOutcome.Disposed, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         return await ScenarioRecord.CaptureAsync(engine, world, id);
     }
 
-    /// <summary>A blob lands in a governed container (tagged), twice (the duplicate changes nothing), and one lands in an unknown container.</summary>
+    /// <summary>
+    /// A blob lands in a governed container (tagged), twice (the duplicate changes nothing), and one lands in an unknown container.
+    /// </summary>
     public static async Task<ScenarioRecord> BlobEventsAsync(ScenarioEngine engine, ConformanceWorld world)
     {
         var dataset = world.Fakes.AddDataset(RetentionDmp, "mri-raw", WorkflowTestEnvironment.Today.AddDays(3650));
-        var created = new BlobEventInput("ev-1", BlobEventKind.Created, dataset.Container, "raw/file-1.dat", "\"0x8D1\"", 100, ScenarioEngine.Epoch, "PutBlob");
+        var created = new BlobEventInput(
+            "ev-1", BlobEventKind.Created, dataset.Container, "raw/file-1.dat", "\"0x8D1\"", 100, ScenarioEngine.Epoch, "PutBlob");
         var unknown = created with { EventId = "ev-2", Container = "shadow-data", BlobName = "dump.sql" };
         var ids = new List<string>();
         foreach (var input in new[] { created, created, unknown })
         {
-            var id = await engine.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
+            var id = await engine.Client.ScheduleNewAsync(
+                nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
             Assert.Equal(WorkflowStatus.Completed, (await engine.RunToCompletionAsync(id)).Status);
             ids.Add(id);
         }
@@ -219,7 +263,13 @@ public static class Scenarios
     }
 
     private static ApprovalWorkflowInput ApprovalRequest(ConformanceWorld world) =>
-        new(RetentionDmp, ApprovalRole.DataSteward, "intake", ["personal data"], "Approve the storage of the study's data.", Policy: world.Policy);
+        new(
+            RetentionDmp,
+            ApprovalRole.DataSteward,
+            "intake",
+            ["personal data"],
+            "Approve the storage of the study's data.",
+            Policy: world.Policy);
 
     private static Task<string> StartCaseAsync(ScenarioEngine engine, DatasetRecord dataset) =>
         engine.Client.ScheduleNewAsync(
@@ -235,7 +285,9 @@ public static class Scenarios
             },
             RetentionCaseWorkflow.InstanceIdFor(dataset.DmpId, dataset.DatasetId, dataset.KeepUntil!.Value));
 
-    /// <summary>Approves every approval request of the instance (and its sub-workflows) as it arrives, until it completes; no timer fires meanwhile.</summary>
+    /// <summary>
+    /// Approves every approval request of the instance (and its sub-workflows) as it arrives, until it completes; no timer fires meanwhile.
+    /// </summary>
     private static async Task<WorkflowMetadata> ApproveAllAsync(ScenarioEngine engine, ConformanceWorld world, string instanceId)
     {
         var decided = new HashSet<string>(StringComparer.Ordinal);
@@ -243,11 +295,14 @@ public static class Scenarios
         await ScenarioEngine.WaitUntilAsync(
             async () =>
             {
-                foreach (var message in world.Fakes.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList())
+                foreach (var message in world.Fakes.Sent.Where(
+                    m => m.Kind == NotificationKind.ApprovalRequest
+                        && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).ToList())
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await Decisions(engine).SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await Decisions(engine)
+                            .SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 
@@ -264,7 +319,8 @@ public static class Scenarios
         ScenarioEngine.WaitUntilAsync(
             async () =>
             {
-                foreach (var approval in world.Fakes.Approvals.Values.Where(a => a.InstanceId is not null && a.InstanceId.StartsWith(instanceId, StringComparison.Ordinal)))
+                foreach (var approval in world.Fakes.Approvals.Values.Where(
+                    a => a.InstanceId is not null && a.InstanceId.StartsWith(instanceId, StringComparison.Ordinal)))
                 {
                     if (await engine.Client.GetInstanceAsync(approval.InstanceId!, false) is { IsCompleted: false })
                     {

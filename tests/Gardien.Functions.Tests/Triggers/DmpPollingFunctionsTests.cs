@@ -18,7 +18,8 @@ public sealed class DmpPollingFunctionsTests
         var tool = new Mock<IDmpToolClient>();
         tool.Setup(t => t.ListDmpsAsync(It.IsAny<DateTimeOffset?>(), It.IsAny<CancellationToken>())).ReturnsAsync(() => [.. listed]);
         var queue = new QueuePublisher();
-        var poller = new DmpToolPoller([new DmpToolSource("opidor", tool.Object)], queue, new MemoryCheckpoints(), host.Fakes.Registry.Object);
+        var poller = new DmpToolPoller(
+            [new DmpToolSource("opidor", tool.Object)], queue, new MemoryCheckpoints(), host.Fakes.Registry.Object);
         var timer = new DmpPollingFunctions(poller, NullLogger<DmpPollingFunctions>.Instance);
 
         await timer.PollAsync(null!, CancellationToken.None);
@@ -32,7 +33,11 @@ public sealed class DmpPollingFunctionsTests
 
         Assert.Equal(2, queue.Messages.Count);
         Assert.Equal(
-            new[] { IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId), IntakeDmpWorkflow.InstanceIdFor("https://doi.org/10.5281/zenodo.second") }.Order(StringComparer.Ordinal),
+            new[]
+            {
+                IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId),
+                IntakeDmpWorkflow.InstanceIdFor("https://doi.org/10.5281/zenodo.second"),
+            }.Order(StringComparer.Ordinal),
             host.Durable.Started.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("4242", JsonDocument.Parse(queue.Messages[0]).RootElement.GetProperty("data").GetProperty("id").GetString());
     }

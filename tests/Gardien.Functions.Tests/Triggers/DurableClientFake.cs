@@ -14,7 +14,9 @@ public sealed class DurableClientFake
 {
     public DurableClientFake()
     {
-        Mock.Setup(c => c.ScheduleNewOrchestrationInstanceAsync(It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<StartOrchestrationOptions?>(), It.IsAny<CancellationToken>()))
+        Mock.Setup(
+            c => c.ScheduleNewOrchestrationInstanceAsync(
+                It.IsAny<TaskName>(), It.IsAny<object?>(), It.IsAny<StartOrchestrationOptions?>(), It.IsAny<CancellationToken>()))
             .Returns((TaskName name, object? input, StartOrchestrationOptions? options, CancellationToken _) =>
             {
                 var id = options?.InstanceId ?? Guid.NewGuid().ToString("N");
@@ -27,7 +29,13 @@ public sealed class DurableClientFake
             });
         Mock.Setup(c => c.GetInstancesAsync(It.IsAny<string>(), It.IsAny<bool>(), It.IsAny<CancellationToken>()))
             .Returns((string id, bool _, CancellationToken _) => Task.FromResult(
-                Started.TryGetValue(id, out var started) ? new OrchestrationMetadata(started.Name, id) { RuntimeStatus = OrchestrationRuntimeStatus.Running, SerializedInput = System.Text.Json.JsonSerializer.Serialize(started.Input) } : null));
+                Started.TryGetValue(id, out var started)
+                    ? new OrchestrationMetadata(started.Name, id)
+                    {
+                        RuntimeStatus = OrchestrationRuntimeStatus.Running,
+                        SerializedInput = System.Text.Json.JsonSerializer.Serialize(started.Input),
+                    }
+                    : null));
     }
 
     public Mock<DurableTaskClient> Mock { get; } = new("test-hub") { CallBase = true };

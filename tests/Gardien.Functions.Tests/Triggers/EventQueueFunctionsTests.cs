@@ -13,10 +13,15 @@ namespace Gardien.Functions.Tests.Triggers;
 
 public sealed class EventQueueFunctionsTests
 {
-    private const string Account = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-gardien/providers/Microsoft.Storage/storageAccounts/stgardiendata";
+    private const string Account =
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-gardien/providers/Microsoft.Storage/storageAccounts/"
+        + "stgardiendata";
 
     // As Event Grid delivers it to a storage queue (Event Grid schema).
-    private static string BlobCreated(string id = "831e1650-001e-001b-66ab-eeb76e069631", string container = "gardien-mri-raw", string blob = "raw/sub-01/anat.nii.gz") => $$"""
+    private static string BlobCreated(
+        string id = "831e1650-001e-001b-66ab-eeb76e069631",
+        string container = "gardien-mri-raw",
+        string blob = "raw/sub-01/anat.nii.gz") => $$"""
         {
           "topic": "{{Account}}",
           "subject": "/blobServices/default/containers/{{container}}/blobs/{{blob}}",
@@ -80,7 +85,8 @@ public sealed class EventQueueFunctionsTests
 
         await host.Events.OnBlobEventAsync(BlobCreated(), host.Durable.Client, CancellationToken.None);
 
-        var (name, input) = Assert.Single(host.Durable.Started, s => s.Key == HandleBlobEventWorkflow.InstanceIdFor("831e1650-001e-001b-66ab-eeb76e069631")).Value;
+        var (name, input) = Assert.Single(
+            host.Durable.Started, s => s.Key == HandleBlobEventWorkflow.InstanceIdFor("831e1650-001e-001b-66ab-eeb76e069631")).Value;
         Assert.Equal(nameof(HandleBlobEventWorkflow), name);
         var started = Assert.IsType<BlobEventInput>(input);
         Assert.Equal(BlobEventKind.Created, started.Kind);
@@ -119,7 +125,8 @@ public sealed class EventQueueFunctionsTests
     {
         var host = new TriggerHost();
 
-        await host.Events.OnBlobEventAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes(BlobCreated("ev-64"))), host.Durable.Client, CancellationToken.None);
+        await host.Events.OnBlobEventAsync(
+            Convert.ToBase64String(Encoding.UTF8.GetBytes(BlobCreated("ev-64"))), host.Durable.Client, CancellationToken.None);
 
         Assert.Contains(HandleBlobEventWorkflow.InstanceIdFor("ev-64"), host.Durable.Started.Keys);
     }
@@ -136,16 +143,19 @@ public sealed class EventQueueFunctionsTests
         await Assert.ThrowsAsync<FormatException>(() => host.Events.OnBlobEventAsync(message, host.Durable.Client, CancellationToken.None));
 
         Assert.Empty(host.Durable.Started);
-        Assert.Contains(host.Logged, l => l.StartsWith("Error:", StringComparison.Ordinal) && l.Contains("poison", StringComparison.Ordinal));
+        Assert.Contains(
+            host.Logged, l => l.StartsWith("Error:", StringComparison.Ordinal) && l.Contains("poison", StringComparison.Ordinal));
     }
 
     [Fact]
     public async Task BlobEventWithABadSubject_IsMalformed()
     {
         var host = new TriggerHost();
-        var message = BlobCreated().Replace("/blobServices/default/containers/gardien-mri-raw/blobs/", "/not-a-blob-path/", StringComparison.Ordinal);
+        var message = BlobCreated()
+            .Replace("/blobServices/default/containers/gardien-mri-raw/blobs/", "/not-a-blob-path/", StringComparison.Ordinal);
 
-        var error = await Assert.ThrowsAsync<FormatException>(() => host.Events.OnBlobEventAsync(message, host.Durable.Client, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FormatException>(
+            () => host.Events.OnBlobEventAsync(message, host.Durable.Client, CancellationToken.None));
 
         Assert.Contains("subject", error.Message, StringComparison.Ordinal);
         Assert.Empty(host.Durable.Started);
@@ -155,7 +165,8 @@ public sealed class EventQueueFunctionsTests
     public async Task UnknownEventType_IsAcknowledgedWithoutStartingAnything()
     {
         var host = new TriggerHost();
-        var tierChanged = BlobCreated().Replace("Microsoft.Storage.BlobCreated", "Microsoft.Storage.BlobTierChanged", StringComparison.Ordinal);
+        var tierChanged = BlobCreated()
+            .Replace("Microsoft.Storage.BlobCreated", "Microsoft.Storage.BlobTierChanged", StringComparison.Ordinal);
 
         await host.Events.OnBlobEventAsync(tierChanged, host.Durable.Client, CancellationToken.None);
         await host.Events.OnDmpEventAsync(BlobDeletedCloudEvent, host.Durable.Client, CancellationToken.None);
@@ -185,8 +196,15 @@ public sealed class EventQueueFunctionsTests
     public async Task DmpUpdated_Reference_ForAGovernedDmp_StartsAnUpdate_AndAnOlderVersionIsDropped()
     {
         var host = new TriggerHost();
-        host.Fakes.Dmps[IntakeTestDmps.DmpId] = new DmpRecord { DmpId = IntakeTestDmps.DmpId, State = DmpState.Active, Modified = IntakeTestDmps.V1 };
-        string Reference(DateTimeOffset modified, string id) => DmpSubmitted($$"""{"dmpId":"{{IntakeTestDmps.DmpId}}","modified":"{{modified:O}}"}""", id).Replace(DmpCloudEvents.Submitted, DmpCloudEvents.Updated, StringComparison.Ordinal);
+        host.Fakes.Dmps[IntakeTestDmps.DmpId] = new DmpRecord
+        {
+            DmpId = IntakeTestDmps.DmpId,
+            State = DmpState.Active,
+            Modified = IntakeTestDmps.V1,
+        };
+        string Reference(DateTimeOffset modified, string id) =>
+            DmpSubmitted($$"""{"dmpId":"{{IntakeTestDmps.DmpId}}","modified":"{{modified:O}}"}""", id)
+                .Replace(DmpCloudEvents.Submitted, DmpCloudEvents.Updated, StringComparison.Ordinal);
 
         await host.Events.OnDmpEventAsync(Reference(IntakeTestDmps.V2, "e2"), host.Durable.Client, CancellationToken.None);
         await host.Events.OnDmpEventAsync(Reference(IntakeTestDmps.V1.AddDays(-1), "e0"), host.Durable.Client, CancellationToken.None);
@@ -205,7 +223,8 @@ public sealed class EventQueueFunctionsTests
     {
         var host = new TriggerHost();
 
-        var error = await Assert.ThrowsAsync<FormatException>(() => host.Events.OnDmpEventAsync(DmpSubmitted(data), host.Durable.Client, CancellationToken.None));
+        var error = await Assert.ThrowsAsync<FormatException>(
+            () => host.Events.OnDmpEventAsync(DmpSubmitted(data), host.Durable.Client, CancellationToken.None));
 
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
         Assert.Empty(host.Durable.Started);
@@ -243,13 +262,18 @@ public sealed class EventQueueFunctionsTests
         const string other = "https://doi.org/10.5281/zenodo.other";
         var first = new DmpChange("damap", IntakeTestDmps.DmpId, null, IntakeTestDmps.V1, DmpChangeKind.Submitted);
         var second = new DmpChange("damap", other, null, IntakeTestDmps.V1, DmpChangeKind.Submitted);
-        var gridEvent = new EventGridEvent(first.DmpId, first.EventType, "1.0", EventGridDmpChangePublisher.ToCloudEvent(first).Data!) { Id = first.EventId };
+        var gridEvent = new EventGridEvent(first.DmpId, first.EventType, "1.0", EventGridDmpChangePublisher.ToCloudEvent(first).Data!)
+        {
+            Id = first.EventId,
+        };
 
         await host.Events.OnDmpEventAsync(JsonSerializer.Serialize(new[] { gridEvent }), host.Durable.Client, CancellationToken.None);
-        await host.Events.OnDmpEventAsync(JsonSerializer.Serialize(EventGridDmpChangePublisher.ToCloudEvent(second)), host.Durable.Client, CancellationToken.None);
+        await host.Events.OnDmpEventAsync(
+            JsonSerializer.Serialize(EventGridDmpChangePublisher.ToCloudEvent(second)), host.Durable.Client, CancellationToken.None);
 
         Assert.Equal(
-            new[] { IntakeDmpWorkflow.InstanceIdFor(other), IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId) }.Order(StringComparer.Ordinal),
+            new[] { IntakeDmpWorkflow.InstanceIdFor(other), IntakeDmpWorkflow.InstanceIdFor(IntakeTestDmps.DmpId) }.Order(
+                StringComparer.Ordinal),
             host.Durable.Started.Keys.Order(StringComparer.Ordinal));
         Assert.All(host.Durable.Started.Values, s => Assert.Equal(nameof(IntakeDmpWorkflow), s.Name));
     }

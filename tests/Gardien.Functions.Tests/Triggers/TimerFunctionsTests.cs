@@ -18,7 +18,10 @@ public sealed class TimerFunctionsTests
         await host.Timers.RetentionSweepAsync(null!, host.Durable.Client, CancellationToken.None);
 
         Assert.Equal(
-            [RetentionSweepWorkflow.InstanceIdFor(new DateOnly(2030, 1, 1)), RetentionSweepWorkflow.InstanceIdFor(new DateOnly(2030, 1, 2))],
+            [
+                RetentionSweepWorkflow.InstanceIdFor(new DateOnly(2030, 1, 1)),
+                RetentionSweepWorkflow.InstanceIdFor(new DateOnly(2030, 1, 2)),
+            ],
             host.Durable.Started.Keys.Order(StringComparer.Ordinal));
         Assert.All(host.Durable.Started.Values, s => Assert.Equal(nameof(RetentionSweepWorkflow), s.Name));
     }
@@ -35,6 +38,9 @@ public sealed class TimerFunctionsTests
             host.Timers.AccessReviewsAsync(null!, host.Durable.Client, CancellationToken.None),
             host.Timers.AccessReviewsAsync(null!, host.Durable.Client, CancellationToken.None));
 
-        Assert.Equal(new[] { AccessReviewWorkflow.InstanceIdFor("dmp-a"), AccessReviewWorkflow.InstanceIdFor("dmp-b") }.Order(StringComparer.Ordinal), host.Durable.Started.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            new[] { AccessReviewWorkflow.InstanceIdFor("dmp-a"), AccessReviewWorkflow.InstanceIdFor("dmp-b") }.Order(
+                StringComparer.Ordinal),
+            host.Durable.Started.Keys.Order(StringComparer.Ordinal));
     }
 }

@@ -51,11 +51,13 @@ public sealed class TriggerHost
 
     public List<string> Logged { get; } = [];
 
-    public EventQueueFunctions Events => new(Services.GetRequiredService<DurableWorkflowHost>(), new ListLogger<EventQueueFunctions>(Logged));
+    public EventQueueFunctions Events =>
+        new(Services.GetRequiredService<DurableWorkflowHost>(), new ListLogger<EventQueueFunctions>(Logged));
 
     public HttpFunctions Http => ActivatorUtilities.CreateInstance<HttpFunctions>(Services);
 
-    public TimerFunctions Timers => new(Services.GetRequiredService<DurableWorkflowHost>(), Fakes.Registry.Object, Time, NullLogger<TimerFunctions>.Instance);
+    public TimerFunctions Timers =>
+        new(Services.GetRequiredService<DurableWorkflowHost>(), Fakes.Registry.Object, Time, NullLogger<TimerFunctions>.Instance);
 
     private sealed class ListLogger<T>(List<string> lines) : ILogger<T>
     {
@@ -64,7 +66,12 @@ public sealed class TriggerHost
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter)
         {
             lock (lines)
             {

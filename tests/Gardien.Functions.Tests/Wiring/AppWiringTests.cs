@@ -40,7 +40,9 @@ public sealed class AppWiringTests
         ["WEBSITE_HOSTNAME"] = "func-gardien-prod-abc123.azurewebsites.net",
         ["Gardien:TaskHub"] = "gardienprod",
         ["Gardien:PolicyPath"] = Path.Combine(RepoPaths.Root, "policy.sample.json"),
-        ["ResearchData:resourceId"] = "/subscriptions/6c4f6e3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/resourceGroups/rg-gardien/providers/Microsoft.Storage/storageAccounts/stdataabc123",
+        ["ResearchData:resourceId"] =
+            "/subscriptions/6c4f6e3a-1b2c-4d5e-8f90-a1b2c3d4e5f6/resourceGroups/rg-gardien/providers/Microsoft.Storage/storageAccounts/"
+            + "stdataabc123",
         ["ResearchData:blobServiceUri"] = "https://stdataabc123.blob.core.windows.net/",
         ["ResearchData:tableServiceUri"] = "https://stdataabc123.table.core.windows.net/",
         ["ResearchData:auditContainerName"] = "audit",
@@ -88,7 +90,9 @@ public sealed class AppWiringTests
         Assert.Equal("ManagedIdentityCredential", services.GetRequiredService<TokenCredential>().GetType().Name);
         var tokens = services.GetRequiredService<ApprovalTokenService>();
         Assert.Same(tokens, services.GetRequiredService<ApprovalTokenService>());
-        Assert.Equal(new Uri("https://func-gardien-prod-abc123.azurewebsites.net/api/"), services.GetRequiredService<GardienWorkflowOptions>().ApprovalBaseUrl);
+        Assert.Equal(
+            new Uri("https://func-gardien-prod-abc123.azurewebsites.net/api/"),
+            services.GetRequiredService<GardienWorkflowOptions>().ApprovalBaseUrl);
     }
 
     [Fact]
@@ -100,7 +104,9 @@ public sealed class AppWiringTests
         var services = durable.WithClient(client);
 
         Assert.All(durable.Registry.ActivityNames, name => Assert.NotNull(durable.Registry.ResolveActivity(name, services)));
-        Assert.All(durable.Registry.WorkflowNames, name => Assert.NotNull(durable.Registry.ResolveWorkflow(name, durable.Registry.LatestVersion(name), services)));
+        Assert.All(
+            durable.Registry.WorkflowNames,
+            name => Assert.NotNull(durable.Registry.ResolveWorkflow(name, durable.Registry.LatestVersion(name), services)));
 
         Assert.NotNull(durable.Create<DmpSubmissionService>(client));
         Assert.NotNull(durable.Create<DmpEventRouter>(client));
@@ -110,7 +116,11 @@ public sealed class AppWiringTests
         Assert.NotNull(durable.Create<ApprovalHttpEndpoint>(client));
 
         var functionClasses = typeof(GardienFunctionsOptions).Assembly.GetTypes()
-            .Where(t => t.IsClass && !t.IsAbstract && t.GetMethods().Any(m => m.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Length > 0))
+            .Where(
+                t => t.IsClass
+                    && !t.IsAbstract
+                    && t.GetMethods()
+                        .Any(m => m.GetCustomAttributes(typeof(Microsoft.Azure.Functions.Worker.FunctionAttribute), false).Length > 0))
             .ToList();
         Assert.Contains(typeof(EventQueueFunctions), functionClasses);
         Assert.Contains(typeof(DmpPollingFunctions), functionClasses);
@@ -135,7 +145,8 @@ public sealed class AppWiringTests
         var ex = Assert.ThrowsAny<Exception>(() => host.Services.GetRequiredService<IStartupValidator>().Validate());
 
         // One failing section throws its OptionsValidationException; several throw them together in an AggregateException.
-        Assert.True(ex is OptionsValidationException or AggregateException { InnerExceptions: [OptionsValidationException, ..] }, ex.ToString());
+        Assert.True(
+            ex is OptionsValidationException or AggregateException { InnerExceptions: [OptionsValidationException, ..] }, ex.ToString());
         Assert.Contains(setting, ex.Message, StringComparison.Ordinal);
     }
 

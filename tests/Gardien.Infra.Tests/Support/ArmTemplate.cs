@@ -8,7 +8,9 @@ public sealed class ArmScope(JsonObject template, IReadOnlyDictionary<string, Js
 {
     public JsonObject Template { get; } = template;
 
-    /// <summary>Values the caller passes (still expressions of the caller's scope); empty for the root unless a parameter file is applied.</summary>
+    /// <summary>
+    /// Values the caller passes (still expressions of the caller's scope); empty for the root unless a parameter file is applied.
+    /// </summary>
     public IReadOnlyDictionary<string, JsonNode?> Provided { get; } = provided;
 
     public ArmScope? Parent { get; } = parent;

@@ -12,7 +12,12 @@ public sealed record BicepDiagnostic(string File, int Line, int Column, string L
 }
 
 /// <summary>Result of one CLI run: exit code, raw streams and the diagnostics parsed from stderr.</summary>
-public sealed record BicepRun(string Command, int ExitCode, string StandardOutput, string StandardError, IReadOnlyList<BicepDiagnostic> Diagnostics)
+public sealed record BicepRun(
+    string Command,
+    int ExitCode,
+    string StandardOutput,
+    string StandardError,
+    IReadOnlyList<BicepDiagnostic> Diagnostics)
 {
     /// <summary>True when the run exited 0 and printed nothing on stderr: no error, no warning (BCP or linter), no info.</summary>
     public bool IsClean => ExitCode == 0 && string.IsNullOrWhiteSpace(StandardError);
@@ -98,7 +103,8 @@ public static partial class BicepCli
         if (string.IsNullOrWhiteSpace(path) || !File.Exists(path))
         {
             throw new InvalidOperationException(
-                $"Bicep CLI not found at '{path}'. Restore tests/Gardien.Infra.Tests (it references Azure.Bicep.CommandLine.linux-x64) or set BICEP_PATH.");
+                $"Bicep CLI not found at '{path}'. Restore tests/Gardien.Infra.Tests (it references Azure.Bicep.CommandLine.linux-x64) "
+                + "or set BICEP_PATH.");
         }
 
         // NuGet extraction does not always keep the executable bit.

@@ -12,7 +12,8 @@ namespace Gardien.Local.Tests.Adapters;
 public sealed class AppendBlobAuditLogTests(AzuriteFixture fixture)
 {
     private static readonly DateTimeOffset T0 = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
-    private readonly BlobContainerClient _container = new BlobServiceClient(fixture.ConnectionString).GetBlobContainerClient("audit-" + Guid.NewGuid().ToString("N")[..12]);
+    private readonly BlobContainerClient _container = new BlobServiceClient(fixture.ConnectionString).GetBlobContainerClient(
+        "audit-" + Guid.NewGuid().ToString("N")[..12]);
 
     internal static AuditEntry Entry(int i, string? key = null) => new(
         "system:test", "container.provisioned", "intake-" + i, "container:ds-" + i, T0.AddSeconds(i),
@@ -59,7 +60,9 @@ public sealed class AppendBlobAuditLogTests(AzuriteFixture fixture)
     [Fact]
     public async Task Append_ConcurrentWritersInSeveralProcesses_KeepOneValidChain()
     {
-        var writers = Enumerable.Range(0, 3).Select(_ => new AppendBlobAuditLog(_container, new AppendBlobAuditLogOptions { SegmentMaxEntries = 7 })).ToList();
+        var writers = Enumerable.Range(0, 3)
+            .Select(_ => new AppendBlobAuditLog(_container, new AppendBlobAuditLogOptions { SegmentMaxEntries = 7 }))
+            .ToList();
 
         var receipts = await Task.WhenAll(Enumerable.Range(0, 30).Select(i => writers[i % writers.Count].AppendAsync(Entry(i))));
 

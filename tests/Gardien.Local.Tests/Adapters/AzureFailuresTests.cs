@@ -7,7 +7,9 @@ namespace Gardien.Local.Tests.Adapters;
 
 public sealed class AzureFailuresTests
 {
-    private const string Dump = "Service request failed.\nStatus: 400 (One of the request inputs is out of range.)\nErrorCode: OutOfRangeInput\n\nContent:\n{}\n\nHeaders:\nx-ms-request-id: 1";
+    private const string Dump =
+        "Service request failed.\nStatus: 400 (One of the request inputs is out of range.)\nErrorCode: "
+        + "OutOfRangeInput\n\nContent:\n{}\n\nHeaders:\nx-ms-request-id: 1";
 
     [Theory]
     [InlineData(400, typeof(PortRefusedException), false)]
@@ -18,7 +20,13 @@ public sealed class AzureFailuresTests
     [InlineData(503, typeof(PortException), true)]
     public void Translate_ByStatus_RefusesWhatCannotSucceedLater(int status, Type expected, bool transient)
     {
-        var translated = AzureFailures.Translate(new RequestFailedException(status, Dump.Replace("400", status.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal), "OutOfRangeInput", null), "Recording dataset 'x'");
+        var translated = AzureFailures.Translate(
+            new RequestFailedException(
+                status,
+                Dump.Replace("400", status.ToString(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal),
+                "OutOfRangeInput",
+                null),
+            "Recording dataset 'x'");
 
         Assert.IsType(expected, translated);
         Assert.Equal(transient, translated.IsTransient);
@@ -30,12 +38,18 @@ public sealed class AzureFailuresTests
     public async Task Registry_SdkRefusalEscapingTheAdapter_BecomesAPortRefusal()
     {
         var inner = new Mock<IGovernanceRegistry>();
-        inner.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>())).ThrowsAsync(new RequestFailedException(400, Dump, "OutOfRangeInput", null));
+        inner.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new RequestFailedException(400, Dump, "OutOfRangeInput", null));
         var registry = new FailureTranslatingGovernanceRegistry(inner.Object);
 
-        var error = await Assert.ThrowsAsync<PortRefusedException>(() => registry.UpsertDatasetAsync(new DatasetRecord { DmpId = "d", DatasetId = "x", Container = "c", State = DatasetState.Provisioned }));
+        var error = await Assert.ThrowsAsync<PortRefusedException>(
+            () => registry.UpsertDatasetAsync(
+                new DatasetRecord { DmpId = "d", DatasetId = "x", Container = "c", State = DatasetState.Provisioned }));
 
-        Assert.Equal("Recording dataset 'x' in the registry: the storage service answered 400 (One of the request inputs is out of range.), OutOfRangeInput.", error.Message);
+        Assert.Equal(
+            "Recording dataset 'x' in the registry: the storage service answered 400 (One of the request inputs is out of range.), "
+            + "OutOfRangeInput.",
+            error.Message);
     }
 
     [Fact]

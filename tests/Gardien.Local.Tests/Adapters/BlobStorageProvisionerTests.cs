@@ -22,7 +22,12 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     public async Task EnsureContainer_CalledTwice_CreatesOnceAndKeepsOwner()
     {
         var name = NewName();
-        var spec = new ContainerSpec { Name = name, Metadata = new Dictionary<string, string> { ["dmp_id"] = "10.1234/abc" }, OwnerInstanceId = "intake-1" };
+        var spec = new ContainerSpec
+        {
+            Name = name,
+            Metadata = new Dictionary<string, string> { ["dmp_id"] = "10.1234/abc" },
+            OwnerInstanceId = "intake-1",
+        };
 
         var first = await Provisioner.EnsureContainerAsync(spec);
         var retry = await Provisioner.EnsureContainerAsync(spec);
@@ -41,7 +46,8 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     public async Task Controls_ReportWhatIsOnlyRecorded_FromTheContainerItself()
     {
         var name = NewName();
-        await Provisioner.EnsureContainerAsync(new ContainerSpec { Name = name, ImmutabilityDays = 30, EncryptionScope = "sensitive", QuotaBytes = 1000 });
+        await Provisioner.EnsureContainerAsync(
+            new ContainerSpec { Name = name, ImmutabilityDays = 30, EncryptionScope = "sensitive", QuotaBytes = 1000 });
         await Provisioner.SetLegalHoldAsync(name, "case42", hold: true);
 
         var controls = await Provisioner.GetControlsAsync(name);
@@ -88,7 +94,8 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     [Fact]
     public async Task EnsureContainer_InvalidName_ThrowsNonTransientWithTheRule()
     {
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => Provisioner.EnsureContainerAsync(new ContainerSpec { Name = "Bad_Name" }));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(
+            () => Provisioner.EnsureContainerAsync(new ContainerSpec { Name = "Bad_Name" }));
 
         Assert.False(ex.IsTransient);
         Assert.Contains("lower-case", ex.Message, StringComparison.Ordinal);
@@ -241,7 +248,8 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
     public async Task SetContainerMetadata_MergesAndRemovesKeys()
     {
         var name = NewName();
-        await Provisioner.EnsureContainerAsync(new ContainerSpec { Name = name, Metadata = new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" } });
+        await Provisioner.EnsureContainerAsync(
+            new ContainerSpec { Name = name, Metadata = new Dictionary<string, string> { ["a"] = "1", ["b"] = "2" } });
 
         var changed = await Provisioner.SetContainerMetadataAsync(name, new Dictionary<string, string?> { ["a"] = "10", ["b"] = null });
         var unchanged = await Provisioner.SetContainerMetadataAsync(name, new Dictionary<string, string?> { ["a"] = "10" });
@@ -260,6 +268,8 @@ public sealed class BlobStorageProvisionerTests(AzuriteFixture fixture)
         var b = new StoredBlob("b", "\"e2\"", 4, new Dictionary<string, string>(), null, null);
 
         Assert.Equal(ContainerManifest.Compute("c", [a, b]), ContainerManifest.Compute("c", [b, a]));
-        Assert.NotEqual(ContainerManifest.Compute("c", [a, b]).ManifestSha256, ContainerManifest.Compute("c", [a, b with { ETag = "\"e3\"" }]).ManifestSha256);
+        Assert.NotEqual(
+            ContainerManifest.Compute("c", [a, b]).ManifestSha256,
+            ContainerManifest.Compute("c", [a, b with { ETag = "\"e3\"" }]).ManifestSha256);
     }
 }

@@ -16,7 +16,10 @@ public sealed class InboxNotifierTests : IDisposable
         ["dpo@neuro-institute.example", "dpo-deputy@neuro-institute.example"],
         "Approval needed: health study",
         "Please review the plan.",
-        [new NotificationLink("Approve", new Uri("http://127.0.0.1:7071/approve?token=abc")), new NotificationLink("Reject", new Uri("http://127.0.0.1:7071/reject?token=abc"))],
+        [
+            new NotificationLink("Approve", new Uri("http://127.0.0.1:7071/approve?token=abc")),
+            new NotificationLink("Reject", new Uri("http://127.0.0.1:7071/reject?token=abc")),
+        ],
         "intake-1",
         key);
 
@@ -35,7 +38,10 @@ public sealed class InboxNotifierTests : IDisposable
         Assert.Equal(NotificationKind.ApprovalRequest, message.Kind);
         Assert.Equal("http://127.0.0.1:7071/approve?token=abc", message.Links[0].Url.ToString());
         Assert.True(File.Exists(Path.ChangeExtension(message.FilePath, ".md")));
-        Assert.Contains("[Approve](<http://127.0.0.1:7071/approve?token=abc>)", await File.ReadAllTextAsync(Path.ChangeExtension(message.FilePath, ".md")), StringComparison.Ordinal);
+        Assert.Contains(
+            "[Approve](<http://127.0.0.1:7071/approve?token=abc>)",
+            await File.ReadAllTextAsync(Path.ChangeExtension(message.FilePath, ".md")),
+            StringComparison.Ordinal);
         Assert.Equal(["dpo-deputy@neuro-institute.example", "dpo@neuro-institute.example"], reader.ListRecipients());
         Assert.Contains("approval-request", Path.GetFileName(message.FilePath), StringComparison.Ordinal);
     }
@@ -81,7 +87,8 @@ public sealed class InboxNotifierTests : IDisposable
     [Fact]
     public async Task Send_NoRecipient_ThrowsNonTransient()
     {
-        var ex = await Assert.ThrowsAsync<PortRefusedException>(() => new InboxNotifier(_temp.Path, _time).SendAsync(Approval() with { To = [] }));
+        var ex = await Assert.ThrowsAsync<PortRefusedException>(
+            () => new InboxNotifier(_temp.Path, _time).SendAsync(Approval() with { To = [] }));
 
         Assert.False(ex.IsTransient);
     }

@@ -119,7 +119,9 @@ public sealed class JsonFileDirectoryTests : IDisposable
         var added = await directory.AddMembersAsync(group.Id, ["u-mehdi-benali", "u-anna-kowalska", "u-sofia-rossi", "u-anna-kowalska"]);
 
         Assert.Equal(["u-anna-kowalska", "u-sofia-rossi"], added);
-        Assert.Equal(["u-mehdi-benali", "u-anna-kowalska", "u-sofia-rossi"], (await new JsonFileDirectory(directory.FilePath).ListMembersAsync(group.Id)).Select(u => u.Id));
+        Assert.Equal(
+            ["u-mehdi-benali", "u-anna-kowalska", "u-sofia-rossi"],
+            (await new JsonFileDirectory(directory.FilePath).ListMembersAsync(group.Id)).Select(u => u.Id));
         Assert.Empty(await directory.AddMembersAsync(group.Id, ["u-sofia-rossi"]));
         Assert.True(File.GetLastWriteTimeUtc(directory.FilePath) >= before);
     }

@@ -44,10 +44,12 @@ public sealed class LocalAdaptersRegistrationTests(AzuriteFixture fixture) : IDi
         Assert.NotNull(provider.GetRequiredService<IDmpToolClient>());
         Assert.Equal("u-dpo", (await provider.GetRequiredService<IDirectory>().FindUserAsync("dpo@neuro-institute.example"))!.Id);
         await provider.GetRequiredService<IGovernanceRegistry>().UpsertDmpAsync(new DmpRecord { DmpId = "d", State = DmpState.Pending });
-        var receipt = await provider.GetRequiredService<IAuditLog>().AppendAsync(new AuditEntry("t", "a", "i", "s", DateTimeOffset.UnixEpoch));
+        var receipt = await provider.GetRequiredService<IAuditLog>()
+            .AppendAsync(new AuditEntry("t", "a", "i", "s", DateTimeOffset.UnixEpoch));
         Assert.Equal(1, receipt.Sequence);
         var tokens = provider.GetRequiredService<ApprovalTokenService>();
-        var token = await tokens.IssueAsync(new ApprovalTokenRequest("t1", "i", "dpo", "dpo@x", ["approve"], DateTimeOffset.UtcNow.AddDays(1)));
+        var token = await tokens.IssueAsync(
+            new ApprovalTokenRequest("t1", "i", "dpo", "dpo@x", ["approve"], DateTimeOffset.UtcNow.AddDays(1)));
         Assert.True((await tokens.RedeemAsync(token, "approve")).IsValid);
     }
 

@@ -18,7 +18,8 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     [Fact]
     public async Task DevelopmentSecretStore_ReadsTheSecretsSection()
     {
-        var store = new DevelopmentConfigurationSecretStore(Config(("Secrets:approval-signing-key-k1", "s3cret"), ("DOTNET_ENVIRONMENT", "Development")));
+        var store = new DevelopmentConfigurationSecretStore(
+            Config(("Secrets:approval-signing-key-k1", "s3cret"), ("DOTNET_ENVIRONMENT", "Development")));
 
         Assert.Equal("s3cret", await store.GetSecretAsync("approval-signing-key-k1"));
         var ex = await Assert.ThrowsAsync<PortNotFoundException>(() => store.GetSecretAsync("missing"));
@@ -28,7 +29,8 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     [Fact]
     public void DevelopmentSecretStore_InProduction_RefusesToStart()
     {
-        var ex = Assert.Throws<InvalidOperationException>(() => new DevelopmentConfigurationSecretStore(Config(("ASPNETCORE_ENVIRONMENT", "Production"))));
+        var ex = Assert.Throws<InvalidOperationException>(
+            () => new DevelopmentConfigurationSecretStore(Config(("ASPNETCORE_ENVIRONMENT", "Production"))));
 
         Assert.Contains("Production", ex.Message, StringComparison.Ordinal);
     }
@@ -50,7 +52,9 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     [Fact]
     public async Task FileDmpTool_ListsOnlyDmpsModifiedAfter()
     {
-        File.Copy(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex5-dataset-planned-host.json"), _temp.Combine(FileDmpToolClient.Slug("10.0000/00.0.1234") + ".json"));
+        File.Copy(
+            Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex5-dataset-planned-host.json"),
+            _temp.Combine(FileDmpToolClient.Slug("10.0000/00.0.1234") + ".json"));
         var client = new FileDmpToolClient(_temp.Path);
 
         Assert.Single(await client.ListDmpsAsync(null));
@@ -62,7 +66,8 @@ public sealed class SecretStoreAndDmpToolTests : IDisposable
     public async Task FileDmpTool_WriteBack_MergesByDatasetAndIsIdempotent()
     {
         var client = new FileDmpToolClient(_temp.Path);
-        var a = new DmpWriteBack("ds-a", new Uri("http://127.0.0.1:10000/devstoreaccount1/ds-a"), "Azure Blob Storage", "continuous", "devstoreaccount1/ds-a");
+        var a = new DmpWriteBack(
+            "ds-a", new Uri("http://127.0.0.1:10000/devstoreaccount1/ds-a"), "Azure Blob Storage", "continuous", "devstoreaccount1/ds-a");
         var b = a with { DatasetId = "ds-b", HostUrl = new Uri("http://127.0.0.1:10000/devstoreaccount1/ds-b") };
 
         var first = await client.WriteBackAsync("10.1/x", a);

@@ -29,7 +29,11 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
             State = DmpState.Pending,
             Modified = Now,
             InstanceId = "intake-a",
-            Queue = [new QueuedDmpVersion("intake-a-2", Now.AddDays(1), Now), new QueuedDmpVersion("intake-a-3", Now.AddDays(2), Now.AddMinutes(1))],
+            Queue =
+            [
+                new QueuedDmpVersion("intake-a-2", Now.AddDays(1), Now),
+                new QueuedDmpVersion("intake-a-3", Now.AddDays(2), Now.AddMinutes(1)),
+            ],
         };
 
         await _registry.UpsertDmpAsync(record);
@@ -67,7 +71,8 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
         var first = await _registry.UpsertDmpAsync(new DmpRecord { DmpId = "dmp-race", State = DmpState.Pending });
         var winner = await _registry.UpsertDmpAsync(first with { State = DmpState.Active });
 
-        var ex = await Assert.ThrowsAsync<ConcurrencyConflictException>(() => _registry.UpsertDmpAsync(first with { State = DmpState.Rejected }));
+        var ex = await Assert.ThrowsAsync<ConcurrencyConflictException>(
+            () => _registry.UpsertDmpAsync(first with { State = DmpState.Rejected }));
 
         Assert.True(ex.IsTransient);
         Assert.Equal(DmpState.Active, (await _registry.GetDmpAsync("dmp-race"))!.State);
@@ -148,8 +153,27 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     [Fact]
     public async Task Approvals_ListByInstance_FiltersOtherRuns()
     {
-        await _registry.UpsertApprovalAsync(new ApprovalRecord { DmpId = "dmp1", ApprovalId = "i1:dpo", InstanceId = "i1", Role = "dpo", Decision = ApprovalDecision.Approved, DecidedBy = "dpo@x", DecidedAt = Now, Comment = "ok" });
-        await _registry.UpsertApprovalAsync(new ApprovalRecord { DmpId = "dmp1", ApprovalId = "i2:dpo", InstanceId = "i2", Role = "dpo", Decision = ApprovalDecision.Pending });
+        await _registry.UpsertApprovalAsync(
+            new ApprovalRecord
+            {
+                DmpId = "dmp1",
+                ApprovalId = "i1:dpo",
+                InstanceId = "i1",
+                Role = "dpo",
+                Decision = ApprovalDecision.Approved,
+                DecidedBy = "dpo@x",
+                DecidedAt = Now,
+                Comment = "ok",
+            });
+        await _registry.UpsertApprovalAsync(
+            new ApprovalRecord
+            {
+                DmpId = "dmp1",
+                ApprovalId = "i2:dpo",
+                InstanceId = "i2",
+                Role = "dpo",
+                Decision = ApprovalDecision.Pending,
+            });
 
         var run1 = await _registry.ListApprovalsAsync("dmp1", "i1");
 
@@ -172,7 +196,8 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     [Fact]
     public async Task TryConsumeToken_ConcurrentUses_ExactlyOneWins()
     {
-        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => _registry.TryConsumeTokenAsync("tok-race", "use-" + i, Now, Now.AddDays(1))));
+        var results = await Task.WhenAll(
+            Enumerable.Range(0, 8).Select(i => _registry.TryConsumeTokenAsync("tok-race", "use-" + i, Now, Now.AddDays(1))));
 
         Assert.Single(results, r => r == TokenConsumption.Consumed);
     }
@@ -191,8 +216,11 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     {
         // About what a 1,000-dataset plan serialises to (2.5 MB): Azurite would take it in 84 string properties, Azure
         // refuses an entity over 1 MiB or 255 properties.
+        var access = string.Join(",", Enumerable.Range(0, 5).Select(p =>
+            $"{{\"principal\":\"researcher{p}@neuro-institute.example\",\"role\":\"contributor\",\"until\":\"2029-03-31\"}}"));
         var plan = "{\"datasets\":[" + string.Join(",", Enumerable.Range(0, 1000).Select(i =>
-            $"{{\"key\":\"https://doi.org/10.99999/ds.{i}\",\"classification\":\"restricted\",\"access\":[{string.Join(",", Enumerable.Range(0, 5).Select(p => $"{{\"principal\":\"researcher{p}@neuro-institute.example\",\"role\":\"contributor\",\"until\":\"2029-03-31\"}}"))}],\"padding\":\"{new string(' ', 2000)}\"}}")) + "]}";
+            $"{{\"key\":\"https://doi.org/10.99999/ds.{i}\",\"classification\":\"restricted\",\"access\":[{access}],"
+            + $"\"padding\":\"{new string(' ', 2000)}\"}}")) + "]}";
         var record = new DmpRecord { DmpId = "dmp-large", State = DmpState.Active, ActivePlanJson = plan };
 
         await _registry.UpsertDmpAsync(record);
@@ -200,7 +228,8 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
 
         Assert.True(plan.Length > 2_000_000);
         Assert.Equal(plan, read!.ActivePlanJson);
-        var raw = (await new TableServiceClient(fixture.ConnectionString).GetTableClient(_prefix + "Dmps").GetEntityAsync<Azure.Data.Tables.TableEntity>(TableGovernanceRegistry.Key("dmp-large"), "")).Value;
+        var raw = (await new TableServiceClient(fixture.ConnectionString).GetTableClient(_prefix + "Dmps")
+            .GetEntityAsync<Azure.Data.Tables.TableEntity>(TableGovernanceRegistry.Key("dmp-large"), "")).Value;
         Assert.True(raw.Count < 255, $"{raw.Count} properties");
         Assert.True(raw.Sum(p => p.Value is byte[] b ? b.Length : p.Value is string t ? t.Length * 2 : 8) < 1024 * 1024);
         var updated = await _registry.UpsertDmpAsync(read with { ActivePlanJson = "{}" });
@@ -212,7 +241,8 @@ public sealed class TableGovernanceRegistryTests(AzuriteFixture fixture)
     public async Task UpsertDmp_RecordTooLargeEvenCompressed_IsRefusedSayingWhatToDo()
     {
         var noise = Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(1_500_000));
-        var error = await Assert.ThrowsAsync<PortRefusedException>(() => _registry.UpsertDmpAsync(new DmpRecord { DmpId = "dmp-huge", State = DmpState.Active, ActivePlanJson = noise }));
+        var error = await Assert.ThrowsAsync<PortRefusedException>(
+            () => _registry.UpsertDmpAsync(new DmpRecord { DmpId = "dmp-huge", State = DmpState.Active, ActivePlanJson = noise }));
         Assert.Contains("Split the DMP", error.Message, StringComparison.Ordinal);
     }
 }

@@ -38,7 +38,8 @@ public sealed class AuditCommandTests(AzuriteFixture fixture)
     {
         await SeedAsync(4);
 
-        var (exit, output, _) = await RunAsync("audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
+        var (exit, output, _) = await RunAsync(
+            "audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
 
         Assert.Equal(CliRunner.Ok, exit);
         Assert.Contains("intact: 4 entries checked", output, StringComparison.Ordinal);
@@ -50,7 +51,8 @@ public sealed class AuditCommandTests(AzuriteFixture fixture)
         await SeedAsync(5);
         await AppendBlobAuditLogTests.TamperAsync(Container, line: 2, "intake-2", "intake-9");
 
-        var (exit, output, _) = await RunAsync("audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
+        var (exit, output, _) = await RunAsync(
+            "audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
 
         Assert.Equal(CliRunner.Invalid, exit);
         Assert.Contains("BROKEN at entry 2: chain/00000001.jsonl line 2", output, StringComparison.Ordinal);
@@ -63,7 +65,8 @@ public sealed class AuditCommandTests(AzuriteFixture fixture)
         await SeedAsync(3);
         await AppendBlobAuditLogTests.TamperAsync(Container, line: 3, "container:ds-3", "container:ds-0");
 
-        var (exit, output, _) = await RunAsync("audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName, "--json");
+        var (exit, output, _) = await RunAsync(
+            "audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName, "--json");
 
         Assert.Equal(CliRunner.Invalid, exit);
         using var json = JsonDocument.Parse(output);
@@ -75,7 +78,8 @@ public sealed class AuditCommandTests(AzuriteFixture fixture)
     [Fact]
     public async Task Verify_MissingContainer_ExitsTwo()
     {
-        var (exit, _, error) = await RunAsync("audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
+        var (exit, _, error) = await RunAsync(
+            "audit", "verify", "--connection-string", fixture.ConnectionString, "--container", _containerName);
 
         Assert.Equal(CliRunner.UsageOrIoError, exit);
         Assert.Contains("does not exist", error, StringComparison.Ordinal);
@@ -95,7 +99,8 @@ public sealed class AuditCommandTests(AzuriteFixture fixture)
     {
         await SeedAsync(5);
 
-        var (exit, output, _) = await RunAsync("audit", "show", "--last", "2", "--connection-string", fixture.ConnectionString, "--container", _containerName);
+        var (exit, output, _) = await RunAsync(
+            "audit", "show", "--last", "2", "--connection-string", fixture.ConnectionString, "--container", _containerName);
 
         Assert.Equal(CliRunner.Ok, exit);
         var lines = output.Split('\n', StringSplitOptions.RemoveEmptyEntries);

@@ -97,7 +97,9 @@ public sealed class CliHelpAndInputTests : IDisposable
         }
 
         var dll = Path.Combine(AppContext.BaseDirectory, "gardien.dll");
-        Assert.True(File.Exists(Path.Combine(AppContext.BaseDirectory, "gardien.runtimeconfig.json")), "the CLI's runtimeconfig is copied beside the tests");
+        Assert.True(
+            File.Exists(Path.Combine(AppContext.BaseDirectory, "gardien.runtimeconfig.json")),
+            "the CLI's runtimeconfig is copied beside the tests");
         var start = new ProcessStartInfo("/bin/bash")
         {
             ArgumentList = { "-c", "exec dotnet \"$0\" validate - <&-", dll },

@@ -25,7 +25,9 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         var requests = JsonDocument.Parse(inboxOut).RootElement.EnumerateArray().ToList();
         Assert.Equal(["claire.dubois@neuro-institute.example", "data-steward@neuro-institute.example", "dpo@neuro-institute.example"],
             requests.Select(r => r.GetProperty("to").GetString()!).Order(StringComparer.Ordinal));
-        Assert.All(requests, r => Assert.Contains("/approvals/", r.GetProperty("links")[0].GetProperty("url").GetString(), StringComparison.Ordinal));
+        Assert.All(
+            requests,
+            r => Assert.Contains("/approvals/", r.GetProperty("links")[0].GetProperty("url").GetString(), StringComparison.Ordinal));
         var tokens = requests.Select(r => r.GetProperty("approveToken").GetString()!).ToList();
 
         // The first approval leaves the intake waiting for the two others and provisions nothing yet.
@@ -47,12 +49,23 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         Assert.Equal("Active", status.GetProperty("result").GetProperty("state").GetString());
         var datasets = status.GetProperty("datasets").EnumerateArray().ToList();
         Assert.Equal(4, datasets.Count);
-        Assert.All(datasets, d => Assert.Equal(sandbox.DmpId, d.GetProperty("container").GetProperty("metadata").GetProperty("gardien_dmp_id").GetString() is { } id ? Uri.UnescapeDataString(id) : null));
+        Assert.All(
+            datasets,
+            d => Assert.Equal(
+                sandbox.DmpId,
+                d.GetProperty("container").GetProperty("metadata").GetProperty("gardien_dmp_id").GetString() is { } id
+                    ? Uri.UnescapeDataString(id)
+                    : null));
         // Controls read back from the store at provisioning: Azurite enforces the metadata, records the rest as not enforced.
-        Assert.All(datasets, d => Assert.Contains("container-metadata", d.GetProperty("dataset").GetProperty("controls").GetProperty("enforced").EnumerateArray().Select(e => e.GetString())));
+        Assert.All(
+            datasets,
+            d => Assert.Contains(
+                "container-metadata",
+                d.GetProperty("dataset").GetProperty("controls").GetProperty("enforced").EnumerateArray().Select(e => e.GetString())));
         Assert.Contains(datasets, d => d.GetProperty("dataset").GetProperty("controls").GetProperty("notEnforced").EnumerateArray().Any());
         var grants = status.GetProperty("grants").EnumerateArray().ToList();
-        Assert.Contains(grants, g => g.GetProperty("principalId").GetString() == "u-claire-dubois" && g.GetProperty("level").GetString() == "Owner");
+        Assert.Contains(
+            grants, g => g.GetProperty("principalId").GetString() == "u-claire-dubois" && g.GetProperty("level").GetString() == "Owner");
         Assert.All(grants, g => Assert.NotEmpty(g.GetProperty("approvalIds").EnumerateArray()));
 
         // A used link is refused with a clear message, and changes nothing.
@@ -99,7 +112,8 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
         var (_, inboxOut, _) = await sandbox.RunAsync("inbox", "--to", "dpo@neuro-institute.example", "--json");
         var token = JsonDocument.Parse(inboxOut).RootElement[0].GetProperty("rejectToken").GetString()!;
 
-        var (exit, output, error) = await sandbox.RunAsync("approve", token, "--reject", "--comment", "no consent form for the clinical data");
+        var (exit, output, error) = await sandbox.RunAsync(
+            "approve", token, "--reject", "--comment", "no consent form for the clinical data");
 
         Assert.True(exit == CliRunner.Ok, error);
         Assert.Contains("Rejected", output, StringComparison.Ordinal);
@@ -139,7 +153,9 @@ public sealed class LocalHostCommandsTests(AzuriteFixture fixture)
     public async Task AnyCommand_StorageUnreachable_ExitsTwoAndSaysHowToStartAzurite()
     {
         using var sandbox = new LocalHostSandbox(fixture, s => ((Dictionary<string, object>)s["Local"])["StorageConnectionString"] =
-            $"DefaultEndpointsProtocol=http;AccountName={AzuriteInstance.AccountName};AccountKey={AzuriteInstance.AccountKey};BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;TableEndpoint=http://127.0.0.1:1/devstoreaccount1;");
+            $"DefaultEndpointsProtocol=http;AccountName={AzuriteInstance.AccountName};AccountKey={AzuriteInstance.AccountKey}"
+            + ";BlobEndpoint=http://127.0.0.1:1/devstoreaccount1;QueueEndpoint=http://127.0.0.1:1/devstoreaccount1;TableEndpoint=http:/"
+            + "/127.0.0.1:1/devstoreaccount1;");
 
         var (exit, _, error) = await sandbox.RunAsync("inbox");
 

@@ -9,9 +9,16 @@ public sealed class LocalHostViewsTests
     [Fact]
     public void DescribeAwaiting_RequestNotDelivered_SaysWhatDidNotGoOutAndWhy()
     {
-        var failure = new NotificationFailure(NotificationKind.ApprovalRequest, ["pi@uni.example"], "Approval needed", "request", "mail server down");
+        var failure = new NotificationFailure(
+            NotificationKind.ApprovalRequest, ["pi@uni.example"], "Approval needed", "request", "mail server down");
         var pending = new PendingApproval(
-            "intake-x-approval-pi", "pi", ["pi@uni.example"], new DateTimeOffset(2026, 3, 4, 8, 0, 0, TimeSpan.Zero), false, null, [failure]);
+            "intake-x-approval-pi",
+            "pi",
+            ["pi@uni.example"],
+            new DateTimeOffset(2026, 3, 4, 8, 0, 0, TimeSpan.Zero),
+            false,
+            null,
+            [failure]);
         var snapshot = new IntakeSnapshot("intake-x", "dmp-x", null, null, null, null, [pending], null, [], [], []);
 
         var line = Assert.Single(LocalHostViews.DescribeAwaiting(snapshot));

@@ -240,7 +240,9 @@ public sealed class PlanCommandTests : IDisposable
     }
 
     private static HashSet<string> Words(string rendered) =>
-        [.. rendered.Split(['\n', ' ', '│', '┌', '┐', '└', '┘', '├', '┤', '┬', '┴', '┼', '─'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+        [.. rendered.Split(
+            ['\n', ' ', '│', '┌', '┐', '└', '┘', '├', '┤', '┬', '┴', '┼', '─'],
+            StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
 
     [Theory]
     [InlineData(80)]
@@ -258,7 +260,8 @@ public sealed class PlanCommandTests : IDisposable
         foreach (var line in rendered.Split('\n'))
         {
             var trimmed = line.TrimEnd();
-            Assert.True(trimmed.Length <= width || !trimmed.Trim().Contains(' ', StringComparison.Ordinal), $"line longer than {width}: {trimmed}");
+            Assert.True(
+                trimmed.Length <= width || !trimmed.Trim().Contains(' ', StringComparison.Ordinal), $"line longer than {width}: {trimmed}");
         }
 
         Assert.Contains("claire.dubois@neuro-institute.example", rendered, StringComparison.Ordinal);

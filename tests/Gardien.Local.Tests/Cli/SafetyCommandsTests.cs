@@ -67,7 +67,8 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
         Assert.Equal(CliRunner.Invalid, malloryExit);
         Assert.Contains("mallory@elsewhere.example may not decide", malloryError, StringComparison.Ordinal);
         Assert.True(stewardExit == CliRunner.Ok, stewardError);
-        var approval = (await StatusAsync(sandbox)).GetProperty("approvals").EnumerateArray().Single(a => a.GetProperty("role").GetString() == "steward");
+        var approval = (await StatusAsync(sandbox)).GetProperty("approvals").EnumerateArray()
+            .Single(a => a.GetProperty("role").GetString() == "steward");
         Assert.Equal(Steward, approval.GetProperty("decidedBy").GetString());
     }
 
@@ -93,7 +94,9 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
         var status = await StatusAsync(sandbox);
         Assert.Equal("Active", status.GetProperty("registry").GetProperty("state").GetString());
         Assert.Equal("2025-06-01T10:00:00+00:00", status.GetProperty("registry").GetProperty("modified").GetString());
-        Assert.Contains(status.GetProperty("datasets").EnumerateArray(), d => d.GetProperty("dataset").GetProperty("datasetId").GetString()!.EndsWith(".genetics", StringComparison.Ordinal));
+        Assert.Contains(
+            status.GetProperty("datasets").EnumerateArray(),
+            d => d.GetProperty("dataset").GetProperty("datasetId").GetString()!.EndsWith(".genetics", StringComparison.Ordinal));
 
         var (older, _, olderError) = await sandbox.RunAsync("submit", sandbox.DmpPath);
         Assert.Equal(CliRunner.Invalid, older);
@@ -104,7 +107,9 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
     public async Task StatusInboxAndMessages_HostileTitle_ShowNoControlCharactersForgedLinesOrLinks()
     {
         using var sandbox = new LocalHostSandbox(fixture);
-        const string Title = "Cohort\u001b[2J\u001b[H study\r\nApproved by DPO: yes\u202E \u001b]8;;https://evil.example/ok\u001b\\[approve here](https://evil.example/ok)\u001b]8;;\u001b\\";
+        const string Title =
+            "Cohort\u001b[2J\u001b[H study\r\nApproved by DPO: yes\u202E \u001b]8;;https://evil.example/ok\u001b\\[approve here](https:/"
+            + "/evil.example/ok)\u001b]8;;\u001b\\";
         var dmp = JsonNode.Parse(await File.ReadAllTextAsync(sandbox.DmpPath))!;
         dmp["dmp"]!["title"] = Title;
         var path = sandbox.Combine("hostile.json");
@@ -139,7 +144,8 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
             .Select(File.ReadAllText).Single(text => text.Contains("Approval needed (data protection officer)", StringComparison.Ordinal));
         Assert.DoesNotContain('\u001b', request);
         Assert.DoesNotContain('\r', request);
-        Assert.DoesNotContain(request.Split('\n'), line => line.TrimStart('#', ' ', '-').StartsWith("Approved by DPO", StringComparison.Ordinal));
+        Assert.DoesNotContain(
+            request.Split('\n'), line => line.TrimStart('#', ' ', '-').StartsWith("Approved by DPO", StringComparison.Ordinal));
         Assert.DoesNotContain("https://evil", request, StringComparison.Ordinal);
         Assert.Contains("\\[approve here\\]", request, StringComparison.Ordinal);
     }
@@ -150,7 +156,8 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
         using var sandbox = new LocalHostSandbox(fixture);
         Assert.Equal(CliRunner.Ok, (await sandbox.RunAsync("submit", sandbox.DmpPath)).Exit);
         var token = (await OpenRequestAsync(sandbox, Steward)).Token;
-        var second = Revise(sandbox, "2025-03-02T16:45:12Z", addGeneticsDataset: false, dmpId: $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp");
+        var second = Revise(
+            sandbox, "2025-03-02T16:45:12Z", addGeneticsDataset: false, dmpId: $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp");
 
         // A crash tore the last append: a partial line at the end of the current segment.
         var segment = new BlobContainerClient(sandbox.ConnectionString, sandbox.AuditContainer).GetAppendBlobClient("chain/00000001.jsonl");
@@ -189,7 +196,8 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
 
         await ApproveAllAsync(sandbox);
         Assert.Equal("Active", (await StatusAsync(sandbox)).GetProperty("registry").GetProperty("state").GetString());
-        var (secondStatus, secondOut, _) = await sandbox.RunAsync("status", $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp", "--json");
+        var (secondStatus, secondOut, _) = await sandbox.RunAsync(
+            "status", $"https://doi.org/10.99999/{sandbox.Slug}-second.dmp", "--json");
         Assert.Equal(CliRunner.Ok, secondStatus);
         Assert.Equal("Active", JsonDocument.Parse(secondOut).RootElement.GetProperty("registry").GetProperty("state").GetString());
         var (auditExit, auditOut) = await VerifyAuditAsync(sandbox);
@@ -201,7 +209,11 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
     {
         using var stdout = new StringWriter();
         using var stderr = new StringWriter();
-        var exit = await CliRunner.RunAsync(CliCommands.CreateRoot("test"), ["audit", "verify", "--connection-string", sandbox.ConnectionString, "--container", sandbox.AuditContainer], stdout, stderr);
+        var exit = await CliRunner.RunAsync(
+            CliCommands.CreateRoot("test"),
+            ["audit", "verify", "--connection-string", sandbox.ConnectionString, "--container", sandbox.AuditContainer],
+            stdout,
+            stderr);
         return (exit, stdout.ToString() + stderr);
     }
 
@@ -245,10 +257,15 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
     private static async Task<InboxRequest> OpenRequestAsync(LocalHostSandbox sandbox, string to)
     {
         var (_, output, _) = await sandbox.RunAsync("inbox", "--to", to, "--json");
-        var request = JsonDocument.Parse(output).RootElement.EnumerateArray().Last(m => m.GetProperty("kind").GetString() == "ApprovalRequest");
+        var request = JsonDocument.Parse(output).RootElement.EnumerateArray()
+            .Last(m => m.GetProperty("kind").GetString() == "ApprovalRequest");
         var links = request.GetProperty("links").EnumerateArray().ToDictionary(
             l => l.GetProperty("label").GetString()!.ToLowerInvariant(), l => l.GetProperty("url").GetString()!, StringComparer.Ordinal);
-        return new InboxRequest(request.GetProperty("approveToken").GetString()!, links, request.GetProperty("requestOpen").GetBoolean(), request.GetProperty("correlationId").GetString()!);
+        return new InboxRequest(
+            request.GetProperty("approveToken").GetString()!,
+            links,
+            request.GetProperty("requestOpen").GetBoolean(),
+            request.GetProperty("correlationId").GetString()!);
     }
 
     private static async Task ApproveAllAsync(LocalHostSandbox sandbox)
@@ -256,7 +273,11 @@ public sealed class SafetyCommandsTests(AzuriteFixture fixture)
         for (var round = 0; round < 5; round++)
         {
             var (_, output, _) = await sandbox.RunAsync("inbox", "--open", "--json");
-            var open = JsonDocument.Parse(output).RootElement.EnumerateArray().Select(m => m.GetProperty("approveToken").GetString()!).Distinct().ToList();
+            var open = JsonDocument.Parse(output)
+                .RootElement.EnumerateArray()
+                .Select(m => m.GetProperty("approveToken").GetString()!)
+                .Distinct()
+                .ToList();
             if (open.Count == 0)
             {
                 return;

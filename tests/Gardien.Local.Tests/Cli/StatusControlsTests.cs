@@ -33,7 +33,11 @@ public sealed class StatusControlsTests
     [Fact]
     public void Status_LockedPolicy_NoLongerShowsALockDay_AndUnreadControlsSaySo()
     {
-        var locked = new ContainerControls("gdn-raw", [GovernanceFeatures.Immutability], [], new HoldStatus(false, [], null, true)) { ImmutabilityDays = 30, ImmutabilityLocked = true };
+        var locked = new ContainerControls("gdn-raw", [GovernanceFeatures.Immutability], [], new HoldStatus(false, [], null, true))
+        {
+            ImmutabilityDays = 30,
+            ImmutabilityLocked = true,
+        };
 
         Assert.Equal("immutability (immutable 30 d, locked)", LocalHostViews.DescribeControls(Dataset(locked, new DateOnly(2030, 4, 3))));
         Assert.Equal("not read yet", LocalHostViews.DescribeControls(Dataset(null)));

@@ -208,8 +208,12 @@ public sealed class ValidateCommandTests : IDisposable
 
         Assert.Equal(CliRunner.Invalid, exit);
         var files = System.IO.Directory.GetFiles(Example("rda-1.2"), "*.json").Length;
-        Assert.Equal(files + 1, output.Split('\n').Count(l => l.Contains(": valid (", StringComparison.Ordinal) || l.Contains(": INVALID (", StringComparison.Ordinal)));
-        Assert.StartsWith($"{files + 1} file(s): {files} valid, 1 invalid, 0 unreadable; ", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
+        Assert.Equal(
+            files + 1,
+            output.Split('\n')
+                .Count(l => l.Contains(": valid (", StringComparison.Ordinal) || l.Contains(": INVALID (", StringComparison.Ordinal)));
+        Assert.StartsWith(
+            $"{files + 1} file(s): {files} valid, 1 invalid, 0 unreadable; ", output.TrimEnd().Split('\n')[^1], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -245,7 +249,10 @@ public sealed class ValidateCommandTests : IDisposable
             foreach (var issue in document.RootElement.GetProperty("errors").EnumerateArray())
             {
                 Assert.NotEqual("internal", issue.GetProperty("keyword").GetString());
-                Assert.True(issue.GetProperty("path").GetString()!.Length > 0 || issue.GetProperty("message").GetString()!.Contains("ine ", StringComparison.Ordinal), line);
+                Assert.True(
+                    issue.GetProperty("path").GetString()!.Length > 0
+                        || issue.GetProperty("message").GetString()!.Contains("ine ", StringComparison.Ordinal),
+                    line);
             }
         }
     }

@@ -12,7 +12,8 @@ public sealed class GardienLocalHostTests(AzuriteFixture fixture)
         using var sandbox = new LocalHostSandbox(fixture);
         var policy = sandbox.Combine("policy.json");
         await File.WriteAllTextAsync(policy, """{ "policy_version": "one" }""");
-        await using var host = GardienLocalHost.Create(GardienLocalConfiguration.Build(sandbox.ConfigPath, [new("Workflows:PolicyPath", policy)]), consoleLogging: false);
+        await using var host = GardienLocalHost.Create(
+            GardienLocalConfiguration.Build(sandbox.ConfigPath, [new("Workflows:PolicyPath", policy)]), consoleLogging: false);
 
         var error = await Assert.ThrowsAsync<GardienLocalHostException>(() => host.StartAsync());
 
@@ -25,7 +26,8 @@ public sealed class GardienLocalHostTests(AzuriteFixture fixture)
     public async Task Start_BadTimeSpanSetting_FailsNamingTheKey()
     {
         using var sandbox = new LocalHostSandbox(fixture);
-        await using var host = GardienLocalHost.Create(GardienLocalConfiguration.Build(sandbox.ConfigPath, [new("Engine:IdleTimeout", "soon")]), consoleLogging: false);
+        await using var host = GardienLocalHost.Create(
+            GardienLocalConfiguration.Build(sandbox.ConfigPath, [new("Engine:IdleTimeout", "soon")]), consoleLogging: false);
 
         var error = await Assert.ThrowsAsync<GardienLocalHostException>(() => host.StartAsync());
 

@@ -23,7 +23,12 @@ internal sealed class LocalHostSandbox : IDisposable
         DmpId = $"https://doi.org/10.99999/{Slug}.dmp";
         var settings = new Dictionary<string, object>
         {
-            ["Engine"] = new Dictionary<string, object> { ["TaskHubName"] = "Hub" + id, ["IdleTimeout"] = "00:01:00", ["ConnectTimeout"] = "00:00:03" },
+            ["Engine"] = new Dictionary<string, object>
+            {
+                ["TaskHubName"] = "Hub" + id,
+                ["IdleTimeout"] = "00:01:00",
+                ["ConnectTimeout"] = "00:00:03",
+            },
             ["Local"] = new Dictionary<string, object>
             {
                 ["StorageConnectionString"] = azurite.ConnectionString,
@@ -52,7 +57,10 @@ internal sealed class LocalHostSandbox : IDisposable
 
         // The sample with its identifiers made unique: dmp_id, dataset ids, hence container names.
         DmpPath = _folder.Combine("dmp.json");
-        File.WriteAllText(DmpPath, File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "dmp-health-study.json")).Replace("10.99999/neurocog-mri", "10.99999/" + Slug, StringComparison.Ordinal));
+        File.WriteAllText(
+            DmpPath,
+            File.ReadAllText(Path.Combine(RepoPaths.Root, "samples", "dmp-health-study.json"))
+                .Replace("10.99999/neurocog-mri", "10.99999/" + Slug, StringComparison.Ordinal));
     }
 
     public const string SigningKey = "test-only-approval-signing-key-0123456789abcdef";

@@ -4,7 +4,10 @@ using Gardien.Testing;
 
 namespace Gardien.Runtime.Tests.AzureStorage;
 
-/// <summary>The store contract, run against <see cref="Gardien.Runtime.AzureStorage.AzureStorageWorkflowStore"/> on Azurite (one fresh task hub per store).</summary>
+/// <summary>
+/// The store contract, run against <see cref="Gardien.Runtime.AzureStorage.AzureStorageWorkflowStore"/> on Azurite (one fresh task hub per
+/// store).
+/// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class AzureStorageConformanceTests(AzuriteFixture fixture) : WorkflowStoreConformanceTests
 {

@@ -86,8 +86,11 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
 
         // Copies left by the crash (a pack whose lease was still running, singles moved out of it) come back after
         // the instances completed: they replay persisted outcomes, run nothing, and are consumed.
-        await CrashThenRestartAsync(options, Register, "Wide", 0, ids, crashPoint.Task, executions, Enumerable.Range(0, width).Sum(), store =>
-            EngineHarness.WaitUntilAsync(async () => (await store.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0, "the work-item queue to drain"));
+        await CrashThenRestartAsync(
+            options, Register, "Wide", 0, ids, crashPoint.Task, executions, Enumerable.Range(0, width).Sum(), store =>
+            EngineHarness.WaitUntilAsync(
+                async () => (await store.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount == 0,
+                "the work-item queue to drain"));
         Assert.Equal(ids.Length * width, executions.Count);
     }
 
@@ -137,8 +140,15 @@ public sealed class AzureStorageCrashTests(AzuriteFixture fixture)
     /// <paramref name="expectedOutput"/> and no activity whose outcome was in history at the crash ran again.
     /// </summary>
     private static async Task CrashThenRestartAsync(
-        AzureStorageStoreOptions options, Action<WorkflowRegistry> register, string workflow, int input, IReadOnlyList<string> ids, Task crashPoint,
-        ConcurrentDictionary<(string Instance, int Task), int> executions, int expectedOutput, Func<AzureStorageWorkflowStore, Task>? afterCompletion = null)
+        AzureStorageStoreOptions options,
+        Action<WorkflowRegistry> register,
+        string workflow,
+        int input,
+        IReadOnlyList<string> ids,
+        Task crashPoint,
+        ConcurrentDictionary<(string Instance, int Task), int> executions,
+        int expectedOutput,
+        Func<AzureStorageWorkflowStore, Task>? afterCompletion = null)
     {
         static WorkflowEngineOptions Short(WorkflowEngineOptions o) => o with { LockDuration = TimeSpan.FromSeconds(5) };
 

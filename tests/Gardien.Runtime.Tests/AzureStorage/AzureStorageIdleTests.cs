@@ -85,7 +85,10 @@ public sealed class AzureStorageIdleTests(AzuriteFixture fixture)
         var visible = await store.Clients.ControlQueueFor("stop-receive").PeekMessagesAsync(32);
         Assert.Contains(visible.Value, m => m.MessageText.Contains("\"go\"", StringComparison.Ordinal));
 
-        await using var next = await EngineHarness.StartAsync(await AzureStoreTestHubs.CreateStoreAsync(fixture, options: OptionsWith(store.Names.TaskHubName, gate)), TimeProvider.System, Register);
+        await using var next = await EngineHarness.StartAsync(
+            await AzureStoreTestHubs.CreateStoreAsync(fixture, options: OptionsWith(store.Names.TaskHubName, gate)),
+            TimeProvider.System,
+            Register);
         Assert.Equal(WorkflowStatus.Completed, (await next.CompletionAsync("stop-receive")).Status);
     }
 
@@ -95,7 +98,11 @@ public sealed class AzureStorageIdleTests(AzuriteFixture fixture)
     private async Task<EngineHarness> StartAsync(PausingPolicy gate)
     {
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: OptionsWith(AzureStoreTestHubs.NewHubName(), gate));
-        return await EngineHarness.StartAsync(store, TimeProvider.System, Register, o => o with { LockDuration = TimeSpan.FromMinutes(5), IdlePollInterval = TimeSpan.FromMilliseconds(10) });
+        return await EngineHarness.StartAsync(
+            store,
+            TimeProvider.System,
+            Register,
+            o => o with { LockDuration = TimeSpan.FromMinutes(5), IdlePollInterval = TimeSpan.FromMilliseconds(10) });
     }
 
     private static void Register(WorkflowRegistry registry) =>

@@ -54,7 +54,10 @@ public sealed class AzureStorageNamesTests
     [Fact]
     public void Validate_ThresholdAboveQueueLimit_IsRejected()
     {
-        var options = AzureStorageStoreOptions.ForConnectionString("UseDevelopmentStorage=true", "Hub") with { LargePayloadThresholdBytes = 60 * 1024 };
+        var options = AzureStorageStoreOptions.ForConnectionString("UseDevelopmentStorage=true", "Hub") with
+        {
+            LargePayloadThresholdBytes = 60 * 1024,
+        };
 
         var ex = Assert.Throws<ArgumentException>(options.Validate);
 

@@ -59,7 +59,8 @@ public sealed class AzureStorageOutcomeBackupTests(AzuriteFixture fixture)
         Assert.NotNull(step);
         var outcome = Assert.Single(step.Messages).Message;
         failDeletes.Enabled = true;
-        await Assert.ThrowsAnyAsync<RequestFailedException>(() => first.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State("crash-before-delete"))
+        await Assert.ThrowsAnyAsync<RequestFailedException>(() => first.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(
+            State("crash-before-delete"))
         {
             NewHistory = [outcome.Event],
         }));
@@ -97,12 +98,18 @@ public sealed class AzureStorageOutcomeBackupTests(AzuriteFixture fixture)
     }
 
     /// <summary>Creates an instance, commits a step scheduling one activity, runs it (locally delivered) and completes it.</summary>
-    private static async Task<(ActivityWorkItem Activity, WorkflowMessage Response)> ScheduleAndRunActivityAsync(AzureStorageWorkflowStore store, string id)
+    private static async Task<(ActivityWorkItem Activity, WorkflowMessage Response)> ScheduleAndRunActivityAsync(
+        AzureStorageWorkflowStore store,
+        string id)
     {
         await store.CreateInstanceAsync(State(id), Start(id));
         var start = await store.LockNextWorkflowWorkItemAsync(ShortLock, Receive, default);
         Assert.NotNull(start);
-        var scheduled = new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: 0) { Name = "Act" }) { ExecutionId = "e1" };
+        var scheduled =
+            new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: 0) { Name = "Act" })
+            {
+                ExecutionId = "e1",
+            };
         await store.CompleteWorkflowWorkItemAsync(start, new WorkflowStepResult(State(id) with { Status = WorkflowStatus.Running })
         {
             NewHistory = [start.Messages[0].Message.Event, scheduled.Event],
@@ -111,7 +118,11 @@ public sealed class AzureStorageOutcomeBackupTests(AzuriteFixture fixture)
 
         var activity = await store.LockNextActivityWorkItemAsync(ShortLock, Receive, default);
         Assert.NotNull(activity);
-        var response = new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = 0, Result = "7" }) { ExecutionId = "e1" };
+        var response =
+            new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = 0, Result = "7" })
+            {
+                ExecutionId = "e1",
+            };
         await store.CompleteActivityWorkItemAsync(activity, response);
         return (activity, response);
     }
@@ -135,7 +146,9 @@ public sealed class AzureStorageOutcomeBackupTests(AzuriteFixture fixture)
 
         private void ThrowIfActivityDelete(HttpMessage message)
         {
-            if (Enabled && message.Request.Method == RequestMethod.Delete && message.Request.Uri.Path.Contains("-workitems/messages/", StringComparison.Ordinal))
+            if (Enabled
+                && message.Request.Method == RequestMethod.Delete
+                && message.Request.Uri.Path.Contains("-workitems/messages/", StringComparison.Ordinal))
             {
                 throw new RequestFailedException(503, "Simulated crash before the activity message delete.");
             }

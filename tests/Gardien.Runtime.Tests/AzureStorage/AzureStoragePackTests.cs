@@ -22,7 +22,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     public async Task FanOutStep_SendsOneQueueMessagePerPack_AndHandsOutEveryActivityOnce()
     {
         // Not delivered locally, so that the packs can be seen in the queue.
-        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { DeliverLocally = false, MessagePackSize = 32 });
+        var store = await AzureStoreTestHubs.CreateStoreAsync(
+            fixture, options: AzureStoreTestHubs.Options(fixture) with { DeliverLocally = false, MessagePackSize = 32 });
         await ScheduleAsync(store, "fan", 70);
 
         var queued = await store.Clients.WorkItems.PeekMessagesAsync(32);
@@ -56,7 +57,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         var activities = new List<ActivityWorkItem>();
         for (var i = 0; i < 3; i++)
         {
-            activities.Add(await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+            activities.Add(
+                await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
         }
 
         // Two outcomes committed, one still running: the pack message must stay (it backs the running one).
@@ -78,7 +80,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         var activities = new List<ActivityWorkItem>();
         for (var i = 0; i < 3; i++)
         {
-            activities.Add(await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+            activities.Add(
+                await store.LockNextActivityWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
         }
 
         var failing = activities[1];
@@ -116,7 +119,9 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         var rerun = new List<ActivityWorkItem>();
         for (var i = 0; i < 2; i++)
         {
-            rerun.Add(await next.LockNextActivityWorkItemAsync(ShortLock, ShortLock + Receive, default) ?? throw new Xunit.Sdk.XunitException("No activity."));
+            rerun.Add(
+                await next.LockNextActivityWorkItemAsync(ShortLock, ShortLock + Receive, default)
+                    ?? throw new Xunit.Sdk.XunitException("No activity."));
         }
 
         Assert.DoesNotContain(rerun, a => a.Message.Event.EventId == done.Message.Event.EventId);
@@ -182,7 +187,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
         await ScheduleAsync(store, "events", 0);
 
-        await Task.WhenAll(Enumerable.Range(0, 20).Select(i => store.SendMessageAsync(new WorkflowMessage("events", Raised("e" + i)))).ToList());
+        await Task.WhenAll(
+            Enumerable.Range(0, 20).Select(i => store.SendMessageAsync(new WorkflowMessage("events", Raised("e" + i)))).ToList());
 
         var queued = (await store.Clients.ControlQueueFor("events").PeekMessagesAsync(32)).Value;
         Assert.InRange(queued.Length, 1, 19);
@@ -204,7 +210,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     {
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
         await ScheduleAsync(store, "retry", 0);
-        await Task.WhenAll(Enumerable.Range(0, 10).Select(i => store.SendMessageAsync(new WorkflowMessage("retry", Raised("e" + i)))).ToList());
+        await Task.WhenAll(
+            Enumerable.Range(0, 10).Select(i => store.SendMessageAsync(new WorkflowMessage("retry", Raised("e" + i)))).ToList());
         var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default);
         Assert.NotNull(step);
 
@@ -257,10 +264,15 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         Assert.Equal(5, runs[2]);
     }
 
-    /// <summary>Fails every report of one task's result (not the engine's poison verdict), so that the engine abandons it each time.</summary>
+    /// <summary>
+    /// Fails every report of one task's result (not the engine's poison verdict), so that the engine abandons it each time.
+    /// </summary>
     private sealed class FailingReportStore(IWorkflowStore inner, int failingTaskId) : DelegatingWorkflowStore(inner)
     {
-        public override Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default) =>
+        public override Task CompleteActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            WorkflowMessage response,
+            CancellationToken cancellationToken = default) =>
             workItem.Message.Event.EventId == failingTaskId && response.Event.EventType == HistoryEventType.TaskCompleted
                 ? throw new IOException("worker lost before reporting")
                 : base.CompleteActivityWorkItemAsync(workItem, response, cancellationToken);
@@ -278,7 +290,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     private static async Task ScheduleAsync(AzureStorageWorkflowStore store, string id, int count, TimeSpan? lockDuration = null)
     {
         await StartAsync(store, id, lockDuration ?? Lock);
-        var start = await store.LockNextWorkflowWorkItemAsync(lockDuration ?? Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException("No start.");
+        var start = await store.LockNextWorkflowWorkItemAsync(lockDuration ?? Lock, Receive, default)
+            ?? throw new Xunit.Sdk.XunitException("No start.");
         var activities = Enumerable.Range(0, count).Select(i => Scheduled(id, i)).ToList();
         await store.CompleteWorkflowWorkItemAsync(start, new WorkflowStepResult(State(id) with { Status = WorkflowStatus.Running })
         {
@@ -293,7 +306,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         var taskIds = new List<int>();
         while (taskIds.Count < expected)
         {
-            var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default) ?? throw new Xunit.Sdk.XunitException($"Only {taskIds.Count} of {expected} outcomes arrived.");
+            var step = await store.LockNextWorkflowWorkItemAsync(Lock, Receive, default)
+                ?? throw new Xunit.Sdk.XunitException($"Only {taskIds.Count} of {expected} outcomes arrived.");
             taskIds.AddRange(step.Messages.Select(m => m.Message.Event.TaskScheduledId));
             await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State(id) with { Status = WorkflowStatus.Running })
             {
@@ -309,7 +323,13 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
         (await store.Clients.WorkItems.GetPropertiesAsync()).Value.ApproximateMessagesCount;
 
     private static WorkflowMessage Scheduled(string id, int taskId) =>
-        new(id, new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: taskId) { Name = "Act", Input = taskId.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        new(
+            id,
+            new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: taskId)
+            {
+                Name = "Act",
+                Input = taskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            })
         {
             ExecutionId = "e1",
         };
@@ -317,5 +337,8 @@ public sealed class AzureStoragePackTests(AzuriteFixture fixture)
     private static HistoryEvent Raised(string name) => new(HistoryEventType.EventRaised, DateTime.UtcNow) { Name = name, Input = "1" };
 
     private static WorkflowMessage Completed(string id, int taskId) =>
-        new(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = taskId, Result = "1" }) { ExecutionId = "e1" };
+        new(id, new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = taskId, Result = "1" })
+        {
+            ExecutionId = "e1",
+        };
 }

@@ -25,7 +25,8 @@ public sealed class AzureStorageProcessKillTests(AzuriteFixture fixture)
             using (var doomed = StartHost(hub, log))
             {
                 await WaitUntilAsync(() => LineCount(log) >= 8 || doomed.HasExited, "the host to run a few activities");
-                Assert.False(doomed.HasExited, "The host finished before it could be killed: " + await doomed.StandardError.ReadToEndAsync());
+                Assert.False(
+                    doomed.HasExited, "The host finished before it could be killed: " + await doomed.StandardError.ReadToEndAsync());
                 doomed.Kill(entireProcessTree: true); // SIGKILL on Linux: no finally blocks, no graceful shutdown.
                 await doomed.WaitForExitAsync();
             }
@@ -46,7 +47,9 @@ public sealed class AzureStorageProcessKillTests(AzuriteFixture fixture)
             {
                 using var guard = new CancellationTokenSource(TimeSpan.FromMinutes(3));
                 await restarted.WaitForExitAsync(guard.Token);
-                Assert.True(restarted.ExitCode == 0, $"Restarted host exited {restarted.ExitCode}: {await restarted.StandardError.ReadToEndAsync()}");
+                Assert.True(
+                    restarted.ExitCode == 0,
+                    $"Restarted host exited {restarted.ExitCode}: {await restarted.StandardError.ReadToEndAsync()}");
             }
 
             foreach (var id in ids)
@@ -75,7 +78,15 @@ public sealed class AzureStorageProcessKillTests(AzuriteFixture fixture)
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "exec", host, fixture.ConnectionString, hub, log, Instances.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+        foreach (var arg in new[]
+        {
+            "exec",
+            host,
+            fixture.ConnectionString,
+            hub,
+            log,
+            Instances.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        })
         {
             psi.ArgumentList.Add(arg);
         }

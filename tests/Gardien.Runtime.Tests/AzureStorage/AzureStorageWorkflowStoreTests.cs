@@ -40,12 +40,19 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         Assert.Equal(HistoryEventType.ExecutionStarted, Assert.Single(item.Messages).Message.Event.EventType);
 
         var started = item.Messages[0].Message.Event;
-        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(State("i1") with { Status = WorkflowStatus.Completed, Output = "42" })
+        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(
+            State("i1") with { Status = WorkflowStatus.Completed, Output = "42" })
         {
-            NewHistory = [started, new HistoryEvent(HistoryEventType.ExecutionCompleted, DateTime.UtcNow) { Result = "42", Status = WorkflowStatus.Completed }],
+            NewHistory =
+            [
+                started,
+                new HistoryEvent(HistoryEventType.ExecutionCompleted, DateTime.UtcNow) { Result = "42", Status = WorkflowStatus.Completed },
+            ],
         });
 
-        Assert.Equal([HistoryEventType.ExecutionStarted, HistoryEventType.ExecutionCompleted], (await store.GetHistoryAsync("i1")).Select(e => e.EventType));
+        Assert.Equal(
+            [HistoryEventType.ExecutionStarted, HistoryEventType.ExecutionCompleted],
+            (await store.GetHistoryAsync("i1")).Select(e => e.EventType));
         Assert.Equal("42", (await store.GetInstanceAsync("i1"))!.Output);
         Assert.Null(await store.LockNextWorkflowWorkItemAsync(Lock, TimeSpan.FromMilliseconds(300), default));
         var query = await store.QueryInstancesAsync(new WorkflowQuery { Statuses = [WorkflowStatus.Completed] });
@@ -86,7 +93,8 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
 
         var item = await LockAsync(store);
         Assert.Equal(big, item.Messages[0].Message.Event.Input);
-        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(State("big", input: big) with { Status = WorkflowStatus.Completed, Output = big })
+        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(
+            State("big", input: big) with { Status = WorkflowStatus.Completed, Output = big })
         {
             NewHistory = [item.Messages[0].Message.Event],
         });
@@ -147,7 +155,8 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(State("t") with { Status = WorkflowStatus.Running })
         {
             NewHistory = [item.Messages[0].Message.Event],
-            WorkflowMessages = [new WorkflowMessage("t", new HistoryEvent(HistoryEventType.TimerFired, DateTime.UtcNow) { TaskScheduledId = 0 })
+            WorkflowMessages = [new WorkflowMessage(
+                "t", new HistoryEvent(HistoryEventType.TimerFired, DateTime.UtcNow) { TaskScheduledId = 0 })
             {
                 VisibleAt = time.GetUtcNow().AddDays(90),
             }],
@@ -166,7 +175,11 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
     public async Task Activity_CompletedThenRedelivered_ReplaysThePersistedResultInsteadOfRunningAgain()
     {
         var store = await AzureStoreTestHubs.CreateStoreAsync(fixture);
-        var scheduled = new WorkflowMessage("a1", new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: 3) { Name = "Act" }) { ExecutionId = "e1" };
+        var scheduled =
+            new WorkflowMessage("a1", new HistoryEvent(HistoryEventType.TaskScheduled, DateTime.UtcNow, eventId: 3) { Name = "Act" })
+            {
+                ExecutionId = "e1",
+            };
         await store.CreateInstanceAsync(State("a1"), Start("a1"));
         var start = await LockAsync(store);
         await store.CompleteWorkflowWorkItemAsync(start, new WorkflowStepResult(State("a1") with { Status = WorkflowStatus.Running })
@@ -177,7 +190,12 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
 
         var activity = await store.LockNextActivityWorkItemAsync(Lock, Receive, default);
         Assert.NotNull(activity);
-        var response = new WorkflowMessage("a1", new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = 3, Result = "7" }) { ExecutionId = "e1" };
+        var response =
+            new WorkflowMessage(
+                "a1", new HistoryEvent(HistoryEventType.TaskCompleted, DateTime.UtcNow) { TaskScheduledId = 3, Result = "7" })
+            {
+                ExecutionId = "e1",
+            };
         await store.CompleteActivityWorkItemAsync(activity, response);
 
         // The duplicate schedule of the same task is not handed out again: its persisted result is sent instead.
@@ -191,7 +209,8 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
     public async Task WaitForInstanceChange_WakesWhenTheStatusChanges_NotAtEveryStep()
     {
         // A long polling interval, so that only a commit can complete the wait within the test.
-        var store = await AzureStoreTestHubs.CreateStoreAsync(fixture, options: AzureStoreTestHubs.Options(fixture) with { MaxPollingInterval = TimeSpan.FromSeconds(30) });
+        var store = await AzureStoreTestHubs.CreateStoreAsync(
+            fixture, options: AzureStoreTestHubs.Options(fixture) with { MaxPollingInterval = TimeSpan.FromSeconds(30) });
         await store.CreateInstanceAsync(State("w"), Start("w"));
         var start = await LockAsync(store);
         var toRunning = store.WaitForInstanceChangeAsync("w", default);
@@ -204,7 +223,8 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         var quiet = store.WaitForInstanceChangeAsync("w", default);
         await store.SendMessageAsync(Event("w", "tick"));
         var step = await LockAsync(store);
-        await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(State("w") with { Status = WorkflowStatus.Running, LastUpdatedAt = DateTimeOffset.UtcNow })
+        await store.CompleteWorkflowWorkItemAsync(step, new WorkflowStepResult(
+            State("w") with { Status = WorkflowStatus.Running, LastUpdatedAt = DateTimeOffset.UtcNow })
         {
             NewHistory = [step.Messages[0].Message.Event],
         });
@@ -243,7 +263,8 @@ public sealed class AzureStorageWorkflowStoreTests(AzuriteFixture fixture)
         string? token = null;
         do
         {
-            var page = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "plan/", PageSize = 2, ContinuationToken = token });
+            var page = await store.QueryInstancesAsync(
+                new WorkflowQuery { InstanceIdPrefix = "plan/", PageSize = 2, ContinuationToken = token });
             Assert.True(page.Instances.Count <= 2);
             seen.AddRange(page.Instances.Select(i => i.InstanceId));
             token = page.ContinuationToken;

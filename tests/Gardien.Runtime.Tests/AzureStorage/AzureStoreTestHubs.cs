@@ -16,7 +16,10 @@ internal static class AzureStoreTestHubs
             MaxPollingInterval = TimeSpan.FromMilliseconds(100),
         };
 
-    public static async Task<AzureStorageWorkflowStore> CreateStoreAsync(AzuriteFixture fixture, TimeProvider? time = null, AzureStorageStoreOptions? options = null)
+    public static async Task<AzureStorageWorkflowStore> CreateStoreAsync(
+        AzuriteFixture fixture,
+        TimeProvider? time = null,
+        AzureStorageStoreOptions? options = null)
     {
         var store = new AzureStorageWorkflowStore(options ?? Options(fixture), time);
         await store.CreateIfNotExistsAsync();
@@ -34,5 +37,13 @@ internal static class AzureStoreTestHubs
 
     /// <summary>The ExecutionStarted message of a test instance (see <see cref="State"/>).</summary>
     public static WorkflowMessage Start(string id, string? input = null) =>
-        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow) { Name = "Wf", InstanceId = id, ExecutionId = "e1", Input = input });
+        new(
+            id,
+            new HistoryEvent(HistoryEventType.ExecutionStarted, DateTime.UtcNow)
+            {
+                Name = "Wf",
+                InstanceId = id,
+                ExecutionId = "e1",
+                Input = input,
+            });
 }

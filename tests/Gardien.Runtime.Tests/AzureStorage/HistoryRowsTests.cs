@@ -42,7 +42,10 @@ public sealed class HistoryRowsTests(AzuriteFixture fixture)
     public async Task RowsWrittenOneEventPerRow_AreStillRead()
     {
         var payloads = await NewPayloadStoreAsync();
-        var legacy = new TableEntity("i1", TableKeys.HistoryRowKey(0, 0)) { ["Event"] = Encoding.UTF8.GetBytes(QueueEnvelopeSerializer.SerializeEvent(Completed(7))) };
+        var legacy = new TableEntity("i1", TableKeys.HistoryRowKey(0, 0))
+        {
+            ["Event"] = Encoding.UTF8.GetBytes(QueueEnvelopeSerializer.SerializeEvent(Completed(7))),
+        };
 
         var read = await ReadAllAsync([legacy], payloads);
 
@@ -61,7 +64,11 @@ public sealed class HistoryRowsTests(AzuriteFixture fixture)
     }
 
     private static HistoryEvent Completed(int taskId) =>
-        new(HistoryEventType.TaskCompleted, new DateTime(2026, 11, 23, 8, 0, 0, DateTimeKind.Utc).AddSeconds(taskId)) { TaskScheduledId = taskId, Result = taskId.ToString(System.Globalization.CultureInfo.InvariantCulture) };
+        new(HistoryEventType.TaskCompleted, new DateTime(2026, 11, 23, 8, 0, 0, DateTimeKind.Utc).AddSeconds(taskId))
+        {
+            TaskScheduledId = taskId,
+            Result = taskId.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
 
     private static string Describe(HistoryEvent e) => $"{e.EventType}/{e.EventId}/{e.TaskScheduledId}/{e.Timestamp:O}/{e.Result}";
 

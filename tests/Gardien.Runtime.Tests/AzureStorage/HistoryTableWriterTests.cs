@@ -12,7 +12,8 @@ public sealed class HistoryTableWriterTests(AzuriteFixture fixture)
     {
         var table = await NewTableAsync();
         var first = await HistoryTableWriter.CommitAsync(table, "i1", null, Sentinel("i1", 0, 1), [Row("i1", 0, 0, "start")], [], default);
-        var winner = await HistoryTableWriter.CommitAsync(table, "i1", first, Sentinel("i1", 0, 2), [Row("i1", 0, 1, "winner")], [], default);
+        var winner = await HistoryTableWriter.CommitAsync(
+            table, "i1", first, Sentinel("i1", 0, 2), [Row("i1", 0, 1, "winner")], [], default);
 
         await Assert.ThrowsAsync<HistoryTableWriter.ConcurrencyConflictException>(() =>
             HistoryTableWriter.CommitAsync(table, "i1", first, Sentinel("i1", 0, 2), [Row("i1", 0, 1, "loser")], [], default));
@@ -30,7 +31,14 @@ public sealed class HistoryTableWriterTests(AzuriteFixture fixture)
         var read = await HistoryTableWriter.CommitAsync(table, "i1", null, Sentinel("i1", 0, 1), [Row("i1", 0, 0, "start")], [], default);
 
         // Another worker commits rows 1..5 first; the stale worker, still at ETag "read", then writes 250 rows from row 1.
-        await HistoryTableWriter.CommitAsync(table, "i1", read, Sentinel("i1", 0, 6), Enumerable.Range(1, 5).Select(i => Row("i1", 0, i, "winner" + i)).ToList(), [], default);
+        await HistoryTableWriter.CommitAsync(
+            table,
+            "i1",
+            read,
+            Sentinel("i1", 0, 6),
+            Enumerable.Range(1, 5).Select(i => Row("i1", 0, i, "winner" + i)).ToList(),
+            [],
+            default);
         var stale = Enumerable.Range(1, 250).Select(i => Row("i1", 0, i, "stale" + i)).ToList();
 
         await Assert.ThrowsAsync<HistoryTableWriter.ConcurrencyConflictException>(() =>

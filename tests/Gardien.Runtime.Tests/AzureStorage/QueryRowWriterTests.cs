@@ -5,7 +5,9 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Gardien.Runtime.Tests.AzureStorage;
 
-/// <summary>The Instances table's query copies: few writes during a fan-in, never stale once a status changed, never out of order.</summary>
+/// <summary>
+/// The Instances table's query copies: few writes during a fan-in, never stale once a status changed, never out of order.
+/// </summary>
 [Collection(AzuriteCollection.Name)]
 public sealed class QueryRowWriterTests(AzuriteFixture fixture)
 {
@@ -75,7 +77,8 @@ public sealed class QueryRowWriterTests(AzuriteFixture fixture)
         [SentinelColumns.HistoryCount] = 3L,
     };
 
-    private static TableEntity Copy(string id, string status, int step) => new(id, InstanceRows.InstanceRowKey) { ["Status"] = status, ["Step"] = step };
+    private static TableEntity Copy(string id, string status, int step) =>
+        new(id, InstanceRows.InstanceRowKey) { ["Status"] = status, ["Step"] = step };
 
     private async Task<(TableClient Table, StorageRequestCounter Counter)> NewTableAsync()
     {

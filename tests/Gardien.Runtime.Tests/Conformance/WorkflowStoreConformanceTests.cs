@@ -32,17 +32,39 @@ public abstract class WorkflowStoreConformanceTests
         return store;
     }
 
-    private async Task<EngineHarness> StartEngineAsync(Action<WorkflowRegistry> register, Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null) =>
+    private async Task<EngineHarness> StartEngineAsync(
+        Action<WorkflowRegistry> register,
+        Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null) =>
         await EngineHarness.StartAsync(await NewStoreAsync(), Clock, register, configure);
 
-    private WorkflowInstanceState NewState(string id, string name = "W", WorkflowStatus status = WorkflowStatus.Pending, DateTimeOffset? createdAt = null)
+    private WorkflowInstanceState NewState(
+        string id,
+        string name = "W",
+        WorkflowStatus status = WorkflowStatus.Pending,
+        DateTimeOffset? createdAt = null)
     {
         var now = createdAt ?? Clock.GetUtcNow();
-        return new WorkflowInstanceState(id, name) { Status = status, CreatedAt = now, LastUpdatedAt = now, ExecutionId = "e1", Version = "1", Input = "\"in\"" };
+        return new WorkflowInstanceState(id, name)
+        {
+            Status = status,
+            CreatedAt = now,
+            LastUpdatedAt = now,
+            ExecutionId = "e1",
+            Version = "1",
+            Input = "\"in\"",
+        };
     }
 
     private WorkflowMessage StartMessage(string id, string name = "W") =>
-        new(id, new HistoryEvent(HistoryEventType.ExecutionStarted, Clock.GetUtcNow().UtcDateTime) { Name = name, InstanceId = id, ExecutionId = "e1", Input = "\"in\"" });
+        new(
+            id,
+            new HistoryEvent(HistoryEventType.ExecutionStarted, Clock.GetUtcNow().UtcDateTime)
+            {
+                Name = name,
+                InstanceId = id,
+                ExecutionId = "e1",
+                Input = "\"in\"",
+            });
 
     private WorkflowMessage EventMessage(string id, string name, string? data = null) =>
         new(id, new HistoryEvent(HistoryEventType.EventRaised, Clock.GetUtcNow().UtcDateTime) { Name = name, Input = data });
@@ -50,7 +72,8 @@ public abstract class WorkflowStoreConformanceTests
     private async Task<WorkflowWorkItem> LockAsync(IWorkflowStore store)
     {
         using var guard = new CancellationTokenSource(EngineHarness.HangGuard);
-        return await store.LockNextWorkflowWorkItemAsync(Lease, LongReceive, guard.Token) ?? throw new InvalidOperationException("No work item arrived.");
+        return await store.LockNextWorkflowWorkItemAsync(Lease, LongReceive, guard.Token)
+            ?? throw new InvalidOperationException("No work item arrived.");
     }
 
     // ---------------------------------------------------------------- store level
@@ -91,7 +114,8 @@ public abstract class WorkflowStoreConformanceTests
         Assert.Equal(id, item.InstanceId);
         Assert.Equal("W", item.Instance!.Name);
         Assert.Empty(item.History);
-        Assert.Equal([HistoryEventType.ExecutionStarted, HistoryEventType.EventRaised], item.Messages.Select(m => m.Message.Event.EventType));
+        Assert.Equal(
+            [HistoryEventType.ExecutionStarted, HistoryEventType.EventRaised], item.Messages.Select(m => m.Message.Event.EventType));
         Assert.All(item.Messages, m => Assert.Equal(1, m.DequeueCount));
         Assert.Null(await store.LockNextWorkflowWorkItemAsync(Lease, ShortReceive, CancellationToken.None));
     }
@@ -108,16 +132,28 @@ public abstract class WorkflowStoreConformanceTests
         var now = Clock.GetUtcNow().UtcDateTime;
         var scheduled = new HistoryEvent(HistoryEventType.TaskScheduled, now, 0) { Name = "Act", Input = "5" };
 
-        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Running) with { CustomStatus = "\"busy\"" })
+        await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(
+            NewState(id, status: WorkflowStatus.Running) with { CustomStatus = "\"busy\"" })
         {
-            NewHistory = [new(HistoryEventType.OrchestratorStarted, now), item.Messages[0].Message.Event, scheduled, new(HistoryEventType.OrchestratorCompleted, now)],
+            NewHistory =
+            [
+                new(HistoryEventType.OrchestratorStarted, now),
+                item.Messages[0].Message.Event,
+                scheduled,
+                new(HistoryEventType.OrchestratorCompleted, now),
+            ],
             ActivityMessages = [new WorkflowMessage(id, scheduled) { ExecutionId = "e1" }],
             WorkflowMessages = [EventMessage(other, "hello", "\"x\"")],
         });
 
         var history = await store.GetHistoryAsync(id);
         Assert.Equal(
-            [HistoryEventType.OrchestratorStarted, HistoryEventType.ExecutionStarted, HistoryEventType.TaskScheduled, HistoryEventType.OrchestratorCompleted],
+            [
+                HistoryEventType.OrchestratorStarted,
+                HistoryEventType.ExecutionStarted,
+                HistoryEventType.TaskScheduled,
+                HistoryEventType.OrchestratorCompleted,
+            ],
             history.Select(e => e.EventType));
         Assert.Equal("Act", history[2].Name);
         Assert.Equal("5", history[2].Input);
@@ -147,15 +183,25 @@ public abstract class WorkflowStoreConformanceTests
         var first = await LockAsync(store);
         await store.CompleteWorkflowWorkItemAsync(first, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Running))
         {
-            NewHistory = [new(HistoryEventType.OrchestratorStarted, now), first.Messages[0].Message.Event, new(HistoryEventType.OrchestratorCompleted, now)],
+            NewHistory =
+            [
+                new(HistoryEventType.OrchestratorStarted, now),
+                first.Messages[0].Message.Event,
+                new(HistoryEventType.OrchestratorCompleted, now),
+            ],
         });
         await store.SendMessageAsync(EventMessage(id, "again"));
         var second = await LockAsync(store);
 
-        await store.CompleteWorkflowWorkItemAsync(second, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Running) with { ExecutionId = "e2" })
+        await store.CompleteWorkflowWorkItemAsync(second, new WorkflowStepResult(
+            NewState(id, status: WorkflowStatus.Running) with { ExecutionId = "e2" })
         {
             ReplaceHistory = true,
-            NewHistory = [new(HistoryEventType.OrchestratorStarted, now), new(HistoryEventType.ExecutionStarted, now) { Name = "W", ExecutionId = "e2" }],
+            NewHistory =
+            [
+                new(HistoryEventType.OrchestratorStarted, now),
+                new(HistoryEventType.ExecutionStarted, now) { Name = "W", ExecutionId = "e2" },
+            ],
         });
 
         var history = await store.GetHistoryAsync(id);
@@ -178,7 +224,8 @@ public abstract class WorkflowStoreConformanceTests
             NewHistory = [new(HistoryEventType.OrchestratorStarted, now), fresh.Messages[0].Message.Event],
         });
 
-        await Assert.ThrowsAsync<WorkItemLockLostException>(() => store.CompleteWorkflowWorkItemAsync(stale, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Failed))
+        await Assert.ThrowsAsync<WorkItemLockLostException>(() => store.CompleteWorkflowWorkItemAsync(stale, new WorkflowStepResult(
+            NewState(id, status: WorkflowStatus.Failed))
         {
             NewHistory = [new(HistoryEventType.GenericEvent, now)],
         }));
@@ -261,7 +308,8 @@ public abstract class WorkflowStoreConformanceTests
         Assert.NotNull(activity);
         Assert.Equal(1, activity.DequeueCount);
         Assert.Null(await store.LockNextActivityWorkItemAsync(Lease, ShortReceive, CancellationToken.None));
-        await store.CompleteActivityWorkItemAsync(activity, new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskCompleted, Clock.GetUtcNow().UtcDateTime)
+        await store.CompleteActivityWorkItemAsync(activity, new WorkflowMessage(id, new HistoryEvent(
+            HistoryEventType.TaskCompleted, Clock.GetUtcNow().UtcDateTime)
         {
             TaskScheduledId = 0,
             Result = "42",
@@ -284,7 +332,8 @@ public abstract class WorkflowStoreConformanceTests
         var item = await LockAsync(store);
         await store.CompleteWorkflowWorkItemAsync(item, new WorkflowStepResult(NewState(id, status: WorkflowStatus.Running))
         {
-            ActivityMessages = [new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TaskScheduled, Clock.GetUtcNow().UtcDateTime, 0) { Name = "Act" })],
+            ActivityMessages = [new WorkflowMessage(
+                id, new HistoryEvent(HistoryEventType.TaskScheduled, Clock.GetUtcNow().UtcDateTime, 0) { Name = "Act" })],
         });
         var first = await store.LockNextActivityWorkItemAsync(Lease, LongReceive, CancellationToken.None);
 
@@ -316,7 +365,8 @@ public abstract class WorkflowStoreConformanceTests
         var pages = 0;
         do
         {
-            var page = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, PageSize = 3, ContinuationToken = token });
+            var page = await store.QueryInstancesAsync(
+                new WorkflowQuery { InstanceIdPrefix = prefix, PageSize = 3, ContinuationToken = token });
             Assert.True(page.Instances.Count <= 3);
             all.AddRange(page.Instances.Select(s => s.InstanceId));
             token = page.ContinuationToken;
@@ -327,8 +377,10 @@ public abstract class WorkflowStoreConformanceTests
         Assert.Equal(Enumerable.Range(0, 7).Select(i => $"{prefix}-{i:00}"), all.Order(StringComparer.Ordinal));
         var pending = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, Statuses = [WorkflowStatus.Pending] });
         Assert.Equal(4, pending.Instances.Count);
-        var window = await store.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, CreatedFrom = t0.AddDays(2), CreatedTo = t0.AddDays(5) });
-        Assert.Equal([$"{prefix}-02", $"{prefix}-03", $"{prefix}-04"], window.Instances.Select(s => s.InstanceId).Order(StringComparer.Ordinal));
+        var window = await store.QueryInstancesAsync(
+            new WorkflowQuery { InstanceIdPrefix = prefix, CreatedFrom = t0.AddDays(2), CreatedTo = t0.AddDays(5) });
+        Assert.Equal(
+            [$"{prefix}-02", $"{prefix}-03", $"{prefix}-04"], window.Instances.Select(s => s.InstanceId).Order(StringComparer.Ordinal));
     }
 
     [Fact]
@@ -374,7 +426,8 @@ public abstract class WorkflowStoreConformanceTests
         var item = await LockAsync(store);
         Assert.False(await store.HasReadyWorkAsync());
 
-        var timer = new WorkflowMessage(id, new HistoryEvent(HistoryEventType.TimerFired, Clock.GetUtcNow().UtcDateTime) { TaskScheduledId = 0 })
+        var timer = new WorkflowMessage(
+            id, new HistoryEvent(HistoryEventType.TimerFired, Clock.GetUtcNow().UtcDateTime) { TaskScheduledId = 0 })
         {
             ExecutionId = "e1",
             VisibleAt = Clock.GetUtcNow().AddHours(1),
@@ -449,7 +502,8 @@ public abstract class WorkflowStoreConformanceTests
                 }
                 catch (WorkflowTaskFailedException ex)
                 {
-                    return $"{ex.TaskName}|{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}|{ex.FailureDetails.IsCausedBy<InvalidOperationException>()}";
+                    return $"{ex.TaskName}|{ex.FailureDetails.ErrorType}|{ex.FailureDetails.ErrorMessage}|"
+                        + $"{ex.FailureDetails.IsCausedBy<InvalidOperationException>()}";
                 }
             }));
 
@@ -475,7 +529,8 @@ public abstract class WorkflowStoreConformanceTests
     [Fact]
     public async Task Port_UnregisteredActivityOrWorkflow_FailsWithAClearReason()
     {
-        await using var harness = await StartEngineAsync(r => r.AddWorkflow<string, string>("CallsGhost", (ctx, _) => ctx.CallActivityAsync<string>("Ghost")));
+        await using var harness = await StartEngineAsync(
+            r => r.AddWorkflow<string, string>("CallsGhost", (ctx, _) => ctx.CallActivityAsync<string>("Ghost")));
 
         var ghostActivity = await harness.CompletionAsync(await harness.Client.ScheduleNewAsync("CallsGhost", "x", NewId()));
         var ghostWorkflow = await harness.CompletionAsync(await harness.Client.ScheduleNewAsync("NoSuchWorkflow", "x", NewId()));
@@ -491,7 +546,9 @@ public abstract class WorkflowStoreConformanceTests
     {
         var attempts = 0;
         await using var harness = await StartEngineAsync(r => r
-            .AddActivity<string, int>("Flaky", (_, _) => Interlocked.Increment(ref attempts) < 3 ? throw new TimeoutException("transient") : Task.FromResult(attempts))
+            .AddActivity<string, int>(
+                "Flaky",
+                (_, _) => Interlocked.Increment(ref attempts) < 3 ? throw new TimeoutException("transient") : Task.FromResult(attempts))
             .AddWorkflow<string, int>("Retrier", (ctx, _) =>
                 ctx.CallActivityAsync<int>("Flaky", null, new RetryPolicy(5, TimeSpan.FromMilliseconds(20), 2.0))));
 
@@ -571,10 +628,12 @@ public abstract class WorkflowStoreConformanceTests
     {
         var runs = 0;
         await using var harness = await StartEngineAsync(r => r
-            .AddActivity<string, string>("Flaky", (_, s) => Interlocked.Increment(ref runs) < 2 ? throw new IOException("transient") : Task.FromResult(s))
+            .AddActivity<string, string>(
+                "Flaky", (_, s) => Interlocked.Increment(ref runs) < 2 ? throw new IOException("transient") : Task.FromResult(s))
             .AddWorkflow<string, string>("Child", (ctx, s) => ctx.CallActivityAsync<string>("Flaky", s))
             .AddWorkflow<string, string>("Parent", (ctx, s) =>
-                ctx.CallSubWorkflowAsync<string>("Child", s, ctx.InstanceId + "-child", new RetryPolicy(3, TimeSpan.FromMilliseconds(10)))));
+                ctx.CallSubWorkflowAsync<string>(
+                    "Child", s, ctx.InstanceId + "-child", new RetryPolicy(3, TimeSpan.FromMilliseconds(10)))));
 
         var id = await harness.Client.ScheduleNewAsync("Parent", "ok", NewId());
         var done = await harness.CompletionAsync(id);
@@ -755,16 +814,19 @@ public abstract class WorkflowStoreConformanceTests
     [Fact]
     public async Task Port_SuspendAndResume_HoldEventsUntilResumed()
     {
-        await using var harness = await StartEngineAsync(r => r.AddWorkflow<string, string>("Waiter", (ctx, _) => ctx.WaitForExternalEvent<string>("Go")));
+        await using var harness = await StartEngineAsync(
+            r => r.AddWorkflow<string, string>("Waiter", (ctx, _) => ctx.WaitForExternalEvent<string>("Go")));
         var id = await harness.Client.ScheduleNewAsync("Waiter", "x", NewId());
         await harness.Client.WaitForStartAsync(id);
 
         await harness.Client.SuspendAsync(id, "audit");
-        await EngineHarness.WaitUntilAsync(async () => (await harness.Client.GetInstanceAsync(id))!.Status == WorkflowStatus.Suspended, "suspended");
+        await EngineHarness.WaitUntilAsync(
+            async () => (await harness.Client.GetInstanceAsync(id))!.Status == WorkflowStatus.Suspended, "suspended");
         await harness.Client.RaiseEventAsync(id, "Go", "held");
         await harness.Engine.Client.WaitForStartAsync(id);
         await EngineHarness.WaitUntilAsync(
-            async () => (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!.Any(e => e.EventType == HistoryEventType.EventRaised),
+            async () => (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!.Any(
+                e => e.EventType == HistoryEventType.EventRaised),
             "event recorded while suspended");
         Assert.Equal(WorkflowStatus.Suspended, (await harness.Client.GetInstanceAsync(id))!.Status);
 
@@ -778,7 +840,8 @@ public abstract class WorkflowStoreConformanceTests
     [Fact]
     public async Task Port_Terminate_EndsARunningInstanceWithTheGivenOutput()
     {
-        await using var harness = await StartEngineAsync(r => r.AddWorkflow<string, string>("Waiter", (ctx, _) => ctx.WaitForExternalEvent<string>("Never")));
+        await using var harness = await StartEngineAsync(
+            r => r.AddWorkflow<string, string>("Waiter", (ctx, _) => ctx.WaitForExternalEvent<string>("Never")));
         var id = await harness.Client.ScheduleNewAsync("Waiter", "x", NewId());
         await harness.Client.WaitForStartAsync(id);
 
@@ -839,7 +902,8 @@ public abstract class WorkflowStoreConformanceTests
         Assert.Equal(first, second);
         Assert.Equal("first", done.ReadInputAs<string>());
         Assert.Equal(1, runs);
-        Assert.Single((await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!, e => e.EventType == HistoryEventType.ExecutionStarted);
+        Assert.Single(
+            (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!, e => e.EventType == HistoryEventType.ExecutionStarted);
     }
 
     [Fact]
@@ -889,8 +953,10 @@ public abstract class WorkflowStoreConformanceTests
             all.Add(m);
         }
 
-        var running = await harness.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, Statuses = [WorkflowStatus.Running] });
-        var future = await harness.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = prefix, CreatedFrom = Clock.GetUtcNow().AddDays(1) });
+        var running = await harness.Client.QueryInstancesAsync(
+            new WorkflowQuery { InstanceIdPrefix = prefix, Statuses = [WorkflowStatus.Running] });
+        var future = await harness.Client.QueryInstancesAsync(
+            new WorkflowQuery { InstanceIdPrefix = prefix, CreatedFrom = Clock.GetUtcNow().AddDays(1) });
 
         Assert.Equal(6, all.Select(m => m.InstanceId).Distinct().Count());
         Assert.Equal(waiting, Assert.Single(running.Instances).InstanceId);

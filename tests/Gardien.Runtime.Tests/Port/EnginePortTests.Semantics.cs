@@ -91,9 +91,18 @@ public abstract partial class EnginePortTests
         Assert.Equal("10|12|ok|False", done.ReadOutputAs<string>());
         var history = (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!;
         Assert.Equal(
-            [HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TaskScheduled, HistoryEventType.TimerCreated],
+            [
+                HistoryEventType.TaskScheduled,
+                HistoryEventType.TaskScheduled,
+                HistoryEventType.TaskScheduled,
+                HistoryEventType.TaskScheduled,
+                HistoryEventType.TimerCreated,
+            ],
             history.Where(e => e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated).Select(e => e.EventType));
-        Assert.Equal(Enumerable.Range(0, 5), history.Where(e => e.EventId >= 0 && e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated).Select(e => e.EventId));
+        Assert.Equal(
+            Enumerable.Range(0, 5),
+            history.Where(e => e.EventId >= 0 && e.EventType is HistoryEventType.TaskScheduled or HistoryEventType.TimerCreated)
+                .Select(e => e.EventId));
     }
 
     [Fact]
@@ -130,7 +139,10 @@ public abstract partial class EnginePortTests
         // Deploy v2 next to v1 (an incompatible change: it calls an activity first).
         harness.Registry
             .AddActivity<string, string>("Check", (_, s) => Task.FromResult(s))
-            .AddWorkflow<string, string>("Intake", async (ctx, s) => "v2:" + await ctx.CallActivityAsync<string>("Check", s) + await ctx.WaitForExternalEvent<string>("Go"), version: "2");
+            .AddWorkflow<string, string>(
+                "Intake",
+                async (ctx, s) => "v2:" + await ctx.CallActivityAsync<string>("Check", s) + await ctx.WaitForExternalEvent<string>("Go"),
+                version: "2");
         await harness.RestartAsync(o => o with { IdlePollInterval = TimeSpan.FromMilliseconds(20) });
         var fresh = await harness.Client.ScheduleNewAsync("Intake", "y", "intake-new");
         await harness.Client.WaitForStartAsync(fresh);
@@ -161,7 +173,8 @@ public abstract partial class EnginePortTests
 
                 return n;
             });
-        await using var engine = new WorkflowEngine(await CreateStoreAsync(time), registry, EngineHarness.TestOptions(time), new ListLoggerFactory(logged));
+        await using var engine = new WorkflowEngine(
+            await CreateStoreAsync(time), registry, EngineHarness.TestOptions(time), new ListLoggerFactory(logged));
         await engine.StartAsync();
 
         var id = await engine.Client.ScheduleNewAsync("Chatty", 4, "log-1");
@@ -199,7 +212,9 @@ public abstract partial class EnginePortTests
     {
         var attempts = 0;
         await using var harness = await StartAsync(r => r
-            .AddActivity<string, int>("Flaky", (_, _) => Interlocked.Increment(ref attempts) <= 3 ? throw new IOException("transient") : Task.FromResult(attempts))
+            .AddActivity<string, int>(
+                "Flaky",
+                (_, _) => Interlocked.Increment(ref attempts) <= 3 ? throw new IOException("transient") : Task.FromResult(attempts))
             .AddWorkflow<string, int>("Retrier", (ctx, _) =>
                 ctx.CallActivityAsync<int>("Flaky", null, new RetryPolicy(5, TimeSpan.FromSeconds(10), 2.0, TimeSpan.FromSeconds(15)))));
         var id = await harness.Client.ScheduleNewAsync("Retrier", "x", "retry-1");
@@ -248,7 +263,11 @@ public abstract partial class EnginePortTests
     public async Task DelayedStart_RunsAtItsStartTime_AndReceivesEventsRaisedBefore()
     {
         await using var harness = await StartAsync(r => r.AddWorkflow<string, string>("Later", async (ctx, s) =>
-            s + ":" + await ctx.WaitForExternalEvent<string>("Early") + "@" + ctx.CurrentUtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
+            s
+                + ":"
+                + await ctx.WaitForExternalEvent<string>("Early")
+                + "@"
+                + ctx.CurrentUtcDateTime.ToString("O", System.Globalization.CultureInfo.InvariantCulture)));
         var startAt = EngineHarness.Epoch.AddDays(2);
 
         var id = await harness.Client.ScheduleNewAsync("Later", "start", "later-1", startAt);
@@ -260,7 +279,9 @@ public abstract partial class EnginePortTests
         var done = await harness.CompletionAsync(id);
 
         Assert.StartsWith("start:queued@", done.ReadOutputAs<string>(), StringComparison.Ordinal);
-        Assert.True(DateTime.Parse(done.ReadOutputAs<string>()!.Split('@')[1], System.Globalization.CultureInfo.InvariantCulture).ToUniversalTime() >= startAt.UtcDateTime);
+        Assert.True(
+            DateTime.Parse(done.ReadOutputAs<string>()!.Split('@')[1], System.Globalization.CultureInfo.InvariantCulture)
+                .ToUniversalTime() >= startAt.UtcDateTime);
     }
 
     [Fact]
@@ -318,7 +339,9 @@ public abstract partial class EnginePortTests
         Assert.Equal(big, done.ReadInputAs<string>());
         Assert.Equal(big + "!" + big, done.ReadOutputAs<string>());
         var history = (await harness.Client.GetInstanceAsync(id, getHistory: true))!.History!;
-        Assert.Equal(big + "!", JsonWorkflowSerializer.Default.Deserialize<string>(history.Single(e => e.EventType == HistoryEventType.TaskCompleted).Result));
+        Assert.Equal(
+            big + "!",
+            JsonWorkflowSerializer.Default.Deserialize<string>(history.Single(e => e.EventType == HistoryEventType.TaskCompleted).Result));
     }
 
     [Fact]
@@ -326,7 +349,8 @@ public abstract partial class EnginePortTests
     {
         var time = new FakeTimeProvider(EngineHarness.Epoch);
         var store = new FailingStepStore(await CreateStoreAsync(time), "poison-step");
-        await using var harness = await EngineHarness.StartAsync(store, time, r => r.AddWorkflow<string, string>("Any", (_, s) => Task.FromResult(s)));
+        await using var harness = await EngineHarness.StartAsync(
+            store, time, r => r.AddWorkflow<string, string>("Any", (_, s) => Task.FromResult(s)));
 
         var done = await harness.CompletionAsync(await harness.Client.ScheduleNewAsync("Any", "x", "poison-step"));
 
@@ -365,7 +389,10 @@ public abstract partial class EnginePortTests
 
         public int Failures => Volatile.Read(ref _failures);
 
-        public override Task CompleteWorkflowWorkItemAsync(WorkflowWorkItem workItem, WorkflowStepResult result, CancellationToken cancellationToken = default)
+        public override Task CompleteWorkflowWorkItemAsync(
+            WorkflowWorkItem workItem,
+            WorkflowStepResult result,
+            CancellationToken cancellationToken = default)
         {
             if (workItem.InstanceId == instanceId && result.State?.Status != WorkflowStatus.Failed)
             {
@@ -379,7 +406,10 @@ public abstract partial class EnginePortTests
 
     private sealed class FailingActivityCompletionStore(IWorkflowStore inner) : DelegatingWorkflowStore(inner)
     {
-        public override Task CompleteActivityWorkItemAsync(ActivityWorkItem workItem, WorkflowMessage response, CancellationToken cancellationToken = default) =>
+        public override Task CompleteActivityWorkItemAsync(
+            ActivityWorkItem workItem,
+            WorkflowMessage response,
+            CancellationToken cancellationToken = default) =>
             response.Event.EventType == HistoryEventType.TaskCompleted
                 ? throw new IOException("queue unavailable (injected)")
                 : base.CompleteActivityWorkItemAsync(workItem, response, cancellationToken);
@@ -405,7 +435,12 @@ public abstract partial class EnginePortTests
 
         public bool IsEnabled(LogLevel logLevel) => true;
 
-        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        public void Log<TState>(
+            LogLevel logLevel,
+            EventId eventId,
+            TState state,
+            Exception? exception,
+            Func<TState, Exception?, string> formatter)
         {
             lock (sink)
             {

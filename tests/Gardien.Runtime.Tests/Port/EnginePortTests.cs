@@ -12,11 +12,14 @@ public abstract partial class EnginePortTests
 {
     protected abstract Task<IWorkflowStore> CreateStoreAsync(TimeProvider timeProvider);
 
-    private async Task<EngineHarness> StartAsync(Action<WorkflowRegistry> register, Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
+    private async Task<EngineHarness> StartAsync(
+        Action<WorkflowRegistry> register,
+        Func<WorkflowEngineOptions, WorkflowEngineOptions>? configure = null)
     {
         var time = new FakeTimeProvider(EngineHarness.Epoch);
         var store = await CreateStoreAsync(time);
-        return await EngineHarness.StartAsync(store, time, register, o => (configure?.Invoke(o) ?? o) with { IdlePollInterval = TimeSpan.FromMilliseconds(20) });
+        return await EngineHarness.StartAsync(
+            store, time, register, o => (configure?.Invoke(o) ?? o) with { IdlePollInterval = TimeSpan.FromMilliseconds(20) });
     }
 
     private static async Task WaitForIdleAsync(EngineHarness harness)

@@ -16,14 +16,30 @@ public static class IntakeTestDmps
     public static readonly DateTimeOffset V1 = new(2026, 1, 10, 9, 0, 0, TimeSpan.Zero);
     public static readonly DateTimeOffset V2 = new(2026, 1, 20, 9, 0, 0, TimeSpan.Zero);
 
-    public sealed record DatasetSpec(string Id, string PersonalData = "no", string SensitiveData = "no", string Access = "open", string? AvailableUntil = null);
+    public sealed record DatasetSpec(
+        string Id,
+        string PersonalData = "no",
+        string SensitiveData = "no",
+        string Access = "open",
+        string? AvailableUntil = null);
 
-    /// <summary>A DMP with the PI as contact and a data manager; by default one open, non-personal dataset (the PI alone approves).</summary>
-    public static string Json(DateTimeOffset? modified = null, bool withDataManager = true, string dmpId = DmpId, params DatasetSpec[] datasets) =>
+    /// <summary>
+    /// A DMP with the PI as contact and a data manager; by default one open, non-personal dataset (the PI alone approves).
+    /// </summary>
+    public static string Json(
+        DateTimeOffset? modified = null,
+        bool withDataManager = true,
+        string dmpId = DmpId,
+        params DatasetSpec[] datasets) =>
         Json(PiEmail, modified, withDataManager, dmpId, datasets);
 
     /// <summary>The same DMP with another contact mailbox (the contact's ORCID is kept).</summary>
-    public static string Json(string contactEmail, DateTimeOffset? modified = null, bool withDataManager = true, string dmpId = DmpId, params DatasetSpec[] datasets)
+    public static string Json(
+        string contactEmail,
+        DateTimeOffset? modified = null,
+        bool withDataManager = true,
+        string dmpId = DmpId,
+        params DatasetSpec[] datasets)
     {
         if (datasets.Length == 0)
         {
@@ -42,7 +58,8 @@ public static class IntakeTestDmps
         };
         if (withDataManager)
         {
-            contributors.Add(new JsonObject { ["name"] = "Mehdi Benali", ["mbox"] = DataManagerEmail, ["role"] = new JsonArray("DataManager") });
+            contributors.Add(
+                new JsonObject { ["name"] = "Mehdi Benali", ["mbox"] = DataManagerEmail, ["role"] = new JsonArray("DataManager") });
         }
 
         var datasetArray = new JsonArray();
@@ -53,7 +70,12 @@ public static class IntakeTestDmps
                 ["title"] = "files",
                 ["data_access"] = d.Access,
                 ["byte_size"] = 1000,
-                ["host"] = new JsonObject { ["title"] = "Institute storage", ["url"] = "https://storage.neuro.example", ["geo_location"] = "FR" },
+                ["host"] = new JsonObject
+                {
+                    ["title"] = "Institute storage",
+                    ["url"] = "https://storage.neuro.example",
+                    ["geo_location"] = "FR",
+                },
             };
             if (d.AvailableUntil is not null)
             {
@@ -62,7 +84,8 @@ public static class IntakeTestDmps
 
             if (d.Access == "open")
             {
-                distribution["license"] = new JsonArray(new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2025-01-01" });
+                distribution["license"] = new JsonArray(
+                    new JsonObject { ["license_ref"] = "https://creativecommons.org/licenses/by/4.0/", ["start_date"] = "2025-01-01" });
             }
 
             datasetArray.Add(new JsonObject
@@ -93,7 +116,8 @@ public static class IntakeTestDmps
                     ["contact_id"] = new JsonObject { ["identifier"] = "https://orcid.org/0000-0002-1825-0097", ["type"] = "orcid" },
                 },
                 ["contributor"] = contributors,
-                ["project"] = new JsonArray(new JsonObject { ["title"] = "Test project", ["start"] = "2025-01-01", ["end"] = "2028-12-31" }),
+                ["project"] = new JsonArray(
+                    new JsonObject { ["title"] = "Test project", ["start"] = "2025-01-01", ["end"] = "2028-12-31" }),
                 ["dataset"] = datasetArray,
             },
         };

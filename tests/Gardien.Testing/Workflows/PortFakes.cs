@@ -308,10 +308,13 @@ public sealed class PortFakes
             .ReturnsAsync((string c, CancellationToken _) => new ContainerControls(
                 c,
                 [GovernanceFeatures.ContainerMetadata],
-                StorageHolds.GetValueOrDefault(c) ? [new NotEnforcedFeature(GovernanceFeatures.LegalHold, "test store records holds only")] : [],
+                StorageHolds.GetValueOrDefault(c)
+                    ? [new NotEnforcedFeature(GovernanceFeatures.LegalHold, "test store records holds only")]
+                    : [],
                 new HoldStatus(StorageHolds.GetValueOrDefault(c), StorageHolds.GetValueOrDefault(c) ? ["case1"] : [], null, false)));
         Storage.Setup(s => s.LockImmutabilityAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync(new OperationResult(false, [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")]));
+            .ReturnsAsync(
+                new OperationResult(false, [new NotEnforcedFeature(GovernanceFeatures.Immutability, "test store has no immutability")]));
         Storage.Setup(s => s.ComputeManifestAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, CancellationToken _) => ContainerManifest.Compute(c, BlobsOf(c)));
         Storage.Setup(s => s.ListBlobsAsync(It.IsAny<string>(), It.IsAny<string?>(), It.IsAny<CancellationToken>()))

@@ -39,7 +39,8 @@ public sealed class ApprovalLinksTests
 
     [Theory]
     [InlineData("", "No approval token")]
-    [InlineData("https://gardien.example/approvals/" + Token + "?decision=approve&decision=reject", "both decision=approve and decision=reject")]
+    [InlineData(
+        "https://gardien.example/approvals/" + Token + "?decision=approve&decision=reject", "both decision=approve and decision=reject")]
     [InlineData("https://gardien.example/approvals/" + Token + "?decision=delete", "neither approve nor reject")]
     [InlineData("https://gardien.example/status/" + Token + "?decision=approve", "not an approval link")]
     [InlineData("https://gardien.example/", "names no approval token")]
@@ -57,7 +58,10 @@ public sealed class ApprovalLinksTests
     [InlineData("reject", "reject", "reject")]
     [InlineData(null, "reject", "reject")]
     [InlineData(null, null, "approve")]
-    public void ChooseDecision_AgreeingOrMissing_HonoursTheLinkThenTheRequestThenTheDefault(string? fromLink, string? requested, string expected)
+    public void ChooseDecision_AgreeingOrMissing_HonoursTheLinkThenTheRequestThenTheDefault(
+        string? fromLink,
+        string? requested,
+        string expected)
     {
         var choice = ApprovalLinks.ChooseDecision(new ApprovalLinkReference(Token, fromLink), requested, "--x", defaultDecision: "approve");
 
@@ -70,7 +74,8 @@ public sealed class ApprovalLinksTests
     [InlineData("approve", "reject", "This is the Approve link (decision=approve), but 'reject' (--reject) was asked for")]
     public void ChooseDecision_ContradictingTheLink_IsRefusedWithTheReason(string fromLink, string requested, string expected)
     {
-        var choice = ApprovalLinks.ChooseDecision(new ApprovalLinkReference(Token, fromLink), requested, "--" + requested, defaultDecision: "approve");
+        var choice = ApprovalLinks.ChooseDecision(
+            new ApprovalLinkReference(Token, fromLink), requested, "--" + requested, defaultDecision: "approve");
 
         Assert.Null(choice.Decision);
         Assert.True(choice.Contradiction);

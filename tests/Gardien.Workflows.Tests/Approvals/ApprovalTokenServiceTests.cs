@@ -24,7 +24,13 @@ public sealed class ApprovalTokenServiceTests
                 ? Task.FromResult(value)
                 : Task.FromException<string>(new PortNotFoundException(name)));
         var registry = new Mock<IGovernanceRegistry>(MockBehavior.Strict);
-        registry.Setup(r => r.TryConsumeTokenAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
+        registry.Setup(
+            r => r.TryConsumeTokenAsync(
+                It.IsAny<string>(),
+                It.IsAny<string>(),
+                It.IsAny<DateTimeOffset>(),
+                It.IsAny<DateTimeOffset>(),
+                It.IsAny<CancellationToken>()))
             .Returns((string id, string fingerprint, DateTimeOffset _, DateTimeOffset _, CancellationToken _) =>
             {
                 var stored = _usedTokens.GetOrAdd(id, fingerprint);
@@ -163,8 +169,10 @@ public sealed class ApprovalTokenServiceTests
         var service = Service();
         var token = await service.IssueAsync(Request());
 
-        Assert.Equal(ApprovalTokenFailure.WrongInstance, (await service.ValidateAsync(token, expectedInstanceId: "approval-inst-2")).Failure);
-        Assert.Equal(ApprovalTokenFailure.WrongApprover, (await service.ValidateAsync(token, expectedApprover: "mallory@x.example")).Failure);
+        Assert.Equal(
+            ApprovalTokenFailure.WrongInstance, (await service.ValidateAsync(token, expectedInstanceId: "approval-inst-2")).Failure);
+        Assert.Equal(
+            ApprovalTokenFailure.WrongApprover, (await service.ValidateAsync(token, expectedApprover: "mallory@x.example")).Failure);
         Assert.Equal(ApprovalTokenFailure.DecisionNotAllowed, (await service.RedeemAsync(token, "delete-everything")).Failure);
         Assert.Empty(_usedTokens);
     }

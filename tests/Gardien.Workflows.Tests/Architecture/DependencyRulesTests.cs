@@ -11,12 +11,20 @@ namespace Gardien.Workflows.Tests.Architecture;
 /// </summary>
 public sealed class DependencyRulesTests
 {
-    private static readonly string[] EngineAndHostAssemblies = ["Gardien.Runtime", "Gardien.Local", "Gardien.Cli", "Gardien.Functions", "Gardien.Azure"];
+    private static readonly string[] EngineAndHostAssemblies =
+    [
+        "Gardien.Runtime",
+        "Gardien.Local",
+        "Gardien.Cli",
+        "Gardien.Functions",
+        "Gardien.Azure",
+    ];
 
     [Fact]
     public void Core_CompiledAssembly_ReferencesOnlyThePortAmongGardienAssemblies()
     {
-        var references = typeof(GardienWorkflowRegistration).Assembly.GetReferencedAssemblies().Select(a => a.Name!).Where(n => n.StartsWith("Gardien.", StringComparison.Ordinal));
+        var references = typeof(GardienWorkflowRegistration).Assembly.GetReferencedAssemblies().Select(a => a.Name!)
+            .Where(n => n.StartsWith("Gardien.", StringComparison.Ordinal));
 
         Assert.Equal(["Gardien.Runtime.Abstractions"], references.Order(StringComparer.Ordinal));
     }
@@ -24,7 +32,8 @@ public sealed class DependencyRulesTests
     [Fact]
     public void HostServices_CompiledAssembly_ReferenceNeitherTheEngineNorAHost()
     {
-        var references = typeof(GardienHostServicesRegistration).Assembly.GetReferencedAssemblies().Select(a => a.Name!).ToHashSet(StringComparer.Ordinal);
+        var references = typeof(GardienHostServicesRegistration).Assembly.GetReferencedAssemblies().Select(a => a.Name!)
+            .ToHashSet(StringComparer.Ordinal);
 
         Assert.Empty(references.Intersect(EngineAndHostAssemblies));
         Assert.Contains("Gardien.Workflows", references);
@@ -32,7 +41,9 @@ public sealed class DependencyRulesTests
 
     [Theory]
     [InlineData("workflows/Gardien.Workflows/Gardien.Workflows.csproj", new[] { "Gardien.Runtime.Abstractions" })]
-    [InlineData("workflows/Gardien.Workflows.Hosting/Gardien.Workflows.Hosting.csproj", new[] { "Gardien.Runtime.Abstractions", "Gardien.Workflows" })]
+    [InlineData(
+        "workflows/Gardien.Workflows.Hosting/Gardien.Workflows.Hosting.csproj",
+        new[] { "Gardien.Runtime.Abstractions", "Gardien.Workflows" })]
     public void Project_References_OnlyWhatTheLayeringAllows(string project, string[] allowed)
     {
         var references = XDocument.Load(Path.Combine(RepoPaths.Root, project))

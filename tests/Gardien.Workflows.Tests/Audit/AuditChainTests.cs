@@ -70,7 +70,9 @@ public sealed class AuditChainTests
     {
         var entry = new AuditEntry("user:dpo@x.example", "approval.decided", "inst-1", "dmp:1", T0,
             Before: JsonSerializer.SerializeToElement(new { decision = "Pending" }),
-            After: JsonSerializer.SerializeToElement(new { decision = "Approved" }), CorrelationId: "corr", IdempotencyKey: "inst-1:decided");
+            After: JsonSerializer.SerializeToElement(new { decision = "Approved" }),
+                CorrelationId: "corr",
+                IdempotencyKey: "inst-1:decided");
         var sealedLine = AuditChain.Seal(entry, 7, new string('a', 64));
 
         var record = AuditChain.Parse(sealedLine.Line, "seg", 3);

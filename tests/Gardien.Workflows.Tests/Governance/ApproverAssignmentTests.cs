@@ -13,14 +13,17 @@ public sealed class ApproverAssignmentTests
     private const string Dpo = "dpo@neuro-institute.example";
     private const string Fallback = "research-office@neuro-institute.example";
 
-    private static Dataset Health() => Dataset("cohort", YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Closed));
+    private static Dataset Health() =>
+        Dataset("cohort", YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Closed));
 
-    private static Dataset Anonymous() => Dataset("atlas", YesNoUnknown.No, YesNoUnknown.No, distributions: Distribution(DataAccess.Closed));
+    private static Dataset Anonymous() =>
+        Dataset("atlas", YesNoUnknown.No, YesNoUnknown.No, distributions: Distribution(DataAccess.Closed));
 
     private static GovernancePlan WithContact(string mbox, bool orcid, GovernancePolicy? policy = null, params Dataset[] datasets) =>
         Evaluate(Dmp(datasets) with { Contact = Pi with { Mbox = mbox, ContactId = orcid ? Pi.ContactId : null } }, policy);
 
-    private static GovernancePolicy With(Func<ApprovalPolicy, ApprovalPolicy> change) => Policy with { Approvals = change(Policy.Approvals) };
+    private static GovernancePolicy With(Func<ApprovalPolicy, ApprovalPolicy> change) =>
+        Policy with { Approvals = change(Policy.Approvals) };
 
     private static AssignedApprover For(GovernancePlan plan, ApprovalRole role) => Assert.Single(plan.Approvers, a => a.Role == role);
 
@@ -50,7 +53,8 @@ public sealed class ApproverAssignmentTests
     [Fact]
     public void Plan_SeparationAlways_AppliesWithoutPersonalData()
     {
-        var plan = WithContact(Steward.ToUpperInvariant(), orcid: false, With(a => a with { SeparationOfDuties = SeparationOfDuties.Always }), Anonymous());
+        var plan = WithContact(
+            Steward.ToUpperInvariant(), orcid: false, With(a => a with { SeparationOfDuties = SeparationOfDuties.Always }), Anonymous());
         Assert.Equal(StewardDelegate, For(plan, ApprovalRole.DataSteward).Email);
     }
 
@@ -138,7 +142,8 @@ public sealed class ApproverAssignmentTests
 
         foreach (var planned in plan.Approvers)
         {
-            var resolved = ResolveApproverActivity.Resolve(new ResolveApproverInput(planned.Role, "Claire", Steward, null, roles, PersonalData: true), Policy);
+            var resolved = ResolveApproverActivity.Resolve(
+                new ResolveApproverInput(planned.Role, "Claire", Steward, null, roles, PersonalData: true), Policy);
             Assert.Equal(planned.Email, resolved.Email);
             Assert.Equal(planned.DelegateEmail, resolved.DelegateEmail);
         }
@@ -147,7 +152,8 @@ public sealed class ApproverAssignmentTests
     [Fact]
     public void Resolve_LookAlikePiAddressFromARecord_GoesToTheFallback()
     {
-        var resolved = ResolveApproverActivity.Resolve(new ResolveApproverInput(ApprovalRole.PrincipalInvestigator, "Claire", "clаire@neuro.example"), Policy);
+        var resolved = ResolveApproverActivity.Resolve(
+            new ResolveApproverInput(ApprovalRole.PrincipalInvestigator, "Claire", "clаire@neuro.example"), Policy);
         Assert.Equal(Fallback, resolved.Email);
     }
 
@@ -155,7 +161,9 @@ public sealed class ApproverAssignmentTests
     public void Resolve_NoUsablePiAndNoFallback_FailsSayingWhatToFix()
     {
         var error = Assert.Throws<NonRetryableActivityException>(() =>
-            ResolveApproverActivity.Resolve(new ResolveApproverInput(ApprovalRole.PrincipalInvestigator, "Claire", null), With(a => a with { FallbackApprover = null })));
+            ResolveApproverActivity.Resolve(
+                new ResolveApproverInput(ApprovalRole.PrincipalInvestigator, "Claire", null),
+                With(a => a with { FallbackApprover = null })));
         Assert.Contains("mbox", error.Message, StringComparison.Ordinal);
     }
 }

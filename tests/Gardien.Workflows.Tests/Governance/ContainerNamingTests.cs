@@ -13,7 +13,26 @@ public sealed record AdversarialId(string Value)
 
 public static class ContainerNamingArbitraries
 {
-    private static readonly char[] Alphabet = ['a', 'A', 'b', '-', '_', '.', '/', ' ', '#', '|', ':', '1', 'é', 'ß', '\u0130', '\u212A', '\0'];
+    private static readonly char[] Alphabet =
+    [
+        'a',
+        'A',
+        'b',
+        '-',
+        '_',
+        '.',
+        '/',
+        ' ',
+        '#',
+        '|',
+        ':',
+        '1',
+        'é',
+        'ß',
+        '\u0130',
+        '\u212A',
+        '\0',
+    ];
 
     public static Arbitrary<AdversarialId> AdversarialId() =>
         Gen.Frequency(
@@ -35,22 +54,33 @@ public class ContainerNamingTests
 
     [Property(Arbitrary = [typeof(ContainerNamingArbitraries)], MaxTest = 200)]
     public bool ContainerName_SameInput_IsDeterministic(AdversarialId dmpId, AdversarialId datasetId, string prefix) =>
-        ContainerNaming.ContainerName(prefix, dmpId.Value, datasetId.Value) == ContainerNaming.ContainerName(prefix, new string(dmpId.Value.AsSpan()), new string(datasetId.Value.AsSpan()));
+        ContainerNaming.ContainerName(
+            prefix,
+            dmpId.Value,
+            datasetId.Value) == ContainerNaming.ContainerName(
+                prefix, new string(dmpId.Value.AsSpan()), new string(datasetId.Value.AsSpan()));
 
     [Property(Arbitrary = [typeof(ContainerNamingArbitraries)], MaxTest = 1000)]
-    public Property ContainerName_DistinctPairs_NeverCollide(AdversarialId dmpA, AdversarialId dsA, AdversarialId dmpB, AdversarialId dsB) =>
+    public Property ContainerName_DistinctPairs_NeverCollide(
+        AdversarialId dmpA,
+        AdversarialId dsA,
+        AdversarialId dmpB,
+        AdversarialId dsB) =>
         Prop.When(
             (dmpA.Value, dsA.Value) != (dmpB.Value, dsB.Value),
-            () => ContainerNaming.ContainerName("gdn", dmpA.Value, dsA.Value) != ContainerNaming.ContainerName("gdn", dmpB.Value, dsB.Value));
+            () => ContainerNaming.ContainerName(
+                "gdn", dmpA.Value, dsA.Value) != ContainerNaming.ContainerName("gdn", dmpB.Value, dsB.Value));
 
     [Property(Arbitrary = [typeof(ContainerNamingArbitraries)], MaxTest = 300)]
     public bool ContainerName_StartsWithPolicyPrefix(AdversarialId dmpId, AdversarialId datasetId, string prefix) =>
-        prefix.Length == 0 || ContainerNaming.ContainerName(prefix, dmpId.Value, datasetId.Value).StartsWith(prefix + "-", StringComparison.Ordinal);
+        prefix.Length == 0
+            || ContainerNaming.ContainerName(prefix, dmpId.Value, datasetId.Value).StartsWith(prefix + "-", StringComparison.Ordinal);
 
     [Fact]
     public void ContainerName_ManyDatasetsOfOneDmp_AreAllDistinct()
     {
-        var names = Enumerable.Range(0, 20_000).Select(i => ContainerNaming.ContainerName("gdn", "10.1/dmp", "ds-" + i)).ToHashSet(StringComparer.Ordinal);
+        var names = Enumerable.Range(0, 20_000).Select(i => ContainerNaming.ContainerName("gdn", "10.1/dmp", "ds-" + i))
+            .ToHashSet(StringComparer.Ordinal);
         Assert.Equal(20_000, names.Count);
     }
 
@@ -85,7 +115,8 @@ public class ContainerNamingTests
     [Fact]
     public void ContainerName_ReadableDoi_KeepsTheDistinctiveTailAsSlug()
     {
-        var name = ContainerNaming.ContainerName("gdn", "https://doi.org/10.99999/neurocog-mri.dmp", "https://doi.org/10.99999/neurocog-mri.raw-mri");
+        var name = ContainerNaming.ContainerName(
+            "gdn", "https://doi.org/10.99999/neurocog-mri.dmp", "https://doi.org/10.99999/neurocog-mri.raw-mri");
         Assert.StartsWith("gdn-10-99999-neurocog-mri-raw-mri-", name, StringComparison.Ordinal);
         Assert.Equal("gdn-10-99999-neurocog-mri-raw-mri-".Length + ContainerNaming.HashLength, name.Length);
         Assert.True(ContainerNaming.IsValidContainerName(name));
@@ -94,7 +125,8 @@ public class ContainerNamingTests
     [Fact]
     public void ContainerName_LongId_DropsWholeLeadingSegments()
     {
-        var name = ContainerNaming.ContainerName("gdn", "d", "https://repository.example/collections/neuroimaging/cohort-2024/subjects/sessions/raw-mri");
+        var name = ContainerNaming.ContainerName(
+            "gdn", "d", "https://repository.example/collections/neuroimaging/cohort-2024/subjects/sessions/raw-mri");
         Assert.StartsWith("gdn-", name, StringComparison.Ordinal);
         var slug = name[4..^(ContainerNaming.HashLength + 1)];
         Assert.EndsWith("sessions-raw-mri", slug, StringComparison.Ordinal);

@@ -17,12 +17,30 @@ public sealed class DatasetKeyTests
     /// <summary>Ids chosen to collide under any "id#n" or case/punctuation-folding scheme.</summary>
     private static readonly string[] IdPool =
     [
-        "x", "X", "x#2", "x#3", "X#2", "x#2#2", "x_2", "x-2", "x 2", "x/2", "x.2", "x ", " x", "ｘ", "x\u200b", "https://doi.org/10.1/x", "https://doi.org/10.1/X",
+        "x",
+        "X",
+        "x#2",
+        "x#3",
+        "X#2",
+        "x#2#2",
+        "x_2",
+        "x-2",
+        "x 2",
+        "x/2",
+        "x.2",
+        "x ",
+        " x",
+        "ｘ",
+        "x\u200b",
+        "https://doi.org/10.1/x",
+        "https://doi.org/10.1/X",
     ];
 
-    private static Dataset Restricted(string id) => Dataset(id, YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Closed));
+    private static Dataset Restricted(string id) =>
+        Dataset(id, YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Closed));
 
-    private static Dataset Open(string id) => Dataset(id, YesNoUnknown.No, YesNoUnknown.No, distributions: Distribution(DataAccess.Open, host: Host("FR")));
+    private static Dataset Open(string id) =>
+        Dataset(id, YesNoUnknown.No, YesNoUnknown.No, distributions: Distribution(DataAccess.Open, host: Host("FR")));
 
     [Fact]
     public void Plan_RepeatedIdBesideLiteralHashSuffix_KeepsEveryDatasetInItsOwnContainer()
@@ -32,7 +50,9 @@ public sealed class DatasetKeyTests
         var plan = Evaluate(Dmp(Restricted("x"), Restricted("x"), Open("x#2")));
 
         AssertEachDatasetOnceInItsOwnContainer(plan, 3);
-        Assert.Equal([DataClassification.Restricted, DataClassification.Restricted, DataClassification.Public], plan.Datasets.Select(d => d.Classification.Classification));
+        Assert.Equal(
+            [DataClassification.Restricted, DataClassification.Restricted, DataClassification.Public],
+            plan.Datasets.Select(d => d.Classification.Classification));
         var finding = Assert.Single(plan.AllFindings(), f => f.Code == "DuplicateDatasetId");
         Assert.Equal(FindingSeverity.Error, finding.Severity);
         Assert.Equal("/dmp/dataset/1/dataset_id/identifier", finding.Path);
@@ -95,13 +115,20 @@ public sealed class DatasetKeyTests
             var plan = Evaluate(Dmp([.. facts.Select(f => f.ToDataset())]));
             var paths = plan.Datasets.Select(d => d.Path).ToList();
             var expectedPaths = Enumerable.Range(0, facts.Length).Select(i => "/dmp/dataset/" + i).ToList();
-            var containersDistinct = plan.Datasets.Select(d => d.Storage.ContainerName).Distinct(StringComparer.Ordinal).Count() == facts.Length;
+            var containersDistinct = plan.Datasets.Select(d => d.Storage.ContainerName).Distinct(StringComparer.Ordinal)
+                .Count() == facts.Length;
             var keysDistinct = plan.Datasets.Select(d => d.Key).Distinct(StringComparer.Ordinal).Count() == facts.Length;
             var ownLabels = plan.Datasets.Select((d, i) => d.Classification.Classification == facts[i].Expected).All(ok => ok);
             var repeated = facts.GroupBy(f => f.Id, StringComparer.Ordinal).Any(g => g.Count() > 1);
-            var refusedExactlyWhenRepeated = plan.AllFindings().Any(f => f.Code == "DuplicateDatasetId" && f.Severity == FindingSeverity.Error) == repeated;
+            var refusedExactlyWhenRepeated = plan.AllFindings()
+                .Any(f => f.Code == "DuplicateDatasetId" && f.Severity == FindingSeverity.Error) == repeated;
             var keyedById = repeated || plan.Datasets.Select((d, i) => d.Key == facts[i].Id).All(ok => ok);
-            return (paths.SequenceEqual(expectedPaths) && containersDistinct && keysDistinct && ownLabels && refusedExactlyWhenRepeated && keyedById)
+            return (paths.SequenceEqual(expectedPaths)
+                && containersDistinct
+                && keysDistinct
+                && ownLabels
+                && refusedExactlyWhenRepeated
+                && keyedById)
                 .Label($"ids: {string.Join(" | ", facts.Select(f => $"'{f.Id}'"))}");
         });
 
@@ -111,13 +138,20 @@ public sealed class DatasetKeyTests
     /// </summary>
     [Property(MaxTest = 300)]
     public Property Plan_ReorderedOrReducedDmp_KeepsEachDatasetsKeyAndContainer() =>
-        Prop.ForAll(Arb.From(DatasetsGen().Select(f => f.DistinctBy(d => d.Id, StringComparer.Ordinal).ToArray()).SelectMany(f => Gen.Shuffle(f).Select(s => (f, s)))), pair =>
+        Prop.ForAll(
+            Arb.From(
+                DatasetsGen().Select(f => f.DistinctBy(d => d.Id, StringComparer.Ordinal).ToArray())
+                    .SelectMany(f => Gen.Shuffle(f).Select(s => (f, s)))),
+            pair =>
         {
             var (original, shuffled) = pair;
             var before = Evaluate(Dmp([.. original.Select(f => f.ToDataset())]));
             var after = Evaluate(Dmp([.. shuffled.Skip(shuffled.Length / 3).Select(f => f.ToDataset())]));
             var containerByKey = before.Datasets.ToDictionary(d => d.Key, d => d.Storage.ContainerName, StringComparer.Ordinal);
-            return after.Datasets.All(d => containerByKey.TryGetValue(d.Key, out var container) && container == d.Storage.ContainerName && d.Key == d.DatasetId.Value);
+            return after.Datasets.All(
+                d => containerByKey.TryGetValue(d.Key, out var container)
+                    && container == d.Storage.ContainerName
+                    && d.Key == d.DatasetId.Value);
         });
 
     internal sealed record DatasetFacts(string Id, YesNoUnknown Personal, YesNoUnknown Sensitive, DataAccess Access)
@@ -125,7 +159,8 @@ public sealed class DatasetKeyTests
         public DataClassification Expected =>
             GovernanceEvaluator.Classify(Access, Personal != YesNoUnknown.No, Sensitive != YesNoUnknown.No);
 
-        public Dataset ToDataset() => Dataset(Id, Personal, Sensitive, distributions: Distribution(Access, host: Host("FR", "coretrustseal")));
+        public Dataset ToDataset() =>
+            Dataset(Id, Personal, Sensitive, distributions: Distribution(Access, host: Host("FR", "coretrustseal")));
     }
 
     internal static Gen<DatasetFacts[]> DatasetsGen()

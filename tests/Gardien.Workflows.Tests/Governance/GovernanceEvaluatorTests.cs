@@ -35,7 +35,8 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_SeveralDistributions_TakesTheMostRestrictiveAccess()
     {
-        var plan = Single(Dataset(distributions: [Distribution(DataAccess.Open), Distribution(DataAccess.Shared), Distribution(DataAccess.Open)]));
+        var plan = Single(
+            Dataset(distributions: [Distribution(DataAccess.Open), Distribution(DataAccess.Shared), Distribution(DataAccess.Open)]));
         Assert.Equal(DataAccess.Shared, plan.Classification.EffectiveAccess);
         Assert.Equal(DataClassification.Internal, plan.Classification.Classification);
     }
@@ -54,14 +55,24 @@ public class GovernanceEvaluatorTests
     [InlineData(DataAccess.Open, YesNoUnknown.No, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator")]
     [InlineData(DataAccess.Shared, YesNoUnknown.No, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator,DataSteward")]
     [InlineData(DataAccess.Closed, YesNoUnknown.No, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator,DataSteward")]
-    [InlineData(DataAccess.Closed, YesNoUnknown.Yes, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator,DataSteward,DataProtectionOfficer")]
-    [InlineData(DataAccess.Shared, YesNoUnknown.No, YesNoUnknown.Yes, YesNoUnknown.No, "PrincipalInvestigator,DataSteward,DataProtectionOfficer")]
+    [InlineData(
+        DataAccess.Closed, YesNoUnknown.Yes, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator,DataSteward,DataProtectionOfficer")]
+    [InlineData(
+        DataAccess.Shared, YesNoUnknown.No, YesNoUnknown.Yes, YesNoUnknown.No, "PrincipalInvestigator,DataSteward,DataProtectionOfficer")]
     [InlineData(DataAccess.Open, YesNoUnknown.No, YesNoUnknown.No, YesNoUnknown.Yes, "PrincipalInvestigator,DataProtectionOfficer")]
     [InlineData(DataAccess.Open, YesNoUnknown.No, YesNoUnknown.No, YesNoUnknown.Unknown, "PrincipalInvestigator,DataProtectionOfficer")]
     [InlineData(DataAccess.Open, YesNoUnknown.Unknown, YesNoUnknown.No, YesNoUnknown.No, "PrincipalInvestigator,DataProtectionOfficer")]
-    public void Evaluate_ApprovalsTable(DataAccess access, YesNoUnknown personal, YesNoUnknown sensitive, YesNoUnknown ethics, string expected)
+    public void Evaluate_ApprovalsTable(
+        DataAccess access,
+        YesNoUnknown personal,
+        YesNoUnknown sensitive,
+        YesNoUnknown ethics,
+        string expected)
     {
-        var dmp = Dmp(Dataset(personal: personal, sensitive: sensitive, distributions: Distribution(access))) with { EthicalIssuesExist = ethics };
+        var dmp = Dmp(Dataset(personal: personal, sensitive: sensitive, distributions: Distribution(access))) with
+        {
+            EthicalIssuesExist = ethics,
+        };
         var plan = Evaluate(dmp);
         Assert.Equal(expected, string.Join(",", plan.Datasets.Single().RequiredApprovals.Select(a => a.Role)));
         Assert.Equal(expected, string.Join(",", plan.RequiredApprovals.Select(a => a.Role)));
@@ -71,7 +82,10 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_DpoReasons_NameEveryTrigger()
     {
-        var dmp = Dmp(Dataset(personal: YesNoUnknown.Yes, sensitive: YesNoUnknown.Unknown, distributions: Distribution())) with { EthicalIssuesExist = YesNoUnknown.Yes };
+        var dmp = Dmp(Dataset(personal: YesNoUnknown.Yes, sensitive: YesNoUnknown.Unknown, distributions: Distribution())) with
+        {
+            EthicalIssuesExist = YesNoUnknown.Yes,
+        };
         var dpo = Evaluate(dmp).Datasets.Single().RequiredApprovals.Single(a => a.Role == ApprovalRole.DataProtectionOfficer);
         Assert.Equal(3, dpo.Reasons.Count);
     }
@@ -90,7 +104,9 @@ public class GovernanceEvaluatorTests
         var plan = Evaluate(Dmp(
             Dataset("open", distributions: Distribution(DataAccess.Open)),
             Dataset("health", YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Closed))));
-        Assert.Equal([ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer], plan.RequiredApprovals.Select(a => a.Role));
+        Assert.Equal(
+            [ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer],
+            plan.RequiredApprovals.Select(a => a.Role));
         var dpo = plan.RequiredApprovals.Single(a => a.Role == ApprovalRole.DataProtectionOfficer);
         Assert.All(dpo.Reasons, r => Assert.Contains("health", r, StringComparison.Ordinal));
         Assert.Contains("open, health", plan.RequiredApprovals[0].Reasons.Single(), StringComparison.Ordinal);
@@ -128,14 +144,20 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_RawData_PolicyOff_IsNotImmutable()
     {
-        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { Enabled = false } } };
+        var policy = Policy with
+        {
+            Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { Enabled = false } },
+        };
         Assert.Null(Single(Dataset(type: "raw data", distributions: Distribution()), policy).Storage.ImmutabilityDays);
     }
 
     [Fact]
     public void Evaluate_RawData_LockAfterDays_ReachesThePlanOfRawDataOnly_AndIsOffByDefault()
     {
-        var policy = Policy with { Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { LockAfterDays = 30 } } };
+        var policy = Policy with
+        {
+            Storage = Policy.Storage with { RawDataImmutability = Policy.Storage.RawDataImmutability with { LockAfterDays = 30 } },
+        };
 
         Assert.Equal(30, Single(Dataset(type: "raw data", distributions: Distribution()), policy).Storage.LockImmutabilityAfterDays);
         Assert.Null(Single(Dataset(type: "derived data", distributions: Distribution()), policy).Storage.LockImmutabilityAfterDays);
@@ -145,7 +167,8 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_Quota_IsTheSumOfByteSizes()
     {
-        var plan = Single(Dataset(distributions: [Distribution(bytes: 1_000), Distribution(bytes: null), Distribution(bytes: 4_000_000_000_000)]));
+        var plan = Single(
+            Dataset(distributions: [Distribution(bytes: 1_000), Distribution(bytes: null), Distribution(bytes: 4_000_000_000_000)]));
         Assert.Equal(4_000_000_001_000, plan.Storage.QuotaBytes);
     }
 
@@ -168,10 +191,16 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_DuplicateDatasetIds_AreRefusedButStayInTheirOwnContainers()
     {
-        var plan = Evaluate(Dmp(Dataset("same", distributions: Distribution()), Dataset("same", distributions: Distribution()), Dataset("same", distributions: Distribution())));
+        var plan = Evaluate(
+            Dmp(
+                Dataset("same", distributions: Distribution()),
+                Dataset("same", distributions: Distribution()),
+                Dataset("same", distributions: Distribution())));
         Assert.Equal("same", plan.Datasets[0].Key);
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
-        Assert.Equal(["/dmp/dataset/1/dataset_id/identifier", "/dmp/dataset/2/dataset_id/identifier"], plan.AllFindings().Where(f => f.Code == "DuplicateDatasetId").Select(f => f.Path));
+        Assert.Equal(
+            ["/dmp/dataset/1/dataset_id/identifier", "/dmp/dataset/2/dataset_id/identifier"],
+            plan.AllFindings().Where(f => f.Code == "DuplicateDatasetId").Select(f => f.Path));
         Assert.True(plan.HasErrors);
     }
 
@@ -188,7 +217,9 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_HealthDataHostedOutsideEu_IsAnError()
     {
-        var plan = Single(Dataset(personal: YesNoUnknown.Yes, sensitive: YesNoUnknown.Yes, distributions: Distribution(host: Host("US", "coretrustseal"))));
+        var plan = Single(
+            Dataset(
+                personal: YesNoUnknown.Yes, sensitive: YesNoUnknown.Yes, distributions: Distribution(host: Host("US", "coretrustseal"))));
         var finding = Assert.Single(plan.Findings, f => f.Code == "HostOutsideAllowedRegions");
         Assert.Equal(FindingSeverity.Error, finding.Severity);
         Assert.Equal("/dmp/dataset/0/distribution/0/host/geo_location", finding.Path);
@@ -198,8 +229,12 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_PublicDataInSwitzerland_IsAllowedButHealthDataIsNot()
     {
-        Assert.DoesNotContain(Single(Dataset(distributions: Distribution(DataAccess.Open, host: Host("CH")))).Findings, f => f.Code == "HostOutsideAllowedRegions");
-        Assert.Contains(Single(Dataset(sensitive: YesNoUnknown.Yes, distributions: Distribution(host: Host("CH", "coretrustseal")))).Findings, f => f.Code == "HostOutsideAllowedRegions");
+        Assert.DoesNotContain(
+            Single(Dataset(distributions: Distribution(DataAccess.Open, host: Host("CH")))).Findings,
+            f => f.Code == "HostOutsideAllowedRegions");
+        Assert.Contains(
+            Single(Dataset(sensitive: YesNoUnknown.Yes, distributions: Distribution(host: Host("CH", "coretrustseal")))).Findings,
+            f => f.Code == "HostOutsideAllowedRegions");
     }
 
     [Fact]
@@ -212,7 +247,9 @@ public class GovernanceEvaluatorTests
 
     [Fact]
     public void Evaluate_ProtectedDataOnHostWithoutRegion_IsReported() =>
-        Assert.Contains(Single(Dataset(personal: YesNoUnknown.Yes, distributions: Distribution(host: Host(null, "coretrustseal")))).Findings, f => f.Code == "HostRegionUnknown");
+        Assert.Contains(
+            Single(Dataset(personal: YesNoUnknown.Yes, distributions: Distribution(host: Host(null, "coretrustseal")))).Findings,
+            f => f.Code == "HostRegionUnknown");
 
     [Fact]
     public void Evaluate_PersonalDataInOpenDistribution_IsAnErrorOfTheDmpAtTheDistribution()
@@ -281,7 +318,10 @@ public class GovernanceEvaluatorTests
     public void Evaluate_PolicyDefaultAccess_AppliesToUnmappedRoles()
     {
         var policy = Policy with { Roles = Policy.Roles with { DefaultAccess = AccessRole.Reader } };
-        var dmp = Dmp(Dataset(distributions: Distribution())) with { Contributors = [Contributor("Stat", "s@x.example", null, "Statistician")] };
+        var dmp = Dmp(Dataset(distributions: Distribution())) with
+        {
+            Contributors = [Contributor("Stat", "s@x.example", null, "Statistician")],
+        };
         Assert.Contains(Evaluate(dmp, policy).Datasets.Single().Access, g => g.Principal.Name == "Stat" && g.Role == AccessRole.Reader);
     }
 
@@ -300,7 +340,10 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Evaluate_ContributorWithSeveralRoles_GetsTheHighest()
     {
-        var dmp = Dmp(Dataset(distributions: Distribution())) with { Contributors = [Contributor("A", "a@x.example", null, "Supervisor", "DataCurator")] };
+        var dmp = Dmp(Dataset(distributions: Distribution())) with
+        {
+            Contributors = [Contributor("A", "a@x.example", null, "Supervisor", "DataCurator")],
+        };
         Assert.Equal(AccessRole.Contributor, Evaluate(dmp).Datasets.Single().Access.Single(g => g.Principal.Name == "A").Role);
     }
 
@@ -309,7 +352,12 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Retention_AvailableUntil_IsTheLatestAcrossDistributions()
     {
-        var plan = Single(Dataset(distributions: [Distribution(availableUntil: new DateOnly(2035, 1, 1)), Distribution(availableUntil: new DateOnly(2040, 6, 30))]));
+        var plan = Single(
+            Dataset(
+                distributions: [
+                    Distribution(availableUntil: new DateOnly(2035, 1, 1)),
+                    Distribution(availableUntil: new DateOnly(2040, 6, 30)),
+                ]));
         Assert.Equal(new DateOnly(2040, 6, 30), plan.Retention.KeepUntil);
         Assert.Equal(RetentionSource.AvailableUntil, plan.Retention.Source);
     }
@@ -327,7 +375,11 @@ public class GovernanceEvaluatorTests
     [InlineData(DataAccess.Shared, YesNoUnknown.No, 2038, DisposalAction.Archive)]
     [InlineData(DataAccess.Closed, YesNoUnknown.No, 2043, DisposalAction.Delete)]
     [InlineData(DataAccess.Closed, YesNoUnknown.Yes, 2048, DisposalAction.Archive)]
-    public void Retention_Default_IsProjectEndPlusThePeriodOfTheClass(DataAccess access, YesNoUnknown sensitive, int year, DisposalAction disposal)
+    public void Retention_Default_IsProjectEndPlusThePeriodOfTheClass(
+        DataAccess access,
+        YesNoUnknown sensitive,
+        int year,
+        DisposalAction disposal)
     {
         var plan = Single(Dataset(sensitive: sensitive, distributions: Distribution(access)));
         Assert.Equal(new DateOnly(year, 12, 31), plan.Retention.KeepUntil);
@@ -338,7 +390,11 @@ public class GovernanceEvaluatorTests
     [Fact]
     public void Retention_NoProjectEnd_IsTodayPlusDefaultWithAFinding()
     {
-        var plan = Evaluate(Dmp(Dataset(distributions: Distribution(DataAccess.Open))) with { Projects = [new Project { Title = "no end" }] }).Datasets.Single();
+        var plan = Evaluate(
+            Dmp(Dataset(distributions: Distribution(DataAccess.Open))) with
+            {
+                Projects = [new Project { Title = "no end" }],
+            }).Datasets.Single();
         Assert.Equal(new DateOnly(2036, 1, 15), plan.Retention.KeepUntil);
         Assert.Equal(RetentionSource.EvaluationDatePlusPolicy, plan.Retention.Source);
         Assert.Contains(plan.Findings, f => f.Code == "RetentionFromEvaluationDate");
@@ -353,12 +409,21 @@ public class GovernanceEvaluatorTests
 
     [Fact]
     public void Retention_PastKeepUntil_IsReported() =>
-        Assert.Contains(Single(Dataset(distributions: Distribution(availableUntil: new DateOnly(2020, 1, 1)))).Findings, f => f.Code == "KeepUntilInPast");
+        Assert.Contains(
+            Single(Dataset(distributions: Distribution(availableUntil: new DateOnly(2020, 1, 1)))).Findings,
+            f => f.Code == "KeepUntilInPast");
 
     [Fact]
     public void Embargo_FutureLicenceStart_IsTheEmbargo()
     {
-        var plan = Single(Dataset(distributions: Distribution(DataAccess.Open, licenses: [new License("https://creativecommons.org/licenses/by/4.0/", new DateOnly(2027, 1, 1)), new License("https://x.example", new DateOnly(2026, 6, 1))])));
+        var plan = Single(
+            Dataset(
+                distributions: Distribution(
+                    DataAccess.Open,
+                    licenses: [
+                        new License("https://creativecommons.org/licenses/by/4.0/", new DateOnly(2027, 1, 1)),
+                        new License("https://x.example", new DateOnly(2026, 6, 1)),
+                    ])));
         Assert.Equal(new DateOnly(2027, 1, 1), plan.Retention.EmbargoUntil);
     }
 
@@ -367,14 +432,21 @@ public class GovernanceEvaluatorTests
     [InlineData(2026, 1, 15)]
     public void Embargo_LicenceStartedAlreadyOrToday_IsNoEmbargo(int year, int month, int day)
     {
-        var plan = Single(Dataset(distributions: Distribution(DataAccess.Open, licenses: new License("https://x.example", new DateOnly(year, month, day)))));
+        var plan = Single(
+            Dataset(
+                distributions: Distribution(DataAccess.Open, licenses: new License("https://x.example", new DateOnly(year, month, day)))));
         Assert.Null(plan.Retention.EmbargoUntil);
     }
 
     [Fact]
     public void Embargo_AfterKeepUntil_IsReported()
     {
-        var plan = Single(Dataset(distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2027, 1, 1), licenses: new License("https://x.example", new DateOnly(2028, 1, 1)))));
+        var plan = Single(
+            Dataset(
+                distributions: Distribution(
+                    DataAccess.Open,
+                    availableUntil: new DateOnly(2027, 1, 1),
+                    licenses: new License("https://x.example", new DateOnly(2028, 1, 1)))));
         Assert.Contains(plan.Findings, f => f.Code == "EmbargoAfterKeepUntil");
     }
 
@@ -406,7 +478,10 @@ public class GovernanceEvaluatorEdgeTests
     [Fact]
     public void Evaluate_ContactWithoutAnyIdentity_IsAnErrorFindingAndNoGrant()
     {
-        var dmp = Dmp(Dataset(distributions: Distribution())) with { Contact = new Gardien.Workflows.Madmp.Contact { Name = "Nobody", Mbox = " " } };
+        var dmp = Dmp(Dataset(distributions: Distribution())) with
+        {
+            Contact = new Gardien.Workflows.Madmp.Contact { Name = "Nobody", Mbox = " " },
+        };
         var plan = Evaluate(dmp);
         Assert.Contains(plan.Findings, f => f.Code == "ContactWithoutIdentity" && f.Severity == FindingSeverity.Error);
         Assert.Empty(plan.Datasets.Single().Access);
@@ -416,7 +491,11 @@ public class GovernanceEvaluatorEdgeTests
     [Fact]
     public void Evaluate_NonLatinAndEmptyIds_StillNameValidContainers()
     {
-        var plan = Evaluate(Dmp(Dataset("脳画像データ", distributions: Distribution()), Dataset("", distributions: Distribution()), Dataset("Ωμέγα/βήτα", distributions: Distribution())));
+        var plan = Evaluate(
+            Dmp(
+                Dataset("脳画像データ", distributions: Distribution()),
+                Dataset("", distributions: Distribution()),
+                Dataset("Ωμέγα/βήτα", distributions: Distribution())));
         Assert.All(plan.Datasets, d => Assert.True(ContainerNaming.IsValidContainerName(d.Storage.ContainerName), d.Storage.ContainerName));
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
     }
@@ -427,6 +506,9 @@ public class GovernanceEvaluatorEdgeTests
         var datasets = Enumerable.Range(0, 10_000).Select(i => Dataset("ds-" + i, distributions: Distribution())).ToArray();
         var plan = Evaluate(Dmp(datasets));
         Assert.Equal(10_000, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct(StringComparer.Ordinal).Count());
-        Assert.EndsWith("and 9995 more)", plan.RequiredApprovals.Single(a => a.Role == ApprovalRole.DataSteward).Reasons.Single(), StringComparison.Ordinal);
+        Assert.EndsWith(
+            "and 9995 more)",
+            plan.RequiredApprovals.Single(a => a.Role == ApprovalRole.DataSteward).Reasons.Single(),
+            StringComparison.Ordinal);
     }
 }

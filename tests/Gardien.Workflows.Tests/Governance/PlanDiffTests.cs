@@ -7,8 +7,10 @@ namespace Gardien.Workflows.Tests.Governance;
 
 public class PlanDiffTests
 {
-    private static readonly Dataset OpenAtlas = Dataset("atlas", distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2040, 1, 1)));
-    private static readonly Dataset Features = Dataset("features", distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
+    private static readonly Dataset OpenAtlas = Dataset(
+        "atlas", distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2040, 1, 1)));
+    private static readonly Dataset Features = Dataset(
+        "features", distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
 
     private static Dmp Base => Dmp(OpenAtlas, Features) with
     {
@@ -37,7 +39,11 @@ public class PlanDiffTests
         var after = Base with { Contributors = [.. Base.Contributors, Contributor("Anna", "anna@x.example", null, "Researcher")] };
         var diff = Diff(Base, after);
         Assert.Equal(2, diff.GrantsAdded.Count);
-        Assert.All(diff.GrantsAdded, g => Assert.Equal(("mailto:anna@x.example", (AccessRole?)null, (AccessRole?)AccessRole.Contributor), (g.Principal.Key, g.OldRole, g.NewRole)));
+        Assert.All(
+            diff.GrantsAdded,
+            g => Assert.Equal(
+                ("mailto:anna@x.example", (AccessRole?)null, (AccessRole?)AccessRole.Contributor),
+                (g.Principal.Key, g.OldRole, g.NewRole)));
         Assert.Equal(["atlas", "features"], diff.GrantsAdded.Select(g => g.DatasetKey));
         Assert.Equal([ApprovalRole.PrincipalInvestigator], Roles(diff));
         Assert.False(diff.IsEmpty);
@@ -120,10 +126,16 @@ public class PlanDiffTests
     [Fact]
     public void Compare_ClassificationTightenedToHealthData_NeedsDpoAndReprovisioning()
     {
-        var tightened = Dataset("features", YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
+        var tightened = Dataset(
+            "features",
+            YesNoUnknown.Yes,
+            YesNoUnknown.Yes,
+            distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
         var diff = Diff(Base, Base with { Datasets = [OpenAtlas, tightened] });
         var change = Assert.Single(diff.ClassificationChanges);
-        Assert.Equal((DataClassification.Internal, DataClassification.Restricted, ChangeDirection.Increased), (change.Old, change.New, change.Direction));
+        Assert.Equal(
+            (DataClassification.Internal, DataClassification.Restricted, ChangeDirection.Increased),
+            (change.Old, change.New, change.Direction));
         Assert.True(change.RequiresReprovisioning);
         Assert.Equal([ApprovalRole.DataProtectionOfficer], Roles(diff));
         Assert.Contains("features now requires it", diff.RequiredApprovals.Single().Reasons.Single(), StringComparison.Ordinal);
@@ -132,7 +144,11 @@ public class PlanDiffTests
     [Fact]
     public void Compare_ClassificationLoosened_NeedsStewardAndDpo()
     {
-        var wasHealth = Dataset("features", YesNoUnknown.Yes, YesNoUnknown.Yes, distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
+        var wasHealth = Dataset(
+            "features",
+            YesNoUnknown.Yes,
+            YesNoUnknown.Yes,
+            distributions: Distribution(DataAccess.Shared, availableUntil: new DateOnly(2040, 1, 1)));
         var diff = Diff(Base with { Datasets = [OpenAtlas, wasHealth] }, Base);
         var change = Assert.Single(diff.ClassificationChanges);
         Assert.Equal(ChangeDirection.Decreased, change.Direction);
@@ -162,8 +178,12 @@ public class PlanDiffTests
     [Fact]
     public void Compare_ManyDatasetsShortened_ListsOneReasonPerDataset()
     {
-        var before = Dmp([.. Enumerable.Range(0, 500).Select(i => Dataset("d" + i, distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2040, 1, 1))))]);
-        var after = Dmp([.. Enumerable.Range(0, 500).Select(i => Dataset("d" + i, distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2035, 1, 1))))]);
+        var before = Dmp(
+            [.. Enumerable.Range(0, 500)
+                .Select(i => Dataset("d" + i, distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2040, 1, 1))))]);
+        var after = Dmp(
+            [.. Enumerable.Range(0, 500)
+                .Select(i => Dataset("d" + i, distributions: Distribution(DataAccess.Open, availableUntil: new DateOnly(2035, 1, 1))))]);
         var diff = Diff(before, after);
         Assert.Equal(500, diff.RetentionChanges.Count);
         Assert.Equal(500, diff.RequiredApprovals.Single(a => a.Role == ApprovalRole.DataProtectionOfficer).Reasons.Count);

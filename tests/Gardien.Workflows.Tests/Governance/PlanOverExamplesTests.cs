@@ -5,7 +5,9 @@ using Gardien.Workflows.Madmp;
 
 namespace Gardien.Workflows.Tests.Governance;
 
-/// <summary>Evaluates every reference example and the repository's sample: plans are deterministic, round-trip, and name valid, distinct containers.</summary>
+/// <summary>
+/// Evaluates every reference example and the repository's sample: plans are deterministic, round-trip, and name valid, distinct containers.
+/// </summary>
 public class PlanOverExamplesTests
 {
     private static readonly DateOnly Today = new(2026, 1, 15);
@@ -13,7 +15,8 @@ public class PlanOverExamplesTests
     public static TheoryData<string> Examples()
     {
         var data = new TheoryData<string>();
-        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.MadmpData, "examples"), "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+        foreach (var file in Directory.EnumerateFiles(Path.Combine(RepoPaths.MadmpData, "examples"), "*.json", SearchOption.AllDirectories)
+            .Order(StringComparer.Ordinal))
         {
             data.Add(Path.GetRelativePath(RepoPaths.MadmpData, file));
         }
@@ -37,7 +40,9 @@ public class PlanOverExamplesTests
         var read = MadmpReader.Default.Read(File.ReadAllText(Path.Combine(RepoPaths.MadmpData, relativePath)));
         if (!read.IsValid)
         {
-            Assert.False(relativePath.Contains("rda-1.2", StringComparison.Ordinal), $"{relativePath} should read leniently: {string.Join("; ", read.Errors.Select(e => e.Path + ": " + e.Message))}");
+            Assert.False(
+                relativePath.Contains("rda-1.2", StringComparison.Ordinal),
+                $"{relativePath} should read leniently: {string.Join("; ", read.Errors.Select(e => e.Path + ": " + e.Message))}");
 
             // Some 1.0 examples are invalid against every version even leniently; the reader's tests cover them.
             Assert.NotEmpty(read.Errors);
@@ -64,7 +69,8 @@ public class PlanOverExamplesTests
     [Fact]
     public void Ex9_RepeatedDatasetIds_AreRefusedAndKeptApart()
     {
-        var plan = GovernanceEvaluator.Evaluate(Read(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex9-dmp-long.json")), GovernancePolicy.Default, Today);
+        var plan = GovernanceEvaluator.Evaluate(
+            Read(Path.Combine(RepoPaths.MadmpData, "examples", "rda-1.2", "ex9-dmp-long.json")), GovernancePolicy.Default, Today);
         Assert.Equal(3, plan.Datasets.Count);
         Assert.Equal(3, plan.Datasets.Select(d => d.Storage.ContainerName).Distinct().Count());
         Assert.Equal(2, plan.AllFindings().Count(f => f.Code == "DuplicateDatasetId" && f.Severity == FindingSeverity.Error));
@@ -86,7 +92,9 @@ public class PlanOverExamplesTests
         Assert.Equal(
             [DataClassification.Restricted, DataClassification.Restricted, DataClassification.Internal, DataClassification.Public],
             plan.Datasets.Select(d => d.Classification.Classification));
-        Assert.Equal([ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer], plan.RequiredApprovals.Select(a => a.Role));
+        Assert.Equal(
+            [ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer],
+            plan.RequiredApprovals.Select(a => a.Role));
         Assert.Equal("orcid:0000-0002-1825-0097", plan.PrincipalInvestigator.Key);
 
         var raw = plan.Datasets[0];

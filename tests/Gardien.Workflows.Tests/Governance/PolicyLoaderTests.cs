@@ -192,7 +192,9 @@ public class PolicyLoaderTests
             p["storage"]!["tier"]!["public"] = "warm";
             p["approvals"]!.AsObject().Remove("data_steward");
         });
-        Assert.Equal(["/approvals/data_steward", "/institution", "/storage/tier/public"], result.Errors.Select(e => e.Path).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["/approvals/data_steward", "/institution", "/storage/tier/public"],
+            result.Errors.Select(e => e.Path).Order(StringComparer.Ordinal));
     }
 
     [Fact]

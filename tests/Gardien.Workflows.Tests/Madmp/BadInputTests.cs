@@ -33,7 +33,8 @@ public sealed class BadInputTests
     [Fact]
     public void NotJson_ReportsLineAndColumn()
     {
-        var result = MadmpReader.Default.Read("{\n  \"dmp\": {\n    \"title\": oops\n  }\n}", new MadmpReadOptions { Mode = ValidationMode.Strict });
+        var result = MadmpReader.Default.Read(
+            "{\n  \"dmp\": {\n    \"title\": oops\n  }\n}", new MadmpReadOptions { Mode = ValidationMode.Strict });
 
         AssertRejected(result, "json");
         Assert.Equal(3, result.Errors[0].Line);
@@ -162,19 +163,51 @@ public sealed class BadInputTests
     {
         var root = DmpJson.Minimal12();
         var dmp = root.Dmp();
-        foreach (var key in new[] { "description", "ethical_issues_description", "ethical_issues_report", "project", "cost", "contributor" })
+        foreach (var key in new[]
+        {
+            "description",
+            "ethical_issues_description",
+            "ethical_issues_report",
+            "project",
+            "cost",
+            "contributor",
+        })
         {
             dmp[key] = null;
         }
 
         var dataset = (JsonObject)dmp["dataset"]![0]!;
-        foreach (var key in new[] { "type", "description", "issued", "keyword", "language", "is_reused", "preservation_statement", "data_quality_assurance", "security_and_privacy", "technical_resource", "metadata" })
+        foreach (var key in new[]
+        {
+            "type",
+            "description",
+            "issued",
+            "keyword",
+            "language",
+            "is_reused",
+            "preservation_statement",
+            "data_quality_assurance",
+            "security_and_privacy",
+            "technical_resource",
+            "metadata",
+        })
         {
             dataset[key] = null;
         }
 
         var distribution = (JsonObject)dataset["distribution"]![0]!;
-        foreach (var key in new[] { "description", "byte_size", "available_until", "access_url", "download_url", "format", "host", "license", "issued" })
+        foreach (var key in new[]
+        {
+            "description",
+            "byte_size",
+            "available_until",
+            "access_url",
+            "download_url",
+            "format",
+            "host",
+            "license",
+            "issued",
+        })
         {
             distribution[key] = null;
         }
@@ -207,7 +240,8 @@ public sealed class BadInputTests
     {
         foreach (var mode in new[] { ValidationMode.Lenient, ValidationMode.Strict })
         {
-            var root = DmpJson.Minimal12().ToJsonString().Replace("\"title\":\"Cohorte IRM 2025\",", "\"title\":\"a\",\"title\":\"b\",", StringComparison.Ordinal);
+            var root = DmpJson.Minimal12().ToJsonString()
+                .Replace("\"title\":\"Cohorte IRM 2025\",", "\"title\":\"a\",\"title\":\"b\",", StringComparison.Ordinal);
 
             var result = MadmpReader.Default.Read(root, new MadmpReadOptions { Mode = mode });
 
@@ -252,7 +286,16 @@ public sealed class BadInputTests
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
         Assert.NotNull(error.Line);
         Assert.NotNull(error.Column);
-        foreach (var dotnet in new[] { "reader options", "Expected depth", "JSON payload", "isFinalBlock", "LineNumber", "BytePositionInLine", "EndObject" })
+        foreach (var dotnet in new[]
+        {
+            "reader options",
+            "Expected depth",
+            "JSON payload",
+            "isFinalBlock",
+            "LineNumber",
+            "BytePositionInLine",
+            "EndObject",
+        })
         {
             Assert.DoesNotContain(dotnet, error.Message, StringComparison.OrdinalIgnoreCase);
         }
@@ -297,7 +340,8 @@ public sealed class BadInputTests
 
         Assert.False(result.IsValid);
         Assert.Equal(2, result.Errors.Count);
-        Assert.Contains(result.Errors, e => e.Path == "/dmp/title" && e.Keyword == "type" && e.Message.Contains("12.5", StringComparison.Ordinal));
+        Assert.Contains(
+            result.Errors, e => e.Path == "/dmp/title" && e.Keyword == "type" && e.Message.Contains("12.5", StringComparison.Ordinal));
         Assert.Contains(result.Errors, e => e.Path == "/dmp/dataset/0/distribution/0/byte_size" && e.Keyword == "type");
     }
 
@@ -310,7 +354,8 @@ public sealed class BadInputTests
         public override long Position { get => 0; set => throw new NotSupportedException(); }
         public override void Flush() { }
         public override int Read(byte[] buffer, int offset, int count) => throw new IOException("disk unplugged");
-        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => throw new IOException("disk unplugged");
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            throw new IOException("disk unplugged");
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
         public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();

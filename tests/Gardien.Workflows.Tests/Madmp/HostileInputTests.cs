@@ -204,7 +204,8 @@ public sealed class HostileInputTests
             case JsonObject obj:
                 foreach (var (key, value) in obj)
                 {
-                    foreach (var inner in Paths(value, path + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)))
+                    foreach (var inner in Paths(
+                        value, path + "/" + key.Replace("~", "~0", StringComparison.Ordinal).Replace("/", "~1", StringComparison.Ordinal)))
                     {
                         yield return inner;
                     }
@@ -226,7 +227,8 @@ public sealed class HostileInputTests
 
     private static void Replace(JsonNode root, string pointer, JsonNode? value)
     {
-        var segments = pointer.Split('/')[1..].Select(s => s.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
+        var segments = pointer.Split('/')[1..].Select(
+            s => s.Replace("~1", "/", StringComparison.Ordinal).Replace("~0", "~", StringComparison.Ordinal)).ToArray();
         var parent = root;
         foreach (var segment in segments[..^1])
         {

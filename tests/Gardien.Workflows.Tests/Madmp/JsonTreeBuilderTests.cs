@@ -51,7 +51,8 @@ public sealed class JsonTreeBuilderTests
     [InlineData("[[[[[[[[[[1]]]]]]]]]]")]
     public void MalformedOrTooDeepInput_ThrowsWithAPosition(string json)
     {
-        var ex = Assert.ThrowsAny<JsonException>(() => JsonTreeBuilder.Build(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 5 }, []));
+        var ex = Assert.ThrowsAny<JsonException>(
+            () => JsonTreeBuilder.Build(Encoding.UTF8.GetBytes(json), new JsonReaderOptions { MaxDepth = 5 }, []));
 
         Assert.NotNull(ex.LineNumber);
     }
@@ -61,7 +62,8 @@ public sealed class JsonTreeBuilderTests
     {
         var warnings = new List<ValidationIssue>();
 
-        var built = JsonTreeBuilder.Build(Encoding.UTF8.GetBytes("{\n  \"dmp\": {\n    \"title\": \"first\",\n    \"title\": \"second\"\n  }\n}"), default, warnings);
+        var built = JsonTreeBuilder.Build(
+            Encoding.UTF8.GetBytes("{\n  \"dmp\": {\n    \"title\": \"first\",\n    \"title\": \"second\"\n  }\n}"), default, warnings);
 
         Assert.Equal("second", built!["dmp"]!["title"]!.GetValue<string>());
         var warning = Assert.Single(warnings);

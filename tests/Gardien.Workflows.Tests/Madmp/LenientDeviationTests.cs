@@ -81,7 +81,8 @@ public sealed class LenientDeviationTests
         var result = Lenient(root);
 
         Assert.True(result.IsValid);
-        Assert.Equal(["https://credit.niso.org/contributor-roles/data-curation", "datamanager"], result.Document!.Dmp.Contributors[0].Roles);
+        Assert.Equal(
+            ["https://credit.niso.org/contributor-roles/data-curation", "datamanager"], result.Document!.Dmp.Contributors[0].Roles);
         var warning = Assert.Single(result.Warnings);
         Assert.Equal("/dmp/contributor/0/role/0", warning.Path);
         Assert.Contains("CRediT", warning.Message, StringComparison.Ordinal);
@@ -164,7 +165,8 @@ public sealed class LenientDeviationTests
     public void Document12WithSchemaKey_CheckedAgainst11_IsAcceptedLenientlyRejectedStrictly()
     {
         var lenient = MadmpExamples.Read("rda-1.2/ex9-dmp-long.json", new MadmpReadOptions { SchemaVersion = MadmpVersion.V1_1 });
-        var strict = MadmpExamples.Read("rda-1.2/ex9-dmp-long.json", new MadmpReadOptions { SchemaVersion = MadmpVersion.V1_1, Mode = ValidationMode.Strict });
+        var strict = MadmpExamples.Read(
+            "rda-1.2/ex9-dmp-long.json", new MadmpReadOptions { SchemaVersion = MadmpVersion.V1_1, Mode = ValidationMode.Strict });
 
         Assert.True(lenient.IsValid, MadmpExamples.Describe(lenient));
         Assert.Equal(MadmpVersion.V1_1, lenient.Version);

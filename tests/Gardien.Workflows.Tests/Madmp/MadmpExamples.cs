@@ -26,5 +26,6 @@ internal static class MadmpExamples
     public static readonly MadmpReadOptions Strict = new() { Mode = ValidationMode.Strict };
 
     public static string Describe(MadmpReadResult result) =>
-        string.Join(Environment.NewLine, result.Errors.Concat(result.Warnings).Select(i => $"{i.Severity} {i.Path} [{i.Keyword}] {i.Message}"));
+        string.Join(
+            Environment.NewLine, result.Errors.Concat(result.Warnings).Select(i => $"{i.Severity} {i.Path} [{i.Keyword}] {i.Message}"));
 }

@@ -34,7 +34,8 @@ public sealed class ModelMappingTests
         var project = Assert.Single(dmp.Projects);
         Assert.Equal(new DateOnly(2017, 10, 1), project.Start);
         Assert.Equal(new DateOnly(2020, 9, 30), project.End);
-        Assert.Equal(new Identifier("https://tiss.tuwien.ac.at/api/pdb/rest/project/v3/1428966", "HTTP-PDB"), Assert.Single(project.ProjectIds));
+        Assert.Equal(
+            new Identifier("https://tiss.tuwien.ac.at/api/pdb/rest/project/v3/1428966", "HTTP-PDB"), Assert.Single(project.ProjectIds));
         var funding = Assert.Single(project.Funding);
         Assert.Equal(new Identifier("EO-2-2017", "other"), funding.GrantId);
     }

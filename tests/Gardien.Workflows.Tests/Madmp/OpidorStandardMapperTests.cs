@@ -20,7 +20,9 @@ public sealed class OpidorStandardMapperTests
               "dataStorage": {
                 "securityMeasures": "Chiffrement AES-256, accès par VPN",
                 "facility": [ { "title": "Baie NetApp du laboratoire" } ],
-                "backupPolicy": [ { "backupFrequency": "Quotidienne", "backupType": "Incrémentale", "storageType": [ "Serveur NAS", "Bande magnétique" ] } ]
+                "backupPolicy": [
+                  { "backupFrequency": "Quotidienne", "backupType": "Incrémentale", "storageType": [ "Serveur NAS", "Bande magnétique" ] }
+                ]
               },
               "preservationIssues": { "endDate": "2040-12-31" }
             },
@@ -74,9 +76,12 @@ public sealed class OpidorStandardMapperTests
     [Fact]
     public void UnknownRegistryLabel_IsKeptWithWarning()
     {
-        var result = Enrich("""{ "researchOutput": [ { "researchOutputDescription": { "title": "Image collection" }, "dataStorage": { "backupPolicy": [ { "storageType": ["Disquette"] } ] } } ] }""");
+        var result = Enrich(
+            """{ "researchOutput": [ { "researchOutputDescription": { "title": "Image collection" },"""
+            + """ "dataStorage": { "backupPolicy": [ { "storageType": ["Disquette"] } ] } } ] }""");
 
-        Assert.Equal("Disquette", result.Document.Dmp.Datasets.Single(d => d.Title == "Image collection").Distributions[0].Host!.StorageType);
+        Assert.Equal(
+            "Disquette", result.Document.Dmp.Datasets.Single(d => d.Title == "Image collection").Distributions[0].Host!.StorageType);
         var warning = Assert.Single(result.Warnings);
         Assert.Equal("/researchOutput/0/dataStorage/backupPolicy/0/storageType", warning.Path);
     }

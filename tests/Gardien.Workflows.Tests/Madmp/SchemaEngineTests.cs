@@ -13,7 +13,11 @@ public sealed class SchemaEngineTests
           "properties": { "id": { "$ref": "#/definitions/Id" } },
           "required": ["id"],
           "definitions": {
-            "Id": { "type": "object", "properties": { "identifier": { "type": "string" }, "type": { "enum": ["doi", "other"] } }, "required": ["identifier", "type"] }
+            "Id": {
+              "type": "object",
+              "properties": { "identifier": { "type": "string" }, "type": { "enum": ["doi", "other"] } },
+              "required": ["identifier", "type"]
+            }
           }
         }
         """;
@@ -33,7 +37,11 @@ public sealed class SchemaEngineTests
           },
           "required": ["contact_id"],
           "$defs": {
-            "ContactID": { "type": "object", "properties": { "identifier": { "type": "string", "format": "uri" }, "type": { "type": "string" } }, "required": ["identifier", "type"] }
+            "ContactID": {
+              "type": "object",
+              "properties": { "identifier": { "type": "string", "format": "uri" }, "type": { "type": "string" } },
+              "required": ["identifier", "type"]
+            }
           }
         }
         """;
@@ -62,7 +70,8 @@ public sealed class SchemaEngineTests
     [Fact]
     public void Draft202012_DefsRef_IsResolvedAfterNormalisation()
     {
-        var (errors, warnings) = Validate(Draft202012, """{ "contact_id": { "identifier": "https://orcid.org/0000-0002-1825-0097", "type": "orcid" } }""");
+        var (errors, warnings) = Validate(
+            Draft202012, """{ "contact_id": { "identifier": "https://orcid.org/0000-0002-1825-0097", "type": "orcid" } }""");
 
         Assert.Empty(errors);
         Assert.Empty(warnings);
@@ -97,7 +106,8 @@ public sealed class SchemaEngineTests
     [Fact]
     public void FormatFailureInsideOneOfBranch_IsAWarningNotAnError()
     {
-        var (errors, warnings) = Validate(Draft202012, """{ "contact_id": { "identifier": "not a uri", "type": "other" }, "when": "31/01/2025" }""");
+        var (errors, warnings) = Validate(
+            Draft202012, """{ "contact_id": { "identifier": "not a uri", "type": "other" }, "when": "31/01/2025" }""");
 
         Assert.Empty(errors);
         Assert.Contains(warnings, w => w.Path == "/contact_id/identifier" && w.Keyword == "format");

@@ -30,7 +30,9 @@ public sealed class SchemaFastPathTests
     {
         if (MadmpSchemaCatalog.GetFastPath(version).IsClean(document))
         {
-            Assert.True(NJsonSchemaIssues(document, version) == 0, $"{label}: the fast path called it clean against {version} but NJsonSchema reports issues.");
+            Assert.True(
+                NJsonSchemaIssues(document, version) == 0,
+                $"{label}: the fast path called it clean against {version} but NJsonSchema reports issues.");
         }
     }
 
@@ -44,7 +46,8 @@ public sealed class SchemaFastPathTests
             var clean = MadmpSchemaCatalog.GetFastPath(version).IsClean(document);
             var issues = NJsonSchemaIssues(document, version);
 
-            Assert.False(clean && issues > 0, $"{file} against {version}: the fast path called it clean but NJsonSchema reports {issues} issue(s).");
+            Assert.False(
+                clean && issues > 0, $"{file} against {version}: the fast path called it clean but NJsonSchema reports {issues} issue(s).");
 
             // Useful too: every published example that NJsonSchema passes silently against its own version skips it.
             if (issues == 0 && file.StartsWith("rda-" + version.ToVersionString() + "/", StringComparison.Ordinal))

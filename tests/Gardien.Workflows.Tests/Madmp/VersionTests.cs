@@ -67,7 +67,8 @@ public sealed class VersionTests
     [Fact]
     public void ExplicitVersion_OverridesDetection()
     {
-        var result = MadmpExamples.Read("rda-1.2/ex1-header-fundedProject.json", new MadmpReadOptions { SchemaVersion = MadmpVersion.V1_0 });
+        var result = MadmpExamples.Read(
+            "rda-1.2/ex1-header-fundedProject.json", new MadmpReadOptions { SchemaVersion = MadmpVersion.V1_0 });
 
         Assert.Equal(MadmpVersion.V1_0, result.Version);
         Assert.Equal(MadmpVersion.V1_0, result.Document!.Version);

@@ -30,7 +30,9 @@ public sealed class ContainerControlsTests
         _registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((DatasetRecord r, CancellationToken _) => _datasets[(r.DmpId, r.DatasetId)] = r);
         _registry.Setup(r => r.ListDmpsAsync(DmpState.Active, It.IsAny<CancellationToken>()))
-            .ReturnsAsync(() => [.. _datasets.Values.Select(d => d.DmpId).Distinct().Select(id => new DmpRecord { DmpId = id, State = DmpState.Active })]);
+            .ReturnsAsync(
+                () => [.. _datasets.Values.Select(d => d.DmpId).Distinct()
+                    .Select(id => new DmpRecord { DmpId = id, State = DmpState.Active })]);
         _registry.Setup(r => r.ListDatasetsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string d, CancellationToken _) => [.. _datasets.Values.Where(r => r.DmpId == d)]);
         _storage.Setup(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()))
@@ -42,7 +44,12 @@ public sealed class ContainerControlsTests
                     _lockedContainers.Add(spec.Name);
                 }
 
-                return new ProvisionResult(spec.Name, ProvisionOutcome.Created, new Uri("https://store.test/" + spec.Name), [GovernanceFeatures.ContainerMetadata], []);
+                return new ProvisionResult(
+                    spec.Name,
+                    ProvisionOutcome.Created,
+                    new Uri("https://store.test/" + spec.Name),
+                    [GovernanceFeatures.ContainerMetadata],
+                    []);
             });
         _storage.Setup(s => s.LockImmutabilityAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync((string c, CancellationToken _) =>
@@ -51,7 +58,8 @@ public sealed class ContainerControlsTests
                 return new OperationResult(_lockedContainers.Add(c), []);
             });
         _storage.Setup(s => s.GetControlsAsync(It.IsAny<string>(), It.IsAny<CancellationToken>()))
-            .ReturnsAsync((string c, CancellationToken _) => new ContainerControls(c, [GovernanceFeatures.ContainerMetadata, GovernanceFeatures.Immutability], [], new HoldStatus(false, [], null, true))
+            .ReturnsAsync((string c, CancellationToken _) => new ContainerControls(
+                c, [GovernanceFeatures.ContainerMetadata, GovernanceFeatures.Immutability], [], new HoldStatus(false, [], null, true))
             {
                 ImmutabilityDays = 3650,
                 ImmutabilityLocked = _lockedContainers.Contains(c),
@@ -64,24 +72,31 @@ public sealed class ContainerControlsTests
             });
     }
 
-    private static ProvisionContainerInput Input(string dataset, int? lockAfterDays, DateTimeOffset at, int? immutabilityDays = 3650) => new()
-    {
-        DmpId = "dmp-1",
-        DatasetId = dataset,
-        Container = "gdn-" + dataset,
-        ImmutabilityDays = immutabilityDays,
-        LockImmutabilityAfterDays = lockAfterDays,
-        Classification = "Restricted",
-        At = at,
-        Actor = "system:test",
-    };
+    private static ProvisionContainerInput Input(
+        string dataset,
+        int? lockAfterDays,
+        DateTimeOffset at,
+        int? immutabilityDays = 3650) => new()
+        {
+            DmpId = "dmp-1",
+            DatasetId = dataset,
+            Container = "gdn-" + dataset,
+            ImmutabilityDays = immutabilityDays,
+            LockImmutabilityAfterDays = lockAfterDays,
+            Classification = "Restricted",
+            At = at,
+            Actor = "system:test",
+        };
 
     private Task<ProvisionedContainer> ProvisionAsync(ProvisionContainerInput input) =>
-        new ProvisionContainerActivity(_storage.Object, _registry.Object, _auditLog.Object).RunAsync(new TestActivityContext("intake-1"), input);
+        new ProvisionContainerActivity(_storage.Object, _registry.Object, _auditLog.Object).RunAsync(
+            new TestActivityContext("intake-1"), input);
 
     private Task<LockDueImmutabilityResult> LockRoundAsync(DateTimeOffset at) =>
         new LockDueImmutabilityActivity(_registry.Object, _storage.Object, _auditLog.Object)
-            .RunAsync(new TestActivityContext("retention-sweep"), new LockDueImmutabilityInput(DateOnly.FromDateTime(at.UtcDateTime), at, "system:sweep"));
+            .RunAsync(
+                new TestActivityContext("retention-sweep"),
+                new LockDueImmutabilityInput(DateOnly.FromDateTime(at.UtcDateTime), at, "system:sweep"));
 
     [Fact]
     public async Task Provision_RecordsTheControlsTheStoreReportsAfterwards_OnTheDatasetAndInTheOutput()
@@ -147,7 +162,12 @@ public sealed class ContainerControlsTests
             .Callback(() => _lockCalls.Add("gdn-a-local"))
             .ReturnsAsync(new OperationResult(false, [new NotEnforcedFeature(GovernanceFeatures.Immutability, "no immutability here")]));
         _storage.Setup(s => s.GetControlsAsync("gdn-a-local", It.IsAny<CancellationToken>()))
-            .ReturnsAsync(new ContainerControls("gdn-a-local", [GovernanceFeatures.ContainerMetadata], [new NotEnforcedFeature(GovernanceFeatures.Immutability, "no immutability here")], new HoldStatus(false, [], null, false)));
+            .ReturnsAsync(
+                new ContainerControls(
+                    "gdn-a-local",
+                    [GovernanceFeatures.ContainerMetadata],
+                    [new NotEnforcedFeature(GovernanceFeatures.Immutability, "no immutability here")],
+                    new HoldStatus(false, [], null, false)));
         _storage.Setup(s => s.LockImmutabilityAsync("gdn-b-failing", It.IsAny<CancellationToken>()))
             .ThrowsAsync(new PortException("ARM answered 503", isTransient: true));
 

@@ -45,7 +45,11 @@ public sealed class SelfContainedRepositoryTests
             }
         }
 
-        Assert.True(offenders.Count == 0, "Files that depend on a folder outside the repository (copy the data under tests/data or docs/specs instead):" + Environment.NewLine + string.Join(Environment.NewLine, offenders));
+        Assert.True(
+            offenders.Count == 0,
+            "Files that depend on a folder outside the repository (copy the data under tests/data or docs/specs instead):"
+                + Environment.NewLine
+                + string.Join(Environment.NewLine, offenders));
     }
 
     [Fact]

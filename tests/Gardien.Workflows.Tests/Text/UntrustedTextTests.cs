@@ -8,14 +8,18 @@ using Markdig;
 
 namespace Gardien.Workflows.Tests.Text;
 
-/// <summary>Text made of the characters that forge output (controls, line breaks, bidi, invisible, markup), mixed with ordinary ones.</summary>
+/// <summary>
+/// Text made of the characters that forge output (controls, line breaks, bidi, invisible, markup), mixed with ordinary ones.
+/// </summary>
 public sealed record HostileText(string Value);
 
 public static class HostileTextArbitraries
 {
-    private static readonly char[] Alphabet = "\u001b\r\n\t\u0085\u2028\u202E\u2066\u200B\uFEFF\u0000\u009baZ[]()*_#<>&:./\\ \u00e9\uD83E\uDDE0\uD800".ToCharArray();
+    private static readonly char[] Alphabet =
+        "\u001b\r\n\t\u0085\u2028\u202E\u2066\u200B\uFEFF\u0000\u009baZ[]()*_#<>&:./\\ \u00e9\uD83E\uDDE0\uD800".ToCharArray();
 
-    public static Arbitrary<HostileText> Text() => Gen.Elements(Alphabet).ArrayOf().Select(chars => new HostileText(new string(chars))).ToArbitrary();
+    public static Arbitrary<HostileText> Text() =>
+        Gen.Elements(Alphabet).ArrayOf().Select(chars => new HostileText(new string(chars))).ToArbitrary();
 }
 
 public sealed class UntrustedTextTests
@@ -95,15 +99,20 @@ public sealed class UntrustedTextTests
 
         Assert.Equal(2, Count(html, "<li>"));
         Assert.Equal(1, Count(html, "<ul>"));
-        AssertNoMarkup(kind, html.Replace("<ul>", string.Empty, StringComparison.Ordinal).Replace("<li>", string.Empty, StringComparison.Ordinal));
-        Assert.Contains(WebUtility.HtmlEncode(UntrustedText.Console(input).Trim(' ')).Replace("&#39;", "'", StringComparison.Ordinal), html.Replace("&#39;", "'", StringComparison.Ordinal), StringComparison.Ordinal);
+        AssertNoMarkup(
+            kind, html.Replace("<ul>", string.Empty, StringComparison.Ordinal).Replace("<li>", string.Empty, StringComparison.Ordinal));
+        Assert.Contains(
+            WebUtility.HtmlEncode(UntrustedText.Console(input).Trim(' ')).Replace("&#39;", "'", StringComparison.Ordinal),
+            html.Replace("&#39;", "'", StringComparison.Ordinal),
+            StringComparison.Ordinal);
     }
 
     [Fact]
     public void MarkdownInline_OrdinaryIdentifiers_StayReadable()
     {
         Assert.Equal("gdn-10-99999-neurocog-mri-raw-mri", UntrustedText.MarkdownInline("gdn-10-99999-neurocog-mri-raw-mri"));
-        Assert.Equal("/dmp/dataset/0/distribution/0/data_access", UntrustedText.MarkdownInline("/dmp/dataset/0/distribution/0/data_access"));
+        Assert.Equal(
+            "/dmp/dataset/0/distribution/0/data_access", UntrustedText.MarkdownInline("/dmp/dataset/0/distribution/0/data_access"));
         Assert.Equal("claire.dubois@neuro.example", UntrustedText.MarkdownInline("claire.dubois@neuro.example"));
         Assert.Equal("https\\://doi.org/10.1/x (v2.1)", UntrustedText.MarkdownInline("https://doi.org/10.1/x (v2.1)"));
     }
@@ -133,7 +142,11 @@ public sealed class UntrustedTextTests
         Assert.DoesNotContain('>', text);
         for (var i = 0; i < text.Length; i++)
         {
-            if (text[i] is '[' or ']' or '*' or '`' || (text[i] == '&' && !text.AsSpan(i).StartsWith("&amp;") && !text.AsSpan(i).StartsWith("&lt;") && !text.AsSpan(i).StartsWith("&gt;")))
+            if (text[i] is '[' or ']' or '*' or '`'
+                || (text[i] == '&'
+                    && !text.AsSpan(i).StartsWith("&amp;")
+                    && !text.AsSpan(i).StartsWith("&lt;")
+                    && !text.AsSpan(i).StartsWith("&gt;")))
             {
                 Assert.True(i > 0 && text[i - 1] == '\\', $"{kind}: unescaped '{text[i]}' at {i} in {text}");
             }
@@ -145,18 +158,44 @@ public sealed class UntrustedTextTests
     [Property(Arbitrary = [typeof(HostileTextArbitraries)], MaxTest = 500)]
     public void AnyText_EveryOutputIsOneLineWithoutNeutralisedCharacters(HostileText input)
     {
-        foreach (var output in new[] { UntrustedText.Console(input.Value), UntrustedText.MarkdownInline(input.Value), UntrustedText.HtmlInline(input.Value), UntrustedText.AdaptiveCardText(input.Value) })
+        foreach (var output in new[]
+        {
+            UntrustedText.Console(input.Value),
+            UntrustedText.MarkdownInline(input.Value),
+            UntrustedText.HtmlInline(input.Value),
+            UntrustedText.AdaptiveCardText(input.Value),
+        })
         {
             AssertInert("generated", output);
         }
     }
 
-    private static string Render(string markdown) => Markdown.ToHtml(markdown, new MarkdownPipelineBuilder().UseAdvancedExtensions().Build());
+    private static string Render(string markdown) =>
+        Markdown.ToHtml(markdown, new MarkdownPipelineBuilder().UseAdvancedExtensions().Build());
 
     private static void AssertNoMarkup(string kind, string html)
     {
         // No link, image, emphasis, heading, list, quote, table, code, rule or raw HTML formed from the value.
-        foreach (var tag in new[] { "<a", "<img", "<em", "<strong", "<h1", "<h2", "<ul", "<ol", "<li", "<blockquote", "<table", "<script", "<hr", "<code", "<pre", "<del", "<b>" })
+        foreach (var tag in new[]
+        {
+            "<a",
+            "<img",
+            "<em",
+            "<strong",
+            "<h1",
+            "<h2",
+            "<ul",
+            "<ol",
+            "<li",
+            "<blockquote",
+            "<table",
+            "<script",
+            "<hr",
+            "<code",
+            "<pre",
+            "<del",
+            "<b>",
+        })
         {
             Assert.True(!html.Contains(tag, StringComparison.Ordinal), $"{kind}: {tag} in {html}");
         }
@@ -169,7 +208,9 @@ public sealed class UntrustedTextTests
             Assert.False(UntrustedText.IsNeutralised(rune), $"{kind}: U+{rune.Value:X4} survived in '{output}'");
         }
 
-        Assert.False(output.Contains('\n', StringComparison.Ordinal) || output.Contains('\r', StringComparison.Ordinal), $"{kind}: more than one line in '{output}'");
+        Assert.False(
+            output.Contains('\n', StringComparison.Ordinal) || output.Contains('\r', StringComparison.Ordinal),
+            $"{kind}: more than one line in '{output}'");
         Assert.True(Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(output)) == output, $"{kind}: not valid UTF-16 text");
     }
 

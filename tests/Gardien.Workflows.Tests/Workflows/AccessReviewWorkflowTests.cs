@@ -12,7 +12,12 @@ public sealed class AccessReviewWorkflowTests
     {
         var fakes = new PortFakes();
         var dataset = fakes.AddDataset(Dmp, "mri-raw", accessEndsOn.AddYears(10));
-        foreach (var (id, name, level) in new[] { ("u-pi", "pi", AccessLevel.Owner), ("u-alice", "alice", AccessLevel.Contributor), ("u-bob", "bob", AccessLevel.Reader) })
+        foreach (var (id, name, level) in new[]
+        {
+            ("u-pi", "pi", AccessLevel.Owner),
+            ("u-alice", "alice", AccessLevel.Contributor),
+            ("u-bob", "bob", AccessLevel.Reader),
+        })
         {
             fakes.Users[id] = new DirectoryUser(id, name, name + "@neuro-institute.example", null);
             fakes.Grants[(Dmp, "mri-raw", id)] = new GrantRecord
@@ -31,7 +36,10 @@ public sealed class AccessReviewWorkflowTests
     }
 
     private static Task<string> StartAsync(WorkflowTestEnvironment host) =>
-        host.Client.ScheduleNewAsync(nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
+        host.Client.ScheduleNewAsync(
+            nameof(AccessReviewWorkflow),
+            new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings),
+            AccessReviewWorkflow.InstanceIdFor(Dmp));
 
     [Fact]
     public async Task AccessReview_UnconfirmedMemberLosesAccessAfterTheDeadline_ConfirmedMemberKeepsIt()
@@ -57,7 +65,9 @@ public sealed class AccessReviewWorkflowTests
         Assert.True(revokedAt >= WorkflowTestEnvironment.Epoch.AddMonths(6).AddDays(14).Date, "revoked only after the review deadline");
 
         // One review per cycle: the instance continues as new and waits for the next review.
-        await host.RunUntilAsync(id, async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 1);
+        await host.RunUntilAsync(
+            id,
+            async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 1);
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
     }
 
@@ -74,7 +84,11 @@ public sealed class AccessReviewWorkflowTests
         Assert.Equal(AccessReviewOutcome.AccessEnded, result.Outcome);
         Assert.Equal(["u-alice", "u-bob", "u-pi"], result.Revoked.Order());
         Assert.All(fakes.Grants.Values, g => Assert.Equal(GrantState.Revoked, g.State));
-        Assert.All(fakes.Grants.Values, g => Assert.True(DateOnly.FromDateTime(g.RevokedAt!.Value.UtcDateTime) > WorkflowTestEnvironment.Today.AddDays(40), "never before the last day of access"));
+        Assert.All(
+            fakes.Grants.Values,
+            g => Assert.True(
+                DateOnly.FromDateTime(g.RevokedAt!.Value.UtcDateTime) > WorkflowTestEnvironment.Today.AddDays(40),
+                "never before the last day of access"));
         Assert.Contains(fakes.AuditEntries, e => e.Action == "access.ended");
         Assert.DoesNotContain(fakes.Sent, n => n.Kind == NotificationKind.AccessReview);
     }
@@ -105,7 +119,9 @@ public sealed class AccessReviewWorkflowTests
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host);
 
-        await host.RunUntilAsync(id, async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 2);
+        await host.RunUntilAsync(
+            id,
+            async () => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: true))!.ReadInputAs<AccessReviewInput>()!.Cycle == 2);
 
         Assert.Equal(WorkflowStatus.Running, (await host.Client.GetInstanceAsync(id))!.Status);
         Assert.DoesNotContain(fakes.Sent, n => n.Kind == NotificationKind.AccessReview);

@@ -17,7 +17,17 @@ public sealed class ApprovalDecisionTests
     private const string DpoAssistant = "dpo-assistant@neuro-institute.example";
 
     private static ApprovalWorkflowInput Request(ApprovalRole role, GovernancePolicy? policy = null) =>
-        new(DmpId, role, "intake", ["the dataset holds health data"], "The plan: one dataset.", DmpId + ":approval", "Claire Dubois", PiEmail, "Test DMP", policy);
+        new(
+            DmpId,
+            role,
+            "intake",
+            ["the dataset holds health data"],
+            "The plan: one dataset.",
+            DmpId + ":approval",
+            "Claire Dubois",
+            PiEmail,
+            "Test DMP",
+            policy);
 
     private static GovernancePolicy PolicyWithDpoAssistant()
     {
@@ -26,7 +36,10 @@ public sealed class ApprovalDecisionTests
         {
             Approvals = policy.Approvals with
             {
-                DataProtectionOfficer = policy.Approvals.DataProtectionOfficer with { OnBehalf = [new Gardien.Workflows.Governance.Delegate("DPO office assistant", DpoAssistant)] },
+                DataProtectionOfficer = policy.Approvals.DataProtectionOfficer with
+                {
+                    OnBehalf = [new Gardien.Workflows.Governance.Delegate("DPO office assistant", DpoAssistant)],
+                },
             },
         };
     }
@@ -41,7 +54,8 @@ public sealed class ApprovalDecisionTests
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
         // What "gardien approve LINK" sends: no decision of its own, approve only as the default for a bare token.
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, linkDecision), DefaultDecision: "approve"));
+        var result = await host.Decisions.SubmitAsync(
+            new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, linkDecision), DefaultDecision: "approve"));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -89,7 +103,8 @@ public sealed class ApprovalDecisionTests
         Assert.True(steward.Accepted, steward.Message);
         Assert.Equal(StewardEmail, output.DecidedBy);
         Assert.Null(output.OnBehalfOf);
-        Assert.DoesNotContain(host.AuditEntries, e => e.Actor.Contains(Mallory, StringComparison.Ordinal) && e.Action == "approval.decided");
+        Assert.DoesNotContain(
+            host.AuditEntries, e => e.Actor.Contains(Mallory, StringComparison.Ordinal) && e.Action == "approval.decided");
     }
 
     [Fact]
@@ -100,7 +115,10 @@ public sealed class ApprovalDecisionTests
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
         // A host that skipped the service's check: the workflow checks the identity itself, before the token is used.
-        await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", "user:" + Mallory, null));
+        await host.Client.RaiseEventAsync(
+            InstanceId,
+            ApprovalWorkflow.DecisionEventName,
+            new ApprovalDecisionEvent(WorkflowTestEnvironment.TokenOf(request), "approve", "user:" + Mallory, null));
         var status = await host.WaitForCustomStatusAsync<ApprovalStatus>(InstanceId, s => s.LastRefusal is not null);
         Assert.Empty(host.UsedTokens);
         await host.DecideAsync(StewardEmail, "reject", "not with this retention");
@@ -120,7 +138,8 @@ public sealed class ApprovalDecisionTests
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer), InstanceId);
         var request = await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoDelegateEmail));
+        var result = await host.Decisions.SubmitAsync(
+            new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoDelegateEmail));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -133,10 +152,12 @@ public sealed class ApprovalDecisionTests
     public async Task Decision_OnBehalfAllowedByThePolicy_IsRecordedAndShownAsOnBehalf()
     {
         await using var host = await WorkflowTestEnvironment.StartAsync();
-        await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer, PolicyWithDpoAssistant()), InstanceId);
+        await host.Client.ScheduleNewAsync(
+            nameof(ApprovalWorkflow), Request(ApprovalRole.DataProtectionOfficer, PolicyWithDpoAssistant()), InstanceId);
         var request = await host.WaitForMessageAsync(DpoEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
+        var result = await host.Decisions.SubmitAsync(
+            new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
 
         Assert.True(result.Accepted, result.Message);
@@ -156,10 +177,12 @@ public sealed class ApprovalDecisionTests
     public async Task Decision_OnBehalfPersonOfAnotherRole_IsRefused()
     {
         await using var host = await WorkflowTestEnvironment.StartAsync();
-        await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward, PolicyWithDpoAssistant()), InstanceId);
+        await host.Client.ScheduleNewAsync(
+            nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward, PolicyWithDpoAssistant()), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
-        var result = await host.Decisions.SubmitAsync(new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
+        var result = await host.Decisions.SubmitAsync(
+            new ApprovalDecisionRequest(WorkflowTestEnvironment.LinkOf(request, "approve"), Actor: "user:" + DpoAssistant));
 
         Assert.False(result.Accepted);
         Assert.Equal(ApprovalTokenFailure.WrongApprover, result.Failure);

@@ -10,13 +10,24 @@ using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
-/// <summary>The approval links over HTTP: the same link reader and identity check as the CLI, the identity from the Entra sign-in.</summary>
+/// <summary>
+/// The approval links over HTTP: the same link reader and identity check as the CLI, the identity from the Entra sign-in.
+/// </summary>
 public sealed class ApprovalHttpEndpointTests
 {
     private const string InstanceId = "approval-under-test";
 
     private static ApprovalWorkflowInput Request() =>
-        new(DmpId, ApprovalRole.DataSteward, "intake", ["the dataset is closed"], "The plan: one dataset.", DmpId + ":approval", "Claire Dubois", PiEmail, "Cohort <b>study</b>\r\nApproved by DPO: yes");
+        new(
+            DmpId,
+            ApprovalRole.DataSteward,
+            "intake",
+            ["the dataset is closed"],
+            "The plan: one dataset.",
+            DmpId + ":approval",
+            "Claire Dubois",
+            PiEmail,
+            "Cohort <b>study</b>\r\nApproved by DPO: yes");
 
     private static Func<string, string?> SignedInAs(string? email, string authType = "aad") => name =>
         email is not null && string.Equals(name, EntraSignIn.PrincipalHeader, StringComparison.OrdinalIgnoreCase)
@@ -44,7 +55,11 @@ public sealed class ApprovalHttpEndpointTests
         var host = await WorkflowTestEnvironment.StartAsync();
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
-        return (host, new ApprovalHttpEndpoint(host.Decisions, new ApprovalRequestReader(host.Client, host.DmpTool.Object, host.Services.GetRequiredService<GardienWorkflowOptions>())),
+        return (
+            host,
+            new ApprovalHttpEndpoint(
+                host.Decisions,
+                new ApprovalRequestReader(host.Client, host.DmpTool.Object, host.Services.GetRequiredService<GardienWorkflowOptions>())),
             request);
     }
 

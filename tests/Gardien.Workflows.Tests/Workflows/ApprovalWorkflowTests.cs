@@ -16,7 +16,16 @@ public sealed class ApprovalWorkflowTests
     private const string InstanceId = "approval-under-test";
 
     private static ApprovalWorkflowInput Request(ApprovalRole role) =>
-        new(DmpId, role, "intake", ["the dataset is closed"], "The plan: one dataset.", DmpId + ":approval", "Claire Dubois", PiEmail, "Test DMP");
+        new(
+            DmpId,
+            role,
+            "intake",
+            ["the dataset is closed"],
+            "The plan: one dataset.",
+            DmpId + ":approval",
+            "Claire Dubois",
+            PiEmail,
+            "Test DMP");
 
     [Fact]
     public async Task Approval_NoDecision_RemindsEveryThreeDaysEscalatesToDelegateAfterSevenThenExpires()
@@ -90,9 +99,11 @@ public sealed class ApprovalWorkflowTests
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.PrincipalInvestigator), InstanceId);
         var request = await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
 
-        var first = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "reject"), "reject", "not yet", "user:" + PiEmail);
+        var first = await host.Decisions.SubmitAsync(
+            WorkflowTestEnvironment.TokenOf(request, "reject"), "reject", "not yet", "user:" + PiEmail);
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
-        var again = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request, "approve"), "approve", null, "user:" + PiEmail);
+        var again = await host.Decisions.SubmitAsync(
+            WorkflowTestEnvironment.TokenOf(request, "approve"), "approve", null, "user:" + PiEmail);
 
         Assert.True(first.Accepted, first.Message);
         Assert.Equal(ApprovalOutcome.Rejected, output.Outcome);
@@ -130,7 +141,8 @@ public sealed class ApprovalWorkflowTests
         var forged = genuine[..(dot + 1)] + (genuine[dot + 1] == 'A' ? 'B' : 'A') + genuine[(dot + 2)..];
 
         // Bypassing the service, straight to the workflow: it verifies the token itself.
-        await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(forged, "approve", "user:mallory", null));
+        await host.Client.RaiseEventAsync(
+            InstanceId, ApprovalWorkflow.DecisionEventName, new ApprovalDecisionEvent(forged, "approve", "user:mallory", null));
         var status = await host.WaitForCustomStatusAsync<ApprovalStatus>(InstanceId, s => s.LastRefusal is not null);
         await host.DecideAsync(PiEmail, "approve");
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
@@ -149,7 +161,8 @@ public sealed class ApprovalWorkflowTests
         await host.Client.ScheduleNewAsync(nameof(ApprovalWorkflow), Request(ApprovalRole.DataSteward), InstanceId);
         var request = await host.WaitForMessageAsync(StewardEmail, NotificationKind.ApprovalRequest);
 
-        await host.Client.RaiseEventAsync(InstanceId, ApprovalWorkflow.CancelEventName, new ApprovalCancellation("the DPO rejected the plan"));
+        await host.Client.RaiseEventAsync(
+            InstanceId, ApprovalWorkflow.CancelEventName, new ApprovalCancellation("the DPO rejected the plan"));
         var output = (await host.CompletionAsync(InstanceId)).ReadOutputAs<ApprovalWorkflowOutput>()!;
         var tooLate = await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(request), "approve", null, "user:" + StewardEmail);
 

@@ -20,7 +20,8 @@ public sealed class BlobEventWorkflowTests
 
     private static async Task<BlobEventResult> HandleAsync(WorkflowTestEnvironment host, BlobEventInput input, string? instanceId = null)
     {
-        var id = await host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, instanceId ?? HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
+        var id = await host.Client.ScheduleNewAsync(
+            nameof(HandleBlobEventWorkflow), input, instanceId ?? HandleBlobEventWorkflow.InstanceIdFor(input.EventId));
         var done = await host.RunToCompletionAsync(id);
         Assert.True(done.Status == WorkflowStatus.Completed, done.FailureDetails?.ToString());
         return done.ReadOutputAs<BlobEventResult>()!;
@@ -57,7 +58,10 @@ public sealed class BlobEventWorkflowTests
         Assert.Equal(NotificationKind.Alert, alert.Kind);
         Assert.Contains(StewardEmail, alert.To);
         Assert.Contains(fakes.AuditEntries, e => e.Action == "blob.unknown_container");
-        fakes.Storage.Verify(s => s.SetBlobTagsAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>()), Times.Never);
+        fakes.Storage.Verify(
+            s => s.SetBlobTagsAsync(
+                It.IsAny<string>(), It.IsAny<string>(), It.IsAny<IReadOnlyDictionary<string, string>>(), It.IsAny<CancellationToken>()),
+            Times.Never);
     }
 
     [Fact]
@@ -99,7 +103,8 @@ public sealed class BlobEventWorkflowTests
         var input = Created("ev-5", "shadow-data", "dump.sql");
 
         var first = await HandleAsync(host, input);
-        var sameId = await host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor("ev-5"));
+        var sameId = await host.Client.ScheduleNewAsync(
+            nameof(HandleBlobEventWorkflow), input, HandleBlobEventWorkflow.InstanceIdFor("ev-5"));
 
         // Even after the first instance is purged, the registry's processed-event set catches the redelivery.
         var second = await HandleAsync(host, input, instanceId: "redelivery-after-purge");
@@ -168,7 +173,9 @@ public sealed class BlobEventWorkflowTests
     [Fact]
     public void FromEventGrid_CloudEventBlobDeleted_Maps()
     {
-        var json = """{ "id": "e2", "type": "Microsoft.Storage.BlobDeleted", "subject": "/blobServices/default/containers/c1/blobs/a.txt", "time": "2030-01-01T08:00:00Z", "data": { "api": "DeleteBlob" } }""";
+        var json =
+            """{ "id": "e2", "type": "Microsoft.Storage.BlobDeleted", "subject": "/blobServices/default/containers/c1/blobs/a.txt","""
+            + """ "time": "2030-01-01T08:00:00Z", "data": { "api": "DeleteBlob" } }""";
 
         var input = BlobEventInput.FromEventGrid(JsonDocument.Parse(json).RootElement);
 
@@ -178,8 +185,12 @@ public sealed class BlobEventWorkflowTests
     }
 
     [Theory]
-    [InlineData("""{ "id": "e3", "eventType": "Microsoft.Storage.BlobTierChanged", "subject": "/blobServices/default/containers/c/blobs/a" }""", "only Microsoft.Storage.BlobCreated")]
-    [InlineData("""{ "id": "e4", "eventType": "Microsoft.Storage.BlobCreated", "subject": "/containers/c" }""", "expected '/blobServices/default/containers/")]
+    [InlineData(
+        """{ "id": "e3", "eventType": "Microsoft.Storage.BlobTierChanged", "subject": "/blobServices/default/containers/c/blobs/a" }""",
+        "only Microsoft.Storage.BlobCreated")]
+    [InlineData(
+        """{ "id": "e4", "eventType": "Microsoft.Storage.BlobCreated", "subject": "/containers/c" }""",
+        "expected '/blobServices/default/containers/")]
     [InlineData("""{ "eventType": "Microsoft.Storage.BlobCreated" }""", "no 'id'")]
     public void FromEventGrid_UnsupportedEvent_SaysWhatIsWrong(string json, string message)
     {

@@ -25,11 +25,14 @@ public sealed class DmpVersionRoutingTests
     private static async Task GovernAsync(WorkflowTestEnvironment host, string json)
     {
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
-        Assert.Equal(IntakeState.Active, (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
+        Assert.Equal(
+            IntakeState.Active, (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
     }
 
     private static IReadOnlyList<string> AskedFor(WorkflowTestEnvironment host, string instanceId) =>
-        [.. host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(m => m.To).Order(StringComparer.Ordinal)];
+        [.. host.Sent.Where(
+            m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(
+                m => m.To).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Submit_NewerVersionOfAnActiveDmp_IsAppliedAsAnUpdateThatAsksTheDpo()
@@ -101,7 +104,8 @@ public sealed class DmpVersionRoutingTests
         var failing = true;
         host.Fault = call => failing && call == "Storage.EnsureContainer" ? new PortRefusedException("quota exceeded") : null;
         var first = await host.Submissions.SubmitAsync(Json(V1));
-        Assert.Equal(IntakeState.Failed, (await host.ApproveAllUntilCompletedAsync(first.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
+        Assert.Equal(
+            IntakeState.Failed, (await host.ApproveAllUntilCompletedAsync(first.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
         failing = false;
 
         var retry = await host.Submissions.SubmitAsync(Json(V1));
@@ -205,7 +209,8 @@ public sealed class DmpVersionRoutingTests
         var inputVersions = new Dictionary<string, DateTimeOffset?>(StringComparer.Ordinal);
         foreach (var id in handled)
         {
-            inputVersions[id] = DmpSubmissionService.ExtractModified((await host.Client.GetInstanceAsync(id))!.ReadInputAs<IntakeDmpInput>()!.DmpJson);
+            inputVersions[id] = DmpSubmissionService.ExtractModified(
+                (await host.Client.GetInstanceAsync(id))!.ReadInputAs<IntakeDmpInput>()!.DmpJson);
         }
 
         foreach (var (version, result) in versions.Zip(results))
@@ -222,7 +227,11 @@ public sealed class DmpVersionRoutingTests
                     Assert.Equal(version, inputVersions[result.InstanceId!]);
                     Assert.Equal(result.Outcome == DmpRouteOutcome.Joined, result.JoinedExisting);
                     var ended = (await host.Client.GetInstanceAsync(result.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>()!;
-                    Assert.Contains(ended.State, (IntakeState[])(version == V5 ? [IntakeState.Active, IntakeState.Updated] : [IntakeState.Active, IntakeState.Superseded]));
+                    Assert.Contains(
+                        ended.State,
+                        (IntakeState[])(version == V5
+                            ? [IntakeState.Active, IntakeState.Updated]
+                            : [IntakeState.Active, IntakeState.Superseded]));
                     var applied = ended.State != IntakeState.Updated || ended.Update?.State == UpdateState.Applied;
                     Assert.True(applied, $"{version:O}: {ended.State}: {ended.Reason}");
                     break;
@@ -393,7 +402,8 @@ public sealed class DmpVersionRoutingTests
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await host.Decisions.SubmitAsync(
+                            WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 

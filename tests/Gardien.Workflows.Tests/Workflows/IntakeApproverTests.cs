@@ -45,7 +45,10 @@ public sealed class IntakeApproverTests
         Assert.Equal(IntakeState.Active, output.State);
         Assert.Equal(FallbackEmail, Assert.Single(output.Approvals).DecidedBy);
         Assert.Empty(host.SentTo(lookAlike));
-        Assert.DoesNotContain(host.Sent, n => n.To.Any(to => to.Contains("neuro.example", StringComparison.Ordinal) && !to.StartsWith("mehdi", StringComparison.Ordinal)));
+        Assert.DoesNotContain(
+            host.Sent,
+            n => n.To.Any(
+                to => to.Contains("neuro.example", StringComparison.Ordinal) && !to.StartsWith("mehdi", StringComparison.Ordinal)));
         Assert.Contains(output.Warnings, w => w.Contains("/dmp/contact/mbox", StringComparison.Ordinal));
         Assert.Null(host.Dmps[DmpId].ContactEmail);
     }

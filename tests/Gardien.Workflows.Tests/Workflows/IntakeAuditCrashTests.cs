@@ -21,7 +21,17 @@ public sealed class IntakeAuditCrashTests
         var baseline = await RunAsync(crashAt: null);
         Assert.Equal(IntakeState.Active, baseline.State);
         Assert.Equal(baseline.AuditKeys.Count, baseline.AuditKeys.Distinct(StringComparer.Ordinal).Count());
-        foreach (var action in new[] { "dmp.recorded", "intake.started", "approval.requested", "approval.decided", "container.provisioned", "grant.created", "dmp.state_changed", "dmp.written_back" })
+        foreach (var action in new[]
+        {
+            "dmp.recorded",
+            "intake.started",
+            "approval.requested",
+            "approval.decided",
+            "container.provisioned",
+            "grant.created",
+            "dmp.state_changed",
+            "dmp.written_back",
+        })
         {
             Assert.Contains(baseline.AuditKeys, key => key.Contains(":" + action + ":", StringComparison.Ordinal));
         }
@@ -35,11 +45,25 @@ public sealed class IntakeAuditCrashTests
             crashedAfter.Add(run.CrashedAfter!);
             Assert.True(run.State == IntakeState.Active, $"step {step} (after {run.CrashedAfter}): the intake ended {run.State}");
             Assert.True(baseline.AuditKeys.SequenceEqual(run.AuditKeys, StringComparer.Ordinal),
-                $"step {step} (after {run.CrashedAfter}): missing [{string.Join(", ", baseline.AuditKeys.Except(run.AuditKeys))}], extra [{string.Join(", ", run.AuditKeys.Except(baseline.AuditKeys))}], {run.AuditKeys.Count} entries for {baseline.AuditKeys.Count}");
+                $"step {step} (after {run.CrashedAfter}): missing [{string.Join(", ", baseline.AuditKeys.Except(run.AuditKeys))}], "
+                + $"extra [{string.Join(", ", run.AuditKeys.Except(baseline.AuditKeys))}], "
+                + $"{run.AuditKeys.Count} entries for {baseline.AuditKeys.Count}");
         }
 
         Assert.Superset(
-            new HashSet<string>(["Registry.UpsertDmp", "Registry.UpsertDataset", "Registry.UpsertGrant", "Registry.UpsertApproval", "Registry.TryConsumeToken", "Audit.Append", "Notifier.Send", "Storage.EnsureContainer", "Directory.AddMembers", "DmpTool.WriteBack"]),
+            new HashSet<string>(
+                [
+                    "Registry.UpsertDmp",
+                    "Registry.UpsertDataset",
+                    "Registry.UpsertGrant",
+                    "Registry.UpsertApproval",
+                    "Registry.TryConsumeToken",
+                    "Audit.Append",
+                    "Notifier.Send",
+                    "Storage.EnsureContainer",
+                    "Directory.AddMembers",
+                    "DmpTool.WriteBack",
+                ]),
             crashedAfter);
     }
 
@@ -59,7 +83,9 @@ public sealed class IntakeAuditCrashTests
             return new PortException($"simulated crash right after {call}", isTransient: true);
         };
 
-        var submitted = await host.Submissions.SubmitAsync(Json(V1, datasets: new DatasetSpec("ds-cohort", PersonalData: "yes", SensitiveData: "yes", Access: "closed")), "user:" + PiEmail);
+        var submitted = await host.Submissions.SubmitAsync(
+            Json(V1, datasets: new DatasetSpec("ds-cohort", PersonalData: "yes", SensitiveData: "yes", Access: "closed")),
+            "user:" + PiEmail);
         var decided = new HashSet<string>(StringComparer.Ordinal);
         await WorkflowTestEnvironment.WaitUntilAsync(
             async () =>
@@ -69,7 +95,11 @@ public sealed class IntakeAuditCrashTests
                 foreach (var message in host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest).ToList())
                 {
                     if (!decided.Contains(message.DeduplicationKey)
-                        && await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]) is { Accepted: true } or { Failure: not ApprovalTokenFailure.None })
+                        && await host.Decisions.SubmitAsync(
+                            WorkflowTestEnvironment.TokenOf(message),
+                            "approve",
+                            null,
+                            "user:" + message.To[0]) is { Accepted: true } or { Failure: not ApprovalTokenFailure.None })
                     {
                         // A decision refused because the backend "crashed" is simply made again, as a person would.
                         decided.Add(message.DeduplicationKey);
@@ -81,6 +111,7 @@ public sealed class IntakeAuditCrashTests
             "the intake to complete");
 
         var output = (await host.Client.GetInstanceAsync(submitted.InstanceId!))!.ReadOutputAs<IntakeDmpOutput>();
-        return new Run(output?.State, [.. host.AuditEntries.Select(e => e.IdempotencyKey!).Order(StringComparer.Ordinal)], sideEffects, crashedAfter);
+        return new Run(
+            output?.State, [.. host.AuditEntries.Select(e => e.IdempotencyKey!).Order(StringComparer.Ordinal)], sideEffects, crashedAfter);
     }
 }

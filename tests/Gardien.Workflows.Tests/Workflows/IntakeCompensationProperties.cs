@@ -35,15 +35,18 @@ public sealed class IntakeCompensationProperties
                 : null);
 
         // Two datasets (one closed: the steward approves too), the PI and a data manager on each: four grants.
-        var submitted = await host.Submissions.SubmitAsync(Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b", Access: "closed")]));
+        var submitted = await host.Submissions.SubmitAsync(
+            Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b", Access: "closed")]));
         var done = await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!);
         var state = done.ReadOutputAs<IntakeDmpOutput>()?.State ?? IntakeState.Failed;
 
         var active = host.Grants.Values.Where(g => g.State == GrantState.Active).ToList();
         var everyGrantApproved = active.All(g => g.ApprovalIds.Count > 0
-            && g.ApprovalIds.All(id => host.Approvals.TryGetValue((g.DmpId, id), out var approval) && approval.Decision == ApprovalDecision.Approved));
+            && g.ApprovalIds.All(
+                id => host.Approvals.TryGetValue((g.DmpId, id), out var approval) && approval.Decision == ApprovalDecision.Approved));
         var everyMemberGranted = host.Memberships.Keys.All(m => active.Any(g =>
-            g.PrincipalId == m.UserId && m.GroupId.StartsWith("g-" + host.Datasets[(g.DmpId, g.DatasetId)].Container + "-", StringComparison.Ordinal)));
+            g.PrincipalId == m.UserId
+                && m.GroupId.StartsWith("g-" + host.Datasets[(g.DmpId, g.DatasetId)].Container + "-", StringComparison.Ordinal)));
         var nothingLeftOnFailure = state == IntakeState.Active
             || (active.Count == 0 && host.Memberships.IsEmpty && !host.Containers.Values.Contains(submitted.InstanceId));
         var wholePlanWhenActive = state != IntakeState.Active || active.Count == 4;

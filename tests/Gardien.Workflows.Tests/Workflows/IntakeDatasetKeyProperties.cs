@@ -22,7 +22,8 @@ public sealed class IntakeDatasetKeyProperties
     public async Task Intake_RepeatedIdBesideLiteralHashSuffix_IsInvalidAndProvisionsNothing()
     {
         await using var host = await WorkflowTestEnvironment.StartAsync();
-        var json = Json(datasets: [new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x#2")]);
+        var json = Json(
+            datasets: [new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x", "yes", "yes", "closed"), new DatasetSpec("x#2")]);
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
         var output = (await host.CompletionAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;
@@ -39,8 +40,11 @@ public sealed class IntakeDatasetKeyProperties
 
     private static async Task<bool> RunAsync(DatasetKeyTests.DatasetFacts[] facts)
     {
-        var json = Json(datasets: [.. facts.Select(f => new DatasetSpec(f.Id, Answer(f.Personal), Answer(f.Sensitive), f.Access.ToString().ToLowerInvariant()))]);
-        var expected = EvaluateDmpActivity.Evaluate(null, json, DateOnly.FromDateTime(WorkflowTestEnvironment.Epoch.UtcDateTime), GovernancePolicy.Default);
+        var json = Json(
+            datasets: [.. facts.Select(
+                f => new DatasetSpec(f.Id, Answer(f.Personal), Answer(f.Sensitive), f.Access.ToString().ToLowerInvariant()))]);
+        var expected = EvaluateDmpActivity.Evaluate(
+            null, json, DateOnly.FromDateTime(WorkflowTestEnvironment.Epoch.UtcDateTime), GovernancePolicy.Default);
         await using var host = await WorkflowTestEnvironment.StartAsync();
 
         var submitted = await host.Submissions.SubmitAsync(json, "user:" + PiEmail);
@@ -55,7 +59,8 @@ public sealed class IntakeDatasetKeyProperties
             .Where(i => i.Method.Name == nameof(IStorageProvisioner.EnsureContainerAsync))
             .Select(i => (ContainerSpec)i.Arguments[0])
             .GroupBy(s => s.Name, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(s => s.Metadata[GovernanceMetadata.Classification]).Distinct().ToList(), StringComparer.Ordinal);
+            .ToDictionary(
+                g => g.Key, g => g.Select(s => s.Metadata[GovernanceMetadata.Classification]).Distinct().ToList(), StringComparer.Ordinal);
         var ownLabels = plan.Datasets.Select((d, i) =>
             specs.TryGetValue(d.Storage.ContainerName, out var labels) && labels.SequenceEqual([facts[i].Expected.ToString()])
             && host.Datasets.TryGetValue((DmpId, d.Key), out var record) && record.Container == d.Storage.ContainerName).All(ok => ok);

@@ -67,7 +67,12 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Equal(IntakeState.Active, output.State);
         Assert.Equal(["ds-a", "ds-b"], output.Containers.Select(c => c.DatasetId));
         Assert.All(output.Containers, c => Assert.True(c.CreatedByThisRun));
-        host.Storage.Verify(s => s.EnsureContainerAsync(It.Is<ContainerSpec>(spec => spec.OwnerInstanceId == InstanceId && spec.Metadata[GovernanceMetadata.DmpId] == Uri.EscapeDataString(DmpId)), It.IsAny<CancellationToken>()), Times.Exactly(2));
+        host.Storage.Verify(
+            s => s.EnsureContainerAsync(
+                It.Is<ContainerSpec>(
+                    spec => spec.OwnerInstanceId == InstanceId && spec.Metadata[GovernanceMetadata.DmpId] == Uri.EscapeDataString(DmpId)),
+                It.IsAny<CancellationToken>()),
+            Times.Exactly(2));
 
         // PI owner + data manager contributor on both datasets, each through the container's group, justified by the PI approval.
         Assert.Equal(4, output.Grants.Count);
@@ -90,7 +95,17 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Equal(V1, dmp.Modified);
         Assert.Equal(2, GovernanceJson.DeserializePlan(dmp.ActivePlanJson!)!.Datasets.Count);
         Assert.Equal(DatasetState.Provisioned, host.Datasets[(DmpId, "ds-a")].State);
-        foreach (var action in new[] { "dmp.recorded", "intake.started", "approval.requested", "approval.decided", "container.provisioned", "grant.created", "dmp.state_changed", "dmp.written_back" })
+        foreach (var action in new[]
+        {
+            "dmp.recorded",
+            "intake.started",
+            "approval.requested",
+            "approval.decided",
+            "container.provisioned",
+            "grant.created",
+            "dmp.state_changed",
+            "dmp.written_back",
+        })
         {
             Assert.Contains(action, host.AuditActions);
         }
@@ -119,7 +134,8 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Contains("no backup plan for the raw data", rejection.Body, StringComparison.Ordinal);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Never);
         host.Directory.Verify(d => d.AddMemberAsync(It.IsAny<string>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
-        host.Directory.Verify(d => d.AddMembersAsync(It.IsAny<string>(), It.IsAny<IReadOnlyList<string>>(), It.IsAny<CancellationToken>()), Times.Never);
+        host.Directory.Verify(
+            d => d.AddMembersAsync(It.IsAny<string>(), It.IsAny<IReadOnlyList<string>>(), It.IsAny<CancellationToken>()), Times.Never);
         Assert.Equal(DmpState.Rejected, host.Dmps[DmpId].State);
     }
 
@@ -143,8 +159,10 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Equal(ApprovalDecision.Expired, host.Approvals[(DmpId, InstanceId + ":pi")].Decision);
 
         // The PI has no delegate: on escalation the data steward is told to follow up.
-        Assert.Contains("No delegate", Assert.Single(host.SentTo(StewardEmail, NotificationKind.Escalation)).Body, StringComparison.Ordinal);
-        Assert.Contains("did not decide in time", Assert.Single(host.SentTo(PiEmail, NotificationKind.Rejection)).Body, StringComparison.Ordinal);
+        Assert.Contains(
+            "No delegate", Assert.Single(host.SentTo(StewardEmail, NotificationKind.Escalation)).Body, StringComparison.Ordinal);
+        Assert.Contains(
+            "did not decide in time", Assert.Single(host.SentTo(PiEmail, NotificationKind.Rejection)).Body, StringComparison.Ordinal);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Never);
     }
 
@@ -153,7 +171,9 @@ public sealed class IntakeDmpWorkflowTests
     {
         var attempts = 0;
         await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Directory
-            .Setup(d => d.AddMembersAsync(It.IsAny<string>(), It.Is<IReadOnlyList<string>>(ids => ids.Contains("u-dm")), It.IsAny<CancellationToken>()))
+            .Setup(
+                d => d.AddMembersAsync(
+                    It.IsAny<string>(), It.Is<IReadOnlyList<string>>(ids => ids.Contains("u-dm")), It.IsAny<CancellationToken>()))
             .Callback(() => Interlocked.Increment(ref attempts))
             .ThrowsAsync(new PortException("directory throttled", isTransient: true)));
         var json = Json(datasets: [new DatasetSpec("ds-a"), new DatasetSpec("ds-b")]);
@@ -176,7 +196,8 @@ public sealed class IntakeDmpWorkflowTests
         Assert.Empty(host.Memberships);
         Assert.Empty(host.RoleAssignments);
         Assert.Empty(host.Containers);
-        host.Storage.Verify(s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), InstanceId, It.IsAny<CancellationToken>()), Times.Exactly(2));
+        host.Storage.Verify(
+            s => s.DeleteContainerIfEmptyAsync(It.IsAny<string>(), InstanceId, It.IsAny<CancellationToken>()), Times.Exactly(2));
         Assert.Equal(DmpState.Failed, host.Dmps[DmpId].State);
         Assert.Single(host.SentTo(PiEmail, NotificationKind.Alert));
         Assert.Contains("grant.revoked", host.AuditActions);
@@ -213,7 +234,8 @@ public sealed class IntakeDmpWorkflowTests
     public async Task Intake_InvalidDmp_ReportsWhereAndRecordsNothing()
     {
         await using var host = await WorkflowTestEnvironment.StartAsync();
-        var json = Json().Replace("\"contact\":{", "\"contact\":{\"x\":1,", StringComparison.Ordinal).Replace("\"mbox\":\"" + PiEmail + "\",\"contact_id\"", "\"contact_id\"", StringComparison.Ordinal);
+        var json = Json().Replace("\"contact\":{", "\"contact\":{\"x\":1,", StringComparison.Ordinal)
+            .Replace("\"mbox\":\"" + PiEmail + "\",\"contact_id\"", "\"contact_id\"", StringComparison.Ordinal);
 
         var submitted = await host.Submissions.SubmitAsync(json);
         var done = await host.CompletionAsync(submitted.InstanceId!);
@@ -248,7 +270,9 @@ public sealed class IntakeDmpWorkflowTests
 
         Assert.Equal(IntakeState.Active, output.State);
         Assert.Equal(["u-pi"], output.Grants.Select(g => g.PrincipalId));
-        Assert.Contains(output.Warnings, w => w.Contains("Mehdi Benali", StringComparison.Ordinal) && w.Contains("not in the directory", StringComparison.Ordinal));
+        Assert.Contains(
+            output.Warnings,
+            w => w.Contains("Mehdi Benali", StringComparison.Ordinal) && w.Contains("not in the directory", StringComparison.Ordinal));
         Assert.Contains("grant.skipped", host.AuditActions);
     }
 }

@@ -42,7 +42,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
         var output = done.ReadOutputAs<IntakeDmpOutput>()!;
         Assert.True(output.State == IntakeState.Active, $"{output.State}: {output.Reason}");
         Assert.Equal(submitted.InstanceId, IntakeDmpWorkflow.InstanceIdFor(dmpId));
-        Assert.Contains(output.Approvals, a => a.Role == ApprovalRole.PrincipalInvestigator && a.DecidedBy == piEmail && a.Comment == "looks right");
+        Assert.Contains(
+            output.Approvals, a => a.Role == ApprovalRole.PrincipalInvestigator && a.DecidedBy == piEmail && a.Comment == "looks right");
         Assert.Equal(output.Approvals.Count, decided.Count);
 
         // Containers with the plan's metadata; the registry knows each dataset.
@@ -73,7 +74,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
         // The PI's summary in the inbox; the location written back to the DMP tool; the plan status in the registry.
         var summaryMessage = Assert.Single(await host.Inbox.ListAsync(piEmail), m => m.Kind == NotificationKind.Summary);
         Assert.Contains(output.Containers[0].Container, summaryMessage.Body, StringComparison.Ordinal);
-        var writeBack = JsonNode.Parse(await File.ReadAllTextAsync(Path.Combine(host.DmpTool.WriteBackFolder, FileDmpToolClient.Slug(dmpId) + ".json")))!;
+        var writeBack = JsonNode.Parse(
+            await File.ReadAllTextAsync(Path.Combine(host.DmpTool.WriteBackFolder, FileDmpToolClient.Slug(dmpId) + ".json")))!;
         foreach (var summary in output.Containers)
         {
             var entry = writeBack["datasets"]![summary.DatasetId]!;
@@ -89,7 +91,17 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
 
         // Every step audited, and the chain verifies.
         var actions = (await host.AuditOfAsync(submitted.InstanceId!)).Select(e => e.Action).ToList();
-        foreach (var action in new[] { "dmp.recorded", "intake.started", "approval.requested", "approval.decided", "container.provisioned", "grant.created", "dmp.state_changed", "dmp.written_back" })
+        foreach (var action in new[]
+        {
+            "dmp.recorded",
+            "intake.started",
+            "approval.requested",
+            "approval.decided",
+            "container.provisioned",
+            "grant.created",
+            "dmp.state_changed",
+            "dmp.written_back",
+        })
         {
             Assert.Contains(action, actions);
         }
@@ -142,7 +154,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
 
         // The same link a second time is refused with a clear message.
         var dpoRequest = decided.First(m => m.To.Contains("dpo@neuro-institute.example"));
-        var again = await host.Decisions.SubmitAsync(LocalAdaptersWorld.TokenOf(dpoRequest, "reject"), "reject", null, "user:dpo@neuro-institute.example");
+        var again = await host.Decisions.SubmitAsync(
+            LocalAdaptersWorld.TokenOf(dpoRequest, "reject"), "reject", null, "user:dpo@neuro-institute.example");
         Assert.False(again.Accepted);
         Assert.Contains("already", again.Message, StringComparison.OrdinalIgnoreCase);
     }
@@ -191,8 +204,11 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
             var contributors = dmp["contributor"]!.AsArray();
             contributors.Remove(contributors.First(c => c!["name"]!.GetValue<string>() == "Sofia Rossi"));
             var datasets = dmp["dataset"]!.AsArray();
-            datasets.Single(d => d!["dataset_id"]!["identifier"]!.GetValue<string>() == features)!["distribution"]![0]!["available_until"] = "2045-12-31";
-            var added = datasets.Single(d => d!["dataset_id"]!["identifier"]!.GetValue<string>().EndsWith(".atlas", StringComparison.Ordinal))!.DeepClone();
+            datasets.Single(
+                d => d!["dataset_id"]!["identifier"]!.GetValue<string>() == features)!["distribution"]![0]!["available_until"] =
+                    "2045-12-31";
+            var added = datasets.Single(
+                d => d!["dataset_id"]!["identifier"]!.GetValue<string>().EndsWith(".atlas", StringComparison.Ordinal))!.DeepClone();
             added["dataset_id"]!["identifier"] = "https://doi.org/10.99999/neurocog-mri.atlas-v2";
             added["title"] = "NEUROCOG population brain atlas, second release";
             datasets.Add(added);
@@ -205,7 +221,8 @@ public sealed class IntakeEndToEndTests(AzuriteFixture azurite)
         var newContainer = Assert.Single(updated.ContainersAdded);
         Assert.NotNull(await host.Storage.GetContainerAsync(newContainer.Container));
         Assert.Contains(updated.Revoked, r => r.StartsWith("Sofia Rossi", StringComparison.Ordinal));
-        Assert.DoesNotContain((await host.Registry.ListGrantsAsync(dmpId)).Where(g => g.State == GrantState.Active), g => g.PrincipalId == sofia);
+        Assert.DoesNotContain(
+            (await host.Registry.ListGrantsAsync(dmpId)).Where(g => g.State == GrantState.Active), g => g.PrincipalId == sofia);
         Assert.Equal("2045-12-31", (await host.Storage.GetContainerAsync(featuresContainer))!.Metadata[GovernanceMetadata.KeepUntil]);
         var blobs = new List<StoredBlob>();
         await foreach (var each in host.Storage.ListBlobsAsync(featuresContainer))

@@ -140,14 +140,18 @@ internal sealed class LocalAdaptersWorld : IAsyncDisposable
     /// Plays every approver: takes each new approval request from the inbox, approves it through its signed link's token
     /// (as the local CLI does), until the instance completes. Returns the messages it decided on.
     /// </summary>
-    public async Task<(WorkflowMetadata Done, IReadOnlyList<InboxMessage> Decided)> ApproveEverythingAsync(string instanceId, string comment = "looks right")
+    public async Task<(WorkflowMetadata Done, IReadOnlyList<InboxMessage> Decided)> ApproveEverythingAsync(
+        string instanceId,
+        string comment = "looks right")
     {
         var decided = new List<InboxMessage>();
         await Environment.RunUntilAsync(instanceId, async () =>
         {
             foreach (var message in await Inbox.ListAsync())
             {
-                if (message.Kind != NotificationKind.ApprovalRequest || !message.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal) || !_decided.Add(message.DeduplicationKey))
+                if (message.Kind != NotificationKind.ApprovalRequest
+                    || !message.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)
+                    || !_decided.Add(message.DeduplicationKey))
                 {
                     continue;
                 }

@@ -209,7 +209,9 @@ public sealed class NotificationFailureTests
         NotifierDown(fakes);
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
-            nameof(AccessReviewWorkflow), new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings), AccessReviewWorkflow.InstanceIdFor(Dmp));
+            nameof(AccessReviewWorkflow),
+            new AccessReviewInput(Dmp, WorkflowTestEnvironment.Settings),
+            AccessReviewWorkflow.InstanceIdFor(Dmp));
 
         await host.RunUntilAsync(id, () => Task.FromResult(fakes.AuditEntries.Any(e => e.Action == "access_review.completed")));
 

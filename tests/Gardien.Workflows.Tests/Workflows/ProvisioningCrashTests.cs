@@ -36,7 +36,8 @@ public sealed class ProvisioningCrashTests
                 {
                     if (decided.Add(message.DeduplicationKey))
                     {
-                        await host.Decisions.SubmitAsync(WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
+                        await host.Decisions.SubmitAsync(
+                            WorkflowTestEnvironment.TokenOf(message), "approve", null, "user:" + message.To[0]);
                     }
                 }
 

@@ -27,7 +27,8 @@ public sealed class RetentionCaseWorkflowTests
         return await host.Client.ScheduleNewAsync(nameof(RetentionCaseWorkflow), Case(dataset), id);
     }
 
-    private static bool IsApprovalRequestTo(Notification n, string email) => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(email);
+    private static bool IsApprovalRequestTo(Notification n, string email) =>
+        n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(email);
 
     [Fact]
     public async Task RetentionCase_Delete_NotifiesAtEachWindowThenDeletesInTwoPhasesWithCertificate()
@@ -45,7 +46,8 @@ public sealed class RetentionCaseWorkflowTests
         Assert.Equal(WorkflowStatus.Completed, done.Status);
         var result = done.ReadOutputAs<RetentionCaseResult>()!;
         Assert.Equal(RetentionCaseOutcome.Disposed, result.Outcome);
-        var notices = fakes.Sent.Where(n => n.Kind == NotificationKind.RetentionNotice && n.Subject.StartsWith("Retention notice", StringComparison.Ordinal)).ToList();
+        var notices = fakes.Sent.Where(
+            n => n.Kind == NotificationKind.RetentionNotice && n.Subject.StartsWith("Retention notice", StringComparison.Ordinal)).ToList();
         Assert.Equal(3, notices.Count);
         Assert.All(notices, n => Assert.Contains("pi@neuro-institute.example", n.To));
         Assert.False(fakes.Blobs.ContainsKey(dataset.Container));
@@ -72,11 +74,14 @@ public sealed class RetentionCaseWorkflowTests
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await StartAsync(host, dataset);
 
-        var held = await host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
+        var held = await host.RunUntilNotifiedAsync(
+            id, n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
 
         Assert.Contains(StewardEmail, held.To);
         Assert.Contains(DpoEmail, held.To);
-        fakes.Storage.Verify(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+        fakes.Storage.Verify(
+            s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()),
+            Times.Never);
         fakes.Storage.Verify(s => s.PurgeAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()), Times.Never);
         Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.disposal_held");
 
@@ -111,8 +116,14 @@ public sealed class RetentionCaseWorkflowTests
         Assert.Equal(new DateOnly(2033, 12, 31), fakes.Dataset(Dmp, "cohort").KeepUntil);
         Assert.All(fakes.Blobs[dataset.Container], b => Assert.Equal("2033-12-31", b.Tags[GovernanceMetadata.KeepUntil]));
         Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.extended");
-        Assert.Contains(fakes.Approvals.Values, a => a.Role == "steward" && a.Decision == ApprovalDecision.Approved && a.Subject!.StartsWith("retention-extension:", StringComparison.Ordinal));
-        fakes.Storage.Verify(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+        Assert.Contains(
+            fakes.Approvals.Values,
+            a => a.Role == "steward"
+                && a.Decision == ApprovalDecision.Approved
+                && a.Subject!.StartsWith("retention-extension:", StringComparison.Ordinal));
+        fakes.Storage.Verify(
+            s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()),
+            Times.Never);
     }
 
     [Fact]
@@ -129,7 +140,9 @@ public sealed class RetentionCaseWorkflowTests
         await host.DecideAsync(request, "reject", "Retention already exceeds the funder's requirement.", linkIndex: 1);
         var done = await host.RunToCompletionAsync(id);
 
-        Assert.Contains(fakes.Sent, n => n.Kind == NotificationKind.Rejection && n.Subject.StartsWith("Extension not granted", StringComparison.Ordinal));
+        Assert.Contains(
+            fakes.Sent,
+            n => n.Kind == NotificationKind.Rejection && n.Subject.StartsWith("Extension not granted", StringComparison.Ordinal));
         var result = done.ReadOutputAs<RetentionCaseResult>()!;
         Assert.Equal(RetentionCaseOutcome.Archived, result.Outcome);
         Assert.Equal(dataset.KeepUntil, fakes.Dataset(Dmp, "imaging").KeepUntil);
@@ -198,7 +211,9 @@ public sealed class RetentionCaseWorkflowTests
 
         Assert.Equal(RetentionCaseOutcome.NotApproved, done.ReadOutputAs<RetentionCaseResult>()!.Outcome);
         Assert.Equal(3, fakes.Blobs[dataset.Container].Count);
-        fakes.Storage.Verify(s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()), Times.Never);
+        fakes.Storage.Verify(
+            s => s.MarkForDeletionAsync(It.IsAny<string>(), It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>()),
+            Times.Never);
         Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.disposal_not_approved");
     }
 

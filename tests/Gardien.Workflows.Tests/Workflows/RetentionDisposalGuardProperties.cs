@@ -42,7 +42,18 @@ public sealed class RetentionDisposalGuardProperties
         }
     }
 
-    private static World Make(int keepOffset, int todayOffset, byte state, byte action, bool regHold, bool storageHold, bool openCase, bool personal, bool sensitive, bool noKeepUntil, byte[] approvalSeeds)
+    private static World Make(
+        int keepOffset,
+        int todayOffset,
+        byte state,
+        byte action,
+        bool regHold,
+        bool storageHold,
+        bool openCase,
+        bool personal,
+        bool sensitive,
+        bool noKeepUntil,
+        byte[] approvalSeeds)
     {
         var keepUntil = Base.AddDays(keepOffset % 400);
         var dataset = new DatasetRecord
@@ -87,11 +98,27 @@ public sealed class RetentionDisposalGuardProperties
         [.. world.Approvals.Select(a => new ApprovalFact(a.Role, a.Decision, a.Subject))]);
 
     [Property(MaxTest = 500)]
-    public bool DisposalGuard_Allows_OnlyWhenDueUnheldAndApproved(int keepOffset, int todayOffset, byte state, byte action, bool regHold, bool storageHold, bool openCase, bool personal, bool sensitive, bool noKeepUntil, byte[] approvals)
+    public bool DisposalGuard_Allows_OnlyWhenDueUnheldAndApproved(
+        int keepOffset,
+        int todayOffset,
+        byte state,
+        byte action,
+        bool regHold,
+        bool storageHold,
+        bool openCase,
+        bool personal,
+        bool sensitive,
+        bool noKeepUntil,
+        byte[] approvals)
     {
-        var world = Make(keepOffset, todayOffset, state, action, regHold, storageHold, openCase, personal, sensitive, noKeepUntil, approvals);
+        var world = Make(
+            keepOffset, todayOffset, state, action, regHold, storageHold, openCase, personal, sensitive, noKeepUntil, approvals);
         var decision = DisposalGuard.Evaluate(Facts(world), world.Today);
-        return !decision.Allowed || (world.DueByDate && !world.Held && world.Approved() && world.Dataset.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion);
+        return !decision.Allowed
+            || (world.DueByDate
+                && !world.Held
+                && world.Approved()
+                && world.Dataset.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion);
     }
 
     [Property(MaxTest = 300)]
@@ -102,34 +129,62 @@ public sealed class RetentionDisposalGuardProperties
         var approvals = DisposalGuard.RequiredRoles(disposal, personal, sensitive)
             .Select(role => new ApprovalFact(role, ApprovalDecision.Approved, DisposalGuard.ApprovalSubject("d", "s", keepUntil)))
             .ToList();
-        var facts = new DisposalFacts("d", "s", DatasetState.Provisioned, keepUntil, disposal, false, null, false, personal, sensitive, approvals, keepUntil);
+        var facts = new DisposalFacts(
+            "d", "s", DatasetState.Provisioned, keepUntil, disposal, false, null, false, personal, sensitive, approvals, keepUntil);
         return DisposalGuard.Evaluate(facts, keepUntil.AddDays(extraDays)).Allowed;
     }
 
     [Property(MaxTest = 200)]
-    public bool DisposeActivity_TouchesStorage_OnlyWhenGuardConditionsHold(int keepOffset, int todayOffset, byte state, byte action, bool regHold, bool storageHold, bool openCase, bool personal, bool sensitive, bool noKeepUntil, byte[] approvals)
+    public bool DisposeActivity_TouchesStorage_OnlyWhenGuardConditionsHold(
+        int keepOffset,
+        int todayOffset,
+        byte state,
+        byte action,
+        bool regHold,
+        bool storageHold,
+        bool openCase,
+        bool personal,
+        bool sensitive,
+        bool noKeepUntil,
+        byte[] approvals)
     {
-        var world = Make(keepOffset, todayOffset, state, action, regHold, storageHold, openCase, personal, sensitive, noKeepUntil, approvals);
+        var world = Make(
+            keepOffset, todayOffset, state, action, regHold, storageHold, openCase, personal, sensitive, noKeepUntil, approvals);
         var (registry, storage, audit) = Ports(world);
         var activity = new DisposeDatasetActivity(registry.Object, storage.Object, audit.Object);
         var expectedKeepUntil = world.Dataset.KeepUntil ?? Base;
         var at = new DateTimeOffset(world.Today.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
-        activity.RunAsync(new TestActivityContext(), new DisposeDatasetInput("dmp-1", "ds-1", expectedKeepUntil, at, at.AddDays(30), "system:test")).GetAwaiter().GetResult();
+        activity.RunAsync(
+            new TestActivityContext(),
+            new DisposeDatasetInput("dmp-1", "ds-1", expectedKeepUntil, at, at.AddDays(30), "system:test")).GetAwaiter().GetResult();
 
-        var touched = storage.Invocations.Any(i => i.Method.Name is nameof(IStorageProvisioner.MarkForDeletionAsync) or nameof(IStorageProvisioner.SetTierAsync) or nameof(IStorageProvisioner.PurgeAsync))
+        var touched = storage.Invocations.Any(
+            i => i.Method.Name is nameof(IStorageProvisioner.MarkForDeletionAsync) or nameof(IStorageProvisioner.SetTierAsync) or nameof(
+                IStorageProvisioner.PurgeAsync))
             || registry.Invocations.Any(i => i.Method.Name == nameof(IGovernanceRegistry.UpsertDatasetAsync));
         var safe = world.DueByDate && !world.Held && world.Approved();
         return !touched || safe;
     }
 
     [Property(MaxTest = 200)]
-    public bool PurgeActivity_Purges_OnlyWhenMarkedDueUnheldAndApproved(int keepOffset, int todayOffset, byte state, bool regHold, bool storageHold, bool openCase, bool personal, bool sensitive, byte[] approvals)
+    public bool PurgeActivity_Purges_OnlyWhenMarkedDueUnheldAndApproved(
+        int keepOffset,
+        int todayOffset,
+        byte state,
+        bool regHold,
+        bool storageHold,
+        bool openCase,
+        bool personal,
+        bool sensitive,
+        byte[] approvals)
     {
         var world = Make(keepOffset, todayOffset, state, 0, regHold, storageHold, openCase, personal, sensitive, false, approvals);
         var (registry, storage, audit) = Ports(world);
         var activity = new PurgeDatasetActivity(registry.Object, storage.Object, audit.Object);
         var at = new DateTimeOffset(world.Today.ToDateTime(new TimeOnly(10, 0)), TimeSpan.Zero);
-        activity.RunAsync(new TestActivityContext(), new PurgeDatasetInput("dmp-1", "ds-1", world.Dataset.KeepUntil!.Value, at, "system:test")).GetAwaiter().GetResult();
+        activity.RunAsync(
+            new TestActivityContext(),
+            new PurgeDatasetInput("dmp-1", "ds-1", world.Dataset.KeepUntil!.Value, at, "system:test")).GetAwaiter().GetResult();
 
         var purged = storage.Invocations.Any(i => i.Method.Name == nameof(IStorageProvisioner.PurgeAsync));
         return !purged || (world.DueByDate && !world.Held && world.Approved() && world.Dataset.State == DatasetState.MarkedForDeletion);
@@ -141,24 +196,50 @@ public sealed class RetentionDisposalGuardProperties
     /// only with every approval the policy requires — and when all of that holds, the disposal does happen.
     /// </summary>
     [Property(MaxTest = 12)]
-    public bool RetentionCaseWorkflow_DisposesOnlyOnTimeUnheldAndApproved(byte holdKind, bool personal, bool stewardApproves, bool dpoApproves, byte action) =>
+    public bool RetentionCaseWorkflow_DisposesOnlyOnTimeUnheldAndApproved(
+        byte holdKind,
+        bool personal,
+        bool stewardApproves,
+        bool dpoApproves,
+        byte action) =>
         RunCaseAsync(holdKind % 4, personal, stewardApproves, dpoApproves, Actions[action % Actions.Length]).GetAwaiter().GetResult();
 
-    private static async Task<bool> RunCaseAsync(int holdKind, bool personal, bool stewardApproves, bool dpoApproves, DisposalAction disposal)
+    private static async Task<bool> RunCaseAsync(
+        int holdKind,
+        bool personal,
+        bool stewardApproves,
+        bool dpoApproves,
+        DisposalAction disposal)
     {
         const string dmp = "https://doi.org/10.1234/property";
         var fakes = new PortFakes();
-        var dataset = fakes.AddDataset(dmp, "ds", WorkflowTestEnvironment.Today.AddDays(10), disposal, personal, legalHold: holdKind == 1, openCase: holdKind == 3 ? "complaint-12" : null);
+        var dataset = fakes.AddDataset(
+            dmp,
+            "ds",
+            WorkflowTestEnvironment.Today.AddDays(10),
+            disposal,
+            personal,
+            legalHold: holdKind == 1,
+            openCase: holdKind == 3 ? "complaint-12" : null);
         fakes.StorageHolds[dataset.Container] = holdKind == 2;
         var keepUntil = dataset.KeepUntil!.Value;
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionCaseWorkflow),
-            new RetentionCaseInput { DmpId = dmp, DatasetId = "ds", Container = dataset.Container, KeepUntil = keepUntil, Disposal = disposal, Settings = WorkflowTestEnvironment.Settings },
+            new RetentionCaseInput
+            {
+                DmpId = dmp,
+                DatasetId = "ds",
+                Container = dataset.Container,
+                KeepUntil = keepUntil,
+                Disposal = disposal,
+                Settings = WorkflowTestEnvironment.Settings,
+            },
             RetentionCaseWorkflow.InstanceIdFor(dmp, "ds", keepUntil));
         var answered = new HashSet<string>(StringComparer.Ordinal);
         bool Held() => fakes.Sent.Any(n => n.Subject.StartsWith("Disposal on hold", StringComparison.Ordinal));
-        List<Notification> Pending() => [.. fakes.Sent.Where(n => n.Kind == NotificationKind.ApprovalRequest && !answered.Contains(n.DeduplicationKey))];
+        List<Notification> Pending() =>
+            [.. fakes.Sent.Where(n => n.Kind == NotificationKind.ApprovalRequest && !answered.Contains(n.DeduplicationKey))];
         async Task<bool> Completed() => (await host.Client.GetInstanceAsync(id, getInputsAndOutputs: false))!.IsCompleted;
         while (true)
         {
@@ -172,7 +253,12 @@ public sealed class RetentionDisposalGuardProperties
             {
                 answered.Add(request.DeduplicationKey);
                 var approve = request.To.Contains(DpoEmail) ? dpoApproves : stewardApproves;
-                await host.DecideAsync(request, approve ? "approve" : "reject", approve ? null : "No.", linkIndex: approve ? 0 : 1, instanceId: request.CorrelationId);
+                await host.DecideAsync(
+                    request,
+                    approve ? "approve" : "reject",
+                    approve ? null : "No.",
+                    linkIndex: approve ? 0 : 1,
+                    instanceId: request.CorrelationId);
             }
         }
 
@@ -180,7 +266,12 @@ public sealed class RetentionDisposalGuardProperties
         var allowed = holdKind == 0
             && (!required.Contains(DisposalGuard.StewardRole) || stewardApproves)
             && (!required.Contains(DisposalGuard.DpoRole) || dpoApproves);
-        var changes = fakes.AuditEntries.Where(e => e.Action is "dataset.marked_for_deletion" or "dataset.archived" or "dataset.publication_handoff" or "dataset.purged").ToList();
+        var changes = fakes.AuditEntries.Where(
+            e =>
+                e.Action is "dataset.marked_for_deletion"
+                    or "dataset.archived"
+                    or "dataset.publication_handoff"
+                    or "dataset.purged").ToList();
         var touched = changes.Count > 0
             || fakes.Marks.ContainsKey(dataset.Container)
             || fakes.Tiers.ContainsKey(dataset.Container)
@@ -194,8 +285,10 @@ public sealed class RetentionDisposalGuardProperties
     public void DisposalGuard_ApprovalForAnotherKeepUntil_DoesNotCount()
     {
         var keepUntil = new DateOnly(2031, 1, 1);
-        var stale = new ApprovalFact(DisposalGuard.StewardRole, ApprovalDecision.Approved, DisposalGuard.ApprovalSubject("d", "s", keepUntil.AddYears(-1)));
-        var facts = new DisposalFacts("d", "s", DatasetState.Provisioned, keepUntil, DisposalAction.Delete, false, null, false, false, false, [stale]);
+        var stale = new ApprovalFact(
+            DisposalGuard.StewardRole, ApprovalDecision.Approved, DisposalGuard.ApprovalSubject("d", "s", keepUntil.AddYears(-1)));
+        var facts = new DisposalFacts(
+            "d", "s", DatasetState.Provisioned, keepUntil, DisposalAction.Delete, false, null, false, false, false, [stale]);
 
         var decision = DisposalGuard.Evaluate(facts, keepUntil.AddDays(1));
 
@@ -206,8 +299,11 @@ public sealed class RetentionDisposalGuardProperties
     [Fact]
     public void DisposalGuard_PersonalDataDeletion_NeedsStewardAndDpo_ArchiveNeedsNone()
     {
-        Assert.Equal([DisposalGuard.StewardRole, DisposalGuard.DpoRole], DisposalGuard.RequiredRoles(DisposalAction.Delete, personalData: true, sensitiveData: false));
-        Assert.Equal([DisposalGuard.StewardRole], DisposalGuard.RequiredRoles(DisposalAction.Publish, personalData: false, sensitiveData: false));
+        Assert.Equal(
+            [DisposalGuard.StewardRole, DisposalGuard.DpoRole],
+            DisposalGuard.RequiredRoles(DisposalAction.Delete, personalData: true, sensitiveData: false));
+        Assert.Equal(
+            [DisposalGuard.StewardRole], DisposalGuard.RequiredRoles(DisposalAction.Publish, personalData: false, sensitiveData: false));
         Assert.Empty(DisposalGuard.RequiredRoles(DisposalAction.Archive, personalData: true, sensitiveData: true));
     }
 
@@ -217,18 +313,37 @@ public sealed class RetentionDisposalGuardProperties
         var registry = new Mock<IGovernanceRegistry>(MockBehavior.Strict);
         registry.Setup(r => r.GetDatasetAsync("dmp-1", "ds-1", It.IsAny<CancellationToken>())).ReturnsAsync(world.Dataset);
         registry.Setup(r => r.ListApprovalsAsync("dmp-1", null, It.IsAny<CancellationToken>())).ReturnsAsync(world.Approvals);
-        registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>())).ReturnsAsync((DatasetRecord d, CancellationToken _) => d);
+        registry.Setup(r => r.UpsertDatasetAsync(It.IsAny<DatasetRecord>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync((DatasetRecord d, CancellationToken _) => d);
         var storage = new Mock<IStorageProvisioner>(MockBehavior.Strict);
         storage.Setup(s => s.GetContainerAsync("gardien-ds-1", It.IsAny<CancellationToken>()))
-            .ReturnsAsync(new ContainerInfo("gardien-ds-1", new Uri("http://127.0.0.1/c"), new Dictionary<string, string>(), "e", DateTimeOffset.UnixEpoch, null, null, world.StorageHold));
-        storage.Setup(s => s.GetHoldStatusAsync("gardien-ds-1", It.IsAny<CancellationToken>())).ReturnsAsync(new HoldStatus(world.StorageHold, [], null, false));
-        storage.Setup(s => s.ComputeManifestAsync("gardien-ds-1", It.IsAny<CancellationToken>())).ReturnsAsync(new ContainerManifest("gardien-ds-1", 1, 10, "ab"));
-        storage.Setup(s => s.MarkForDeletionAsync("gardien-ds-1", It.IsAny<DateTimeOffset>(), It.IsAny<string>(), It.IsAny<CancellationToken>())).ReturnsAsync(OperationResult.Done);
-        storage.Setup(s => s.SetTierAsync("gardien-ds-1", It.IsAny<StorageTier>(), It.IsAny<CancellationToken>())).ReturnsAsync(OperationResult.Done);
+            .ReturnsAsync(
+                new ContainerInfo(
+                    "gardien-ds-1",
+                    new Uri("http://127.0.0.1/c"),
+                    new Dictionary<string, string>(),
+                    "e",
+                    DateTimeOffset.UnixEpoch,
+                    null,
+                    null,
+                    world.StorageHold));
+        storage.Setup(s => s.GetHoldStatusAsync("gardien-ds-1", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new HoldStatus(world.StorageHold, [], null, false));
+        storage.Setup(s => s.ComputeManifestAsync("gardien-ds-1", It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new ContainerManifest("gardien-ds-1", 1, 10, "ab"));
+        storage.Setup(
+            s => s.MarkForDeletionAsync(
+                "gardien-ds-1",
+                It.IsAny<DateTimeOffset>(),
+                It.IsAny<string>(),
+                It.IsAny<CancellationToken>())).ReturnsAsync(OperationResult.Done);
+        storage.Setup(s => s.SetTierAsync("gardien-ds-1", It.IsAny<StorageTier>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(OperationResult.Done);
         storage.Setup(s => s.PurgeAsync("gardien-ds-1", It.IsAny<DateTimeOffset>(), It.IsAny<CancellationToken>()))
             .ReturnsAsync(new PurgeResult(PurgeOutcome.Purged, new ContainerManifest("gardien-ds-1", 1, 10, "ab"), "purged"));
         var audit = new Mock<IAuditLog>(MockBehavior.Strict);
-        audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>())).ReturnsAsync(new AuditReceipt(1, "h", "l", false));
+        audit.Setup(a => a.AppendAsync(It.IsAny<AuditEntry>(), It.IsAny<CancellationToken>()))
+            .ReturnsAsync(new AuditReceipt(1, "h", "l", false));
         return (registry, storage, audit);
     }
 }

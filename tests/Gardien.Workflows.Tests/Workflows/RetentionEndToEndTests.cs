@@ -44,10 +44,14 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         var caseId = RetentionCaseWorkflow.InstanceIdFor(Dmp, "mri-raw", dataset.KeepUntil!.Value);
         Assert.Contains(sweep.Items, i => i.CaseInstanceId == caseId && i.Action == SweepAction.CaseStarted && i.Window == 90);
 
-        var notice = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.RetentionNotice && n.Subject.StartsWith("Retention notice (90 days)", StringComparison.Ordinal));
+        var notice = await world.Host.RunUntilNotifiedAsync(
+            caseId,
+            n => n.Kind == NotificationKind.RetentionNotice
+                && n.Subject.StartsWith("Retention notice (90 days)", StringComparison.Ordinal));
         Assert.Contains(Pi, notice.To);
         await world.Host.DecideAsync(notice, "approve");
-        var request = await world.Host.RunUntilNotifiedAsync(caseId, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(StewardEmail));
+        var request = await world.Host.RunUntilNotifiedAsync(
+            caseId, n => n.Kind == NotificationKind.ApprovalRequest && n.To.Contains(StewardEmail));
         Assert.True(world.Host.Time.GetUtcNow() >= Midnight(dataset.KeepUntil.Value), "the steward is asked only on the due date");
         await world.Host.DecideAsync(request, "approve");
         await world.Host.RunUntilNotifiedAsync(caseId, n => n.Subject.StartsWith("Marked for deletion", StringComparison.Ordinal));
@@ -56,7 +60,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
 
         var result = done.ReadOutputAs<RetentionCaseResult>()!;
         Assert.True(result.Outcome == RetentionCaseOutcome.Disposed, $"{result.Outcome}: {result.Detail}");
-        Assert.Equal(3, world.Sent.Count(n => n.CorrelationId == caseId && n.Subject.StartsWith("Retention notice", StringComparison.Ordinal)));
+        Assert.Equal(
+            3, world.Sent.Count(n => n.CorrelationId == caseId && n.Subject.StartsWith("Retention notice", StringComparison.Ordinal)));
         Assert.False(await world.Blobs.GetBlobContainerClient(dataset.Container).ExistsAsync());
         Assert.Equal(DatasetState.Disposed, (await world.Registry.GetDatasetAsync(Dmp, "mri-raw"))!.State);
 
@@ -71,7 +76,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         Assert.Contains(certificate.Approvals, a => a.Role == "pi" && a.Decision == "Approved");
         Assert.Equal(3, certificate.NoticesSentAt.Count);
         Assert.True(certificate.Phase2At - certificate.Phase1At >= TimeSpan.FromDays(30), "the purge waits for the deletion grace");
-        Assert.True(DateOnly.FromDateTime(certificate.Phase1At!.Value.UtcDateTime) >= dataset.KeepUntil, "nothing happens before keep-until");
+        Assert.True(
+            DateOnly.FromDateTime(certificate.Phase1At!.Value.UtcDateTime) >= dataset.KeepUntil, "nothing happens before keep-until");
         var verification = await world.Audit.VerifyAsync();
         Assert.True(verification.Intact, verification.FirstBrokenLink?.Problem);
         Assert.NotEmpty(await world.Inbox.ListAsync(Pi));
@@ -85,7 +91,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         var expectedHash = await world.ManifestHashFromAzuriteAsync(dataset.Container);
 
         await world.Host.RunToCompletionAsync(await world.Retention.StartSweepAsync(WorkflowTestEnvironment.Today));
-        var done = await world.Host.RunToCompletionAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "questionnaires", dataset.KeepUntil!.Value));
+        var done = await world.Host.RunToCompletionAsync(
+            RetentionCaseWorkflow.InstanceIdFor(Dmp, "questionnaires", dataset.KeepUntil!.Value));
 
         var result = done.ReadOutputAs<RetentionCaseResult>()!;
         Assert.True(result.Outcome == RetentionCaseOutcome.Archived, $"{result.Outcome}: {result.Detail}");
@@ -158,7 +165,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
         var dataset = await world.ProvisionAsync(Dmp, "eeg", WorkflowTestEnvironment.Today.AddDays(400), DisposalAction.Delete);
         await world.Blobs.GetBlobContainerClient(dataset.Container).DeleteBlobAsync("raw/file-1.dat");
-        var deleted = new BlobEventInput("evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, WorkflowTestEnvironment.Epoch);
+        var deleted = new BlobEventInput(
+            "evt-deleted-1", BlobEventKind.Deleted, dataset.Container, "raw/file-1.dat", "\"0x1\"", null, WorkflowTestEnvironment.Epoch);
 
         var first = await world.HandleBlobEventAsync(deleted);
         var again = await world.HandleBlobEventAsync(deleted, instanceSuffix: "-redelivered");
@@ -166,7 +174,9 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
         Assert.Equal(BlobEventOutcome.DeletedOutsideDisposal, first.Outcome);
         Assert.Equal(BlobEventOutcome.Duplicate, again.Outcome);
         Assert.Single(await world.AuditActionsAsync(), a => a == "blob.deleted_outside_disposal");
-        Assert.Single(world.Sent, n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Blob deleted outside a disposal", StringComparison.Ordinal));
+        Assert.Single(
+            world.Sent,
+            n => n.Kind == NotificationKind.Alert && n.Subject.StartsWith("Blob deleted outside a disposal", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -174,15 +184,23 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
     {
         await using var world = await LocalRetentionWorld.StartAsync(azurite);
         var dataset = await world.ProvisionAsync(Dmp, "cohort", WorkflowTestEnvironment.Today.AddYears(10), DisposalAction.Delete);
-        await world.Registry.UpsertDmpAsync((await world.Registry.GetDmpAsync(Dmp))! with { ContactEmail = "claire.dubois@neuro-institute.example", ETag = null });
-        foreach (var (email, level) in new[] { ("claire.dubois@neuro-institute.example", AccessLevel.Owner), ("mehdi.benali@neuro-institute.example", AccessLevel.Contributor), ("anna.kowalska@neuro-institute.example", AccessLevel.Reader) })
+        await world.Registry.UpsertDmpAsync(
+            (await world.Registry.GetDmpAsync(Dmp))! with { ContactEmail = "claire.dubois@neuro-institute.example", ETag = null });
+        foreach (var (email, level) in new[]
+        {
+            ("claire.dubois@neuro-institute.example", AccessLevel.Owner),
+            ("mehdi.benali@neuro-institute.example", AccessLevel.Contributor),
+            ("anna.kowalska@neuro-institute.example", AccessLevel.Reader),
+        })
         {
             await world.GrantAsync(dataset, email, level, WorkflowTestEnvironment.Today.AddYears(3));
         }
 
         var id = await world.Retention.StartAccessReviewAsync(Dmp);
         var review = await world.Host.RunUntilNotifiedAsync(id, n => n.Kind == NotificationKind.AccessReview);
-        Assert.Equal(["Keep Anna Kowalska", "Keep Mehdi Benali", "Remove Anna Kowalska", "Remove Mehdi Benali"], review.Links.Select(l => l.Label).Order(StringComparer.Ordinal));
+        Assert.Equal(
+            ["Keep Anna Kowalska", "Keep Mehdi Benali", "Remove Anna Kowalska", "Remove Mehdi Benali"],
+            review.Links.Select(l => l.Label).Order(StringComparer.Ordinal));
         await world.Host.DecideAsync(review, "approve", linkIndex: review.Links.ToList().FindIndex(l => l.Label == "Keep Mehdi Benali"));
         await world.Host.RunUntilAsync(id, async () => (await world.AuditActionsAsync()).Contains("access_review.completed"));
 
@@ -222,9 +240,12 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
 
         private IServiceProvider Services => local.Environment.Services;
 
-        public static async Task<LocalRetentionWorld> StartAsync(AzuriteFixture azurite) => new(await LocalAdaptersWorld.StartAsync(azurite));
+        public static async Task<LocalRetentionWorld> StartAsync(AzuriteFixture azurite) =>
+            new(await LocalAdaptersWorld.StartAsync(azurite));
 
-        /// <summary>A provisioned dataset: its container (through the real provisioner) with three blobs, its DMP and dataset records.</summary>
+        /// <summary>
+        /// A provisioned dataset: its container (through the real provisioner) with three blobs, its DMP and dataset records.
+        /// </summary>
         public async Task<DatasetRecord> ProvisionAsync(string dmpId, string datasetId, DateOnly keepUntil, DisposalAction disposal)
         {
             var container = $"ds-{_id}-{datasetId}";
@@ -280,7 +301,14 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
             var client = Blobs.GetBlobContainerClient(dataset.Container);
             await foreach (var blob in client.GetBlobsAsync())
             {
-                var created = new BlobEventInput("created-" + _id + "-" + blob.Name, BlobEventKind.Created, dataset.Container, blob.Name, blob.Properties.ETag?.ToString(), blob.Properties.ContentLength, WorkflowTestEnvironment.Epoch);
+                var created = new BlobEventInput(
+                    "created-" + _id + "-" + blob.Name,
+                    BlobEventKind.Created,
+                    dataset.Container,
+                    blob.Name,
+                    blob.Properties.ETag?.ToString(),
+                    blob.Properties.ContentLength,
+                    WorkflowTestEnvironment.Epoch);
                 var result = await HandleBlobEventAsync(created);
                 Assert.Equal(BlobEventOutcome.Tagged, result.Outcome);
                 var tags = (await client.GetBlobClient(blob.Name).GetTagsAsync()).Value.Tags;
@@ -291,7 +319,8 @@ public sealed class RetentionEndToEndTests(AzuriteFixture azurite)
 
         public async Task<BlobEventResult> HandleBlobEventAsync(BlobEventInput blobEvent, string instanceSuffix = "")
         {
-            var id = await Host.Client.ScheduleNewAsync(nameof(HandleBlobEventWorkflow), blobEvent, HandleBlobEventWorkflow.InstanceIdFor(blobEvent.EventId) + instanceSuffix);
+            var id = await Host.Client.ScheduleNewAsync(
+                nameof(HandleBlobEventWorkflow), blobEvent, HandleBlobEventWorkflow.InstanceIdFor(blobEvent.EventId) + instanceSuffix);
             var done = await Host.RunToCompletionAsync(id);
             Assert.True(done.Status == WorkflowStatus.Completed, done.FailureDetails?.ToString());
             return done.ReadOutputAs<BlobEventResult>()!;

@@ -28,7 +28,13 @@ public sealed class RetentionServiceTests
     };
 
     private static AuditRecord Record(long sequence, string action, JsonElement? after) =>
-        new(sequence, "p" + sequence, "h" + sequence, new AuditEntry("system:test", action, "i", "dataset:x", DateTimeOffset.UnixEpoch, After: after), "audit/segment-1.jsonl", (int)sequence);
+        new(
+            sequence,
+            "p" + sequence,
+            "h" + sequence,
+            new AuditEntry("system:test", action, "i", "dataset:x", DateTimeOffset.UnixEpoch, After: after),
+            "audit/segment-1.jsonl",
+            (int)sequence);
 
     private static RetentionService Service(DatasetRecord? dataset, params AuditRecord[] trail)
     {
@@ -103,7 +109,8 @@ public sealed class RetentionServiceTests
 
         Assert.Equal(RetentionScheduleWorkflow.InstanceId, id);
         client.Verify(
-            c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()),
+            c => c.ScheduleNewAsync(
+                nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()),
             Times.Once);
     }
 
@@ -128,7 +135,9 @@ public sealed class RetentionServiceTests
     }
 
     private static void SetupSchedule(Mock<IWorkflowClient> client) =>
-        client.Setup(c => c.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()))
+        client.Setup(
+            c => c.ScheduleNewAsync(
+                nameof(RetentionScheduleWorkflow), It.IsAny<RetentionScheduleInput>(), Id, null, It.IsAny<CancellationToken>()))
             .ReturnsAsync(Id);
 
     private const string Id = RetentionScheduleWorkflow.InstanceId;

@@ -12,7 +12,11 @@ public sealed class RetentionSweepWorkflowTests
 {
     private const string Dmp = "https://doi.org/10.1234/health-study";
 
-    private static async Task<RetentionSweepReport> SweepAsync(WorkflowTestEnvironment host, DateOnly date, bool dryRun = false, string? instanceId = null)
+    private static async Task<RetentionSweepReport> SweepAsync(
+        WorkflowTestEnvironment host,
+        DateOnly date,
+        bool dryRun = false,
+        string? instanceId = null)
     {
         var id = await host.Client.ScheduleNewAsync(
             nameof(RetentionSweepWorkflow),
@@ -40,7 +44,8 @@ public sealed class RetentionSweepWorkflowTests
         Assert.Equal(90, report.Items[1].Window);
         foreach (var item in report.Items)
         {
-            var instance = await host.Client.GetInstanceAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, item.DatasetId, item.KeepUntil), getInputsAndOutputs: true);
+            var instance = await host.Client.GetInstanceAsync(
+                RetentionCaseWorkflow.InstanceIdFor(Dmp, item.DatasetId, item.KeepUntil), getInputsAndOutputs: true);
             Assert.NotNull(instance);
             Assert.Equal(item.KeepUntil, instance.ReadInputAs<RetentionCaseInput>()!.KeepUntil);
         }
@@ -56,7 +61,10 @@ public sealed class RetentionSweepWorkflowTests
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
 
         var first = await SweepAsync(host, WorkflowTestEnvironment.Today);
-        var sameDayId = await host.Client.ScheduleNewAsync(nameof(RetentionSweepWorkflow), new RetentionSweepInput(WorkflowTestEnvironment.Today), RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today));
+        var sameDayId = await host.Client.ScheduleNewAsync(
+            nameof(RetentionSweepWorkflow),
+            new RetentionSweepInput(WorkflowTestEnvironment.Today),
+            RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today));
         var second = await SweepAsync(host, WorkflowTestEnvironment.Today.AddDays(1));
 
         Assert.Equal(RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today), sameDayId);
@@ -89,7 +97,8 @@ public sealed class RetentionSweepWorkflowTests
         Assert.Null(await host.Client.GetInstanceAsync(RetentionCaseWorkflow.InstanceIdFor(Dmp, "due-soon", dataset.KeepUntil!.Value)));
         fakes.Notifier.VerifyNoOtherCalls();
         fakes.Audit.VerifyNoOtherCalls();
-        fakes.Storage.Verify(s => s.FindBlobsByTagsAsync(It.IsAny<IReadOnlyList<TagCondition>>(), It.IsAny<CancellationToken>()), Times.Once);
+        fakes.Storage.Verify(
+            s => s.FindBlobsByTagsAsync(It.IsAny<IReadOnlyList<TagCondition>>(), It.IsAny<CancellationToken>()), Times.Once);
     }
 
     [Fact]
@@ -97,7 +106,10 @@ public sealed class RetentionSweepWorkflowTests
     {
         var fakes = new PortFakes();
         var dataset = fakes.AddDataset(Dmp, "tagged", WorkflowTestEnvironment.Today.AddDays(400));
-        var stale = new Dictionary<string, string> { [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(WorkflowTestEnvironment.Today.AddDays(10)) };
+        var stale = new Dictionary<string, string>
+        {
+            [GovernanceMetadata.KeepUntil] = GovernanceMetadata.Date(WorkflowTestEnvironment.Today.AddDays(10)),
+        };
         fakes.Blobs[dataset.Container] = [.. fakes.Blobs[dataset.Container].Select(b => b with { Tags = stale })];
         fakes.Blobs["orphan-container"] = [new StoredBlob("x.csv", "\"1\"", 5, stale, StorageTier.Hot, null)];
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
@@ -120,11 +132,19 @@ public sealed class RetentionSweepWorkflowTests
     {
         var fakes = new PortFakes();
         fakes.Dmps[Dmp] = new DmpRecord { DmpId = Dmp, State = DmpState.Active, ContactEmail = "pi@neuro-institute.example" };
-        fakes.Dmps["https://doi.org/10.1234/rejected"] = new DmpRecord { DmpId = "https://doi.org/10.1234/rejected", State = DmpState.Rejected };
+        fakes.Dmps["https://doi.org/10.1234/rejected"] = new DmpRecord
+        {
+            DmpId = "https://doi.org/10.1234/rejected",
+            State = DmpState.Rejected,
+        };
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
-        var sweeps = Enumerable.Range(1, 3).Select(d => RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today.AddDays(d))).ToList();
+        var sweeps = Enumerable.Range(1, 3).Select(d => RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today.AddDays(d)))
+            .ToList();
 
-        await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput { RunAt = new TimeOnly(2, 0) }, RetentionScheduleWorkflow.InstanceId);
+        await host.Client.ScheduleNewAsync(
+            nameof(RetentionScheduleWorkflow),
+            new RetentionScheduleInput { RunAt = new TimeOnly(2, 0) },
+            RetentionScheduleWorkflow.InstanceId);
         await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () =>
         {
             foreach (var id in sweeps)
@@ -142,7 +162,9 @@ public sealed class RetentionSweepWorkflowTests
         Assert.Null(await host.Client.GetInstanceAsync(RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today)));
         var first = await host.Client.GetInstanceAsync(sweeps[0], getInputsAndOutputs: true);
         Assert.Equal(WorkflowTestEnvironment.Today.AddDays(1), first!.ReadInputAs<RetentionSweepInput>()!.Date);
-        Assert.True(first.CreatedAt >= new DateTimeOffset(WorkflowTestEnvironment.Today.AddDays(1).ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero), "the sweep runs at its time of day");
+        Assert.True(
+            first.CreatedAt >= new DateTimeOffset(WorkflowTestEnvironment.Today.AddDays(1).ToDateTime(new TimeOnly(2, 0)), TimeSpan.Zero),
+            "the sweep runs at its time of day");
         var schedule = await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId);
         Assert.False(schedule!.Status.IsTerminal(), "the schedule is eternal");
         var reviews = await host.Client.QueryInstancesAsync(new WorkflowQuery { InstanceIdPrefix = "access-review-" });
@@ -153,12 +175,16 @@ public sealed class RetentionSweepWorkflowTests
     public async Task Schedule_ADayWhoseStepsFailAfterRetries_IsAuditedAndTheScheduleKeepsSweepingNextDays()
     {
         var fakes = new PortFakes();
-        fakes.Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>())).ThrowsAsync(new InvalidOperationException("registry unavailable"));
+        fakes.Registry.Setup(r => r.ListDmpsAsync(It.IsAny<DmpState?>(), It.IsAny<CancellationToken>()))
+            .ThrowsAsync(new InvalidOperationException("registry unavailable"));
         await using var host = await WorkflowTestEnvironment.StartAsync(fakes);
         var secondDay = RetentionSweepWorkflow.InstanceIdFor(WorkflowTestEnvironment.Today.AddDays(2));
 
-        await host.Client.ScheduleNewAsync(nameof(RetentionScheduleWorkflow), new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId);
-        await host.RunUntilAsync(RetentionScheduleWorkflow.InstanceId, async () => (await host.Client.GetInstanceAsync(secondDay, getInputsAndOutputs: false))?.Status == WorkflowStatus.Completed);
+        await host.Client.ScheduleNewAsync(
+            nameof(RetentionScheduleWorkflow), new RetentionScheduleInput(), RetentionScheduleWorkflow.InstanceId);
+        await host.RunUntilAsync(
+            RetentionScheduleWorkflow.InstanceId,
+            async () => (await host.Client.GetInstanceAsync(secondDay, getInputsAndOutputs: false))?.Status == WorkflowStatus.Completed);
 
         Assert.Contains(fakes.AuditEntries, e => e.Action == "retention.schedule_run_failed");
         Assert.False((await host.Client.GetInstanceAsync(RetentionScheduleWorkflow.InstanceId))!.Status.IsTerminal());

@@ -6,10 +6,15 @@ using static Gardien.Testing.Workflows.IntakeTestDmps;
 
 namespace Gardien.Workflows.Tests.Workflows;
 
-/// <summary>Storage limits are checked before anyone is asked to approve; a refused request is not retried and is reported in one line.</summary>
+/// <summary>
+/// Storage limits are checked before anyone is asked to approve; a refused request is not retried and is reported in one line.
+/// </summary>
 public sealed class StorageFailureTests
 {
-    private const string SdkDump = "Service request failed.\nStatus: 400 (The metadata specified is invalid. It has characters that are not permitted.)\nErrorCode: InvalidMetadata\n\nContent:\n<?xml version=\"1.0\"?><Error><Code>InvalidMetadata</Code></Error>\n\nHeaders:\nServer: Azurite-Blob/3.35.0\nx-ms-request-id: 5bd4a3c2\nContent-Type: application/xml";
+    private const string SdkDump =
+        "Service request failed.\nStatus: 400 (The metadata specified is invalid. It has characters that are not permitted.)\nErrorCode: "
+        + "InvalidMetadata\n\nContent:\n<?xml version=\"1.0\"?><Error><Code>InvalidMetadata</Code></Error>\n\nHeaders:\nServer: "
+        + "Azurite-Blob/3.35.0\nx-ms-request-id: 5bd4a3c2\nContent-Type: application/xml";
 
     [Fact]
     public async Task Intake_DatasetIdTooLongForStorage_IsInvalidBeforeAnyApproval()
@@ -35,7 +40,8 @@ public sealed class StorageFailureTests
     {
         // 100 CJK characters: within the length limit, 900 characters once percent-encoded.
         id = id == "CJK×100" ? new string('数', 100) : id;
-        var plan = Governance.TestDmps.Evaluate(Governance.TestDmps.Dmp(Governance.TestDmps.Dataset(id, distributions: Governance.TestDmps.Distribution())));
+        var plan = Governance.TestDmps.Evaluate(
+            Governance.TestDmps.Dmp(Governance.TestDmps.Dataset(id, distributions: Governance.TestDmps.Distribution())));
         var error = Assert.Single(plan.AllFindings(), f => f.Code == "DatasetIdNotStorable");
         Assert.Equal("/dmp/dataset/0/dataset_id/identifier", error.Path);
         Assert.Contains(expected, error.Message, StringComparison.Ordinal);
@@ -44,8 +50,12 @@ public sealed class StorageFailureTests
     [Fact]
     public void Plan_DmpIdTooLong_IsAnErrorAtItsPath()
     {
-        var dmp = Governance.TestDmps.Dmp(Governance.TestDmps.Dataset(distributions: Governance.TestDmps.Distribution())) with { DmpId = new Gardien.Workflows.Madmp.Identifier(new string('d', 300), "other") };
-        Assert.Equal("/dmp/dmp_id/identifier", Assert.Single(Governance.TestDmps.Evaluate(dmp).Findings, f => f.Code == "DmpIdNotStorable").Path);
+        var dmp = Governance.TestDmps.Dmp(Governance.TestDmps.Dataset(distributions: Governance.TestDmps.Distribution())) with
+        {
+            DmpId = new Gardien.Workflows.Madmp.Identifier(new string('d', 300), "other"),
+        };
+        Assert.Equal(
+            "/dmp/dmp_id/identifier", Assert.Single(Governance.TestDmps.Evaluate(dmp).Findings, f => f.Code == "DmpIdNotStorable").Path);
     }
 
     [Theory]
@@ -61,16 +71,21 @@ public sealed class StorageFailureTests
     public void RetryPolicy_SdkFailureLetThroughByAnAdapter_IsRetriedOnlyWhenTransient(int status, bool retried)
     {
         var failure = new TaskFailureDetails("Gardien.Workflows.Ports.SomeWrapper", "activity failed",
-            InnerFailure: new TaskFailureDetails("Azure.RequestFailedException", SdkDump.Replace("Status: 400", $"Status: {status}", StringComparison.Ordinal)));
+            InnerFailure: new TaskFailureDetails(
+                "Azure.RequestFailedException", SdkDump.Replace("Status: 400", $"Status: {status}", StringComparison.Ordinal)));
         Assert.Equal(retried, ActivityRetryPolicies.IsRetryable(failure));
     }
 
     [Fact]
     public void ForUser_SdkFailure_IsOneLineWithoutTheHttpDump()
     {
-        var text = FailureMessages.ForUser(new TaskFailureDetails("Outer", "wrapper", InnerFailure: new TaskFailureDetails("Azure.RequestFailedException", SdkDump)));
+        var text = FailureMessages.ForUser(
+            new TaskFailureDetails("Outer", "wrapper", InnerFailure: new TaskFailureDetails("Azure.RequestFailedException", SdkDump)));
 
-        Assert.Equal("the storage service refused the request: The metadata specified is invalid. It has characters that are not permitted. (HTTP 400, InvalidMetadata)", text);
+        Assert.Equal(
+            "the storage service refused the request: The metadata specified is invalid. It has characters that are not permitted. "
+            + "(HTTP 400, InvalidMetadata)",
+            text);
     }
 
     [Fact]
@@ -82,7 +97,9 @@ public sealed class StorageFailureTests
     {
         var ensureCalls = 0;
         await using var host = await WorkflowTestEnvironment.StartAsync(h => h.Fault = call =>
-            call == "Storage.EnsureContainer" && Interlocked.Increment(ref ensureCalls) > 0 ? new Azure.RequestFailedException(400, SdkDump, "InvalidMetadata", null) : null);
+            call == "Storage.EnsureContainer" && Interlocked.Increment(ref ensureCalls) > 0
+                ? new Azure.RequestFailedException(400, SdkDump, "InvalidMetadata", null)
+                : null);
 
         var submitted = await host.Submissions.SubmitAsync(Json(), "user:" + PiEmail);
         var output = (await host.ApproveAllUntilCompletedAsync(submitted.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!;

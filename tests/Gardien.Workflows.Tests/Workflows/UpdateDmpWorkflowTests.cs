@@ -20,7 +20,9 @@ public sealed class UpdateDmpWorkflowTests
     }
 
     private static IReadOnlyList<string> AskedFor(WorkflowTestEnvironment host, string instanceId) =>
-        [.. host.Sent.Where(m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(m => m.To).Order(StringComparer.Ordinal)];
+        [.. host.Sent.Where(
+            m => m.Kind == NotificationKind.ApprovalRequest && m.CorrelationId.StartsWith(instanceId, StringComparison.Ordinal)).SelectMany(
+                m => m.To).Order(StringComparer.Ordinal)];
 
     [Fact]
     public async Task Update_ShortenedRetention_AsksOnlyDpoAndPi_ThenRetagsContainerAndBlobs()
@@ -30,18 +32,21 @@ public sealed class UpdateDmpWorkflowTests
         var container = host.Datasets[(DmpId, "ds-open")].Container;
         host.Ports.AddBlob(container, "results.csv", new() { [GovernanceMetadata.KeepUntil] = "2040-12-31" });
 
-        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2035-12-31"))));
+        var routed = await host.Router.RouteAsync(
+            new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2035-12-31"))));
         var output = (await host.ApproveAllUntilCompletedAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
 
         Assert.Equal(DmpRoute.Update, routed.Route);
         Assert.Equal(UpdateState.Applied, output.State);
         Assert.Equal([PiEmail, DpoEmail], AskedFor(host, routed.InstanceId!));
-        Assert.Equal([ApprovalRole.PrincipalInvestigator, ApprovalRole.DataProtectionOfficer], output.Approvals.Select(a => a.Role).Order());
+        Assert.Equal(
+            [ApprovalRole.PrincipalInvestigator, ApprovalRole.DataProtectionOfficer], output.Approvals.Select(a => a.Role).Order());
         Assert.Equal(new DateOnly(2035, 12, 31), host.Datasets[(DmpId, "ds-open")].KeepUntil);
         Assert.Equal("2035-12-31", host.ContainerMetadata[container][GovernanceMetadata.KeepUntil]);
         Assert.Equal("2035-12-31", host.Ports.BlobTags(container, "results.csv")[GovernanceMetadata.KeepUntil]);
         Assert.Equal(V2, host.Dmps[DmpId].Modified);
-        Assert.Equal(new DateOnly(2035, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);
+        Assert.Equal(
+            new DateOnly(2035, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);
         var audited = Assert.Single(host.AuditEntries, e => e.Action == "dataset.retention_changed");
         Assert.Contains("2040-12-31", audited.Before!.Value.GetRawText(), StringComparison.Ordinal);
         host.Storage.Verify(s => s.EnsureContainerAsync(It.IsAny<ContainerSpec>(), It.IsAny<CancellationToken>()), Times.Once);
@@ -153,7 +158,8 @@ public sealed class UpdateDmpWorkflowTests
         await using var host = await WorkflowTestEnvironment.StartAsync();
         await GovernAsync(host, Json(V1, datasets: new DatasetSpec("ds-open", AvailableUntil: "2040-12-31")));
 
-        var routed = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2030-12-31"))));
+        var routed = await host.Router.RouteAsync(
+            new DmpEvent(DmpId, Json(V2, datasets: new DatasetSpec("ds-open", AvailableUntil: "2030-12-31"))));
         var awaiting = await host.WaitForCustomStatusAsync<IntakeStatus>(routed.InstanceId!, s => s.Stage == "awaiting-approvals");
         await host.DecideAsync(DpoEmail, "reject", "the cohort consent requires 2040");
         var output = (await host.CompletionAsync(routed.InstanceId!)).ReadOutputAs<UpdateDmpOutput>()!;
@@ -162,7 +168,8 @@ public sealed class UpdateDmpWorkflowTests
         Assert.Equal(["principal investigator: " + PiEmail, "data protection officer: " + DpoEmail], awaiting!.Awaiting);
         Assert.Contains("the cohort consent requires 2040", output.Reason, StringComparison.Ordinal);
         Assert.Equal(new DateOnly(2040, 12, 31), host.Datasets[(DmpId, "ds-open")].KeepUntil);
-        Assert.Equal(new DateOnly(2040, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);
+        Assert.Equal(
+            new DateOnly(2040, 12, 31), GovernanceJson.DeserializePlan(host.Dmps[DmpId].ActivePlanJson!)!.Datasets[0].Retention.KeepUntil);
         Assert.Equal(DmpState.Active, host.Dmps[DmpId].State);
         var told = host.SentTo(PiEmail, NotificationKind.Rejection).Single(m => m.CorrelationId == routed.InstanceId);
         Assert.Contains("the cohort consent requires 2040", told.Body, StringComparison.Ordinal);
@@ -176,7 +183,8 @@ public sealed class UpdateDmpWorkflowTests
         // v2 arrives first and goes into intake; v1 arrives while v2 awaits its approval.
         var intake = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V2)));
         await host.WaitForMessageAsync(PiEmail, NotificationKind.ApprovalRequest);
-        var late = await host.Router.RouteAsync(new DmpEvent(DmpId, Json(V1, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra")])));
+        var late = await host.Router.RouteAsync(
+            new DmpEvent(DmpId, Json(V1, datasets: [new DatasetSpec("ds-open"), new DatasetSpec("ds-extra")])));
         await host.DecideAsync(PiEmail, "approve");
         Assert.Equal(IntakeState.Active, (await host.CompletionAsync(intake.InstanceId!)).ReadOutputAs<IntakeDmpOutput>()!.State);
 

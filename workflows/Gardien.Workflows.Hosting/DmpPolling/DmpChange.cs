@@ -33,7 +33,9 @@ public sealed record DmpChange(string Tool, string DmpId, string? ToolId, DateTi
     /// <summary>The CloudEvent source: <c>/gardien/dmp-tools/{tool}</c>.</summary>
     public string Source => "/gardien/dmp-tools/" + Tool;
 
-    public string EventId => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{Tool}\n{DmpId}\n{Modified.UtcTicks.ToString(CultureInfo.InvariantCulture)}")))[..32];
+    public string EventId =>
+        Convert.ToHexStringLower(
+            SHA256.HashData(Encoding.UTF8.GetBytes($"{Tool}\n{DmpId}\n{Modified.UtcTicks.ToString(CultureInfo.InvariantCulture)}")))[..32];
 
     /// <summary>The event's data: tool, id (the tool's, else the dmp_id), dmp_id and modified.</summary>
     public DmpChangeReference Reference => new(Tool, ToolId ?? DmpId, DmpId, Modified);
@@ -57,11 +59,15 @@ public interface IDmpChangePublisher
 
 /// <summary>The poller's durable position per tool.</summary>
 /// <param name="Watermark">The latest <c>modified</c> published.</param>
-/// <param name="Recent">Versions published within the overlap window before <paramref name="Watermark"/> ("dmpId\nticks"), not published twice.</param>
+/// <param name="Recent">Versions published within the overlap window before <paramref name="Watermark"/> ("dmpId\nticks"), not published
+/// twice.</param>
 /// <param name="ETag">The stored version; null for a new checkpoint.</param>
 public sealed record DmpPollCheckpoint(string Tool, DateTimeOffset? Watermark, IReadOnlyList<string> Recent, string? ETag = null);
 
-/// <summary>Stores the poller's checkpoints (a table in Azure). Saves are optimistic: a stale ETag throws <see cref="Workflows.Ports.ConcurrencyConflictException"/>.</summary>
+/// <summary>
+/// Stores the poller's checkpoints (a table in Azure). Saves are optimistic: a stale ETag throws
+/// <see cref="Workflows.Ports.ConcurrencyConflictException"/>.
+/// </summary>
 public interface IDmpPollCheckpointStore
 {
     Task<DmpPollCheckpoint?> GetAsync(string tool, CancellationToken cancellationToken = default);

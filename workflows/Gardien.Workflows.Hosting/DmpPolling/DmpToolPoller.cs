@@ -17,7 +17,12 @@ public sealed record DmpToolPollerOptions
 /// <param name="Published">Versions published in this poll.</param>
 /// <param name="Skipped">DMPs listed without a <c>modified</c> (no version to publish), with the reason.</param>
 /// <param name="Error">Why the tool's poll stopped early; its checkpoint stays before the first unpublished version.</param>
-public sealed record DmpToolPollResult(string Tool, IReadOnlyList<DmpChange> Published, IReadOnlyList<string> Skipped, DateTimeOffset? Watermark, string? Error);
+public sealed record DmpToolPollResult(
+    string Tool,
+    IReadOnlyList<DmpChange> Published,
+    IReadOnlyList<string> Skipped,
+    DateTimeOffset? Watermark,
+    string? Error);
 
 /// <summary>
 /// DMP tools send no webhooks: a timer in each host calls <see cref="PollAsync"/>, which asks every tool for plans
@@ -51,7 +56,8 @@ public sealed class DmpToolPoller(
 
     private async Task<DmpToolPollResult> PollToolAsync(DmpToolSource tool, CancellationToken cancellationToken)
     {
-        var checkpoint = await checkpoints.GetAsync(tool.Name, cancellationToken).ConfigureAwait(false) ?? new DmpPollCheckpoint(tool.Name, null, []);
+        var checkpoint = await checkpoints.GetAsync(tool.Name, cancellationToken).ConfigureAwait(false)
+            ?? new DmpPollCheckpoint(tool.Name, null, []);
         var published = new List<DmpChange>();
         var skipped = new List<string>();
         // A tool's failure (unreachable, a publisher refusing, a checkpoint conflict) stops that tool only; the others poll.
@@ -65,7 +71,9 @@ public sealed class DmpToolPoller(
             {
                 if (summary.Modified is not { } modified)
                 {
-                    skipped.Add($"{summary.DmpId}: the tool reports no modified date, so a new version cannot be told from an old one; set dmp.modified.");
+                    skipped.Add(
+                        $"{summary.DmpId}: the tool reports no modified date, so a new version cannot be told from an old one; "
+                        + "set dmp.modified.");
                 }
                 else if (!recent.Contains(Key(summary.DmpId, modified)) && (since is null || modified > since))
                 {
@@ -79,7 +87,13 @@ public sealed class DmpToolPoller(
                 foreach (var summary in batch)
                 {
                     var known = await registry.GetDmpAsync(summary.DmpId, cancellationToken).ConfigureAwait(false);
-                    changes.Add(new DmpChange(tool.Name, summary.DmpId, summary.ToolId, summary.Modified!.Value, known is null ? DmpChangeKind.Submitted : DmpChangeKind.Updated));
+                    changes.Add(
+                        new DmpChange(
+                            tool.Name,
+                            summary.DmpId,
+                            summary.ToolId,
+                            summary.Modified!.Value,
+                            known is null ? DmpChangeKind.Submitted : DmpChangeKind.Updated));
                 }
 
                 await publisher.PublishAsync(changes, cancellationToken).ConfigureAwait(false);
@@ -96,7 +110,12 @@ public sealed class DmpToolPoller(
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
-            _logger.LogError(ex, "Polling DMP tool {Tool} stopped after {Count} published versions; the checkpoint stays at {Watermark}", tool.Name, published.Count, checkpoint.Watermark);
+            _logger.LogError(
+                ex,
+                "Polling DMP tool {Tool} stopped after {Count} published versions; the checkpoint stays at {Watermark}",
+                tool.Name,
+                published.Count,
+                checkpoint.Watermark);
             return new DmpToolPollResult(tool.Name, published, skipped, checkpoint.Watermark, ex.Message);
         }
     }
@@ -117,5 +136,6 @@ public sealed class DmpToolPoller(
         return checkpoint with { Watermark = watermark, Recent = recent };
     }
 
-    private static string Key(string dmpId, DateTimeOffset modified) => dmpId + "\n" + modified.UtcTicks.ToString(CultureInfo.InvariantCulture);
+    private static string Key(string dmpId, DateTimeOffset modified) =>
+        dmpId + "\n" + modified.UtcTicks.ToString(CultureInfo.InvariantCulture);
 }

@@ -39,7 +39,9 @@ public static class DmpCloudEvents
         {
             var json = data.GetRawText();
             var dmpId = DmpSubmissionService.ExtractDmpId(json)
-                ?? throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmp/dmp_id/identifier is missing; Gardien needs it to recognise the DMP.");
+                ?? throw new FormatException(
+                    $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmp/dmp_id/identifier is missing; "
+                    + "Gardien needs it to recognise the DMP.");
             return dmp.ValueKind == JsonValueKind.Object
                 ? new DmpEvent(dmpId, json, DmpSubmissionService.ExtractModified(json), submittedBy)
                 : throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/dmp must be an object.");
@@ -54,12 +56,15 @@ public static class DmpCloudEvents
         {
             modified = DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var parsed)
                 ? parsed
-                : throw new FormatException($"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/modified '{text}' is not an ISO 8601 date-time.");
+                : throw new FormatException(
+                    $"Event '{gridEvent.Id}' ({gridEvent.Type}): /data/modified '{text}' is not an ISO 8601 date-time.");
         }
 
         return new DmpEvent(id, null, modified, submittedBy);
     }
 
     private static string? Text(JsonElement data, string name) =>
-        data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString()) ? value.GetString()!.Trim() : null;
+        data.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String && !string.IsNullOrWhiteSpace(value.GetString())
+            ? value.GetString()!.Trim()
+            : null;
 }

@@ -27,13 +27,15 @@ public static class EventGridMessages
         }
         catch (JsonException ex)
         {
-            throw new FormatException($"The message is not JSON ({ex.Message}); expected an Event Grid or CloudEvents event or an array of them.", ex);
+            throw new FormatException(
+                $"The message is not JSON ({ex.Message}); expected an Event Grid or CloudEvents event or an array of them.", ex);
         }
 
         var first = root.ValueKind == JsonValueKind.Array ? (root.GetArrayLength() > 0 ? root[0] : default) : root;
         if (first.ValueKind != JsonValueKind.Object)
         {
-            throw new FormatException("The message holds no event object; expected an Event Grid or CloudEvents event or an array of them.");
+            throw new FormatException(
+                "The message holds no event object; expected an Event Grid or CloudEvents event or an array of them.");
         }
 
         try
@@ -66,7 +68,8 @@ public static class EventGridMessages
         var buffer = new byte[text.Length];
         return Convert.TryFromBase64String(text, buffer, out var length)
             ? Encoding.UTF8.GetString(buffer, 0, length).Trim()
-            : throw new FormatException("The message is neither JSON nor Base64-encoded JSON; expected an Event Grid or CloudEvents event.");
+            : throw new FormatException(
+                "The message is neither JSON nor Base64-encoded JSON; expected an Event Grid or CloudEvents event.");
     }
 
     private static GridEvent FromGridEvent(EventGridEvent e) =>

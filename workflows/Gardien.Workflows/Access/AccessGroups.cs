@@ -14,7 +14,12 @@ public static class AccessGroups
         $"Gardien: {level} access to dataset '{datasetId}' of DMP '{dmpId}'";
 
     /// <summary>Resolves a person by directory id, then e-mail, then ORCID; null when the directory does not know them.</summary>
-    public static async Task<DirectoryUser?> ResolveUserAsync(IDirectory directory, string? principalId, string? email, string? orcid, CancellationToken cancellationToken)
+    public static async Task<DirectoryUser?> ResolveUserAsync(
+        IDirectory directory,
+        string? principalId,
+        string? email,
+        string? orcid,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(directory);
         if (!string.IsNullOrWhiteSpace(principalId) && await directory.GetUserAsync(principalId, cancellationToken) is { } byId)

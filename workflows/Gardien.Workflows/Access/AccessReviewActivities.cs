@@ -14,7 +14,12 @@ public sealed record ReviewMember(string PrincipalId, string DisplayName, string
 
 /// <param name="DmpState">Null when the registry does not know the DMP.</param>
 /// <param name="AccessEndsOn">Last day of access (project end + grace), from the plan in force, else the latest grant end.</param>
-public sealed record AccessReviewSnapshot(DmpState? DmpState, string? Title, string? PiEmail, DateOnly? AccessEndsOn, IReadOnlyList<ReviewMember> Members);
+public sealed record AccessReviewSnapshot(
+    DmpState? DmpState,
+    string? Title,
+    string? PiEmail,
+    DateOnly? AccessEndsOn,
+    IReadOnlyList<ReviewMember> Members);
 
 /// <summary>
 /// Reads what an access review needs: the DMP (state, PI, the plan's access end) and the active grants grouped by
@@ -86,7 +91,8 @@ public sealed class ConfirmGrantsActivity(IGovernanceRegistry registry, IAuditLo
         var wanted = input.PrincipalIds.ToHashSet(StringComparer.Ordinal);
         var grants = await registry.ListGrantsAsync(input.DmpId, null, ct);
         var confirmed = 0;
-        foreach (var grant in grants.Where(g => g.State == GrantState.Active && wanted.Contains(g.PrincipalId) && g.ConfirmedAt != input.At))
+        foreach (var grant in grants.Where(
+            g => g.State == GrantState.Active && wanted.Contains(g.PrincipalId) && g.ConfirmedAt != input.At))
         {
             await registry.UpsertGrantAsync(grant with { ConfirmedAt = input.At, ETag = null }, ct);
             confirmed++;
@@ -95,7 +101,8 @@ public sealed class ConfirmGrantsActivity(IGovernanceRegistry registry, IAuditLo
         if (wanted.Count > 0)
         {
             await audit.AppendAsync(
-                AuditEntries.Create(input.Actor, "access_review.confirmed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+                AuditEntries.Create(
+                    input.Actor, "access_review.confirmed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                     after: new { principals = input.PrincipalIds, grantsConfirmed = confirmed }),
                 ct);
         }

@@ -13,7 +13,9 @@ public sealed record AccessReviewsEnsured(int ActiveDmps, IReadOnlyList<string> 
 /// that reviews run whatever path made the DMP active (intake, update, restore). A review that already ended (access
 /// ended at project end + grace) is not restarted: the client never starts an id twice until purged.
 /// </summary>
-public sealed class EnsureAccessReviewsActivity(IWorkflowClient client, IGovernanceRegistry registry) : Activity<string?, AccessReviewsEnsured>
+public sealed class EnsureAccessReviewsActivity(
+    IWorkflowClient client,
+    IGovernanceRegistry registry) : Activity<string?, AccessReviewsEnsured>
 {
     public override async Task<AccessReviewsEnsured> RunAsync(ActivityContext context, string? input)
     {

@@ -6,7 +6,8 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Access;
 
 /// <summary>One person's access to one dataset's container. The person is found by directory id, e-mail or ORCID (first match).</summary>
-/// <param name="ApprovalIds">The approvals that justify the grant; empty only to change an active grant (its approvals are kept). A grant without approvals is refused.</param>
+/// <param name="ApprovalIds">The approvals that justify the grant; empty only to change an active grant (its approvals are kept). A grant
+/// without approvals is refused.</param>
 public sealed record GrantAccessInput
 {
     public required string DmpId { get; init; }
@@ -22,7 +23,13 @@ public sealed record GrantAccessInput
     public required DateTimeOffset At { get; init; }
     public required string Actor { get; init; }
 
-    public static GrantAccessInput FromPlan(string dmpId, DatasetPlan dataset, AccessGrant grant, IReadOnlyList<string> approvalIds, DateTimeOffset at, string actor)
+    public static GrantAccessInput FromPlan(
+        string dmpId,
+        DatasetPlan dataset,
+        AccessGrant grant,
+        IReadOnlyList<string> approvalIds,
+        DateTimeOffset at,
+        string actor)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         ArgumentNullException.ThrowIfNull(grant);
@@ -53,7 +60,15 @@ public enum GrantStatus
 }
 
 /// <param name="PrincipalId">Directory id of the person, when found.</param>
-public sealed record GrantAccessResult(GrantStatus Status, string DatasetId, string Container, string? PrincipalId, string? DisplayName, AccessLevel Level, string? GroupId, IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);
+public sealed record GrantAccessResult(
+    GrantStatus Status,
+    string DatasetId,
+    string Container,
+    string? PrincipalId,
+    string? DisplayName,
+    AccessLevel Level,
+    string? GroupId,
+    IReadOnlyList<NotEnforcedFeature> NotEnforcedLocally);
 
 /// <summary>Several grants in one activity (an intake's datasets, a batch at a time).</summary>
 public sealed record GrantAccessBatchInput(IReadOnlyList<GrantAccessInput> Grants);
@@ -67,7 +82,10 @@ public sealed record GrantAccessBatchResult(IReadOnlyList<GrantAccessResult> Res
 /// Idempotent; audited. The workflows grant in batches (<see cref="GrantAccessBatchActivity"/>); this one stays registered
 /// for instances whose history calls it.
 /// </summary>
-public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit) : Activity<GrantAccessInput, GrantAccessResult>
+public sealed class GrantAccessActivity(
+    IDirectory directory,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<GrantAccessInput, GrantAccessResult>
 {
     public override async Task<GrantAccessResult> RunAsync(ActivityContext context, GrantAccessInput input)
     {
@@ -85,7 +103,10 @@ public sealed class GrantAccessActivity(IDirectory directory, IGovernanceRegistr
 /// a 1,000-dataset intake makes a few hundred directory writes instead of one per person and dataset. Every grant
 /// of the batch is checked for its approvals before anything changes.
 /// </summary>
-public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit) : Activity<GrantAccessBatchInput, GrantAccessBatchResult>
+public sealed class GrantAccessBatchActivity(
+    IDirectory directory,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<GrantAccessBatchInput, GrantAccessBatchResult>
 {
     public override async Task<GrantAccessBatchResult> RunAsync(ActivityContext context, GrantAccessBatchInput input)
     {
@@ -95,11 +116,18 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
             await GrantAsync(directory, registry, audit, context.InstanceId, input.Grants, context.CancellationToken));
     }
 
-    internal static async Task<IReadOnlyList<GrantAccessResult>> GrantAsync(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit, string instanceId, IReadOnlyList<GrantAccessInput> inputs, CancellationToken ct)
+    internal static async Task<IReadOnlyList<GrantAccessResult>> GrantAsync(
+        IDirectory directory,
+        IGovernanceRegistry registry,
+        IAuditLog audit,
+        string instanceId,
+        IReadOnlyList<GrantAccessInput> inputs,
+        CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var users = new Dictionary<(string?, string?, string?), DirectoryUser?>();
-        var plans = new List<(GrantAccessInput Input, DirectoryUser? User, GrantRecord? Existing, IReadOnlyList<string> ApprovalIds)>(inputs.Count);
+        var plans = new List<(GrantAccessInput Input, DirectoryUser? User, GrantRecord? Existing, IReadOnlyList<string> ApprovalIds)>(
+            inputs.Count);
         foreach (var input in inputs)
         {
             var who = (input.PrincipalId, input.Email, input.Orcid);
@@ -117,7 +145,9 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
                 : [];
             if (approvalIds.Count == 0)
             {
-                throw new NonRetryableActivityException($"Refusing to grant {input.Level} access on '{input.Container}' without an approval: every grant must be justified by the approvals its plan requires.");
+                throw new NonRetryableActivityException(
+                    $"Refusing to grant {input.Level} access on '{input.Container}' without an approval: "
+                    + "every grant must be justified by the approvals its plan requires.");
             }
 
             plans.Add((input, user, existing, approvalIds));
@@ -138,7 +168,9 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
 
         // The directory: each (container, level) group once, its new members together; then each person leaves the
         // groups of the other levels on that container, so exactly the granted level remains.
-        var groups = new Dictionary<(string Container, AccessLevel Level), (DirectoryGroup Group, RoleAssignmentResult Assignment, HashSet<string> Added)>();
+        var groups = new Dictionary<
+            (string Container, AccessLevel Level),
+            (DirectoryGroup Group, RoleAssignmentResult Assignment, HashSet<string> Added)>();
         foreach (var byGroup in plans.Where(p => p.User is not null).GroupBy(p => (p.Input.Container, p.Input.Level)))
         {
             var first = byGroup.First().Input;
@@ -179,17 +211,38 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
             if (user is null)
             {
                 await audit.AppendAsync(
-                    AuditEntries.Create(input.Actor, "grant.skipped", instanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
-                        after: new { reason = "principal not found in the directory", email = input.Email, orcid = input.Orcid, level = input.Level.ToString() },
+                    AuditEntries.Create(
+                        input.Actor,
+                        "grant.skipped",
+                        instanceId,
+                        AuditEntries.DatasetSubject(input.DmpId, input.DatasetId),
+                        input.At.UtcDateTime,
+                        after: new
+                        {
+                            reason = "principal not found in the directory",
+                            email = input.Email,
+                            orcid = input.Orcid,
+                            level = input.Level.ToString(),
+                        },
                         discriminator: ":" + (input.Email ?? input.Orcid ?? input.PrincipalId)),
                     ct);
-                results.Add(new GrantAccessResult(GrantStatus.PrincipalNotFound, input.DatasetId, input.Container, null, input.DisplayName, input.Level, null, []));
+                results.Add(
+                    new GrantAccessResult(
+                        GrantStatus.PrincipalNotFound, input.DatasetId, input.Container, null, input.DisplayName, input.Level, null, []));
                 continue;
             }
 
             var (group, assignment, addedUsers) = groups[(input.Container, input.Level)];
             var unchanged = existing is { State: GrantState.Active } && existing.Level == input.Level && !addedUsers.Contains(user.Id);
-            var record = (existing ?? new GrantRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, PrincipalId = user.Id, Level = input.Level, State = GrantState.Active }) with
+            var record = (existing
+                ?? new GrantRecord
+                {
+                    DmpId = input.DmpId,
+                    DatasetId = input.DatasetId,
+                    PrincipalId = user.Id,
+                    Level = input.Level,
+                    State = GrantState.Active,
+                }) with
             {
                 PrincipalKind = PrincipalKind.User,
                 Level = input.Level,
@@ -203,12 +256,36 @@ public sealed class GrantAccessBatchActivity(IDirectory directory, IGovernanceRe
             };
             await registry.UpsertGrantAsync(record, ct);
             await audit.AppendAsync(
-                AuditEntries.Create(input.Actor, "grant.created", instanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
+                AuditEntries.Create(
+                    input.Actor,
+                    "grant.created",
+                    instanceId,
+                    AuditEntries.DatasetSubject(input.DmpId, input.DatasetId),
+                    input.At.UtcDateTime,
                     before: existing is null ? null : new { level = existing.Level.ToString(), state = existing.State.ToString() },
-                    after: new { principalId = user.Id, principal = user.DisplayName, level = input.Level.ToString(), group = group.Name, container = input.Container, endsOn = input.EndsOn, approvals = approvalIds, notEnforcedLocally = assignment.NotEnforcedLocally },
+                    after: new
+                    {
+                        principalId = user.Id,
+                        principal = user.DisplayName,
+                        level = input.Level.ToString(),
+                        group = group.Name,
+                        container = input.Container,
+                        endsOn = input.EndsOn,
+                        approvals = approvalIds,
+                        notEnforcedLocally = assignment.NotEnforcedLocally,
+                    },
                     discriminator: ":" + user.Id),
                 ct);
-            results.Add(new GrantAccessResult(unchanged ? GrantStatus.AlreadyGranted : GrantStatus.Granted, input.DatasetId, input.Container, user.Id, user.DisplayName, input.Level, group.Id, assignment.NotEnforcedLocally));
+            results.Add(
+                new GrantAccessResult(
+                    unchanged ? GrantStatus.AlreadyGranted : GrantStatus.Granted,
+                    input.DatasetId,
+                    input.Container,
+                    user.Id,
+                    user.DisplayName,
+                    input.Level,
+                    group.Id,
+                    assignment.NotEnforcedLocally));
         }
 
         return results;

@@ -6,7 +6,8 @@ namespace Gardien.Workflows.Access;
 
 /// <summary>Ends one person's access to one dataset's container (found by directory id, e-mail or ORCID).</summary>
 /// <param name="Level">The level to revoke; null: every level.</param>
-/// <param name="RemoveEmptyGroupAssignment">Also remove the group's role assignment on the container when the group ends up empty (compensation, decommissioning).</param>
+/// <param name="RemoveEmptyGroupAssignment">Also remove the group's role assignment on the container when the group ends up empty
+/// (compensation, decommissioning).</param>
 public sealed record RevokeAccessInput
 {
     public required string DmpId { get; init; }
@@ -29,7 +30,10 @@ public sealed record RevokeAccessResult(bool Changed, string? PrincipalId);
 /// Revokes access: removes the person from the container's level groups, optionally drops the role assignment of a group
 /// left empty, and marks the grant Revoked with the reason. Idempotent; audited. Used by compensation, updates and access reviews.
 /// </summary>
-public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegistry registry, IAuditLog audit) : Activity<RevokeAccessInput, RevokeAccessResult>
+public sealed class RevokeAccessActivity(
+    IDirectory directory,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<RevokeAccessInput, RevokeAccessResult>
 {
     public override async Task<RevokeAccessResult> RunAsync(ActivityContext context, RevokeAccessInput input)
     {
@@ -69,13 +73,26 @@ public sealed class RevokeAccessActivity(IDirectory directory, IGovernanceRegist
 
         // This request's own revocation found done by a rerun (after a crash between the registry write and the entry)
         // is audited as well: the entry's idempotency key lets the log keep exactly one.
-        var revokedByThisRequest = grant is { State: GrantState.Revoked } && grant.RevokedAt == input.At && grant.RevokedReason == input.Reason;
+        var revokedByThisRequest = grant is { State: GrantState.Revoked }
+            && grant.RevokedAt == input.At
+            && grant.RevokedReason == input.Reason;
         if (changed || revokedByThisRequest)
         {
             await audit.AppendAsync(
-                AuditEntries.Create(input.Actor, "grant.revoked", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
+                AuditEntries.Create(
+                    input.Actor,
+                    "grant.revoked",
+                    context.InstanceId,
+                    AuditEntries.DatasetSubject(input.DmpId, input.DatasetId),
+                    input.At.UtcDateTime,
                     before: grant is null ? null : new { level = grant.Level.ToString(), state = grant.State.ToString() },
-                    after: new { principalId, container = input.Container, level = input.Level?.ToString() ?? "all", reason = input.Reason },
+                    after: new
+                    {
+                        principalId,
+                        container = input.Container,
+                        level = input.Level?.ToString() ?? "all",
+                        reason = input.Reason,
+                    },
                     discriminator: ":" + principalId),
                 ct);
         }

@@ -54,7 +54,8 @@ public static class ApprovalAuthority
         return text.Length == 0 ? null : text;
     }
 
-    /// <param name="actor">Who submitted the decision as the host established it; null for a bare link (its holder counts as the approver).</param>
+    /// <param name="actor">Who submitted the decision as the host established it; null for a bare link (its holder counts as the
+    /// approver).</param>
     /// <param name="linkApprover">The approver the link's token was issued to.</param>
     /// <param name="authority">Who else may decide; null: nobody but <paramref name="linkApprover"/>.</param>
     public static DecisionAuthorityCheck Check(string? actor, string linkApprover, ApproverAuthority? authority)
@@ -88,7 +89,9 @@ public static class ApprovalAuthority
         var others = authority is null ? [] : authority.Delegates.Where(d => !Same(d, linkApprover)).ToList();
         return new DecisionAuthorityCheck(false, DecisionCapacity.Approver, null, null,
             $"This link was sent to {linkApprover}; {identity} may not decide with it"
-            + (others.Count == 0 ? "." : $" (only {linkApprover} or the delegate{(others.Count > 1 ? "s" : string.Empty)} {string.Join(", ", others)}).")
+            + (others.Count == 0
+                ? "."
+                : $" (only {linkApprover} or the delegate{(others.Count > 1 ? "s" : string.Empty)} {string.Join(", ", others)}).")
             + " Nothing was recorded. If you decide for them, the policy must name you under on_behalf for this approver.");
     }
 

@@ -28,7 +28,8 @@ public static class ApprovalLinks
     {
         ArgumentNullException.ThrowIfNull(baseUrl);
         ArgumentException.ThrowIfNullOrWhiteSpace(token);
-        var normalised = ApprovalDecisions.Normalise(decision) ?? throw new ArgumentException($"'{decision}' is not a decision.", nameof(decision));
+        var normalised = ApprovalDecisions.Normalise(decision)
+            ?? throw new ArgumentException($"'{decision}' is not a decision.", nameof(decision));
         return new Uri($"{baseUrl.AbsoluteUri.TrimEnd('/')}/approvals/{Uri.EscapeDataString(token)}?{DecisionParameter}={normalised}");
     }
 
@@ -68,7 +69,9 @@ public static class ApprovalLinks
 
         if (segments.Length > 1 && !string.Equals(segments[^2], "approvals", StringComparison.OrdinalIgnoreCase))
         {
-            return Fail("This is not an approval link: its path should end with /approvals/TOKEN. Paste the Approve or Reject link from the message.");
+            return Fail(
+                "This is not an approval link: its path should end with /approvals/TOKEN. "
+                + "Paste the Approve or Reject link from the message.");
         }
 
         string token;
@@ -94,7 +97,9 @@ public static class ApprovalLinks
             var value = equals >= 0 ? Uri.UnescapeDataString(pair[(equals + 1)..].Replace('+', ' ')) : string.Empty;
             if (ApprovalDecisions.Normalise(value) is not { } decision)
             {
-                return Fail($"The link's decision '{value}' is neither approve nor reject. Use the Approve or the Reject link exactly as it was sent.");
+                return Fail(
+                    $"The link's decision '{value}' is neither approve nor reject. "
+                    + "Use the Approve or the Reject link exactly as it was sent.");
             }
 
             decisions.Add(decision);
@@ -102,7 +107,9 @@ public static class ApprovalLinks
 
         return decisions.Count switch
         {
-            > 1 => Fail("The link carries both decision=approve and decision=reject; it was altered. Use the Approve or the Reject link exactly as it was sent."),
+            > 1 => Fail(
+                "The link carries both decision=approve and decision=reject; it was altered. "
+                + "Use the Approve or the Reject link exactly as it was sent."),
             1 => new ApprovalLinkParse(new ApprovalLinkReference(token, decisions.Single()), null),
             _ => new ApprovalLinkParse(new ApprovalLinkReference(token, null), null),
         };
@@ -113,7 +120,11 @@ public static class ApprovalLinks
     /// <paramref name="defaultDecision"/> when neither says. A requested decision that contradicts the link is refused.
     /// </summary>
     /// <param name="requestedBy">How the caller asked for <paramref name="requested"/>, for the message (e.g. "--reject").</param>
-    public static ApprovalDecisionChoice ChooseDecision(ApprovalLinkReference link, string? requested, string? requestedBy = null, string? defaultDecision = null)
+    public static ApprovalDecisionChoice ChooseDecision(
+        ApprovalLinkReference link,
+        string? requested,
+        string? requestedBy = null,
+        string? defaultDecision = null)
     {
         ArgumentNullException.ThrowIfNull(link);
         string? wanted = null;
@@ -126,7 +137,8 @@ public static class ApprovalLinks
         {
             var asked = requestedBy is null ? $"'{wanted}'" : $"'{wanted}' ({requestedBy})";
             return new ApprovalDecisionChoice(null,
-                $"This is the {Label(fromLink)} link (decision={fromLink}), but {asked} was asked for. Nothing was recorded. Use the {Label(wanted)} link of the message to {wanted}, or use this link without asking for another decision.",
+                $"This is the {Label(fromLink)} link (decision={fromLink}), but {asked} was asked for. Nothing was recorded. "
+                + $"Use the {Label(wanted)} link of the message to {wanted}, or use this link without asking for another decision.",
                 Contradiction: true);
         }
 

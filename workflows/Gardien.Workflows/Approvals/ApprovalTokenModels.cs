@@ -1,7 +1,8 @@
 namespace Gardien.Workflows.Approvals;
 
 /// <summary>What a signed approval link authorises.</summary>
-/// <param name="TokenId">Unique per link; derive it replay-safely in the workflow (context GUID) so re-issuing on retry yields the same token.</param>
+/// <param name="TokenId">Unique per link; derive it replay-safely in the workflow (context GUID) so re-issuing on retry yields the same
+/// token.</param>
 /// <param name="InstanceId">The approval workflow instance that waits for the decision.</param>
 /// <param name="Role">Approver role ("pi", "steward", "dpo").</param>
 /// <param name="Approver">Who may use the link (e-mail or directory id).</param>
@@ -57,7 +58,9 @@ public sealed record ApprovalTokenSettings
     /// <summary>Key id used to sign new tokens.</summary>
     public string ActiveKeyId { get; init; } = "k1";
 
-    /// <summary>Key ids still accepted for verification (the active one is always accepted): list the previous key while rotating.</summary>
+    /// <summary>
+    /// Key ids still accepted for verification (the active one is always accepted): list the previous key while rotating.
+    /// </summary>
     public IReadOnlyList<string> AcceptedKeyIds { get; init; } = [];
 
     public string SecretNamePrefix { get; init; } = "approval-signing-key-";

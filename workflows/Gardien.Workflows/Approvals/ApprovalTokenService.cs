@@ -20,7 +20,11 @@ namespace Gardien.Workflows.Approvals;
 /// through <see cref="IGovernanceRegistry.TryConsumeTokenAsync"/>.
 /// </para>
 /// </summary>
-public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegistry registry, ApprovalTokenSettings settings, TimeProvider? timeProvider = null)
+public sealed class ApprovalTokenService(
+    ISecretStore secrets,
+    IGovernanceRegistry registry,
+    ApprovalTokenSettings settings,
+    TimeProvider? timeProvider = null)
 {
     private const int MinimumKeyBytes = 32;
     private readonly TimeProvider _time = timeProvider ?? TimeProvider.System;
@@ -42,8 +46,11 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
 
         var kid = settings.ActiveKeyId;
         var key = await GetKeyAsync(kid, cancellationToken)
-            ?? throw new PortNotFoundException($"Approval signing key '{settings.SecretNamePrefix}{kid}' is missing from the secret store.");
-        var payload = SerializePayload(new ApprovalTokenClaims(kid, request.TokenId, request.InstanceId, request.Role, request.Approver, request.DecisionOptions, request.ExpiresAt));
+            ?? throw new PortNotFoundException(
+                $"Approval signing key '{settings.SecretNamePrefix}{kid}' is missing from the secret store.");
+        var payload = SerializePayload(
+            new ApprovalTokenClaims(
+                kid, request.TokenId, request.InstanceId, request.Role, request.Approver, request.DecisionOptions, request.ExpiresAt));
         var signature = HMACSHA256.HashData(key, payload);
         return Base64Url(payload) + "." + Base64Url(signature);
     }
@@ -66,48 +73,64 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         }
 
         var dot = token.IndexOf('.', StringComparison.Ordinal);
-        if (dot <= 0 || dot != token.LastIndexOf('.') || !TryDecodeBase64Url(token[..dot], out var payload) || !TryDecodeBase64Url(token[(dot + 1)..], out var signature))
+        if (dot <= 0
+            || dot != token.LastIndexOf('.')
+            || !TryDecodeBase64Url(token[..dot], out var payload)
+            || !TryDecodeBase64Url(token[(dot + 1)..], out var signature))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.Malformed, "The approval link is damaged (the token is not in the expected format). Use the link from the latest message.");
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.Malformed,
+                "The approval link is damaged (the token is not in the expected format). Use the link from the latest message.");
         }
 
         if (!TryParsePayload(payload, out var claims))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.Malformed, "The approval link is damaged (its content cannot be read). Use the link from the latest message.");
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.Malformed,
+                "The approval link is damaged (its content cannot be read). Use the link from the latest message.");
         }
 
         if (!IsAcceptedKeyId(claims.KeyId))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer accepted. Ask for a new link.");
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer accepted. Ask for a new link.");
         }
 
         var keys = await GetVerificationKeysAsync(claims.KeyId, cancellationToken);
         if (keys.Count == 0)
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.UnknownKey, "The approval link was signed with a key that is no longer available. Ask for a new link.");
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.UnknownKey,
+                "The approval link was signed with a key that is no longer available. Ask for a new link.");
         }
 
         // A rotated secret keeps its previous version acceptable for a while: links signed just before the rotation still work.
         if (!keys.Any(key => CryptographicOperations.FixedTimeEquals(HMACSHA256.HashData(key, payload), signature)))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.BadSignature, "The approval link is not genuine (bad signature). Use the link from the original message.");
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.BadSignature,
+                "The approval link is not genuine (bad signature). Use the link from the original message.");
         }
 
         var instant = now ?? _time.GetUtcNow();
         if (instant >= claims.ExpiresAt)
         {
             return ApprovalTokenValidation.Fail(ApprovalTokenFailure.Expired,
-                $"The approval link expired on {claims.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC. Ask for a new link.", claims);
+                $"The approval link expired on {claims.ExpiresAt.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)}"
+                + " UTC. Ask for a new link.",
+                    claims);
         }
 
         if (expectedInstanceId is not null && !string.Equals(expectedInstanceId, claims.InstanceId, StringComparison.Ordinal))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.WrongInstance, "The approval link belongs to another request.", claims);
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.WrongInstance, "The approval link belongs to another request.", claims);
         }
 
         if (expectedApprover is not null && !string.Equals(expectedApprover, claims.Approver, StringComparison.OrdinalIgnoreCase))
         {
-            return ApprovalTokenValidation.Fail(ApprovalTokenFailure.WrongApprover, "The approval link was issued to another approver.", claims);
+            return ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.WrongApprover, "The approval link was issued to another approver.", claims);
         }
 
         if (decision is not null && !claims.DecisionOptions.Contains(decision, StringComparer.OrdinalIgnoreCase))
@@ -124,7 +147,8 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
     /// <see cref="ApprovalTokenFailure.AlreadyUsed"/>, except a retry of the very same redemption (same decision,
     /// approver and decider), which succeeds again so that a crashed handler can finish its work.
     /// </summary>
-    /// <param name="decidedBy">Who decides, when not the approver the token was issued to (a delegate, someone acting on their behalf).</param>
+    /// <param name="decidedBy">Who decides, when not the approver the token was issued to (a delegate, someone acting on their
+    /// behalf).</param>
     public async Task<ApprovalTokenValidation> RedeemAsync(
         string token,
         string decision,
@@ -143,10 +167,15 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
         }
 
         var fingerprint = decision.ToUpperInvariant() + "|" + claims.Approver.ToUpperInvariant()
-            + (decidedBy is null || string.Equals(decidedBy, claims.Approver, StringComparison.OrdinalIgnoreCase) ? string.Empty : "|" + decidedBy.ToUpperInvariant());
+            + (decidedBy is null || string.Equals(decidedBy, claims.Approver, StringComparison.OrdinalIgnoreCase)
+                ? string.Empty
+                : "|" + decidedBy.ToUpperInvariant());
         var consumption = await registry.TryConsumeTokenAsync(claims.TokenId, fingerprint, instant, claims.ExpiresAt, cancellationToken);
         return consumption == TokenConsumption.AlreadyUsed
-            ? ApprovalTokenValidation.Fail(ApprovalTokenFailure.AlreadyUsed, "The approval link has already been used; a decision was recorded. Each link works once.", claims)
+            ? ApprovalTokenValidation.Fail(
+                ApprovalTokenFailure.AlreadyUsed,
+                "The approval link has already been used; a decision was recorded. Each link works once.",
+                claims)
             : new ApprovalTokenValidation(true, ApprovalTokenFailure.None, "The decision was accepted.", claims);
     }
 
@@ -174,7 +203,10 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
     private byte[] CheckLength(byte[] key, string kid) =>
         key.Length >= MinimumKeyBytes
             ? key
-            : throw new PortException($"Approval signing key '{settings.SecretNamePrefix}{kid}' is too short: use at least {MinimumKeyBytes} random bytes (base64).", isTransient: false);
+            : throw new PortException(
+                $"Approval signing key '{settings.SecretNamePrefix}{kid}' is too short: "
+                + $"use at least {MinimumKeyBytes} random bytes (base64).",
+                isTransient: false);
 
     private async Task<byte[]?> GetKeyAsync(string kid, CancellationToken cancellationToken)
     {
@@ -247,7 +279,11 @@ public sealed class ApprovalTokenService(ISecretStore secrets, IGovernanceRegist
                 DateTimeOffset.FromUnixTimeSeconds(root.GetProperty("exp").GetInt64()));
             return claims.KeyId is not null && claims.TokenId is not null && claims.InstanceId is not null && claims.Approver is not null;
         }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or FormatException or ArgumentOutOfRangeException)
+        catch (Exception ex) when (ex is JsonException
+            or KeyNotFoundException
+            or InvalidOperationException
+            or FormatException
+            or ArgumentOutOfRangeException)
         {
             return false;
         }

@@ -4,9 +4,17 @@ using Gardien.Workflows.Ports;
 
 namespace Gardien.Workflows.Approvals;
 
-/// <param name="Action">Audit action: approval.requested, approval.reminded, approval.escalated, approval.decided, approval.expired, approval.cancelled, approval.token_refused.</param>
+/// <param name="Action">Audit action: approval.requested, approval.reminded, approval.escalated, approval.decided, approval.expired,
+/// approval.cancelled, approval.token_refused.</param>
 /// <param name="Discriminator">Makes repeated entries of the same action distinct in the audit (e.g. the reminder number).</param>
-public sealed record RecordApprovalInput(ApprovalRecord Record, string Action, string Actor, DateTimeOffset At, object? Details = null, string? Discriminator = null, bool WriteRecord = true);
+public sealed record RecordApprovalInput(
+    ApprovalRecord Record,
+    string Action,
+    string Actor,
+    DateTimeOffset At,
+    object? Details = null,
+    string? Discriminator = null,
+    bool WriteRecord = true);
 
 /// <summary>Upserts the approval record (who was asked, who decided, when, comment) and audits the step.</summary>
 public sealed class RecordApprovalActivity(IGovernanceRegistry registry, IAuditLog audit) : Activity<RecordApprovalInput, ApprovalRecord>
@@ -27,7 +35,8 @@ public sealed class RecordApprovalActivity(IGovernanceRegistry registry, IAuditL
         }
 
         await audit.AppendAsync(
-            AuditEntries.Create(input.Actor, input.Action, context.InstanceId, AuditEntries.DmpSubject(input.Record.DmpId), input.At.UtcDateTime,
+            AuditEntries.Create(
+                input.Actor, input.Action, context.InstanceId, AuditEntries.DmpSubject(input.Record.DmpId), input.At.UtcDateTime,
                 before: existing is null ? null : new { decision = existing.Decision.ToString() },
                 after: new
                 {

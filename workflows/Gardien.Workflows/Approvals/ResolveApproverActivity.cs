@@ -8,7 +8,13 @@ namespace Gardien.Workflows.Approvals;
 /// <param name="Policy">The policy to resolve from; null: the configured one.</param>
 /// <param name="RequestedWith">The other roles asked for the same request: under separation of duties nobody holds two.</param>
 /// <param name="PersonalData">Whether the request involves personal or sensitive data (separation of duties applies by default).</param>
-public sealed record ResolveApproverInput(ApprovalRole Role, string? PiName, string? PiEmail, GovernancePolicy? Policy = null, IReadOnlyList<ApprovalRole>? RequestedWith = null, bool PersonalData = true);
+public sealed record ResolveApproverInput(
+    ApprovalRole Role,
+    string? PiName,
+    string? PiEmail,
+    GovernancePolicy? Policy = null,
+    IReadOnlyList<ApprovalRole>? RequestedWith = null,
+    bool PersonalData = true);
 
 /// <summary>Who approves and on which schedule.</summary>
 /// <param name="DelegateEmail">Who takes over on escalation; null when nobody is named (the data steward is then informed).</param>
@@ -27,7 +33,9 @@ public sealed record ResolvedApprover(
     IReadOnlyList<string>? OnBehalf = null,
     string Language = NotificationLanguages.English)
 {
-    /// <summary>Who may decide for this role: the approver, every delegate, and the people allowed to act on the approver's behalf.</summary>
+    /// <summary>
+    /// Who may decide for this role: the approver, every delegate, and the people allowed to act on the approver's behalf.
+    /// </summary>
     public ApproverAuthority ToAuthority() => new(Email, Delegates ?? (DelegateEmail is null ? [] : [DelegateEmail]), OnBehalf ?? []);
 }
 
@@ -64,17 +72,28 @@ public sealed class ResolveApproverActivity(GardienWorkflowOptions options) : Ac
         }
 
         // Without a delegate, escalation informs the data steward (unless the steward is the one who is late).
-        var notice = approver.DelegateEmail is null && !Mailbox.SamePerson(approvals.DataSteward.Email, approver.Email) ? approvals.DataSteward.Email : null;
+        var notice = approver.DelegateEmail is null && !Mailbox.SamePerson(approvals.DataSteward.Email, approver.Email)
+            ? approvals.DataSteward.Email
+            : null;
 
         // Who may decide: the approver and the delegate the assignment chose (never a delegate who gives another approval
         // of this request), and the people the policy lets act on the approver's behalf, under the same rule.
         var others = ApproverAssignment.Applies(approvals, input.PersonalData)
-            ? assignment.Approvers.Where(a => a.Role != input.Role).SelectMany(a => new[] { a.Email, a.DelegateEmail }).OfType<string>().ToList()
+            ? assignment.Approvers.Where(a => a.Role != input.Role).SelectMany(a => new[] { a.Email, a.DelegateEmail }).OfType<string>()
+                .ToList()
             : [];
         var onBehalf = PolicyApprover(input.Role, approvals) is { } configured && Mailbox.SamePerson(configured.Email, approver.Email)
             ? configured.OnBehalf.Select(o => o.Email).Where(e => !others.Any(o => Mailbox.SamePerson(o, e))).ToList()
             : [];
-        return new ResolvedApprover(approver.Name, approver.Email, approver.DelegateName, approver.DelegateEmail, notice, approvals.ReminderEvery, approvals.EscalateAfter, approvals.Timeout,
+        return new ResolvedApprover(
+            approver.Name,
+            approver.Email,
+            approver.DelegateName,
+            approver.DelegateEmail,
+            notice,
+            approvals.ReminderEvery,
+            approvals.EscalateAfter,
+            approvals.Timeout,
             approver.DelegateEmail is null ? [] : [approver.DelegateEmail], onBehalf, policy.Notifications.Language);
     }
 

@@ -93,7 +93,8 @@ public static class AuditChain
                 Action: RequiredString(root, "action"),
                 InstanceId: RequiredString(root, "instanceId"),
                 Subject: RequiredString(root, "subject"),
-                Timestamp: DateTimeOffset.Parse(RequiredString(root, "timestamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
+                Timestamp: DateTimeOffset.Parse(
+                    RequiredString(root, "timestamp"), CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal),
                 Before: root.TryGetProperty("before", out var before) ? before.Clone() : null,
                 After: root.TryGetProperty("after", out var after) ? after.Clone() : null,
                 CorrelationId: OptionalString(root, "correlationId"),
@@ -185,7 +186,8 @@ public static class AuditChain
             writer.WriteString("prev", previousHash);
             writer.WriteNumber("seq", sequence);
             writer.WriteString("subject", entry.Subject);
-            writer.WriteString("timestamp", entry.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
+            writer.WriteString(
+                "timestamp", entry.Timestamp.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture));
             writer.WriteEndObject();
         }
 

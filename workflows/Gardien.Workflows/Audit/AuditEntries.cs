@@ -8,7 +8,9 @@ public static class AuditEntries
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 
-    /// <summary>An entry whose idempotency key is "{instanceId}:{action}:{subject}{discriminator}", stable across replays and retries.</summary>
+    /// <summary>
+    /// An entry whose idempotency key is "{instanceId}:{action}:{subject}{discriminator}", stable across replays and retries.
+    /// </summary>
     public static AuditEntry Create(
         string actor,
         string action,

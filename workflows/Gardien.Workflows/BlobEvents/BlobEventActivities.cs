@@ -12,7 +12,8 @@ public sealed record BlobEventOptions
 {
     public IReadOnlyList<string> IgnoredContainers { get; init; } = ["audit"];
 
-    public IReadOnlyList<string> IgnoredContainerPrefixes { get; init; } = ["$", "azure-webjobs-", "gardien-runtime", "durabletask-", "testhubname"];
+    public IReadOnlyList<string> IgnoredContainerPrefixes { get; init; }
+        = ["$", "azure-webjobs-", "gardien-runtime", "durabletask-", "testhubname"];
 
     public bool IsIgnored(string container) =>
         IgnoredContainers.Contains(container, StringComparer.OrdinalIgnoreCase)
@@ -41,7 +42,10 @@ public sealed record AnalyzeBlobEventInput(BlobEventInput Event, DateOnly Today)
 /// event is marked processed only at the end of the workflow (<see cref="MarkBlobEventProcessedActivity"/>), so a crash
 /// in between reprocesses it (every step is idempotent) rather than losing it.
 /// </summary>
-public sealed class AnalyzeBlobEventActivity(IGovernanceRegistry registry, IStorageProvisioner storage, BlobEventOptions? options = null) : Activity<AnalyzeBlobEventInput, BlobEventAnalysis>
+public sealed class AnalyzeBlobEventActivity(
+    IGovernanceRegistry registry,
+    IStorageProvisioner storage,
+    BlobEventOptions? options = null) : Activity<AnalyzeBlobEventInput, BlobEventAnalysis>
 {
     private readonly BlobEventOptions _options = options ?? new BlobEventOptions();
 
@@ -81,7 +85,9 @@ public sealed class AnalyzeBlobEventActivity(IGovernanceRegistry registry, IStor
             quotaExceeded = used > quota;
         }
 
-        var openBeforeEmbargo = dataset.EmbargoUntil is { } embargo && input.Today < embargo && IsOpen(dmp?.ActivePlanJson, dataset.DatasetId);
+        var openBeforeEmbargo = dataset.EmbargoUntil is { } embargo
+            && input.Today < embargo
+            && IsOpen(dmp?.ActivePlanJson, dataset.DatasetId);
         return new BlobEventAnalysis(false, false, dataset, dmp?.ContactEmail, used, quotaExceeded, openBeforeEmbargo);
     }
 

@@ -26,7 +26,10 @@ public static class ContainerNaming
         ArgumentNullException.ThrowIfNull(datasetKey);
         if (!IsValidPrefix(prefix))
         {
-            throw new ArgumentException($"Container prefix '{prefix}' must be empty or 1-{MaxPrefixLength} lowercase letters, digits and single hyphens, starting and ending with a letter or digit.", nameof(prefix));
+            throw new ArgumentException(
+                $"Container prefix '{prefix}' must be empty or 1-{MaxPrefixLength} lowercase letters, digits and single hyphens, "
+                + "starting and ending with a letter or digit.",
+                nameof(prefix));
         }
 
         var hash = Hash(dmpId, datasetKey);

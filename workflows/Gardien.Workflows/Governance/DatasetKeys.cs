@@ -31,12 +31,23 @@ public static class DatasetKeys
             var idPath = Path(i) + "/dataset_id/identifier";
             if (string.IsNullOrWhiteSpace(id))
             {
-                problems[i] = new Finding(FindingSeverity.Error, "DatasetIdMissing", "The dataset has no dataset_id: its container, access and retention are keyed by it. Give the dataset an identifier (a DOI, a handle or a local id unique in the DMP).", idPath);
+                problems[i] = new Finding(
+                    FindingSeverity.Error,
+                    "DatasetIdMissing",
+                    "The dataset has no dataset_id: its container, access and retention are keyed by it. "
+                    + "Give the dataset an identifier (a DOI, a handle or a local id unique in the DMP).",
+                    idPath);
                 refused.Add(i);
             }
             else if (firstPathById.TryGetValue(id, out var first))
             {
-                problems[i] = new Finding(FindingSeverity.Error, "DuplicateDatasetId", $"dataset_id '{id}' is already the id of {Path(first)} ('{datasets[first].Title}'). Every dataset needs its own dataset_id, because the id decides its container, its access and its retention: give this dataset a distinct identifier.", idPath);
+                problems[i] = new Finding(
+                    FindingSeverity.Error,
+                    "DuplicateDatasetId",
+                    $"dataset_id '{id}' is already the id of {Path(first)} ('{datasets[first].Title}'). "
+                    + "Every dataset needs its own dataset_id, because the id decides its container, its access and its retention: "
+                    + "give this dataset a distinct identifier.",
+                    idPath);
                 refused.Add(i);
             }
             else

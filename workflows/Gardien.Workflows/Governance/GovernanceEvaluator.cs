@@ -21,7 +21,12 @@ public static class GovernanceEvaluator
         var accessEndsOn = projectEnd is { } end ? policy.Access.GraceAfterProjectEnd.AddTo(end) : (DateOnly?)null;
         if (dmp.EthicalIssuesExist == YesNoUnknown.Unknown)
         {
-            findings.Add(new Finding(FindingSeverity.Info, "EthicalIssuesUnknown", "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.", "/dmp/ethical_issues_exist"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "EthicalIssuesUnknown",
+                    "ethical_issues_exist is unknown or missing: treated as \"yes\" (DPO approval). Answer yes or no in the DMP.",
+                    "/dmp/ethical_issues_exist"));
         }
 
         if (StorageLimits.IdentifierProblem(dmp.DmpId.Value, "dmp_id") is { } dmpIdProblem)
@@ -88,17 +93,34 @@ public static class GovernanceEvaluator
     /// Who is asked for each required approval (<see cref="ApproverAssignment"/>, as the approval workflow will ask):
     /// substitutions are reported, a role nobody may be asked for refuses the plan.
     /// </summary>
-    private static IReadOnlyList<AssignedApprover> AssignApprovers(Contact contact, IReadOnlyList<ApprovalRequirement> required, List<DatasetPlan> datasets, GovernancePolicy policy, List<Finding> findings)
+    private static IReadOnlyList<AssignedApprover> AssignApprovers(
+        Contact contact,
+        IReadOnlyList<ApprovalRequirement> required,
+        List<DatasetPlan> datasets,
+        GovernancePolicy policy,
+        List<Finding> findings)
     {
-        var result = ApproverAssignment.Assign(required.Select(r => r.Role), contact.Name, contact.Mbox?.Trim(), policy.Approvals, InvolvesPersonalData(datasets));
+        var result = ApproverAssignment.Assign(
+            required.Select(r => r.Role), contact.Name, contact.Mbox?.Trim(), policy.Approvals, InvolvesPersonalData(datasets));
         foreach (var approver in result.Approvers.Where(a => a.Substitution is not null))
         {
-            findings.Add(new Finding(FindingSeverity.Info, "ApproverSubstituted", $"The {ApproverAssignment.Title(approver.Role)} approval is asked of {approver.Name} <{approver.Email}>: {approver.Substitution}.", "/dmp/contact/mbox"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "ApproverSubstituted",
+                    $"The {ApproverAssignment.Title(approver.Role)} approval is asked of {approver.Name} <{approver.Email}>: "
+                    + $"{approver.Substitution}.",
+                    "/dmp/contact/mbox"));
         }
 
         foreach (var (role, problem) in result.Unassigned)
         {
-            findings.Add(new Finding(FindingSeverity.Error, "ApproverUnavailable", $"Nobody can be asked for the {ApproverAssignment.Title(role)} approval: {problem}.", "/dmp/contact/mbox"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Error,
+                    "ApproverUnavailable",
+                    $"Nobody can be asked for the {ApproverAssignment.Title(role)} approval: {problem}.",
+                    "/dmp/contact/mbox"));
         }
 
         return result.Approvers;
@@ -129,7 +151,16 @@ public static class GovernanceEvaluator
             var first = firstByContainer[dataset.Storage.ContainerName];
             datasets[i] = dataset with
             {
-                Findings = [.. dataset.Findings, new Finding(FindingSeverity.Error, "ContainerNameCollision", $"Datasets {first.Path} and {dataset.Path} would share container '{dataset.Storage.ContainerName}'. Give one of them another dataset_id.", dataset.Path + "/dataset_id/identifier")],
+                Findings =
+                [
+                    .. dataset.Findings,
+                    new Finding(
+                        FindingSeverity.Error,
+                        "ContainerNameCollision",
+                        $"Datasets {first.Path} and {dataset.Path} would share container '{dataset.Storage.ContainerName}'. "
+                        + "Give one of them another dataset_id.",
+                        dataset.Path + "/dataset_id/identifier"),
+                ],
             };
         }
     }
@@ -233,17 +264,32 @@ public static class GovernanceEvaluator
 
         if (dataset.Distributions.Count == 0)
         {
-            findings.Add(new Finding(FindingSeverity.Info, "NoDistribution", "The dataset has no distribution: its access is treated as closed.", path + "/distribution"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "NoDistribution",
+                    "The dataset has no distribution: its access is treated as closed.",
+                    path + "/distribution"));
         }
 
         if (dataset.PersonalData == YesNoUnknown.Unknown)
         {
-            findings.Add(new Finding(FindingSeverity.Info, "PersonalDataUnknown", "personal_data is unknown: treated as \"yes\". Answer yes or no to lift the DPO approval if it does not apply.", path + "/personal_data"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "PersonalDataUnknown",
+                    "personal_data is unknown: treated as \"yes\". Answer yes or no to lift the DPO approval if it does not apply.",
+                    path + "/personal_data"));
         }
 
         if (dataset.SensitiveData == YesNoUnknown.Unknown)
         {
-            findings.Add(new Finding(FindingSeverity.Info, "SensitiveDataUnknown", "sensitive_data is unknown: treated as \"yes\" (Restricted). Answer yes or no.", path + "/sensitive_data"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "SensitiveDataUnknown",
+                    "sensitive_data is unknown: treated as \"yes\" (Restricted). Answer yes or no.",
+                    path + "/sensitive_data"));
         }
 
         var allowedRegions = policy.Regions.For(classification);
@@ -298,10 +344,16 @@ public static class GovernanceEvaluator
 
         if (quota is null && dataset.Distributions.Count > 0)
         {
-            findings.Add(new Finding(FindingSeverity.Info, "QuotaUnknown", "No distribution states byte_size: the container gets no quota. Give an estimated byte_size.", path + "/distribution"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Info,
+                    "QuotaUnknown",
+                    "No distribution states byte_size: the container gets no quota. Give an estimated byte_size.",
+                    path + "/distribution"));
         }
 
-        var retention = Retention(dataset, classification, availableUntil, embargo, policy, today, projectEnd, path, findings, shared.NoticeDays);
+        var retention = Retention(
+            dataset, classification, availableUntil, embargo, policy, today, projectEnd, path, findings, shared.NoticeDays);
         return new DatasetPlan
         {
             Key = key,
@@ -362,13 +414,26 @@ public static class GovernanceEvaluator
             datasets.Count == 1 ? datasets[0].AccessPath : "/dmp/dataset");
     }
 
-    private static void CheckHost(Host? host, string hostPath, bool sensitive, DataClassification classification, IReadOnlyList<string> allowedRegions, List<string> hostRegions, List<Finding> findings)
+    private static void CheckHost(
+        Host? host,
+        string hostPath,
+        bool sensitive,
+        DataClassification classification,
+        IReadOnlyList<string> allowedRegions,
+        List<string> hostRegions,
+        List<Finding> findings)
     {
         if (host is null)
         {
             if (classification >= DataClassification.Confidential)
             {
-                findings.Add(new Finding(FindingSeverity.Warning, "HostUnknown", "The distribution names no host: the region and certification of protected data cannot be checked. Describe the host.", hostPath));
+                findings.Add(
+                    new Finding(
+                        FindingSeverity.Warning,
+                        "HostUnknown",
+                        "The distribution names no host: the region and certification of protected data cannot be checked. "
+                        + "Describe the host.",
+                        hostPath));
             }
 
             return;
@@ -376,14 +441,26 @@ public static class GovernanceEvaluator
 
         if (sensitive && string.IsNullOrWhiteSpace(host.CertifiedWith))
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "SensitiveDataWithoutCertifiedHost", $"Host '{host.Title}' stores sensitive data but states no certified_with (one of the standard's terms, e.g. coretrustseal, iso16363). Use a certified host or record its certification.", hostPath + "/certified_with"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "SensitiveDataWithoutCertifiedHost",
+                    $"Host '{host.Title}' stores sensitive data but states no certified_with (one of the standard's terms, e.g. "
+                    + "coretrustseal, iso16363). Use a certified host or record its certification.",
+                    hostPath + "/certified_with"));
         }
 
         if (string.IsNullOrWhiteSpace(host.GeoLocation))
         {
             if (classification >= DataClassification.Confidential)
             {
-                findings.Add(new Finding(FindingSeverity.Warning, "HostRegionUnknown", $"Host '{host.Title}' has no geo_location: the policy's allowed regions for {Lower(classification)} data cannot be checked. Give the ISO 3166-1 country code.", hostPath + "/geo_location"));
+                findings.Add(
+                    new Finding(
+                        FindingSeverity.Warning,
+                        "HostRegionUnknown",
+                        $"Host '{host.Title}' has no geo_location: the policy's allowed regions for {Lower(classification)}"
+                        + " data cannot be checked. Give the ISO 3166-1 country code.",
+                        hostPath + "/geo_location"));
             }
 
             return;
@@ -405,7 +482,17 @@ public static class GovernanceEvaluator
         }
     }
 
-    private static RetentionPlan Retention(Dataset dataset, DataClassification classification, DateOnly? availableUntil, DateOnly? embargo, GovernancePolicy policy, DateOnly today, DateOnly? projectEnd, string path, List<Finding> findings, int[] noticeDays)
+    private static RetentionPlan Retention(
+        Dataset dataset,
+        DataClassification classification,
+        DateOnly? availableUntil,
+        DateOnly? embargo,
+        GovernancePolicy policy,
+        DateOnly today,
+        DateOnly? projectEnd,
+        string path,
+        List<Finding> findings,
+        int[] noticeDays)
     {
         var period = policy.Retention.DefaultPeriod.For(classification);
         DateOnly keepUntil;
@@ -425,21 +512,44 @@ public static class GovernanceEvaluator
         else
         {
             (keepUntil, source) = (period.AddTo(today), RetentionSource.EvaluationDatePlusPolicy);
-            findings.Add(new Finding(FindingSeverity.Warning, "RetentionFromEvaluationDate", $"Neither available_until nor a project end date is known: keep-until is the evaluation date + {period} and changes if re-evaluated later. Give available_until or the project's end date.", path + "/distribution"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "RetentionFromEvaluationDate",
+                    $"Neither available_until nor a project end date is known: keep-until is the evaluation date + {period} and changes if "
+                    + "re-evaluated later. Give available_until or the project's end date.",
+                    path + "/distribution"));
         }
 
         if (keepUntil < today)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "KeepUntilInPast", $"Keep-until {keepUntil:yyyy-MM-dd} has passed: the dataset is due for disposal ({Lower(policy.Retention.Disposal.For(classification))}). Extend available_until if the data must be kept.", path));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "KeepUntilInPast",
+                    $"Keep-until {keepUntil:yyyy-MM-dd} has passed: the dataset is due for disposal ("
+                    + $"{Lower(policy.Retention.Disposal.For(classification))}). Extend available_until if the data must be kept.",
+                    path));
         }
         else if (source == RetentionSource.AvailableUntil && projectEnd is { } end && keepUntil < end)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "KeepUntilBeforeProjectEnd", $"available_until {keepUntil:yyyy-MM-dd} is before the project ends ({end:yyyy-MM-dd}).", path + "/distribution"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "KeepUntilBeforeProjectEnd",
+                    $"available_until {keepUntil:yyyy-MM-dd} is before the project ends ({end:yyyy-MM-dd}).",
+                    path + "/distribution"));
         }
 
         if (embargo is { } embargoUntil && embargoUntil > keepUntil)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "EmbargoAfterKeepUntil", $"The licence starts {embargoUntil:yyyy-MM-dd}, after keep-until {keepUntil:yyyy-MM-dd}: the data would be disposed of before it can be published.", path + "/distribution"));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "EmbargoAfterKeepUntil",
+                    $"The licence starts {embargoUntil:yyyy-MM-dd}, after keep-until {keepUntil:yyyy-MM-dd}: "
+                    + "the data would be disposed of before it can be published.",
+                    path + "/distribution"));
         }
 
         var notices = new DateOnly[noticeDays.Length];
@@ -484,8 +594,11 @@ public static class GovernanceEvaluator
     {
         var orcid = contact.ContactId is { } id && IsOrcid(id) ? NormaliseOrcid(id.Value) : null;
         var mail = UsableMailbox(contact.Mbox, "/dmp/contact/mbox", orcid is null
-            ? "Nothing is sent to it, the PI gets no access through it, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox"
-            : "Nothing is sent to it, the PI is known by ORCID only, and the PI approval goes to the policy's fallback approver. Correct the contact's mbox", findings);
+            ? "Nothing is sent to it, the PI gets no access through it, and the PI approval goes to the policy's fallback approver. "
+                + "Correct the contact's mbox"
+            : "Nothing is sent to it, the PI is known by ORCID only, and the PI approval goes to the policy's fallback approver. "
+                + "Correct the contact's mbox",
+                findings);
         var principal = MakePrincipal(contact.Name, mail, orcid);
         if (principal is not null)
         {
@@ -499,7 +612,13 @@ public static class GovernanceEvaluator
         }
 
         // A lenient read should never yield this, but a plan must still be produced: nobody can sign in as "unidentified:".
-        findings.Add(new Finding(FindingSeverity.Error, "ContactWithoutIdentity", "The contact has neither mbox nor an ORCID contact_id: the PI cannot be granted access or asked to approve. Add the contact's e-mail.", "/dmp/contact"));
+        findings.Add(
+            new Finding(
+                FindingSeverity.Error,
+                "ContactWithoutIdentity",
+                "The contact has neither mbox nor an ORCID contact_id: the PI cannot be granted access or asked to approve. "
+                + "Add the contact's e-mail.",
+                "/dmp/contact"));
         return new Principal { Name = contact.Name, Key = "unidentified:" + contact.Name };
     }
 
@@ -513,7 +632,12 @@ public static class GovernanceEvaluator
 
         if (Mailbox.Problem(email.Trim()) is { } problem)
         {
-            findings.Add(new Finding(FindingSeverity.Warning, "MailboxUnusable", $"'{email.Trim()}' cannot be a real mailbox: {problem}. {consequence}.", path));
+            findings.Add(
+                new Finding(
+                    FindingSeverity.Warning,
+                    "MailboxUnusable",
+                    $"'{email.Trim()}' cannot be a real mailbox: {problem}. {consequence}.",
+                    path));
             return null;
         }
 
@@ -527,7 +651,12 @@ public static class GovernanceEvaluator
         return key is null ? null : new Principal { Name = name, Email = mail, Orcid = orcid, Key = key };
     }
 
-    private static IReadOnlyList<AccessGrant> Grants(Dmp dmp, GovernancePolicy policy, Principal pi, DateOnly? until, List<Finding> findings)
+    private static IReadOnlyList<AccessGrant> Grants(
+        Dmp dmp,
+        GovernancePolicy policy,
+        Principal pi,
+        DateOnly? until,
+        List<Finding> findings)
     {
         // Keyed by principal; the first key seen fixes the order, the highest role wins.
         var order = new List<string>();
@@ -589,7 +718,13 @@ public static class GovernanceEvaluator
 
             if (principal is null)
             {
-                findings.Add(new Finding(FindingSeverity.Warning, "ContributorWithoutIdentity", $"Contributor '{contributor.Name}' has neither mbox nor an ORCID contributor_id: no access can be granted. Add an e-mail or ORCID.", path));
+                findings.Add(
+                    new Finding(
+                        FindingSeverity.Warning,
+                        "ContributorWithoutIdentity",
+                        $"Contributor '{contributor.Name}' has neither mbox nor an ORCID contributor_id: no access can be granted. "
+                        + "Add an e-mail or ORCID.",
+                        path));
                 continue;
             }
 
@@ -616,7 +751,13 @@ public static class GovernanceEvaluator
                 }
                 else
                 {
-                    findings.Add(new Finding(FindingSeverity.Info, "UnmappedContributorRole", $"No role of contributor '{contributor.Name}' ({string.Join(", ", contributor.Roles)}) is mapped by the policy and it has no default: no access is granted.", path + "/role"));
+                    findings.Add(
+                        new Finding(
+                            FindingSeverity.Info,
+                            "UnmappedContributorRole",
+                            $"No role of contributor '{contributor.Name}' ({string.Join(", ", contributor.Roles)}) "
+                            + "is mapped by the policy and it has no default: no access is granted.",
+                            path + "/role"));
                     continue;
                 }
             }
@@ -635,7 +776,8 @@ public static class GovernanceEvaluator
     }
 
     // Policies are immutable records: the lookup built from one is valid for its lifetime.
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RolePolicy, Dictionary<string, AccessRole>> RoleLookups = new();
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<RolePolicy, Dictionary<string, AccessRole>> RoleLookups =
+        new();
 
     private static Dictionary<string, AccessRole> RoleLookup(RolePolicy roles)
     {
@@ -655,11 +797,14 @@ public static class GovernanceEvaluator
         return lookup;
     }
 
-    /// <summary>Role terms compare case-insensitively, ignoring surrounding spaces and a trailing slash (CRediT URIs come both ways).</summary>
+    /// <summary>
+    /// Role terms compare case-insensitively, ignoring surrounding spaces and a trailing slash (CRediT URIs come both ways).
+    /// </summary>
     internal static string NormaliseRole(string role) => role.Trim().TrimEnd('/').ToLowerInvariant();
 
     private static bool IsOrcid(Identifier id) =>
-        string.Equals(id.Type, "orcid", StringComparison.OrdinalIgnoreCase) || id.Value.Contains("orcid.org/", StringComparison.OrdinalIgnoreCase);
+        string.Equals(id.Type, "orcid", StringComparison.OrdinalIgnoreCase)
+            || id.Value.Contains("orcid.org/", StringComparison.OrdinalIgnoreCase);
 
     private static string NormaliseOrcid(string value)
     {
@@ -707,7 +852,11 @@ public static class GovernanceEvaluator
     {
         const int KeysShown = 5;
         var result = new List<ApprovalRequirement>(3);
-        foreach (var role in (ApprovalRole[])[ApprovalRole.PrincipalInvestigator, ApprovalRole.DataSteward, ApprovalRole.DataProtectionOfficer])
+        foreach (var role in (ApprovalRole[])[
+            ApprovalRole.PrincipalInvestigator,
+            ApprovalRole.DataSteward,
+            ApprovalRole.DataProtectionOfficer,
+        ])
         {
             var reasonOrder = new List<string>();
             var keysByReason = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -767,10 +916,12 @@ public static class GovernanceEvaluator
     /// <summary>Per-evaluation values every dataset shares: immutable, so datasets with the same facts share one instance.</summary>
     private sealed class SharedParts(GovernancePolicy policy)
     {
-        private readonly Dictionary<(DataAccess, YesNoUnknown, YesNoUnknown, YesNoUnknown), IReadOnlyList<ApprovalRequirement>> _approvals = [];
+        private readonly Dictionary<(DataAccess, YesNoUnknown, YesNoUnknown, YesNoUnknown), IReadOnlyList<ApprovalRequirement>> _approvals =
+            [];
 
         /// <summary>Notice windows in days, distinct, largest first (so notice dates come earliest first).</summary>
-        public int[] NoticeDays { get; } = [.. policy.Retention.NoticeDays.Where(days => days > 0).Distinct().OrderByDescending(days => days)];
+        public int[] NoticeDays { get; }
+            = [.. policy.Retention.NoticeDays.Where(days => days > 0).Distinct().OrderByDescending(days => days)];
 
         public IReadOnlyList<ApprovalRequirement> Approvals(ClassificationResult facts)
         {

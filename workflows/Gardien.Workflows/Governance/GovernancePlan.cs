@@ -59,7 +59,10 @@ public sealed record GovernancePlan
     /// <summary>When every grant ends: project end + the policy's grace; null when the project end is unknown.</summary>
     public DateOnly? AccessEndsOn { get; init; }
 
-    /// <summary>The policy's allowed host countries per classification (once per plan, not per dataset: plans of 10,000 datasets travel through workflows).</summary>
+    /// <summary>
+    /// The policy's allowed host countries per classification (once per plan, not per dataset: plans of 10,000 datasets travel through
+    /// workflows).
+    /// </summary>
     public required RegionPolicy AllowedRegions { get; init; }
 
     /// <summary>The union over datasets, one entry per role, with every reason.</summary>

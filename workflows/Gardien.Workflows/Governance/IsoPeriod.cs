@@ -55,7 +55,9 @@ public readonly record struct IsoPeriod(int Years, int Months, int Days)
     }
 
     public static IsoPeriod Parse(string text) =>
-        TryParse(text, out var period) ? period : throw new FormatException($"'{text}' is not an ISO 8601 period such as P10Y, P6M, P2W or P90D.");
+        TryParse(text, out var period)
+            ? period
+            : throw new FormatException($"'{text}' is not an ISO 8601 period such as P10Y, P6M, P2W or P90D.");
 
     public static bool TryParse(string? text, out IsoPeriod period)
     {

@@ -54,12 +54,14 @@ public static class Mailbox
 
             if (IsCompatibilityForm(rune))
             {
-                return $"it contains '{rune}' ({Code(rune)}), a compatibility form (fullwidth, ligature, superscript, mathematical letter...) that only looks like an ordinary character";
+                return $"it contains '{rune}' ({Code(rune)}), a compatibility form (fullwidth, ligature, superscript, "
+                    + "mathematical letter...) that only looks like an ordinary character";
             }
 
             if (rune.Value is >= 0x0300 and <= 0x036F)
             {
-                return $"it contains the separate accent {Code(rune)} (a combining mark): retype the address with ordinary accented letters";
+                return $"it contains the separate accent {Code(rune)} (a combining mark): "
+                    + "retype the address with ordinary accented letters";
             }
         }
 
@@ -130,8 +132,12 @@ public static class Mailbox
     {
         UnicodeCategory.Control => $"it contains the control character {Code(rune)}",
         UnicodeCategory.Format => $"it contains the invisible formatting character {Code(rune)} (zero-width or text-direction mark)",
-        UnicodeCategory.SpaceSeparator or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator => $"it contains a space ({Code(rune)})",
-        UnicodeCategory.PrivateUse or UnicodeCategory.Surrogate or UnicodeCategory.OtherNotAssigned => $"it contains {Code(rune)}, which is not a character a mailbox can use",
+        UnicodeCategory.SpaceSeparator
+            or UnicodeCategory.LineSeparator
+            or UnicodeCategory.ParagraphSeparator => $"it contains a space ({Code(rune)})",
+        UnicodeCategory.PrivateUse
+            or UnicodeCategory.Surrogate
+            or UnicodeCategory.OtherNotAssigned => $"it contains {Code(rune)}, which is not a character a mailbox can use",
         _ => null,
     };
 
@@ -168,7 +174,10 @@ public static class Mailbox
 
         foreach (var rune in local.EnumerateRunes())
         {
-            if (rune.IsAscii && !Rune.IsLetterOrDigit(rune) && rune.Value != '.' && !AsciiAtext.Contains((char)rune.Value, StringComparison.Ordinal))
+            if (rune.IsAscii
+                && !Rune.IsLetterOrDigit(rune)
+                && rune.Value != '.'
+                && !AsciiAtext.Contains((char)rune.Value, StringComparison.Ordinal))
             {
                 return $"the part before '@' contains '{rune}', which a mailbox name cannot use unquoted";
             }
@@ -186,7 +195,9 @@ public static class Mailbox
 
         foreach (var rune in label.EnumerateRunes())
         {
-            if (rune.Value != '-' && !Rune.IsLetterOrDigit(rune) && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark))
+            if (rune.Value != '-'
+                && !Rune.IsLetterOrDigit(rune)
+                && Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark))
             {
                 return $"the domain '{domain}' contains '{rune}', which a domain name cannot use";
             }
@@ -253,7 +264,13 @@ public static class Mailbox
     internal static string Script(Rune rune) => rune.Value switch
     {
         < 0x80 => "Latin",
-        >= 0x00C0 and <= 0x024F or >= 0x0250 and <= 0x02AF or >= 0x1D00 and <= 0x1DBF or >= 0x1E00 and <= 0x1EFF or >= 0x2C60 and <= 0x2C7F or >= 0xA720 and <= 0xA7FF or >= 0xAB30 and <= 0xAB6F => "Latin",
+        >= 0x00C0 and <= 0x024F
+            or >= 0x0250 and <= 0x02AF
+            or >= 0x1D00 and <= 0x1DBF
+            or >= 0x1E00 and <= 0x1EFF
+            or >= 0x2C60 and <= 0x2C7F
+            or >= 0xA720 and <= 0xA7FF
+            or >= 0xAB30 and <= 0xAB6F => "Latin",
         >= 0x0370 and <= 0x03FF or >= 0x1F00 and <= 0x1FFF => "Greek",
         >= 0x0400 and <= 0x052F or >= 0x1C80 and <= 0x1C8F or >= 0x2DE0 and <= 0x2DFF or >= 0xA640 and <= 0xA69F => "Cyrillic",
         >= 0x0530 and <= 0x058F => "Armenian",

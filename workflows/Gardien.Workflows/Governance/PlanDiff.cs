@@ -15,17 +15,30 @@ public enum ChangeDirection
 /// <summary>A dataset present in one plan and not in the other (matched by <see cref="DatasetPlan.Key"/>).</summary>
 public sealed record DatasetChange(string DatasetKey, string Title, string ContainerName, DataClassification Classification);
 
-/// <summary>A grant added, removed or changed on one dataset. <see cref="OldRole"/> is null when added, <see cref="NewRole"/> when removed.</summary>
+/// <summary>
+/// A grant added, removed or changed on one dataset. <see cref="OldRole"/> is null when added, <see cref="NewRole"/> when removed.
+/// </summary>
 public sealed record GrantChange(string DatasetKey, string ContainerName, Principal Principal, AccessRole? OldRole, AccessRole? NewRole);
 
-public sealed record RetentionChange(string DatasetKey, DateOnly OldKeepUntil, DateOnly NewKeepUntil, ChangeDirection Direction, DisposalAction OldDisposal, DisposalAction NewDisposal);
+public sealed record RetentionChange(
+    string DatasetKey,
+    DateOnly OldKeepUntil,
+    DateOnly NewKeepUntil,
+    ChangeDirection Direction,
+    DisposalAction OldDisposal,
+    DisposalAction NewDisposal);
 
 /// <summary>
 /// A classification change. <see cref="ChangeDirection.Increased"/> means tightened; <see cref="RequiresReprovisioning"/>
 /// is set when the storage settings derived from the class differ (encryption scope, tier, immutability), which in Azure
 /// means a new container (an encryption scope cannot be changed on an existing container) and a copy.
 /// </summary>
-public sealed record ClassificationChange(string DatasetKey, DataClassification Old, DataClassification New, ChangeDirection Direction, bool RequiresReprovisioning);
+public sealed record ClassificationChange(
+    string DatasetKey,
+    DataClassification Old,
+    DataClassification New,
+    ChangeDirection Direction,
+    bool RequiresReprovisioning);
 
 /// <summary>
 /// What changed between two plans of the same DMP and which approvals the change needs. Rules (docs/policy.md):
@@ -122,7 +135,10 @@ public sealed record PlanDiff
             if (!newByKey.ContainsKey(dataset.Key))
             {
                 removed.Add(Change(dataset));
-                approvals.Add(ApprovalRole.DataSteward, $"dataset {dataset.Key} removed from the DMP: its container is decommissioned (data stays under retention until {dataset.Retention.KeepUntil:yyyy-MM-dd})");
+                approvals.Add(
+                    ApprovalRole.DataSteward,
+                    $"dataset {dataset.Key} removed from the DMP: its container is decommissioned (data stays under retention until "
+                    + $"{dataset.Retention.KeepUntil:yyyy-MM-dd})");
                 foreach (var grant in dataset.Access)
                 {
                     grantsRemoved.Add(new GrantChange(dataset.Key, dataset.Storage.ContainerName, grant.Principal, grant.Role, null));
@@ -134,7 +150,8 @@ public sealed record PlanDiff
         if (!string.Equals(old.PrincipalInvestigator.Key, @new.PrincipalInvestigator.Key, StringComparison.Ordinal))
         {
             piChanged = @new.PrincipalInvestigator;
-            approvals.Add(ApprovalRole.DataSteward, $"the PI changes from {old.PrincipalInvestigator.Name} to {@new.PrincipalInvestigator.Name}");
+            approvals.Add(
+                ApprovalRole.DataSteward, $"the PI changes from {old.PrincipalInvestigator.Name} to {@new.PrincipalInvestigator.Name}");
             approvals.Add(ApprovalRole.PrincipalInvestigator, "the new PI takes ownership of the data");
         }
 
@@ -153,7 +170,14 @@ public sealed record PlanDiff
         };
     }
 
-    private static void CompareGrants(DatasetPlan before, DatasetPlan after, List<GrantChange> added, List<GrantChange> removed, List<GrantChange> changed, List<string> accessEnd, ApprovalCollector approvals)
+    private static void CompareGrants(
+        DatasetPlan before,
+        DatasetPlan after,
+        List<GrantChange> added,
+        List<GrantChange> removed,
+        List<GrantChange> changed,
+        List<string> accessEnd,
+        ApprovalCollector approvals)
     {
         var oldGrants = new Dictionary<string, AccessGrant>(StringComparer.Ordinal);
         foreach (var grant in before.Access)
@@ -178,7 +202,9 @@ public sealed record PlanDiff
                     changed.Add(new GrantChange(after.Key, after.Storage.ContainerName, grant.Principal, previous.Role, grant.Role));
                     if (grant.Role > previous.Role)
                     {
-                        approvals.Add(ApprovalRole.PrincipalInvestigator, $"{grant.Principal.Name} is raised from {Lower(previous.Role)} to {Lower(grant.Role)}");
+                        approvals.Add(
+                            ApprovalRole.PrincipalInvestigator,
+                            $"{grant.Principal.Name} is raised from {Lower(previous.Role)} to {Lower(grant.Role)}");
                     }
                 }
 
@@ -212,7 +238,8 @@ public sealed record PlanDiff
         changes.Add(new RetentionChange(after.Key, oldDate, newDate, direction, before.Retention.Disposal, after.Retention.Disposal));
         if (newDate < oldDate)
         {
-            var reason = $"retention of {after.Key} shortened from {oldDate:yyyy-MM-dd} to {newDate:yyyy-MM-dd}: data would be disposed of earlier";
+            var reason =
+                $"retention of {after.Key} shortened from {oldDate:yyyy-MM-dd} to {newDate:yyyy-MM-dd}: data would be disposed of earlier";
             approvals.Add(ApprovalRole.DataProtectionOfficer, reason);
             approvals.Add(ApprovalRole.PrincipalInvestigator, reason);
         }
@@ -223,11 +250,16 @@ public sealed record PlanDiff
 
         if (before.Retention.Disposal != after.Retention.Disposal && after.Retention.Disposal == DisposalAction.Delete)
         {
-            approvals.Add(ApprovalRole.DataProtectionOfficer, $"disposal of {after.Key} changes from {Lower(before.Retention.Disposal)} to delete");
+            approvals.Add(
+                ApprovalRole.DataProtectionOfficer, $"disposal of {after.Key} changes from {Lower(before.Retention.Disposal)} to delete");
         }
     }
 
-    private static void CompareClassification(DatasetPlan before, DatasetPlan after, List<ClassificationChange> changes, ApprovalCollector approvals)
+    private static void CompareClassification(
+        DatasetPlan before,
+        DatasetPlan after,
+        List<ClassificationChange> changes,
+        ApprovalCollector approvals)
     {
         var (oldClass, newClass) = (before.Classification.Classification, after.Classification.Classification);
         if (oldClass == newClass)

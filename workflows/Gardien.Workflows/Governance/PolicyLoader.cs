@@ -23,12 +23,15 @@ public static class PolicyLoader
     public const string DefaultPolicyResourceName = "Gardien.Schemas.policy/policy.default.json";
     public const int MaxPolicyBytes = 1024 * 1024;
 
-    private static readonly Lazy<JsonSchema> LazySchema = new(() => JsonSchema.FromJsonAsync(ReadResource(SchemaResourceName)).GetAwaiter().GetResult());
+    private static readonly Lazy<JsonSchema> LazySchema = new(
+        () => JsonSchema.FromJsonAsync(ReadResource(SchemaResourceName)).GetAwaiter().GetResult());
 
     private static readonly Lazy<GovernancePolicy> LazyDefault = new(() =>
     {
         var result = Load(ReadResource(DefaultPolicyResourceName));
-        return result.Policy ?? throw new InvalidOperationException("The built-in policy is invalid: " + string.Join("; ", result.Errors.Select(e => $"{e.Path}: {e.Message}")));
+        return result.Policy
+            ?? throw new InvalidOperationException(
+                "The built-in policy is invalid: " + string.Join("; ", result.Errors.Select(e => $"{e.Path}: {e.Message}")));
     });
 
     /// <summary>The policy's JSON Schema text (for tooling and documentation).</summary>
@@ -59,14 +62,26 @@ public static class PolicyLoader
             using var document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 64 });
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
-                return Fail("", $"The policy must be a JSON object, not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}. Start from policy.sample.json.", "type");
+                return Fail(
+                    "",
+                    $"The policy must be a JSON object, not {document.RootElement.ValueKind.ToString().ToLowerInvariant()}. "
+                    + "Start from policy.sample.json.",
+                    "type");
             }
         }
         catch (JsonException ex)
         {
             var line = (int)(ex.LineNumber ?? 0) + 1;
             var column = (int)(ex.BytePositionInLine ?? 0) + 1;
-            return new PolicyLoadResult(null, [new ValidationIssue("", $"The policy is not valid JSON at line {line}, column {column}: {FirstSentence(ex.Message)} Fix the syntax (a missing comma or quote, a trailing comma, a comment).", "json", IssueSeverity.Error) { Line = line, Column = column }]);
+            return new PolicyLoadResult(
+                null,
+                [
+                    new ValidationIssue("", $"The policy is not valid JSON at line {line}, column {column}: {FirstSentence(ex.Message)}"
+                        + " Fix the syntax (a missing comma or quote, a trailing comma, a comment).", "json", IssueSeverity.Error)
+                        {
+                            Line = line,
+                            Column = column,
+                        }]);
         }
 
         ICollection<ValidationError> schemaErrors;
@@ -127,7 +142,12 @@ public static class PolicyLoader
                 }
                 else if (seen.TryGetValue(key, out var first) && first.Access != mapping.Access)
                 {
-                    errors.Add(Error(path, $"Role '{mapping.Roles[j]}' is mapped to {Lower(mapping.Access)} here and to {Lower(first.Access)} at {first.Path}. Map each role once.", "roles"));
+                    errors.Add(
+                        Error(
+                            path,
+                            $"Role '{mapping.Roles[j]}' is mapped to {Lower(mapping.Access)} here and to {Lower(first.Access)}"
+                            + $" at {first.Path}. Map each role once.",
+                            "roles"));
                 }
                 else
                 {
@@ -146,7 +166,11 @@ public static class PolicyLoader
 
         if (approvals.ReminderEvery.IsZero)
         {
-            errors.Add(Error("/approvals/reminder_every", "Reminders every zero days would flood approvers. Use a period of at least one day, e.g. P3D.", "rules"));
+            errors.Add(
+                Error(
+                    "/approvals/reminder_every",
+                    "Reminders every zero days would flood approvers. Use a period of at least one day, e.g. P3D.",
+                    "rules"));
         }
 
         if (approvals.Timeout.IsZero)
@@ -155,7 +179,12 @@ public static class PolicyLoader
         }
         else if (approvals.EscalateAfter.MinimumDays >= approvals.Timeout.MinimumDays)
         {
-            errors.Add(Error("/approvals/escalate_after", $"Escalation after {approvals.EscalateAfter} never happens before the timeout {approvals.Timeout}. Escalate earlier than the timeout.", "rules"));
+            errors.Add(
+                Error(
+                    "/approvals/escalate_after",
+                    $"Escalation after {approvals.EscalateAfter} never happens before the timeout {approvals.Timeout}. "
+                    + "Escalate earlier than the timeout.",
+                    "rules"));
         }
 
         if (policy.Access.ReviewEvery.IsZero)
@@ -164,11 +193,22 @@ public static class PolicyLoader
         }
 
         var periods = policy.Retention.DefaultPeriod;
-        foreach (var (name, period) in new[] { ("public", periods.Public), ("internal", periods.Internal), ("confidential", periods.Confidential), ("restricted", periods.Restricted) })
+        foreach (var (name, period) in new[]
+        {
+            ("public", periods.Public),
+            ("internal", periods.Internal),
+            ("confidential", periods.Confidential),
+            ("restricted", periods.Restricted),
+        })
         {
             if (period.IsZero)
             {
-                errors.Add(Error("/retention/default_period/" + name, "A zero retention period disposes of data the day the project ends. Give the institution's retention period, e.g. P10Y.", "rules"));
+                errors.Add(
+                    Error(
+                        "/retention/default_period/" + name,
+                        "A zero retention period disposes of data the day the project ends. Give the institution's retention period, e.g. "
+                        + "P10Y.",
+                        "rules"));
             }
         }
 
@@ -190,7 +230,11 @@ public static class PolicyLoader
 
         if (policy.Storage.Encryption.AppliesTo.Contains(DataClassification.Restricted) is false)
         {
-            errors.Add(Error("/storage/encryption/applies_to", "Restricted (sensitive, e.g. health) data must use the encryption scope. Add \"restricted\".", "rules"));
+            errors.Add(
+                Error(
+                    "/storage/encryption/applies_to",
+                    "Restricted (sensitive, e.g. health) data must use the encryption scope. Add \"restricted\".",
+                    "rules"));
         }
 
         return errors;
@@ -201,14 +245,22 @@ public static class PolicyLoader
     {
         if (Mailbox.Problem(approver.Email) is { } problem)
         {
-            errors.Add(Error(path + "/email", $"'{approver.Email}' cannot receive approvals: {problem}. Give the approver's real address.", "rules"));
+            errors.Add(
+                Error(
+                    path + "/email",
+                    $"'{approver.Email}' cannot receive approvals: {problem}. Give the approver's real address.",
+                    "rules"));
         }
 
         for (var i = 0; i < approver.Delegates.Count; i++)
         {
             if (Mailbox.Problem(approver.Delegates[i].Email) is { } delegateProblem)
             {
-                errors.Add(Error($"{path}/delegates/{i}/email", $"'{approver.Delegates[i].Email}' cannot receive approvals: {delegateProblem}. Give the delegate's real address.", "rules"));
+                errors.Add(
+                    Error(
+                        $"{path}/delegates/{i}/email",
+                        $"'{approver.Delegates[i].Email}' cannot receive approvals: {delegateProblem}. Give the delegate's real address.",
+                        "rules"));
             }
         }
     }
@@ -241,10 +293,14 @@ public static class PolicyLoader
         var property = error.Property ?? path.Split('/')[^1];
         return error.Kind switch
         {
-            ValidationErrorKind.PropertyRequired => $"Required property '{property}' is missing. Add it (see policy.sample.json and docs/policy.md).",
-            ValidationErrorKind.NoAdditionalPropertiesAllowed => $"Unknown property '{property}'. Remove it or correct its spelling (keys are snake_case).",
-            ValidationErrorKind.NotInEnumeration => $"Value is not allowed; use one of: {string.Join(", ", (error.Schema?.Enumeration ?? []).Select(v => v?.ToString()))}.",
-            ValidationErrorKind.PatternMismatch => $"Value does not have the expected form.{(hint.Length > 0 ? hint : " Pattern: " + error.Schema?.Pattern)}",
+            ValidationErrorKind.PropertyRequired => $"Required property '{property}' is missing. "
+                + "Add it (see policy.sample.json and docs/policy.md).",
+            ValidationErrorKind.NoAdditionalPropertiesAllowed => $"Unknown property '{property}'. "
+                + "Remove it or correct its spelling (keys are snake_case).",
+            ValidationErrorKind.NotInEnumeration => "Value is not allowed; use one of: "
+                + $"{string.Join(", ", (error.Schema?.Enumeration ?? []).Select(v => v?.ToString()))}.",
+            ValidationErrorKind.PatternMismatch => "Value does not have the expected form."
+                + $"{(hint.Length > 0 ? hint : " Pattern: " + error.Schema?.Pattern)}",
             ValidationErrorKind.StringExpected => "Expected a string." + hint,
             ValidationErrorKind.IntegerExpected => "Expected a whole number." + hint,
             ValidationErrorKind.NumberExpected => "Expected a number." + hint,
@@ -336,7 +392,8 @@ public static class PolicyLoader
     private static string ReadResource(string name)
     {
         using var stream = typeof(PolicyLoader).Assembly.GetManifestResourceStream(name)
-            ?? throw new InvalidOperationException($"Embedded resource '{name}' is missing from {typeof(PolicyLoader).Assembly.GetName().Name}.");
+            ?? throw new InvalidOperationException(
+                $"Embedded resource '{name}' is missing from {typeof(PolicyLoader).Assembly.GetName().Name}.");
         using var reader = new StreamReader(stream, Encoding.UTF8);
         return reader.ReadToEnd();
     }

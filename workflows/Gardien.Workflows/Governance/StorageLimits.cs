@@ -31,20 +31,27 @@ public static class StorageLimits
         ArgumentNullException.ThrowIfNull(id);
         foreach (var rune in id.EnumerateRunes())
         {
-            if (Rune.GetUnicodeCategory(rune) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator)
+            if (Rune.GetUnicodeCategory(
+                rune) is UnicodeCategory.Control
+                    or UnicodeCategory.Format
+                    or UnicodeCategory.LineSeparator
+                    or UnicodeCategory.ParagraphSeparator)
             {
-                return $"{field} contains the control or invisible character U+{rune.Value.ToString("X4", CultureInfo.InvariantCulture)}, which cannot be shown or stored safely. Remove it.";
+                return $"{field} contains the control or invisible character U+{rune.Value.ToString("X4", CultureInfo.InvariantCulture)}, "
+                    + "which cannot be shown or stored safely. Remove it.";
             }
         }
 
         if (id.Length > MaxIdentifierLength)
         {
-            return $"{field} is {id.Length:N0} characters long; at most {MaxIdentifierLength} are accepted (it keys the registry, the container metadata and the access groups). Use a shorter identifier, such as the DOI or a local id.";
+            return $"{field} is {id.Length:N0} characters long; at most {MaxIdentifierLength} are accepted (it keys the registry, "
+                + "the container metadata and the access groups). Use a shorter identifier, such as the DOI or a local id.";
         }
 
         var encoded = Uri.EscapeDataString(id).Length;
         return encoded > MaxEncodedIdentifierLength
-            ? $"{field} takes {encoded:N0} characters once encoded for storage (non-ASCII characters count 6 to 12); at most {MaxEncodedIdentifierLength} fit. Use a shorter identifier, or one in ASCII."
+            ? $"{field} takes {encoded:N0} characters once encoded for storage (non-ASCII characters count 6 to 12); "
+                + $"at most {MaxEncodedIdentifierLength} fit. Use a shorter identifier, or one in ASCII."
             : null;
     }
 }

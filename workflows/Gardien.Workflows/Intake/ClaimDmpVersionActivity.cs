@@ -23,14 +23,20 @@ public enum ClaimOutcome
 
 /// <param name="ActivePlanJson">The plan in force (GovernanceJson form) when <see cref="Outcome"/> is Claimed.</param>
 /// <param name="RecordedState">The registry's state of the DMP, when it has a record.</param>
-public sealed record ClaimDmpVersionResult(ClaimOutcome Outcome, DateTimeOffset? RecordedModified, string? ActivePlanJson, DmpState? RecordedState = null);
+public sealed record ClaimDmpVersionResult(
+    ClaimOutcome Outcome,
+    DateTimeOffset? RecordedModified,
+    string? ActivePlanJson,
+    DmpState? RecordedState = null);
 
 /// <summary>
 /// The out-of-order guard of updates: compares the DMP version's <c>modified</c> with the registry's and, when newer,
 /// records it atomically (ETag) together with the claiming instance, so that of two concurrent versions only the newest
 /// applies and an older one arriving late is ignored.
 /// </summary>
-public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAuditLog audit) : Activity<ClaimDmpVersionInput, ClaimDmpVersionResult>
+public sealed class ClaimDmpVersionActivity(
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<ClaimDmpVersionInput, ClaimDmpVersionResult>
 {
     public override async Task<ClaimDmpVersionResult> RunAsync(ActivityContext context, ClaimDmpVersionInput input)
     {
@@ -71,9 +77,18 @@ public sealed class ClaimDmpVersionActivity(IGovernanceRegistry registry, IAudit
         return new ClaimDmpVersionResult(ClaimOutcome.Claimed, stored.Modified, stored.ActivePlanJson);
     }
 
-    private Task<AuditReceipt> AppendClaimedAsync(ActivityContext context, ClaimDmpVersionInput input, DmpRecord? before, CancellationToken ct) =>
+    private Task<AuditReceipt> AppendClaimedAsync(
+        ActivityContext context,
+        ClaimDmpVersionInput input,
+        DmpRecord? before,
+        CancellationToken ct) =>
         audit.AppendAsync(
-            AuditEntries.Create(GardienWorkflowOptions.SystemActor("UpdateDmpWorkflow"), "dmp.version_claimed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+            AuditEntries.Create(
+                GardienWorkflowOptions.SystemActor("UpdateDmpWorkflow"),
+                "dmp.version_claimed",
+                context.InstanceId,
+                AuditEntries.DmpSubject(input.DmpId),
+                input.At.UtcDateTime,
                 before: before is null ? null : new { modified = before.Modified, instanceId = before.InstanceId },
                 after: new { modified = input.Modified }),
             ct);

@@ -83,7 +83,13 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
     /// The evaluation itself (pure). With a <paramref name="mapper"/>, the tool's <paramref name="nativeExport"/> fills in
     /// what the RDA document lacks before the plan is made; what the mapper could not use becomes a warning.
     /// </summary>
-    public static DmpEvaluation Evaluate(string? expectedDmpId, string json, DateOnly today, GovernancePolicy policy, IMadmpSourceMapper? mapper = null, string? nativeExport = null)
+    public static DmpEvaluation Evaluate(
+        string? expectedDmpId,
+        string json,
+        DateOnly today,
+        GovernancePolicy policy,
+        IMadmpSourceMapper? mapper = null,
+        string? nativeExport = null)
     {
         ArgumentNullException.ThrowIfNull(policy);
         return EvaluateIn(expectedDmpId, json, today, policy, mapper, nativeExport) with { Language = policy.Notifications.Language };
@@ -96,7 +102,8 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         var warnings = read.Warnings.Select(Format).ToList();
         if (!read.IsValid || read.Document is null)
         {
-            return new DmpEvaluation(false, expectedDmpId ?? string.Empty, null, null, null, null, [.. read.Errors.Select(Format)], warnings, null);
+            return new DmpEvaluation(
+                false, expectedDmpId ?? string.Empty, null, null, null, null, [.. read.Errors.Select(Format)], warnings, null);
         }
 
         var document = read.Document;
@@ -110,8 +117,19 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         var dmp = document.Dmp;
         if (expectedDmpId is not null && !string.Equals(expectedDmpId, dmp.DmpId.Value, StringComparison.Ordinal))
         {
-            return new DmpEvaluation(false, expectedDmpId, dmp.Modified, dmp.Title, dmp.Contact.Name, Mailbox.Problem(dmp.Contact.Mbox?.Trim()) is null ? dmp.Contact.Mbox!.Trim() : null,
-                [$"/dmp/dmp_id/identifier: the document is DMP '{dmp.DmpId.Value}' but '{expectedDmpId}' was expected; submit the right document."], warnings, null);
+            return new DmpEvaluation(
+                false,
+                expectedDmpId,
+                dmp.Modified,
+                dmp.Title,
+                dmp.Contact.Name,
+                Mailbox.Problem(dmp.Contact.Mbox?.Trim()) is null ? dmp.Contact.Mbox!.Trim() : null,
+                [
+                    $"/dmp/dmp_id/identifier: the document is DMP '{dmp.DmpId.Value}' but '{expectedDmpId}' was expected; "
+                    + "submit the right document.",
+                ],
+                warnings,
+                null);
         }
 
         var plan = GovernanceEvaluator.Evaluate(dmp, policy, today);
@@ -121,7 +139,8 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
         var approvers = plan.Approvers.ToDictionary(a => a.Role, a => a.Email);
         foreach (var role in Enum.GetValues<ApprovalRole>().Where(r => !approvers.ContainsKey(r)))
         {
-            if (ApproverAssignment.Assign([role], dmp.Contact.Name, dmp.Contact.Mbox?.Trim(), policy.Approvals, personalData: false).For(role) is { } alone)
+            if (ApproverAssignment.Assign([role], dmp.Contact.Name, dmp.Contact.Mbox?.Trim(), policy.Approvals, personalData: false)
+                .For(role) is { } alone)
             {
                 approvers[role] = alone.Email;
             }
@@ -129,7 +148,16 @@ public sealed class EvaluateDmpActivity(IDmpToolClient dmpTool, GardienWorkflowO
 
 
         // Only a mailbox that can be real is recorded and written to: a look-alike must receive nothing about the DMP.
-        return new DmpEvaluation(planErrors.Count == 0, dmp.DmpId.Value, dmp.Modified, dmp.Title, dmp.Contact.Name, plan.PrincipalInvestigator.Email, planErrors, warnings, planErrors.Count == 0 ? plan : null)
+        return new DmpEvaluation(
+            planErrors.Count == 0,
+            dmp.DmpId.Value,
+            dmp.Modified,
+            dmp.Title,
+            dmp.Contact.Name,
+            plan.PrincipalInvestigator.Email,
+            planErrors,
+            warnings,
+            planErrors.Count == 0 ? plan : null)
         {
             Approvers = approvers,
         };

@@ -17,7 +17,9 @@ public enum RecordDmpOutcome
     /// <summary>The DMP is governed by an older version: this version must be applied as an update.</summary>
     NeedsUpdate,
 
-    /// <summary>An intake of an older version holds the record: this version waits for it to end (<see cref="RecordDmpResult.Owner"/>).</summary>
+    /// <summary>
+    /// An intake of an older version holds the record: this version waits for it to end (<see cref="RecordDmpResult.Owner"/>).
+    /// </summary>
     Queued,
 
     /// <summary>The same or a newer version is already in intake or waiting: this version stops.</summary>
@@ -27,7 +29,13 @@ public enum RecordDmpOutcome
 /// <param name="Owner">The intake this version waits for (Queued) or gives way to (Superseded).</param>
 /// <param name="OwnerModified">That intake's version.</param>
 /// <param name="Wake">Older waiting versions this one supersedes: the workflow wakes them so they end at once.</param>
-public sealed record RecordDmpResult(RecordDmpOutcome Outcome, DmpState? ExistingState, DateTimeOffset? ExistingModified, string? Owner = null, DateTimeOffset? OwnerModified = null, IReadOnlyList<string>? Wake = null);
+public sealed record RecordDmpResult(
+    RecordDmpOutcome Outcome,
+    DmpState? ExistingState,
+    DateTimeOffset? ExistingModified,
+    string? Owner = null,
+    DateTimeOffset? OwnerModified = null,
+    IReadOnlyList<string>? Wake = null);
 
 /// <summary>
 /// The arbiter between versions of one DMP taken in at the same time, under the registry record's ETag: the first intake
@@ -55,7 +63,8 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
             // in the single-use set instead. Another intake holds that claim and writes the record in a moment; decide
             // against it then.
             existing = await registry.GetDmpAsync(input.DmpId, ct)
-                ?? throw new ConcurrencyConflictException($"Another intake of '{input.DmpId}' is recording it first; this version is decided once that record exists.");
+                ?? throw new ConcurrencyConflictException(
+                    $"Another intake of '{input.DmpId}' is recording it first; this version is decided once that record exists.");
         }
 
         var queue = existing?.Queue ?? [];
@@ -121,7 +130,8 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                         after: new { modified = input.Modified, waitsFor = existing.InstanceId, supersedes = older },
                         discriminator: ":" + existing.InstanceId),
                     ct);
-                return new RecordDmpResult(RecordDmpOutcome.Queued, existing.State, existing.Modified, existing.InstanceId, existing.Modified, older);
+                return new RecordDmpResult(
+                    RecordDmpOutcome.Queued, existing.State, existing.Modified, existing.InstanceId, existing.Modified, older);
 
             default:
                 // Not governed, or the last intake ended Rejected or Failed: this version takes the record, unless a newer one waits.
@@ -152,7 +162,8 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
                 };
                 await registry.UpsertDmpAsync(record, ct);
                 await AppendRecordedAsync(me, existing, input, actor, subject, ct);
-                return new RecordDmpResult(RecordDmpOutcome.Recorded, existing?.State, existing?.Modified, Wake: [.. others.Select(q => q.InstanceId)]);
+                return new RecordDmpResult(
+                    RecordDmpOutcome.Recorded, existing?.State, existing?.Modified, Wake: [.. others.Select(q => q.InstanceId)]);
         }
     }
 
@@ -188,22 +199,40 @@ public sealed class RecordDmpActivity(IGovernanceRegistry registry, IAuditLog au
     /// <summary>The single-use key that the intake writing a DMP's first record claims.</summary>
     internal static string FirstRecordKey(string dmpId) => "dmp-first-record:" + dmpId;
 
-    /// <summary>Whether <paramref name="candidate"/> is a later version than <paramref name="current"/> (a version without a date is never later).</summary>
+    /// <summary>
+    /// Whether <paramref name="candidate"/> is a later version than <paramref name="current"/> (a version without a date is never later).
+    /// </summary>
     internal static bool IsNewer(DateTimeOffset? candidate, DateTimeOffset? current) =>
         candidate is { } c && (current is not { } r || c > r);
 
-    private Task<AuditReceipt> AppendRecordedAsync(string me, DmpRecord? before, RecordDmpInput input, string actor, string subject, CancellationToken ct) =>
+    private Task<AuditReceipt> AppendRecordedAsync(
+        string me,
+        DmpRecord? before,
+        RecordDmpInput input,
+        string actor,
+        string subject,
+        CancellationToken ct) =>
         audit.AppendAsync(
             AuditEntries.Create(actor, "dmp.recorded", me, subject, input.At.UtcDateTime,
                 before: before is null ? null : new { state = before.State.ToString(), modified = before.Modified },
                 after: new { state = nameof(DmpState.Pending), modified = input.Modified }),
             ct);
 
-    private async Task<RecordDmpResult> SupersededAsync(string me, DmpRecord? existing, RecordDmpInput input, string? by, DateTimeOffset? byModified, string actor, string subject, CancellationToken ct)
+    private async Task<RecordDmpResult> SupersededAsync(
+        string me,
+        DmpRecord? existing,
+        RecordDmpInput input,
+        string? by,
+        DateTimeOffset? byModified,
+        string actor,
+        string subject,
+        CancellationToken ct)
     {
         await audit.AppendAsync(
             AuditEntries.Create(actor, "intake.superseded", me, subject, input.At.UtcDateTime,
-                before: existing is null ? null : new { state = existing.State.ToString(), modified = existing.Modified, instanceId = existing.InstanceId },
+                before: existing is null
+                    ? null
+                    : new { state = existing.State.ToString(), modified = existing.Modified, instanceId = existing.InstanceId },
                 after: new { modified = input.Modified, by, byModified }),
             ct);
         return new RecordDmpResult(RecordDmpOutcome.Superseded, existing?.State, existing?.Modified, by, byModified);

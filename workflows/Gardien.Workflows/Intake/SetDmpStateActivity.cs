@@ -6,8 +6,10 @@ namespace Gardien.Workflows.Intake;
 
 /// <param name="PlanJson">The plan now in force (GovernanceJson form); null keeps the recorded one.</param>
 /// <param name="Modified">The DMP version now in force; null keeps the recorded one.</param>
-/// <param name="NotEnforcedLocally">Features recorded but not enforced by the platform; with <paramref name="RequireOwnership"/> (updates) added to the recorded ones, otherwise replacing them.</param>
-/// <param name="RequireOwnership">Only write when the record was last claimed by this instance (an update superseded by a newer one must not win).</param>
+/// <param name="NotEnforcedLocally">Features recorded but not enforced by the platform; with <paramref name="RequireOwnership"/> (updates)
+/// added to the recorded ones, otherwise replacing them.</param>
+/// <param name="RequireOwnership">Only write when the record was last claimed by this instance (an update superseded by a newer one must
+/// not win).</param>
 public sealed record SetDmpStateInput(
     string DmpId,
     DmpState State,
@@ -54,7 +56,9 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
             Modified = input.Modified ?? record.Modified,
             // An update adds features (new datasets, grants) to those the plan already could not enforce; none is forgotten.
             NotEnforcedLocally = input.NotEnforcedLocally is null ? record.NotEnforcedLocally
-                : input.RequireOwnership ? [.. record.NotEnforcedLocally.Concat(input.NotEnforcedLocally).DistinctBy(f => f.Feature).OrderBy(f => f.Feature, StringComparer.Ordinal)]
+                : input.RequireOwnership
+                    ? [.. record.NotEnforcedLocally.Concat(input.NotEnforcedLocally).DistinctBy(f => f.Feature)
+                        .OrderBy(f => f.Feature, StringComparer.Ordinal)]
                 : input.NotEnforcedLocally,
             Title = input.Title ?? record.Title,
             ContactEmail = input.ContactEmail ?? record.ContactEmail,
@@ -63,7 +67,8 @@ public sealed class SetDmpStateActivity(IGovernanceRegistry registry, IAuditLog 
         // The ETag read above makes the write conditional: a concurrent writer fails us and the retry re-reads.
         await registry.UpsertDmpAsync(record, ct);
         await audit.AppendAsync(
-            AuditEntries.Create(input.Actor, "dmp.state_changed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
+            AuditEntries.Create(
+                input.Actor, "dmp.state_changed", context.InstanceId, AuditEntries.DmpSubject(input.DmpId), input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString(), modified = existing.Modified },
                 after: new { state = input.State.ToString(), reason = input.Reason, modified = record.Modified },
                 discriminator: ":" + input.State),

@@ -13,7 +13,8 @@ internal static class JsonPointer
 
     public static string Append(string pointer, string property) => pointer + "/" + Escape(property);
 
-    public static string Append(string pointer, int index) => pointer + "/" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    public static string Append(string pointer, int index) =>
+        pointer + "/" + index.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>The pointer of a token inside its document, built from the parent chain (exact even for keys holding '.' or '[').</summary>
     public static string Of(JToken? token)

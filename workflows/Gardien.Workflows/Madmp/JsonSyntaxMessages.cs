@@ -51,35 +51,76 @@ internal static class JsonSyntaxMessages
         (string Text, Kind Kind) described = reason switch
         {
             _ when Has(reason, "maximum configured depth") =>
-                ($"The document nests objects or lists more than {maxDepth} levels deep ({where}). A maDMP needs fewer than 10; check for a generated or corrupted file.", Kind.Depth),
+                (
+                    $"The document nests objects or lists more than {maxDepth} levels deep ({where}). A maDMP needs fewer than 10; "
+                    + "check for a generated or corrupted file.",
+                    Kind.Depth),
             _ when Has(reason, "trailing comma") =>
-                ($"The document is not valid JSON at {where}: a comma before a closing {(Has(reason, "array") ? "]" : "}")}. JSON allows no comma after the last item; remove it.", Kind.TrailingComma),
+                (
+                    $"The document is not valid JSON at {where}: a comma before a closing {(Has(reason, "array") ? "]" : "}")}. "
+                    + "JSON allows no comma after the last item; remove it.",
+                    Kind.TrailingComma),
             _ when (Has(reason, "comment") && !Has(reason, "end of comment")) || found == "'/'" =>
-                ($"The document is not valid JSON at {where}: a comment (// or /* */), which JSON does not allow. Remove it.", Kind.Comment),
+                (
+                    $"The document is not valid JSON at {where}: a comment (// or /* */), which JSON does not allow. Remove it.",
+                    Kind.Comment),
             _ when Has(reason, "end of comment") =>
                 ($"The document is not valid JSON at {where}: a comment /* is never closed with */.", Kind.Other),
             _ when Has(reason, "end of string") =>
-                ($"The document is not valid JSON at {where}: a text value or property name is never closed; its closing double quote \" is missing.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: a text value or property name is never closed; "
+                    + "its closing double quote \" is missing.",
+                    Kind.Other),
             _ when Has(reason, "depth to be zero") || Has(reason, "reached end of data") =>
-                ($"The document is not valid JSON at {where}: it ends before every {{ and [ is closed. Add the missing }} or ], or check that the file was not cut short.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: it ends before every {{ and [ is closed. Add the missing }} or ], "
+                    + "or check that the file was not cut short.",
+                    Kind.Other),
             _ when Has(reason, "after a single JSON value") =>
-                ($"The document is not valid JSON at {where}: {found} comes after the end of the document. A maDMP is one object {{ ... }}; remove what follows its closing }} (or a }} too many).", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: {found} comes after the end of the document. A maDMP is one object {{ ... "
+                    + $"}}; remove what follows its closing }} (or a }} too many).",
+                    Kind.Other),
             _ when Has(reason, "without a matching open") =>
-                ($"The document is not valid JSON at {where}: {found} closes nothing that is open. Remove it, or add the opening {(found.Contains('}', StringComparison.Ordinal) ? "{" : "[")} it belongs to.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: {found} closes nothing that is open. Remove it, "
+                    + $"or add the opening {(found.Contains('}', StringComparison.Ordinal) ? "{" : "[")} it belongs to.",
+                    Kind.Other),
             _ when Has(reason, "after a property name") =>
-                ($"The document is not valid JSON at {where}: a colon is missing after the property name (found {found}). Write \"name\": value.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: a colon is missing after the property name (found {found}). "
+                    + "Write \"name\": value.",
+                    Kind.Other),
             _ when Has(reason, "start of a property name") =>
-                ($"The document is not valid JSON at {where}: expected a property name in double quotes, such as \"title\", but found {found}.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: expected a property name in double quotes, such as \"title\", "
+                    + $"but found {found}.",
+                    Kind.Other),
             _ when Has(reason, "after a value") =>
-                ($"The document is not valid JSON at {where}: found {found} right after a value. A comma is probably missing between two items, or a }} or ] is misplaced.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: found {found} right after a value. "
+                    + $"A comma is probably missing between two items, or a }} or ] is misplaced.",
+                    Kind.Other),
             _ when Has(reason, "JSON literal") || Has(reason, "start of a value") =>
-                ($"The document is not valid JSON at {where}: found {found} where a value was expected. Text must be in double quotes (\"...\"); the only bare words JSON knows are true, false and null, in lower case.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: found {found} where a value was expected. "
+                    + "Text must be in double quotes (\"...\"); the only bare words JSON knows are true, false and null, in lower case.",
+                    Kind.Other),
             _ when Has(reason, "escapable character") || Has(reason, "hex digit") =>
-                ($"The document is not valid JSON at {where}: a backslash escape in a text is not one JSON knows. Write a backslash as \\\\, and \\u with four hexadecimal digits.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: a backslash escape in a text is not one JSON knows. "
+                    + "Write a backslash as \\\\, and \\u with four hexadecimal digits.",
+                    Kind.Other),
             _ when Has(reason, "within a JSON string") =>
-                ($"The document is not valid JSON at {where}: a text contains a raw control character (a line break or a tab). Write it as \\n or \\t.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: a text contains a raw control character (a line break or a tab). "
+                    + "Write it as \\n or \\t.",
+                    Kind.Other),
             _ when Has(reason, "number") || Has(reason, "digit") =>
-                ($"The document is not valid JSON at {where}: a malformed number (found {found}). JSON numbers look like 42, -3.5 or 1e6: no leading zeros, no leading + or trailing dot, and a decimal point, never a comma.", Kind.Other),
+                (
+                    $"The document is not valid JSON at {where}: a malformed number (found {found}). JSON numbers look like 42, "
+                    + "-3.5 or 1e6: no leading zeros, no leading + or trailing dot, and a decimal point, never a comma.",
+                    Kind.Other),
             _ when Has(reason, "JSON tokens") || Has(reason, "complete JSON token") =>
                 ($"The document holds no JSON value ({where}). Expected a JSON object such as {{ \"dmp\": {{ ... }} }}.", Kind.Other),
             _ => ($"The document is not valid JSON at {where}: unexpected {found}.", Kind.Other),
@@ -111,11 +152,13 @@ internal static class JsonSyntaxMessages
         var (line, column) = JsonTreeBuilder.Position(utf8Json, offset);
         var bad = utf8Json[offset];
         var hint = bad is >= 0xA0 and <= 0xFF
-            ? $" In Latin-1 or Windows-1252 it would be \"{Encoding.Latin1.GetString([bad])}\": the file was probably saved in one of those encodings."
+            ? $" In Latin-1 or Windows-1252 it would be \"{Encoding.Latin1.GetString([bad])}\": "
+                + "the file was probably saved in one of those encodings."
             : string.Empty;
         return new ValidationIssue(
             "",
-            $"Line {line}, column {column}: the byte 0x{bad:X2} is not valid UTF-8, the encoding JSON requires.{hint} Save the file as UTF-8 and try again.",
+            $"Line {line}, column {column}: the byte 0x{bad:X2} is not valid UTF-8, "
+            + $"the encoding JSON requires.{hint} Save the file as UTF-8 and try again.",
             "encoding",
             IssueSeverity.Error)
         { Line = line, Column = column };
@@ -157,7 +200,10 @@ internal static class JsonSyntaxMessages
         if (Rune.IsLetter(rune))
         {
             var word = new StringBuilder();
-            while (rest.Length > 0 && Rune.DecodeFromUtf8(rest, out var r, out var n) == OperationStatus.Done && (Rune.IsLetterOrDigit(r) || r.Value == '_') && word.Length < 40)
+            while (rest.Length > 0
+                && Rune.DecodeFromUtf8(rest, out var r, out var n) == OperationStatus.Done
+                && (Rune.IsLetterOrDigit(r) || r.Value == '_')
+                && word.Length < 40)
             {
                 word.Append(r.ToString());
                 rest = rest[n..];

@@ -135,7 +135,12 @@ internal static class JsonTreeBuilder
         return count;
     }
 
-    private static string ReadString(ref Utf8JsonReader reader, ReadOnlySpan<byte> utf8Json, Stack<(JsonNode Node, long Start)> containers, string? propertyName, List<ValidationIssue> warnings)
+    private static string ReadString(
+        ref Utf8JsonReader reader,
+        ReadOnlySpan<byte> utf8Json,
+        Stack<(JsonNode Node, long Start)> containers,
+        string? propertyName,
+        List<ValidationIssue> warnings)
     {
         if (!reader.ValueIsEscaped)
         {
@@ -159,7 +164,9 @@ internal static class JsonTreeBuilder
                 : JsonPointer.Append(container, propertyName ?? "");
             warnings.Add(new ValidationIssue(
                 path,
-                $"Line {line}, column {column}: the {(isName ? "property name" : "text")} contains a \\u escape for half of a UTF-16 surrogate pair (\\uD800-\\uDFFF without its other half), which stands for no character. It was read as U+FFFD (\uFFFD); write the character itself, or both halves of the pair.",
+                $"Line {line}, column {column}: the {(isName ? "property name" : "text")} contains a \\u escape for half of a UTF-16 "
+                + "surrogate pair (\\uD800-\\uDFFF without its other half), which stands for no character. It was read as U+FFFD (\uFFFD); "
+                + "write the character itself, or both halves of the pair.",
                 "encoding",
                 IssueSeverity.Warning)
             { Line = line, Column = column });
@@ -187,7 +194,9 @@ internal static class JsonTreeBuilder
             switch (code)
             {
                 case (byte)'u':
-                    builder.Append((char)int.Parse(Encoding.ASCII.GetString(escaped.Slice(i + 2, 4)), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
+                    builder.Append(
+                        (char)int.Parse(
+                            Encoding.ASCII.GetString(escaped.Slice(i + 2, 4)), NumberStyles.HexNumber, CultureInfo.InvariantCulture));
                     i += 6;
                     continue;
                 case (byte)'n':
@@ -237,18 +246,28 @@ internal static class JsonTreeBuilder
         var lines = firstLine is { } l && l != line ? $"lines {l} and {line}" : $"line {line}";
         return new ValidationIssue(
             path,
-            $"The property \"{name}\" appears twice in the same object ({lines}). As JSON Schema validators do, the last value (line {line}) was used; remove the other one.",
+            $"The property \"{name}\" appears twice in the same object ({lines}). As JSON Schema validators do, "
+            + $"the last value (line {line}) was used; remove the other one.",
             "duplicate",
             IssueSeverity.Warning)
         { Line = line, Column = column };
     }
 
-    /// <summary>Where a property name first occurs in the object starting at <paramref name="ownerStart"/>; only run for duplicates.</summary>
+    /// <summary>
+    /// Where a property name first occurs in the object starting at <paramref name="ownerStart"/>; only run for duplicates.
+    /// </summary>
     private static long? FirstOccurrence(ReadOnlySpan<byte> utf8Json, long ownerStart, string name)
     {
         try
         {
-            var reader = new Utf8JsonReader(utf8Json, new JsonReaderOptions { MaxDepth = MadmpReader.DepthCeiling, AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            var reader = new Utf8JsonReader(
+                utf8Json,
+                new JsonReaderOptions
+                {
+                    MaxDepth = MadmpReader.DepthCeiling,
+                    AllowTrailingCommas = true,
+                    CommentHandling = JsonCommentHandling.Skip,
+                });
             var depth = -1;
             while (reader.Read())
             {

@@ -7,7 +7,8 @@ namespace Gardien.Workflows.Madmp;
 
 /// <summary>
 /// Lenient mode's first step: rewrites the deviations seen in real exports (docs/madmp.md lists them) into their
-/// standard form before schema validation, recording one warning per rewrite (keyword: the schema keyword the original value breaks; "role" for role vocabulary) at the JSON Pointer of
+/// standard form before schema validation, recording one warning per rewrite (keyword: the schema keyword the original value breaks; "role"
+/// for role vocabulary) at the JSON Pointer of
 /// the value it touched. Anything it does not recognise is left for the schema to judge.
 /// </summary>
 internal sealed partial class LenientNormaliser
@@ -87,7 +88,11 @@ internal sealed partial class LenientNormaliser
         if (_version == MadmpVersion.V1_1 && root.ContainsKey("$schema"))
         {
             root.Remove("$schema");
-            Warn("additionalProperties", "/$schema", "The document carries \"$schema\", which the 1.1 schema does not allow (1.2 documents carry it). It was ignored for validation against 1.1.");
+            Warn(
+                "additionalProperties",
+                "/$schema",
+                "The document carries \"$schema\", which the 1.1 schema does not allow (1.2 documents carry it). "
+                + "It was ignored for validation against 1.1.");
         }
 
         CleanTree(root, "");
@@ -148,7 +153,10 @@ internal sealed partial class LenientNormaliser
                         if (upper != text)
                         {
                             host["geo_location"] = upper;
-                            Warn("enum", hostPath + "/geo_location", $"The host country \"{text}\" was read as \"{upper}\" (ISO 3166-1 alpha-2 codes are upper case).");
+                            Warn(
+                                "enum",
+                                hostPath + "/geo_location",
+                                $"The host country \"{text}\" was read as \"{upper}\" (ISO 3166-1 alpha-2 codes are upper case).");
                         }
                     }
                 }
@@ -156,7 +164,9 @@ internal sealed partial class LenientNormaliser
         });
     }
 
-    /// <summary>Drops nulls (the standard has no nullable field: null means "not given") and wraps single values where a list is required.</summary>
+    /// <summary>
+    /// Drops nulls (the standard has no nullable field: null means "not given") and wraps single values where a list is required.
+    /// </summary>
     private void CleanTree(JsonNode node, string path)
     {
         if (node is JsonObject obj)
@@ -169,7 +179,10 @@ internal sealed partial class LenientNormaliser
                 {
                     (nulls ??= []).Add(key);
                 }
-                else if (value is not JsonArray && ArrayKeys.Contains(key) && path.StartsWith("/dmp", StringComparison.Ordinal) && IsItemShaped(key, value))
+                else if (value is not JsonArray
+                    && ArrayKeys.Contains(key)
+                    && path.StartsWith("/dmp", StringComparison.Ordinal)
+                    && IsItemShaped(key, value))
                 {
                     (singles ??= []).Add(key);
                 }
@@ -186,7 +199,11 @@ internal sealed partial class LenientNormaliser
                 var value = obj[key]!;
                 obj.Remove(key);
                 obj[key] = new JsonArray(value);
-                Warn("type", JsonPointer.Append(path, key), $"\"{key}\" must be a list; the single {(value is JsonObject ? "object" : "value")} was read as a list of one. Write it as [ ... ].");
+                Warn(
+                    "type",
+                    JsonPointer.Append(path, key),
+                    $"\"{key}\" must be a list; the single {(value is JsonObject ? "object" : "value")} was read as a list of one. "
+                    + "Write it as [ ... ].");
             }
 
             foreach (var (key, value) in obj)
@@ -241,9 +258,14 @@ internal sealed partial class LenientNormaliser
             return;
         }
 
-        var iso = DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+        var iso = DateTimeOffset.FromUnixTimeMilliseconds((long)milliseconds)
+            .ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
         owner[key] = iso;
-        Warn("type", JsonPointer.Append(path, key), $"\"{key}\" is a number ({number.ToString(CultureInfo.InvariantCulture)}); it was read as the epoch time {iso}. Write ISO 8601 date-times such as \"{iso}\".");
+        Warn(
+            "type",
+            JsonPointer.Append(path, key),
+            $"\"{key}\" is a number ({number.ToString(CultureInfo.InvariantCulture)}); it was read as the epoch time {iso}. "
+            + $"Write ISO 8601 date-times such as \"{iso}\".");
     }
 
     /// <summary>
@@ -316,7 +338,10 @@ internal sealed partial class LenientNormaliser
         if (fixedCode is not null && fixedCode != text)
         {
             owner["language"] = fixedCode;
-            Warn("enum", path + "/language", $"The language \"{text}\" was read as \"{fixedCode}\": the standard uses lower-case ISO 639-3 codes.");
+            Warn(
+                "enum",
+                path + "/language",
+                $"The language \"{text}\" was read as \"{fixedCode}\": the standard uses lower-case ISO 639-3 codes.");
         }
     }
 
@@ -348,7 +373,10 @@ internal sealed partial class LenientNormaliser
         }
 
         owner[key] = answer;
-        Warn(value.GetValueKind() == JsonValueKind.String ? "enum" : "type", JsonPointer.Append(path, key), $"\"{key}\" is {value.ToJsonString()}; it was read as \"{answer}\". The standard expects \"yes\", \"no\" or \"unknown\".");
+        Warn(
+            value.GetValueKind() == JsonValueKind.String ? "enum" : "type",
+            JsonPointer.Append(path, key),
+            $"\"{key}\" is {value.ToJsonString()}; it was read as \"{answer}\". The standard expects \"yes\", \"no\" or \"unknown\".");
     }
 
     private void FixLowerCaseTerm(JsonObject owner, string key, string path)
@@ -363,7 +391,10 @@ internal sealed partial class LenientNormaliser
         if (lower != text)
         {
             owner[key] = lower;
-            Warn("enum", JsonPointer.Append(path, key), $"\"{key}\" is \"{text}\"; it was read as \"{lower}\" (the standard's terms are lower case).");
+            Warn(
+                "enum",
+                JsonPointer.Append(path, key),
+                $"\"{key}\" is \"{text}\"; it was read as \"{lower}\" (the standard's terms are lower case).");
         }
     }
 
@@ -387,7 +418,11 @@ internal sealed partial class LenientNormaliser
         }
 
         dataset["is_reused"] = reused.Value;
-        Warn("type", path + "/is_reused", $"\"is_reused\" is \"{text}\"; it was read as {(reused.Value ? "true" : "false")}. The standard expects true (re-used data) or false (data produced by the project).");
+        Warn(
+            "type",
+            path + "/is_reused",
+            $"\"is_reused\" is \"{text}\"; it was read as {(reused.Value ? "true" : "false")}. The standard expects true (re-used data) "
+            + "or false (data produced by the project).");
     }
 
     private void FixByteSize(JsonObject distribution, string path)
@@ -396,7 +431,10 @@ internal sealed partial class LenientNormaliser
             && long.TryParse(value.GetValue<string>().Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var size))
         {
             distribution["byte_size"] = size;
-            Warn("type", path + "/byte_size", $"\"byte_size\" is the text \"{value.GetValue<string>()}\"; it was read as the number {size}. Write it without quotes.");
+            Warn(
+                "type",
+                path + "/byte_size",
+                $"\"byte_size\" is the text \"{value.GetValue<string>()}\"; it was read as the number {size}. Write it without quotes.");
         }
     }
 
@@ -410,7 +448,11 @@ internal sealed partial class LenientNormaliser
         var placeholder = new JsonObject { ["identifier"] = mbox.GetValue<string>(), ["type"] = "other" };
         person[key] = placeholder;
         Synthesised.Add(placeholder);
-        Warn("required", JsonPointer.Append(path, key), $"{Capitalise(who)} has no \"{key}\"; the e-mail address (mbox) identifies them instead. Add \"{key}\": {{ \"identifier\": \"https://orcid.org/...\", \"type\": \"orcid\" }} when known.");
+        Warn(
+            "required",
+            JsonPointer.Append(path, key),
+            $"{Capitalise(who)} has no \"{key}\"; the e-mail address (mbox) identifies them instead. Add \"{key}\": {{ \"identifier\": "
+            + $"\"https://orcid.org/...\", \"type\": \"orcid\" }} when known.");
     }
 
     private string NormaliseRole(string role, string path)
@@ -420,7 +462,11 @@ internal sealed partial class LenientNormaliser
         if (credit.Success)
         {
             var canonical = "https://credit.niso.org/contributor-roles/" + credit.Groups["term"].Value.ToLowerInvariant();
-            Warn("role", path, $"The role \"{role}\" is a CRediT contributor role; it was read as \"{canonical}\". Roles from one vocabulary map more reliably to access rights.");
+            Warn(
+                "role",
+                path,
+                $"The role \"{role}\" is a CRediT contributor role; it was read as \"{canonical}\". "
+                + "Roles from one vocabulary map more reliably to access rights.");
             return canonical;
         }
 
@@ -430,7 +476,11 @@ internal sealed partial class LenientNormaliser
             return compact;
         }
 
-        Warn("role", path, $"The role \"{role}\" is free text, not a term of the DataCite contributor types (e.g. \"DataManager\", \"ProjectLeader\"); it was read as \"{compact}\".");
+        Warn(
+            "role",
+            path,
+            $"The role \"{role}\" is free text, not a term of the DataCite contributor types (e.g. \"DataManager\", \"ProjectLeader\"); "
+            + $"it was read as \"{compact}\".");
         return compact;
     }
 
@@ -455,7 +505,9 @@ internal sealed partial class LenientNormaliser
 
     private static string Capitalise(string text) => text.Length == 0 ? text : char.ToUpperInvariant(text[0]) + text[1..];
 
-    [GeneratedRegex(@"^https?://(?:www\.)?(?:credit\.niso\.org/contributor-roles|credit\.casrai\.org|casrai\.org/credit)/(?<term>[A-Za-z-]+)/?$", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    [GeneratedRegex(
+        @"^https?://(?:www\.)?(?:credit\.niso\.org/contributor-roles|credit\.casrai\.org|casrai\.org/credit)/(?<term>[A-Za-z-]+)/?$",
+        RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
     private static partial Regex CreditUri();
 
     [GeneratedRegex(@"\s+")]

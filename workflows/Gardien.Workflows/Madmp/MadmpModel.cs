@@ -68,7 +68,9 @@ public sealed record Contributor
     public required string Name { get; init; }
     public string? Mbox { get; init; }
     public Identifier? ContributorId { get; init; }
-    /// <summary>Roles as written in the DMP (free text, CRediT URIs or vocabulary terms), normalised to lower case terms by a lenient read.</summary>
+    /// <summary>
+    /// Roles as written in the DMP (free text, CRediT URIs or vocabulary terms), normalised to lower case terms by a lenient read.
+    /// </summary>
     public IReadOnlyList<string> Roles { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     public IReadOnlyList<Affiliation> Affiliations { get; init => field = ValueList.From(value); } = ValueList<Affiliation>.Empty;
 }
@@ -100,8 +102,10 @@ public sealed record Dataset
     public string? PreservationStatement { get; init; }
     public IReadOnlyList<string> DataQualityAssurance { get; init => field = ValueList.From(value); } = ValueList<string>.Empty;
     public IReadOnlyList<Distribution> Distributions { get; init => field = ValueList.From(value); } = ValueList<Distribution>.Empty;
-    public IReadOnlyList<SecurityAndPrivacyItem> SecurityAndPrivacy { get; init => field = ValueList.From(value); } = ValueList<SecurityAndPrivacyItem>.Empty;
-    public IReadOnlyList<TechnicalResource> TechnicalResources { get; init => field = ValueList.From(value); } = ValueList<TechnicalResource>.Empty;
+    public IReadOnlyList<SecurityAndPrivacyItem> SecurityAndPrivacy { get; init => field = ValueList.From(value); }
+        = ValueList<SecurityAndPrivacyItem>.Empty;
+    public IReadOnlyList<TechnicalResource> TechnicalResources { get; init => field = ValueList.From(value); }
+        = ValueList<TechnicalResource>.Empty;
 
     /// <summary>
     /// Keep-until date from a source richer than the RDA export (DMP OPIDoR's native "standard" export carries the

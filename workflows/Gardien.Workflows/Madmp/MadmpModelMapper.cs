@@ -90,8 +90,12 @@ internal sealed class MadmpModelMapper
         PreservationStatement = Str(dataset["preservation_statement"]),
         DataQualityAssurance = Strings(dataset["data_quality_assurance"]),
         Distributions = Objects(dataset["distribution"]).Select(MapDistribution).ToValueList(),
-        SecurityAndPrivacy = Objects(dataset["security_and_privacy"]).Select(s => new SecurityAndPrivacyItem(Str(s["title"]) ?? "", Str(s["description"]))).ToValueList(),
-        TechnicalResources = Objects(dataset["technical_resource"]).Select(t => new TechnicalResource(Str(t["name"]) ?? "", Str(t["description"]))).ToValueList(),
+        SecurityAndPrivacy = Objects(dataset["security_and_privacy"])
+            .Select(s => new SecurityAndPrivacyItem(Str(s["title"]) ?? "", Str(s["description"])))
+            .ToValueList(),
+        TechnicalResources = Objects(dataset["technical_resource"])
+            .Select(t => new TechnicalResource(Str(t["name"]) ?? "", Str(t["description"])))
+            .ToValueList(),
     };
 
     private Distribution MapDistribution(JsonObject distribution) => new()
@@ -105,14 +109,17 @@ internal sealed class MadmpModelMapper
             // Anything unrecognised is governed as the most protective level.
             _ => DataAccess.Closed,
         },
-        ByteSize = distribution["byte_size"] is JsonValue size && size.GetValueKind() == JsonValueKind.Number && size.TryGetValue<long>(out var bytes) ? bytes : null,
+        ByteSize = distribution["byte_size"] is JsonValue size
+            && size.GetValueKind() == JsonValueKind.Number
+            && size.TryGetValue<long>(out var bytes) ? bytes : null,
         AvailableUntil = Date(distribution["available_until"]),
         Issued = Date(distribution["issued"]),
         AccessUrl = Str(distribution["access_url"]),
         DownloadUrl = Str(distribution["download_url"]),
         Formats = Strings(distribution["format"]),
         Host = distribution["host"] is JsonObject host ? MapHost(host) : null,
-        Licenses = Objects(distribution["license"]).Select(l => new License(Str(l["license_ref"]) ?? "", Date(l["start_date"]))).ToValueList(),
+        Licenses = Objects(distribution["license"]).Select(l => new License(Str(l["license_ref"]) ?? "", Date(l["start_date"])))
+            .ToValueList(),
     };
 
     private static Host MapHost(JsonObject host) => new()
@@ -137,7 +144,10 @@ internal sealed class MadmpModelMapper
         cost["value"] is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue<decimal>(out var value) ? value : null,
         Str(cost["currency_code"]));
 
-    /// <summary>An *_id: one object, or (1.2) a list of objects of which the first is the primary; a bare string (seen in 1.1 project_id) is kept as "other".</summary>
+    /// <summary>
+    /// An *_id: one object, or (1.2) a list of objects of which the first is the primary; a bare string (seen in 1.1 project_id) is kept as
+    /// "other".
+    /// </summary>
     private Identifier? Id(JsonNode? node) => node switch
     {
         JsonObject obj when _synthesised.Contains(obj) => null,
@@ -211,7 +221,8 @@ internal sealed class MadmpModelMapper
             return null;
         }
 
-        return DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
+        return DateTimeOffset.TryParse(
+            text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var value)
             ? value
             : null;
     }

@@ -41,7 +41,13 @@ public sealed class MadmpReader
 #pragma warning restore CA1031
         {
             // Never expected: every input the tests know gives an issue with its path or position instead.
-            errors.Add(new ValidationIssue("", $"Gardien could not read this document ({ex.GetType().Name}: {ex.Message}). This is a defect in Gardien, not in the document: please report it with the file.", "internal", IssueSeverity.Error));
+            errors.Add(
+                new ValidationIssue(
+                    "",
+                    $"Gardien could not read this document ({ex.GetType().Name}: {ex.Message}). This is a defect in Gardien, "
+                    + "not in the document: please report it with the file.",
+                    "internal",
+                    IssueSeverity.Error));
             return Fail(version, errors, warnings);
         }
     }
@@ -63,7 +69,10 @@ public sealed class MadmpReader
         return Read(Encoding.UTF8.GetBytes(json), options);
     }
 
-    public async Task<MadmpReadResult> ReadAsync(Stream stream, MadmpReadOptions? options = null, CancellationToken cancellationToken = default)
+    public async Task<MadmpReadResult> ReadAsync(
+        Stream stream,
+        MadmpReadOptions? options = null,
+        CancellationToken cancellationToken = default)
     {
         options ??= new MadmpReadOptions();
         if (stream is null)
@@ -92,13 +101,21 @@ public sealed class MadmpReader
         }
         catch (IOException ex)
         {
-            return Fail(options.SchemaVersion, [new ValidationIssue("", $"The document could not be read from its source: {ex.Message}", "io", IssueSeverity.Error)], []);
+            return Fail(
+                options.SchemaVersion,
+                [new ValidationIssue("", $"The document could not be read from its source: {ex.Message}", "io", IssueSeverity.Error)],
+                []);
         }
 
         return Read(bytes, options);
     }
 
-    private static MadmpReadResult ReadCore(ReadOnlySpan<byte> span, MadmpReadOptions options, List<ValidationIssue> errors, List<ValidationIssue> warnings, ref MadmpVersion? version)
+    private static MadmpReadResult ReadCore(
+        ReadOnlySpan<byte> span,
+        MadmpReadOptions options,
+        List<ValidationIssue> errors,
+        List<ValidationIssue> warnings,
+        ref MadmpVersion? version)
     {
         if (span.Length > options.MaxBytes)
         {
@@ -113,13 +130,28 @@ public sealed class MadmpReader
         }
         else if (span.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xFE]) || span.StartsWith((ReadOnlySpan<byte>)[0xFE, 0xFF]))
         {
-            errors.Add(new ValidationIssue("", "The document is encoded as UTF-16. Save it as UTF-8 (the encoding JSON requires) and try again.", "encoding", IssueSeverity.Error) { Line = 1, Column = 1 });
+            errors.Add(
+                new ValidationIssue(
+                    "",
+                    "The document is encoded as UTF-16. Save it as UTF-8 (the encoding JSON requires) and try again.",
+                    "encoding",
+                    IssueSeverity.Error)
+                {
+                    Line = 1,
+                    Column = 1,
+                });
             return Fail(version, errors, warnings);
         }
 
         if (IsBlank(span))
         {
-            errors.Add(new ValidationIssue("", "The document is empty. Expected a JSON object such as { \"dmp\": { ... } }.", "json", IssueSeverity.Error) { Line = 1, Column = 1 });
+            errors.Add(
+                new ValidationIssue(
+                    "", "The document is empty. Expected a JSON object such as { \"dmp\": { ... } }.", "json", IssueSeverity.Error)
+                {
+                    Line = 1,
+                    Column = 1,
+                });
             return Fail(version, errors, warnings);
         }
 
@@ -131,7 +163,12 @@ public sealed class MadmpReader
 
         if (node is not JsonObject root)
         {
-            errors.Add(new ValidationIssue("", $"The document is {Describe(node)}, but a maDMP is a JSON object: {{ \"dmp\": {{ ... }} }}.", "type", IssueSeverity.Error));
+            errors.Add(
+                new ValidationIssue(
+                    "",
+                    $"The document is {Describe(node)}, but a maDMP is a JSON object: {{ \"dmp\": {{ ... }} }}.",
+                    "type",
+                    IssueSeverity.Error));
             return Fail(version, errors, warnings);
         }
 
@@ -171,7 +208,13 @@ public sealed class MadmpReader
         return new MadmpReadResult(true, version, document, [], warnings);
     }
 
-    private static bool TryParse(ReadOnlySpan<byte> span, int maxDepth, ValidationMode mode, List<ValidationIssue> errors, List<ValidationIssue> warnings, out JsonNode? node)
+    private static bool TryParse(
+        ReadOnlySpan<byte> span,
+        int maxDepth,
+        ValidationMode mode,
+        List<ValidationIssue> errors,
+        List<ValidationIssue> warnings,
+        out JsonNode? node)
     {
         if (JsonSyntaxMessages.InvalidUtf8(span) is { } encoding)
         {
@@ -225,7 +268,12 @@ public sealed class MadmpReader
     }
 
     private static ValidationIssue TooLarge(long size, long limit, bool atLeast) =>
-        new("", $"The document is {(atLeast ? "more than " : "")}{size:N0} bytes; the limit is {limit:N0} bytes. A maDMP is normally well under 1 MB: check that this is the right file, or raise MaxBytes.", "size", IssueSeverity.Error);
+        new(
+            "",
+            $"The document is {(atLeast ? "more than " : "")}{size:N0} bytes; the limit is {limit:N0} bytes. "
+            + "A maDMP is normally well under 1 MB: check that this is the right file, or raise MaxBytes.",
+            "size",
+            IssueSeverity.Error);
 
     private static bool IsBlank(ReadOnlySpan<byte> span)
     {

@@ -15,19 +15,25 @@ internal static class MadmpSchemaCatalog
 
     /// <summary>The pre-check that lets documents NJsonSchema would pass silently skip it (see <see cref="SchemaFastPath"/>).</summary>
     public static SchemaFastPath GetFastPath(MadmpVersion version) =>
-        FastPaths.GetOrAdd(version, v => new Lazy<SchemaFastPath>(() => SchemaFastPath.Compile(Normalise(ReadText(v))), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
+        FastPaths.GetOrAdd(
+            version,
+            v => new Lazy<SchemaFastPath>(
+                () => SchemaFastPath.Compile(Normalise(ReadText(v))), LazyThreadSafetyMode.ExecutionAndPublication)).Value;
 
     public static string ResourceName(MadmpVersion version) => $"Gardien.Schemas.madmp/maDMP-schema-{version.ToVersionString()}.json";
 
     public static string ReadText(MadmpVersion version)
     {
         using var stream = typeof(MadmpSchemaCatalog).Assembly.GetManifestResourceStream(ResourceName(version))
-            ?? throw new InvalidOperationException($"Embedded schema {ResourceName(version)} is missing from {typeof(MadmpSchemaCatalog).Assembly.GetName().Name}.");
+            ?? throw new InvalidOperationException(
+                $"Embedded schema {ResourceName(version)} is missing from {typeof(MadmpSchemaCatalog).Assembly.GetName().Name}.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
 
-    /// <summary>Parses a schema text with the normalisation NJsonSchema needs; used for the embedded schemas and by tests on inline schemas.</summary>
+    /// <summary>
+    /// Parses a schema text with the normalisation NJsonSchema needs; used for the embedded schemas and by tests on inline schemas.
+    /// </summary>
     public static JsonSchema Parse(string schemaJson) =>
         // FromJsonAsync completes synchronously for a self-contained schema (no external references to fetch).
         JsonSchema.FromJsonAsync(Normalise(schemaJson)).GetAwaiter().GetResult();

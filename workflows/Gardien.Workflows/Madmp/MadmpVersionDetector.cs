@@ -43,7 +43,9 @@ internal static partial class MadmpVersionDetector
             return false;
         }
 
-        if (dmp.ContainsKey("related_identifier") || dmp.ContainsKey("alternate_identifier") || (dmp["contact"] as JsonObject)?["contact_id"] is JsonArray)
+        if (dmp.ContainsKey("related_identifier")
+            || dmp.ContainsKey("alternate_identifier")
+            || (dmp["contact"] as JsonObject)?["contact_id"] is JsonArray)
         {
             return true;
         }
@@ -62,12 +64,16 @@ internal static partial class MadmpVersionDetector
         {
             foreach (var dataset in datasets.OfType<JsonObject>())
             {
-                if (dataset.ContainsKey("creator") || dataset.ContainsKey("rights") || dataset.ContainsKey("related_identifier") || dataset.ContainsKey("alternate_identifier"))
+                if (dataset.ContainsKey("creator")
+                    || dataset.ContainsKey("rights")
+                    || dataset.ContainsKey("related_identifier")
+                    || dataset.ContainsKey("alternate_identifier"))
                 {
                     return true;
                 }
 
-                if (dataset["distribution"] is JsonArray distributions && distributions.Any(d => (d as JsonObject)?["host"] is JsonObject host && host.ContainsKey("host_id")))
+                if (dataset["distribution"] is JsonArray distributions
+                    && distributions.Any(d => (d as JsonObject)?["host"] is JsonObject host && host.ContainsKey("host_id")))
                 {
                     return true;
                 }

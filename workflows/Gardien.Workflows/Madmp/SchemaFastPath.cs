@@ -229,7 +229,9 @@ internal sealed class SchemaFastPath
     };
 
     private static bool IsInt64(JsonValue value) =>
-        value.TryGetValue<long>(out _) || value.TryGetValue<int>(out _) || (value.TryGetValue<JsonElement>(out var element) && element.TryGetInt64(out _));
+        value.TryGetValue<long>(out _)
+            || value.TryGetValue<int>(out _)
+            || (value.TryGetValue<JsonElement>(out var element) && element.TryGetInt64(out _));
 
     private sealed class Node
     {
@@ -304,7 +306,13 @@ internal sealed class SchemaFastPath
             }
 
             // A reference with constraining siblings: NJsonSchema's reading of that differs between drafts.
-            if (node.Reference is not null && (node.Type is not null || node.Enum is not null || node.Format is not null || node.OneOf is not null || node.HasObjectKeywords || node.HasArrayKeywords))
+            if (node.Reference is not null
+                && (node.Type is not null
+                    || node.Enum is not null
+                    || node.Format is not null
+                    || node.OneOf is not null
+                    || node.HasObjectKeywords
+                    || node.HasArrayKeywords))
             {
                 node.Unsupported = true;
             }
@@ -321,7 +329,9 @@ internal sealed class SchemaFastPath
             }
 
             var name = reference[Prefix.Length..];
-            if (name.Contains('/', StringComparison.Ordinal) || name.Contains('~', StringComparison.Ordinal) || root["definitions"]?[name] is not JsonObject target)
+            if (name.Contains('/', StringComparison.Ordinal)
+                || name.Contains('~', StringComparison.Ordinal)
+                || root["definitions"]?[name] is not JsonObject target)
             {
                 return false;
             }

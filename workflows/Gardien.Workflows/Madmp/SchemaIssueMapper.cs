@@ -12,7 +12,11 @@ namespace Gardien.Workflows.Madmp;
 /// </summary>
 internal static class SchemaIssueMapper
 {
-    public static void Map(ICollection<ValidationError> errors, MadmpVersion version, List<ValidationIssue> outErrors, List<ValidationIssue> outWarnings)
+    public static void Map(
+        ICollection<ValidationError> errors,
+        MadmpVersion version,
+        List<ValidationIssue> outErrors,
+        List<ValidationIssue> outWarnings)
     {
         var found = new List<ValidationIssue>();
         var formats = new List<ValidationIssue>();
@@ -92,7 +96,11 @@ internal static class SchemaIssueMapper
     /// A combinator's verdict is recomputed with format failures ignored: a branch whose only failures are formats passes.
     /// NJsonSchema lists every branch (passing ones with no errors), so the count of passing branches is exact.
     /// </summary>
-    private static void CollectCombinator(ChildSchemaValidationError container, MadmpVersion version, List<ValidationIssue> errors, List<ValidationIssue> warnings)
+    private static void CollectCombinator(
+        ChildSchemaValidationError container,
+        MadmpVersion version,
+        List<ValidationIssue> errors,
+        List<ValidationIssue> warnings)
     {
         var branches = container.Errors.Values
             .Select(children =>
@@ -133,7 +141,10 @@ internal static class SchemaIssueMapper
             var nearest = branches.Where(b => b.Errors.Count > 0).OrderBy(b => b.Errors.Count).FirstOrDefault();
             if (nearest.Errors is { Count: > 0 })
             {
-                issue = issue with { Message = issue.Message + " Closest match: " + string.Join(" ", nearest.Errors.Select(e => e.Message)) };
+                issue = issue with
+                {
+                    Message = issue.Message + " Closest match: " + string.Join(" ", nearest.Errors.Select(e => e.Message)),
+                };
             }
         }
 
@@ -169,24 +180,44 @@ internal static class SchemaIssueMapper
             ValidationErrorKind.NoTypeValidates => ("type", $"{Subject(pointer, property)} has a type the schema does not allow here."),
             ValidationErrorKind.NotInEnumeration => ("enum", EnumMessage(pointer, property, error)),
             ValidationErrorKind.NoAdditionalPropertiesAllowed => ("additionalProperties", AdditionalMessage(pointer, property, version)),
-            ValidationErrorKind.AdditionalPropertiesNotValid => ("additionalProperties", $"\"{property}\" at {pointer} is not allowed by the {version.ToVersionString()} schema."),
-            ValidationErrorKind.TooFewItems => ("minItems", $"{Subject(pointer, property)} must contain at least {error.Schema?.MinItems ?? 1} item(s). Add an entry to the list at {pointer}."),
-            ValidationErrorKind.TooManyItems => ("maxItems", $"{Subject(pointer, property)} has more items than the {error.Schema?.MaxItems} allowed."),
-            ValidationErrorKind.ItemsNotUnique => ("uniqueItems", $"{Subject(pointer, property)} contains duplicate items; each item must appear once."),
-            ValidationErrorKind.PatternMismatch => ("pattern", $"{Subject(pointer, property)} does not match the expected pattern {error.Schema?.Pattern}."),
-            ValidationErrorKind.StringTooShort => ("minLength", $"{Subject(pointer, property)} is too short (at least {error.Schema?.MinLength} characters)."),
-            ValidationErrorKind.StringTooLong => ("maxLength", $"{Subject(pointer, property)} is too long (at most {error.Schema?.MaxLength} characters)."),
-            ValidationErrorKind.NumberTooSmall => ("minimum", $"{Subject(pointer, property)} is below the minimum {error.Schema?.Minimum}."),
-            ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => ("maximum", $"{Subject(pointer, property)} is above the maximum {error.Schema?.Maximum}."),
-            ValidationErrorKind.NotOneOf => ("oneOf", $"{Subject(pointer, property)} must match exactly one of the allowed shapes (for an identifier: one object {{\"identifier\": ..., \"type\": ...}} or a list of them)."),
+            ValidationErrorKind.AdditionalPropertiesNotValid => (
+                "additionalProperties", $"\"{property}\" at {pointer} is not allowed by the {version.ToVersionString()} schema."),
+            ValidationErrorKind.TooFewItems => (
+                "minItems",
+                $"{Subject(pointer, property)} must contain at least {error.Schema?.MinItems ?? 1} item(s). "
+                + $"Add an entry to the list at {pointer}."),
+            ValidationErrorKind.TooManyItems => (
+                "maxItems", $"{Subject(pointer, property)} has more items than the {error.Schema?.MaxItems} allowed."),
+            ValidationErrorKind.ItemsNotUnique => (
+                "uniqueItems", $"{Subject(pointer, property)} contains duplicate items; each item must appear once."),
+            ValidationErrorKind.PatternMismatch => (
+                "pattern", $"{Subject(pointer, property)} does not match the expected pattern {error.Schema?.Pattern}."),
+            ValidationErrorKind.StringTooShort => (
+                "minLength", $"{Subject(pointer, property)} is too short (at least {error.Schema?.MinLength} characters)."),
+            ValidationErrorKind.StringTooLong => (
+                "maxLength", $"{Subject(pointer, property)} is too long (at most {error.Schema?.MaxLength} characters)."),
+            ValidationErrorKind.NumberTooSmall => (
+                "minimum", $"{Subject(pointer, property)} is below the minimum {error.Schema?.Minimum}."),
+            ValidationErrorKind.NumberTooBig or ValidationErrorKind.IntegerTooBig => (
+                "maximum", $"{Subject(pointer, property)} is above the maximum {error.Schema?.Maximum}."),
+            ValidationErrorKind.NotOneOf => (
+                "oneOf",
+                $"{Subject(pointer, property)} must match exactly one of the allowed shapes (for an identifier: "
+                + $"one object {{\"identifier\": ..., \"type\": ...}} or a list of them)."),
             ValidationErrorKind.NotAnyOf => ("anyOf", $"{Subject(pointer, property)} matches none of the allowed shapes."),
-            ValidationErrorKind.NotAllOf => ("allOf", $"{Subject(pointer, property)} does not satisfy every constraint of the schema here."),
+            ValidationErrorKind.NotAllOf => (
+                "allOf", $"{Subject(pointer, property)} does not satisfy every constraint of the schema here."),
             ValidationErrorKind.ExcludedSchemaValidates => ("not", $"{Subject(pointer, property)} has a form the schema excludes."),
-            ValidationErrorKind.DateExpected => ("format", FormatMessage(pointer, property, "a date YYYY-MM-DD (e.g. 2025-09-30)", error.Token)),
-            ValidationErrorKind.DateTimeExpected => ("format", FormatMessage(pointer, property, "a date and time with time zone (e.g. 2025-09-30T14:00:00Z)", error.Token)),
-            ValidationErrorKind.EmailExpected => ("format", FormatMessage(pointer, property, "an e-mail address (e.g. name@institute.org)", error.Token)),
-            ValidationErrorKind.UriExpected => ("format", FormatMessage(pointer, property, "an absolute URI (e.g. https://example.org/page)", error.Token)),
-            _ when IsFormat(error.Kind) => ("format", FormatMessage(pointer, property, $"in the format the schema names ({error.Kind})", error.Token)),
+            ValidationErrorKind.DateExpected => (
+                "format", FormatMessage(pointer, property, "a date YYYY-MM-DD (e.g. 2025-09-30)", error.Token)),
+            ValidationErrorKind.DateTimeExpected => (
+                "format", FormatMessage(pointer, property, "a date and time with time zone (e.g. 2025-09-30T14:00:00Z)", error.Token)),
+            ValidationErrorKind.EmailExpected => (
+                "format", FormatMessage(pointer, property, "an e-mail address (e.g. name@institute.org)", error.Token)),
+            ValidationErrorKind.UriExpected => (
+                "format", FormatMessage(pointer, property, "an absolute URI (e.g. https://example.org/page)", error.Token)),
+            _ when IsFormat(error.Kind) => (
+                "format", FormatMessage(pointer, property, $"in the format the schema names ({error.Kind})", error.Token)),
             _ => ("schema", $"{Subject(pointer, property)} is not valid here ({error.Kind})."),
         };
 
@@ -244,7 +275,8 @@ internal static class SchemaIssueMapper
         var allowed = error.Schema?.ActualSchema.Enumeration?.Select(e => e?.ToString() ?? "null").ToList() ?? [];
         var list = allowed.Count <= 12
             ? string.Join(", ", allowed.Select(a => "\"" + a + "\""))
-            : string.Join(", ", allowed.Take(8).Select(a => "\"" + a + "\"")) + $", ... ({allowed.Count} allowed values{EnumHint(property)})";
+            : string.Join(", ", allowed.Take(8).Select(a => "\"" + a + "\""))
+                + $", ... ({allowed.Count} allowed values{EnumHint(property)})";
         return $"{Subject(pointer, property)} has the value {Shorten(error.Token)}, which is not allowed. Use one of: {list}.";
     }
 
@@ -258,7 +290,8 @@ internal static class SchemaIssueMapper
 
     private static string AdditionalMessage(string pointer, string property, MadmpVersion version) =>
         property == "$schema" && version == MadmpVersion.V1_1
-            ? $"\"$schema\" at {pointer} is not allowed by the 1.1 schema (documents published with 1.2 carry it). Validate as 1.2, or remove \"$schema\"."
+            ? $"\"$schema\" at {pointer} is not allowed by the 1.1 schema (documents published with 1.2 carry it). Validate as 1.2, "
+                + "or remove \"$schema\"."
             : $"\"{property}\" at {pointer} is not allowed by the {version.ToVersionString()} schema. Remove it or check its spelling.";
 
     /// <summary>A readable name for the thing at a pointer: "The contact's mbox", "Dataset 2's title".</summary>
@@ -293,7 +326,9 @@ internal static class SchemaIssueMapper
         for (var i = 0; i < segments.Length; i++)
         {
             var segment = segments[i];
-            var index = i + 1 < segments.Length && int.TryParse(segments[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : -1;
+            var index = i + 1 < segments.Length && int.TryParse(segments[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+                ? n
+                : -1;
             if (segment == "dmp" && i == 0)
             {
                 parts.Add("the plan");

@@ -22,7 +22,10 @@ public interface IDirectory
     /// <summary>The group with this name, or null.</summary>
     Task<DirectoryGroup?> FindGroupAsync(string groupName, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds the user to the group. Returns false when already a member. Throws <see cref="PortNotFoundException"/> for an unknown group or user.</summary>
+    /// <summary>
+    /// Adds the user to the group. Returns false when already a member. Throws <see cref="PortNotFoundException"/> for an unknown group or
+    /// user.
+    /// </summary>
     Task<bool> AddMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -30,7 +33,10 @@ public interface IDirectory
     /// the ids that were not members before; users already in the group are success. Throws
     /// <see cref="PortNotFoundException"/> for an unknown group or user. The default adds them one by one.
     /// </summary>
-    async Task<IReadOnlyList<string>> AddMembersAsync(string groupId, IReadOnlyList<string> userIds, CancellationToken cancellationToken = default)
+    async Task<IReadOnlyList<string>> AddMembersAsync(
+        string groupId,
+        IReadOnlyList<string> userIds,
+        CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
         var added = new List<string>();
@@ -45,17 +51,27 @@ public interface IDirectory
         return added;
     }
 
-    /// <summary>Removes the user from the group. Returns false when not a member. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
+    /// <summary>
+    /// Removes the user from the group. Returns false when not a member. Throws <see cref="PortNotFoundException"/> for an unknown group.
+    /// </summary>
     Task<bool> RemoveMemberAsync(string groupId, string userId, CancellationToken cancellationToken = default);
 
     /// <summary>The members of the group. Throws <see cref="PortNotFoundException"/> for an unknown group.</summary>
     Task<IReadOnlyList<DirectoryUser>> ListMembersAsync(string groupId, CancellationToken cancellationToken = default);
 
     /// <summary>Assigns a data-plane role on a container to a user or group. Idempotent per (principal, scope, role).</summary>
-    Task<RoleAssignmentResult> AssignRoleAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default);
+    Task<RoleAssignmentResult> AssignRoleAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Removes that assignment. Idempotent: removing a missing assignment returns <c>Changed = false</c>.</summary>
-    Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(PrincipalRef principal, string scope, AccessLevel role, CancellationToken cancellationToken = default);
+    Task<RoleAssignmentResult> RemoveRoleAssignmentAsync(
+        PrincipalRef principal,
+        string scope,
+        AccessLevel role,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Assignments recorded on the scope (a container name).</summary>
     Task<IReadOnlyList<RoleAssignment>> ListRoleAssignmentsAsync(string scope, CancellationToken cancellationToken = default);

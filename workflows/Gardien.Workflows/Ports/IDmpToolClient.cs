@@ -37,7 +37,9 @@ public sealed record FetchedDmp(string DmpId, string Json, DateTimeOffset? Modif
 /// <param name="Modified">Its <c>modified</c>, when the listing says.</param>
 public sealed record DmpSummary(string DmpId, DateTimeOffset? Modified)
 {
-    /// <summary>The tool's own identifier of the plan (DMP OPIDoR plan number, Common maDMP API system id), when it differs from the dmp_id.</summary>
+    /// <summary>
+    /// The tool's own identifier of the plan (DMP OPIDoR plan number, Common maDMP API system id), when it differs from the dmp_id.
+    /// </summary>
     public string? ToolId { get; init; }
 }
 

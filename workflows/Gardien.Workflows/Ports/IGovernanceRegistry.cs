@@ -48,7 +48,10 @@ public interface IGovernanceRegistry
     /// <summary>Writes the grant record (see the class remarks on ETags); returns it as stored.</summary>
     Task<GrantRecord> UpsertGrantAsync(GrantRecord record, CancellationToken cancellationToken = default);
 
-    /// <summary>Grants of the DMP, of one dataset when <paramref name="datasetId"/> is given; revoked grants included (filter on <see cref="GrantRecord.State"/>).</summary>
+    /// <summary>
+    /// Grants of the DMP, of one dataset when <paramref name="datasetId"/> is given; revoked grants included (filter on
+    /// <see cref="GrantRecord.State"/>).
+    /// </summary>
     Task<IReadOnlyList<GrantRecord>> ListGrantsAsync(string dmpId, string? datasetId = null, CancellationToken cancellationToken = default);
 
     // Approvals
@@ -59,7 +62,10 @@ public interface IGovernanceRegistry
     Task<ApprovalRecord> UpsertApprovalAsync(ApprovalRecord record, CancellationToken cancellationToken = default);
 
     /// <summary>Approvals of the DMP, of one workflow instance when <paramref name="instanceId"/> is given.</summary>
-    Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(string dmpId, string? instanceId = null, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ApprovalRecord>> ListApprovalsAsync(
+        string dmpId,
+        string? instanceId = null,
+        CancellationToken cancellationToken = default);
 
     // Single-use sets
     /// <summary>
@@ -68,7 +74,12 @@ public interface IGovernanceRegistry
     /// <see cref="TokenConsumption.AlreadyConsumedBySameUse"/> (treat as success); any other later use returns
     /// <see cref="TokenConsumption.AlreadyUsed"/> (reject).
     /// </summary>
-    Task<TokenConsumption> TryConsumeTokenAsync(string tokenId, string useFingerprint, DateTimeOffset usedAt, DateTimeOffset expiresAt, CancellationToken cancellationToken = default);
+    Task<TokenConsumption> TryConsumeTokenAsync(
+        string tokenId,
+        string useFingerprint,
+        DateTimeOffset usedAt,
+        DateTimeOffset expiresAt,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Records an event id (Event Grid id, blob event) as processed. True the first time, false for a duplicate.</summary>
     Task<bool> TryMarkEventProcessedAsync(string eventId, DateTimeOffset processedAt, CancellationToken cancellationToken = default);

@@ -7,7 +7,9 @@ namespace Gardien.Workflows.Ports;
 /// </summary>
 public interface INotifier
 {
-    /// <summary>Delivers <paramref name="notification"/> once per deduplication key; throws a <see cref="PortException"/> when it cannot.</summary>
+    /// <summary>
+    /// Delivers <paramref name="notification"/> once per deduplication key; throws a <see cref="PortException"/> when it cannot.
+    /// </summary>
     Task<NotificationReceipt> SendAsync(Notification notification, CancellationToken cancellationToken = default);
 }
 

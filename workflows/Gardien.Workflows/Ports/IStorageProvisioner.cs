@@ -20,8 +20,13 @@ public interface IStorageProvisioner
     /// <summary>The container's state, or null when it does not exist.</summary>
     Task<ContainerInfo?> GetContainerAsync(string container, CancellationToken cancellationToken = default);
 
-    /// <summary>Merges metadata into the container (keys given overwrite, others are kept; a null value removes the key). Idempotent.</summary>
-    Task<OperationResult> SetContainerMetadataAsync(string container, IReadOnlyDictionary<string, string?> metadata, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Merges metadata into the container (keys given overwrite, others are kept; a null value removes the key). Idempotent.
+    /// </summary>
+    Task<OperationResult> SetContainerMetadataAsync(
+        string container,
+        IReadOnlyDictionary<string, string?> metadata,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Every blob of the container, in name order. Streams: containers may hold millions of blobs.</summary>
     IAsyncEnumerable<StoredBlob> ListBlobsAsync(string container, string? prefix = null, CancellationToken cancellationToken = default);
@@ -37,29 +42,45 @@ public interface IStorageProvisioner
     /// Idempotent. Where the store has no index tags the adapter stores them as blob metadata and reports
     /// <see cref="GovernanceFeatures.BlobIndexTags"/> as not enforced.
     /// </summary>
-    Task<OperationResult> SetBlobTagsAsync(string container, string blobName, IReadOnlyDictionary<string, string> tags, CancellationToken cancellationToken = default);
+    Task<OperationResult> SetBlobTagsAsync(
+        string container,
+        string blobName,
+        IReadOnlyDictionary<string, string> tags,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Blobs, across all containers, whose index tags satisfy every condition (AND). Used by the retention sweep to
     /// cross-check the registry. Where the store cannot query tags the adapter scans and filters itself.
     /// </summary>
-    IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(IReadOnlyList<TagCondition> conditions, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<TaggedBlob> FindBlobsByTagsAsync(
+        IReadOnlyList<TagCondition> conditions,
+        CancellationToken cancellationToken = default);
 
-    /// <summary>Moves every blob of the container to the tier (disposal by archive), and records the tier on the container. Idempotent.</summary>
+    /// <summary>
+    /// Moves every blob of the container to the tier (disposal by archive), and records the tier on the container. Idempotent.
+    /// </summary>
     Task<OperationResult> SetTierAsync(string container, StorageTier tier, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Compensation: deletes the container only if it exists, holds no blob and — when <paramref name="ownerInstanceId"/>
-    /// is given — was created by that workflow instance. Never deletes data. Idempotent (a missing container is <see cref="ContainerDeletionOutcome.NotFound"/>).
+    /// is given — was created by that workflow instance. Never deletes data. Idempotent (a missing container is
+    /// <see cref="ContainerDeletionOutcome.NotFound"/>).
     /// </summary>
-    Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(string container, string? ownerInstanceId, CancellationToken cancellationToken = default);
+    Task<ContainerDeletionOutcome> DeleteContainerIfEmptyAsync(
+        string container,
+        string? ownerInstanceId,
+        CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Disposal phase 1: marks the container for deletion, purgeable from <paramref name="purgeNotBefore"/>. Data stays.
     /// Idempotent: marking an already marked container keeps the first mark (its date is never moved earlier) and
     /// returns <c>Changed = false</c>. Refused (<see cref="PortException"/>, not transient) while the container is under a legal hold.
     /// </summary>
-    Task<OperationResult> MarkForDeletionAsync(string container, DateTimeOffset purgeNotBefore, string reason, CancellationToken cancellationToken = default);
+    Task<OperationResult> MarkForDeletionAsync(
+        string container,
+        DateTimeOffset purgeNotBefore,
+        string reason,
+        CancellationToken cancellationToken = default);
 
     /// <summary>Cancels a deletion mark during the grace period (a hold or an extension arrived). Idempotent.</summary>
     Task<OperationResult> UnmarkForDeletionAsync(string container, CancellationToken cancellationToken = default);
@@ -71,7 +92,9 @@ public interface IStorageProvisioner
     /// </summary>
     Task<PurgeResult> PurgeAsync(string container, DateTimeOffset now, CancellationToken cancellationToken = default);
 
-    /// <summary>Legal hold and immutability state of the container (platform state where available, else Gardien's recorded flags).</summary>
+    /// <summary>
+    /// Legal hold and immutability state of the container (platform state where available, else Gardien's recorded flags).
+    /// </summary>
     Task<HoldStatus> GetHoldStatusAsync(string container, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -93,9 +116,12 @@ public interface IStorageProvisioner
     /// </summary>
     Task<OperationResult> LockImmutabilityAsync(string container, CancellationToken cancellationToken = default) =>
         Task.FromResult(new OperationResult(false, [
-            new NotEnforcedFeature(GovernanceFeatures.Immutability, "This store has no immutability policies to lock; the Azure adapter locks them."),
+            new NotEnforcedFeature(
+                GovernanceFeatures.Immutability, "This store has no immutability policies to lock; the Azure adapter locks them."),
         ]));
 
-    /// <summary>Sets or clears a legal hold tag on the container. Idempotent. Locally recorded as metadata and reported as not enforced.</summary>
+    /// <summary>
+    /// Sets or clears a legal hold tag on the container. Idempotent. Locally recorded as metadata and reported as not enforced.
+    /// </summary>
     Task<OperationResult> SetLegalHoldAsync(string container, string holdTag, bool hold, CancellationToken cancellationToken = default);
 }

@@ -24,14 +24,18 @@ public class PortException : Exception
     {
     }
 
-    /// <summary>A failure described by <paramref name="message"/>; <paramref name="isTransient"/> tells whether trying again can help.</summary>
+    /// <summary>
+    /// A failure described by <paramref name="message"/>; <paramref name="isTransient"/> tells whether trying again can help.
+    /// </summary>
     public PortException(string message, bool isTransient, Exception? innerException = null)
         : base(message, innerException)
     {
         IsTransient = isTransient;
     }
 
-    /// <summary>True when the same call may succeed later (throttling, outage, a lost race); false for bad input or a refused operation.</summary>
+    /// <summary>
+    /// True when the same call may succeed later (throttling, outage, a lost race); false for bad input or a refused operation.
+    /// </summary>
     public bool IsTransient { get; }
 }
 

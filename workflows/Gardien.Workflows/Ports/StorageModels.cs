@@ -49,12 +49,19 @@ public sealed record ContainerSpec
     /// <summary>Lifecycle management rules for the container's blobs.</summary>
     public IReadOnlyList<LifecycleRule> LifecycleRules { get; init; } = [];
 
-    /// <summary>The workflow instance provisioning the container; stored only at creation (see <see cref="IStorageProvisioner.DeleteContainerIfEmptyAsync"/>).</summary>
+    /// <summary>
+    /// The workflow instance provisioning the container; stored only at creation (see
+    /// <see cref="IStorageProvisioner.DeleteContainerIfEmptyAsync"/>).
+    /// </summary>
     public string? OwnerInstanceId { get; init; }
 }
 
 /// <summary>A lifecycle management rule for one container (days since last modification).</summary>
-public sealed record LifecycleRule(string Name, int? TierToCoolAfterDays = null, int? TierToArchiveAfterDays = null, int? DeleteAfterDays = null);
+public sealed record LifecycleRule(
+    string Name,
+    int? TierToCoolAfterDays = null,
+    int? TierToArchiveAfterDays = null,
+    int? DeleteAfterDays = null);
 
 /// <summary>What <see cref="IStorageProvisioner.EnsureContainerAsync"/> did.</summary>
 public enum ProvisionOutcome
@@ -170,7 +177,11 @@ public sealed record HoldStatus(bool LegalHold, IReadOnlyList<string> HoldTags, 
 /// the platform enforces (<see cref="Enforced"/>, names from <see cref="GovernanceFeatures"/>) and what is only recorded.
 /// </summary>
 /// <param name="Hold">Legal hold state, as <see cref="IStorageProvisioner.GetHoldStatusAsync"/> reports it.</param>
-public sealed record ContainerControls(string Container, IReadOnlyList<string> Enforced, IReadOnlyList<NotEnforcedFeature> NotEnforced, HoldStatus Hold)
+public sealed record ContainerControls(
+    string Container,
+    IReadOnlyList<string> Enforced,
+    IReadOnlyList<NotEnforcedFeature> NotEnforced,
+    HoldStatus Hold)
 {
     /// <summary>Days of the time-based immutability policy in force; null when there is none.</summary>
     public int? ImmutabilityDays { get; init; }

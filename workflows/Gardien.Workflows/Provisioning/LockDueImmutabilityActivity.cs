@@ -42,7 +42,8 @@ public sealed class LockDueImmutabilityActivity(IGovernanceRegistry registry, IS
                     (controls.ImmutabilityLocked ? locked : notEnforced).Add(dataset.Container);
                     var action = controls.ImmutabilityLocked ? "container.immutability_locked" : "container.immutability_lock_not_enforced";
                     await audit.AppendAsync(
-                        AuditEntries.Create(input.Actor, action, context.InstanceId, AuditEntries.ContainerSubject(dataset.Container), input.At.UtcDateTime,
+                        AuditEntries.Create(
+                            input.Actor, action, context.InstanceId, AuditEntries.ContainerSubject(dataset.Container), input.At.UtcDateTime,
                             after: new
                             {
                                 dmpId = dataset.DmpId,

@@ -75,7 +75,10 @@ public sealed record ProvisionedContainer(
 /// it stays unlocked and the daily sweep locks it (<see cref="LockDueImmutabilityActivity"/>). The container remembers
 /// the creating instance, which lets compensation delete only what this run created.
 /// </summary>
-public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGovernanceRegistry registry, IAuditLog audit) : Activity<ProvisionContainerInput, ProvisionedContainer>
+public sealed class ProvisionContainerActivity(
+    IStorageProvisioner storage,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<ProvisionContainerInput, ProvisionedContainer>
 {
     public override async Task<ProvisionedContainer> RunAsync(ActivityContext context, ProvisionContainerInput input)
     {
@@ -121,10 +124,19 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
 
         var (outcome, creator) = await CreatorAsync(context.InstanceId, input.Container, result.Outcome, existing, ct);
         var controls = await storage.GetControlsAsync(input.Container, ct);
-        var record = (existing ?? new DatasetRecord { DmpId = input.DmpId, DatasetId = input.DatasetId, Container = input.Container, State = DatasetState.Provisioned }) with
+        var record = (existing
+            ?? new DatasetRecord
+            {
+                DmpId = input.DmpId,
+                DatasetId = input.DatasetId,
+                Container = input.Container,
+                State = DatasetState.Provisioned,
+            }) with
         {
             Container = input.Container,
-            State = existing?.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion ? existing.State : DatasetState.Provisioned,
+            State = existing?.State is DatasetState.Provisioned or DatasetState.MarkedForDeletion
+                ? existing.State
+                : DatasetState.Provisioned,
             Title = input.Title,
             KeepUntil = input.KeepUntil,
             Disposal = input.Disposal,
@@ -142,7 +154,12 @@ public sealed class ProvisionContainerActivity(IStorageProvisioner storage, IGov
         };
         await registry.UpsertDatasetAsync(record, ct);
         await audit.AppendAsync(
-            AuditEntries.Create(input.Actor, "container.provisioned", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
+            AuditEntries.Create(
+                input.Actor,
+                "container.provisioned",
+                context.InstanceId,
+                AuditEntries.ContainerSubject(input.Container),
+                input.At.UtcDateTime,
                 before: existing is null ? null : new { state = existing.State.ToString() },
                 after: new
                 {

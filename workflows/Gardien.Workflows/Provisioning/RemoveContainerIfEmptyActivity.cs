@@ -5,13 +5,23 @@ using Gardien.Workflows.Ports;
 namespace Gardien.Workflows.Provisioning;
 
 /// <param name="OwnerInstanceId">Only a container created by this instance is deleted.</param>
-public sealed record RemoveContainerIfEmptyInput(string DmpId, string DatasetId, string Container, string OwnerInstanceId, string Reason, DateTimeOffset At, string Actor);
+public sealed record RemoveContainerIfEmptyInput(
+    string DmpId,
+    string DatasetId,
+    string Container,
+    string OwnerInstanceId,
+    string Reason,
+    DateTimeOffset At,
+    string Actor);
 
 /// <summary>
 /// Compensation of <see cref="ProvisionContainerActivity"/>: deletes the container only when it is empty and was created
 /// by the given instance (never data, never another run's container), and marks the dataset Failed. Idempotent.
 /// </summary>
-public sealed class RemoveContainerIfEmptyActivity(IStorageProvisioner storage, IGovernanceRegistry registry, IAuditLog audit) : Activity<RemoveContainerIfEmptyInput, ContainerDeletionOutcome>
+public sealed class RemoveContainerIfEmptyActivity(
+    IStorageProvisioner storage,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<RemoveContainerIfEmptyInput, ContainerDeletionOutcome>
 {
     public override async Task<ContainerDeletionOutcome> RunAsync(ActivityContext context, RemoveContainerIfEmptyInput input)
     {
@@ -29,7 +39,12 @@ public sealed class RemoveContainerIfEmptyActivity(IStorageProvisioner storage, 
         }
 
         await audit.AppendAsync(
-            AuditEntries.Create(input.Actor, "container.compensated", context.InstanceId, AuditEntries.ContainerSubject(input.Container), input.At.UtcDateTime,
+            AuditEntries.Create(
+                input.Actor,
+                "container.compensated",
+                context.InstanceId,
+                AuditEntries.ContainerSubject(input.Container),
+                input.At.UtcDateTime,
                 after: new { outcome = outcome.ToString(), reason = input.Reason }),
             ct);
         return outcome;

@@ -4,7 +4,14 @@ using Gardien.Workflows.Ports;
 
 namespace Gardien.Workflows.Provisioning;
 
-public sealed record UpdateDatasetRetentionInput(string DmpId, string DatasetId, string Container, DateOnly KeepUntil, DisposalAction Disposal, DateTimeOffset At, string Actor);
+public sealed record UpdateDatasetRetentionInput(
+    string DmpId,
+    string DatasetId,
+    string Container,
+    DateOnly KeepUntil,
+    DisposalAction Disposal,
+    DateTimeOffset At,
+    string Actor);
 
 /// <param name="BlobsRetagged">Blobs whose keep-until tag was rewritten.</param>
 public sealed record UpdateDatasetRetentionResult(bool Changed, int BlobsRetagged);
@@ -13,7 +20,10 @@ public sealed record UpdateDatasetRetentionResult(bool Changed, int BlobsRetagge
 /// Applies a changed retention to a dataset: registry keep-until and disposal, container metadata, and the keep-until
 /// index tag of every blob (what the retention sweep queries). Idempotent.
 /// </summary>
-public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, IGovernanceRegistry registry, IAuditLog audit) : Activity<UpdateDatasetRetentionInput, UpdateDatasetRetentionResult>
+public sealed class UpdateDatasetRetentionActivity(
+    IStorageProvisioner storage,
+    IGovernanceRegistry registry,
+    IAuditLog audit) : Activity<UpdateDatasetRetentionInput, UpdateDatasetRetentionResult>
 {
     public override async Task<UpdateDatasetRetentionResult> RunAsync(ActivityContext context, UpdateDatasetRetentionInput input)
     {
@@ -21,7 +31,8 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         ArgumentNullException.ThrowIfNull(input);
         var ct = context.CancellationToken;
         var dataset = await registry.GetDatasetAsync(input.DmpId, input.DatasetId, ct)
-            ?? throw new PortNotFoundException($"Dataset '{input.DatasetId}' of DMP '{input.DmpId}' is not in the registry; it cannot have its retention changed.");
+            ?? throw new PortNotFoundException(
+                $"Dataset '{input.DatasetId}' of DMP '{input.DmpId}' is not in the registry; it cannot have its retention changed.");
         var changed = dataset.KeepUntil != input.KeepUntil || dataset.Disposal != input.Disposal;
         if (changed)
         {
@@ -32,7 +43,11 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         var keepUntil = GovernanceMetadata.Date(input.KeepUntil);
         await storage.SetContainerMetadataAsync(
             input.Container,
-            new Dictionary<string, string?> { [GovernanceMetadata.KeepUntil] = keepUntil, [GovernanceMetadata.Disposal] = input.Disposal.ToString() },
+            new Dictionary<string, string?>
+            {
+                [GovernanceMetadata.KeepUntil] = keepUntil,
+                [GovernanceMetadata.Disposal] = input.Disposal.ToString(),
+            },
             ct);
         var retagged = 0;
         await foreach (var blob in storage.ListBlobsAsync(input.Container, cancellationToken: ct))
@@ -51,7 +66,12 @@ public sealed class UpdateDatasetRetentionActivity(IStorageProvisioner storage, 
         if (changed || changedByThisRequest)
         {
             await audit.AppendAsync(
-                AuditEntries.Create(input.Actor, "dataset.retention_changed", context.InstanceId, AuditEntries.DatasetSubject(input.DmpId, input.DatasetId), input.At.UtcDateTime,
+                AuditEntries.Create(
+                    input.Actor,
+                    "dataset.retention_changed",
+                    context.InstanceId,
+                    AuditEntries.DatasetSubject(input.DmpId, input.DatasetId),
+                    input.At.UtcDateTime,
                     before: changed ? new { keepUntil = dataset.KeepUntil, disposal = dataset.Disposal.ToString() } : null,
                     after: new { keepUntil = input.KeepUntil, disposal = input.Disposal.ToString(), blobsRetagged = retagged }),
                 ct);

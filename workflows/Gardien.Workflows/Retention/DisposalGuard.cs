@@ -54,9 +54,16 @@ public sealed record DisposalFacts(
 /// <summary>One approval as the guard sees it.</summary>
 /// <param name="Role">"steward", "dpo", "pi".</param>
 /// <param name="Subject">What it approves; only <see cref="DisposalGuard.ApprovalSubject"/> of this very disposal counts.</param>
-public sealed record ApprovalFact(string Role, ApprovalDecision Decision, string? Subject, string? ApprovalId = null, string? DecidedBy = null, DateTimeOffset? DecidedAt = null);
+public sealed record ApprovalFact(
+    string Role,
+    ApprovalDecision Decision,
+    string? Subject,
+    string? ApprovalId = null,
+    string? DecidedBy = null,
+    DateTimeOffset? DecidedAt = null);
 
-/// <param name="MissingRoles">Required roles without a valid approval (when the verdict is <see cref="DisposalVerdict.MissingApprovals"/>).</param>
+/// <param name="MissingRoles">Required roles without a valid approval (when the verdict is
+/// <see cref="DisposalVerdict.MissingApprovals"/>).</param>
 public sealed record DisposalDecision(DisposalVerdict Verdict, string Reason, IReadOnlyList<string> MissingRoles)
 {
     public bool Allowed => Verdict == DisposalVerdict.Proceed;
@@ -110,12 +117,17 @@ public static class DisposalGuard
 
         if (facts.ExpectedKeepUntil is { } expected && expected != keepUntil)
         {
-            return Deny(DisposalVerdict.KeepUntilChanged, FormattableString.Invariant($"Keep-until is now {keepUntil:yyyy-MM-dd}, not {expected:yyyy-MM-dd} as when the case opened."));
+            return Deny(
+                DisposalVerdict.KeepUntilChanged,
+                FormattableString.Invariant(
+                    $"Keep-until is now {keepUntil:yyyy-MM-dd}, not {expected:yyyy-MM-dd} as when the case opened."));
         }
 
         if (today < keepUntil)
         {
-            return Deny(DisposalVerdict.NotYetDue, FormattableString.Invariant($"Keep-until is {keepUntil:yyyy-MM-dd}; today is {today:yyyy-MM-dd}."));
+            return Deny(
+                DisposalVerdict.NotYetDue,
+                FormattableString.Invariant($"Keep-until is {keepUntil:yyyy-MM-dd}; today is {today:yyyy-MM-dd}."));
         }
 
         if (facts.RegistryLegalHold || facts.StorageLegalHold || !string.IsNullOrEmpty(facts.OpenCaseId))
@@ -145,16 +157,22 @@ public static class DisposalGuard
             .ToList();
         if (missing.Count > 0)
         {
-            return new DisposalDecision(DisposalVerdict.MissingApprovals, $"Approval missing or refused: {string.Join(", ", missing)}.", missing);
+            return new DisposalDecision(
+                DisposalVerdict.MissingApprovals, $"Approval missing or refused: {string.Join(", ", missing)}.", missing);
         }
 
-        return new DisposalDecision(DisposalVerdict.Proceed, FormattableString.Invariant($"Keep-until {keepUntil:yyyy-MM-dd} reached, no hold, approvals present."), []);
+        return new DisposalDecision(
+            DisposalVerdict.Proceed,
+            FormattableString.Invariant($"Keep-until {keepUntil:yyyy-MM-dd} reached, no hold, approvals present."),
+            []);
     }
 
     /// <summary>Approved by the role for this subject, and not refused by it (a refusal wins over an approval).</summary>
     private static bool IsApproved(IReadOnlyList<ApprovalFact> approvals, string role, string subject)
     {
-        var relevant = approvals.Where(a => string.Equals(a.Role, role, StringComparison.OrdinalIgnoreCase) && string.Equals(a.Subject, subject, StringComparison.Ordinal)).ToList();
+        var relevant = approvals.Where(
+            a => string.Equals(a.Role, role, StringComparison.OrdinalIgnoreCase)
+                && string.Equals(a.Subject, subject, StringComparison.Ordinal)).ToList();
         return relevant.Any(a => a.Decision == ApprovalDecision.Approved) && !relevant.Any(a => a.Decision == ApprovalDecision.Rejected);
     }
 

@@ -8,13 +8,21 @@ public sealed record LoadRetentionCaseInput(string DmpId, string DatasetId, Date
 /// <param name="Found">False when the registry no longer knows the dataset.</param>
 /// <param name="Facts">Everything <see cref="DisposalGuard"/> decides from, read now.</param>
 /// <param name="PiEmail">The DMP's contact (notices go there).</param>
-public sealed record RetentionCaseSnapshot(bool Found, DisposalFacts? Facts, string? PiEmail, string? Container, string? Title, DateOnly? EmbargoUntil);
+public sealed record RetentionCaseSnapshot(
+    bool Found,
+    DisposalFacts? Facts,
+    string? PiEmail,
+    string? Container,
+    string? Title,
+    DateOnly? EmbargoUntil);
 
 /// <summary>
 /// Reads the facts of a retention case: the registry's dataset (authoritative), the DMP contact, the storage's hold
 /// status and the disposal approvals recorded for this keep-until. Read-only.
 /// </summary>
-public sealed class LoadRetentionCaseActivity(IGovernanceRegistry registry, IStorageProvisioner storage) : Activity<LoadRetentionCaseInput, RetentionCaseSnapshot>
+public sealed class LoadRetentionCaseActivity(
+    IGovernanceRegistry registry,
+    IStorageProvisioner storage) : Activity<LoadRetentionCaseInput, RetentionCaseSnapshot>
 {
     public override async Task<RetentionCaseSnapshot> RunAsync(ActivityContext context, LoadRetentionCaseInput input)
     {
@@ -36,7 +44,12 @@ public sealed class LoadRetentionCaseActivity(IGovernanceRegistry registry, ISto
 /// <summary>Builds <see cref="DisposalFacts"/> from the ports; shared by the case loader and the disposal activities' re-check.</summary>
 public static class DisposalFactsReader
 {
-    public static async Task<DisposalFacts> ReadAsync(IGovernanceRegistry registry, IStorageProvisioner storage, DatasetRecord dataset, DateOnly? expectedKeepUntil, CancellationToken cancellationToken)
+    public static async Task<DisposalFacts> ReadAsync(
+        IGovernanceRegistry registry,
+        IStorageProvisioner storage,
+        DatasetRecord dataset,
+        DateOnly? expectedKeepUntil,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(registry);
         ArgumentNullException.ThrowIfNull(storage);
@@ -51,7 +64,9 @@ public static class DisposalFactsReader
         }
 
         var approvals = await registry.ListApprovalsAsync(dataset.DmpId, null, cancellationToken);
-        var subject = dataset.KeepUntil is { } keepUntil ? DisposalGuard.ApprovalSubject(dataset.DmpId, dataset.DatasetId, keepUntil) : null;
+        var subject = dataset.KeepUntil is { } keepUntil
+            ? DisposalGuard.ApprovalSubject(dataset.DmpId, dataset.DatasetId, keepUntil)
+            : null;
         var relevant = approvals
             .Where(a => subject is not null && string.Equals(a.Subject, subject, StringComparison.Ordinal))
             .Select(a => new ApprovalFact(a.Role, a.Decision, a.Subject, a.ApprovalId, a.DecidedBy, a.DecidedAt))

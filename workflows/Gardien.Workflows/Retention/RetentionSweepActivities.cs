@@ -14,7 +14,13 @@ public sealed class LoadRetentionSettingsActivity(GardienWorkflowOptions? option
 public sealed record FindRetentionCandidatesInput(DateOnly Today, int HorizonDays);
 
 /// <summary>A dataset whose keep-until falls within the notice horizon (registry view, authoritative).</summary>
-public sealed record RetentionCandidate(string DmpId, string DatasetId, string Container, DateOnly KeepUntil, DisposalAction Disposal, DatasetState State);
+public sealed record RetentionCandidate(
+    string DmpId,
+    string DatasetId,
+    string Container,
+    DateOnly KeepUntil,
+    DisposalAction Disposal,
+    DatasetState State);
 
 public enum RetentionDiscrepancyKind
 {
@@ -29,7 +35,15 @@ public enum RetentionDiscrepancyKind
 }
 
 /// <param name="Examples">Up to a few blob names, to find the problem.</param>
-public sealed record RetentionDiscrepancy(RetentionDiscrepancyKind Kind, string Container, string? DmpId, string? DatasetId, string? RegistryKeepUntil, string? TagKeepUntil, int BlobCount, IReadOnlyList<string> Examples);
+public sealed record RetentionDiscrepancy(
+    RetentionDiscrepancyKind Kind,
+    string Container,
+    string? DmpId,
+    string? DatasetId,
+    string? RegistryKeepUntil,
+    string? TagKeepUntil,
+    int BlobCount,
+    IReadOnlyList<string> Examples);
 
 public sealed record RetentionCandidates(IReadOnlyList<RetentionCandidate> Candidates, IReadOnlyList<RetentionDiscrepancy> Discrepancies);
 
@@ -38,7 +52,9 @@ public sealed record RetentionCandidates(IReadOnlyList<RetentionCandidate> Candi
 /// with the blob index tags (keep-until tag within the horizon). Read-only. The registry is authoritative: tags that
 /// disagree are reported as discrepancies, never acted on.
 /// </summary>
-public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry, IStorageProvisioner storage) : Activity<FindRetentionCandidatesInput, RetentionCandidates>
+public sealed class FindRetentionCandidatesActivity(
+    IGovernanceRegistry registry,
+    IStorageProvisioner storage) : Activity<FindRetentionCandidatesInput, RetentionCandidates>
 {
     private const int MaxExamples = 5;
 
@@ -76,7 +92,8 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
         }
 
         var discrepancies = new List<RetentionDiscrepancy>();
-        foreach (var ((container, tag), (count, examples)) in groups.OrderBy(g => g.Key.Container, StringComparer.Ordinal).ThenBy(g => g.Key.Tag, StringComparer.Ordinal))
+        foreach (var ((container, tag), (count, examples)) in groups.OrderBy(g => g.Key.Container, StringComparer.Ordinal)
+            .ThenBy(g => g.Key.Tag, StringComparer.Ordinal))
         {
             var dataset = await registry.FindDatasetByContainerAsync(container, ct);
             if (dataset is null)
@@ -88,11 +105,29 @@ public sealed class FindRetentionCandidatesActivity(IGovernanceRegistry registry
             var registryDate = dataset.KeepUntil is { } k ? GovernanceMetadata.Date(k) : null;
             if (dataset.State is DatasetState.Disposed or DatasetState.Archived or DatasetState.Published)
             {
-                discrepancies.Add(new(RetentionDiscrepancyKind.TagOnDisposedDataset, container, dataset.DmpId, dataset.DatasetId, registryDate, tag, count, examples));
+                discrepancies.Add(
+                    new(
+                        RetentionDiscrepancyKind.TagOnDisposedDataset,
+                        container,
+                        dataset.DmpId,
+                        dataset.DatasetId,
+                        registryDate,
+                        tag,
+                        count,
+                        examples));
             }
             else if (!string.Equals(registryDate, tag, StringComparison.Ordinal))
             {
-                discrepancies.Add(new(RetentionDiscrepancyKind.TagDisagrees, container, dataset.DmpId, dataset.DatasetId, registryDate, tag, count, examples));
+                discrepancies.Add(
+                    new(
+                        RetentionDiscrepancyKind.TagDisagrees,
+                        container,
+                        dataset.DmpId,
+                        dataset.DatasetId,
+                        registryDate,
+                        tag,
+                        count,
+                        examples));
             }
         }
 
@@ -112,7 +147,8 @@ public sealed class StartRetentionCaseActivity(IWorkflowClient client) : Activit
     {
         ArgumentNullException.ThrowIfNull(context);
         ArgumentNullException.ThrowIfNull(input);
-        return WorkflowStarts.StartOnceAsync(client, nameof(Gardien.Workflows.Retention.RetentionCaseWorkflow), input.Case, input.InstanceId, context.CancellationToken);
+        return WorkflowStarts.StartOnceAsync(
+            client, nameof(Gardien.Workflows.Retention.RetentionCaseWorkflow), input.Case, input.InstanceId, context.CancellationToken);
     }
 }
 

@@ -13,7 +13,12 @@ public static class WorkflowStarts
     /// Starts <paramref name="workflowName"/> as <paramref name="instanceId"/> unless that instance exists. The client's
     /// <c>ScheduleNewAsync</c> is idempotent per id anyway; the look-up only tells the caller whether this call started it.
     /// </summary>
-    public static async Task<StartedInstance> StartOnceAsync(IWorkflowClient client, string workflowName, object input, string instanceId, CancellationToken cancellationToken)
+    public static async Task<StartedInstance> StartOnceAsync(
+        IWorkflowClient client,
+        string workflowName,
+        object input,
+        string instanceId,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(client);
         var existing = await client.GetInstanceAsync(instanceId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
@@ -27,7 +32,9 @@ public static class WorkflowStarts
     }
 }
 
-/// <summary>Starts the sweep of one day as its own instance (<c>retention-sweep-yyyyMMdd</c>); a second start that day joins the first.</summary>
+/// <summary>
+/// Starts the sweep of one day as its own instance (<c>retention-sweep-yyyyMMdd</c>); a second start that day joins the first.
+/// </summary>
 public sealed class StartRetentionSweepActivity(IWorkflowClient client) : Activity<DateOnly, StartedInstance>
 {
     public override Task<StartedInstance> RunAsync(ActivityContext context, DateOnly input)

@@ -12,7 +12,9 @@ public sealed record CertificateReceipt(long Sequence, string Hash, string Locat
 /// as the entry's <c>After</c>; the hash chain makes it tamper-evident) and records its sequence on the dataset.
 /// Idempotent by the certificate id.
 /// </summary>
-public sealed class WriteDeletionCertificateActivity(IAuditLog audit, IGovernanceRegistry registry) : Activity<DeletionCertificate, CertificateReceipt>
+public sealed class WriteDeletionCertificateActivity(
+    IAuditLog audit,
+    IGovernanceRegistry registry) : Activity<DeletionCertificate, CertificateReceipt>
 {
     public const string AuditAction = "dataset.disposal_certificate";
 

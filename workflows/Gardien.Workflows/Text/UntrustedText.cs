@@ -47,7 +47,9 @@ public static class UntrustedText
     /// </summary>
     public static string AdaptiveCardText(string? text) => EscapeMarkdown(Escape(text, keepLineFeeds: false), htmlEntities: true);
 
-    /// <summary>True when the character is shown escaped (controls, line and paragraph separators, invisible formatting and bidi controls).</summary>
+    /// <summary>
+    /// True when the character is shown escaped (controls, line and paragraph separators, invisible formatting and bidi controls).
+    /// </summary>
     public static bool IsNeutralised(Rune rune) =>
         Rune.IsControl(rune)
         || Rune.GetUnicodeCategory(rune) is UnicodeCategory.Format or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
@@ -148,9 +150,13 @@ public static class UntrustedText
             var escape = MarkdownInlineSpecials.Contains(c, StringComparison.Ordinal)
                 || (i == 0 && MarkdownBlockStarts.Contains(c, StringComparison.Ordinal))
                 || (i == digitsAtStart && i > 0 && c is '.' or ')')
-                || (c == '_' && (i == 0 || i == text.Length - 1 || !char.IsLetterOrDigit(text[i - 1]) || !char.IsLetterOrDigit(text[i + 1])))
+                || (c == '_'
+                    && (i == 0 || i == text.Length - 1 || !char.IsLetterOrDigit(text[i - 1]) || !char.IsLetterOrDigit(text[i + 1])))
                 || (c == ':' && i + 2 < text.Length && text[i + 1] == '/' && text[i + 2] == '/')
-                || (c == '.' && i >= 3 && text.AsSpan(i - 3, 3).Equals("www", StringComparison.OrdinalIgnoreCase) && (i == 3 || !char.IsLetterOrDigit(text[i - 4])));
+                || (c == '.'
+                    && i >= 3
+                    && text.AsSpan(i - 3, 3).Equals("www", StringComparison.OrdinalIgnoreCase)
+                    && (i == 3 || !char.IsLetterOrDigit(text[i - 4])));
             if (htmlEntities && c is '&' or '<' or '>')
             {
                 builder.Append(c switch { '&' => "&amp;", '<' => "&lt;", _ => "&gt;" });

@@ -33,14 +33,22 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
         }
         catch (JsonException ex)
         {
-            warnings.Add(Warn("", $"The DMP OPIDoR standard export is not valid JSON (line {(ex.LineNumber ?? 0) + 1}); storage, backup and preservation facts were not added."));
+            warnings.Add(
+                Warn(
+                    "",
+                    $"The DMP OPIDoR standard export is not valid JSON (line {(ex.LineNumber ?? 0) + 1}); storage, "
+                    + "backup and preservation facts were not added."));
             return new MadmpSourceMapResult(rdaDocument, warnings);
         }
 
         var (outputs, outputsPath) = FindResearchOutputs(root);
         if (outputs is null)
         {
-            warnings.Add(Warn("", "The DMP OPIDoR standard export has no \"researchOutput\" list; storage, backup and preservation facts were not added."));
+            warnings.Add(
+                Warn(
+                    "",
+                    "The DMP OPIDoR standard export has no \"researchOutput\" list; storage, "
+                    + "backup and preservation facts were not added."));
             return new MadmpSourceMapResult(rdaDocument, warnings);
         }
 
@@ -57,7 +65,11 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
             var index = Match(output, i, datasets, used, outputs.Count);
             if (index < 0)
             {
-                warnings.Add(Warn(path, $"Research output \"{Text((output["researchOutputDescription"] as JsonObject)?["title"]) ?? "(untitled)"}\" matches no dataset of the RDA export (by identifier, title or position); its storage facts were not added."));
+                warnings.Add(
+                    Warn(
+                        path,
+                        $"Research output \"{Text((output["researchOutputDescription"] as JsonObject)?["title"]) ?? "(untitled)"}\" "
+                        + "matches no dataset of the RDA export (by identifier, title or position); its storage facts were not added."));
                 continue;
             }
 
@@ -72,9 +84,12 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
     private static Dataset EnrichDataset(Dataset dataset, JsonObject output, string path, List<ValidationIssue> warnings)
     {
         var storage = output["dataStorage"] as JsonObject;
-        var backup = (storage?["backupPolicy"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault() ?? storage?["backupPolicy"] as JsonObject;
-        var storageTypes = Labels(backup?["storageType"], OpidorRegistry.StorageType, $"{path}/dataStorage/backupPolicy/0/storageType", warnings);
-        var backupType = Labels(backup?["backupType"], OpidorRegistry.BackupType, $"{path}/dataStorage/backupPolicy/0/backupType", warnings);
+        var backup = (storage?["backupPolicy"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault()
+            ?? storage?["backupPolicy"] as JsonObject;
+        var storageTypes = Labels(
+            backup?["storageType"], OpidorRegistry.StorageType, $"{path}/dataStorage/backupPolicy/0/storageType", warnings);
+        var backupType = Labels(
+            backup?["backupType"], OpidorRegistry.BackupType, $"{path}/dataStorage/backupPolicy/0/backupType", warnings);
         var backupFrequency = Text(backup?["backupFrequency"]);
         var facility = (storage?["facility"] as JsonArray)?.OfType<JsonObject>().FirstOrDefault();
 
@@ -113,7 +128,10 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
             var parsed = MadmpModelMapper.Date(endNode);
             if (parsed is null)
             {
-                warnings.Add(Warn($"{path}/preservationIssues/endDate", $"The preservation end date \"{Text(endNode)}\" is not a date (YYYY-MM-DD); it was ignored."));
+                warnings.Add(
+                    Warn(
+                        $"{path}/preservationIssues/endDate",
+                        $"The preservation end date \"{Text(endNode)}\" is not a date (YYYY-MM-DD); it was ignored."));
             }
 
             until ??= parsed;
@@ -200,7 +218,9 @@ public sealed class OpidorStandardMapper : IMadmpSourceMapper
     }
 
     private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is { Length: > 0 } text ? text : null;
+        node is JsonValue value && value.GetValueKind() == JsonValueKind.String && value.GetValue<string>() is { Length: > 0 } text
+            ? text
+            : null;
 
     private static ValidationIssue Warn(string path, string message) => new(path, message, "opidor", IssueSeverity.Warning);
 }
