@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Gardien.Local.Hosting;
+using Gardien.Local.Serve;
 using Gardien.Workflows.Text;
 
 namespace Gardien.Cli;
@@ -47,20 +48,7 @@ internal static class InboxCommand
     {
         if (json)
         {
-            await output.WriteLineAsync(JsonSerializer.Serialize(entries.Select(e => new
-            {
-                e.Message.MessageId,
-                kind = e.Message.Kind.ToString(),
-                to = e.Message.Recipient,
-                e.Message.Subject,
-                e.Message.SentAt,
-                e.Message.CorrelationId,
-                links = e.Message.Links.Select(l => new { l.Label, url = l.Url.ToString() }),
-                e.ApproveToken,
-                e.RejectToken,
-                e.RequestOpen,
-                e.Message.Body,
-            }), LocalHostCommand.Json));
+            await output.WriteLineAsync(JsonSerializer.Serialize(entries.Select(InboxEntryJson.From), LocalHostCommand.Json));
             return;
         }
 

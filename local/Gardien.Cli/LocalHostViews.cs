@@ -1,6 +1,7 @@
 using System.Globalization;
 using Gardien.Local.Hosting;
 using Gardien.Local.Notifications;
+using Gardien.Local.Serve;
 using Gardien.Runtime;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Intake;
@@ -47,7 +48,6 @@ internal sealed record IntakeSnapshot(
 }
 
 /// <summary>An inbox message with the approval tokens of its links and whether the request it belongs to is still open.</summary>
-internal sealed record InboxEntry(InboxMessage Message, string? ApproveToken, string? RejectToken, bool? RequestOpen);
 
 /// <summary>Reads and renders what the workflows did (registry, store, engine), shared by status, submit, approve and demo.</summary>
 internal static class LocalHostViews
@@ -365,37 +365,8 @@ internal static class LocalHostViews
     public static async Task<IReadOnlyList<InboxEntry>> LoadInboxAsync(
         GardienLocalHost host,
         string? recipient,
-        CancellationToken cancellationToken)
-    {
-        var messages = await host.Inbox.ListAsync(recipient, cancellationToken);
-        var open = new Dictionary<string, bool>(StringComparer.Ordinal);
-        var entries = new List<InboxEntry>();
-        foreach (var message in messages)
-        {
-            var approve = TokenOf(message, "approve");
-            var reject = TokenOf(message, "reject");
-            bool? requestOpen = null;
-            if (approve is not null || reject is not null)
-            {
-                if (!open.TryGetValue(message.CorrelationId, out var isOpen))
-                {
-                    var instance = await host.Client.GetInstanceAsync(
-                        message.CorrelationId, getInputsAndOutputs: false, cancellationToken: cancellationToken);
-                    open[message.CorrelationId] = isOpen = instance is { IsRunning: true } or { Status: WorkflowStatus.Pending };
-                }
-
-                requestOpen = isOpen;
-            }
-
-            entries.Add(new InboxEntry(message, approve, reject, requestOpen));
-        }
-
-        return entries;
-    }
-
-    /// <summary>The token of the message's link for <paramref name="decision"/>, or null when the message has no such link.</summary>
-    public static string? TokenOf(InboxMessage message, string decision) =>
-        message.Links.Select(l => ApprovalLinks.Parse(l.Url.ToString()).Link).FirstOrDefault(link => link?.Decision == decision)?.Token;
+        CancellationToken cancellationToken) =>
+        [.. (await InboxView.LoadAsync(host.Inbox, host.Client, recipient, cancellationToken)).Reverse()];
 
     public static string Time(DateTimeOffset value) => value.UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture) + "Z";
 

@@ -8,6 +8,42 @@ namespace Gardien.Local.Serve;
 /// <param name="RequestOpen">Null for a message without approval links.</param>
 public sealed record InboxEntry(InboxMessage Message, string? ApproveToken, string? RejectToken, bool? RequestOpen);
 
+/// <summary>An inbox entry as the API and <c>gardien inbox --json</c> write it.</summary>
+public sealed record InboxEntryJson(
+    string MessageId,
+    string Kind,
+    string To,
+    string Subject,
+    DateTimeOffset SentAt,
+    string CorrelationId,
+    IReadOnlyList<InboxLinkJson> Links,
+    string? ApproveToken,
+    string? RejectToken,
+    bool? RequestOpen,
+    string Body)
+{
+    public static InboxEntryJson From(InboxEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        var message = entry.Message;
+        return new InboxEntryJson(
+            message.MessageId,
+            message.Kind.ToString(),
+            message.Recipient,
+            message.Subject,
+            message.SentAt,
+            message.CorrelationId,
+            [.. message.Links.Select(l => new InboxLinkJson(l.Label, l.Url.ToString()))],
+            entry.ApproveToken,
+            entry.RejectToken,
+            entry.RequestOpen,
+            message.Body);
+    }
+}
+
+/// <summary>A link of an <see cref="InboxEntryJson"/>.</summary>
+public sealed record InboxLinkJson(string Label, string Url);
+
 /// <summary>The inbox as the pages and the API show it: newest first, each approval request marked open or closed.</summary>
 public static class InboxView
 {

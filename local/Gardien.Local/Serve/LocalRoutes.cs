@@ -144,20 +144,7 @@ internal sealed class LocalRoutes(IServiceProvider services, GardienServeOptions
             entries = [.. entries.Where(e => e.RequestOpen == true)];
         }
 
-        return HttpAnswer.Json(200, entries.Reverse().Select(e => new
-        {
-            e.Message.MessageId,
-            kind = e.Message.Kind.ToString(),
-            to = e.Message.Recipient,
-            e.Message.Subject,
-            e.Message.SentAt,
-            e.Message.CorrelationId,
-            links = e.Message.Links.Select(l => new { l.Label, url = l.Url.ToString() }),
-            e.ApproveToken,
-            e.RejectToken,
-            e.RequestOpen,
-            e.Message.Body,
-        }));
+        return HttpAnswer.Json(200, entries.Reverse().Select(InboxEntryJson.From));
     }
 
     private async Task<HttpAnswer> SweepAsync(HttpContext context)
