@@ -471,7 +471,13 @@ public sealed class WorkflowTestEnvironment : IAsyncDisposable
     public async Task<T?> OutputAsync<T>(string instanceId) =>
         (await Client.GetInstanceAsync(instanceId, getInputsAndOutputs: true))!.ReadOutputAs<T>();
 
-    public async ValueTask DisposeAsync() => await _services.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        // The engine stops first, as a host stops it before its container goes: an activity dispatched during the
+        // provider's own disposal would otherwise resolve its services from a disposed provider.
+        await Engine.StopAsync();
+        await _services.DisposeAsync();
+    }
 
     /// <summary>A number that grows with every step any instance commits (instances and history events, all counted).</summary>
     private async Task<long> ProgressAsync()
