@@ -2,6 +2,7 @@ using Azure.Core.Pipeline;
 using Azure.Security.KeyVault.Secrets;
 using Gardien.Azure.KeyVault;
 using Gardien.Azure.Tests.Fakes;
+using Gardien.Testing.Logging;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 using Microsoft.Extensions.Time.Testing;

@@ -2,6 +2,7 @@ using System.Text.Json.Nodes;
 using Gardien.Azure.Graph;
 using Gardien.Azure.Teams;
 using Gardien.Azure.Tests.Fakes;
+using Gardien.Testing.Logging;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Ports;
 

@@ -2,6 +2,7 @@ using Gardien.Functions.Durable;
 using Gardien.Functions.Events;
 using Gardien.Functions.Http;
 using Gardien.Runtime;
+using Gardien.Testing.Logging;
 using Gardien.Workflows;
 using Gardien.Workflows.Approvals;
 using Gardien.Workflows.Hosting;
@@ -58,25 +59,4 @@ public sealed class TriggerHost
 
     public TimerFunctions Timers =>
         new(Services.GetRequiredService<DurableWorkflowHost>(), Fakes.Registry.Object, Time, NullLogger<TimerFunctions>.Instance);
-
-    private sealed class ListLogger<T>(List<string> lines) : ILogger<T>
-    {
-        public IDisposable? BeginScope<TState>(TState state)
-            where TState : notnull => null;
-
-        public bool IsEnabled(LogLevel logLevel) => true;
-
-        public void Log<TState>(
-            LogLevel logLevel,
-            EventId eventId,
-            TState state,
-            Exception? exception,
-            Func<TState, Exception?, string> formatter)
-        {
-            lock (lines)
-            {
-                lines.Add($"{logLevel}: {formatter(state, exception)}");
-            }
-        }
-    }
 }
